@@ -1,0 +1,55 @@
+"""Bus wiring: the one durable topic exchange every event is published on,
+each consumer's durable queue, and its dead-letter queue.
+
+Routing key = CloudEvents type, so an integrator binds `einspection.hazard.#`
+to get every hazard event, or `#` to get everything.
+"""
+import os
+
+from kombu import Connection, Exchange, Queue
+
+DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
+DEFAULT_EXCHANGE = "einspection.events"
+
+
+def amqp_uri(config=None):
+    return (config or {}).get("AMQP_URI") or os.environ.get("AMQP_URI", DEFAULT_AMQP_URI)
+
+
+def exchange_name(config=None):
+    return (config or {}).get("EVENTS_EXCHANGE") or os.environ.get("EVENTS_EXCHANGE",
+                                                                   DEFAULT_EXCHANGE)
+
+
+def events_exchange(name):
+    return Exchange(name, type="topic", durable=True)
+
+
+def dead_letter_queue_name(queue_name):
+    return queue_name + ".dead-letter"
+
+
+def declare_consumer(channel, exchange, queue_name, binding_keys):
+    """Declare exchange, queue, bindings and dead-letter queue; idempotent."""
+    exchange = exchange.bind(channel)
+    exchange.declare()
+    queue = Queue(queue_name, durable=True).bind(channel)
+    queue.declare()
+    for key in binding_keys:
+        queue.bind_to(exchange=exchange, routing_key=key)
+    Queue(dead_letter_queue_name(queue_name), durable=True).bind(channel).declare()
+    return queue
+
+
+def connect(uri, confirm=True):
+    """A kombu connection; with `confirm`, every publish waits for the
+    broker's ack, so 'published' means 'the broker has it'."""
+    return Connection(uri, transport_options={"confirm_publish": confirm},
+                      connect_timeout=5, heartbeat=0)
+
+
+def publish(producer, exchange, routing_key, body, headers=None, message_id=None):
+    producer.publish(body, exchange=exchange, routing_key=routing_key, delivery_mode=2,
+                     content_type="application/cloudevents+json", content_encoding="utf-8",
+                     headers=headers or {}, message_id=message_id, mandatory=False,
+                     retry=False, serializer=None)

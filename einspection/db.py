@@ -1,0 +1,63 @@
+"""Database engines: SQLite files under ./var by default, PostgreSQL by URL."""
+import os
+
+from sqlalchemy import create_engine, event
+
+
+def make_engine(url, **kwargs):
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            # pysqlite's own transaction handling is off so SQLAlchemy's BEGIN is
+            # the real one; WAL lets readers run beside the single writer.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            # Take the write lock up front: no deadlock-prone lock upgrades.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def is_sqlite(engine):
+    return engine.dialect.name == "sqlite"
+
+
+def upsert(conn, table, values, key_columns, update_columns=()):
+    """INSERT, or on a key clash UPDATE `update_columns` (or do nothing)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table).values(**values)
+    if update_columns:
+        statement = statement.on_conflict_do_update(
+            index_elements=list(key_columns),
+            set_={name: statement.excluded[name] for name in update_columns})
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(key_columns))
+    conn.execute(statement)
+
+
+def lock_row(conn, query):
+    """SELECT ... FOR UPDATE where the database has row locks (SQLite's
+    BEGIN IMMEDIATE already holds the whole database)."""
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).first()

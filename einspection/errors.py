@@ -1,0 +1,49 @@
+"""Errors that cross service boundaries. Plain exceptions: `nameko_glue`
+registers them so an RPC caller gets the same class back, args intact."""
+
+
+class DomainError(Exception):
+    status = 400
+
+
+class InvalidCommand(DomainError):
+    """Bad input; `errors` maps each field to its reasons."""
+    status = 400
+
+    def __init__(self, errors):
+        super().__init__(errors)
+        self.errors = errors
+
+
+class NotFound(DomainError):
+    status = 404
+
+    def __init__(self, what, ident):
+        super().__init__(what, ident)
+        self.what, self.ident = what, ident
+
+    def __str__(self):
+        return "%s %s not found" % (self.what, self.ident)
+
+
+class Conflict(DomainError):
+    """The command does not fit the current state (e.g. an invalid transition)."""
+    status = 409
+
+    def __init__(self, message, state=None):
+        super().__init__(message, state)
+        self.message, self.state = message, state
+
+    def __str__(self):
+        return self.message
+
+
+class ConcurrencyConflict(Conflict):
+    """Someone else appended to the stream first: reload and retry."""
+
+    def __init__(self, stream_id, expected_version):
+        super().__init__("stream %s changed since version %s" % (stream_id, expected_version),
+                         {"stream_id": stream_id, "expected_version": expected_version})
+
+
+ALL = (DomainError, InvalidCommand, NotFound, Conflict, ConcurrencyConflict)

@@ -1,0 +1,187 @@
+"""The append-only event store, its transactional outbox, and the inbox in
+which consumers record what they processed.
+
+All three are tables in the owning service's own database. Writes happen
+inside the caller's transaction, so an event, its outbox entry and the
+effect that caused it commit together or not at all.
+"""
+import json
+
+from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text,
+                        UniqueConstraint, and_, insert, select, update)
+from sqlalchemy.exc import IntegrityError
+
+from .contract import Event, utcnow
+from .errors import ConcurrencyConflict
+
+Position = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER only
+
+metadata = MetaData()
+
+events = Table(
+    "events", metadata,
+    Column("position", Position, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("stream_id", String(128), nullable=False),
+    Column("stream_version", Integer, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("subject", String(64), nullable=False, index=True),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("metadata", Text, nullable=False),   # actor, correlation and causation ids
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("stream_id", "stream_version", name="uq_events_stream_version"),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("position", Position, primary_key=True),   # = events.position
+    Column("routing_key", String(128), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+)
+
+inbox = Table(
+    "inbox", metadata,
+    Column("position", Position, primary_key=True, autoincrement=True),
+    Column("consumer", String(64), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("consumer", "event_id", name="uq_inbox_consumer_event"),
+)
+
+
+def create_tables(engine, *more_metadata):
+    metadata.create_all(engine)
+    for extra in more_metadata:
+        extra.create_all(engine)
+
+
+def _metadata_of(event):
+    return json.dumps({"actor": event.actor, "correlation_id": event.correlation_id or event.id,
+                       "causation_id": event.causation_id or event.id},
+                      separators=(",", ":"))
+
+
+def append(conn, stream_id, expected_version, new_events):
+    """Append `new_events` to a stream that must be at `expected_version`.
+
+    Raises ConcurrencyConflict when another writer got there first; the
+    caller's transaction must then be rolled back, so nothing is half-written.
+    """
+    if not new_events:
+        return []
+    if stream_version(conn, stream_id) != expected_version:
+        raise ConcurrencyConflict(stream_id, expected_version)
+    now = utcnow()
+    positions = []
+    for offset, event in enumerate(new_events, start=1):
+        event.stream_id = stream_id
+        event.stream_version = expected_version + offset
+        try:
+            # A savepoint keeps the caller's transaction usable on PostgreSQL.
+            with conn.begin_nested():
+                position = conn.execute(insert(events).values(
+                    event_id=event.id, stream_id=stream_id, stream_version=event.stream_version,
+                    name=event.name, subject=event.subject, time=event.time,
+                    data=json.dumps(event.data_json(), ensure_ascii=False, separators=(",", ":")),
+                    metadata=_metadata_of(event), recorded_at=now,
+                ).returning(events.c.position)).scalar_one()
+        except IntegrityError:
+            raise ConcurrencyConflict(stream_id, expected_version) from None
+        conn.execute(insert(outbox).values(position=position, routing_key=event.type,
+                                           body=event.to_json()))
+        positions.append(position)
+    return positions
+
+
+def _event_from_row(row):
+    meta = json.loads(row.metadata)
+    return Event.from_dict({
+        "specversion": "1.0", "id": row.event_id, "source": "-", "subject": row.subject,
+        "type": _type_of(row.name), "time": row.time.isoformat() if row.time.tzinfo
+        else row.time.isoformat() + "+00:00",
+        "data": json.loads(row.data), "actor": meta["actor"],
+        "correlationid": meta["correlation_id"], "causationid": meta["causation_id"],
+        "streamid": row.stream_id, "streamversion": row.stream_version,
+    })
+
+
+def _type_of(name):
+    from .contract import EVENT_TYPES
+    return EVENT_TYPES[name].type
+
+
+def load_stream(conn, stream_id):
+    rows = conn.execute(select(events).where(events.c.stream_id == stream_id)
+                        .order_by(events.c.stream_version)).all()
+    return [_event_from_row(row) for row in rows]
+
+
+def read_all(conn, after_position=0, limit=1000):
+    """Events in global order: (position, Event) pairs after `after_position`."""
+    rows = conn.execute(select(events).where(events.c.position > after_position)
+                        .order_by(events.c.position).limit(limit)).all()
+    return [(row.position, _event_from_row(row)) for row in rows]
+
+
+# --- outbox ----------------------------------------------------------------------------
+
+def claim_unpublished(conn, limit, lock=True):
+    """The oldest unpublished entries. On PostgreSQL the rows stay locked until
+    the transaction ends, so relays of several replicas take batches one after
+    another, in order, and never publish the same batch side by side."""
+    query = (select(outbox.c.position, outbox.c.routing_key, outbox.c.body)
+             .where(outbox.c.published_at.is_(None)).order_by(outbox.c.position).limit(limit))
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).all()
+
+
+def mark_published(conn, positions):
+    if positions:
+        conn.execute(update(outbox).where(and_(outbox.c.position.in_(positions),
+                                               outbox.c.published_at.is_(None)))
+                     .values(published_at=utcnow()))
+
+
+def unpublished_count(conn):
+    from sqlalchemy import func
+    return conn.execute(select(func.count()).select_from(outbox)
+                        .where(outbox.c.published_at.is_(None))).scalar_one()
+
+
+# --- inbox: what a consumer has processed ------------------------------------------------
+
+def record_received(conn, consumer, event):
+    """Record that `consumer` processed `event`, in the caller's transaction.
+
+    Returns False if it had already been processed: the caller then does
+    nothing, so a redelivered or duplicated event has exactly one effect.
+    """
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(inbox).values(consumer=consumer, event_id=event.id,
+                                              name=event.name, subject=event.subject,
+                                              body=event.to_json(), received_at=utcnow()))
+    except IntegrityError:
+        return False
+    return True
+
+
+def received_events(conn, consumer, after_position=0, limit=1000):
+    """What a consumer received, in the order it processed it: the log that
+    its projections are rebuilt from."""
+    rows = conn.execute(select(inbox.c.position, inbox.c.body)
+                        .where(and_(inbox.c.consumer == consumer,
+                                    inbox.c.position > after_position))
+                        .order_by(inbox.c.position).limit(limit)).all()
+    return [(row.position, Event.from_json(row.body)) for row in rows]
+
+
+def stream_version(conn, stream_id):
+    return conn.execute(select(events.c.stream_version).where(events.c.stream_id == stream_id)
+                        .order_by(events.c.stream_version.desc()).limit(1)).scalar() or 0

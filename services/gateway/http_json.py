@@ -1,0 +1,107 @@
+"""JSON in and out of the HTTP API, and one error shape for all of it:
+{"error": {"status": 400, "message": "...", "fields": {field: [reasons]}}}."""
+import functools
+import json
+import logging
+import time
+import uuid
+
+import eventlet
+from nameko.exceptions import UnknownService
+from prometheus_client import Counter, Histogram
+from werkzeug.wrappers import Response
+
+from einspection.contract import ContractError
+from einspection.errors import Conflict, DomainError, InvalidCommand, NotFound
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+RPC_TIMEOUT_SECONDS = 15
+
+REQUESTS = Counter("gateway_requests_total", "HTTP requests", ["route", "status"])
+LATENCY = Histogram("gateway_request_seconds", "HTTP request latency", ["route"])
+
+
+class HttpError(Exception):
+    def __init__(self, status, message, fields=None):
+        super().__init__(message)
+        self.status, self.message, self.fields = status, message, fields
+
+
+def json_response(status, payload, headers=None):
+    return Response(json.dumps(payload, ensure_ascii=False), status=status,
+                    mimetype="application/json", headers=headers)
+
+
+def error_response(status, message, fields=None):
+    error = {"status": status, "message": message}
+    if fields:
+        error["fields"] = fields
+    return json_response(status, {"error": error})
+
+
+def read_json(request):
+    if request.content_length and request.content_length > MAX_BODY_BYTES:
+        raise HttpError(413, "request body is larger than %d bytes" % MAX_BODY_BYTES)
+    raw = request.get_data(cache=False)
+    if len(raw) > MAX_BODY_BYTES:
+        raise HttpError(413, "request body is larger than %d bytes" % MAX_BODY_BYTES)
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HttpError(400, "malformed JSON", {"_body": ["not valid JSON: %s" % exc]}) from None
+    if not isinstance(body, dict):
+        raise HttpError(400, "the body must be a JSON object",
+                        {"_body": ["must be a JSON object"]})
+    return body
+
+
+def correlation_id(request):
+    return request.headers.get("X-Request-Id") or str(uuid.uuid4())
+
+
+def call(method, *args, **kwargs):
+    """An RPC with a deadline: a service that does not answer is a 503."""
+    try:
+        with eventlet.Timeout(RPC_TIMEOUT_SECONDS):
+            return method(*args, **kwargs)
+    except eventlet.Timeout:
+        raise HttpError(503, "a service did not answer in %ss; try again"
+                        % RPC_TIMEOUT_SECONDS) from None
+    except UnknownService as exc:
+        raise HttpError(503, "service %s is not running; try again" % exc) from None
+
+
+def endpoint(route):
+    """Wrap a handler: its result (status, payload) becomes JSON; every known
+    failure becomes the one error shape with the right status — never a 500
+    for something the caller did."""
+    def decorate(handler):
+        @functools.wraps(handler)
+        def wrapper(self, request, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                status, payload = handler(self, request, *args, **kwargs)
+                response = json_response(status, payload)
+            except HttpError as exc:
+                response = error_response(exc.status, exc.message, exc.fields)
+            except InvalidCommand as exc:
+                response = error_response(400, "invalid request", exc.errors)
+            except ContractError as exc:
+                response = error_response(400, "invalid request", exc.errors)
+            except NotFound as exc:
+                response = error_response(404, str(exc))
+            except Conflict as exc:
+                response = error_response(409, str(exc), {"state": exc.state} if exc.state
+                                          else None)
+            except DomainError as exc:
+                response = error_response(exc.status, str(exc))
+            except Exception:
+                log.exception("unexpected failure in %s", route)
+                response = error_response(500, "internal error; it has been logged")
+            REQUESTS.labels(route, str(response.status_code)).inc()
+            LATENCY.labels(route).observe(time.perf_counter() - started)
+            return response
+        return wrapper
+    return decorate

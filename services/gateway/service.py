@@ -1,0 +1,121 @@
+from nameko.rpc import RpcProxy
+from nameko.web.handlers import http
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.wrappers import Response
+
+import einspection.nameko_glue  # noqa: F401  (registers the domain errors for RPC)
+from einspection.errors import InvalidCommand, NotFound
+
+from .http_json import HttpError, call, correlation_id, endpoint, read_json
+
+SERVICES = ("hazard", "checklist", "scoring", "notify")
+
+
+class GatewayService:
+    """The HTTP API people and integrators call. Thin: it parses HTTP and
+    forwards to the service that owns the data; validation lives there."""
+    name = "gateway"
+
+    hazard = RpcProxy("hazard")
+    checklist = RpcProxy("checklist")
+    scoring = RpcProxy("scoring")
+    notify = RpcProxy("notify")
+
+    @http("GET", "/health")
+    @endpoint("health")
+    def health(self, request):
+        services = {}
+        for name in SERVICES:
+            try:
+                services[name] = call(getattr(self, name).health)
+            except HttpError:
+                services[name] = {"status": "unavailable"}
+        healthy = all(s.get("status") == "ok" for s in services.values())
+        return (200 if healthy else 503), {"status": "ok" if healthy else "degraded",
+                                           "services": services}
+
+    @http("GET", "/metrics")
+    def metrics(self, request):
+        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+    # --- register -----------------------------------------------------------------
+    @http("POST", "/api/v1/enterprises")
+    @endpoint("enterprises.create")
+    def register_enterprise(self, request):
+        return 201, call(self.checklist.register_enterprise, read_json(request),
+                         correlation_id=correlation_id(request))
+
+    @http("GET", "/api/v1/enterprises")
+    @endpoint("enterprises.list")
+    def list_enterprises(self, request):
+        return 200, {"items": call(self.checklist.list_enterprises)}
+
+    @http("GET", "/api/v1/enterprises/<string:enterprise_id>")
+    @endpoint("enterprises.get")
+    def get_enterprise(self, request, enterprise_id):
+        return 200, call(self.checklist.get_enterprise, enterprise_id)
+
+    # --- hazards ------------------------------------------------------------------
+    @http("POST", "/api/v1/hazards")
+    @endpoint("hazards.report")
+    def report_hazard(self, request):
+        body = read_json(request)
+        self._require_enterprise(body.get("enterprise_id"))
+        return 201, call(self.hazard.report_hazard, body,
+                         actor=body.get("reporter") or "anonymous",
+                         correlation_id=correlation_id(request))
+
+    @http("GET", "/api/v1/hazards/<string:hazard_id>")
+    @endpoint("hazards.get")
+    def get_hazard(self, request, hazard_id):
+        return 200, call(self.hazard.get_hazard, hazard_id)
+
+    @http("GET", "/api/v1/hazards/<string:hazard_id>/history")
+    @endpoint("hazards.history")
+    def hazard_history(self, request, hazard_id):
+        return 200, {"items": call(self.hazard.history, hazard_id)}
+
+    @http("POST", "/api/v1/hazards/<string:hazard_id>/rectification")
+    @endpoint("hazards.rectify")
+    def submit_rectification(self, request, hazard_id):
+        return 201, call(self.hazard.submit_rectification, hazard_id, read_json(request),
+                         correlation_id=correlation_id(request))
+
+    # --- inspections ----------------------------------------------------------------
+    @http("POST", "/api/v1/inspections")
+    @endpoint("inspections.log")
+    def log_inspection(self, request):
+        body = read_json(request)
+        return 201, call(self.checklist.log_inspection, body,
+                         actor=body.get("inspector") or "anonymous",
+                         correlation_id=correlation_id(request))
+
+    # --- score and notices --------------------------------------------------------
+    @http("GET", "/api/v1/enterprises/<string:enterprise_id>/score")
+    @endpoint("enterprises.score")
+    def score(self, request, enterprise_id):
+        self._require_enterprise(enterprise_id, as_field=False)
+        as_of = request.args.get("as_of")
+        try:
+            return 200, call(self.scoring.score, enterprise_id, as_of)
+        except NotFound:
+            raise HttpError(404, "enterprise %s has no score yet: nothing recorded"
+                            % enterprise_id) from None
+
+    @http("GET", "/api/v1/enterprises/<string:enterprise_id>/notices")
+    @endpoint("enterprises.notices")
+    def notices(self, request, enterprise_id):
+        self._require_enterprise(enterprise_id, as_field=False)
+        return 200, {"items": call(self.notify.list_notices, enterprise_id)}
+
+    def _require_enterprise(self, enterprise_id, as_field=True):
+        if not isinstance(enterprise_id, str) or not enterprise_id:
+            if as_field:
+                raise InvalidCommand({"enterprise_id": ["required"]})
+            raise HttpError(404, "enterprise not found")
+        try:
+            call(self.checklist.get_enterprise, enterprise_id)
+        except NotFound:
+            if as_field:
+                raise InvalidCommand({"enterprise_id": ["no such enterprise"]}) from None
+            raise

@@ -1,0 +1,150 @@
+"""The scoring rule set: indicators, their points out of 10, how each is
+measured, and the grade thresholds — read from a versioned JSON file, so a
+new rule set is configuration, not a code branch.
+
+All arithmetic is Decimal: a score recomputed anywhere, any time, is the
+same to the last digit."""
+import functools
+import json
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+
+RULES_DIR = os.path.join(os.path.dirname(__file__), "rules")
+VALUE_QUANTUM = Decimal("0.0001")
+POINTS_QUANTUM = Decimal("0.01")
+
+
+@functools.lru_cache(maxsize=8)
+def load_rules(path=None):
+    with open(path or os.path.join(RULES_DIR, "v1.json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def months_before(day, months):
+    """The same day `months` earlier, clipped to the month's end (31 May → 28/29 Feb)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class Window:
+    """(as_of − N months, as_of], in whole UTC days: 2026-11-29 covers
+    2026-08-30 00:00Z up to 2026-11-30 00:00Z (exclusive)."""
+    start: date
+    end: date
+
+    @classmethod
+    def ending(cls, as_of, months):
+        return cls(months_before(as_of, months) + timedelta(days=1), as_of)
+
+    @property
+    def start_instant(self):
+        return datetime.combine(self.start, time.min, tzinfo=timezone.utc)
+
+    @property
+    def end_instant(self):        # exclusive
+        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=timezone.utc)
+
+    def contains(self, moment):
+        return moment is not None and self.start_instant <= moment < self.end_instant
+
+    @property
+    def days(self):
+        return (self.end - self.start).days + 1
+
+
+@dataclass
+class HazardFact:
+    found_at: datetime
+    reported_at: datetime
+    deadline: datetime
+    level: str
+    rectified_at: datetime = None
+
+
+@dataclass
+class InspectionFact:
+    kind: str
+    completed_at: datetime
+
+
+def _ratio(numerator, denominator):
+    return (Decimal(numerator) / Decimal(denominator)).quantize(VALUE_QUANTUM, ROUND_HALF_UP)
+
+
+# --- measures: each returns (value in [0, 1] or None when nothing to measure, detail) -------
+
+def share_recorded_within(window, hazards, inspections, hours):
+    recorded = [h for h in hazards if window.contains(h.reported_at)]
+    if not recorded:
+        return None, {"hazards_recorded": 0}
+    late = [h for h in recorded if h.reported_at - h.found_at > timedelta(hours=hours)]
+    return _ratio(len(recorded) - len(late), len(recorded)), {
+        "hazards_recorded": len(recorded), "recorded_late": len(late)}
+
+
+def share_rectified_by_deadline(window, hazards, inspections):
+    due = [h for h in hazards if window.contains(h.deadline)]
+    if not due:
+        return None, {"hazards_due": 0}
+    on_time = [h for h in due if h.rectified_at is not None and h.rectified_at <= h.deadline]
+    return _ratio(len(on_time), len(due)), {"hazards_due": len(due),
+                                            "rectified_on_time": len(on_time)}
+
+
+def inspections_against_rhythm(window, hazards, inspections, per_week, kinds):
+    done = [i for i in inspections if i.kind in kinds and window.contains(i.completed_at)]
+    expected = Decimal(window.days) / Decimal(7) * Decimal(per_week)
+    if not done:
+        return None, {"inspections": 0, "expected": str(expected.quantize(POINTS_QUANTUM))}
+    value = min(Decimal(1), (Decimal(len(done)) / expected)).quantize(VALUE_QUANTUM,
+                                                                       ROUND_HALF_UP)
+    return value, {"inspections": len(done), "expected": str(expected.quantize(POINTS_QUANTUM))}
+
+
+MEASURES = {f.__name__: f for f in (share_recorded_within, share_rectified_by_deadline,
+                                    inspections_against_rhythm)}
+
+
+def grade_for(rules, points):
+    for grade, threshold in rules["grades"]:
+        if points >= Decimal(threshold):
+            return grade
+    return rules["grades"][-1][0]
+
+
+def evaluate(rules, as_of, hazards, inspections):
+    """The score of one enterprise as of a day, from its facts alone."""
+    window = Window.ending(as_of, rules["window_months"])
+    indicators, total = [], Decimal(0)
+    for indicator in rules["indicators"]:
+        measure = MEASURES[indicator["measure"]]
+        value, detail = measure(window, hazards, inspections, **indicator.get("params", {}))
+        empty = value is None
+        if empty:
+            value = Decimal(indicator["when_empty"]).quantize(VALUE_QUANTUM)
+        max_points = Decimal(indicator["points"])
+        points = (max_points * value).quantize(POINTS_QUANTUM, ROUND_HALF_UP)
+        total += points
+        missing = max_points - points
+        indicators.append({
+            "key": indicator["key"], "title": indicator["title"], "value": str(value),
+            "points": str(points), "max_points": str(max_points.quantize(POINTS_QUANTUM)),
+            "nothing_to_measure": empty, "detail": detail,
+            "to_gain": (indicator["advice"] if missing > 0 else ""),
+            "missing_points": str(missing.quantize(POINTS_QUANTUM)),
+        })
+    return {
+        "rule_version": rules["version"], "as_of": as_of.isoformat(),
+        "window_start": window.start.isoformat(), "window_end": window.end.isoformat(),
+        "points": str(total.quantize(POINTS_QUANTUM)), "grade": grade_for(rules, total),
+        "indicators": indicators,
+    }
