@@ -13,6 +13,7 @@ DEFAULT_EXCHANGE = "einspection.events"
 
 
 def amqp_uri(config=None):
+    """The broker for RPC (and events, unless EVENTS_AMQP_URI says otherwise)."""
     return (config or {}).get("AMQP_URI") or os.environ.get("AMQP_URI", DEFAULT_AMQP_URI)
 
 
@@ -53,3 +54,9 @@ def publish(producer, exchange, routing_key, body, headers=None, message_id=None
                      content_type="application/cloudevents+json", content_encoding="utf-8",
                      headers=headers or {}, message_id=message_id, mandatory=False,
                      retry=False, serializer=None)
+
+
+def events_amqp_uri(config=None):
+    """The broker the event bus lives on; the same as AMQP_URI unless set."""
+    return ((config or {}).get("EVENTS_AMQP_URI") or os.environ.get("EVENTS_AMQP_URI")
+            or amqp_uri(config))

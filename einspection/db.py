@@ -5,6 +5,9 @@ from sqlalchemy import create_engine, event
 
 
 def make_engine(url, **kwargs):
+    if url.startswith(("postgresql://", "postgres://")):
+        # psycopg2 is cooperative under eventlet's monkey patch (psycopg 3 is not).
+        url = "postgresql+psycopg2://" + url.split("://", 1)[1]
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

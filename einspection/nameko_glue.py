@@ -68,7 +68,8 @@ class EventStore(DependencyProvider):
         self.engine = make_engine(setting(config, self.url_key, self.default_url))
         eventstore.create_tables(self.engine, *self.projections)
         if self.with_relay:
-            self.relay = OutboxRelay(self.engine, bus.amqp_uri(config), bus.exchange_name(config))
+            self.relay = OutboxRelay(self.engine, bus.events_amqp_uri(config),
+                                     bus.exchange_name(config))
 
     def start(self):
         if self.relay is not None:
@@ -104,7 +105,7 @@ class EventSubscription(Entrypoint):
         config = self.container.config
         prefix = setting(config, "QUEUE_PREFIX", "einspection")
         self.queue_name = "%s.%s" % (prefix, self.consumer_name)
-        self.amqp_uri = bus.amqp_uri(config)
+        self.amqp_uri = bus.events_amqp_uri(config)
         self.exchange = bus.events_exchange(bus.exchange_name(config))
         self.prefetch = int(setting(config, "max_workers", None) or
                             config.get("max_workers", 10) or 10)

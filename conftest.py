@@ -1,0 +1,91 @@
+"""Shared test fixtures. Every run gets its own RabbitMQ vhost and its own
+databases, and deletes them afterwards, so runs never see each other."""
+import eventlet
+
+eventlet.monkey_patch()  # noqa: E402  (nameko needs it before anything else imports socket)
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import uuid  # noqa: E402
+
+import pytest  # noqa: E402
+
+BROKER_HOST = os.environ.get("TEST_BROKER_HOST", "127.0.0.1:5672")
+POSTGRES_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = [b for b in os.environ.get("TEST_BACKENDS", "sqlite,postgres").split(",") if b]
+
+
+@pytest.fixture(scope="session")
+def run_id():
+    return uuid.uuid4().hex[:8]
+
+
+def _rabbitmqctl(*args):
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def broker(run_id):
+    """amqp URI of a vhost that exists for this test run only."""
+    vhost = "einspection-test-" + run_id
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    yield "amqp://guest:guest@%s/%s" % (BROKER_HOST, vhost)
+    _rabbitmqctl("delete_vhost", vhost)
+
+
+class Databases:
+    """Fresh databases by name: SQLite files in a temp folder, or PostgreSQL
+    databases named after the run, dropped at the end."""
+
+    def __init__(self, run_id, tmp_dir):
+        self.run_id = run_id
+        self.tmp_dir = tmp_dir
+        self.created = []
+
+    def url(self, backend, name):
+        name = "%s_%s" % (name, uuid.uuid4().hex[:6])
+        if backend == "sqlite":
+            return "sqlite:///" + os.path.join(self.tmp_dir, name + ".db")
+        import psycopg2
+        database = "ein_%s_%s" % (self.run_id, name)
+        connection = psycopg2.connect(POSTGRES_DSN)
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute('CREATE DATABASE "%s"' % database)
+        connection.close()
+        self.created.append(database)
+        return POSTGRES_DSN.rsplit("/", 1)[0] + "/" + database
+
+    def drop_all(self):
+        if not self.created:
+            return
+        import psycopg2
+        connection = psycopg2.connect(POSTGRES_DSN)
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            for database in self.created:
+                cursor.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % database)
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def databases(run_id, tmp_path_factory):
+    dbs = Databases(run_id, str(tmp_path_factory.mktemp("db")))
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir():
+    path = os.path.join(os.path.dirname(__file__), "test-artifacts")
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path

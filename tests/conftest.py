@@ -1,0 +1,45 @@
+import os
+
+import pytest
+
+from conftest import BACKENDS
+from tools import launch
+
+from .support import Api, free_port
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def platform(request, broker, databases, run_id, tmp_path_factory):
+    """All five services as separate processes, on the given database backend."""
+    backend = request.param
+    urls = {name: databases.url(backend, name) for name in launch.DATABASE_KEYS}
+    port = free_port()
+    prefix = "e2e-%s-%s" % (backend, run_id)
+    env = launch.environment(broker, urls, port, exchange=prefix + ".events",
+                             queue_prefix=prefix)
+    log_dir = str(tmp_path_factory.mktemp("logs-" + backend))
+    running = launch.Platform(env, port, log_dir)
+    running.backend = backend
+    running.database_urls = urls
+    running.amqp_uri = broker
+    running.exchange = prefix + ".events"
+    running.queue_prefix = prefix
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+        _dump_logs_on_failure(request, log_dir)
+
+
+def _dump_logs_on_failure(request, log_dir):
+    if request.session.testsfailed:
+        for name in sorted(os.listdir(log_dir)):
+            with open(os.path.join(log_dir, name), errors="replace") as handle:
+                tail = handle.read()[-3000:]
+            print("\n===== %s (tail) =====\n%s" % (name, tail))
+
+
+@pytest.fixture
+def api(platform):
+    return Api(platform.base_url)

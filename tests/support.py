@@ -1,0 +1,88 @@
+"""Helpers for tests that talk to the running platform and the broker."""
+import json
+import socket
+import time
+import uuid
+
+import requests
+from kombu import Connection, Exchange, Queue
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, timeout=30.0, interval=0.1, message="condition"):
+    """Poll `check` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out after %ss waiting for %s (last: %r)" % (timeout, message, last))
+
+
+class Api:
+    def __init__(self, base_url):
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def get(self, path, **kwargs):
+        return self.session.get(self.base_url + path, timeout=30, **kwargs)
+
+    def post(self, path, body=None, raw=None, **kwargs):
+        data = raw if raw is not None else json.dumps(body)
+        return self.session.post(self.base_url + path, data=data, timeout=30,
+                                 headers={"Content-Type": "application/json"}, **kwargs)
+
+
+class EventTap:
+    """An integrator's own queue on the events exchange: a plain kombu
+    consumer that belongs to no service."""
+
+    def __init__(self, amqp_uri, exchange_name, binding_key="#"):
+        self.connection = Connection(amqp_uri)
+        self.channel = self.connection.channel()
+        exchange = Exchange(exchange_name, type="topic", durable=True)
+        exchange.bind(self.channel).declare()
+        self.queue = Queue("integrator-" + uuid.uuid4().hex[:8], exchange=exchange,
+                           routing_key=binding_key, exclusive=True, auto_delete=True)
+        self.messages = []
+        self.consumer = self.connection.Consumer(queues=[self.queue], channel=self.channel,
+                                                 on_message=self._on_message, no_ack=False)
+        self.consumer.consume()
+
+    def _on_message(self, message):
+        self.messages.append(message)
+        message.ack()
+
+    def drain(self, seconds=0.2):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                self.connection.drain_events(timeout=0.05)
+            except (socket.timeout, TimeoutError):
+                pass
+
+    def wait_for(self, predicate, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [m for m in self.messages if predicate(json.loads(m.body))]
+            if found:
+                return found
+            self.drain(0.1)
+        raise AssertionError("no matching event in %ss; got %d messages"
+                             % (timeout, len(self.messages)))
+
+    def bodies(self):
+        return [json.loads(m.body) for m in self.messages]
+
+    def close(self):
+        try:
+            self.consumer.cancel()
+        finally:
+            self.connection.release()

@@ -1,0 +1,107 @@
+"""Start the platform: one nameko process per service, plus the gateway.
+
+Used by `make run`, by the end-to-end tests and by the benchmarks, so all
+three run the services exactly the same way."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = os.path.join(ROOT, "config.yaml")
+
+SERVICES = {
+    "hazard": "services.hazard.service:HazardService",
+    "checklist": "services.checklist.service:ChecklistService",
+    "scoring": "services.scoring.service:ScoringService",
+    "notify": "services.notify.service:NotifyService",
+    "gateway": "services.gateway.service:GatewayService",
+}
+DATABASE_KEYS = {"hazard": "HAZARD_DATABASE_URL", "checklist": "CHECKLIST_DATABASE_URL",
+                 "scoring": "SCORING_DATABASE_URL", "notify": "NOTIFY_DATABASE_URL"}
+
+
+class Platform:
+    def __init__(self, env, port, log_dir):
+        self.env = env
+        self.port = port
+        self.base_url = "http://127.0.0.1:%d" % port
+        self.log_dir = log_dir
+        self.processes = {}
+
+    def start_service(self, name, replica=0, extra_env=None):
+        """Start one process of a service; several replicas of one may run."""
+        env = dict(self.env, **(extra_env or {}))
+        key = "%s-%d" % (name, replica)
+        log = open(os.path.join(self.log_dir, key + ".log"), "ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "nameko", "run", "--config", CONFIG, SERVICES[name]],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        self.processes[key] = process
+        return process
+
+    def start(self, services=tuple(SERVICES), timeout=60):
+        for name in services:
+            self.start_service(name)
+        if "gateway" in services:
+            self.wait_healthy(timeout)
+        return self
+
+    def wait_healthy(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            for key, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError("%s exited with %s; see %s" % (
+                        key, process.returncode, os.path.join(self.log_dir, key + ".log")))
+            try:
+                response = requests.get(self.base_url + "/health", timeout=5)
+                if response.status_code == 200:
+                    return response.json()
+                last = response.text
+            except requests.RequestException as exc:
+                last = str(exc)
+            time.sleep(0.3)
+        raise TimeoutError("platform not healthy in %ss: %s" % (timeout, last))
+
+    def stop_service(self, key, sig=signal.SIGTERM, timeout=20):
+        process = self.processes.pop(key)
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def stop(self):
+        for key in list(self.processes):
+            self.stop_service(key)
+
+
+def environment(amqp_uri, database_urls, port, exchange=None, queue_prefix=None, base=None):
+    env = dict(base if base is not None else os.environ)
+    env.update({"AMQP_URI": amqp_uri, "GATEWAY_ADDRESS": "127.0.0.1:%d" % port,
+                "PYTHONPATH": ROOT, "PYTHONUNBUFFERED": "1",
+                "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::UserWarning"})
+    if exchange:
+        env["EVENTS_EXCHANGE"] = exchange
+    if queue_prefix:
+        env["QUEUE_PREFIX"] = queue_prefix
+    for service, url in database_urls.items():
+        env[DATABASE_KEYS[service]] = url
+    return env
+
+
+def sqlite_urls(directory):
+    os.makedirs(directory, exist_ok=True)
+    return {name: "sqlite:///%s" % os.path.join(os.path.abspath(directory), name + ".db")
+            for name in DATABASE_KEYS}
