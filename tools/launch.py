@@ -83,6 +83,13 @@ class Platform:
                 process.wait()
 
     def stop(self):
+        """SIGTERM to all at once (nameko stops gracefully), then wait for each."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
         for key in list(self.processes):
             self.stop_service(key)
 
