@@ -1,6 +1,10 @@
 """Shared test fixtures. Every run gets its own RabbitMQ vhost and its own
 databases, and deletes them afterwards, so runs never see each other."""
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # its own notice
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # noqa: E402  (nameko needs it before anything else imports socket)
 

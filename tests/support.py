@@ -86,3 +86,76 @@ class EventTap:
             self.consumer.cancel()
         finally:
             self.connection.release()
+
+
+class TcpProxy:
+    """A switchable TCP hop between a service and the broker: `stop()` makes
+    the broker unreachable (connections drop, new ones are refused), `start()`
+    brings it back on the same port."""
+
+    def __init__(self, target_port, target_host="127.0.0.1"):
+        import eventlet
+        self._eventlet = eventlet
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self.server = None
+        self.sockets = []
+        self.threads = []
+
+    def start(self):
+        self.server = self._eventlet.listen(("127.0.0.1", self.port))
+        self.threads.append(self._eventlet.spawn(self._accept, self.server))
+        return self
+
+    def _accept(self, server):
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            try:
+                upstream = self._eventlet.connect(self.target)
+            except OSError:
+                client.close()
+                continue
+            self.sockets += [client, upstream]
+            self.threads.append(self._eventlet.spawn(self._pipe, client, upstream))
+            self.threads.append(self._eventlet.spawn(self._pipe, upstream, client))
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+    def stop(self):
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        for sock in self.sockets:
+            try:
+                sock.close()
+            except OSError:
+                pass
+        self.sockets = []
+        for thread in self.threads:
+            thread.kill()
+        self.threads = []
+
+    def uri(self, vhost_uri):
+        """`vhost_uri` with host and port replaced by the proxy's."""
+        scheme, rest = vhost_uri.split("://", 1)
+        credentials, location = rest.split("@", 1)
+        vhost = location.split("/", 1)[1] if "/" in location else ""
+        return "%s://%s@127.0.0.1:%d/%s" % (scheme, credentials, self.port, vhost)
