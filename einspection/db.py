@@ -28,8 +28,13 @@ def make_engine(url, **kwargs):
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            # Take the write lock up front: no deadlock-prone lock upgrades.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A writing transaction takes the write lock up front, so two
+            # writers never deadlock on a lock upgrade; readers (see `reading`)
+            # take none and run beside the writer.
+            if conn.get_execution_options().get("read_only"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_size", 10)
@@ -42,13 +47,22 @@ def is_sqlite(engine):
     return engine.dialect.name == "sqlite"
 
 
-def upsert(conn, table, values, key_columns, update_columns=()):
-    """INSERT, or on a key clash UPDATE `update_columns` (or do nothing)."""
+def _dialect_insert(conn):
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table).values(**values)
+    return insert
+
+
+def insert_ignoring_duplicates(conn, table):
+    """INSERT ... ON CONFLICT DO NOTHING: rowcount tells whether it went in."""
+    return _dialect_insert(conn)(table).on_conflict_do_nothing()
+
+
+def upsert(conn, table, values, key_columns, update_columns=()):
+    """INSERT, or on a key clash UPDATE `update_columns` (or do nothing)."""
+    statement = _dialect_insert(conn)(table).values(**values)
     if update_columns:
         statement = statement.on_conflict_do_update(
             index_elements=list(key_columns),
@@ -64,3 +78,8 @@ def lock_row(conn, query):
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
     return conn.execute(query).first()
+
+
+def reading(engine):
+    """A connection for queries only: on SQLite it does not take the write lock."""
+    return engine.connect().execution_options(read_only=True)

@@ -12,6 +12,7 @@ from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String,
 from sqlalchemy.exc import IntegrityError
 
 from .contract import Event, utcnow
+from .db import insert_ignoring_duplicates
 from .errors import ConcurrencyConflict
 
 Position = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER only
@@ -82,15 +83,15 @@ def append(conn, stream_id, expected_version, new_events):
         event.stream_id = stream_id
         event.stream_version = expected_version + offset
         try:
-            # A savepoint keeps the caller's transaction usable on PostgreSQL.
-            with conn.begin_nested():
-                position = conn.execute(insert(events).values(
+            position = conn.execute(insert(events).values(
                     event_id=event.id, stream_id=stream_id, stream_version=event.stream_version,
-                    name=event.name, subject=event.subject, time=event.time,
-                    data=json.dumps(event.data_json(), ensure_ascii=False, separators=(",", ":")),
-                    metadata=_metadata_of(event), recorded_at=now,
-                ).returning(events.c.position)).scalar_one()
+                name=event.name, subject=event.subject, time=event.time,
+                data=json.dumps(event.data_json(), ensure_ascii=False, separators=(",", ":")),
+                metadata=_metadata_of(event), recorded_at=now,
+            ).returning(events.c.position)).scalar_one()
         except IntegrityError:
+            # Another writer took this version. The caller's transaction is
+            # spoilt and must roll back: exactly what the raise makes it do.
             raise ConcurrencyConflict(stream_id, expected_version) from None
         conn.execute(insert(outbox).values(position=position, routing_key=event.type,
                                            body=event.to_json()))
@@ -162,14 +163,10 @@ def record_received(conn, consumer, event):
     Returns False if it had already been processed: the caller then does
     nothing, so a redelivered or duplicated event has exactly one effect.
     """
-    try:
-        with conn.begin_nested():
-            conn.execute(insert(inbox).values(consumer=consumer, event_id=event.id,
-                                              name=event.name, subject=event.subject,
-                                              body=event.to_json(), received_at=utcnow()))
-    except IntegrityError:
-        return False
-    return True
+    inserted = conn.execute(insert_ignoring_duplicates(conn, inbox).values(
+        consumer=consumer, event_id=event.id, name=event.name, subject=event.subject,
+        body=event.to_json(), received_at=utcnow()))
+    return inserted.rowcount == 1
 
 
 def received_events(conn, consumer, after_position=0, limit=1000):

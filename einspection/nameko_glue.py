@@ -14,7 +14,7 @@ from nameko.extensions import DependencyProvider, Entrypoint
 from nameko.rpc import rpc
 
 from . import bus, consumer, errors, eventstore
-from .db import make_engine
+from .db import make_engine, reading
 from .relay import OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,8 @@ class StoreHandle:
         return self.engine.begin()
 
     def connect(self):
-        return self.engine.connect()
+        """For reads only."""
+        return reading(self.engine)
 
     def committed(self):
         """Call after a transaction that appended events committed."""

@@ -169,18 +169,18 @@ def _date(text):
 
 def rebuild(engine, rules):
     """Drop the projection and replay every received event. Facts first, then
-    one evaluation per enterprise: the same result as event-by-event, faster."""
-    for table in reversed(TABLES):
-        table.drop(engine, checkfirst=True)
-    metadata.create_all(engine)
+    one evaluation per enterprise: the same result as event-by-event, faster.
+    Returns how many events were replayed."""
     applied, last_time = {}, {}
     replayed = 0
-
-    def read_page(after, limit):
-        with engine.connect() as conn:
+    # One transaction, DDL included: readers see the old projection until the
+    # new one is complete, and a failed rebuild leaves the old one in place.
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+        metadata.create_all(conn)
+        def read_page(after, limit):
             return eventstore.received_events(conn, CONSUMER, after, limit)
 
-    with engine.begin() as conn:
         for _, event in paged(read_page):
             replayed += 1
             if apply_fact(conn, event):
