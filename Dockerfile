@@ -1,0 +1,29 @@
+# One image for every E-inspection service. It has no CMD of its own: each
+# container in compose.yaml says which service it runs, as
+#   python -m nameko run --config config.yaml services.<name>.service:<Class>
+FROM python:3.11-slim
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONPATH=/app \
+    PYTHONWARNINGS=ignore::DeprecationWarning,ignore::UserWarning
+
+WORKDIR /app
+
+# Dependencies first, so this layer is rebuilt only when requirements.txt changes.
+COPY requirements.txt ./
+RUN pip install --no-cache-dir -r requirements.txt
+
+RUN groupadd --system --gid 10001 einspection \
+ && useradd --system --uid 10001 --gid einspection --home-dir /app \
+        --no-create-home --shell /usr/sbin/nologin einspection
+
+# The code stays owned by root, read-only to the services; only var/ (where
+# SQLite files would go without *_DATABASE_URL) is theirs to write.
+COPY . .
+RUN mkdir -p var && chown einspection:einspection var
+
+# Numeric, so a runtime can verify it is not root (e.g. runAsNonRoot).
+USER 10001:10001
+EXPOSE 8000
