@@ -1,0 +1,92 @@
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from services.scoring.rules import (HazardFact, InspectionFact, Window, evaluate, grade_for,
+                                    load_rules, months_before)
+
+RULES = load_rules()
+
+
+def at(day, hour=10):
+    return datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("points,grade", [("9.00", "A"), ("8.99", "B"), ("8.00", "B"),
+                                          ("7.86", "C"), ("7.00", "C"), ("6.99", "D"),
+                                          ("6.00", "D"), ("5.99", "E"), ("0", "E")])
+def test_grade_thresholds_match_the_seed(points, grade):
+    assert grade_for(RULES, Decimal(points)) == grade
+
+
+def test_window_is_the_three_months_up_to_and_including_as_of():
+    window = Window.ending(date(2026, 11, 29), 3)
+    assert (window.start, window.end) == (date(2026, 8, 30), date(2026, 11, 29))
+    assert window.contains(at(date(2026, 8, 30), 0))
+    assert not window.contains(at(date(2026, 8, 29), 23))
+    assert window.contains(datetime(2026, 11, 29, 23, 59, 59, tzinfo=timezone.utc))
+    assert not window.contains(datetime(2026, 11, 30, 0, 0, tzinfo=timezone.utc))
+
+
+def test_month_arithmetic_clips_to_month_end():
+    assert months_before(date(2026, 5, 31), 3) == date(2026, 2, 28)
+    assert months_before(date(2024, 5, 31), 3) == date(2024, 2, 29)
+    assert months_before(date(2026, 1, 15), 3) == date(2025, 10, 15)
+
+
+def test_nothing_to_measure_has_the_documented_values():
+    score = evaluate(RULES, date(2026, 11, 29), [], [])
+    values = {i["key"]: (i["value"], i["nothing_to_measure"]) for i in score["indicators"]}
+    assert values == {"timeliness": ("0.5000", True), "rectification_on_time": ("1.0000", True),
+                      "self_inspection": ("0.0000", True)}
+    assert score["points"] == "5.50" and score["grade"] == "E"
+
+
+def test_indicators_from_facts():
+    as_of = date(2026, 11, 29)
+    hazards = [
+        # recorded in time, rectified on time
+        HazardFact(found_at=at(date(2026, 10, 1), 8), reported_at=at(date(2026, 10, 1), 9),
+                   deadline=at(date(2026, 10, 8)), level="general",
+                   rectified_at=at(date(2026, 10, 5))),
+        # recorded two days late, rectified late
+        HazardFact(found_at=at(date(2026, 10, 10)), reported_at=at(date(2026, 10, 12)),
+                   deadline=at(date(2026, 10, 17)), level="major",
+                   rectified_at=at(date(2026, 10, 20))),
+        # recorded in time, due in the window, never rectified
+        HazardFact(found_at=at(date(2026, 11, 1)), reported_at=at(date(2026, 11, 1), 12),
+                   deadline=at(date(2026, 11, 8)), level="general"),
+        # outside the window entirely
+        HazardFact(found_at=at(date(2026, 5, 1)), reported_at=at(date(2026, 5, 9)),
+                   deadline=at(date(2026, 5, 8)), level="general"),
+    ]
+    inspections = [InspectionFact("self", at(as_of - timedelta(days=7 * n))) for n in range(10)]
+    inspections.append(InspectionFact("grid", at(as_of)))       # not a self-inspection
+    score = evaluate(RULES, as_of, hazards, inspections)
+    by_key = {i["key"]: i for i in score["indicators"]}
+    assert by_key["timeliness"]["value"] == "0.6667"            # 2 of 3 in time
+    assert by_key["timeliness"]["points"] == "2.00"
+    assert by_key["rectification_on_time"]["value"] == "0.3333"  # 1 of 3 due on time
+    assert by_key["rectification_on_time"]["points"] == "1.33"
+    # 10 inspections against 92 days / 7 = 13.14 expected
+    assert by_key["self_inspection"]["value"] == "0.7609"
+    assert by_key["self_inspection"]["points"] == "2.28"
+    assert score["points"] == "5.61" and score["grade"] == "E"
+    assert by_key["timeliness"]["to_gain"].startswith("part of the hazard records")
+    assert Decimal(by_key["timeliness"]["missing_points"]) == Decimal("1.00")
+
+
+def test_an_enterprise_like_the_seeds_is_graded_c():
+    # some records kept afterwards (3 of 4 in time), every due hazard rectified
+    # on time, irregular self-inspection (6 against 13.14 expected)
+    as_of = date(2026, 11, 29)
+    hazards = [HazardFact(found_at=at(date(2026, 11, d)), reported_at=at(date(2026, 11, d), 11),
+                          deadline=at(date(2026, 11, d + 7)), level="general",
+                          rectified_at=at(date(2026, 11, d + 1))) for d in (1, 2, 3)]
+    hazards.append(HazardFact(found_at=at(date(2026, 11, 4)), reported_at=at(date(2026, 11, 9)),
+                              deadline=at(date(2026, 11, 11)), level="general",
+                              rectified_at=at(date(2026, 11, 10))))
+    inspections = [InspectionFact("self", at(as_of - timedelta(days=8 * n))) for n in range(6)]
+    score = evaluate(RULES, as_of, hazards, inspections)
+    assert (score["points"], score["grade"]) == ("7.62", "C")
