@@ -74,11 +74,18 @@ class EventStore(DependencyProvider):
 
     def start(self):
         if self.relay is not None:
-            self.container.spawn_managed_thread(self.relay.run, identifier="outbox-relay")
+            self._relay_thread = self.container.spawn_managed_thread(
+                self.relay.run, identifier="outbox-relay")
 
     def stop(self):
         if self.relay is not None:
             self.relay.stop()
+            # Let it finish its batch and close its broker connection: a relay
+            # killed mid-connection keeps the process from exiting.
+            with eventlet.Timeout(10, False):
+                self._relay_thread.wait()
+        if self.engine is not None:
+            self.engine.dispose()
 
     def kill(self):
         self.stop()
@@ -98,6 +105,7 @@ class EventSubscription(Entrypoint):
         self.binding_keys = list(binding_keys)
         self.queue_name = None
         self._stopping = False
+        self._in_flight = 0
         self._dlq_lock = Semaphore(1)
         self._dlq_connection = None
         super().__init__(**kwargs)
@@ -142,6 +150,11 @@ class EventSubscription(Entrypoint):
                                 if "timed out" in str(exc):
                                     continue
                                 raise
+                    # Stopping: keep the channel open until the workers in
+                    # flight have acked, or their messages would come back.
+                    with eventlet.Timeout(30, False):
+                        while self._in_flight:
+                            eventlet.sleep(0.05)
             except Exception as exc:
                 if self._stopping:
                     break
@@ -157,20 +170,26 @@ class EventSubscription(Entrypoint):
             self._dead_letter(message, consumer.reason_for(exc))
             return
         try:
+            self._in_flight += 1
             self.container.spawn_worker(self, (event,), {}, context_data={},
                                         handle_result=partial(self._finish, message))
         except ContainerBeingKilled:
+            self._in_flight -= 1
             message.requeue()
 
     def _finish(self, message, worker_ctx, result=None, exc_info=None):
-        if exc_info is None:
-            message.ack()
-        elif consumer.is_transient(exc_info[1]):
-            log.warning("transient failure in %s, requeueing: %s", self.queue_name, exc_info[1])
-            time.sleep(1.0)      # no hot loop while the database is away
-            message.requeue()
-        else:
-            self._dead_letter(message, consumer.reason_for(exc_info[1]))
+        try:
+            if exc_info is None:
+                message.ack()
+            elif consumer.is_transient(exc_info[1]):
+                log.warning("transient failure in %s, requeueing: %s", self.queue_name,
+                            exc_info[1])
+                time.sleep(1.0)      # no hot loop while the database is away
+                message.requeue()
+            else:
+                self._dead_letter(message, consumer.reason_for(exc_info[1]))
+        finally:
+            self._in_flight -= 1
         return result, exc_info
 
     def _dead_letter(self, message, reason):

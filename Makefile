@@ -1,0 +1,36 @@
+# E-inspection: `make run` starts the platform, `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8000
+
+.PHONY: venv run test unit replay bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+## run: the five services and the gateway on http://localhost:$(PORT), SQLite under ./var, demo data
+run: venv
+	$(PY) -m tools.run --port $(PORT)
+
+## test: unit, integration and end-to-end tests on the real broker, SQLite and PostgreSQL
+test: venv
+	$(PY) -m pytest
+
+unit: venv
+	$(PY) -m pytest services/hazard/unit services/checklist/unit services/scoring/unit einspection/tests/unit
+
+## replay: drop the scoring projection and rebuild it from the events it received
+replay: venv
+	$(PY) -m services.scoring.cli replay
+
+## bench: end-to-end event throughput and latency beside the raw broker ceiling
+bench: venv
+	$(PY) bench/bench_events.py
+
+clean:
+	rm -rf var test-artifacts

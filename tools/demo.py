@@ -1,0 +1,79 @@
+"""A small living data set for `make run`: towns, grids, enterprises, and
+three months of hazards, rectifications and inspections — loaded through the
+HTTP API like any client would."""
+import random
+from datetime import datetime, timedelta, timezone
+
+import requests
+
+from services.checklist.credit_code import complete
+
+ENTERPRISES = [
+    # name, industry, town, grid, 17 characters of credit code, (lat, lon)
+    ("Baide Fabrics", "textiles", "Wukang", "Wukang-1", "91330521MA28C0B10", (30.545, 119.970)),
+    ("Deqing Bolly Coating Machinery", "machinery", "Wukang", "Wukang-2", "91330521MA28C0B20",
+     (30.552, 119.958)),
+    ("Zhejiang Huacai Chemicals", "chemicals", "Wuyang", "Wuyang-1", "91330521MA28C0B30",
+     (30.560, 119.990)),
+    ("Deqing Delman Piano", "manufacturing", "Qianyuan", "Qianyuan-1", "91330521MA28C0B40",
+     (30.612, 120.081)),
+    ("Zhejiang Zhebei Pharmaceutical", "pharmaceuticals", "Qianyuan", "Qianyuan-1",
+     "91330521MA28C0B50", (30.618, 120.090)),
+    ("Huzhou Jinlang Winery", "food and drink", "Xinshi", "Xinshi-1", "91330521MA28C0B60",
+     (30.630, 120.300)),
+]
+
+CATEGORIES = ["electrical", "fire", "machinery", "chemicals", "housekeeping", "PPE"]
+
+
+def iso(moment):
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def load(base_url, seed=2016):
+    """Load the demo set unless enterprises are registered already.
+    Returns the enterprises' ids (new or existing)."""
+    session = requests.Session()
+    existing = session.get(base_url + "/api/v1/enterprises", timeout=30).json()["items"]
+    if existing:
+        return [e["id"] for e in existing]
+    rng = random.Random(seed)
+    now = datetime.now(timezone.utc)
+    ids = []
+    for number, (name, industry, town, grid, code, (lat, lon)) in enumerate(ENTERPRISES):
+        response = session.post(base_url + "/api/v1/enterprises", json={
+            "credit_code": complete(code), "name": name, "industry": industry, "town": town,
+            "grid": grid, "address": "%d Example Road, %s" % (number + 1, town),
+            "latitude": lat, "longitude": lon, "employees": rng.randrange(30, 600)}, timeout=30)
+        response.raise_for_status()
+        enterprise_id = response.json()["id"]
+        ids.append(enterprise_id)
+        diligence = 1.0 - number / len(ENTERPRISES)     # the first is the model enterprise
+        for week in range(13):
+            if rng.random() < diligence + 0.15:
+                completed = now - timedelta(days=7 * week + rng.random() * 3)
+                session.post(base_url + "/api/v1/inspections", json={
+                    "enterprise_id": enterprise_id, "position_id": "workshop-%d" % (week % 3),
+                    "checklist_id": "universal-general", "checklist_version": 1, "kind": "self",
+                    "started_at": iso(completed - timedelta(minutes=40)),
+                    "completed_at": iso(completed), "items_passed": rng.randrange(15, 30),
+                    "items_failed": rng.randrange(0, 3), "items_not_applicable": 1,
+                    "inspector": "safety.manager"}, timeout=30).raise_for_status()
+        for _ in range(rng.randrange(2, 6)):
+            late = rng.random() > diligence
+            found = now - (timedelta(days=rng.randrange(3, 20)) if late
+                           else timedelta(hours=rng.randrange(1, 20)))
+            hazard = session.post(base_url + "/api/v1/hazards", json={
+                "enterprise_id": enterprise_id, "level": rng.choice(["general"] * 4 + ["major"]),
+                "category": rng.choice(CATEGORIES),
+                "description": "found during the weekly round",
+                "found_at": iso(found), "reporter": "shift.leader",
+                "rectification_deadline": iso(found + timedelta(days=rng.choice([7, 30])))},
+                timeout=30)
+            hazard.raise_for_status()
+            if rng.random() < diligence + 0.2:
+                session.post(base_url + "/api/v1/hazards/%s/rectification" % hazard.json()["id"],
+                             json={"measures": "fixed and checked by the safety manager",
+                                   "done_at": iso(now - timedelta(minutes=rng.randrange(1, 60))),
+                                   "evidence": []}, timeout=30).raise_for_status()
+    return ids
