@@ -11,7 +11,7 @@ import eventlet
 from eventlet.semaphore import Semaphore
 from nameko.exceptions import ContainerBeingKilled, deserialize_to_instance
 from nameko.extensions import DependencyProvider, Entrypoint
-from nameko.rpc import rpc
+from nameko.rpc import rpc as nameko_rpc
 
 from . import bus, consumer, errors, eventstore
 from .db import make_engine, reading
@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 # An RPC caller gets InvalidCommand / NotFound / Conflict back as themselves.
 for _error in errors.ALL:
     deserialize_to_instance(_error)
+
+# Services' RPC methods: a domain error is the caller's mistake, logged as
+# expected rather than as a failure of the service.
+rpc = nameko_rpc(expected_exceptions=errors.DomainError)
 
 
 def setting(config, key, default=None):

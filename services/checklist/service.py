@@ -1,10 +1,9 @@
-from nameko.rpc import rpc
 from sqlalchemy import select
 
 from einspection import eventstore
 from einspection.contract import load_command, utcnow
 from einspection.errors import Conflict, InvalidCommand, NotFound
-from einspection.nameko_glue import EventStore, HealthCheck
+from einspection.nameko_glue import EventStore, HealthCheck, rpc
 
 from . import domain, projections
 from .schemas import LogInspection, RegisterEnterprise

@@ -1,9 +1,8 @@
-from nameko.rpc import rpc
 
 from einspection import eventstore
 from einspection.contract import load_command, utcnow
 from einspection.errors import NotFound
-from einspection.nameko_glue import EventStore, HealthCheck
+from einspection.nameko_glue import EventStore, HealthCheck, rpc
 
 from .domain import Hazard, stream_id
 from .schemas import ReportHazard, SubmitRectification

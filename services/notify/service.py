@@ -1,6 +1,5 @@
-from nameko.rpc import rpc
 
-from einspection.nameko_glue import EventStore, HealthCheck, subscribe
+from einspection.nameko_glue import EventStore, HealthCheck, rpc, subscribe
 
 from . import notices
 

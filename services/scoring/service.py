@@ -1,9 +1,7 @@
 from datetime import date
 
-from nameko.rpc import rpc
-
 from einspection.errors import InvalidCommand, NotFound
-from einspection.nameko_glue import EventStore, HealthCheck, setting, subscribe
+from einspection.nameko_glue import EventStore, HealthCheck, rpc, setting, subscribe
 
 from . import projection
 from .rules import load_rules
