@@ -9,13 +9,18 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
 
 LEVELS = ("general", "major")
 INSPECTION_KINDS = ("self", "grid", "enforcement")
+HAZARD_TYPES = ("unsafe_condition", "unsafe_act", "management_defect")
+ITEM_RESULTS = ("pass", "fail", "na")
+SAFETY_ACTION_KINDS = ("training", "drill", "meeting", "daily_record")
+CHECKLIST_SCOPES = ("universal", "enterprise")
+UNIVERSAL = "universal"        # the subject of events that belong to no one enterprise
 
 
 def utcnow():
@@ -58,6 +63,17 @@ class Id(fields.String):
 class _Data(Schema):
     class Meta:
         ordered = True
+        unknown = EXCLUDE      # tolerant reader: a v1 reader ignores fields added to v1 later
+
+
+def _text(max_length, **kwargs):
+    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+def _refs(**kwargs):
+    """Evidence references: blob ids like 'sha256:<hex>'."""
+    return fields.List(fields.String(validate=validate.Length(min=1, max=300)),
+                       validate=validate.Length(max=50), load_default=list, **kwargs)
 
 
 # --- the data of each event, one schema per version --------------------------------
@@ -87,6 +103,12 @@ class HazardReportedV1(_Data):
     reported_at = Instant(required=True)
     rectification_deadline = Instant(required=True)
     reporter = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    # added to v1 (optional, so v1 readers are unaffected)
+    hazard_type = fields.String(load_default="unsafe_condition",
+                                validate=validate.OneOf(HAZARD_TYPES))
+    source_inspection_id = Id(load_default=None, allow_none=True)
+    source_item_id = Id(load_default=None, allow_none=True)
+    evidence = _refs()
 
 
 class RectificationDoneV1(_Data):
@@ -94,7 +116,121 @@ class RectificationDoneV1(_Data):
     enterprise_id = Id(required=True)
     measures = fields.String(required=True, validate=validate.Length(min=1, max=4000))
     done_at = Instant(required=True)
-    evidence = fields.List(fields.String(validate=validate.Length(min=1, max=300)), load_default=list)
+    evidence = _refs()
+    cost = fields.Decimal(load_default=None, allow_none=True, as_string=True, places=2,
+                          validate=validate.Range(min=0))
+
+
+class RemediationPlanRecordedV1(_Data):
+    """A major hazard's plan: required before it can be rectified."""
+    hazard_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    goal = _text(2000, required=True)
+    measures = _text(4000, required=True)
+    funds = fields.Decimal(required=True, as_string=True, places=2,
+                           validate=validate.Range(min=0))
+    responsible_person = _text(200, required=True)
+    deadline = Instant(required=True)
+    interim_measures = _text(4000, required=True)
+
+
+class HazardVerifiedV1(_Data):
+    hazard_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    verified_at = Instant(required=True)
+    verifier = _text(200, required=True)
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class HazardReturnedV1(_Data):
+    """A rectification that did not hold: the hazard is open again."""
+    hazard_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    returned_at = Instant(required=True)
+    reason = _text(2000, required=True)
+    verifier = _text(200, required=True)
+
+
+class HazardOverdueV1(_Data):
+    hazard_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    level = fields.String(required=True, validate=validate.OneOf(LEVELS))
+    rectification_deadline = Instant(required=True)
+    detected_at = Instant(required=True)
+
+
+class ChecklistItemV1(_Data):
+    item_id = Id(required=True)
+    prompt = _text(2000, required=True)
+    category = _text(100, required=True)
+    legal_basis = fields.String(load_default="", validate=validate.Length(max=500))
+    weight = fields.Decimal(required=True, as_string=True, places=2,
+                            validate=validate.Range(min=0))
+    major = fields.Boolean(load_default=False)
+    photo_required = fields.Boolean(load_default=False)
+
+
+class ChecklistPublishedV1(_Data):
+    """A frozen version: inspections refer to (checklist_id, version) forever."""
+    checklist_id = Id(required=True)
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    scope = fields.String(required=True, validate=validate.OneOf(CHECKLIST_SCOPES))
+    enterprise_id = Id(load_default=None, allow_none=True)
+    industry = fields.String(load_default=None, allow_none=True)
+    title = _text(300, required=True)
+    items = fields.List(fields.Nested(ChecklistItemV1), required=True,
+                        validate=validate.Length(min=1, max=2000))
+    published_at = Instant(required=True)
+
+
+class PositionRegisteredV1(_Data):
+    position_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    name = _text(200, required=True)
+    latitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-90, 90))
+    longitude = fields.Float(load_default=None, allow_none=True,
+                             validate=validate.Range(-180, 180))
+    checklist_ids = fields.List(Id(), load_default=list)
+
+
+class PositionScannedV1(_Data):
+    """Presence: who was at which position when."""
+    position_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    scanned_by = _text(200, required=True)
+    scanned_at = Instant(required=True)
+
+
+class ChecklistDraftSavedV1(_Data):
+    """A draft version, editable until published. Private to the checklist service."""
+    checklist_id = Id(required=True)
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    scope = fields.String(required=True, validate=validate.OneOf(CHECKLIST_SCOPES))
+    enterprise_id = Id(load_default=None, allow_none=True)
+    industry = fields.String(load_default=None, allow_none=True)
+    title = _text(300, required=True)
+    items = fields.List(fields.Nested(ChecklistItemV1), required=True,
+                        validate=validate.Length(max=2000))
+
+
+class PositionCodeIssuedV1(_Data):
+    """A position's QR token (new or rotated). Private: the token never leaves
+    the checklist service except printed on the position's QR code."""
+    position_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    token = fields.String(required=True, validate=validate.Length(min=16, max=100))
+    issued_at = Instant(required=True)
+
+
+class SafetyActionRecordedV1(_Data):
+    action_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(SAFETY_ACTION_KINDS))
+    topic = _text(300, required=True)
+    held_on = fields.Date(required=True)
+    people = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100000))
+    notes = fields.String(load_default="", validate=validate.Length(max=4000))
+    recorded_by = _text(200, required=True)
 
 
 class InspectionLoggedV1(_Data):
@@ -110,6 +246,18 @@ class InspectionLoggedV1(_Data):
     items_failed = fields.Integer(required=True, validate=validate.Range(min=0))
     items_not_applicable = fields.Integer(required=True, validate=validate.Range(min=0))
     inspector = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    # added to v1: what failed, so the hazard service can raise one hazard per item
+    failed_items = fields.List(fields.Nested(lambda: FailedItemV1()), load_default=list)
+
+
+class FailedItemV1(_Data):
+    item_id = Id(required=True)
+    prompt = _text(2000, required=True)
+    category = _text(100, required=True)
+    legal_basis = fields.String(load_default="")
+    major = fields.Boolean(load_default=False)
+    note = fields.String(load_default="", validate=validate.Length(max=4000))
+    photos = _refs()
 
 
 class IndicatorV1(_Data):
@@ -147,6 +295,7 @@ class EventType:
     type: str           # the CloudEvents type and the routing key
     source: str         # the service that owns it
     schema: type
+    public: bool = True  # False: kept in the owner's store, never published (e.g. secrets)
 
 
 EVENT_TYPES = {
@@ -160,6 +309,25 @@ EVENT_TYPES = {
                   InspectionLoggedV1),
         EventType("GradeAssigned", "einspection.grade.assigned.v1", "scoring", GradeAssignedV1),
         EventType("NoticeIssued", "einspection.notice.issued.v1", "notify", NoticeIssuedV1),
+        EventType("RemediationPlanRecorded", "einspection.hazard.plan-recorded.v1", "hazard",
+                  RemediationPlanRecordedV1),
+        EventType("HazardVerified", "einspection.hazard.verified.v1", "hazard",
+                  HazardVerifiedV1),
+        EventType("HazardReturned", "einspection.hazard.returned.v1", "hazard",
+                  HazardReturnedV1),
+        EventType("HazardOverdue", "einspection.hazard.overdue.v1", "hazard", HazardOverdueV1),
+        EventType("ChecklistPublished", "einspection.checklist.published.v1", "checklist",
+                  ChecklistPublishedV1),
+        EventType("PositionRegistered", "einspection.position.registered.v1", "checklist",
+                  PositionRegisteredV1),
+        EventType("PositionScanned", "einspection.position.scanned.v1", "checklist",
+                  PositionScannedV1),
+        EventType("ChecklistDraftSaved", "einspection.checklist.draft-saved.v1", "checklist",
+                  ChecklistDraftSavedV1, public=False),
+        EventType("PositionCodeIssued", "einspection.position.code-issued.v1", "checklist",
+                  PositionCodeIssuedV1, public=False),
+        EventType("SafetyActionRecorded", "einspection.safety-action.recorded.v1", "checklist",
+                  SafetyActionRecordedV1),
     ]
 }
 BY_TYPE = {e.type: e for e in EVENT_TYPES.values()}
@@ -263,14 +431,15 @@ class Event:
 
 
 def new_event(name, data, *, actor, correlation_id="", causation_id="", time=None):
-    """Build an event from command-side values, validated against its schema."""
-    kind = EVENT_TYPES[name]
-    schema = kind.schema()
-    errors = schema.validate(schema.dump(data))
-    if errors:
-        raise ContractError(errors)
-    return Event(name=name, subject=data["enterprise_id"], data=data, actor=actor,
-                 correlation_id=correlation_id, causation_id=causation_id,
+    """Build an event from command-side values, validated against its schema
+    and in the canonical shape every reader will see (defaults filled in)."""
+    schema = EVENT_TYPES[name].schema()
+    try:
+        data = schema.load(schema.dump(data))
+    except ValidationError as exc:
+        raise ContractError(exc.messages) from None
+    return Event(name=name, subject=data.get("enterprise_id") or UNIVERSAL, data=data,
+                 actor=actor, correlation_id=correlation_id, causation_id=causation_id,
                  time=time or utcnow())
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String,
                         UniqueConstraint, and_, insert, select, update)
 from sqlalchemy.exc import IntegrityError
 
-from .contract import Event, utcnow
+from .contract import EVENT_TYPES, Event, utcnow
 from .db import insert_ignoring_duplicates
 from .errors import ConcurrencyConflict
 
@@ -93,8 +93,9 @@ def append(conn, stream_id, expected_version, new_events):
             # Another writer took this version. The caller's transaction is
             # spoilt and must roll back: exactly what the raise makes it do.
             raise ConcurrencyConflict(stream_id, expected_version) from None
-        conn.execute(insert(outbox).values(position=position, routing_key=event.type,
-                                           body=event.to_json()))
+        if EVENT_TYPES[event.name].public:
+            conn.execute(insert(outbox).values(position=position, routing_key=event.type,
+                                               body=event.to_json()))
         positions.append(position)
     return positions
 
@@ -112,7 +113,6 @@ def _event_from_row(row):
 
 
 def _type_of(name):
-    from .contract import EVENT_TYPES
     return EVENT_TYPES[name].type
 
 

@@ -38,11 +38,15 @@ inspections = Table(
 TABLES = [enterprises, inspections]
 
 
+def _columns_of(table, data):
+    return {column.name: data[column.name] for column in table.columns if column.name in data}
+
+
 def project(conn, event):
     if event.name == "EnterpriseRegistered":
-        conn.execute(enterprises.insert().values(**event.data))
+        conn.execute(enterprises.insert().values(**_columns_of(enterprises, event.data)))
     elif event.name == "InspectionLogged":
-        conn.execute(inspections.insert().values(**event.data))
+        conn.execute(inspections.insert().values(**_columns_of(inspections, event.data)))
 
 
 def enterprise_view(row):
