@@ -44,14 +44,30 @@ def activity(count, enterprises=12, seed=7):
         hazard_id = _id(rng)
         found = moment - timedelta(hours=rng.choice([1, 2, 5, 30, 100]))
         deadline = found + timedelta(days=rng.choice([7, 30]))
+        stream = "hazard-" + hazard_id
         events.append(new_event("HazardReported", {
             "hazard_id": hazard_id, "enterprise_id": enterprise_id, "position_id": None,
             "level": rng.choice(["general", "general", "major"]), "category": "fire",
             "description": "blocked exit", "found_at": found, "reported_at": moment,
             "rectification_deadline": deadline, "reporter": "staff"}, actor="test", time=moment))
+        life = [events[-1]]
         if rng.random() < 0.7:
             done = moment + timedelta(days=rng.choice([1, 3, 10, 40]))
-            events.append(new_event("RectificationDone", {
+            life.append(new_event("RectificationDone", {
                 "hazard_id": hazard_id, "enterprise_id": enterprise_id, "measures": "cleared",
                 "done_at": done, "evidence": []}, actor="test", time=done))
+            if rng.random() < 0.2:       # the rectification did not hold, and was redone
+                returned = done + timedelta(days=1)
+                life.append(new_event("HazardReturned", {
+                    "hazard_id": hazard_id, "enterprise_id": enterprise_id,
+                    "returned_at": returned, "reason": "still blocked", "verifier": "grid"},
+                    actor="test", time=returned))
+                redone = returned + timedelta(days=rng.choice([1, 20]))
+                life.append(new_event("RectificationDone", {
+                    "hazard_id": hazard_id, "enterprise_id": enterprise_id,
+                    "measures": "cleared for good", "done_at": redone, "evidence": []},
+                    actor="test", time=redone))
+        for version, event in enumerate(life, start=1):
+            event.stream_id, event.stream_version = stream, version
+        events.extend(life[1:])
     return events[:count]

@@ -19,7 +19,6 @@ from einspection.projection import paged
 from . import rules as scoring_rules
 
 CONSUMER = "scoring"
-SCORED = {"HazardReported", "RectificationDone", "InspectionLogged"}
 
 metadata = MetaData()
 
@@ -38,8 +37,25 @@ hazard_facts = Table(
     Column("found_at", DateTime(timezone=True)),
     Column("reported_at", DateTime(timezone=True)),
     Column("deadline", DateTime(timezone=True)),
-    Column("rectified_at", DateTime(timezone=True)),
 )
+
+# Each step of a hazard's life after its report, keyed by its version in the
+# hazard's stream: a set, so arrival order cannot matter; folded in version
+# order when the score is computed.
+hazard_steps = Table(
+    "hazard_steps", metadata,
+    Column("hazard_id", String(64), primary_key=True),
+    Column("stream_version", Integer, primary_key=True),
+    Column("enterprise_id", String(64), nullable=False, index=True),
+    Column("step", String(32), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+STEPS = {"RectificationDone": ("rectified", "done_at"),
+         "HazardReturned": ("returned", "returned_at"),
+         "HazardVerified": ("verified", "verified_at"),
+         "HazardOverdue": ("overdue", "detected_at")}
+SCORED = {"HazardReported", "InspectionLogged"} | set(STEPS)
 
 inspection_facts = Table(
     "inspection_facts", metadata,
@@ -61,7 +77,7 @@ scores = Table(
     Column("events_applied", Integer, nullable=False, default=0),
 )
 
-TABLES = [enterprises, hazard_facts, inspection_facts, scores]
+TABLES = [enterprises, hazard_facts, hazard_steps, inspection_facts, scores]
 
 
 def _utc(moment):
@@ -86,11 +102,12 @@ def apply_fact(conn, event):
         upsert(conn, hazard_facts, dict(values, hazard_id=data["hazard_id"],
                                         enterprise_id=data["enterprise_id"]),
                ["hazard_id"], list(values))
-    elif event.name == "RectificationDone":
-        upsert(conn, hazard_facts, {"hazard_id": data["hazard_id"],
-                                    "enterprise_id": data["enterprise_id"],
-                                    "rectified_at": data["done_at"]},
-               ["hazard_id"], ["rectified_at"])
+    elif event.name in STEPS:
+        step, at = STEPS[event.name]
+        upsert(conn, hazard_steps, {"hazard_id": data["hazard_id"],
+                                    "stream_version": event.stream_version,
+                                    "enterprise_id": data["enterprise_id"], "step": step,
+                                    "at": data[at]}, ["hazard_id", "stream_version"])
     elif event.name == "InspectionLogged":
         upsert(conn, inspection_facts, {"inspection_id": data["inspection_id"],
                                         "enterprise_id": data["enterprise_id"],
@@ -103,15 +120,30 @@ def apply_fact(conn, event):
 
 
 def facts_of(conn, enterprise_id):
-    hazards = [scoring_rules.HazardFact(found_at=_utc(r.found_at), reported_at=_utc(r.reported_at),
-                                        deadline=_utc(r.deadline), level=r.level,
-                                        rectified_at=_utc(r.rectified_at))
-               for r in conn.execute(select(hazard_facts).where(
-                   hazard_facts.c.enterprise_id == enterprise_id)).all()
-               if r.reported_at is not None]      # a rectification whose report is yet to come
+    steps = {}
+    for row in conn.execute(select(hazard_steps).where(
+            hazard_steps.c.enterprise_id == enterprise_id)
+            .order_by(hazard_steps.c.hazard_id, hazard_steps.c.stream_version)).all():
+        steps.setdefault(row.hazard_id, []).append((row.step, _utc(row.at)))
+    hazards = []
+    for r in conn.execute(select(hazard_facts).where(
+            hazard_facts.c.enterprise_id == enterprise_id)
+            .order_by(hazard_facts.c.hazard_id)).all():
+        if r.reported_at is None:
+            continue                  # steps whose report is yet to arrive
+        rectified_at = None
+        for step, at in steps.get(r.hazard_id, []):
+            if step == "rectified":
+                rectified_at = at
+            elif step == "returned":
+                rectified_at = None   # the rectification did not hold
+        hazards.append(scoring_rules.HazardFact(
+            found_at=_utc(r.found_at), reported_at=_utc(r.reported_at),
+            deadline=_utc(r.deadline), level=r.level, rectified_at=rectified_at))
     inspections = [scoring_rules.InspectionFact(kind=r.kind, completed_at=_utc(r.completed_at))
                    for r in conn.execute(select(inspection_facts).where(
-                       inspection_facts.c.enterprise_id == enterprise_id)).all()]
+                       inspection_facts.c.enterprise_id == enterprise_id)
+                       .order_by(inspection_facts.c.inspection_id)).all()]
     return hazards, inspections
 
 

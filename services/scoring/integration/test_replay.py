@@ -68,3 +68,42 @@ def test_the_same_events_in_another_order_give_the_same_projection(backend, data
     out_of_order, _ = feed(databases.url(backend, "shuffled"), shuffled + shuffled[:200])
     with in_order.connect() as a, out_of_order.connect() as b:
         assert projection.snapshot(a) == projection.snapshot(b)
+
+
+def test_a_returned_rectification_does_not_count_until_redone(backend, databases):
+    """report → rectified in time → returned → redone after the deadline: late.
+    Fed in reverse, the result is the same (steps fold in stream order)."""
+    from datetime import datetime, timedelta, timezone
+
+    from einspection.contract import new_event
+    found = datetime(2026, 10, 1, 8, tzinfo=timezone.utc)
+    deadline = found + timedelta(days=7)
+    common = {"hazard_id": "h-1", "enterprise_id": "e-1"}
+    life = [
+        new_event("HazardReported", dict(common, position_id=None, level="general",
+                                         category="fire", description="blocked exit",
+                                         found_at=found, reported_at=found, reporter="li",
+                                         rectification_deadline=deadline), actor="t", time=found),
+        new_event("RectificationDone", dict(common, measures="moved boxes",
+                                            done_at=found + timedelta(days=2)), actor="t"),
+        new_event("HazardReturned", dict(common, returned_at=found + timedelta(days=3),
+                                         reason="boxes are back", verifier="grid"), actor="t"),
+        new_event("RectificationDone", dict(common, measures="shelving installed",
+                                            done_at=found + timedelta(days=9)), actor="t"),
+    ]
+    for version, event in enumerate(life, start=1):
+        event.stream_id, event.stream_version = "hazard-h-1", version
+        event.time = found + timedelta(days=version)
+    as_of = date(2026, 10, 31)
+
+    def rectification(events, name):
+        engine, _ = feed(databases.url(backend, name), events)
+        with engine.connect() as conn:
+            score = projection.evaluate(conn, load_rules(), "e-1", as_of)
+        return {i["key"]: i for i in score["indicators"]}["rectification_on_time"]
+
+    forward = rectification(life, "forward")
+    assert forward["detail"] == {"hazards_due": 1, "rectified_on_time": 0}
+    assert rectification(life[:3], "returned")["detail"]["rectified_on_time"] == 0
+    assert rectification(life[:2], "rectified")["detail"]["rectified_on_time"] == 1
+    assert rectification(list(reversed(life)), "reversed") == forward
