@@ -55,10 +55,17 @@ inbox = Table(
 )
 
 
+SCHEMA_LOCK = 7243001   # PostgreSQL advisory lock id: one schema creator at a time
+
+
 def create_tables(engine, *more_metadata):
-    metadata.create_all(engine)
-    for extra in more_metadata:
-        extra.create_all(engine)
+    """Create what is missing, in one transaction. Replicas starting together
+    would race on CREATE TABLE in PostgreSQL; an advisory lock queues them."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%d)" % SCHEMA_LOCK)
+        for each in (metadata,) + more_metadata:
+            each.create_all(conn)
 
 
 def _metadata_of(event):

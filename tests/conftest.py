@@ -1,5 +1,3 @@
-import os
-
 import pytest
 
 from conftest import BACKENDS
@@ -29,15 +27,8 @@ def platform(request, broker, databases, run_id, tmp_path_factory):
         yield running
     finally:
         running.stop()
-        _dump_logs_on_failure(request, log_dir)
-
-
-def _dump_logs_on_failure(request, log_dir):
-    if request.session.testsfailed:
-        for name in sorted(os.listdir(log_dir)):
-            with open(os.path.join(log_dir, name), errors="replace") as handle:
-                tail = handle.read()[-3000:]
-            print("\n===== %s (tail) =====\n%s" % (name, tail))
+        if request.session.testsfailed:
+            running.print_logs()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from .support import EventTap, TcpProxy, free_port, wait_until
 
 
 @pytest.fixture
-def isolated(broker, databases, backend, tmp_path):
+def isolated(request, broker, databases, backend, tmp_path):
     """Names of our own for one test: exchange, queue prefix, databases."""
     tag = uuid.uuid4().hex[:6]
     urls = {name: databases.url(backend, name) for name in launch.DATABASE_KEYS}
@@ -31,6 +31,8 @@ def isolated(broker, databases, backend, tmp_path):
     platform.queue_prefix = "t-" + tag
     yield platform
     platform.stop()
+    if request.session.testsfailed:
+        platform.print_logs()
 
 
 def rpc_ready(amqp_uri, service):

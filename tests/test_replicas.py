@@ -69,6 +69,9 @@ def test_two_scoring_replicas_give_the_same_projection_as_one(broker, databases,
         assert pair == single
         for key in list(platform.processes):
             assert platform.processes[key].poll() is None, key + " died"
+    except Exception:
+        platform.print_logs()
+        raise
     finally:
         platform.stop()
 

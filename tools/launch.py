@@ -69,6 +69,13 @@ class Platform:
             time.sleep(0.3)
         raise TimeoutError("platform not healthy in %ss: %s" % (timeout, last))
 
+    def print_logs(self, tail=4000):
+        """The end of every process's log: for a failing test's output."""
+        for name in sorted(os.listdir(self.log_dir)):
+            if name.endswith(".log"):
+                with open(os.path.join(self.log_dir, name), errors="replace") as handle:
+                    print("\n===== %s =====\n%s" % (name, handle.read()[-tail:]))
+
     def stop_service(self, key, sig=signal.SIGTERM, timeout=20):
         process = self.processes.pop(key)
         if process.poll() is None:
