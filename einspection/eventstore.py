@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .contract import EVENT_TYPES, Event, utcnow
 from .db import insert_ignoring_duplicates
+from .metrics import EVENTS_APPENDED
 from .errors import ConcurrencyConflict
 
 Position = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER only
@@ -104,6 +105,7 @@ def append(conn, stream_id, expected_version, new_events):
             conn.execute(insert(outbox).values(position=position, routing_key=event.type,
                                                body=event.to_json()))
         positions.append(position)
+        EVENTS_APPENDED.labels(event.name).inc()
     return positions
 
 

@@ -13,7 +13,7 @@ from nameko.exceptions import ContainerBeingKilled, deserialize_to_instance
 from nameko.extensions import DependencyProvider, Entrypoint
 from nameko.rpc import rpc as nameko_rpc
 
-from . import bus, consumer, errors, eventstore
+from . import bus, consumer, errors, eventstore, metrics
 from .db import make_engine, reading
 from .relay import OutboxRelay
 
@@ -34,6 +34,18 @@ def setting(config, key, default=None):
     if value in (None, ""):
         value = os.environ.get(key, default)
     return value
+
+
+class MetricsServer(DependencyProvider):
+    """Serves this process's Prometheus metrics on METRICS_PORT, if set
+    (each process of a service needs its own port; 0 or unset: off)."""
+
+    def setup(self):
+        port = int(setting(self.container.config, "METRICS_PORT", 0) or 0)
+        if port:
+            from prometheus_client import start_http_server
+            start_http_server(port, addr=setting(self.container.config, "METRICS_ADDRESS",
+                                                 "0.0.0.0"))
 
 
 class StoreHandle:
@@ -172,26 +184,33 @@ class EventSubscription(Entrypoint):
             event, _body = consumer.decode(message)
         except Exception as exc:
             self._dead_letter(message, consumer.reason_for(exc))
+            metrics.CONSUMED.labels(self.queue_name, "dead_lettered").inc()
             return
         try:
             self._in_flight += 1
             self.container.spawn_worker(self, (event,), {}, context_data={},
-                                        handle_result=partial(self._finish, message))
+                                        handle_result=partial(self._finish, message,
+                                                              time.perf_counter()))
         except ContainerBeingKilled:
             self._in_flight -= 1
             message.requeue()
 
-    def _finish(self, message, worker_ctx, result=None, exc_info=None):
+    def _finish(self, message, arrived, worker_ctx, result=None, exc_info=None):
         try:
             if exc_info is None:
                 message.ack()
+                outcome = "acked"
             elif consumer.is_transient(exc_info[1]):
                 log.warning("transient failure in %s, requeueing: %s", self.queue_name,
                             exc_info[1])
                 time.sleep(1.0)      # no hot loop while the database is away
                 message.requeue()
+                outcome = "requeued"
             else:
                 self._dead_letter(message, consumer.reason_for(exc_info[1]))
+                outcome = "dead_lettered"
+            metrics.CONSUMED.labels(self.queue_name, outcome).inc()
+            metrics.HANDLER_SECONDS.labels(self.queue_name).observe(time.perf_counter() - arrived)
         finally:
             self._in_flight -= 1
         return result, exc_info

@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 
-from . import bus, eventstore
+from . import bus, eventstore, metrics
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,9 @@ class OutboxRelay:
                 with self.engine.begin() as conn:
                     eventstore.mark_published(conn, [row.position for row in rows])
         self.published += len(rows)
+        if rows:
+            metrics.OUTBOX_PUBLISHED.inc(len(rows))
+            metrics.RELAY_LAG_SECONDS.set_to_current_time()
         return len(rows)
 
     def _publish(self, rows):
@@ -81,6 +84,7 @@ class OutboxRelay:
                     pass
                 backoff = 0.2
             except Exception as exc:
+                metrics.OUTBOX_FAILURES.inc()
                 log.warning("outbox relay: %s; retrying in %.1fs", exc, backoff)
                 self.close()
                 self.stopping.wait(backoff)

@@ -8,10 +8,7 @@ import requests
 from kombu import Connection, Exchange, Queue
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tools.launch import _free_port as free_port  # noqa: E402
 
 
 def wait_until(check, timeout=30.0, interval=0.1, message="condition"):

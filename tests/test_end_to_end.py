@@ -168,3 +168,28 @@ def test_health_reports_every_service(api):
     health = api.get("/health").json()
     assert health["status"] == "ok"
     assert set(health["services"]) == {"hazard", "checklist", "scoring", "notify"}
+
+
+def test_every_process_exports_its_metrics(api, platform):
+    enterprise_id = register(api)
+    api.post("/api/v1/hazards", factories.hazard(enterprise_id))
+    import requests
+    assert "gateway_requests_total" in api.get("/metrics").text
+
+    def scraped(key, metric):
+        text = requests.get("http://127.0.0.1:%d/metrics" % platform.metrics_ports[key],
+                            timeout=10).text
+        return metric in text and text
+
+    scoring = wait_until(lambda: scraped("scoring-0", 'outcome="acked"'))
+    assert 'einspection_events_appended_total{event="GradeAssigned"}' in scoring
+    assert "einspection_event_handler_seconds_bucket" in scoring
+    wait_until(lambda: _counter(scraped("scoring-0", "einspection_outbox_published_total"),
+                                "einspection_outbox_published_total") >= 1)
+
+
+def _counter(text, name):
+    for line in (text or "").splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0

@@ -31,11 +31,16 @@ class Platform:
         self.base_url = "http://127.0.0.1:%d" % port
         self.log_dir = log_dir
         self.processes = {}
+        self.metrics_ports = {}
 
     def start_service(self, name, replica=0, extra_env=None):
-        """Start one process of a service; several replicas of one may run."""
+        """Start one process of a service; several replicas of one may run.
+        Each process gets a Prometheus metrics port of its own."""
         env = dict(self.env, **(extra_env or {}))
         key = "%s-%d" % (name, replica)
+        if name != "gateway":               # the gateway serves /metrics on its HTTP port
+            env.setdefault("METRICS_PORT", str(_free_port()))
+            self.metrics_ports[key] = int(env["METRICS_PORT"])
         log = open(os.path.join(self.log_dir, key + ".log"), "ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "nameko", "run", "--config", CONFIG, SERVICES[name]],
@@ -99,6 +104,13 @@ class Platform:
                     pass
         for key in list(self.processes):
             self.stop_service(key)
+
+
+def _free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def environment(amqp_uri, database_urls, port, exchange=None, queue_prefix=None, base=None):

@@ -1,5 +1,5 @@
 
-from einspection.nameko_glue import EventStore, HealthCheck, rpc, subscribe
+from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe
 
 from . import notices
 
@@ -8,6 +8,7 @@ class NotifyService(HealthCheck):
     """Grade notices, grid notifications, publications and their channels."""
     name = "notify"
 
+    metrics = MetricsServer()
     store = EventStore("NOTIFY_DATABASE_URL", "sqlite:///var/notify.db",
                        projections=[notices.metadata])
 

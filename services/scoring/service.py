@@ -1,7 +1,7 @@
 from datetime import date
 
 from einspection.errors import InvalidCommand, NotFound
-from einspection.nameko_glue import EventStore, HealthCheck, rpc, setting, subscribe
+from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, setting, subscribe
 
 from . import projection
 from .rules import load_rules
@@ -13,6 +13,7 @@ class ScoringService(HealthCheck):
     """Rolling three-month projections, grades and rankings."""
     name = "scoring"
 
+    metrics = MetricsServer()
     store = EventStore("SCORING_DATABASE_URL", "sqlite:///var/scoring.db",
                        projections=[projection.metadata])
 
