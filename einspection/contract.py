@@ -4,6 +4,7 @@ structured-mode JSON message whose `data` has a versioned marshmallow schema.
 Integrators bind to these types; a breaking change gets a new `.vN` type, it
 never changes an old one.
 """
+import functools
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -333,6 +334,13 @@ EVENT_TYPES = {
 BY_TYPE = {e.type: e for e in EVENT_TYPES.values()}
 
 
+@functools.lru_cache(maxsize=None)
+def data_schema(name):
+    """One schema instance per event: building a marshmallow schema costs more
+    than using it, and an instance holds no per-call state."""
+    return EVENT_TYPES[name].schema()
+
+
 class ContractError(Exception):
     """A message that is not a valid event of this contract; `errors` says why."""
 
@@ -369,7 +377,7 @@ class Event:
         return "/einspection/" + EVENT_TYPES[self.name].source
 
     def data_json(self):
-        return EVENT_TYPES[self.name].schema().dump(self.data)
+        return data_schema(self.name).dump(self.data)
 
     def to_dict(self):
         return {
@@ -407,7 +415,7 @@ class Event:
         if kind is None:
             raise ContractError({"type": ["unknown event type %r" % envelope["type"]]})
         try:
-            data = kind.schema().load(envelope["data"])
+            data = data_schema(kind.name).load(envelope["data"])
             time = parse_instant(envelope["time"])
             version = int(envelope.get("streamversion", 0))
         except ValidationError as exc:
@@ -433,7 +441,7 @@ class Event:
 def new_event(name, data, *, actor, correlation_id="", causation_id="", time=None):
     """Build an event from command-side values, validated against its schema
     and in the canonical shape every reader will see (defaults filled in)."""
-    schema = EVENT_TYPES[name].schema()
+    schema = data_schema(name)
     try:
         data = schema.load(schema.dump(data))
     except ValidationError as exc:
@@ -443,9 +451,17 @@ def new_event(name, data, *, actor, correlation_id="", causation_id="", time=Non
                  time=time or utcnow())
 
 
+@functools.lru_cache(maxsize=None)
+def _schema_instance(schema_class):
+    return schema_class()
+
+
 def load_command(schema, payload):
-    """Validate a command payload; bad input raises InvalidCommand {field: reasons}."""
+    """Validate a command payload; bad input raises InvalidCommand {field: reasons}.
+    `schema` is a Schema class (one cached instance is used) or an instance."""
     from .errors import InvalidCommand
+    if isinstance(schema, type):
+        schema = _schema_instance(schema)
     if not isinstance(payload, dict):
         raise InvalidCommand({"_body": ["must be a JSON object"]})
     try:
