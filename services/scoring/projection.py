@@ -9,7 +9,8 @@ gives the same projection, whatever order they arrived in."""
 import json
 from datetime import timezone
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, select
+from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, and_, or_,
+                        select)
 
 from einspection import eventstore
 from einspection.contract import new_event
@@ -119,18 +120,25 @@ def apply_fact(conn, event):
     return True
 
 
-def facts_of(conn, enterprise_id):
+def facts_of(conn, enterprise_id, window):
+    """The facts the rules can see in `window`: hazards recorded or due in
+    it (with their steps), inspections completed in it. Bounded by three
+    months of activity, however long the enterprise's history."""
+    start, end = window.start_instant, window.end_instant
+    hazard_rows = conn.execute(select(hazard_facts).where(
+        hazard_facts.c.enterprise_id == enterprise_id,
+        hazard_facts.c.reported_at.is_not(None),     # steps whose report is yet to arrive
+        or_(and_(hazard_facts.c.reported_at >= start, hazard_facts.c.reported_at < end),
+            and_(hazard_facts.c.deadline >= start, hazard_facts.c.deadline < end)))
+        .order_by(hazard_facts.c.hazard_id)).all()
     steps = {}
-    for row in conn.execute(select(hazard_steps).where(
-            hazard_steps.c.enterprise_id == enterprise_id)
-            .order_by(hazard_steps.c.hazard_id, hazard_steps.c.stream_version)).all():
-        steps.setdefault(row.hazard_id, []).append((row.step, _utc(row.at)))
+    if hazard_rows:
+        for row in conn.execute(select(hazard_steps).where(
+                hazard_steps.c.hazard_id.in_([r.hazard_id for r in hazard_rows]))
+                .order_by(hazard_steps.c.hazard_id, hazard_steps.c.stream_version)).all():
+            steps.setdefault(row.hazard_id, []).append((row.step, _utc(row.at)))
     hazards = []
-    for r in conn.execute(select(hazard_facts).where(
-            hazard_facts.c.enterprise_id == enterprise_id)
-            .order_by(hazard_facts.c.hazard_id)).all():
-        if r.reported_at is None:
-            continue                  # steps whose report is yet to arrive
+    for r in hazard_rows:
         rectified_at = None
         for step, at in steps.get(r.hazard_id, []):
             if step == "rectified":
@@ -142,13 +150,16 @@ def facts_of(conn, enterprise_id):
             deadline=_utc(r.deadline), level=r.level, rectified_at=rectified_at))
     inspections = [scoring_rules.InspectionFact(kind=r.kind, completed_at=_utc(r.completed_at))
                    for r in conn.execute(select(inspection_facts).where(
-                       inspection_facts.c.enterprise_id == enterprise_id)
+                       inspection_facts.c.enterprise_id == enterprise_id,
+                       inspection_facts.c.completed_at >= start,
+                       inspection_facts.c.completed_at < end)
                        .order_by(inspection_facts.c.inspection_id)).all()]
     return hazards, inspections
 
 
 def evaluate(conn, rules, enterprise_id, as_of):
-    hazards, inspections = facts_of(conn, enterprise_id)
+    window = scoring_rules.Window.ending(as_of, rules["window_months"])
+    hazards, inspections = facts_of(conn, enterprise_id, window)
     return scoring_rules.evaluate(rules, as_of, hazards, inspections)
 
 
