@@ -60,16 +60,25 @@ def insert_ignoring_duplicates(conn, table):
     return _dialect_insert(conn)(table).on_conflict_do_nothing()
 
 
+_UPSERTS = {}
+
+
 def upsert(conn, table, values, key_columns, update_columns=()):
-    """INSERT, or on a key clash UPDATE `update_columns` (or do nothing)."""
-    statement = _dialect_insert(conn)(table).values(**values)
-    if update_columns:
-        statement = statement.on_conflict_do_update(
-            index_elements=list(key_columns),
-            set_={name: statement.excluded[name] for name in update_columns})
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=list(key_columns))
-    conn.execute(statement)
+    """INSERT, or on a key clash UPDATE `update_columns` (or do nothing).
+    The statement is built once per shape and reused with new values."""
+    shape = (conn.dialect.name, table.name, tuple(values), tuple(key_columns),
+             tuple(update_columns))
+    statement = _UPSERTS.get(shape)
+    if statement is None:
+        statement = _dialect_insert(conn)(table)
+        if update_columns:
+            statement = statement.on_conflict_do_update(
+                index_elements=list(key_columns),
+                set_={name: statement.excluded[name] for name in update_columns})
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=list(key_columns))
+        _UPSERTS[shape] = statement
+    conn.execute(statement, values)
 
 
 def lock_row(conn, query):

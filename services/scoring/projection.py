@@ -9,8 +9,8 @@ gives the same projection, whatever order they arrived in."""
 import json
 from datetime import timezone
 
-from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, and_, or_,
-                        select)
+from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, and_,
+                        bindparam, or_, select)
 
 from einspection import eventstore
 from einspection.contract import new_event
@@ -120,25 +120,38 @@ def apply_fact(conn, event):
     return True
 
 
+def _in_window(column):
+    return and_(column >= bindparam("start"), column < bindparam("end"))
+
+
+# Built once: statements with bind parameters skip SQLAlchemy's per-call
+# construction, which cost more than the queries themselves.
+_HAZARDS_IN_WINDOW = and_(
+    hazard_facts.c.enterprise_id == bindparam("enterprise_id"),
+    hazard_facts.c.reported_at.is_not(None),          # steps whose report is yet to arrive
+    or_(_in_window(hazard_facts.c.reported_at), _in_window(hazard_facts.c.deadline)))
+HAZARDS_QUERY = select(hazard_facts).where(_HAZARDS_IN_WINDOW).order_by(hazard_facts.c.hazard_id)
+STEPS_QUERY = (select(hazard_steps.c.hazard_id, hazard_steps.c.step, hazard_steps.c.at)
+               .join(hazard_facts, hazard_facts.c.hazard_id == hazard_steps.c.hazard_id)
+               .where(_HAZARDS_IN_WINDOW)
+               .order_by(hazard_steps.c.hazard_id, hazard_steps.c.stream_version))
+INSPECTIONS_QUERY = (select(inspection_facts.c.kind, inspection_facts.c.completed_at)
+                     .where(inspection_facts.c.enterprise_id == bindparam("enterprise_id"),
+                            _in_window(inspection_facts.c.completed_at))
+                     .order_by(inspection_facts.c.inspection_id))
+
+
 def facts_of(conn, enterprise_id, window):
     """The facts the rules can see in `window`: hazards recorded or due in
     it (with their steps), inspections completed in it. Bounded by three
     months of activity, however long the enterprise's history."""
-    start, end = window.start_instant, window.end_instant
-    hazard_rows = conn.execute(select(hazard_facts).where(
-        hazard_facts.c.enterprise_id == enterprise_id,
-        hazard_facts.c.reported_at.is_not(None),     # steps whose report is yet to arrive
-        or_(and_(hazard_facts.c.reported_at >= start, hazard_facts.c.reported_at < end),
-            and_(hazard_facts.c.deadline >= start, hazard_facts.c.deadline < end)))
-        .order_by(hazard_facts.c.hazard_id)).all()
+    params = {"enterprise_id": enterprise_id, "start": window.start_instant,
+              "end": window.end_instant}
     steps = {}
-    if hazard_rows:
-        for row in conn.execute(select(hazard_steps).where(
-                hazard_steps.c.hazard_id.in_([r.hazard_id for r in hazard_rows]))
-                .order_by(hazard_steps.c.hazard_id, hazard_steps.c.stream_version)).all():
-            steps.setdefault(row.hazard_id, []).append((row.step, _utc(row.at)))
+    for row in conn.execute(STEPS_QUERY, params):
+        steps.setdefault(row.hazard_id, []).append((row.step, _utc(row.at)))
     hazards = []
-    for r in hazard_rows:
+    for r in conn.execute(HAZARDS_QUERY, params):
         rectified_at = None
         for step, at in steps.get(r.hazard_id, []):
             if step == "rectified":
@@ -149,11 +162,7 @@ def facts_of(conn, enterprise_id, window):
             found_at=_utc(r.found_at), reported_at=_utc(r.reported_at),
             deadline=_utc(r.deadline), level=r.level, rectified_at=rectified_at))
     inspections = [scoring_rules.InspectionFact(kind=r.kind, completed_at=_utc(r.completed_at))
-                   for r in conn.execute(select(inspection_facts).where(
-                       inspection_facts.c.enterprise_id == enterprise_id,
-                       inspection_facts.c.completed_at >= start,
-                       inspection_facts.c.completed_at < end)
-                       .order_by(inspection_facts.c.inspection_id)).all()]
+                   for r in conn.execute(INSPECTIONS_QUERY, params)]
     return hazards, inspections
 
 
