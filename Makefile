@@ -28,9 +28,10 @@ unit: venv
 replay: venv
 	$(PY) -m services.scoring.cli replay
 
-## bench: end-to-end event throughput and latency beside the raw broker ceiling
+## bench: end-to-end event throughput and latency beside the raw broker ceiling; replay rate
 bench: venv
 	$(PY) bench/bench_events.py
+	$(PY) bench/bench_replay.py
 
 clean:
 	rm -rf var test-artifacts
