@@ -24,7 +24,7 @@ class HazardService(HealthCheck):
                        projections=[ledger.metadata])
 
     @property
-    def blobs(self):
+    def blob_store(self):
         return blobs.from_environment()
 
     def _write(self, action, *args, **kwargs):
@@ -37,9 +37,9 @@ class HazardService(HealthCheck):
     # --- commands ------------------------------------------------------------------
     @rpc
     def report_hazard(self, payload, correlation_id=""):
-        return self._write(commands.report, self.blobs, load_command(ReportHazard(), payload),
-                           now=utcnow(), correlation_id=correlation_id,
-                           days=commands.deadline_days())
+        return self._write(commands.report, self.blob_store,
+                           load_command(ReportHazard(), payload), now=utcnow(),
+                           correlation_id=correlation_id, days=commands.deadline_days())
 
     @rpc
     def record_plan(self, hazard_id, payload, correlation_id=""):
@@ -49,7 +49,7 @@ class HazardService(HealthCheck):
 
     @rpc
     def submit_rectification(self, hazard_id, payload, correlation_id=""):
-        return self._write(commands.submit_rectification, self.blobs, hazard_id,
+        return self._write(commands.submit_rectification, self.blob_store, hazard_id,
                            load_command(SubmitRectification(), payload), now=utcnow(),
                            correlation_id=correlation_id)
 
@@ -108,11 +108,11 @@ class HazardService(HealthCheck):
             data = base64.b64decode(data_base64, validate=True)
         except (binascii.Error, TypeError, ValueError):
             raise InvalidCommand({"_body": ["not valid base64"]}) from None
-        ref = self.blobs.put(data, content_type)
+        ref = self.blob_store.put(data, content_type)
         return {"ref": ref, "content_type": blobs.sniff(data), "size": len(data)}
 
     @rpc
     def get_evidence(self, ref):
-        data, content_type = self.blobs.get(ref)
+        data, content_type = self.blob_store.get(ref)
         return {"ref": ref, "content_type": content_type,
                 "base64": base64.b64encode(data).decode("ascii")}

@@ -130,9 +130,8 @@ def test_overdue_once_even_when_another_process_got_there_first(store, blob_stor
     assert commands.mark_overdue(store, NOW) == [due.id]
     assert commands.mark_overdue(store, NOW + timedelta(hours=1)) == []
     monkeypatch.setattr(commands, "load", lambda conn, hazard_id: stale)
-    with store.connect() as conn:                             # as if the ledger lagged
+    with store.begin() as conn:                               # as if the ledger lagged
         conn.execute(ledger.hazards.update().values(overdue=False))
-        conn.commit()
     assert commands.mark_overdue(store, NOW) == []            # its append conflicted
     with store.connect() as conn:
         names = [e.name for e in eventstore.load_stream(conn, "hazard-" + due.id)]
