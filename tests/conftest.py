@@ -15,6 +15,7 @@ def platform(request, broker, databases, run_id, tmp_path_factory):
     prefix = "e2e-%s-%s" % (backend, run_id)
     env = launch.environment(broker, urls, port, exchange=prefix + ".events",
                              queue_prefix=prefix)
+    env["HAZARD_OVERDUE_CHECK_SECONDS"] = "1"
     log_dir = str(tmp_path_factory.mktemp("logs-" + backend))
     running = launch.Platform(env, port, log_dir)
     running.backend = backend

@@ -5,6 +5,10 @@ from datetime import datetime, timedelta, timezone
 
 from services.checklist.credit_code import ALPHABET, complete
 
+# The smallest valid PNG (1x1, transparent): evidence that passes the magic-bytes check.
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082")
+
 TOWNS = {"Wukang": ["Wukang-1", "Wukang-2"], "Qianyuan": ["Qianyuan-1"], "Xinshi": ["Xinshi-1"]}
 
 

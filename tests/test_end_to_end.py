@@ -38,12 +38,15 @@ def test_hazard_rectification_and_inspection_reach_score_and_notice(api, tap):
     late = api.post("/api/v1/hazards", factories.hazard(enterprise_id, found_hours_ago=72))
     assert late.status_code == 201
 
+    photo = api.session.post(api.base_url + "/api/v1/evidence", data=factories.PNG,
+                             headers={"Content-Type": "image/png"}, timeout=30)
+    assert photo.status_code == 201, photo.text
     rectified = api.post("/api/v1/hazards/%s/rectification" % hazard_id,
                          {"measures": "cabinet locked, cover refitted",
                           "done_at": factories.iso(factories.ago(minutes=5)),
-                          "evidence": ["blob:sha256:ab12"]})
+                          "evidence": [photo.json()["ref"]]})
     assert rectified.status_code == 201, rectified.text
-    assert rectified.json()["status"] == "rectification_done"
+    assert rectified.json()["status"] == "rectification_submitted"
 
     inspected = api.post("/api/v1/inspections", factories.inspection(enterprise_id))
     assert inspected.status_code == 201, inspected.text
@@ -155,7 +158,7 @@ def test_bad_ids_and_invalid_transitions(api):
     assert api.post("/api/v1/hazards/%s/rectification" % hazard_id, body).status_code == 201
     again = api.post("/api/v1/hazards/%s/rectification" % hazard_id, body)
     assert again.status_code == 409
-    assert again.json()["error"]["fields"]["state"]["state"] == "rectification_done"
+    assert again.json()["error"]["fields"]["state"]["state"] == "rectification_submitted"
     bad_inspection = factories.inspection(enterprise_id)
     bad_inspection["completed_at"] = "2000-01-01T00:00:00Z"
     response = api.post("/api/v1/inspections", bad_inspection)

@@ -72,6 +72,14 @@ def load(base_url, seed=2016):
                 timeout=30)
             hazard.raise_for_status()
             if rng.random() < diligence + 0.2:
+                if hazard.json()["level"] == "major":      # a major hazard needs a plan first
+                    session.post(base_url + "/api/v1/hazards/%s/plan" % hazard.json()["id"],
+                                 json={"goal": "hazard removed for good",
+                                       "measures": "repair and re-inspect", "funds": "5000",
+                                       "responsible_person": "safety.manager",
+                                       "deadline": iso(found + timedelta(days=20)),
+                                       "interim_measures": "area fenced off"},
+                                 timeout=30).raise_for_status()
                 session.post(base_url + "/api/v1/hazards/%s/rectification" % hazard.json()["id"],
                              json={"measures": "fixed and checked by the safety manager",
                                    "done_at": iso(now - timedelta(minutes=rng.randrange(1, 60))),

@@ -74,16 +74,18 @@ def call(method, *args, **kwargs):
 
 
 def endpoint(route):
-    """Wrap a handler: its result (status, payload) becomes JSON; every known
-    failure becomes the one error shape with the right status — never a 500
-    for something the caller did."""
+    """Wrap a handler: its result (status, payload) becomes JSON (a werkzeug
+    Response, e.g. a file, passes as it is); every known failure becomes the
+    one error shape with the right status — never a 500 for something the
+    caller did."""
     def decorate(handler):
         @functools.wraps(handler)
         def wrapper(self, request, *args, **kwargs):
             started = time.perf_counter()
             try:
-                status, payload = handler(self, request, *args, **kwargs)
-                response = json_response(status, payload)
+                result = handler(self, request, *args, **kwargs)
+                response = (result if isinstance(result, Response)
+                            else json_response(*result))
             except HttpError as exc:
                 response = error_response(exc.status, exc.message, exc.fields)
             except InvalidCommand as exc:

@@ -7,11 +7,12 @@ import einspection.nameko_glue  # noqa: F401  (registers the domain errors for R
 from einspection.errors import InvalidCommand, NotFound
 
 from .http_json import HttpError, call, correlation_id, endpoint, read_json
+from .routes_hazard import HazardRoutes
 
 SERVICES = ("hazard", "checklist", "scoring", "notify")
 
 
-class GatewayService:
+class GatewayService(HazardRoutes):
     """The HTTP API people and integrators call. Thin: it parses HTTP and
     forwards to the service that owns the data; validation lives there."""
     name = "gateway"
@@ -54,32 +55,6 @@ class GatewayService:
     @endpoint("enterprises.get")
     def get_enterprise(self, request, enterprise_id):
         return 200, call(self.checklist.get_enterprise, enterprise_id)
-
-    # --- hazards ------------------------------------------------------------------
-    @http("POST", "/api/v1/hazards")
-    @endpoint("hazards.report")
-    def report_hazard(self, request):
-        body = read_json(request)
-        self._require_enterprise(body.get("enterprise_id"))
-        return 201, call(self.hazard.report_hazard, body,
-                         actor=body.get("reporter") or "anonymous",
-                         correlation_id=correlation_id(request))
-
-    @http("GET", "/api/v1/hazards/<string:hazard_id>")
-    @endpoint("hazards.get")
-    def get_hazard(self, request, hazard_id):
-        return 200, call(self.hazard.get_hazard, hazard_id)
-
-    @http("GET", "/api/v1/hazards/<string:hazard_id>/history")
-    @endpoint("hazards.history")
-    def hazard_history(self, request, hazard_id):
-        return 200, {"items": call(self.hazard.history, hazard_id)}
-
-    @http("POST", "/api/v1/hazards/<string:hazard_id>/rectification")
-    @endpoint("hazards.rectify")
-    def submit_rectification(self, request, hazard_id):
-        return 201, call(self.hazard.submit_rectification, hazard_id, read_json(request),
-                         correlation_id=correlation_id(request))
 
     # --- inspections ----------------------------------------------------------------
     @http("POST", "/api/v1/inspections")

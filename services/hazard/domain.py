@@ -1,20 +1,47 @@
 """The hazard aggregate: command methods check the invariants, then record
-past-tense events. No I/O here; the service loads and saves."""
+past-tense events. No I/O here; the service loads and saves.
+
+Lifecycle:
+
+    reported ──rectify──▶ rectification_submitted ──verify──▶ closed
+       ▲                        │
+       │                        └──return──▶ returned ──rectify──▶ rectification_submitted …
+       └─ a major hazard needs a remediation plan before its first rectification
+
+Overdue is a flag, not a state: `mark_overdue` records HazardOverdue once, when
+the deadline has passed and no rectification was submitted by the deadline.
+"""
 import uuid
 from datetime import timedelta
 
-from einspection.contract import new_event
+from einspection.contract import isoformat, new_event
 from einspection.errors import Conflict, InvalidCommand
 
 # Default time allowed for rectification, by level (configurable per deployment).
 DEFAULT_DEADLINE_DAYS = {"general": 7, "major": 30}
 CLOCK_SKEW = timedelta(minutes=5)
 
-OPEN, RECTIFIED = "reported", "rectification_done"
+REPORTED = "reported"
+SUBMITTED = "rectification_submitted"
+CLOSED = "closed"
+RETURNED = "returned"
+STATES = (REPORTED, SUBMITTED, CLOSED, RETURNED)
+OPEN_STATES = (REPORTED, RETURNED)           # a rectification may be submitted
+
+VERIFIED, RETURN = "verified", "returned"     # outcomes of a verification
+
+# uuid5 namespace of hazards raised from inspection items: the same item of the
+# same inspection always gives the same hazard id, so it is raised only once.
+INSPECTION_ITEM_NAMESPACE = uuid.UUID("5d0c7c1e-8f3b-4c39-9a43-2f1b5b8e6a10")
+DESCRIPTION_MAX = 4000
 
 
 def stream_id(hazard_id):
     return "hazard-" + hazard_id
+
+
+def hazard_id_for_item(inspection_id, item_id):
+    return str(uuid.uuid5(INSPECTION_ITEM_NAMESPACE, "%s/%s" % (inspection_id, item_id)))
 
 
 class Hazard:
@@ -22,44 +49,74 @@ class Hazard:
         self.id = hazard_id
         self.version = 0
         self.state = None
+        self.reported = None
         self.enterprise_id = None
         self.level = None
         self.found_at = None
         self.deadline = None
+        self.plan = None
         self.rectification = None
+        self.submitted_at = None      # when the latest rectification was recorded
+        self.verification = None
+        self.returns = []
+        self.overdue_at = None
         self.pending = []
 
     # --- rebuilding from history -------------------------------------------------
     @classmethod
     def from_history(cls, hazard_id, events):
         hazard = cls(hazard_id)
-        for event in events:
-            hazard._apply(event)
-            hazard.version = event.stream_version
+        for _ in hazard.replay(events):
+            pass
         return hazard
+
+    def replay(self, events):
+        """Apply `events` one by one, yielding each with the state it led to."""
+        for event in events:
+            self._apply(event)
+            self.version = event.stream_version
+            yield event, self.state
 
     def _apply(self, event):
         data = event.data
         if event.name == "HazardReported":
-            self.state = OPEN
+            self.state = REPORTED
+            self.reported = data
             self.enterprise_id = data["enterprise_id"]
             self.level = data["level"]
             self.found_at = data["found_at"]
             self.deadline = data["rectification_deadline"]
-            self.reported = data
+        elif event.name == "RemediationPlanRecorded":
+            self.plan = data
         elif event.name == "RectificationDone":
-            self.state = RECTIFIED
+            self.state = SUBMITTED
             self.rectification = data
+            self.submitted_at = event.time
+        elif event.name == "HazardVerified":
+            self.state = CLOSED
+            self.verification = data
+        elif event.name == "HazardReturned":
+            self.state = RETURNED
+            self.returns.append(data)
+        elif event.name == "HazardOverdue":
+            self.overdue_at = data["detected_at"]
 
-    def _record(self, name, data, actor, correlation_id, now):
-        event = new_event(name, data, actor=actor, correlation_id=correlation_id, time=now)
+    def _record(self, name, data, actor, correlation_id, now, causation_id=""):
+        event = new_event(name, data, actor=actor, correlation_id=correlation_id,
+                          causation_id=causation_id, time=now)
         self._apply(event)
         self.pending.append(event)
         return event
 
+    def _conflict(self, message):
+        return Conflict("hazard %s is %s; %s" % (self.id, self.state, message),
+                        {"state": self.state})
+
     # --- commands ----------------------------------------------------------------
     @classmethod
-    def report(cls, command, *, actor, now, correlation_id="", deadline_days=None):
+    def report(cls, command, *, now, correlation_id="", causation_id="", deadline_days=None):
+        """A new hazard. Its id is random for a free report and derived from
+        (inspection, item) for a hazard found by an inspection."""
         days = dict(DEFAULT_DEADLINE_DAYS, **(deadline_days or {}))
         found_at = command["found_at"]
         if found_at > now + CLOCK_SKEW:
@@ -68,20 +125,63 @@ class Hazard:
             days=days[command["level"]])
         if deadline <= found_at:
             raise InvalidCommand({"rectification_deadline": ["must be after found_at"]})
-        hazard = cls(str(uuid.uuid4()))
+        inspection_id = command.get("source_inspection_id")
+        item_id = command.get("source_item_id")
+        if bool(inspection_id) != bool(item_id):
+            missing = "source_item_id" if inspection_id else "source_inspection_id"
+            raise InvalidCommand({missing: ["source_inspection_id and source_item_id "
+                                            "go together"]})
+        hazard_id = (hazard_id_for_item(inspection_id, item_id) if inspection_id
+                     else str(uuid.uuid4()))
+        hazard = cls(hazard_id)
         hazard._record("HazardReported", {
             "hazard_id": hazard.id, "enterprise_id": command["enterprise_id"],
             "position_id": command.get("position_id"), "level": command["level"],
+            "hazard_type": command.get("hazard_type") or "unsafe_condition",
             "category": command["category"], "description": command["description"],
             "found_at": found_at, "reported_at": now, "rectification_deadline": deadline,
-            "reporter": command["reporter"],
-        }, actor, correlation_id, now)
+            "reporter": command["reporter"], "source_inspection_id": inspection_id,
+            "source_item_id": item_id, "evidence": list(command.get("evidence") or []),
+        }, command["reporter"], correlation_id, now, causation_id)
         return hazard
 
-    def submit_rectification(self, command, *, actor, now, correlation_id=""):
-        if self.state != OPEN:
-            raise Conflict("hazard %s is %s; only a reported hazard can be rectified"
-                           % (self.id, self.state), {"state": self.state})
+    @classmethod
+    def from_failed_item(cls, inspection, item, *, now, correlation_id="", causation_id="",
+                         deadline_days=None):
+        """The hazard an inspection's failed item stands for."""
+        description = item["prompt"]
+        if item.get("note"):
+            description = "%s\n%s" % (description, item["note"])
+        return cls.report({
+            "enterprise_id": inspection["enterprise_id"],
+            "position_id": inspection["position_id"],
+            "level": "major" if item.get("major") else "general",
+            "category": item["category"], "description": description[:DESCRIPTION_MAX],
+            "found_at": inspection["completed_at"], "reporter": inspection["inspector"],
+            "source_inspection_id": inspection["inspection_id"],
+            "source_item_id": item["item_id"], "evidence": item.get("photos") or [],
+        }, now=now, correlation_id=correlation_id, causation_id=causation_id,
+            deadline_days=deadline_days)
+
+    def record_plan(self, command, *, now, correlation_id=""):
+        """A remediation plan (a later one revises it) while the hazard is open."""
+        if self.state not in OPEN_STATES:
+            raise self._conflict("a plan can be recorded only while it is open")
+        if command["deadline"] <= self.found_at:
+            raise InvalidCommand({"deadline": ["must be after the hazard was found"]})
+        self._record("RemediationPlanRecorded", {
+            "hazard_id": self.id, "enterprise_id": self.enterprise_id,
+            **{key: command[key] for key in ("goal", "measures", "funds", "responsible_person",
+                                             "deadline", "interim_measures")},
+        }, command.get("recorded_by") or command["responsible_person"], correlation_id, now)
+
+    def submit_rectification(self, command, *, now, correlation_id=""):
+        if self.state not in OPEN_STATES:
+            raise self._conflict("only a reported or returned hazard can be rectified")
+        if self.level == "major" and self.plan is None:
+            raise Conflict("hazard %s is major: record its remediation plan "
+                           "(POST /api/v1/hazards/%s/plan) before the rectification"
+                           % (self.id, self.id), {"state": self.state, "plan": None})
         done_at = command["done_at"]
         if done_at > now + CLOCK_SKEW:
             raise InvalidCommand({"done_at": ["is in the future"]})
@@ -90,22 +190,90 @@ class Hazard:
         self._record("RectificationDone", {
             "hazard_id": self.id, "enterprise_id": self.enterprise_id,
             "measures": command["measures"], "done_at": done_at,
-            "evidence": list(command.get("evidence") or []),
-        }, actor, correlation_id, now)
+            "evidence": list(command.get("evidence") or []), "cost": command.get("cost"),
+        }, command.get("rectified_by") or "anonymous", correlation_id, now)
 
+    def verify(self, command, *, now, correlation_id=""):
+        """Accept the submitted rectification (closed) or return it (open again)."""
+        if self.state != SUBMITTED:
+            raise self._conflict("only a submitted rectification can be verified or returned")
+        common = {"hazard_id": self.id, "enterprise_id": self.enterprise_id,
+                  "verifier": command["verifier"]}
+        if command["outcome"] == VERIFIED:
+            self._record("HazardVerified", dict(common, verified_at=now,
+                                                comment=command.get("comment") or ""),
+                         command["verifier"], correlation_id, now)
+        else:
+            if not command.get("reason"):
+                raise InvalidCommand({"reason": ["required when the outcome is returned"]})
+            self._record("HazardReturned", dict(common, returned_at=now,
+                                                reason=command["reason"]),
+                         command["verifier"], correlation_id, now)
+
+    def is_overdue(self, now):
+        """The deadline has passed and no rectification was submitted by it.
+        A closed hazard is settled and never becomes overdue afterwards."""
+        if self.state is None or self.state == CLOSED or now <= self.deadline:
+            return False
+        if self.state == SUBMITTED and self.submitted_at <= self.deadline:
+            return False
+        return True
+
+    def mark_overdue(self, now, correlation_id=""):
+        """Record HazardOverdue once; returns the event, or None if not (or already) due."""
+        if self.overdue_at is not None or not self.is_overdue(now):
+            return None
+        return self._record("HazardOverdue", {
+            "hazard_id": self.id, "enterprise_id": self.enterprise_id, "level": self.level,
+            "rectification_deadline": self.deadline, "detected_at": now,
+        }, "hazard-service", correlation_id, now)
+
+    # --- what callers see ------------------------------------------------------------
     def view(self):
-        from einspection.contract import isoformat
         reported = self.reported
         return {
             "id": self.id, "enterprise_id": self.enterprise_id, "status": self.state,
-            "level": self.level, "category": reported["category"],
-            "description": reported["description"], "position_id": reported["position_id"],
+            "level": self.level, "hazard_type": reported["hazard_type"],
+            "category": reported["category"], "description": reported["description"],
+            "position_id": reported["position_id"],
+            "source": _source_view(reported),
+            "evidence": list(reported["evidence"]),
             "found_at": isoformat(reported["found_at"]),
             "reported_at": isoformat(reported["reported_at"]),
             "rectification_deadline": isoformat(self.deadline),
             "reporter": reported["reporter"], "version": self.version,
+            "overdue": self.overdue_at is not None,
+            "overdue_at": _iso(self.overdue_at),
+            "plan": None if not self.plan else {
+                "goal": self.plan["goal"], "measures": self.plan["measures"],
+                "funds": str(self.plan["funds"]),
+                "responsible_person": self.plan["responsible_person"],
+                "deadline": isoformat(self.plan["deadline"]),
+                "interim_measures": self.plan["interim_measures"]},
             "rectification": None if not self.rectification else {
                 "measures": self.rectification["measures"],
                 "done_at": isoformat(self.rectification["done_at"]),
-                "evidence": self.rectification["evidence"]},
+                "evidence": self.rectification["evidence"],
+                "cost": _text(self.rectification.get("cost"))},
+            "verification": None if not self.verification else {
+                "verified_at": isoformat(self.verification["verified_at"]),
+                "verifier": self.verification["verifier"],
+                "comment": self.verification["comment"]},
+            "returns": [{"returned_at": isoformat(r["returned_at"]), "reason": r["reason"],
+                         "verifier": r["verifier"]} for r in self.returns],
         }
+
+
+def _source_view(reported):
+    if reported.get("source_inspection_id"):
+        return {"kind": "inspection", "inspection_id": reported["source_inspection_id"],
+                "item_id": reported["source_item_id"]}
+    return {"kind": "report"}
+
+
+def _iso(moment):
+    return None if moment is None else isoformat(moment)
+
+
+def _text(value):
+    return None if value is None else str(value)

@@ -1,28 +1,98 @@
-"""Commands the hazard service takes, as they arrive from the gateway."""
-from marshmallow import Schema, fields, validate, RAISE
+"""Commands and queries the hazard service takes, as they arrive from the gateway."""
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from einspection.contract import LEVELS, Id, Instant
+from einspection.contract import HAZARD_TYPES, LEVELS, Id, Instant
+
+from .domain import RETURN, STATES, VERIFIED
 
 
-class ReportHazard(Schema):
+class _Command(Schema):
     class Meta:
         unknown = RAISE
 
+
+def _text(max_length, **kwargs):
+    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+def _refs():
+    return fields.List(fields.String(validate=validate.Length(min=1, max=300)),
+                       load_default=list, validate=validate.Length(max=50))
+
+
+def _money(**kwargs):
+    return fields.Decimal(places=2, as_string=True, allow_nan=False,
+                          validate=validate.Range(min=0, max=10 ** 12), **kwargs)
+
+
+class ReportHazard(_Command):
     enterprise_id = Id(required=True)
     position_id = Id(load_default=None, allow_none=True)
+    hazard_type = fields.String(load_default="unsafe_condition",
+                                validate=validate.OneOf(HAZARD_TYPES))
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
-    category = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    description = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    category = _text(100, required=True)
+    description = _text(4000, required=True)
     found_at = Instant(required=True)
     rectification_deadline = Instant(load_default=None, allow_none=True)
-    reporter = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reporter = _text(200, required=True)
+    source_inspection_id = Id(load_default=None, allow_none=True)
+    source_item_id = Id(load_default=None, allow_none=True)
+    evidence = _refs()
 
 
-class SubmitRectification(Schema):
-    class Meta:
-        unknown = RAISE
+class RecordPlan(_Command):
+    goal = _text(2000, required=True)
+    measures = _text(4000, required=True)
+    funds = _money(required=True)
+    responsible_person = _text(200, required=True)
+    deadline = Instant(required=True)
+    interim_measures = _text(4000, required=True)
+    recorded_by = _text(200, load_default=None)
 
-    measures = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+
+class SubmitRectification(_Command):
+    measures = _text(4000, required=True)
     done_at = Instant(required=True)
-    evidence = fields.List(fields.String(validate=validate.Length(min=1, max=300)),
-                           load_default=list, validate=validate.Length(max=50))
+    evidence = _refs()
+    cost = _money(load_default=None, allow_none=True)
+    rectified_by = _text(200, load_default=None)
+
+
+class Verify(_Command):
+    outcome = fields.String(required=True, validate=validate.OneOf([VERIFIED, RETURN]))
+    verifier = _text(200, required=True)
+    reason = fields.String(load_default=None, allow_none=True,
+                           validate=validate.Length(max=2000))
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+    @validates_schema
+    def _reason_when_returned(self, data, **kwargs):
+        if data.get("outcome") == RETURN and not (data.get("reason") or "").strip():
+            raise ValidationError(["required when the outcome is returned"], "reason")
+
+
+SORTABLE = ("found_at", "reported_at", "rectification_deadline", "level", "category",
+            "status", "enterprise_id")
+MAX_PAGE_SIZE = 200
+
+
+class LedgerQuery(_Command):
+    """The standing book's filters (query string values arrive as text)."""
+    enterprise_id = Id(load_default=None)
+    position_id = Id(load_default=None)
+    level = fields.String(load_default=None, validate=validate.OneOf(LEVELS))
+    category = _text(100, load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(STATES))
+    overdue = fields.Boolean(load_default=None, truthy={"true"}, falsy={"false"})
+    from_ = Instant(load_default=None, data_key="from")
+    to = Instant(load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    sort = fields.String(load_default="-found_at", validate=validate.OneOf(
+        SORTABLE + tuple("-" + name for name in SORTABLE)))
+
+    @validates_schema
+    def _period(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["to"] < data["from_"]:
+            raise ValidationError(["must not be before from"], "to")

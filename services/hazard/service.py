@@ -1,59 +1,118 @@
+import base64
+import binascii
+import os
 
-from einspection import eventstore
+from nameko.timer import timer
+
 from einspection.contract import load_command, utcnow
-from einspection.errors import NotFound
-from einspection.nameko_glue import EventStore, HealthCheck, rpc
+from einspection.errors import InvalidCommand
+from einspection.nameko_glue import EventStore, HealthCheck, rpc, subscribe
 
-from .domain import Hazard, stream_id
-from .schemas import ReportHazard, SubmitRectification
+from . import blobs, commands, export, ledger
+from .schemas import LedgerQuery, RecordPlan, ReportHazard, SubmitRectification, Verify
+
+OVERDUE_CHECK_SECONDS = float(os.environ.get("HAZARD_OVERDUE_CHECK_SECONDS") or 60)
+EXPORT_MAX_ROWS = 50000
 
 
 class HazardService(HealthCheck):
-    """The ledger's write side: hazards and their rectification."""
+    """The ledger's write side: hazards, their plans, rectification, verification
+    and deadlines; the standing book; the evidence files."""
     name = "hazard"
 
-    store = EventStore("HAZARD_DATABASE_URL", "sqlite:///var/hazard.db")
+    store = EventStore("HAZARD_DATABASE_URL", "sqlite:///var/hazard.db",
+                       projections=[ledger.metadata])
 
-    @rpc
-    def report_hazard(self, payload, actor="anonymous", correlation_id=""):
-        command = load_command(ReportHazard(), payload)
-        hazard = Hazard.report(command, actor=actor, now=utcnow(), correlation_id=correlation_id)
-        self._save(hazard)
+    @property
+    def blob_store(self):
+        return blobs.from_environment()
+
+    def _write(self, action, *args, **kwargs):
+        """Run `action(conn, ...)` in one transaction; wake the relay after it."""
+        with self.store.begin() as conn:
+            hazard = action(conn, *args, **kwargs)
+        self.store.committed()
         return hazard.view()
 
+    # --- commands ------------------------------------------------------------------
     @rpc
-    def submit_rectification(self, hazard_id, payload, actor="anonymous", correlation_id=""):
-        command = load_command(SubmitRectification(), payload)
-        hazard = self._load(hazard_id)
-        hazard.submit_rectification(command, actor=actor, now=utcnow(),
-                                    correlation_id=correlation_id)
-        self._save(hazard)
-        return hazard.view()
+    def report_hazard(self, payload, correlation_id=""):
+        return self._write(commands.report, self.blob_store,
+                           load_command(ReportHazard(), payload), now=utcnow(),
+                           correlation_id=correlation_id, days=commands.deadline_days())
 
+    @rpc
+    def record_plan(self, hazard_id, payload, correlation_id=""):
+        command = load_command(RecordPlan(), payload)
+        return self._write(commands.change, hazard_id, lambda hazard: hazard.record_plan(
+            command, now=utcnow(), correlation_id=correlation_id))
+
+    @rpc
+    def submit_rectification(self, hazard_id, payload, correlation_id=""):
+        return self._write(commands.submit_rectification, self.blob_store, hazard_id,
+                           load_command(SubmitRectification(), payload), now=utcnow(),
+                           correlation_id=correlation_id)
+
+    @rpc
+    def verify(self, hazard_id, payload, correlation_id=""):
+        command = load_command(Verify(), payload)
+        return self._write(commands.change, hazard_id, lambda hazard: hazard.verify(
+            command, now=utcnow(), correlation_id=correlation_id))
+
+    @subscribe(commands.CONSUMER, ["einspection.inspection.logged.v1"])
+    def on_inspection_logged(self, event):
+        with self.store.begin() as conn:
+            raised = commands.raise_from_inspection(conn, event, days=commands.deadline_days())
+        if raised:
+            self.store.committed()
+
+    @timer(interval=OVERDUE_CHECK_SECONDS)
+    def check_overdue(self):
+        if commands.mark_overdue(self.store, utcnow()):
+            self.store.committed()
+
+    # --- reads -----------------------------------------------------------------------
     @rpc
     def get_hazard(self, hazard_id):
-        return self._load(hazard_id).view()
+        with self.store.connect() as conn:
+            return commands.load(conn, hazard_id).view()
 
     @rpc
     def history(self, hazard_id):
         with self.store.connect() as conn:
-            events = eventstore.load_stream(conn, stream_id(hazard_id))
-        if not events:
-            raise NotFound("hazard", hazard_id)
-        return [event.to_dict() for event in events]
+            return commands.history(conn, hazard_id)
 
-    def _load(self, hazard_id):
+    @rpc
+    def list_hazards(self, query):
+        query = load_command(LedgerQuery(), query)
         with self.store.connect() as conn:
-            events = eventstore.load_stream(conn, stream_id(hazard_id))
-        if not events:
-            raise NotFound("hazard", hazard_id)
-        return Hazard.from_history(hazard_id, events)
+            return ledger.search(conn, query)
 
-    def _save(self, hazard):
-        # Optimistic concurrency: a concurrent change to the same hazard makes
-        # this append fail with ConcurrencyConflict and the whole transaction roll back.
-        with self.store.begin() as conn:
-            eventstore.append(conn, stream_id(hazard.id), hazard.version, hazard.pending)
-        hazard.version += len(hazard.pending)
-        hazard.pending = []
-        self.store.committed()
+    @rpc
+    def export_hazards(self, file_format, query):
+        """The filtered ledger as a file: {content_type, base64}."""
+        render, content_type = export.FORMATS[file_format]
+        query = load_command(LedgerQuery(exclude=("page", "size")), query)
+        with self.store.connect() as conn:
+            rows = ledger.rows_for_export(conn, query, EXPORT_MAX_ROWS)
+        if rows is None:
+            raise InvalidCommand({"_query": ["more than %d hazards match; narrow the filters"
+                                             % EXPORT_MAX_ROWS]})
+        return {"content_type": content_type,
+                "base64": base64.b64encode(render(rows)).decode("ascii")}
+
+    # --- evidence ----------------------------------------------------------------------
+    @rpc
+    def put_evidence(self, data_base64, content_type):
+        try:
+            data = base64.b64decode(data_base64, validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            raise InvalidCommand({"_body": ["not valid base64"]}) from None
+        ref = self.blob_store.put(data, content_type)
+        return {"ref": ref, "content_type": blobs.sniff(data), "size": len(data)}
+
+    @rpc
+    def get_evidence(self, ref):
+        data, content_type = self.blob_store.get(ref)
+        return {"ref": ref, "content_type": content_type,
+                "base64": base64.b64encode(data).decode("ascii")}

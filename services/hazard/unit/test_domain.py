@@ -1,59 +1,237 @@
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 
 from einspection.errors import Conflict, InvalidCommand
-from services.hazard.domain import OPEN, RECTIFIED, Hazard
+from services.hazard.domain import (CLOSED, REPORTED, RETURNED, SUBMITTED, Hazard,
+                                    hazard_id_for_item)
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc)
+FOUND = NOW - timedelta(hours=3)
 
 
 def report(**changes):
     command = {"enterprise_id": "e-1", "position_id": None, "level": "general",
                "category": "fire", "description": "blocked exit",
-               "found_at": NOW - timedelta(hours=3), "rectification_deadline": None,
+               "found_at": FOUND, "rectification_deadline": None,
                "reporter": "li"}
     command.update(changes)
-    return Hazard.report(command, actor="li", now=NOW)
+    return Hazard.report(command, now=NOW)
+
+
+def reloaded(hazard):
+    """The hazard as the service would load it back from its stream."""
+    history = list(hazard.pending)
+    for version, event in enumerate(history, start=1):
+        event.stream_version = version
+    return Hazard.from_history(hazard.id, history)
+
+
+def plan(**changes):
+    command = {"goal": "no live parts exposed", "measures": "replace the cabinet",
+               "funds": Decimal("1200.00"), "responsible_person": "zhang",
+               "deadline": NOW + timedelta(days=10), "interim_measures": "fence it off"}
+    command.update(changes)
+    return command
+
+
+def rectification(**changes):
+    command = {"measures": "cleared", "done_at": NOW, "evidence": [], "cost": Decimal("50"),
+               "rectified_by": "wang"}
+    command.update(changes)
+    return command
+
+
+def verdict(outcome="verified", **changes):
+    command = {"outcome": outcome, "verifier": "chen", "reason": None, "comment": ""}
+    command.update(changes)
+    return command
 
 
 def test_report_records_hazard_reported_with_default_deadline_by_level():
     hazard = report()
     [event] = hazard.pending
-    assert event.name == "HazardReported" and hazard.state == OPEN
+    assert event.name == "HazardReported" and hazard.state == REPORTED
+    assert event.actor == "li"
     assert event.data["reported_at"] == NOW
-    assert event.data["rectification_deadline"] == NOW - timedelta(hours=3) + timedelta(days=7)
+    assert event.data["hazard_type"] == "unsafe_condition"
+    assert event.data["rectification_deadline"] == FOUND + timedelta(days=7)
     major = report(level="major")
     assert major.pending[0].data["rectification_deadline"] - major.found_at == timedelta(days=30)
+
+
+def test_configured_deadline_days_replace_the_defaults():
+    hazard = Hazard.report({"enterprise_id": "e-1", "level": "general", "category": "fire",
+                            "description": "d", "found_at": FOUND, "reporter": "li"},
+                           now=NOW, deadline_days={"general": 3})
+    assert hazard.deadline == FOUND + timedelta(days=3)
 
 
 @pytest.mark.parametrize("changes,field", [
     ({"found_at": NOW + timedelta(hours=1)}, "found_at"),
     ({"rectification_deadline": NOW - timedelta(days=1)}, "rectification_deadline"),
+    ({"source_inspection_id": "insp-1"}, "source_item_id"),
+    ({"source_item_id": "item-1"}, "source_inspection_id"),
 ])
-def test_report_refuses_impossible_times(changes, field):
+def test_report_refuses_impossible_input(changes, field):
     with pytest.raises(InvalidCommand) as error:
         report(**changes)
     assert field in error.value.errors
 
 
-def test_rectification_once_then_conflict_and_history_replays():
-    hazard = report()
-    history = list(hazard.pending)
-    for event, version in zip(history, range(1, 10)):
-        event.stream_version = version
-    loaded = Hazard.from_history(hazard.id, history)
-    loaded.submit_rectification({"measures": "cleared", "done_at": NOW, "evidence": []},
-                                actor="wang", now=NOW)
-    assert loaded.state == RECTIFIED and loaded.pending[0].name == "RectificationDone"
+def test_hazard_ids_from_inspection_items_are_deterministic():
+    first = report(source_inspection_id="insp-1", source_item_id="item-1")
+    again = report(source_inspection_id="insp-1", source_item_id="item-1")
+    other = report(source_inspection_id="insp-1", source_item_id="item-2")
+    assert first.id == again.id == hazard_id_for_item("insp-1", "item-1")
+    assert other.id != first.id
+    assert report().id != report().id                # free reports: random ids
+
+
+def test_failed_item_becomes_a_hazard_linked_to_its_inspection():
+    inspection = {"inspection_id": "insp-9", "enterprise_id": "e-1", "position_id": "boiler",
+                  "completed_at": FOUND, "inspector": "wang.wei"}
+    item = {"item_id": "i-3", "prompt": "Exit kept clear", "category": "fire",
+            "legal_basis": "GB 50016", "major": True, "note": "pallets in front of the exit",
+            "photos": ["sha256:" + "a" * 64]}
+    hazard = Hazard.from_failed_item(inspection, item, now=NOW, causation_id="ev-1")
+    data = hazard.pending[0].data
+    assert hazard.id == hazard_id_for_item("insp-9", "i-3")
+    assert data["level"] == "major" and data["category"] == "fire"
+    assert data["description"] == "Exit kept clear\npallets in front of the exit"
+    assert data["found_at"] == FOUND and data["reporter"] == "wang.wei"
+    assert data["position_id"] == "boiler" and data["evidence"] == item["photos"]
+    assert (data["source_inspection_id"], data["source_item_id"]) == ("insp-9", "i-3")
+    assert hazard.pending[0].causation_id == "ev-1"
+    general = Hazard.from_failed_item(inspection, dict(item, major=False, note=""), now=NOW)
+    assert general.level == "general" and general.pending[0].data["description"] == \
+        "Exit kept clear"
+
+
+def test_full_lifecycle_with_a_return_and_a_resubmission():
+    hazard = reloaded(report())
+    hazard.submit_rectification(rectification(), now=NOW)
+    assert hazard.state == SUBMITTED
+    hazard.verify(verdict("returned", reason="cover still loose"), now=NOW)
+    assert hazard.state == RETURNED and hazard.returns[0]["reason"] == "cover still loose"
+    hazard.submit_rectification(rectification(measures="cover screwed down"), now=NOW)
+    assert hazard.state == SUBMITTED
+    hazard.verify(verdict(comment="holds"), now=NOW)
+    assert hazard.state == CLOSED
+    assert [e.name for e in hazard.pending] == ["RectificationDone", "HazardReturned",
+                                                "RectificationDone", "HazardVerified"]
+    assert [e.actor for e in hazard.pending] == ["wang", "chen", "wang", "chen"]
+    assert hazard.pending[0].data["cost"] == Decimal("50")
+    view = hazard.view()
+    assert view["status"] == CLOSED and view["verification"]["verifier"] == "chen"
+    assert view["rectification"]["measures"] == "cover screwed down"
+    assert len(view["returns"]) == 1
+
+
+@pytest.mark.parametrize("steps,command", [
+    ([], "verify"),                                   # nothing submitted to verify
+    (["rectify"], "rectify"),                         # submitted already
+    (["rectify", "verify"], "rectify"),               # closed
+    (["rectify", "verify"], "verify"),                # closed
+    (["rectify", "verify"], "plan"),                  # closed: no more plans
+    (["rectify"], "plan"),                            # under verification
+    (["rectify", "return"], "verify"),                # returned: nothing to verify
+])
+def test_invalid_transitions_are_conflicts_with_the_current_state(steps, command):
+    hazard = reloaded(report())
+    actions = {
+        "rectify": lambda: hazard.submit_rectification(rectification(), now=NOW),
+        "verify": lambda: hazard.verify(verdict(), now=NOW),
+        "return": lambda: hazard.verify(verdict("returned", reason="no"), now=NOW),
+        "plan": lambda: hazard.record_plan(plan(), now=NOW),
+    }
+    for step in steps:
+        actions[step]()
+    state = hazard.state
+    pending = len(hazard.pending)
     with pytest.raises(Conflict) as error:
-        loaded.submit_rectification({"measures": "again", "done_at": NOW}, actor="w", now=NOW)
-    assert error.value.state == {"state": RECTIFIED}
+        actions[command]()
+    assert error.value.state["state"] == state
+    assert len(hazard.pending) == pending             # nothing recorded
 
 
-def test_rectification_cannot_predate_the_finding():
-    hazard = report()
+def test_a_major_hazard_needs_a_plan_before_its_rectification():
+    hazard = reloaded(report(level="major"))
+    with pytest.raises(Conflict) as error:
+        hazard.submit_rectification(rectification(), now=NOW)
+    assert "plan" in str(error.value) and error.value.state == {"state": REPORTED, "plan": None}
+    hazard.record_plan(plan(), now=NOW)
+    assert hazard.pending[-1].name == "RemediationPlanRecorded"
+    assert hazard.pending[-1].actor == "zhang"
+    hazard.submit_rectification(rectification(), now=NOW)
+    assert hazard.state == SUBMITTED
+    assert hazard.view()["plan"]["funds"] == "1200.00"
+
+
+def test_a_general_hazard_needs_no_plan_and_a_plan_cannot_predate_the_finding():
+    hazard = reloaded(report())
     with pytest.raises(InvalidCommand) as error:
-        hazard.submit_rectification({"measures": "x", "done_at": NOW - timedelta(days=1)},
-                                    actor="w", now=NOW)
+        hazard.record_plan(plan(deadline=FOUND - timedelta(days=1)), now=NOW)
+    assert "deadline" in error.value.errors
+    hazard.submit_rectification(rectification(), now=NOW)
+    assert hazard.state == SUBMITTED
+
+
+def test_a_return_needs_a_reason():
+    hazard = reloaded(report())
+    hazard.submit_rectification(rectification(), now=NOW)
+    with pytest.raises(InvalidCommand) as error:
+        hazard.verify(verdict("returned", reason=""), now=NOW)
+    assert "reason" in error.value.errors and hazard.state == SUBMITTED
+
+
+@pytest.mark.parametrize("done_at", [NOW + timedelta(hours=1), FOUND - timedelta(days=1)])
+def test_rectification_time_must_be_possible(done_at):
+    hazard = reloaded(report())
+    with pytest.raises(InvalidCommand) as error:
+        hazard.submit_rectification(rectification(done_at=done_at), now=NOW)
     assert "done_at" in error.value.errors
+
+
+def test_overdue_once_when_the_deadline_passes_open():
+    hazard = report(rectification_deadline=NOW + timedelta(hours=1))
+    assert hazard.mark_overdue(NOW) is None                        # not yet due
+    later = NOW + timedelta(hours=2)
+    event = hazard.mark_overdue(later)
+    assert event.name == "HazardOverdue" and event.data["detected_at"] == later
+    assert event.data["level"] == "general"
+    assert hazard.mark_overdue(later + timedelta(days=1)) is None  # exactly once
+    again = reloaded(hazard)                                      # from its whole stream
+    assert again.mark_overdue(later + timedelta(days=2)) is None   # once, also after a reload
+    assert again.view()["overdue"] is True and again.state == REPORTED
+
+
+def test_a_rectification_submitted_before_the_deadline_is_not_overdue():
+    deadline = NOW + timedelta(hours=1)
+    hazard = reloaded(report(rectification_deadline=deadline))
+    hazard.submit_rectification(rectification(), now=NOW)          # on time
+    assert hazard.mark_overdue(deadline + timedelta(hours=5)) is None
+    hazard.verify(verdict(), now=deadline + timedelta(hours=6))    # closed late: still fine
+    assert hazard.mark_overdue(deadline + timedelta(days=5)) is None
+
+
+def test_returned_after_the_deadline_or_submitted_late_is_overdue():
+    deadline = NOW + timedelta(hours=1)
+    returned = reloaded(report(rectification_deadline=deadline))
+    returned.submit_rectification(rectification(), now=NOW)
+    returned.verify(verdict("returned", reason="no"), now=deadline + timedelta(minutes=1))
+    assert returned.mark_overdue(deadline + timedelta(minutes=2)) is not None
+    late = reloaded(report(rectification_deadline=deadline))
+    late.submit_rectification(rectification(), now=deadline + timedelta(minutes=1))
+    assert late.mark_overdue(deadline + timedelta(minutes=2)) is not None
+
+
+def test_history_replay_gives_each_state():
+    hazard = report(level="major")
+    hazard.record_plan(plan(), now=NOW)
+    hazard.submit_rectification(rectification(), now=NOW)
+    reloaded(hazard)                                  # numbers its events 1, 2, 3
+    events = hazard.pending
+    states = [state for _, state in Hazard(hazard.id).replay(events)]
+    assert states == [REPORTED, REPORTED, SUBMITTED]

@@ -1,0 +1,92 @@
+"""The hazard routes of the gateway: the standing book, the hazard lifecycle
+and evidence files. A mixin of GatewayService (its RpcProxy `hazard` and
+`checklist`, its `_require_enterprise`)."""
+import base64
+
+from nameko.web.handlers import http
+from werkzeug.wrappers import Response
+
+from services.hazard import blobs
+
+from .http_json import HttpError, call, correlation_id, endpoint, read_json
+
+
+class HazardRoutes:
+
+    @http("POST", "/api/v1/hazards")
+    @endpoint("hazards.report")
+    def report_hazard(self, request):
+        body = read_json(request)
+        self._require_enterprise(body.get("enterprise_id"))
+        return 201, call(self.hazard.report_hazard, body, correlation_id=correlation_id(request))
+
+    @http("GET", "/api/v1/hazards")
+    @endpoint("hazards.list")
+    def list_hazards(self, request):
+        return 200, call(self.hazard.list_hazards, request.args.to_dict())
+
+    @http("GET", "/api/v1/hazards/export.csv")
+    @endpoint("hazards.export.csv")
+    def export_hazards_csv(self, request):
+        return self._export(request, "csv")
+
+    @http("GET", "/api/v1/hazards/export.xlsx")
+    @endpoint("hazards.export.xlsx")
+    def export_hazards_xlsx(self, request):
+        return self._export(request, "xlsx")
+
+    def _export(self, request, file_format):
+        exported = call(self.hazard.export_hazards, file_format, request.args.to_dict())
+        return Response(base64.b64decode(exported["base64"]), status=200,
+                        mimetype=exported["content_type"], headers={
+                            "Content-Disposition": "attachment; filename=hazards.%s"
+                                                   % file_format})
+
+    @http("GET", "/api/v1/hazards/<string:hazard_id>")
+    @endpoint("hazards.get")
+    def get_hazard(self, request, hazard_id):
+        return 200, call(self.hazard.get_hazard, hazard_id)
+
+    @http("GET", "/api/v1/hazards/<string:hazard_id>/history")
+    @endpoint("hazards.history")
+    def hazard_history(self, request, hazard_id):
+        return 200, {"items": call(self.hazard.history, hazard_id)}
+
+    @http("POST", "/api/v1/hazards/<string:hazard_id>/plan")
+    @endpoint("hazards.plan")
+    def record_plan(self, request, hazard_id):
+        return 201, call(self.hazard.record_plan, hazard_id, read_json(request),
+                         correlation_id=correlation_id(request))
+
+    @http("POST", "/api/v1/hazards/<string:hazard_id>/rectification")
+    @endpoint("hazards.rectify")
+    def submit_rectification(self, request, hazard_id):
+        return 201, call(self.hazard.submit_rectification, hazard_id, read_json(request),
+                         correlation_id=correlation_id(request))
+
+    @http("POST", "/api/v1/hazards/<string:hazard_id>/verification")
+    @endpoint("hazards.verify")
+    def verify(self, request, hazard_id):
+        return 201, call(self.hazard.verify, hazard_id, read_json(request),
+                         correlation_id=correlation_id(request))
+
+    @http("POST", "/api/v1/evidence")
+    @endpoint("evidence.upload")
+    def upload_evidence(self, request):
+        limit = blobs.max_bytes()
+        if request.content_length and request.content_length > limit:
+            raise HttpError(413, "evidence files are limited to %d bytes" % limit)
+        data = request.stream.read(limit + 1)
+        if len(data) > limit:
+            raise HttpError(413, "evidence files are limited to %d bytes" % limit)
+        return 201, call(self.hazard.put_evidence, base64.b64encode(data).decode("ascii"),
+                         request.headers.get("Content-Type", ""))
+
+    @http("GET", "/api/v1/evidence/<string:ref>")
+    @endpoint("evidence.get")
+    def get_evidence(self, request, ref):
+        evidence = call(self.hazard.get_evidence, ref)
+        return Response(base64.b64decode(evidence["base64"]), status=200,
+                        mimetype=evidence["content_type"],
+                        headers={"Cache-Control": "private, max-age=31536000, immutable",
+                                 "ETag": '"%s"' % evidence["ref"]})

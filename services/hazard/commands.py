@@ -1,0 +1,123 @@
+"""What the hazard service does with a command or an event: load the aggregate,
+let it decide, then append its events with an optimistic version check and
+update the ledger in the caller's transaction. Plain: no nameko."""
+import os
+
+from einspection import eventstore
+from einspection.errors import ConcurrencyConflict, Conflict, InvalidCommand, NotFound
+
+from . import ledger
+from .domain import DEFAULT_DEADLINE_DAYS, Hazard, stream_id
+
+CONSUMER = "hazard"          # the inbox name, and the queue <QUEUE_PREFIX>.hazard
+
+
+def deadline_days(environ=os.environ):
+    """Days allowed for rectification by level: HAZARD_DEADLINE_DAYS_GENERAL / _MAJOR."""
+    days = {}
+    for level, default in DEFAULT_DEADLINE_DAYS.items():
+        key = "HAZARD_DEADLINE_DAYS_" + level.upper()
+        value = int(environ.get(key) or default)
+        if value < 1:
+            raise ValueError("%s must be at least 1 day, not %r" % (key, value))
+        days[level] = value
+    return days
+
+
+def load(conn, hazard_id):
+    events = eventstore.load_stream(conn, stream_id(hazard_id))
+    if not events:
+        raise NotFound("hazard", hazard_id)
+    return Hazard.from_history(hazard_id, events)
+
+
+def save(conn, hazard):
+    """Append the pending events (ConcurrencyConflict if the stream moved since
+    it was loaded) and project them into the ledger, in `conn`'s transaction."""
+    eventstore.append(conn, stream_id(hazard.id), hazard.version, hazard.pending)
+    for event in hazard.pending:
+        ledger.project(conn, event)
+    hazard.version += len(hazard.pending)
+    hazard.pending = []
+
+
+def require_evidence(blobs, refs, field="evidence"):
+    missing = {index: ["no such evidence %s; upload it first (POST /api/v1/evidence)" % ref]
+               for index, ref in enumerate(refs) if not blobs.exists(ref)}
+    if missing:
+        raise InvalidCommand({field: missing})
+
+
+def report(conn, blobs, command, *, now, correlation_id="", days=None):
+    require_evidence(blobs, command.get("evidence") or [])
+    hazard = Hazard.report(command, now=now, correlation_id=correlation_id, deadline_days=days)
+    if eventstore.stream_version(conn, stream_id(hazard.id)):
+        existing = load(conn, hazard.id)
+        raise Conflict("inspection item %s of inspection %s has its hazard %s already"
+                       % (command["source_item_id"], command["source_inspection_id"],
+                          hazard.id), {"state": existing.state, "hazard_id": hazard.id})
+    save(conn, hazard)
+    return hazard
+
+
+def change(conn, hazard_id, decide):
+    """Load a hazard, let `decide(hazard)` record events, save them."""
+    hazard = load(conn, hazard_id)
+    decide(hazard)
+    save(conn, hazard)
+    return hazard
+
+
+def submit_rectification(conn, blobs, hazard_id, command, *, now, correlation_id=""):
+    require_evidence(blobs, command.get("evidence") or [])
+    return change(conn, hazard_id, lambda hazard: hazard.submit_rectification(
+        command, now=now, correlation_id=correlation_id))
+
+
+def raise_from_inspection(conn, event, *, days=None):
+    """One hazard per failed item of an InspectionLogged, exactly once: the
+    event goes into the inbox in this transaction (a redelivery stops there),
+    and each hazard's id is derived from (inspection, item), so a second
+    attempt by any other path finds the stream taken instead of duplicating.
+    Returns the hazards raised now."""
+    if not eventstore.record_received(conn, CONSUMER, event):
+        return []
+    raised = []
+    for item in event.data.get("failed_items") or []:
+        hazard = Hazard.from_failed_item(event.data, item, now=event.time,
+                                         correlation_id=event.correlation_id,
+                                         causation_id=event.id, deadline_days=days)
+        if eventstore.stream_version(conn, stream_id(hazard.id)):
+            continue                   # raised already (e.g. the event was re-published)
+        save(conn, hazard)             # expected version 0: a concurrent twin conflicts
+        raised.append(hazard)
+    return raised
+
+
+def mark_overdue(store, now):
+    """Record HazardOverdue for every hazard that became overdue; each in its
+    own transaction. Another process that got there first makes the append
+    conflict: that hazard is skipped, so each is marked exactly once.
+    Returns the ids marked by this call."""
+    with store.connect() as conn:
+        candidates = ledger.overdue_candidates(conn, now)
+    marked = []
+    for hazard_id in candidates:
+        try:
+            with store.begin() as conn:
+                hazard = load(conn, hazard_id)
+                if hazard.mark_overdue(now) is not None:
+                    save(conn, hazard)
+                    marked.append(hazard_id)
+        except ConcurrencyConflict:
+            continue
+    return marked
+
+
+def history(conn, hazard_id):
+    """Every event of the hazard's stream, each with who acted and the status it led to."""
+    events = eventstore.load_stream(conn, stream_id(hazard_id))
+    if not events:
+        raise NotFound("hazard", hazard_id)
+    return [dict(event.to_dict(), status=state)
+            for event, state in Hazard(hazard_id).replay(events)]

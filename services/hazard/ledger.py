@@ -1,0 +1,153 @@
+"""The standing book: one row per hazard, the live ledger people filter,
+page through and export. A read model kept in the same transaction as each
+hazard event; `rebuild` makes it again from the event store alone."""
+from datetime import timezone
+
+from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, and_,
+                        delete, func, or_, select, true, update)
+
+from einspection import eventstore
+from einspection.contract import isoformat
+from einspection.projection import paged
+
+from .domain import CLOSED, OPEN_STATES, REPORTED, RETURNED, SUBMITTED
+
+metadata = MetaData()
+
+hazards = Table(
+    "hazard_ledger", metadata,
+    Column("hazard_id", String(64), primary_key=True),
+    Column("enterprise_id", String(64), nullable=False, index=True),
+    Column("position_id", String(64), index=True),
+    Column("hazard_type", String(32), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("category", String(100), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("source_inspection_id", String(64), index=True),
+    Column("source_item_id", String(64)),
+    Column("reporter", String(200), nullable=False),
+    Column("found_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("reported_at", DateTime(timezone=True), nullable=False),
+    Column("rectification_deadline", DateTime(timezone=True), nullable=False),
+    Column("status", String(32), nullable=False, index=True),
+    Column("has_plan", Boolean, nullable=False, default=False),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("rectified_at", DateTime(timezone=True)),
+    Column("rectification_cost", String(20)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("returned_count", Integer, nullable=False, default=0),
+    Column("overdue", Boolean, nullable=False, default=False),
+    Column("overdue_at", DateTime(timezone=True)),
+    Column("version", Integer, nullable=False),
+)
+
+COLUMNS = ("hazard_id", "enterprise_id", "position_id", "hazard_type", "level", "category",
+           "description", "source_inspection_id", "source_item_id", "reporter", "found_at",
+           "reported_at", "rectification_deadline", "status", "overdue", "overdue_at",
+           "has_plan", "rectified_at", "rectification_cost", "closed_at", "returned_count")
+
+
+def _utc(moment):
+    if moment is None:
+        return None
+    if moment.tzinfo is None:                  # SQLite gives naive datetimes back
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def project(conn, event):
+    """Apply one hazard event (already appended in this transaction) to its row."""
+    data = event.data
+    row = hazards.c
+    where = row.hazard_id == data["hazard_id"]
+    if event.name == "HazardReported":
+        conn.execute(hazards.insert().values(
+            status=REPORTED, has_plan=False, returned_count=0, overdue=False,
+            version=event.stream_version,
+            **{key: data[key] for key in (
+                "hazard_id", "enterprise_id", "position_id", "hazard_type", "level",
+                "category", "description", "source_inspection_id", "source_item_id",
+                "reporter", "found_at", "reported_at", "rectification_deadline")}))
+        return
+    changes = {
+        "RemediationPlanRecorded": lambda: {"has_plan": True},
+        "RectificationDone": lambda: {
+            "status": SUBMITTED, "submitted_at": event.time, "rectified_at": data["done_at"],
+            "rectification_cost": None if data.get("cost") is None else str(data["cost"])},
+        "HazardVerified": lambda: {"status": CLOSED, "closed_at": data["verified_at"]},
+        "HazardReturned": lambda: {"status": RETURNED,
+                                   "returned_count": row.returned_count + 1},
+        "HazardOverdue": lambda: {"overdue": True, "overdue_at": data["detected_at"]},
+    }[event.name]()
+    conn.execute(update(hazards).where(where).values(version=event.stream_version, **changes))
+
+
+def rebuild(conn):
+    """Drop every row and replay the hazard service's own event store."""
+    conn.execute(delete(hazards))
+    count = 0
+    for _, event in paged(lambda after, limit: eventstore.read_all(conn, after, limit)):
+        if event.stream_id.startswith("hazard-"):
+            project(conn, event)
+            count += 1
+    return count
+
+
+def _filtered(query):
+    c = hazards.c
+    conditions = [getattr(c, key) == query[key]
+                  for key in ("enterprise_id", "position_id", "level", "category", "status")
+                  if query.get(key) is not None]
+    if query.get("overdue") is not None:
+        conditions.append(c.overdue.is_(query["overdue"]))
+    if query.get("from_") is not None:
+        conditions.append(c.found_at >= query["from_"])
+    if query.get("to") is not None:
+        conditions.append(c.found_at <= query["to"])
+    return and_(true(), *conditions)
+
+
+def _ordering(sort):
+    descending = sort.startswith("-")
+    column = getattr(hazards.c, sort.lstrip("-"))
+    tie = hazards.c.hazard_id
+    return [column.desc(), tie.desc()] if descending else [column.asc(), tie.asc()]
+
+
+def search(conn, query):
+    """One page of the ledger: {items, page, size, total, sort}."""
+    where = _filtered(query)
+    total = conn.execute(select(func.count()).select_from(hazards).where(where)).scalar_one()
+    rows = conn.execute(select(hazards).where(where).order_by(*_ordering(query["sort"]))
+                        .limit(query["size"]).offset((query["page"] - 1) * query["size"])).all()
+    return {"items": [row_view(r) for r in rows], "page": query["page"],
+            "size": query["size"], "total": total, "sort": query["sort"]}
+
+
+def rows_for_export(conn, query, limit):
+    """Every matching row (no paging), or None if there are more than `limit`."""
+    rows = conn.execute(select(hazards).where(_filtered(query))
+                        .order_by(*_ordering(query["sort"])).limit(limit + 1)).all()
+    if len(rows) > limit:
+        return None
+    return [row_view(r) for r in rows]
+
+
+def row_view(row):
+    view = {key: getattr(row, key) for key in COLUMNS}
+    for key in ("found_at", "reported_at", "rectification_deadline", "overdue_at",
+                "rectified_at", "closed_at"):
+        moment = _utc(view[key])
+        view[key] = None if moment is None else isoformat(moment)
+    view["id"] = view.pop("hazard_id")
+    return view
+
+
+def overdue_candidates(conn, now):
+    """Ids of hazards that may have become overdue: a cheap superset; the
+    aggregate decides (Hazard.is_overdue)."""
+    c = hazards.c
+    return conn.execute(select(c.hazard_id).where(and_(
+        c.overdue.is_(False), c.status != CLOSED, c.rectification_deadline < now,
+        or_(c.status.in_(OPEN_STATES), c.submitted_at > c.rectification_deadline)))
+        .order_by(c.rectification_deadline)).scalars().all()

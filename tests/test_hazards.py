@@ -1,0 +1,286 @@
+"""The hazard lifecycle through the gateway, on the real five processes:
+plans for major hazards, verification and return, overdue by the service's
+own timer, hazards from inspections, evidence files, the standing book and
+its exports."""
+import csv
+import io
+import json
+import time
+import uuid
+from datetime import timedelta
+
+import openpyxl
+import pytest
+from kombu import Connection, Exchange, Producer
+
+from einspection.contract import new_event, parse_instant
+from services.hazard.domain import hazard_id_for_item
+
+from . import factories
+from .support import wait_until
+from .test_end_to_end import register, tap  # noqa: F401  (tap is a fixture)
+
+PLAN = {"goal": "no exposed live parts in the boiler room", "measures": "replace the cabinet",
+        "funds": "8000.00", "responsible_person": "zhang.san",
+        "deadline": factories.iso(factories.ago(days=-20)),
+        "interim_measures": "area fenced off, warning signs posted"}
+
+
+def now_iso(**delta):
+    return factories.iso(factories.ago(**delta))
+
+
+def rectification(**extra):
+    body = {"measures": "cabinet locked, cover refitted", "done_at": now_iso(minutes=1),
+            "rectified_by": "wang.wu"}
+    body.update(extra)
+    return body
+
+
+def upload(api, data, content_type):
+    return api.session.post(api.base_url + "/api/v1/evidence", data=data,
+                            headers={"Content-Type": content_type}, timeout=60)
+
+
+def report(api, enterprise_id, **extra):
+    response = api.post("/api/v1/hazards", factories.hazard(enterprise_id, **extra))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def types_of(history):
+    return [e["type"].split(".")[2] for e in history]
+
+
+def test_a_major_hazard_cannot_be_rectified_without_a_plan(api):
+    enterprise_id = register(api)
+    hazard = report(api, enterprise_id, level="major")
+    path = "/api/v1/hazards/%s" % hazard["id"]
+
+    refused = api.post(path + "/rectification", rectification())
+    assert refused.status_code == 409, refused.text
+    assert "plan" in refused.json()["error"]["message"]
+    assert refused.json()["error"]["fields"]["state"]["state"] == "reported"
+
+    incomplete = api.post(path + "/plan", {k: v for k, v in PLAN.items() if k != "funds"})
+    assert incomplete.status_code == 400 and "funds" in incomplete.json()["error"]["fields"]
+    planned = api.post(path + "/plan", PLAN)
+    assert planned.status_code == 201, planned.text
+    assert planned.json()["plan"]["responsible_person"] == "zhang.san"
+
+    rectified = api.post(path + "/rectification", rectification(cost="1234.50"))
+    assert rectified.status_code == 201, rectified.text
+    assert rectified.json()["status"] == "rectification_submitted"
+    assert rectified.json()["rectification"]["cost"] == "1234.50"
+    assert api.post("/api/v1/hazards/nope/plan", PLAN).status_code == 404
+
+
+def test_full_lifecycle_with_a_return_and_a_resubmission(api, tap):  # noqa: F811
+    enterprise_id = register(api)
+    photo = upload(api, factories.PNG, "image/png").json()["ref"]
+    hazard = report(api, enterprise_id, hazard_type="unsafe_act", evidence=[photo])
+    assert hazard["hazard_type"] == "unsafe_act" and hazard["evidence"] == [photo]
+    assert hazard["source"] == {"kind": "report"}
+    path = "/api/v1/hazards/%s" % hazard["id"]
+
+    early = api.post(path + "/verification", {"outcome": "verified", "verifier": "chen"})
+    assert early.status_code == 409
+    assert early.json()["error"]["fields"]["state"]["state"] == "reported"
+
+    assert api.post(path + "/rectification", rectification(evidence=[photo])).status_code == 201
+    no_reason = api.post(path + "/verification", {"outcome": "returned", "verifier": "chen"})
+    assert no_reason.status_code == 400 and "reason" in no_reason.json()["error"]["fields"]
+    bad_outcome = api.post(path + "/verification", {"outcome": "maybe", "verifier": "chen"})
+    assert bad_outcome.status_code == 400 and "outcome" in bad_outcome.json()["error"]["fields"]
+    returned = api.post(path + "/verification", {"outcome": "returned", "verifier": "chen",
+                                                 "reason": "cover still loose"})
+    assert returned.status_code == 201 and returned.json()["status"] == "returned"
+    again = api.post(path + "/verification", {"outcome": "verified", "verifier": "chen"})
+    assert again.status_code == 409
+    assert again.json()["error"]["fields"]["state"]["state"] == "returned"
+
+    resubmitted = api.post(path + "/rectification", rectification(measures="cover screwed"))
+    assert resubmitted.status_code == 201 and resubmitted.json()["status"] == \
+        "rectification_submitted"
+    verified = api.post(path + "/verification", {"outcome": "verified", "verifier": "chen",
+                                                 "comment": "holds"})
+    assert verified.status_code == 201 and verified.json()["status"] == "closed"
+    closed = api.post(path + "/rectification", rectification())
+    assert closed.status_code == 409
+    assert closed.json()["error"]["fields"]["state"]["state"] == "closed"
+
+    history = api.get(path + "/history").json()["items"]
+    assert types_of(history) == ["reported", "rectification-done", "returned",
+                                 "rectification-done", "verified"]
+    assert [e["status"] for e in history] == ["reported", "rectification_submitted",
+                                              "returned", "rectification_submitted", "closed"]
+    assert [e["actor"] for e in history] == ["safety.manager", "wang.wu", "chen", "wang.wu",
+                                             "chen"]
+    assert [e["streamversion"] for e in history] == [1, 2, 3, 4, 5]
+    tap.wait_for(lambda e: e["type"] == "einspection.hazard.verified.v1"
+                 and e["data"]["hazard_id"] == hazard["id"])
+    published = [e["type"] for e in tap.bodies() if e["data"].get("hazard_id") == hazard["id"]]
+    assert "einspection.hazard.returned.v1" in published
+
+
+def test_a_hazard_past_its_deadline_becomes_overdue_exactly_once(api, tap):  # noqa: F811
+    enterprise_id = register(api)
+    found = factories.ago(seconds=5)
+    late = report(api, enterprise_id, found_at=factories.iso(found),
+                  rectification_deadline=factories.iso(found + timedelta(seconds=1)))
+    on_time = report(api, enterprise_id, found_at=factories.iso(found),
+                     rectification_deadline=factories.iso(found + timedelta(seconds=8)))
+    assert api.post("/api/v1/hazards/%s/rectification" % on_time["id"],
+                    rectification(done_at=now_iso(seconds=1))).status_code == 201
+
+    tap.wait_for(lambda e: e["type"] == "einspection.hazard.overdue.v1"
+                 and e["data"]["hazard_id"] == late["id"])
+    time.sleep(8)                                       # several timer periods (1 s), and
+    tap.drain(1.0)                                      # past the on-time one's deadline
+    overdue = [e for e in tap.bodies() if e["type"] == "einspection.hazard.overdue.v1"
+               and e["subject"] == enterprise_id]
+    assert [e["data"]["hazard_id"] for e in overdue] == [late["id"]]
+    assert overdue[0]["actor"] == "hazard-service"
+
+    history = api.get("/api/v1/hazards/%s/history" % late["id"]).json()["items"]
+    assert types_of(history).count("overdue") == 1
+    assert api.get("/api/v1/hazards/%s" % late["id"]).json()["overdue"] is True
+    listed = api.get("/api/v1/hazards", params={"enterprise_id": enterprise_id,
+                                                "overdue": "true"}).json()
+    assert [h["id"] for h in listed["items"]] == [late["id"]]
+    not_overdue = api.get("/api/v1/hazards", params={"enterprise_id": enterprise_id,
+                                                     "overdue": "false"}).json()
+    assert [h["id"] for h in not_overdue["items"]] == [on_time["id"]]
+
+
+def publish(platform, event):
+    with Connection(platform.amqp_uri) as connection:
+        exchange = Exchange(platform.exchange, type="topic", durable=True)
+        producer = Producer(connection.channel(), exchange=exchange)
+        producer.publish(event.to_json(), routing_key=event.type, delivery_mode=2,
+                         content_type="application/cloudevents+json", serializer=None,
+                         retry=True)
+
+
+def test_an_inspection_published_twice_raises_each_failed_item_once(api, platform):
+    enterprise_id = register(api)
+    inspection_id = str(uuid.uuid4())
+    completed = factories.ago(minutes=10)
+    items = [{"item_id": "exit-clear", "prompt": "Emergency exit kept clear",
+              "category": "fire", "legal_basis": "GB 50016", "major": True,
+              "note": "pallets stacked in front of the exit", "photos": []},
+             {"item_id": "extinguisher", "prompt": "Extinguisher inspected this month",
+              "category": "fire", "major": False, "note": "", "photos": []}]
+    event = new_event("InspectionLogged", {
+        "inspection_id": inspection_id, "enterprise_id": enterprise_id,
+        "position_id": "warehouse", "checklist_id": "universal-fire", "checklist_version": 1,
+        "kind": "self", "started_at": completed - timedelta(minutes=20),
+        "completed_at": completed, "items_passed": 10, "items_failed": 2,
+        "items_not_applicable": 0, "inspector": "wang.wei", "failed_items": items},
+        actor="wang.wei")
+    publish(platform, event)
+    publish(platform, event)
+
+    def listed():
+        items = api.get("/api/v1/hazards", params={"enterprise_id": enterprise_id}).json()
+        return items if items["total"] >= 2 else None
+
+    wait_until(listed, message="two hazards from the inspection")
+    time.sleep(2)                                     # a duplicate would have landed by now
+    hazards = api.get("/api/v1/hazards", params={"enterprise_id": enterprise_id,
+                                                 "sort": "level"}).json()
+    assert hazards["total"] == 2
+    assert [h["level"] for h in hazards["items"]] == ["general", "major"]
+    assert {h["source_inspection_id"] for h in hazards["items"]} == {inspection_id}
+    assert {h["id"] for h in hazards["items"]} == {hazard_id_for_item(inspection_id, i["item_id"])
+                                                   for i in items}
+    major = api.get("/api/v1/hazards/%s" % hazard_id_for_item(inspection_id, "exit-clear")).json()
+    assert major["source"] == {"kind": "inspection", "inspection_id": inspection_id,
+                               "item_id": "exit-clear"}
+    assert major["description"] == ("Emergency exit kept clear\n"
+                                     "pallets stacked in front of the exit")
+    assert major["reporter"] == "wang.wei" and major["position_id"] == "warehouse"
+    assert parse_instant(major["found_at"]) == completed
+
+
+def test_evidence_upload_round_trips_and_refuses_big_and_wrong_files(api):
+    uploaded = upload(api, factories.PNG, "image/png")
+    assert uploaded.status_code == 201, uploaded.text
+    ref = uploaded.json()["ref"]
+    assert ref.startswith("sha256:") and uploaded.json()["content_type"] == "image/png"
+    fetched = api.get("/api/v1/evidence/" + ref)
+    assert fetched.status_code == 200
+    assert fetched.content == factories.PNG and fetched.headers["Content-Type"] == "image/png"
+    pdf = upload(api, b"%PDF-1.4\n" + uuid.uuid4().bytes, "application/pdf")
+    assert pdf.status_code == 201 and pdf.json()["content_type"] == "application/pdf"
+
+    too_big = upload(api, factories.PNG + b"\0" * (10 * 1024 * 1024), "image/png")
+    assert too_big.status_code == 413, too_big.text
+    wrong = upload(api, b"just some text", "text/plain")
+    assert wrong.status_code == 400 and "content_type" in wrong.json()["error"]["fields"]
+    lying = upload(api, b"<html>not an image</html>", "image/jpeg")
+    assert lying.status_code == 400 and "content_type" in lying.json()["error"]["fields"]
+    assert api.get("/api/v1/evidence/sha256:" + "0" * 64).status_code == 404
+
+    enterprise_id = register(api)
+    unknown = api.post("/api/v1/hazards", factories.hazard(
+        enterprise_id, evidence=["sha256:" + "0" * 64]))
+    assert unknown.status_code == 400 and "evidence" in unknown.json()["error"]["fields"]
+    hazard = report(api, enterprise_id)
+    unknown = api.post("/api/v1/hazards/%s/rectification" % hazard["id"],
+                       rectification(evidence=["sha256:" + "f" * 64]))
+    assert unknown.status_code == 400 and "evidence" in unknown.json()["error"]["fields"]
+
+
+def test_the_standing_book_filters_pages_and_exports_exactly_the_rows(api):
+    enterprise_id = register(api)
+    other = register(api)
+    fire = [report(api, enterprise_id, category="fire", found_hours_ago=h)["id"]
+            for h in (3, 2, 1)]
+    report(api, enterprise_id, category="electrical", level="major")
+    report(api, other, category="fire")
+    filters = {"enterprise_id": enterprise_id, "category": "fire"}
+
+    first = api.get("/api/v1/hazards", params=dict(filters, size=2, sort="found_at")).json()
+    second = api.get("/api/v1/hazards", params=dict(filters, size=2, page=2,
+                                                    sort="found_at")).json()
+    assert first["total"] == 3
+    assert [h["id"] for h in first["items"] + second["items"]] == fire
+    newest_first = api.get("/api/v1/hazards", params=dict(filters, sort="-found_at")).json()
+    assert [h["id"] for h in newest_first["items"]] == fire[::-1]
+    period = api.get("/api/v1/hazards", params=dict(filters, **{
+        "from": now_iso(hours=2, minutes=30), "to": now_iso(minutes=30)})).json()
+    assert [h["id"] for h in period["items"]] == fire[1:][::-1]
+
+    for bad, field in [({"size": "500"}, "size"), ({"sort": "description"}, "sort"),
+                       ({"overdue": "perhaps"}, "overdue"), ({"page": "0"}, "page")]:
+        response = api.get("/api/v1/hazards", params=bad)
+        assert response.status_code == 400 and field in response.json()["error"]["fields"]
+
+    exported = api.get("/api/v1/hazards/export.csv", params=dict(filters, sort="found_at"))
+    assert exported.status_code == 200, exported.text
+    assert exported.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert [r["hazard id"] for r in rows] == fire
+    assert {r["category"] for r in rows} == {"fire"}
+
+    workbook = api.get("/api/v1/hazards/export.xlsx", params=dict(filters, sort="found_at"))
+    assert workbook.status_code == 200
+    assert workbook.headers["Content-Type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
+    values = list(sheet.iter_rows(values_only=True))
+    header = list(values[0])
+    assert [row[header.index("hazard id")] for row in values[1:]] == fire
+    bad = api.get("/api/v1/hazards/export.csv", params={"page": "2"})
+    assert bad.status_code == 400 and "page" in bad.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/api/v1/hazards/nope/verification", {"outcome": "verified", "verifier": "chen"}),
+    ("/api/v1/hazards/nope/rectification", {"measures": "x", "done_at": "2026-01-01T00:00:00Z"}),
+])
+def test_unknown_hazards_are_404(api, path, body):
+    response = api.post(path, body)
+    assert response.status_code == 404, response.text
+    assert json.loads(response.text)["error"]["status"] == 404
