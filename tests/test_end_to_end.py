@@ -158,7 +158,7 @@ def test_bad_ids_and_invalid_transitions(api):
     assert api.post("/api/v1/hazards/%s/rectification" % hazard_id, body).status_code == 201
     again = api.post("/api/v1/hazards/%s/rectification" % hazard_id, body)
     assert again.status_code == 409
-    assert again.json()["error"]["fields"]["state"]["state"] == "rectification_submitted"
+    assert again.json()["error"]["current"]["state"] == "rectification_submitted"
     bad_inspection = factories.inspection(enterprise_id)
     bad_inspection["completed_at"] = "2000-01-01T00:00:00Z"
     response = api.post("/api/v1/inspections", bad_inspection)
@@ -184,6 +184,8 @@ def test_every_process_exports_its_metrics(api, platform):
                             timeout=10).text
         return metric in text and text
 
+    hazard = wait_until(lambda: scraped("hazard-0", "einspection_outbox_published_total"))
+    assert 'einspection_events_appended_total{event="HazardReported"}' in hazard
     scoring = wait_until(lambda: scraped("scoring-0", 'outcome="acked"'))
     assert 'einspection_events_appended_total{event="GradeAssigned"}' in scoring
     assert "einspection_event_handler_seconds_bucket" in scoring

@@ -60,7 +60,7 @@ def test_a_major_hazard_cannot_be_rectified_without_a_plan(api):
     refused = api.post(path + "/rectification", rectification())
     assert refused.status_code == 409, refused.text
     assert "plan" in refused.json()["error"]["message"]
-    assert refused.json()["error"]["fields"]["state"]["state"] == "reported"
+    assert refused.json()["error"]["current"]["state"] == "reported"
 
     incomplete = api.post(path + "/plan", {k: v for k, v in PLAN.items() if k != "funds"})
     assert incomplete.status_code == 400 and "funds" in incomplete.json()["error"]["fields"]
@@ -85,7 +85,7 @@ def test_full_lifecycle_with_a_return_and_a_resubmission(api, tap):  # noqa: F81
 
     early = api.post(path + "/verification", {"outcome": "verified", "verifier": "chen"})
     assert early.status_code == 409
-    assert early.json()["error"]["fields"]["state"]["state"] == "reported"
+    assert early.json()["error"]["current"]["state"] == "reported"
 
     assert api.post(path + "/rectification", rectification(evidence=[photo])).status_code == 201
     no_reason = api.post(path + "/verification", {"outcome": "returned", "verifier": "chen"})
@@ -97,7 +97,7 @@ def test_full_lifecycle_with_a_return_and_a_resubmission(api, tap):  # noqa: F81
     assert returned.status_code == 201 and returned.json()["status"] == "returned"
     again = api.post(path + "/verification", {"outcome": "verified", "verifier": "chen"})
     assert again.status_code == 409
-    assert again.json()["error"]["fields"]["state"]["state"] == "returned"
+    assert again.json()["error"]["current"]["state"] == "returned"
 
     resubmitted = api.post(path + "/rectification", rectification(measures="cover screwed"))
     assert resubmitted.status_code == 201 and resubmitted.json()["status"] == \
@@ -107,7 +107,7 @@ def test_full_lifecycle_with_a_return_and_a_resubmission(api, tap):  # noqa: F81
     assert verified.status_code == 201 and verified.json()["status"] == "closed"
     closed = api.post(path + "/rectification", rectification())
     assert closed.status_code == 409
-    assert closed.json()["error"]["fields"]["state"]["state"] == "closed"
+    assert closed.json()["error"]["current"]["state"] == "closed"
 
     history = api.get(path + "/history").json()["items"]
     assert types_of(history) == ["reported", "rectification-done", "returned",

@@ -12,7 +12,8 @@ from prometheus_client import Counter, Histogram
 from werkzeug.wrappers import Response
 
 from einspection.contract import ContractError
-from einspection.errors import Conflict, DomainError, InvalidCommand, NotFound
+from einspection.errors import (ConcurrencyConflict, Conflict, DomainError, InvalidCommand,
+                                NotFound)
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,14 @@ def json_response(status, payload, headers=None):
                     mimetype="application/json", headers=headers)
 
 
-def error_response(status, message, fields=None):
+def error_response(status, message, fields=None, current=None):
+    """`fields`: what is wrong with each input field; `current`: on a 409,
+    the state the request did not fit."""
     error = {"status": status, "message": message}
     if fields:
         error["fields"] = fields
+    if current:
+        error["current"] = current
     return json_response(status, {"error": error})
 
 
@@ -94,9 +99,11 @@ def endpoint(route):
                 response = error_response(400, "invalid request", exc.errors)
             except NotFound as exc:
                 response = error_response(404, str(exc))
+            except ConcurrencyConflict:
+                response = error_response(409, "it changed while this request was being "
+                                          "handled; reload it and try again")
             except Conflict as exc:
-                response = error_response(409, str(exc), {"state": exc.state} if exc.state
-                                          else None)
+                response = error_response(409, str(exc), current=exc.state)
             except DomainError as exc:
                 response = error_response(exc.status, str(exc))
             except Exception:

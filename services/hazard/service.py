@@ -6,7 +6,7 @@ from nameko.timer import timer
 
 from einspection.contract import load_command, utcnow
 from einspection.errors import InvalidCommand
-from einspection.nameko_glue import EventStore, HealthCheck, rpc, subscribe
+from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe
 
 from . import blobs, commands, export, ledger
 from .schemas import LedgerQuery, RecordPlan, ReportHazard, SubmitRectification, Verify
@@ -20,6 +20,7 @@ class HazardService(HealthCheck):
     and deadlines; the standing book; the evidence files."""
     name = "hazard"
 
+    metrics = MetricsServer()
     store = EventStore("HAZARD_DATABASE_URL", "sqlite:///var/hazard.db",
                        projections=[ledger.metadata])
 
@@ -38,24 +39,24 @@ class HazardService(HealthCheck):
     @rpc
     def report_hazard(self, payload, correlation_id=""):
         return self._write(commands.report, self.blob_store,
-                           load_command(ReportHazard(), payload), now=utcnow(),
+                           load_command(ReportHazard, payload), now=utcnow(),
                            correlation_id=correlation_id, days=commands.deadline_days())
 
     @rpc
     def record_plan(self, hazard_id, payload, correlation_id=""):
-        command = load_command(RecordPlan(), payload)
+        command = load_command(RecordPlan, payload)
         return self._write(commands.change, hazard_id, lambda hazard: hazard.record_plan(
             command, now=utcnow(), correlation_id=correlation_id))
 
     @rpc
     def submit_rectification(self, hazard_id, payload, correlation_id=""):
         return self._write(commands.submit_rectification, self.blob_store, hazard_id,
-                           load_command(SubmitRectification(), payload), now=utcnow(),
+                           load_command(SubmitRectification, payload), now=utcnow(),
                            correlation_id=correlation_id)
 
     @rpc
     def verify(self, hazard_id, payload, correlation_id=""):
-        command = load_command(Verify(), payload)
+        command = load_command(Verify, payload)
         return self._write(commands.change, hazard_id, lambda hazard: hazard.verify(
             command, now=utcnow(), correlation_id=correlation_id))
 
@@ -84,7 +85,7 @@ class HazardService(HealthCheck):
 
     @rpc
     def list_hazards(self, query):
-        query = load_command(LedgerQuery(), query)
+        query = load_command(LedgerQuery, query)
         with self.store.connect() as conn:
             return ledger.search(conn, query)
 
