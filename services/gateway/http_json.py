@@ -41,12 +41,25 @@ def error_response(status, message, fields=None):
     return json_response(status, {"error": error})
 
 
-def read_json(request):
+def _read_body(request):
     if request.content_length and request.content_length > MAX_BODY_BYTES:
         raise HttpError(413, "request body is larger than %d bytes" % MAX_BODY_BYTES)
     raw = request.get_data(cache=False)
     if len(raw) > MAX_BODY_BYTES:
         raise HttpError(413, "request body is larger than %d bytes" % MAX_BODY_BYTES)
+    return raw
+
+
+def read_text(request):
+    """A text body (e.g. CSV), UTF-8."""
+    try:
+        return _read_body(request).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HttpError(400, "the body is not UTF-8 text", {"_body": [str(exc)]}) from None
+
+
+def read_json(request):
+    raw = _read_body(request)
     try:
         body = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
@@ -82,8 +95,9 @@ def endpoint(route):
         def wrapper(self, request, *args, **kwargs):
             started = time.perf_counter()
             try:
-                status, payload = handler(self, request, *args, **kwargs)
-                response = json_response(status, payload)
+                result = handler(self, request, *args, **kwargs)
+                # (status, payload) becomes JSON; a Response (a file) goes as it is
+                response = result if isinstance(result, Response) else json_response(*result)
             except HttpError as exc:
                 response = error_response(exc.status, exc.message, exc.fields)
             except InvalidCommand as exc:

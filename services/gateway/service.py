@@ -7,11 +7,12 @@ import einspection.nameko_glue  # noqa: F401  (registers the domain errors for R
 from einspection.errors import InvalidCommand, NotFound
 
 from .http_json import HttpError, call, correlation_id, endpoint, read_json
+from .routes_checklist import ChecklistRoutes
 
 SERVICES = ("hazard", "checklist", "scoring", "notify")
 
 
-class GatewayService:
+class GatewayService(ChecklistRoutes):
     """The HTTP API people and integrators call. Thin: it parses HTTP and
     forwards to the service that owns the data; validation lives there."""
     name = "gateway"
@@ -79,15 +80,6 @@ class GatewayService:
     @endpoint("hazards.rectify")
     def submit_rectification(self, request, hazard_id):
         return 201, call(self.hazard.submit_rectification, hazard_id, read_json(request),
-                         correlation_id=correlation_id(request))
-
-    # --- inspections ----------------------------------------------------------------
-    @http("POST", "/api/v1/inspections")
-    @endpoint("inspections.log")
-    def log_inspection(self, request):
-        body = read_json(request)
-        return 201, call(self.checklist.log_inspection, body,
-                         actor=body.get("inspector") or "anonymous",
                          correlation_id=correlation_id(request))
 
     # --- score and notices --------------------------------------------------------
