@@ -293,3 +293,32 @@ def test_the_ledger_pages_filters_sorts_and_exports(api):
     sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
     table = list(sheet.iter_rows(values_only=True))
     assert table[0][0] == "id" and [r[0] for r in table[1:]] == [ids[0], ids[1]]
+
+
+def test_the_read_models_rebuild_from_the_events_to_the_same_rows(api, platform):
+    site = fixtures.site(api)
+    created(api.post("/api/v1/inspections", site.inspection(failed=(0,))))
+    created(api.post("/api/v1/positions/%s/rotate-code" % site.position_id), 200)
+    created(api.get("/api/v1/scan/%s" % _current_token(platform, site.position_id),
+                    params={"by": "zhang.san"}), 200)
+    created(api.post("/api/v1/enterprises/%s/safety-actions" % site.enterprise_id, {
+        "kind": "meeting", "topic": "monthly safety meeting", "recorded_by": "boss",
+        "held_on": factories.ago(days=1).date().isoformat()}))
+
+    def snapshot(conn):
+        return {table.name: sorted(tuple(str(value) for value in row)
+                                   for row in conn.execute(select(table)).all())
+                for table in projections.TABLES}
+
+    engine = make_engine(platform.database_urls["checklist"])
+    try:
+        with engine.connect() as conn:
+            transaction = conn.begin()
+            before = snapshot(conn)
+            projections.rebuild(conn)
+            after = snapshot(conn)
+            transaction.rollback()
+    finally:
+        engine.dispose()
+    assert before["inspections"] and before["position_scans"] and before["safety_actions"]
+    assert after == before
