@@ -30,13 +30,27 @@ def _rabbitmqctl(*args):
                    stderr=subprocess.PIPE, timeout=60)
 
 
+def _vhost(name):
+    """amqp URI of a new vhost; delete it with _rabbitmqctl("delete_vhost", name)."""
+    _rabbitmqctl("add_vhost", name)
+    _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    return "amqp://guest:guest@%s/%s" % (BROKER_HOST, name)
+
+
 @pytest.fixture(scope="session")
 def broker(run_id):
     """amqp URI of a vhost that exists for this test run only."""
     vhost = "einspection-test-" + run_id
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    yield "amqp://guest:guest@%s/%s" % (BROKER_HOST, vhost)
+    yield _vhost(vhost)
+    _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture
+def own_broker(run_id):
+    """amqp URI of a vhost for one test: services it starts share no RPC
+    queue with the session's platform (which may be running meanwhile)."""
+    vhost = "einspection-test-%s-%s" % (run_id, uuid.uuid4().hex[:6])
+    yield _vhost(vhost)
     _rabbitmqctl("delete_vhost", vhost)
 
 

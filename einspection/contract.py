@@ -249,6 +249,16 @@ class InspectionLoggedV1(_Data):
     inspector = fields.String(required=True, validate=validate.Length(min=1, max=200))
     # added to v1: what failed, so the hazard service can raise one hazard per item
     failed_items = fields.List(fields.Nested(lambda: FailedItemV1()), load_default=list)
+    # added to v1: every item's result, so the inspection can be shown as it was done
+    # (and the checklist service's read model rebuilt from its events)
+    results = fields.List(fields.Nested(lambda: ItemResultV1()), load_default=list)
+
+
+class ItemResultV1(_Data):
+    item_id = Id(required=True)
+    result = fields.String(required=True, validate=validate.OneOf(ITEM_RESULTS))
+    note = fields.String(load_default="", validate=validate.Length(max=4000))
+    photos = _refs()
 
 
 class FailedItemV1(_Data):

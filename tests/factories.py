@@ -40,10 +40,43 @@ def hazard(enterprise_id, found_hours_ago=1, level="general", **extra):
     return body
 
 
-def inspection(enterprise_id, completed_days_ago=0, kind="self"):
+def checklist(enterprise_id=None, title="Daily fire and electrical round", items=None,
+              industry=None):
+    """An enterprise checklist (or a universal one without enterprise_id)."""
+    body = {"title": title, "scope": "enterprise" if enterprise_id else "universal",
+            "items": items if items is not None else [
+                {"prompt": "Fire exits and escape routes are free", "category": "fire",
+                 "legal_basis": "GB 50016-2014 5.5.17", "weight": 2, "major": True},
+                {"prompt": "Extinguishers inspected this month", "category": "fire",
+                 "legal_basis": "GB 50444-2008 5.2", "weight": 1},
+                {"prompt": "Distribution cabinets closed and locked", "category": "electrical",
+                 "legal_basis": "GB/T 13869-2017 5.4", "weight": 2, "photo_required": True},
+                {"prompt": "Forklift daily check sheet filled in", "category": "machinery",
+                 "weight": 1}]}
+    if enterprise_id:
+        body["enterprise_id"] = enterprise_id
+    if industry:
+        body["industry"] = industry
+    return body
+
+
+def inspection(enterprise_id, position_id, version, completed_days_ago=0, kind="self",
+               failed=(), not_applicable=(), photos=None, inspector="wang.wei"):
+    """Per-item results for every item of a published checklist `version`
+    (as GET /checklists/{id}/versions/{n} returns it): `failed` and
+    `not_applicable` are item indexes, the rest pass. A failed item gets
+    `photos`, or by default a photo if the item requires one."""
     completed = ago(days=completed_days_ago, minutes=1)
-    return {"enterprise_id": enterprise_id, "position_id": "boiler-room",
-            "checklist_id": "universal-fire", "checklist_version": 1, "kind": kind,
-            "started_at": iso(completed - timedelta(minutes=30)), "completed_at": iso(completed),
-            "items_passed": 18, "items_failed": 1, "items_not_applicable": 2,
-            "inspector": "wang.wei"}
+    results = []
+    for index, item in enumerate(version["items"]):
+        outcome = "fail" if index in failed else "na" if index in not_applicable else "pass"
+        result = {"item_id": item["item_id"], "result": outcome}
+        if outcome == "fail":
+            result["note"] = "found on the round: " + item["prompt"].lower()
+            result["photos"] = photos if photos is not None else (
+                ["sha256:%064x" % index] if item["photo_required"] else [])
+        results.append(result)
+    return {"enterprise_id": enterprise_id, "position_id": position_id,
+            "checklist_id": version["checklist_id"], "checklist_version": version["version"],
+            "kind": kind, "started_at": iso(completed - timedelta(minutes=30)),
+            "completed_at": iso(completed), "inspector": inspector, "results": results}

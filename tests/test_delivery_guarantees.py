@@ -19,8 +19,9 @@ from .support import EventTap, TcpProxy, free_port, wait_until
 
 
 @pytest.fixture
-def isolated(request, broker, databases, backend, tmp_path):
-    """Names of our own for one test: exchange, queue prefix, databases."""
+def isolated(request, own_broker, databases, backend, tmp_path):
+    """Names of our own for one test: vhost, exchange, queue prefix, databases."""
+    broker = own_broker
     tag = uuid.uuid4().hex[:6]
     urls = {name: databases.url(backend, name) for name in launch.DATABASE_KEYS}
     port = free_port()

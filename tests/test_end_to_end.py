@@ -9,7 +9,7 @@ import pytest
 
 from einspection.contract import BY_TYPE
 
-from . import factories
+from . import factories, fixtures
 from .support import EventTap, wait_until
 
 CLOUDEVENTS_SCHEMA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
@@ -48,8 +48,10 @@ def test_hazard_rectification_and_inspection_reach_score_and_notice(api, tap):
     assert rectified.status_code == 201, rectified.text
     assert rectified.json()["status"] == "rectification_submitted"
 
-    inspected = api.post("/api/v1/inspections", factories.inspection(enterprise_id))
+    site = fixtures.site(api, enterprise_id)
+    inspected = api.post("/api/v1/inspections", site.inspection(failed=(1,)))
     assert inspected.status_code == 201, inspected.text
+    assert (inspected.json()["items_passed"], inspected.json()["items_failed"]) == (3, 1)
 
     def scored():
         response = api.get("/api/v1/enterprises/%s/score" % enterprise_id)
@@ -95,7 +97,8 @@ def test_published_events_follow_cloudevents_and_their_data_schemas(api, tap):
     hazard_id = api.post("/api/v1/hazards", factories.hazard(enterprise_id)).json()["id"]
     api.post("/api/v1/hazards/%s/rectification" % hazard_id,
              {"measures": "fixed", "done_at": factories.iso(factories.ago(minutes=1))})
-    api.post("/api/v1/inspections", factories.inspection(enterprise_id))
+    inspected = api.post("/api/v1/inspections", fixtures.site(api, enterprise_id).inspection())
+    assert inspected.status_code == 201, inspected.text
     tap.wait_for(lambda e: e["type"] == "einspection.notice.issued.v1"
                  and e["subject"] == enterprise_id)
     tap.drain(0.5)
@@ -159,7 +162,7 @@ def test_bad_ids_and_invalid_transitions(api):
     again = api.post("/api/v1/hazards/%s/rectification" % hazard_id, body)
     assert again.status_code == 409
     assert again.json()["error"]["current"]["state"] == "rectification_submitted"
-    bad_inspection = factories.inspection(enterprise_id)
+    bad_inspection = fixtures.site(api, enterprise_id).inspection()
     bad_inspection["completed_at"] = "2000-01-01T00:00:00Z"
     response = api.post("/api/v1/inspections", bad_inspection)
     assert response.status_code == 400 and "completed_at" in response.json()["error"]["fields"]

@@ -25,9 +25,35 @@ ENTERPRISES = [
 
 CATEGORIES = ["electrical", "fire", "machinery", "chemicals", "housekeeping", "PPE"]
 
+GENERAL_ITEMS = [
+    ("Fire exits and escape routes are free", "fire", "GB 50016-2014 5.5.17", 2, True, False),
+    ("Extinguishers in place and inspected this month", "fire", "GB 50444-2008 5.2", 1, False,
+     False),
+    ("Distribution cabinets closed and locked", "electrical", "GB/T 13869-2017 5.4", 2, False,
+     True),
+    ("Machine guards fitted", "machinery", "GB/T 8196-2018 5", 2, True, False),
+    ("Aisles marked and clear", "housekeeping", "", 1, False, False),
+    ("Workers wear the required PPE", "PPE", "GB 39800.1-2020 4", 1, False, False),
+]
+
 
 def iso(moment):
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _general_checklist(session, base_url):
+    """A published universal checklist for every enterprise; returns its version."""
+    created = session.post(base_url + "/api/v1/checklists", json={
+        "title": "General workplace safety round", "scope": "universal", "items": [
+            {"prompt": prompt, "category": category, "legal_basis": basis, "weight": weight,
+             "major": major, "photo_required": photo}
+            for prompt, category, basis, weight, major, photo in GENERAL_ITEMS]}, timeout=30)
+    created.raise_for_status()
+    checklist_id = created.json()["id"]
+    session.post(base_url + "/api/v1/checklists/%s/publish" % checklist_id,
+                 timeout=30).raise_for_status()
+    return session.get(base_url + "/api/v1/checklists/%s/versions/1" % checklist_id,
+                       timeout=30).json()
 
 
 def load(base_url, seed=2016):
@@ -39,6 +65,7 @@ def load(base_url, seed=2016):
         return [e["id"] for e in existing]
     rng = random.Random(seed)
     now = datetime.now(timezone.utc)
+    checklist = _general_checklist(session, base_url)
     ids = []
     for number, (name, industry, town, grid, code, (lat, lon)) in enumerate(ENTERPRISES):
         response = session.post(base_url + "/api/v1/enterprises", json={
@@ -49,15 +76,24 @@ def load(base_url, seed=2016):
         enterprise_id = response.json()["id"]
         ids.append(enterprise_id)
         diligence = 1.0 - number / len(ENTERPRISES)     # the first is the model enterprise
+        workshops = [session.post(base_url + "/api/v1/enterprises/%s/positions" % enterprise_id,
+                                  json={"name": "Workshop %d" % (n + 1), "latitude": lat,
+                                        "longitude": lon,
+                                        "checklist_ids": [checklist["checklist_id"]]},
+                                  timeout=30).json()["id"] for n in range(3)]
         for week in range(13):
             if rng.random() < diligence + 0.15:
                 completed = now - timedelta(days=7 * week + rng.random() * 3)
+                results = [{"item_id": item["item_id"],
+                            "result": "fail" if rng.random() < 0.1 else "pass",
+                            "note": "seen on the weekly round", "photos": ["demo:photo"]}
+                           for item in checklist["items"]]
                 session.post(base_url + "/api/v1/inspections", json={
-                    "enterprise_id": enterprise_id, "position_id": "workshop-%d" % (week % 3),
-                    "checklist_id": "universal-general", "checklist_version": 1, "kind": "self",
+                    "enterprise_id": enterprise_id, "position_id": workshops[week % 3],
+                    "checklist_id": checklist["checklist_id"],
+                    "checklist_version": checklist["version"], "kind": "self",
                     "started_at": iso(completed - timedelta(minutes=40)),
-                    "completed_at": iso(completed), "items_passed": rng.randrange(15, 30),
-                    "items_failed": rng.randrange(0, 3), "items_not_applicable": 1,
+                    "completed_at": iso(completed), "results": results,
                     "inspector": "safety.manager"}, timeout=30).raise_for_status()
         for _ in range(rng.randrange(2, 6)):
             late = rng.random() > diligence

@@ -1,4 +1,5 @@
-"""The register of enterprises and the inspections logged against them.
+"""The register of enterprises, the inspections logged against them and the
+safety actions they record.
 
 Why here: the checklist service already owns the enterprise-side master data
 (positions and their QR codes, checklists), and the register is what those
@@ -8,6 +9,8 @@ from datetime import timedelta
 
 from einspection.contract import new_event
 from einspection.errors import InvalidCommand
+
+from .checklists import PUBLISHED, applies_to
 
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -20,6 +23,10 @@ def inspection_stream(inspection_id):
     return "inspection-" + inspection_id
 
 
+def safety_action_stream(action_id):
+    return "safety-action-" + action_id
+
+
 def register_enterprise(command, *, actor, now, correlation_id=""):
     enterprise_id = str(uuid.uuid4())
     data = dict(command, enterprise_id=enterprise_id, credit_code=command["credit_code"].upper(),
@@ -28,11 +35,66 @@ def register_enterprise(command, *, actor, now, correlation_id=""):
                      time=now)
 
 
-def log_inspection(command, *, actor, now, correlation_id=""):
+def _check_results(items, results):
+    """{item_id: [reasons]} for every item without exactly one result, every
+    result for an unknown item and every failed photo-required item without a photo."""
+    by_id = {item["item_id"]: item for item in items}
+    errors, seen = {}, set()
+    for result in results:
+        item_id = result["item_id"]
+        item = by_id.get(item_id)
+        if item is None:
+            errors[item_id] = ["not an item of this checklist version"]
+        elif item_id in seen:
+            errors[item_id] = ["has more than one result"]
+        elif result["result"] == "fail" and item["photo_required"] and not result["photos"]:
+            errors[item_id] = ["a photo is required when this item fails"]
+        seen.add(item_id)
+    for item_id in by_id:
+        if item_id not in seen:
+            errors[item_id] = ["has no result"]
+    return errors
+
+
+def log_inspection(command, *, enterprise, position, checklist, actor, now,
+                   correlation_id=""):
+    """An inspection done: one result per item of a published checklist
+    version that applies to the enterprise, at one of its positions."""
     if command["completed_at"] > now + CLOCK_SKEW:
         raise InvalidCommand({"completed_at": ["is in the future"]})
-    if command["items_passed"] + command["items_failed"] + command["items_not_applicable"] == 0:
-        raise InvalidCommand({"items_passed": ["an inspection must cover at least one item"]})
-    data = dict(command, inspection_id=str(uuid.uuid4()))
+    if position is None or position["enterprise_id"] != enterprise["id"]:
+        raise InvalidCommand({"position_id": ["no such position in this enterprise"]})
+    if checklist is None or checklist["status"] != PUBLISHED:
+        raise InvalidCommand({"checklist_version": ["is not a published version of checklist "
+                                                    "%s" % command["checklist_id"]]})
+    if not applies_to(checklist, enterprise):
+        raise InvalidCommand({"checklist_id": ["is not a checklist of this enterprise"]})
+    items = checklist["items"]
+    errors = _check_results(items, command["results"])
+    if errors:
+        raise InvalidCommand({"results": errors})
+    results = {r["item_id"]: r for r in command["results"]}
+    counts = {outcome: sum(1 for r in results.values() if r["result"] == outcome)
+              for outcome in ("pass", "fail", "na")}
+    failed = [dict({key: item[key] for key in ("item_id", "prompt", "category", "legal_basis",
+                                               "major")},
+                   note=results[item["item_id"]]["note"],
+                   photos=results[item["item_id"]]["photos"])
+              for item in items if results[item["item_id"]]["result"] == "fail"]
+    data = {key: command[key] for key in ("enterprise_id", "position_id", "checklist_id",
+                                          "checklist_version", "kind", "started_at",
+                                          "completed_at", "inspector")}
+    data.update(inspection_id=str(uuid.uuid4()), items_passed=counts["pass"],
+                items_failed=counts["fail"], items_not_applicable=counts["na"],
+                failed_items=failed,
+                results=[results[item["item_id"]] for item in items])
     return new_event("InspectionLogged", data, actor=actor, correlation_id=correlation_id,
+                     time=now)
+
+
+def record_safety_action(enterprise_id, command, *, actor, now, correlation_id=""):
+    if command["held_on"] > (now + CLOCK_SKEW).date():
+        raise InvalidCommand({"held_on": ["is in the future"]})
+    data = dict(command, action_id=str(uuid.uuid4()), enterprise_id=enterprise_id)
+    return new_event("SafetyActionRecorded", data, actor=actor, correlation_id=correlation_id,
                      time=now)

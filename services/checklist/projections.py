@@ -1,7 +1,16 @@
-"""The checklist service's read models, kept in step with its own events."""
-from sqlalchemy import (Column, DateTime, Float, Integer, MetaData, String, Table, select)
+"""The checklist service's read models, kept in step with its own events (in
+the same transaction) and rebuildable from them (`rebuild`)."""
+import json
+from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime, time, timedelta, timezone
 
-from einspection.contract import isoformat
+from sqlalchemy import (Column, Date, DateTime, Float, Integer, MetaData, String, Table,
+                        Text, and_, func, select, true, update)
+
+from einspection import eventstore
+from einspection.contract import ChecklistItemV1, isoformat
+from einspection.db import upsert
+from einspection.projection import paged
 
 metadata = MetaData()
 
@@ -19,35 +28,184 @@ enterprises = Table(
     Column("registered_at", DateTime(timezone=True), nullable=False),
 )
 
+checklists = Table(
+    "checklists", metadata,
+    Column("checklist_id", String(64), primary_key=True),
+    Column("scope", String(16), nullable=False),
+    Column("enterprise_id", String(64), index=True),
+    Column("industry", String(100)),
+    Column("title", String(300), nullable=False),
+    Column("latest_version", Integer, nullable=False),
+    Column("published_version", Integer),           # the latest published one
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+checklist_versions = Table(
+    "checklist_versions", metadata,
+    Column("checklist_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("items", Text, nullable=False),          # JSON, as in the event
+    Column("saved_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True)),
+)
+
+positions = Table(
+    "positions", metadata,
+    Column("position_id", String(64), primary_key=True),
+    Column("enterprise_id", String(64), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("latitude", Float), Column("longitude", Float),
+    Column("checklist_ids", Text, nullable=False),  # JSON list
+    Column("token", String(100), unique=True),      # the current QR token: private
+    Column("code_issued_at", DateTime(timezone=True)),
+    Column("version", Integer, nullable=False),     # of its stream
+)
+
+scans = Table(
+    "position_scans", metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("position_id", String(64), nullable=False, index=True),
+    Column("enterprise_id", String(64), nullable=False),
+    Column("scanned_by", String(200), nullable=False),
+    Column("scanned_at", DateTime(timezone=True), nullable=False),
+)
+
 inspections = Table(
     "inspections", metadata,
     Column("inspection_id", String(64), primary_key=True),
     Column("enterprise_id", String(64), nullable=False, index=True),
-    Column("position_id", String(64), nullable=False),
+    Column("position_id", String(64), nullable=False, index=True),
     Column("checklist_id", String(64), nullable=False),
     Column("checklist_version", Integer, nullable=False),
     Column("kind", String(16), nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("completed_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=False, index=True),
     Column("items_passed", Integer, nullable=False),
     Column("items_failed", Integer, nullable=False),
     Column("items_not_applicable", Integer, nullable=False),
     Column("inspector", String(200), nullable=False),
+    Column("items", Text, nullable=False, default="[]"),  # JSON: each item with its result
 )
 
-TABLES = [enterprises, inspections]
+safety_actions = Table(
+    "safety_actions", metadata,
+    Column("action_id", String(64), primary_key=True),
+    Column("enterprise_id", String(64), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("topic", String(300), nullable=False),
+    Column("held_on", Date, nullable=False, index=True),
+    Column("people", Integer, nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+TABLES = [enterprises, checklists, checklist_versions, positions, scans, inspections,
+          safety_actions]
 
 
 def _columns_of(table, data):
     return {column.name: data[column.name] for column in table.columns if column.name in data}
 
 
-def project(conn, event):
-    if event.name == "EnterpriseRegistered":
-        conn.execute(enterprises.insert().values(**_columns_of(enterprises, event.data)))
-    elif event.name == "InspectionLogged":
-        conn.execute(inspections.insert().values(**_columns_of(inspections, event.data)))
+def _items_json(items):
+    return json.dumps(ChecklistItemV1(many=True).dump(items), ensure_ascii=False)
 
+
+# --- keeping them in step ------------------------------------------------------------
+
+def project(conn, event):
+    handler = _HANDLERS.get(event.name)
+    if handler is not None:
+        handler(conn, event, event.data)
+
+
+def _enterprise_registered(conn, event, data):
+    conn.execute(enterprises.insert().values(**_columns_of(enterprises, data)))
+
+
+def _draft_saved(conn, event, data):
+    upsert(conn, checklists, dict(
+        checklist_id=data["checklist_id"], scope=data["scope"],
+        enterprise_id=data["enterprise_id"], industry=data["industry"], title=data["title"],
+        latest_version=data["version"], published_version=None, updated_at=event.time),
+        ["checklist_id"], ["title", "latest_version", "updated_at"])
+    upsert(conn, checklist_versions, dict(
+        checklist_id=data["checklist_id"], version=data["version"], status="draft",
+        title=data["title"], items=_items_json(data["items"]), saved_at=event.time),
+        ["checklist_id", "version"], ["title", "items", "saved_at"])
+
+
+def _published(conn, event, data):
+    key = and_(checklist_versions.c.checklist_id == data["checklist_id"],
+               checklist_versions.c.version == data["version"])
+    conn.execute(update(checklist_versions).where(key).values(
+        status="published", title=data["title"], items=_items_json(data["items"]),
+        published_at=data["published_at"]))
+    conn.execute(update(checklists).where(checklists.c.checklist_id == data["checklist_id"])
+                 .values(published_version=data["version"], updated_at=event.time))
+
+
+def _position_registered(conn, event, data):
+    conn.execute(positions.insert().values(
+        checklist_ids=json.dumps(data["checklist_ids"]), version=event.stream_version,
+        **_columns_of(positions, {k: v for k, v in data.items() if k != "checklist_ids"})))
+
+
+def _position_version(event):
+    return update(positions).where(positions.c.position_id == event.data["position_id"]).values(
+        version=event.stream_version)
+
+
+def _code_issued(conn, event, data):
+    conn.execute(_position_version(event).values(token=data["token"],
+                                                 code_issued_at=data["issued_at"]))
+
+
+def _scanned(conn, event, data):
+    conn.execute(_position_version(event))
+    conn.execute(scans.insert().values(event_id=event.id, **_columns_of(scans, data)))
+
+
+def _inspection_logged(conn, event, data):
+    version = find_checklist_version(conn, data["checklist_id"], data["checklist_version"])
+    results = {r["item_id"]: r for r in data["results"]}
+    items = [dict(item, **{key: results[item["item_id"]][key]
+                           for key in ("result", "note", "photos")})
+             for item in (version["items"] if version else []) if item["item_id"] in results]
+    conn.execute(inspections.insert().values(items=json.dumps(items, ensure_ascii=False),
+                                             **_columns_of(inspections, data)))
+
+
+def _safety_action(conn, event, data):
+    conn.execute(safety_actions.insert().values(recorded_at=event.time,
+                                                **_columns_of(safety_actions, data)))
+
+
+_HANDLERS = {
+    "EnterpriseRegistered": _enterprise_registered,
+    "ChecklistDraftSaved": _draft_saved,
+    "ChecklistPublished": _published,
+    "PositionRegistered": _position_registered,
+    "PositionCodeIssued": _code_issued,
+    "PositionScanned": _scanned,
+    "InspectionLogged": _inspection_logged,
+    "SafetyActionRecorded": _safety_action,
+}
+
+
+def rebuild(conn):
+    """Drop every read model and replay the service's events into it, in the
+    order they were recorded, in the caller's transaction."""
+    for table in reversed(TABLES):
+        conn.execute(table.delete())
+    for _position, event in paged(lambda after, limit: eventstore.read_all(conn, after, limit)):
+        project(conn, event)
+
+
+# --- reading --------------------------------------------------------------------------
 
 def enterprise_view(row):
     view = dict(row._mapping)
@@ -63,3 +221,166 @@ def find_enterprise(conn, enterprise_id):
 
 def find_by_credit_code(conn, code):
     return conn.execute(select(enterprises).where(enterprises.c.credit_code == code)).first()
+
+
+def checklist_view(row):
+    view = dict(row._mapping)
+    view["id"] = view.pop("checklist_id")
+    view["updated_at"] = isoformat(view["updated_at"])
+    return view
+
+
+def find_checklist(conn, checklist_id):
+    row = conn.execute(select(checklists).where(
+        checklists.c.checklist_id == checklist_id)).first()
+    return None if row is None else checklist_view(row)
+
+
+def list_checklists(conn, industry=None, scope=None):
+    query = select(checklists).order_by(checklists.c.title, checklists.c.checklist_id)
+    if industry is not None:
+        query = query.where(checklists.c.industry == industry)
+    if scope is not None:
+        query = query.where(checklists.c.scope == scope)
+    return [checklist_view(row) for row in conn.execute(query).all()]
+
+
+def find_checklist_version(conn, checklist_id, version):
+    """The version with the checklist's scope, so it can be checked for use."""
+    row = conn.execute(select(checklist_versions, checklists.c.scope,
+                              checklists.c.enterprise_id, checklists.c.industry)
+                       .join(checklists, checklists.c.checklist_id ==
+                             checklist_versions.c.checklist_id)
+                       .where(and_(checklist_versions.c.checklist_id == checklist_id,
+                                   checklist_versions.c.version == version))).first()
+    return None if row is None else version_view(row)
+
+
+def version_view(row):
+    view = dict(row._mapping)
+    view["items"] = json.loads(view["items"])
+    view["saved_at"] = isoformat(view["saved_at"])
+    view["published_at"] = view["published_at"] and isoformat(view["published_at"])
+    return view
+
+
+def versions_of(conn, checklist_id):
+    rows = conn.execute(select(checklist_versions.c.version, checklist_versions.c.status,
+                               checklist_versions.c.published_at)
+                        .where(checklist_versions.c.checklist_id == checklist_id)
+                        .order_by(checklist_versions.c.version)).all()
+    return [{"version": r.version, "status": r.status,
+             "published_at": r.published_at and isoformat(r.published_at)} for r in rows]
+
+
+def position_view(row):
+    view = {key: value for key, value in row._mapping.items()
+            if key not in ("token", "version", "code_issued_at")}
+    view["id"] = view.pop("position_id")
+    view["checklist_ids"] = json.loads(view["checklist_ids"])
+    view["code_issued_at"] = row.code_issued_at and isoformat(row.code_issued_at)
+    return view
+
+
+def find_position(conn, position_id):
+    return conn.execute(select(positions).where(positions.c.position_id == position_id)).first()
+
+
+def find_position_by_token(conn, token):
+    return conn.execute(select(positions).where(positions.c.token == token)).first()
+
+
+def positions_of(conn, enterprise_id):
+    return conn.execute(select(positions).where(positions.c.enterprise_id == enterprise_id)
+                        .order_by(positions.c.name, positions.c.position_id)).all()
+
+
+def _day_start(day):
+    return datetime.combine(day, time(0), tzinfo=timezone.utc)
+
+
+def _period(column, query, is_date=False):
+    """Conditions for from / to (whole days, both included) on a column."""
+    conditions = []
+    if query.get("from_"):
+        conditions.append(column >= (query["from_"] if is_date else _day_start(query["from_"])))
+    if query.get("to"):
+        conditions.append(column <= query["to"] if is_date
+                          else column < _day_start(query["to"] + timedelta(days=1)))
+    return conditions
+
+
+def _inspection_filter(query):
+    conditions = _period(inspections.c.completed_at, query)
+    for key in ("enterprise_id", "position_id", "kind"):
+        if query.get(key):
+            conditions.append(inspections.c[key] == query[key])
+    return and_(true(), *conditions)
+
+
+def inspection_view(row, with_items=False):
+    view = {key: value for key, value in row._mapping.items() if key != "items"}
+    view["id"] = view.pop("inspection_id")
+    view["started_at"] = isoformat(view["started_at"])
+    view["completed_at"] = isoformat(view["completed_at"])
+    if with_items:
+        view["items"] = json.loads(row.items)
+    return view
+
+
+def find_inspection(conn, inspection_id):
+    return conn.execute(select(inspections).where(
+        inspections.c.inspection_id == inspection_id)).first()
+
+
+def inspection_page(conn, query, limit=None):
+    """(total, rows): the ledger filtered and sorted, one page of it, or up to
+    `limit` rows from the first if `limit` is given."""
+    where = _inspection_filter(query)
+    total = conn.execute(select(func.count()).select_from(inspections).where(where)).scalar_one()
+    key = query["sort"].lstrip("-")
+    order = inspections.c[key].desc() if query["sort"].startswith("-") else inspections.c[key]
+    select_rows = (select(inspections).where(where)
+                   .order_by(order, inspections.c.inspection_id))
+    if limit is None:
+        select_rows = select_rows.offset((query["page"] - 1) * query["size"]).limit(query["size"])
+    else:
+        select_rows = select_rows.limit(limit)
+    return total, conn.execute(select_rows).all()
+
+
+def safety_action_view(row):
+    view = dict(row._mapping)
+    view["id"] = view.pop("action_id")
+    view["held_on"] = view["held_on"].isoformat()
+    view["recorded_at"] = isoformat(view["recorded_at"])
+    return view
+
+
+def find_safety_action(conn, action_id):
+    return conn.execute(select(safety_actions).where(
+        safety_actions.c.action_id == action_id)).first()
+
+
+def list_safety_actions(conn, enterprise_id, query):
+    conditions = _period(safety_actions.c.held_on, query, is_date=True)
+    conditions.append(safety_actions.c.enterprise_id == enterprise_id)
+    if query.get("kind"):
+        conditions.append(safety_actions.c.kind == query["kind"])
+    rows = conn.execute(select(safety_actions).where(and_(*conditions))
+                        .order_by(safety_actions.c.held_on.desc(),
+                                  safety_actions.c.action_id)).all()
+    return [safety_action_view(row) for row in rows]
+
+
+def training_statistics(conn, query):
+    where = and_(safety_actions.c.kind == "training",
+                 *_period(safety_actions.c.held_on, query, is_date=True))
+    row = conn.execute(select(func.count(), func.coalesce(func.sum(safety_actions.c.people), 0),
+                              func.count(safety_actions.c.enterprise_id.distinct()))
+                       .where(where)).one()
+    registered = conn.execute(select(func.count()).select_from(enterprises)).scalar_one()
+    share = (Decimal(row[2]) / registered).quantize(Decimal("0.0001"), ROUND_HALF_UP) \
+        if registered else Decimal("0.0000")
+    return {"sessions": row[0], "people_trained": int(row[1]), "enterprises_covered": row[2],
+            "enterprises_registered": registered, "coverage": str(share)}

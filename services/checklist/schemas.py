@@ -1,6 +1,7 @@
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from einspection.contract import INSPECTION_KINDS, Id, Instant
+from einspection.contract import (CHECKLIST_SCOPES, INSPECTION_KINDS, ITEM_RESULTS,
+                                  SAFETY_ACTION_KINDS, Id, Instant)
 
 from . import credit_code
 
@@ -30,6 +31,64 @@ class RegisterEnterprise(_Command):
             raise ValidationError(reason)
 
 
+class Item(_Command):
+    item_id = Id(load_default=None)        # leave out for a new item
+    prompt = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    category = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    legal_basis = fields.String(load_default="", validate=validate.Length(max=500))
+    weight = fields.Decimal(required=True, places=2, validate=validate.Range(min=0, max=100000))
+    major = fields.Boolean(load_default=False)
+    photo_required = fields.Boolean(load_default=False)
+
+
+class CreateChecklist(_Command):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    scope = fields.String(required=True, validate=validate.OneOf(CHECKLIST_SCOPES))
+    enterprise_id = Id(load_default=None, allow_none=True)
+    industry = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(max=100))
+    items = fields.List(fields.Nested(Item), load_default=list,
+                        validate=validate.Length(max=2000))
+
+
+class EditChecklist(_Command):
+    title = fields.String(load_default=None, validate=validate.Length(min=1, max=300))
+    items = fields.List(fields.Nested(Item), required=True, validate=validate.Length(max=2000))
+
+
+class ImportChecklist(_Command):
+    """The query of POST /api/v1/checklists/import; the CSV is the body."""
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    industry = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    publish = fields.Boolean(load_default=False)
+
+
+class ChecklistQuery(_Command):
+    enterprise_id = Id(load_default=None)
+    industry = fields.String(load_default=None)
+    scope = fields.String(load_default=None, validate=validate.OneOf(CHECKLIST_SCOPES))
+
+
+class RegisterPosition(_Command):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    latitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-90, 90))
+    longitude = fields.Float(load_default=None, allow_none=True,
+                             validate=validate.Range(-180, 180))
+    checklist_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=100))
+
+
+class Scan(_Command):
+    by = fields.String(load_default="anonymous", validate=validate.Length(min=1, max=200))
+
+
+class ItemResult(_Command):
+    item_id = Id(required=True)
+    result = fields.String(required=True, validate=validate.OneOf(ITEM_RESULTS))
+    note = fields.String(load_default="", validate=validate.Length(max=4000))
+    photos = fields.List(fields.String(validate=validate.Length(min=1, max=300)),
+                         load_default=list, validate=validate.Length(max=50))
+
+
 class LogInspection(_Command):
     enterprise_id = Id(required=True)
     position_id = Id(required=True)
@@ -38,13 +97,48 @@ class LogInspection(_Command):
     kind = fields.String(required=True, validate=validate.OneOf(INSPECTION_KINDS))
     started_at = Instant(required=True)
     completed_at = Instant(required=True)
-    items_passed = fields.Integer(required=True, validate=validate.Range(min=0, max=10000))
-    items_failed = fields.Integer(required=True, validate=validate.Range(min=0, max=10000))
-    items_not_applicable = fields.Integer(required=True,
-                                          validate=validate.Range(min=0, max=10000))
     inspector = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    results = fields.List(fields.Nested(ItemResult), required=True,
+                          validate=validate.Length(min=1, max=2000))
 
     @validates_schema
     def _order(self, data, **_):
         if data["completed_at"] < data["started_at"]:
             raise ValidationError("must not be before started_at", "completed_at")
+
+
+class _Period(_Command):
+    """from / to: whole days, both included."""
+    from_ = fields.Date(data_key="from", load_default=None)
+    to = fields.Date(load_default=None)
+
+    @validates_schema
+    def _order(self, data, **_):
+        if data["from_"] and data["to"] and data["to"] < data["from_"]:
+            raise ValidationError("must not be before from", "to")
+
+
+SORTS = ("completed_at", "started_at", "kind", "inspector", "items_failed")
+
+
+class InspectionQuery(_Period):
+    enterprise_id = Id(load_default=None)
+    position_id = Id(load_default=None)
+    kind = fields.String(load_default=None, validate=validate.OneOf(INSPECTION_KINDS))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    sort = fields.String(load_default="-completed_at", validate=validate.OneOf(
+        SORTS + tuple("-" + key for key in SORTS)))
+
+
+class RecordSafetyAction(_Command):
+    kind = fields.String(required=True, validate=validate.OneOf(SAFETY_ACTION_KINDS))
+    topic = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    held_on = fields.Date(required=True)
+    people = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100000))
+    notes = fields.String(load_default="", validate=validate.Length(max=4000))
+    recorded_by = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class SafetyActionQuery(_Period):
+    kind = fields.String(load_default=None, validate=validate.OneOf(SAFETY_ACTION_KINDS))

@@ -1,24 +1,43 @@
+import base64
+
+from nameko.dependency_providers import Config
 from sqlalchemy import select
 
 from einspection import eventstore
-from einspection.contract import load_command, utcnow
+from einspection.contract import isoformat, load_command, utcnow
 from einspection.errors import Conflict, InvalidCommand, NotFound
-from einspection.nameko_glue import EventStore, HealthCheck, rpc
+from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, setting
 
-from . import domain, projections
-from .schemas import LogInspection, RegisterEnterprise
+from . import checklists, documents, domain, positions, projections, standard_csv
+from .checklists import Checklist, applies_to
+from .positions import Position
+from .schemas import (ChecklistQuery, CreateChecklist, EditChecklist, ImportChecklist,
+                      InspectionQuery, LogInspection, RecordSafetyAction, RegisterEnterprise,
+                      RegisterPosition, SafetyActionQuery, Scan)
+
+EXPORT_LIMIT = 10000
+DEFAULT_PUBLIC_BASE_URL = "http://localhost:8000"
+
+
+def _document(content, mimetype, filename):
+    """Binary over RPC: JSON-serialisable, as base64 text."""
+    return {"content_base64": base64.b64encode(content).decode("ascii"), "mimetype": mimetype,
+            "filename": filename}
 
 
 class ChecklistService(HealthCheck):
     """Checklists, positions and inspections — and the enterprise register."""
     name = "checklist"
 
+    metrics = MetricsServer()
     store = EventStore("CHECKLIST_DATABASE_URL", "sqlite:///var/checklist.db",
                        projections=[projections.metadata])
+    config = Config()
 
+    # --- register -----------------------------------------------------------------
     @rpc
     def register_enterprise(self, payload, actor="anonymous", correlation_id=""):
-        command = load_command(RegisterEnterprise(), payload)
+        command = load_command(RegisterEnterprise, payload)
         event = domain.register_enterprise(command, actor=actor, now=utcnow(),
                                            correlation_id=correlation_id)
         with self.store.begin() as conn:
@@ -32,10 +51,7 @@ class ChecklistService(HealthCheck):
     @rpc
     def get_enterprise(self, enterprise_id):
         with self.store.connect() as conn:
-            row = projections.find_enterprise(conn, enterprise_id)
-        if row is None:
-            raise NotFound("enterprise", enterprise_id)
-        return projections.enterprise_view(row)
+            return self._enterprise(conn, enterprise_id)
 
     @rpc
     def list_enterprises(self):
@@ -44,19 +60,280 @@ class ChecklistService(HealthCheck):
                                 .order_by(projections.enterprises.c.name)).all()
         return [projections.enterprise_view(row) for row in rows]
 
+    # --- checklists -----------------------------------------------------------------
+    @rpc
+    def create_checklist(self, payload, actor="anonymous", correlation_id=""):
+        command = load_command(CreateChecklist, payload)
+        if command["enterprise_id"]:
+            with self.store.connect() as conn:
+                self._enterprise(conn, command["enterprise_id"], as_field="enterprise_id")
+        checklist = Checklist.create(command, actor=actor, now=utcnow(),
+                                     correlation_id=correlation_id)
+        return self._save_checklist(checklist)
+
+    @rpc
+    def import_checklist(self, csv_text, query, actor="anonymous", correlation_id=""):
+        """A universal checklist from a grading standard's CSV, checked first."""
+        command = load_command(ImportChecklist, query)
+        if not isinstance(csv_text, str) or not csv_text.strip():
+            raise InvalidCommand({"_body": ["send the CSV file as the request body"]})
+        items = standard_csv.read_items(csv_text)
+        now = utcnow()
+        checklist = Checklist.create({"title": command["title"], "scope": "universal",
+                                      "industry": command["industry"], "items": items},
+                                     actor=actor, now=now, correlation_id=correlation_id)
+        if command["publish"]:
+            checklist.publish(actor=actor, now=now, correlation_id=correlation_id)
+        return self._save_checklist(checklist)
+
+    @rpc
+    def edit_checklist(self, checklist_id, payload, actor="anonymous", correlation_id=""):
+        command = load_command(EditChecklist, payload)
+        checklist = self._load_checklist(checklist_id)
+        checklist.edit(command, actor=actor, now=utcnow(), correlation_id=correlation_id)
+        return self._save_checklist(checklist)
+
+    @rpc
+    def publish_checklist(self, checklist_id, actor="anonymous", correlation_id=""):
+        checklist = self._load_checklist(checklist_id)
+        checklist.publish(actor=actor, now=utcnow(), correlation_id=correlation_id)
+        return self._save_checklist(checklist)
+
+    @rpc
+    def list_checklists(self, query):
+        query = load_command(ChecklistQuery, query)
+        with self.store.connect() as conn:
+            found = projections.list_checklists(conn, query["industry"], query["scope"])
+            if query["enterprise_id"]:
+                enterprise = self._enterprise(conn, query["enterprise_id"],
+                                              as_field="enterprise_id")
+                found = [c for c in found if applies_to(c, enterprise)]
+        return found
+
+    @rpc
+    def get_checklist(self, checklist_id, enterprise_id=None):
+        with self.store.connect() as conn:
+            checklist = self._visible_checklist(conn, checklist_id, enterprise_id)
+            checklist["versions"] = projections.versions_of(conn, checklist_id)
+            checklist["latest"] = projections.find_checklist_version(
+                conn, checklist_id, checklist["latest_version"])
+        return checklist
+
+    @rpc
+    def get_checklist_version(self, checklist_id, version, enterprise_id=None):
+        with self.store.connect() as conn:
+            self._visible_checklist(conn, checklist_id, enterprise_id)
+            found = projections.find_checklist_version(conn, checklist_id, version)
+        if found is None:
+            raise NotFound("version %s of checklist" % version, checklist_id)
+        return found
+
+    # --- positions and their codes --------------------------------------------------
+    @rpc
+    def register_position(self, enterprise_id, payload, actor="anonymous", correlation_id=""):
+        command = load_command(RegisterPosition, payload)
+        with self.store.begin() as conn:
+            enterprise = self._enterprise(conn, enterprise_id)
+            assigned = {checklist_id: projections.find_checklist(conn, checklist_id)
+                        for checklist_id in command["checklist_ids"]}
+            position = Position.register(enterprise, command, assigned, actor=actor,
+                                         now=utcnow(), correlation_id=correlation_id)
+            self._record(conn, positions.stream_id(position.id), 0, *position.pending)
+        self.store.committed()
+        return self.get_position(position.id)
+
+    @rpc
+    def get_position(self, position_id):
+        with self.store.connect() as conn:
+            return projections.position_view(self._position_row(conn, position_id))
+
+    @rpc
+    def list_positions(self, enterprise_id):
+        with self.store.connect() as conn:
+            self._enterprise(conn, enterprise_id)
+            return [projections.position_view(row)
+                    for row in projections.positions_of(conn, enterprise_id)]
+
+    @rpc
+    def rotate_code(self, position_id, actor="anonymous", correlation_id=""):
+        with self.store.begin() as conn:
+            position = Position.from_snapshot(self._position_row(conn, position_id)._mapping)
+            position.rotate_code(actor=actor, now=utcnow(), correlation_id=correlation_id)
+            self._record(conn, positions.stream_id(position.id), position.version,
+                         *position.pending)
+        self.store.committed()
+        return self.get_position(position_id)
+
+    @rpc
+    def position_qr(self, position_id, image_format):
+        with self.store.connect() as conn:
+            row = self._position_row(conn, position_id)
+        url = positions.scan_url(self._public_base_url(), row.token)
+        if image_format == "svg":
+            return _document(documents.qr_svg(url), documents.SVG, "position-%s.svg" % position_id)
+        return _document(documents.qr_png(url), documents.PNG, "position-%s.png" % position_id)
+
+    @rpc
+    def qr_sheet(self, enterprise_id):
+        with self.store.connect() as conn:
+            enterprise = self._enterprise(conn, enterprise_id)
+            rows = projections.positions_of(conn, enterprise_id)
+        base = self._public_base_url()
+        pdf = documents.qr_sheet_pdf(enterprise["name"], [
+            (row.name, positions.scan_url(base, row.token)) for row in rows])
+        return _document(pdf, documents.PDF, "qr-codes-%s.pdf" % enterprise_id)
+
+    @rpc
+    def scan(self, token, query, correlation_id=""):
+        """Resolve a QR token: the position and the checklists that apply
+        there; records who was there and when."""
+        command = load_command(Scan, query)
+        with self.store.begin() as conn:
+            row = projections.find_position_by_token(conn, token) if token else None
+            if row is None:
+                raise NotFound("QR code", "(unknown, or replaced by a newer code)")
+            position = Position.from_snapshot(row._mapping)
+            position.scan(command["by"], now=utcnow(), correlation_id=correlation_id)
+            self._record(conn, positions.stream_id(position.id), position.version,
+                         *position.pending)
+            view = projections.position_view(row)
+            enterprise = self._enterprise(conn, view["enterprise_id"])
+            found = [projections.find_checklist_version(conn, c["id"], c["published_version"])
+                     for c in projections.list_checklists(conn)
+                     if c["published_version"] and applies_to(c, enterprise)
+                     and (c["id"] in view["checklist_ids"] or c["scope"] == "universal")]
+        self.store.committed()
+        scanned = position.pending[-1].data
+        return {"position": view, "enterprise": {key: enterprise[key] for key in
+                                                 ("id", "name", "industry")},
+                "scanned_by": scanned["scanned_by"], "scanned_at": isoformat(scanned["scanned_at"]),
+                "checklists": found}
+
+    # --- inspections ------------------------------------------------------------------
     @rpc
     def log_inspection(self, payload, actor="anonymous", correlation_id=""):
-        command = load_command(LogInspection(), payload)
-        event = domain.log_inspection(command, actor=actor, now=utcnow(),
-                                      correlation_id=correlation_id)
+        command = load_command(LogInspection, payload)
         with self.store.begin() as conn:
-            if projections.find_enterprise(conn, command["enterprise_id"]) is None:
-                raise InvalidCommand({"enterprise_id": ["no such enterprise"]})
+            enterprise = self._enterprise(conn, command["enterprise_id"], as_field="enterprise_id")
+            row = projections.find_position(conn, command["position_id"])
+            event = domain.log_inspection(
+                command, enterprise=enterprise,
+                position=row and projections.position_view(row),
+                checklist=projections.find_checklist_version(conn, command["checklist_id"],
+                                                             command["checklist_version"]),
+                actor=actor, now=utcnow(), correlation_id=correlation_id)
             self._record(conn, domain.inspection_stream(event.data["inspection_id"]), 0, event)
         self.store.committed()
-        return {"id": event.data["inspection_id"], "enterprise_id": command["enterprise_id"]}
+        return self.get_inspection(event.data["inspection_id"])
+
+    @rpc
+    def get_inspection(self, inspection_id):
+        with self.store.connect() as conn:
+            row = projections.find_inspection(conn, inspection_id)
+        if row is None:
+            raise NotFound("inspection", inspection_id)
+        return projections.inspection_view(row, with_items=True)
+
+    @rpc
+    def list_inspections(self, query):
+        query = load_command(InspectionQuery, query)
+        with self.store.connect() as conn:
+            total, rows = projections.inspection_page(conn, query)
+        return {"items": [projections.inspection_view(row) for row in rows],
+                "page": query["page"], "size": query["size"], "total": total,
+                "pages": -(-total // query["size"]), "sort": query["sort"]}
+
+    @rpc
+    def export_inspections(self, query, file_format):
+        query = load_command(InspectionQuery, query)
+        with self.store.connect() as conn:
+            total, rows = projections.inspection_page(conn, query, limit=EXPORT_LIMIT)
+        if total > EXPORT_LIMIT:
+            raise InvalidCommand({"_query": ["%d inspections match; an export holds at most %d: "
+                                             "narrow the filters" % (total, EXPORT_LIMIT)]})
+        views = [projections.inspection_view(row) for row in rows]
+        if file_format == "xlsx":
+            return _document(documents.ledger_xlsx(views), documents.XLSX, "inspections.xlsx")
+        return _document(documents.ledger_csv(views), documents.CSV, "inspections.csv")
+
+    # --- safety actions -----------------------------------------------------------------
+    @rpc
+    def record_safety_action(self, enterprise_id, payload, actor="anonymous",
+                             correlation_id=""):
+        command = load_command(RecordSafetyAction, payload)
+        with self.store.begin() as conn:
+            self._enterprise(conn, enterprise_id)
+            event = domain.record_safety_action(enterprise_id, command, actor=actor,
+                                                now=utcnow(), correlation_id=correlation_id)
+            self._record(conn, domain.safety_action_stream(event.data["action_id"]), 0, event)
+        self.store.committed()
+        with self.store.connect() as conn:
+            return projections.safety_action_view(
+                projections.find_safety_action(conn, event.data["action_id"]))
+
+    @rpc
+    def list_safety_actions(self, enterprise_id, query):
+        query = load_command(SafetyActionQuery, query)
+        with self.store.connect() as conn:
+            self._enterprise(conn, enterprise_id)
+            return projections.list_safety_actions(conn, enterprise_id, query)
+
+    @rpc
+    def training_statistics(self, query):
+        query = load_command(SafetyActionQuery, dict(query, kind="training"))
+        with self.store.connect() as conn:
+            return dict(projections.training_statistics(conn, query),
+                        **{"from": query["from_"] and query["from_"].isoformat(),
+                           "to": query["to"] and query["to"].isoformat()})
+
+    # --- helpers ------------------------------------------------------------------------
+    def _public_base_url(self):
+        return setting(self.config, "PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL)
 
     @staticmethod
-    def _record(conn, stream_id, expected_version, event):
-        eventstore.append(conn, stream_id, expected_version, [event])
-        projections.project(conn, event)
+    def _enterprise(conn, enterprise_id, as_field=None):
+        row = projections.find_enterprise(conn, enterprise_id)
+        if row is None:
+            if as_field:
+                raise InvalidCommand({as_field: ["no such enterprise"]})
+            raise NotFound("enterprise", enterprise_id)
+        return projections.enterprise_view(row)
+
+    @staticmethod
+    def _position_row(conn, position_id):
+        row = projections.find_position(conn, position_id)
+        if row is None:
+            raise NotFound("position", position_id)
+        return row
+
+    def _visible_checklist(self, conn, checklist_id, enterprise_id):
+        """The checklist, unless an enterprise asks for one that is not theirs."""
+        found = projections.find_checklist(conn, checklist_id)
+        if found is not None and enterprise_id is not None:
+            if not applies_to(found, self._enterprise(conn, enterprise_id)):
+                found = None
+        if found is None:
+            raise NotFound("checklist", checklist_id)
+        return found
+
+    def _load_checklist(self, checklist_id):
+        with self.store.connect() as conn:
+            events = eventstore.load_stream(conn, checklists.stream_id(checklist_id))
+        if not events:
+            raise NotFound("checklist", checklist_id)
+        return Checklist.from_history(checklist_id, events)
+
+    def _save_checklist(self, checklist):
+        # Optimistic concurrency: a concurrent edit of the same checklist makes
+        # the append fail with ConcurrencyConflict and the transaction roll back.
+        with self.store.begin() as conn:
+            self._record(conn, checklists.stream_id(checklist.id), checklist.version,
+                         *checklist.pending)
+        self.store.committed()
+        return self.get_checklist(checklist.id)
+
+    @staticmethod
+    def _record(conn, stream_id, expected_version, *events):
+        eventstore.append(conn, stream_id, expected_version, list(events))
+        for event in events:
+            projections.project(conn, event)

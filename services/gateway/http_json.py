@@ -46,12 +46,25 @@ def error_response(status, message, fields=None, current=None):
     return json_response(status, {"error": error})
 
 
-def read_json(request):
+def _read_body(request):
     if request.content_length and request.content_length > MAX_BODY_BYTES:
         raise HttpError(413, "request body is larger than %d bytes" % MAX_BODY_BYTES)
     raw = request.get_data(cache=False)
     if len(raw) > MAX_BODY_BYTES:
         raise HttpError(413, "request body is larger than %d bytes" % MAX_BODY_BYTES)
+    return raw
+
+
+def read_text(request):
+    """A text body (e.g. CSV), UTF-8."""
+    try:
+        return _read_body(request).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HttpError(400, "the body is not UTF-8 text", {"_body": [str(exc)]}) from None
+
+
+def read_json(request):
+    raw = _read_body(request)
     try:
         body = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
@@ -89,8 +102,8 @@ def endpoint(route):
             started = time.perf_counter()
             try:
                 result = handler(self, request, *args, **kwargs)
-                response = (result if isinstance(result, Response)
-                            else json_response(*result))
+                # (status, payload) becomes JSON; a Response (a file) goes as it is
+                response = result if isinstance(result, Response) else json_response(*result)
             except HttpError as exc:
                 response = error_response(exc.status, exc.message, exc.fields)
             except InvalidCommand as exc:

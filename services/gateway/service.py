@@ -7,12 +7,13 @@ import einspection.nameko_glue  # noqa: F401  (registers the domain errors for R
 from einspection.errors import InvalidCommand, NotFound
 
 from .http_json import HttpError, call, correlation_id, endpoint, read_json
+from .routes_checklist import ChecklistRoutes
 from .routes_hazard import HazardRoutes
 
 SERVICES = ("hazard", "checklist", "scoring", "notify")
 
 
-class GatewayService(HazardRoutes):
+class GatewayService(HazardRoutes, ChecklistRoutes):
     """The HTTP API people and integrators call. Thin: it parses HTTP and
     forwards to the service that owns the data; validation lives there."""
     name = "gateway"
@@ -55,15 +56,6 @@ class GatewayService(HazardRoutes):
     @endpoint("enterprises.get")
     def get_enterprise(self, request, enterprise_id):
         return 200, call(self.checklist.get_enterprise, enterprise_id)
-
-    # --- inspections ----------------------------------------------------------------
-    @http("POST", "/api/v1/inspections")
-    @endpoint("inspections.log")
-    def log_inspection(self, request):
-        body = read_json(request)
-        return 201, call(self.checklist.log_inspection, body,
-                         actor=body.get("inspector") or "anonymous",
-                         correlation_id=correlation_id(request))
 
     # --- score and notices --------------------------------------------------------
     @http("GET", "/api/v1/enterprises/<string:enterprise_id>/score")

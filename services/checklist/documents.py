@@ -1,0 +1,105 @@
+"""Documents made from the read models: QR codes (PNG, SVG), a printable
+sheet of an enterprise's position codes (PDF, drawn with Pillow) and the
+inspection ledger as CSV or XLSX. Plain functions returning bytes."""
+import csv
+import io
+
+import qrcode
+import qrcode.image.svg
+from openpyxl import Workbook
+from PIL import Image, ImageDraw, ImageFont
+
+PNG, SVG, PDF = "image/png", "image/svg+xml", "application/pdf"
+CSV, XLSX = "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# Fonts tried for labels (the first that loads); CJK-capable ones first.
+LABEL_FONTS = ("NotoSansCJK-Regular.ttc", "wqy-microhei.ttc", "DejaVuSans.ttf")
+
+
+def _qr(url):
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=4)
+    code.add_data(url)
+    code.make(fit=True)
+    return code
+
+
+def qr_png(url):
+    out = io.BytesIO()
+    _qr(url).make_image().save(out, format="PNG")
+    return out.getvalue()
+
+
+def qr_svg(url):
+    out = io.BytesIO()
+    _qr(url).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(out)
+    return out.getvalue()
+
+
+def _font(size):
+    for name in LABEL_FONTS:
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)
+
+
+def qr_sheet_pdf(title, labelled_urls, columns=3, rows=4, dpi=150):
+    """A4 pages of QR codes, each with its label under it. `labelled_urls`:
+    [(label, url)]; an empty list gives one page that says so."""
+    width, height = int(8.27 * dpi), int(11.69 * dpi)
+    margin, heading = dpi // 2, dpi // 2
+    cell_w = (width - 2 * margin) // columns
+    cell_h = (height - 2 * margin - heading) // rows
+    side = min(cell_w, cell_h) - dpi // 3
+    title_font, label_font = _font(dpi // 5), _font(dpi // 8)
+    per_page = columns * rows
+    chunks = [labelled_urls[i:i + per_page] for i in range(0, len(labelled_urls), per_page)]
+    pages = []
+    for number, chunk in enumerate(chunks or [[]], start=1):
+        page = Image.new("RGB", (width, height), "white")
+        draw = ImageDraw.Draw(page)
+        draw.text((margin, margin), "%s  (page %d of %d)" % (title, number, len(chunks) or 1),
+                  fill="black", font=title_font)
+        if not chunk:
+            draw.text((margin, margin + heading), "no positions registered", fill="black",
+                      font=label_font)
+        for index, (label, url) in enumerate(chunk):
+            x = margin + (index % columns) * cell_w
+            y = margin + heading + (index // columns) * cell_h
+            code = _qr(url).make_image().get_image().convert("RGB").resize((side, side))
+            page.paste(code, (x + (cell_w - side) // 2, y))
+            text = label if len(label) <= 40 else label[:39] + "…"
+            text_w = draw.textlength(text, font=label_font)
+            draw.text((x + (cell_w - text_w) / 2, y + side + 4), text, fill="black",
+                      font=label_font)
+        pages.append(page)
+    out = io.BytesIO()
+    pages[0].save(out, format="PDF", save_all=True, append_images=pages[1:], resolution=dpi)
+    return out.getvalue()
+
+
+LEDGER_COLUMNS = ("id", "enterprise_id", "position_id", "checklist_id", "checklist_version",
+                  "kind", "started_at", "completed_at", "items_passed", "items_failed",
+                  "items_not_applicable", "inspector")
+
+
+def ledger_csv(views):
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(LEDGER_COLUMNS)
+    for view in views:
+        writer.writerow([view[key] for key in LEDGER_COLUMNS])
+    return out.getvalue().encode("utf-8-sig")     # the BOM makes spreadsheets read UTF-8
+
+
+def ledger_xlsx(views):
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "inspections"
+    sheet.append(LEDGER_COLUMNS)
+    for view in views:
+        sheet.append([view[key] for key in LEDGER_COLUMNS])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,169 @@
+"""HTTP routes of the checklist service: checklists (and the import of a
+grading standard), positions and their QR codes, scans, inspections and
+their ledger, safety actions. A mixin of GatewayService: it uses its RPC
+proxy `checklist`."""
+import base64
+
+from nameko.web.handlers import http
+from werkzeug.wrappers import Response
+
+from einspection.errors import NotFound
+
+from .http_json import HttpError, call, correlation_id, endpoint, read_json, read_text
+
+
+def _file(document, download=False):
+    """A document the service made (base64 over RPC) as an HTTP response."""
+    disposition = "%s; filename=\"%s\"" % ("attachment" if download else "inline",
+                                           document["filename"])
+    return Response(base64.b64decode(document["content_base64"]),
+                    mimetype=document["mimetype"], headers={"Content-Disposition": disposition})
+
+
+def _query(request):
+    return request.args.to_dict()
+
+
+class ChecklistRoutes:
+
+    # --- checklists -------------------------------------------------------------------
+    @http("POST", "/api/v1/checklists")
+    @endpoint("checklists.create")
+    def create_checklist(self, request):
+        return 201, call(self.checklist.create_checklist, read_json(request),
+                         correlation_id=correlation_id(request))
+
+    @http("POST", "/api/v1/checklists/import")
+    @endpoint("checklists.import")
+    def import_checklist(self, request):
+        return 201, call(self.checklist.import_checklist, read_text(request), _query(request),
+                         correlation_id=correlation_id(request))
+
+    @http("GET", "/api/v1/checklists")
+    @endpoint("checklists.list")
+    def list_checklists(self, request):
+        return 200, {"items": call(self.checklist.list_checklists, _query(request))}
+
+    @http("GET", "/api/v1/checklists/<string:checklist_id>")
+    @endpoint("checklists.get")
+    def get_checklist(self, request, checklist_id):
+        return 200, call(self.checklist.get_checklist, checklist_id,
+                         request.args.get("enterprise_id"))
+
+    @http("PUT", "/api/v1/checklists/<string:checklist_id>/draft")
+    @endpoint("checklists.edit")
+    def edit_checklist(self, request, checklist_id):
+        return 200, call(self.checklist.edit_checklist, checklist_id, read_json(request),
+                         correlation_id=correlation_id(request))
+
+    @http("POST", "/api/v1/checklists/<string:checklist_id>/publish")
+    @endpoint("checklists.publish")
+    def publish_checklist(self, request, checklist_id):
+        return 200, call(self.checklist.publish_checklist, checklist_id,
+                         correlation_id=correlation_id(request))
+
+    @http("GET", "/api/v1/checklists/<string:checklist_id>/versions/<int:version>")
+    @endpoint("checklists.version")
+    def get_checklist_version(self, request, checklist_id, version):
+        return 200, call(self.checklist.get_checklist_version, checklist_id, version,
+                         request.args.get("enterprise_id"))
+
+    # --- positions ----------------------------------------------------------------------
+    @http("POST", "/api/v1/enterprises/<string:enterprise_id>/positions")
+    @endpoint("positions.register")
+    def register_position(self, request, enterprise_id):
+        return 201, call(self.checklist.register_position, enterprise_id, read_json(request),
+                         correlation_id=correlation_id(request))
+
+    @http("GET", "/api/v1/enterprises/<string:enterprise_id>/positions")
+    @endpoint("positions.list")
+    def list_positions(self, request, enterprise_id):
+        return 200, {"items": call(self.checklist.list_positions, enterprise_id)}
+
+    @http("GET", "/api/v1/enterprises/<string:enterprise_id>/positions/qr-sheet.pdf")
+    @endpoint("positions.qr_sheet")
+    def qr_sheet(self, request, enterprise_id):
+        return _file(call(self.checklist.qr_sheet, enterprise_id), download=True)
+
+    @http("GET", "/api/v1/positions/<string:position_id>")
+    @endpoint("positions.get")
+    def get_position(self, request, position_id):
+        return 200, call(self.checklist.get_position, position_id)
+
+    @http("GET", "/api/v1/positions/<string:position_id>/qr.png")
+    @endpoint("positions.qr_png")
+    def position_qr_png(self, request, position_id):
+        return _file(call(self.checklist.position_qr, position_id, "png"))
+
+    @http("GET", "/api/v1/positions/<string:position_id>/qr.svg")
+    @endpoint("positions.qr_svg")
+    def position_qr_svg(self, request, position_id):
+        return _file(call(self.checklist.position_qr, position_id, "svg"))
+
+    @http("POST", "/api/v1/positions/<string:position_id>/rotate-code")
+    @endpoint("positions.rotate_code")
+    def rotate_code(self, request, position_id):
+        return 200, call(self.checklist.rotate_code, position_id,
+                         correlation_id=correlation_id(request))
+
+    @http("GET", "/api/v1/scan/<string:token>")
+    @http("GET", "/scan/<string:token>")
+    @endpoint("positions.scan")
+    def scan(self, request, token):
+        try:
+            return 200, call(self.checklist.scan, token, _query(request),
+                             correlation_id=correlation_id(request))
+        except NotFound:
+            raise HttpError(404, "this QR code is unknown or has been replaced by a newer "
+                                 "one; scan the code posted at the position") from None
+
+    # --- inspections --------------------------------------------------------------------
+    @http("POST", "/api/v1/inspections")
+    @endpoint("inspections.log")
+    def log_inspection(self, request):
+        body = read_json(request)
+        return 201, call(self.checklist.log_inspection, body,
+                         actor=body.get("inspector") or "anonymous",
+                         correlation_id=correlation_id(request))
+
+    @http("GET", "/api/v1/inspections")
+    @endpoint("inspections.list")
+    def list_inspections(self, request):
+        return 200, call(self.checklist.list_inspections, _query(request))
+
+    @http("GET", "/api/v1/inspections/export.csv")
+    @endpoint("inspections.export_csv")
+    def export_inspections_csv(self, request):
+        return _file(call(self.checklist.export_inspections, _query(request), "csv"),
+                     download=True)
+
+    @http("GET", "/api/v1/inspections/export.xlsx")
+    @endpoint("inspections.export_xlsx")
+    def export_inspections_xlsx(self, request):
+        return _file(call(self.checklist.export_inspections, _query(request), "xlsx"),
+                     download=True)
+
+    @http("GET", "/api/v1/inspections/<string:inspection_id>")
+    @endpoint("inspections.get")
+    def get_inspection(self, request, inspection_id):
+        return 200, call(self.checklist.get_inspection, inspection_id)
+
+    # --- safety actions -----------------------------------------------------------------
+    @http("POST", "/api/v1/enterprises/<string:enterprise_id>/safety-actions")
+    @endpoint("safety_actions.record")
+    def record_safety_action(self, request, enterprise_id):
+        body = read_json(request)
+        return 201, call(self.checklist.record_safety_action, enterprise_id, body,
+                         actor=body.get("recorded_by") or "anonymous",
+                         correlation_id=correlation_id(request))
+
+    @http("GET", "/api/v1/enterprises/<string:enterprise_id>/safety-actions")
+    @endpoint("safety_actions.list")
+    def list_safety_actions(self, request, enterprise_id):
+        return 200, {"items": call(self.checklist.list_safety_actions, enterprise_id,
+                                   _query(request))}
+
+    @http("GET", "/api/v1/statistics/training")
+    @endpoint("statistics.training")
+    def training_statistics(self, request):
+        return 200, call(self.checklist.training_statistics, _query(request))

@@ -1,0 +1,46 @@
+"""Set-ups through the HTTP API that several end-to-end tests need."""
+from dataclasses import dataclass
+
+from . import factories
+
+
+def created(response, status=201):
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def register_enterprise(api, **kwargs):
+    return created(api.post("/api/v1/enterprises", factories.enterprise(**kwargs)))["id"]
+
+
+def published_checklist(api, enterprise_id=None, **kwargs):
+    """A published checklist; returns its published version (with items)."""
+    checklist = created(api.post("/api/v1/checklists",
+                                 factories.checklist(enterprise_id, **kwargs)))
+    created(api.post("/api/v1/checklists/%s/publish" % checklist["id"]), 200)
+    return created(api.get("/api/v1/checklists/%s/versions/1" % checklist["id"]), 200)
+
+
+def position(api, enterprise_id, name="Boiler room", checklist_ids=()):
+    return created(api.post("/api/v1/enterprises/%s/positions" % enterprise_id, {
+        "name": name, "latitude": 30.54, "longitude": 119.96,
+        "checklist_ids": list(checklist_ids)}))
+
+
+@dataclass
+class Site:
+    """An enterprise with a published checklist of its own and a position
+    that uses it: what an inspection needs."""
+    enterprise_id: str
+    position_id: str
+    version: dict
+
+    def inspection(self, **kwargs):
+        return factories.inspection(self.enterprise_id, self.position_id, self.version, **kwargs)
+
+
+def site(api, enterprise_id=None, **enterprise_kwargs):
+    enterprise_id = enterprise_id or register_enterprise(api, **enterprise_kwargs)
+    version = published_checklist(api, enterprise_id)
+    where = position(api, enterprise_id, checklist_ids=[version["checklist_id"]])
+    return Site(enterprise_id, where["id"], version)
