@@ -59,13 +59,15 @@ def test_hazard_rectification_and_inspection_reach_score_and_notice(api, tap):
             return None
         score = response.json()
         detail = {i["key"]: i["detail"] for i in score["indicators"]}
-        return score if detail["self_inspection"]["inspections"] == 1 else None
+        # the inspection's failed item became a third hazard, recorded in time
+        return score if (detail["self_inspection"]["inspections"] == 1
+                         and detail["timeliness"]["hazards_recorded"] == 3) else None
 
-    score = wait_until(scored, message="the score to include the inspection")
+    score = wait_until(scored, message="the score to include the inspection and its hazard")
     indicators = {i["key"]: i for i in score["indicators"]}
-    assert indicators["timeliness"]["detail"] == {"hazards_recorded": 2, "recorded_late": 1}
-    assert indicators["timeliness"]["value"] == "0.5000"
-    assert indicators["timeliness"]["points"] == "1.50"
+    assert indicators["timeliness"]["detail"] == {"hazards_recorded": 3, "recorded_late": 1}
+    assert indicators["timeliness"]["value"] == "0.6667"
+    assert indicators["timeliness"]["points"] == "2.00"
     assert score["rule_version"] == "2026.1"
     assert score["window_end"] >= score["window_start"]
     total = sum(float(i["points"]) for i in score["indicators"])
