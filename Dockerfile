@@ -22,7 +22,10 @@ RUN groupadd --system --gid 10001 einspection \
 # The code stays owned by root, read-only to the services; only var/ (where
 # SQLite files would go without *_DATABASE_URL) is theirs to write.
 COPY . .
-RUN mkdir -p var && chown einspection:einspection var
+# var/: SQLite files if no database URL is given; the evidence directory is
+# created here so a named volume mounted on it inherits the ownership.
+RUN mkdir -p var /var/lib/einspection/blobs \
+    && chown einspection:einspection var /var/lib/einspection/blobs
 
 # Numeric, so a runtime can verify it is not root (e.g. runAsNonRoot).
 USER 10001:10001
