@@ -82,28 +82,33 @@ class Platform:
                     print("\n===== %s =====\n%s" % (name, handle.read()[-tail:]))
 
     def stop_service(self, key, sig=signal.SIGTERM, timeout=20):
-        process = self.processes.pop(key)
+        self._signal(self.processes[key], sig)
+        self._reap(key, timeout)
+
+    def stop(self, timeout=20):
+        """SIGTERM to all at once (nameko stops gracefully), then wait for
+        each; only one signal each: a second one makes nameko stop twice."""
+        for process in self.processes.values():
+            self._signal(process, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for key in list(self.processes):
+            self._reap(key, max(0.1, deadline - time.monotonic()))
+
+    @staticmethod
+    def _signal(process, sig):
         if process.poll() is None:
             try:
                 os.killpg(process.pid, sig)
             except ProcessLookupError:
                 pass
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
-    def stop(self):
-        """SIGTERM to all at once (nameko stops gracefully), then wait for each."""
-        for process in self.processes.values():
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        for key in list(self.processes):
-            self.stop_service(key)
+    def _reap(self, key, timeout):
+        process = self.processes.pop(key)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._signal(process, signal.SIGKILL)
+            process.wait()
 
 
 def _free_port():
