@@ -171,14 +171,17 @@ class ChecklistItemV1(_Data):
     photo_required = fields.Boolean(load_default=False)
 
 
-class ChecklistPublishedV1(_Data):
-    """A frozen version: inspections refer to (checklist_id, version) forever."""
+class _ChecklistVersion(_Data):
     checklist_id = Id(required=True)
     version = fields.Integer(required=True, validate=validate.Range(min=1))
     scope = fields.String(required=True, validate=validate.OneOf(CHECKLIST_SCOPES))
     enterprise_id = Id(load_default=None, allow_none=True)
     industry = fields.String(load_default=None, allow_none=True)
     title = _text(300, required=True)
+
+
+class ChecklistPublishedV1(_ChecklistVersion):
+    """A frozen version: inspections refer to (checklist_id, version) forever."""
     items = fields.List(fields.Nested(ChecklistItemV1), required=True,
                         validate=validate.Length(min=1, max=2000))
     published_at = Instant(required=True)
@@ -202,14 +205,8 @@ class PositionScannedV1(_Data):
     scanned_at = Instant(required=True)
 
 
-class ChecklistDraftSavedV1(_Data):
+class ChecklistDraftSavedV1(_ChecklistVersion):
     """A draft version, editable until published. Private to the checklist service."""
-    checklist_id = Id(required=True)
-    version = fields.Integer(required=True, validate=validate.Range(min=1))
-    scope = fields.String(required=True, validate=validate.OneOf(CHECKLIST_SCOPES))
-    enterprise_id = Id(load_default=None, allow_none=True)
-    industry = fields.String(load_default=None, allow_none=True)
-    title = _text(300, required=True)
     items = fields.List(fields.Nested(ChecklistItemV1), required=True,
                         validate=validate.Length(max=2000))
 
