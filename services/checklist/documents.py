@@ -1,16 +1,16 @@
 """Documents made from the read models: QR codes (PNG, SVG), a printable
 sheet of an enterprise's position codes (PDF, drawn with Pillow) and the
 inspection ledger as CSV or XLSX. Plain functions returning bytes."""
-import csv
 import io
 
 import qrcode
 import qrcode.image.svg
-from openpyxl import Workbook
 from PIL import Image, ImageDraw, ImageFont
 
+from einspection import spreadsheet
+
 PNG, SVG, PDF = "image/png", "image/svg+xml", "application/pdf"
-CSV, XLSX = "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV, XLSX = spreadsheet.CSV, spreadsheet.XLSX
 
 # Fonts tried for labels (the first that loads); CJK-capable ones first.
 LABEL_FONTS = ("NotoSansCJK-Regular.ttc", "wqy-microhei.ttc", "DejaVuSans.ttf")
@@ -79,27 +79,15 @@ def qr_sheet_pdf(title, labelled_urls, columns=3, rows=4, dpi=150):
     return out.getvalue()
 
 
-LEDGER_COLUMNS = ("id", "enterprise_id", "position_id", "checklist_id", "checklist_version",
-                  "kind", "started_at", "completed_at", "items_passed", "items_failed",
-                  "items_not_applicable", "inspector")
+LEDGER_COLUMNS = tuple((key, key) for key in (
+    "id", "enterprise_id", "position_id", "checklist_id", "checklist_version", "kind",
+    "started_at", "completed_at", "items_passed", "items_failed", "items_not_applicable",
+    "inspector"))
 
 
 def ledger_csv(views):
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(LEDGER_COLUMNS)
-    for view in views:
-        writer.writerow([view[key] for key in LEDGER_COLUMNS])
-    return out.getvalue().encode("utf-8-sig")     # the BOM makes spreadsheets read UTF-8
+    return spreadsheet.to_csv(LEDGER_COLUMNS, views)
 
 
 def ledger_xlsx(views):
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "inspections"
-    sheet.append(LEDGER_COLUMNS)
-    for view in views:
-        sheet.append([view[key] for key in LEDGER_COLUMNS])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return spreadsheet.to_xlsx("inspections", LEDGER_COLUMNS, views)
