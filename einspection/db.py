@@ -1,4 +1,5 @@
 """Database engines: SQLite files under ./var by default, PostgreSQL by URL."""
+import functools
 import os
 
 from sqlalchemy import create_engine, event
@@ -47,17 +48,28 @@ def is_sqlite(engine):
     return engine.dialect.name == "sqlite"
 
 
-def _dialect_insert(conn):
-    if conn.dialect.name == "postgresql":
+def _dialect_insert_for(dialect_name):
+    if dialect_name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert
 
 
+def _dialect_insert(conn):
+    return _dialect_insert_for(conn.dialect.name)
+
+
+@functools.lru_cache(maxsize=None)
+def _insert_ignoring(dialect_name, table):
+    insert = _dialect_insert_for(dialect_name)
+    return insert(table).on_conflict_do_nothing()
+
+
 def insert_ignoring_duplicates(conn, table):
-    """INSERT ... ON CONFLICT DO NOTHING: rowcount tells whether it went in."""
-    return _dialect_insert(conn)(table).on_conflict_do_nothing()
+    """INSERT ... ON CONFLICT DO NOTHING (built once per dialect and table):
+    rowcount tells whether it went in."""
+    return _insert_ignoring(conn.dialect.name, table)
 
 
 _UPSERTS = {}

@@ -8,7 +8,7 @@ effect that caused it commit together or not at all.
 import json
 
 from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, and_, insert, select, update)
+                        UniqueConstraint, and_, bindparam, insert, select, update)
 from sqlalchemy.exc import IntegrityError
 
 from .contract import EVENT_TYPES, Event, utcnow
@@ -56,6 +56,17 @@ inbox = Table(
 )
 
 
+# The hot statements, built once. A statement built per call costs SQLAlchemy
+# more Python work (cache keys, result adaptation) than the query costs the
+# database.
+APPEND_EVENT = insert(events).returning(events.c.position)
+APPEND_OUTBOX = insert(outbox)
+STREAM_VERSION = (select(events.c.stream_version)
+                  .where(events.c.stream_id == bindparam("stream_id"))
+                  .order_by(events.c.stream_version.desc()).limit(1))
+LOAD_STREAM = (select(events).where(events.c.stream_id == bindparam("stream_id"))
+               .order_by(events.c.stream_version))
+
 SCHEMA_LOCK = 7243001   # PostgreSQL advisory lock id: one schema creator at a time
 
 
@@ -91,19 +102,19 @@ def append(conn, stream_id, expected_version, new_events):
         event.stream_id = stream_id
         event.stream_version = expected_version + offset
         try:
-            position = conn.execute(insert(events).values(
-                    event_id=event.id, stream_id=stream_id, stream_version=event.stream_version,
-                name=event.name, subject=event.subject, time=event.time,
-                data=json.dumps(event.data_json(), ensure_ascii=False, separators=(",", ":")),
-                metadata=_metadata_of(event), recorded_at=now,
-            ).returning(events.c.position)).scalar_one()
+            position = conn.execute(APPEND_EVENT, {
+                "event_id": event.id, "stream_id": stream_id,
+                "stream_version": event.stream_version, "name": event.name,
+                "subject": event.subject, "time": event.time,
+                "data": json.dumps(event.data_json(), ensure_ascii=False, separators=(",", ":")),
+                "metadata": _metadata_of(event), "recorded_at": now}).scalar_one()
         except IntegrityError:
             # Another writer took this version. The caller's transaction is
             # spoilt and must roll back: exactly what the raise makes it do.
             raise ConcurrencyConflict(stream_id, expected_version) from None
         if EVENT_TYPES[event.name].public:
-            conn.execute(insert(outbox).values(position=position, routing_key=event.type,
-                                               body=event.to_json()))
+            conn.execute(APPEND_OUTBOX, {"position": position, "routing_key": event.type,
+                                         "body": event.to_json()})
         positions.append(position)
         EVENTS_APPENDED.labels(event.name).inc()
     return positions
@@ -126,8 +137,7 @@ def _type_of(name):
 
 
 def load_stream(conn, stream_id):
-    rows = conn.execute(select(events).where(events.c.stream_id == stream_id)
-                        .order_by(events.c.stream_version)).all()
+    rows = conn.execute(LOAD_STREAM, {"stream_id": stream_id}).all()
     return [_event_from_row(row) for row in rows]
 
 
@@ -172,9 +182,9 @@ def record_received(conn, consumer, event):
     Returns False if it had already been processed: the caller then does
     nothing, so a redelivered or duplicated event has exactly one effect.
     """
-    inserted = conn.execute(insert_ignoring_duplicates(conn, inbox).values(
-        consumer=consumer, event_id=event.id, name=event.name, subject=event.subject,
-        body=event.to_json(), received_at=utcnow()))
+    inserted = conn.execute(insert_ignoring_duplicates(conn, inbox), {
+        "consumer": consumer, "event_id": event.id, "name": event.name,
+        "subject": event.subject, "body": event.to_json(), "received_at": utcnow()})
     return inserted.rowcount == 1
 
 
@@ -189,5 +199,4 @@ def received_events(conn, consumer, after_position=0, limit=1000):
 
 
 def stream_version(conn, stream_id):
-    return conn.execute(select(events.c.stream_version).where(events.c.stream_id == stream_id)
-                        .order_by(events.c.stream_version.desc()).limit(1)).scalar() or 0
+    return conn.execute(STREAM_VERSION, {"stream_id": stream_id}).scalar() or 0
