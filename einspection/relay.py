@@ -6,7 +6,6 @@ consumers are idempotent by event id, so the effect is still exactly once.
 """
 import logging
 import threading
-import time
 
 from . import bus, eventstore, metrics
 
@@ -101,10 +100,3 @@ class OutboxRelay:
         self.stopping.set()
         self.wakeup.set()
 
-
-def drain(relay, timeout=30.0):
-    """Publish until the outbox is empty (for CLIs and tests)."""
-    deadline = time.monotonic() + timeout
-    while relay.publish_pending():
-        if time.monotonic() > deadline:
-            raise TimeoutError("outbox not drained in %ss" % timeout)
