@@ -274,6 +274,7 @@ class IndicatorV1(_Data):
     value = fields.String(required=True)      # decimal as text: exact on every reader
     points = fields.String(required=True)
     max_points = fields.String(required=True)
+    advice = fields.String(load_default="")    # added to v1: what gains the missing points
 
 
 class GradeAssignedV1(_Data):

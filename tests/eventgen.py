@@ -28,13 +28,28 @@ def activity(count, enterprises=12, seed=7):
             "address": "", "latitude": None, "longitude": None, "employees": 50,
             "registered_at": BASE - timedelta(days=200)}, actor="test",
             time=BASE - timedelta(days=200)))
+    for enterprise_id in ids:
+        for number in range(3):
+            events.append(new_event("PositionRegistered", {
+                "position_id": "%s-p-%d" % (enterprise_id[:8], number),
+                "enterprise_id": enterprise_id, "name": "Workshop %d" % number,
+                "checklist_ids": ["c-1"] if number < 2 else []},
+                actor="test", time=BASE - timedelta(days=150)))
     while len(events) < count:
         enterprise_id = rng.choice(ids)
         moment = BASE - timedelta(minutes=rng.randrange(0, 120 * 24 * 60))
+        if rng.random() < 0.1:
+            events.append(new_event("SafetyActionRecorded", {
+                "action_id": _id(rng), "enterprise_id": enterprise_id,
+                "kind": rng.choice(["training", "drill", "meeting", "daily_record"]),
+                "topic": "fire safety", "held_on": moment.date(), "people": rng.randrange(40),
+                "recorded_by": "safety.manager"}, actor="test", time=moment))
+            continue
         if rng.random() < 0.35:
             events.append(new_event("InspectionLogged", {
                 "inspection_id": _id(rng), "enterprise_id": enterprise_id,
-                "position_id": "p-%d" % rng.randrange(5), "checklist_id": "c-1",
+                "position_id": "%s-p-%d" % (enterprise_id[:8], rng.randrange(3)),
+                "checklist_id": "c-1",
                 "checklist_version": 1, "kind": rng.choice(["self", "self", "grid"]),
                 "started_at": moment - timedelta(minutes=30), "completed_at": moment,
                 "items_passed": rng.randrange(20), "items_failed": rng.randrange(3),

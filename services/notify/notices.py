@@ -23,15 +23,6 @@ notices = Table(
     Column("issued_at", DateTime(timezone=True), nullable=False),
 )
 
-# What to say for each indicator that lost points, weakest first.
-ADVICE = {
-    "timeliness": "part of the hazard records are kept afterwards, please improve timeliness "
-                  "of hazard reporting",
-    "rectification_on_time": "rectify hazards before their deadlines",
-    "self_inspection": "inspect your positions regularly with the checklists",
-}
-
-
 def grade_notice_text(data):
     weakest = sorted((i for i in data["indicators"]
                       if Decimal(i["points"]) < Decimal(i["max_points"])),
@@ -41,8 +32,8 @@ def grade_notice_text(data):
             "were %s, and you are graded %s in overall performance."
             % (data["window_start"], data["window_end"], data["points"], data["grade"]))
     if weakest:
-        advice = "; ".join(ADVICE.get(i["key"], "improve %s" % i["title"].lower())
-                           for i in weakest)
+        # the rule set says what gains each indicator's missing points
+        advice = "; ".join(i["advice"] or "improve %s" % i["title"].lower() for i in weakest)
         body += ("\n\nOSH management notice: %s. This will improve your management capacity "
                  "while gaining more points." % (advice[0].upper() + advice[1:]))
     return title, body

@@ -9,8 +9,8 @@ gives the same projection, whatever order they arrived in."""
 import json
 from datetime import timezone
 
-from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, and_,
-                        bindparam, or_, select)
+from sqlalchemy import (Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, Text,
+                        and_, bindparam, or_, select)
 
 from einspection import eventstore
 from einspection.contract import new_event
@@ -56,7 +56,8 @@ STEPS = {"RectificationDone": ("rectified", "done_at"),
          "HazardReturned": ("returned", "returned_at"),
          "HazardVerified": ("verified", "verified_at"),
          "HazardOverdue": ("overdue", "detected_at")}
-SCORED = {"HazardReported", "InspectionLogged"} | set(STEPS)
+SCORED = {"HazardReported", "InspectionLogged", "SafetyActionRecorded",
+          "PositionRegistered"} | set(STEPS)
 
 inspection_facts = Table(
     "inspection_facts", metadata,
@@ -64,6 +65,22 @@ inspection_facts = Table(
     Column("enterprise_id", String(64), nullable=False, index=True),
     Column("kind", String(16), nullable=False),
     Column("completed_at", DateTime(timezone=True), nullable=False),
+    Column("position_id", String(64)),
+)
+
+action_facts = Table(
+    "action_facts", metadata,
+    Column("action_id", String(64), primary_key=True),
+    Column("enterprise_id", String(64), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("held_on", Date, nullable=False),
+)
+
+position_facts = Table(
+    "position_facts", metadata,
+    Column("position_id", String(64), primary_key=True),
+    Column("enterprise_id", String(64), nullable=False, index=True),
+    Column("has_checklist", Boolean, nullable=False),
 )
 
 scores = Table(
@@ -78,7 +95,8 @@ scores = Table(
     Column("events_applied", Integer, nullable=False, default=0),
 )
 
-TABLES = [enterprises, hazard_facts, hazard_steps, inspection_facts, scores]
+TABLES = [enterprises, hazard_facts, hazard_steps, inspection_facts, action_facts,
+          position_facts, scores]
 
 
 def _utc(moment):
@@ -113,8 +131,19 @@ def apply_fact(conn, event):
         upsert(conn, inspection_facts, {"inspection_id": data["inspection_id"],
                                         "enterprise_id": data["enterprise_id"],
                                         "kind": data["kind"],
-                                        "completed_at": data["completed_at"]},
+                                        "completed_at": data["completed_at"],
+                                        "position_id": data["position_id"]},
                ["inspection_id"])
+    elif event.name == "SafetyActionRecorded":
+        upsert(conn, action_facts, {"action_id": data["action_id"],
+                                    "enterprise_id": data["enterprise_id"],
+                                    "kind": data["kind"], "held_on": data["held_on"]},
+               ["action_id"])
+    elif event.name == "PositionRegistered":
+        upsert(conn, position_facts, {"position_id": data["position_id"],
+                                      "enterprise_id": data["enterprise_id"],
+                                      "has_checklist": bool(data["checklist_ids"])},
+               ["position_id"])
     else:
         return False
     return True
@@ -135,18 +164,28 @@ STEPS_QUERY = (select(hazard_steps.c.hazard_id, hazard_steps.c.step, hazard_step
                .join(hazard_facts, hazard_facts.c.hazard_id == hazard_steps.c.hazard_id)
                .where(_HAZARDS_IN_WINDOW)
                .order_by(hazard_steps.c.hazard_id, hazard_steps.c.stream_version))
-INSPECTIONS_QUERY = (select(inspection_facts.c.kind, inspection_facts.c.completed_at)
+INSPECTIONS_QUERY = (select(inspection_facts.c.kind, inspection_facts.c.completed_at,
+                            inspection_facts.c.position_id)
                      .where(inspection_facts.c.enterprise_id == bindparam("enterprise_id"),
                             _in_window(inspection_facts.c.completed_at))
                      .order_by(inspection_facts.c.inspection_id))
+ACTIONS_QUERY = (select(action_facts.c.kind, action_facts.c.held_on)
+                 .where(action_facts.c.enterprise_id == bindparam("enterprise_id"),
+                        action_facts.c.held_on >= bindparam("first_day"),
+                        action_facts.c.held_on <= bindparam("last_day"))
+                 .order_by(action_facts.c.action_id))
+POSITIONS_QUERY = (select(position_facts.c.position_id, position_facts.c.has_checklist)
+                   .where(position_facts.c.enterprise_id == bindparam("enterprise_id"))
+                   .order_by(position_facts.c.position_id))
 
 
 def facts_of(conn, enterprise_id, window):
     """The facts the rules can see in `window`: hazards recorded or due in
-    it (with their steps), inspections completed in it. Bounded by three
-    months of activity, however long the enterprise's history."""
+    it (with their steps), inspections and safety actions in it, and the
+    enterprise's positions. Bounded by three months of activity, however
+    long the enterprise's history."""
     params = {"enterprise_id": enterprise_id, "start": window.start_instant,
-              "end": window.end_instant}
+              "end": window.end_instant, "first_day": window.start, "last_day": window.end}
     steps = {}
     for row in conn.execute(STEPS_QUERY, params):
         steps.setdefault(row.hazard_id, []).append((row.step, _utc(row.at)))
@@ -161,15 +200,20 @@ def facts_of(conn, enterprise_id, window):
         hazards.append(scoring_rules.HazardFact(
             found_at=_utc(r.found_at), reported_at=_utc(r.reported_at),
             deadline=_utc(r.deadline), level=r.level, rectified_at=rectified_at))
-    inspections = [scoring_rules.InspectionFact(kind=r.kind, completed_at=_utc(r.completed_at))
-                   for r in conn.execute(INSPECTIONS_QUERY, params)]
-    return hazards, inspections
+    return scoring_rules.Facts(
+        hazards=hazards,
+        inspections=[scoring_rules.InspectionFact(kind=r.kind, completed_at=_utc(r.completed_at),
+                                                  position_id=r.position_id)
+                     for r in conn.execute(INSPECTIONS_QUERY, params)],
+        actions=[scoring_rules.ActionFact(kind=r.kind, held_on=r.held_on)
+                 for r in conn.execute(ACTIONS_QUERY, params)],
+        positions=[scoring_rules.PositionFact(r.position_id, bool(r.has_checklist))
+                   for r in conn.execute(POSITIONS_QUERY, params)])
 
 
 def evaluate(conn, rules, enterprise_id, as_of):
     window = scoring_rules.Window.ending(as_of, rules["window_months"])
-    hazards, inspections = facts_of(conn, enterprise_id, window)
-    return scoring_rules.evaluate(rules, as_of, hazards, inspections)
+    return scoring_rules.evaluate(rules, as_of, facts_of(conn, enterprise_id, window))
 
 
 def _store_score(conn, enterprise_id, last_event_time, evaluation, events_applied):
@@ -206,8 +250,8 @@ def handle(conn, event, rules):
         "rule_version": evaluation["rule_version"],
         "as_of": last.date(), "window_start": _date(evaluation["window_start"]),
         "window_end": _date(evaluation["window_end"]),
-        "indicators": [{k: i[k] for k in ("key", "title", "value", "points", "max_points")}
-                       for i in evaluation["indicators"]],
+        "indicators": [dict({k: i[k] for k in ("key", "title", "value", "points", "max_points")},
+                            advice=i["to_gain"]) for i in evaluation["indicators"]],
     }, actor="scoring", correlation_id=event.correlation_id, causation_id=event.id)
     stream = "grade-" + enterprise_id
     eventstore.append(conn, stream, eventstore.stream_version(conn, stream), [grade_event])

@@ -7,18 +7,19 @@ same to the last digit."""
 import functools
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 RULES_DIR = os.path.join(os.path.dirname(__file__), "rules")
+DEFAULT_RULES = "v2.json"
 VALUE_QUANTUM = Decimal("0.0001")
 POINTS_QUANTUM = Decimal("0.01")
 
 
 @functools.lru_cache(maxsize=8)
 def load_rules(path=None):
-    with open(path or os.path.join(RULES_DIR, "v1.json"), encoding="utf-8") as handle:
+    with open(path or os.path.join(RULES_DIR, DEFAULT_RULES), encoding="utf-8") as handle:
         return json.load(handle)
 
 
@@ -74,16 +75,43 @@ class HazardFact:
 class InspectionFact:
     kind: str
     completed_at: datetime
+    position_id: str = None
+
+
+@dataclass
+class ActionFact:
+    """A safety action: training, drill, meeting or daily management record."""
+    kind: str
+    held_on: date
+
+
+@dataclass
+class PositionFact:
+    position_id: str
+    has_checklist: bool
+
+
+@dataclass
+class Facts:
+    """What the rules can see of one enterprise."""
+    hazards: list = field(default_factory=list)
+    inspections: list = field(default_factory=list)
+    actions: list = field(default_factory=list)
+    positions: list = field(default_factory=list)
 
 
 def _ratio(numerator, denominator):
     return (Decimal(numerator) / Decimal(denominator)).quantize(VALUE_QUANTUM, ROUND_HALF_UP)
 
 
+def _capped(done, expected):
+    return min(Decimal(1), Decimal(done) / expected).quantize(VALUE_QUANTUM, ROUND_HALF_UP)
+
+
 # --- measures: each returns (value in [0, 1] or None when nothing to measure, detail) -------
 
-def share_recorded_within(window, hazards, inspections, hours):
-    recorded = [h for h in hazards if window.contains(h.reported_at)]
+def share_recorded_within(window, facts, hours):
+    recorded = [h for h in facts.hazards if window.contains(h.reported_at)]
     if not recorded:
         return None, {"hazards_recorded": 0}
     late = [h for h in recorded if h.reported_at - h.found_at > timedelta(hours=hours)]
@@ -91,27 +119,52 @@ def share_recorded_within(window, hazards, inspections, hours):
         "hazards_recorded": len(recorded), "recorded_late": len(late)}
 
 
-def share_rectified_by_deadline(window, hazards, inspections):
-    due = [h for h in hazards if window.contains(h.deadline)]
+def share_rectified_by_deadline(window, facts, major_weight=1):
+    """Hazards due in the window, rectified by their deadline; a major one
+    counts `major_weight` times, so an open major weighs heavily."""
+    due = [h for h in facts.hazards if window.contains(h.deadline)]
     if not due:
         return None, {"hazards_due": 0}
     on_time = [h for h in due if h.rectified_at is not None and h.rectified_at <= h.deadline]
-    return _ratio(len(on_time), len(due)), {"hazards_due": len(due),
-                                            "rectified_on_time": len(on_time)}
+
+    def weight(hazards):
+        return sum(major_weight if h.level == "major" else 1 for h in hazards)
+    return _ratio(weight(on_time), weight(due)), {
+        "hazards_due": len(due), "rectified_on_time": len(on_time),
+        "majors_late_or_open": (len([h for h in due if h.level == "major"])
+                                - len([h for h in on_time if h.level == "major"]))}
 
 
-def inspections_against_rhythm(window, hazards, inspections, per_week, kinds):
-    done = [i for i in inspections if i.kind in kinds and window.contains(i.completed_at)]
+def inspections_against_rhythm(window, facts, per_week, kinds):
+    done = [i for i in facts.inspections
+            if i.kind in kinds and window.contains(i.completed_at)]
     expected = Decimal(window.days) / Decimal(7) * Decimal(per_week)
-    if not done:
-        return None, {"inspections": 0, "expected": str(expected.quantize(POINTS_QUANTUM))}
-    value = min(Decimal(1), (Decimal(len(done)) / expected)).quantize(VALUE_QUANTUM,
-                                                                       ROUND_HALF_UP)
-    return value, {"inspections": len(done), "expected": str(expected.quantize(POINTS_QUANTUM))}
+    detail = {"inspections": len(done), "expected": str(expected.quantize(POINTS_QUANTUM))}
+    return (_capped(len(done), expected) if done else None), detail
+
+
+def actions_against_rhythm(window, facts, kinds, per_month):
+    """Safety actions of `kinds` held in the window, against `per_month`."""
+    done = [a for a in facts.actions
+            if a.kind in kinds and window.start <= a.held_on <= window.end]
+    expected = Decimal(window.days) / Decimal("30.4375") * Decimal(per_month)
+    detail = {"recorded": len(done), "expected": str(expected.quantize(POINTS_QUANTUM))}
+    return (_capped(len(done), expected) if done else None), detail
+
+
+def positions_standardised(window, facts):
+    """Share of the positions that have a checklist and were inspected in the window."""
+    if not facts.positions:
+        return None, {"positions": 0}
+    inspected = {i.position_id for i in facts.inspections if window.contains(i.completed_at)}
+    standard = [p for p in facts.positions if p.has_checklist and p.position_id in inspected]
+    return _ratio(len(standard), len(facts.positions)), {
+        "positions": len(facts.positions), "with_checklist_and_inspected": len(standard)}
 
 
 MEASURES = {f.__name__: f for f in (share_recorded_within, share_rectified_by_deadline,
-                                    inspections_against_rhythm)}
+                                    inspections_against_rhythm, actions_against_rhythm,
+                                    positions_standardised)}
 
 
 def grade_for(rules, points):
@@ -121,13 +174,13 @@ def grade_for(rules, points):
     return rules["grades"][-1][0]
 
 
-def evaluate(rules, as_of, hazards, inspections):
+def evaluate(rules, as_of, facts):
     """The score of one enterprise as of a day, from its facts alone."""
     window = Window.ending(as_of, rules["window_months"])
     indicators, total = [], Decimal(0)
     for indicator in rules["indicators"]:
         measure = MEASURES[indicator["measure"]]
-        value, detail = measure(window, hazards, inspections, **indicator.get("params", {}))
+        value, detail = measure(window, facts, **indicator.get("params", {}))
         empty = value is None
         if empty:
             value = Decimal(indicator["when_empty"]).quantize(VALUE_QUANTUM)

@@ -6,7 +6,8 @@ from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc,
 from . import projection
 from .rules import load_rules
 
-SUBSCRIBED = ["einspection.enterprise.#", "einspection.hazard.#", "einspection.inspection.#"]
+SUBSCRIBED = ["einspection.enterprise.#", "einspection.hazard.#", "einspection.inspection.#",
+              "einspection.safety-action.#", "einspection.position.registered.v1"]
 
 
 class ScoringService(HealthCheck):

@@ -103,7 +103,8 @@ def test_a_returned_rectification_does_not_count_until_redone(backend, databases
         return {i["key"]: i for i in score["indicators"]}["rectification_on_time"]
 
     forward = rectification(life, "forward")
-    assert forward["detail"] == {"hazards_due": 1, "rectified_on_time": 0}
+    assert forward["detail"] == {"hazards_due": 1, "rectified_on_time": 0,
+                                 "majors_late_or_open": 0}
     assert rectification(life[:3], "returned")["detail"]["rectified_on_time"] == 0
     assert rectification(life[:2], "rectified")["detail"]["rectified_on_time"] == 1
     assert rectification(list(reversed(life)), "reversed") == forward

@@ -3,10 +3,14 @@ from decimal import Decimal
 
 import pytest
 
-from services.scoring.rules import (HazardFact, InspectionFact, Window, evaluate, grade_for,
-                                    load_rules, months_before)
+import os
 
-RULES = load_rules()
+from services.scoring.rules import (RULES_DIR, ActionFact, Facts, HazardFact, InspectionFact,
+                                    PositionFact, Window, evaluate, grade_for, load_rules,
+                                    months_before)
+
+RULES = load_rules(os.path.join(RULES_DIR, "v1.json"))     # the first rule set, kept as it was
+V2 = load_rules()                                           # the default
 
 
 def at(day, hour=10):
@@ -36,7 +40,7 @@ def test_month_arithmetic_clips_to_month_end():
 
 
 def test_nothing_to_measure_has_the_documented_values():
-    score = evaluate(RULES, date(2026, 11, 29), [], [])
+    score = evaluate(RULES, date(2026, 11, 29), Facts())
     values = {i["key"]: (i["value"], i["nothing_to_measure"]) for i in score["indicators"]}
     assert values == {"timeliness": ("0.5000", True), "rectification_on_time": ("1.0000", True),
                       "self_inspection": ("0.0000", True)}
@@ -63,7 +67,7 @@ def test_indicators_from_facts():
     ]
     inspections = [InspectionFact("self", at(as_of - timedelta(days=7 * n))) for n in range(10)]
     inspections.append(InspectionFact("grid", at(as_of)))       # not a self-inspection
-    score = evaluate(RULES, as_of, hazards, inspections)
+    score = evaluate(RULES, as_of, Facts(hazards, inspections))
     by_key = {i["key"]: i for i in score["indicators"]}
     assert by_key["timeliness"]["value"] == "0.6667"            # 2 of 3 in time
     assert by_key["timeliness"]["points"] == "2.00"
@@ -88,5 +92,48 @@ def test_an_enterprise_like_the_seeds_is_graded_c():
                               deadline=at(date(2026, 11, 11)), level="general",
                               rectified_at=at(date(2026, 11, 10))))
     inspections = [InspectionFact("self", at(as_of - timedelta(days=8 * n))) for n in range(6)]
-    score = evaluate(RULES, as_of, hazards, inspections)
+    score = evaluate(RULES, as_of, Facts(hazards, inspections))
     assert (score["points"], score["grade"]) == ("7.62", "C")
+
+
+def test_v2_measures_every_indicator_of_the_seed():
+    as_of = date(2026, 11, 29)
+    hazards = [
+        HazardFact(found_at=at(date(2026, 10, 1), 8), reported_at=at(date(2026, 10, 1), 9),
+                   deadline=at(date(2026, 10, 8)), level="general",
+                   rectified_at=at(date(2026, 10, 5))),
+        # a major one, open past its deadline: counts three times
+        HazardFact(found_at=at(date(2026, 11, 1)), reported_at=at(date(2026, 11, 1), 12),
+                   deadline=at(date(2026, 11, 8)), level="major"),
+    ]
+    inspections = [InspectionFact("self", at(as_of - timedelta(days=7 * n)), "p-1")
+                   for n in range(13)]
+    actions = ([ActionFact("training", date(2026, 9, 15)), ActionFact("drill", date(2026, 10, 20)),
+                ActionFact("meeting", date(2026, 8, 1))]          # outside the window
+               + [ActionFact("daily_record", date(2026, 11, d)) for d in range(1, 16)])
+    positions = [PositionFact("p-1", True), PositionFact("p-2", True), PositionFact("p-3", False),
+                 PositionFact("p-4", False)]
+    score = evaluate(V2, as_of, Facts(hazards, inspections, actions, positions))
+    by_key = {i["key"]: i for i in score["indicators"]}
+    assert score["rule_version"] == "2026.2"
+    assert by_key["timeliness"]["points"] == "2.00"
+    # weights: general on time 1, major open 3 → 1/4
+    assert by_key["rectification_on_time"]["value"] == "0.2500"
+    assert by_key["rectification_on_time"]["detail"]["majors_late_or_open"] == 1
+    assert by_key["self_inspection"]["value"] == "0.9891"          # 13 of 13.14
+    # 2 in the window against 92 / 30.4375 = 3.02 expected
+    assert by_key["safety_actions"]["detail"] == {"recorded": 2, "expected": "3.02"}
+    assert by_key["safety_actions"]["value"] == "0.6617"
+    # 15 daily records against 60.45 expected
+    assert by_key["daily_management"]["value"] == "0.2481"
+    # p-1 has a checklist and was inspected; p-2 has one but was not inspected
+    assert by_key["standardisation"]["value"] == "0.2500"
+    assert by_key["standardisation"]["to_gain"].startswith("improve level of standardization")
+    # 2.00 + 0.63 + 1.98 + 0.99 + 0.25 + 0.25
+    assert score["points"] == "6.10" and score["grade"] == "D"
+
+
+def test_v2_with_nothing_recorded_is_not_a_silent_ten():
+    score = evaluate(V2, date(2026, 11, 29), Facts())
+    assert score["points"] == "3.50"       # half timeliness (1.0) + no due hazard late (2.5)
+    assert all(i["nothing_to_measure"] for i in score["indicators"])
