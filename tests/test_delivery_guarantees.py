@@ -106,7 +106,7 @@ def scoring_counts(url, event_id):
 def test_a_duplicated_event_has_one_effect(isolated):
     isolated.start(services=("scoring",))
     rpc_ready(isolated.amqp_uri, "scoring")
-    report = [e for e in activity(40) if e.name == "HazardReported"][0]
+    report = [e for e in activity(200) if e.name == "HazardReported"][0]
     for _ in range(3):                          # the same event, three deliveries
         publish_raw(isolated.amqp_uri, isolated.exchange, report.type, report.to_json())
     queue = isolated.queue_prefix + ".scoring"
@@ -121,7 +121,7 @@ def test_a_duplicated_event_has_one_effect(isolated):
 def test_bad_messages_go_to_the_dead_letter_queue_with_their_reason(isolated):
     isolated.start(services=("scoring",))
     rpc_ready(isolated.amqp_uri, "scoring")
-    good = [e for e in activity(40) if e.name == "HazardReported"][:2]
+    good = [e for e in activity(200) if e.name == "HazardReported"][:2]
     broken = json.loads(good[0].to_json())
     broken["data"]["level"] = "catastrophic"
     broken["id"] = str(uuid.uuid4())

@@ -98,6 +98,7 @@ def load(base_url, seed=2016):
                     "started_at": iso(completed - timedelta(minutes=40)),
                     "completed_at": iso(completed), "results": results,
                     "inspector": "safety.manager"}, timeout=30).raise_for_status()
+        _safety_actions(session, base_url, enterprise_id, rng, diligence, now)
         for _ in range(rng.randrange(2, 6)):
             late = rng.random() > diligence
             found = now - (timedelta(days=rng.randrange(3, 20)) if late
@@ -124,3 +125,23 @@ def load(base_url, seed=2016):
                                    "done_at": iso(now - timedelta(minutes=rng.randrange(1, 60))),
                                    "evidence": []}, timeout=30).raise_for_status()
     return ids
+
+
+def _safety_actions(session, base_url, enterprise_id, rng, diligence, now):
+    """A monthly training or drill and daily management records, as often as
+    the enterprise is diligent."""
+    url = base_url + "/api/v1/enterprises/%s/safety-actions" % enterprise_id
+    for month in range(3):
+        if rng.random() < diligence + 0.1:
+            session.post(url, json={
+                "kind": rng.choice(["training", "drill", "meeting"]),
+                "topic": rng.choice(["fire safety", "electrical safety", "forklift operation"]),
+                "held_on": (now - timedelta(days=30 * month + 3)).date().isoformat(),
+                "people": rng.randrange(10, 80), "recorded_by": "safety.manager"},
+                timeout=30).raise_for_status()
+    for day in range(0, 90, 2):
+        if rng.random() < diligence:
+            session.post(url, json={
+                "kind": "daily_record", "topic": "shift handover safety check",
+                "held_on": (now - timedelta(days=day)).date().isoformat(),
+                "recorded_by": "shift.leader"}, timeout=30).raise_for_status()
