@@ -1,9 +1,7 @@
-import base64
-
 from nameko.dependency_providers import Config
 from sqlalchemy import select
 
-from einspection import eventstore
+from einspection import eventstore, files
 from einspection.contract import isoformat, load_command, utcnow
 from einspection.errors import Conflict, InvalidCommand, NotFound
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, setting
@@ -17,12 +15,6 @@ from .schemas import (ChecklistQuery, CreateChecklist, EditChecklist, ImportChec
 
 EXPORT_LIMIT = 10000
 DEFAULT_PUBLIC_BASE_URL = "http://localhost:8000"
-
-
-def _document(content, mimetype, filename):
-    """Binary over RPC: JSON-serialisable, as base64 text."""
-    return {"content_base64": base64.b64encode(content).decode("ascii"), "mimetype": mimetype,
-            "filename": filename}
 
 
 class ChecklistService(HealthCheck):
@@ -170,8 +162,8 @@ class ChecklistService(HealthCheck):
             row = self._position_row(conn, position_id)
         url = positions.scan_url(self._public_base_url(), row.token)
         if image_format == "svg":
-            return _document(documents.qr_svg(url), documents.SVG, "position-%s.svg" % position_id)
-        return _document(documents.qr_png(url), documents.PNG, "position-%s.png" % position_id)
+            return files.pack(documents.qr_svg(url), documents.SVG, "position-%s.svg" % position_id)
+        return files.pack(documents.qr_png(url), documents.PNG, "position-%s.png" % position_id)
 
     @rpc
     def qr_sheet(self, enterprise_id):
@@ -181,7 +173,7 @@ class ChecklistService(HealthCheck):
         base = self._public_base_url()
         pdf = documents.qr_sheet_pdf(enterprise["name"], [
             (row.name, positions.scan_url(base, row.token)) for row in rows])
-        return _document(pdf, documents.PDF, "qr-codes-%s.pdf" % enterprise_id)
+        return files.pack(pdf, documents.PDF, "qr-codes-%s.pdf" % enterprise_id)
 
     @rpc
     def scan(self, token, query, correlation_id=""):
@@ -253,8 +245,8 @@ class ChecklistService(HealthCheck):
                                              "narrow the filters" % (total, EXPORT_LIMIT)]})
         views = [projections.inspection_view(row) for row in rows]
         if file_format == "xlsx":
-            return _document(documents.ledger_xlsx(views), documents.XLSX, "inspections.xlsx")
-        return _document(documents.ledger_csv(views), documents.CSV, "inspections.csv")
+            return files.pack(documents.ledger_xlsx(views), documents.XLSX, "inspections.xlsx")
+        return files.pack(documents.ledger_csv(views), documents.CSV, "inspections.csv")
 
     # --- safety actions -----------------------------------------------------------------
     @rpc

@@ -11,6 +11,7 @@ from nameko.exceptions import UnknownService
 from prometheus_client import Counter, Histogram
 from werkzeug.wrappers import Response
 
+from einspection import files
 from einspection.contract import ContractError
 from einspection.errors import (ConcurrencyConflict, Conflict, DomainError, InvalidCommand,
                                 NotFound)
@@ -33,6 +34,14 @@ class HttpError(Exception):
 def json_response(status, payload, headers=None):
     return Response(json.dumps(payload, ensure_ascii=False), status=status,
                     mimetype="application/json", headers=headers)
+
+
+def file_response(document, download=False, headers=None):
+    """A file a service packed (einspection.files) as an HTTP response."""
+    disposition = '%s; filename="%s"' % ("attachment" if download else "inline",
+                                         document["filename"])
+    return Response(files.unpack(document), mimetype=document["content_type"],
+                    headers=dict(headers or {}, **{"Content-Disposition": disposition}))
 
 
 def error_response(status, message, fields=None, current=None):

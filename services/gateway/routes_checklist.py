@@ -2,22 +2,12 @@
 grading standard), positions and their QR codes, scans, inspections and
 their ledger, safety actions. A mixin of GatewayService: it uses its RPC
 proxy `checklist`."""
-import base64
-
 from nameko.web.handlers import http
-from werkzeug.wrappers import Response
 
 from einspection.errors import NotFound
 
-from .http_json import HttpError, call, correlation_id, endpoint, read_json, read_text
-
-
-def _file(document, download=False):
-    """A document the service made (base64 over RPC) as an HTTP response."""
-    disposition = "%s; filename=\"%s\"" % ("attachment" if download else "inline",
-                                           document["filename"])
-    return Response(base64.b64decode(document["content_base64"]),
-                    mimetype=document["mimetype"], headers={"Content-Disposition": disposition})
+from .http_json import (HttpError, call, correlation_id, endpoint, file_response, read_json,
+                        read_text)
 
 
 def _query(request):
@@ -83,7 +73,7 @@ class ChecklistRoutes:
     @http("GET", "/api/v1/enterprises/<string:enterprise_id>/positions/qr-sheet.pdf")
     @endpoint("positions.qr_sheet")
     def qr_sheet(self, request, enterprise_id):
-        return _file(call(self.checklist.qr_sheet, enterprise_id), download=True)
+        return file_response(call(self.checklist.qr_sheet, enterprise_id), download=True)
 
     @http("GET", "/api/v1/positions/<string:position_id>")
     @endpoint("positions.get")
@@ -93,12 +83,12 @@ class ChecklistRoutes:
     @http("GET", "/api/v1/positions/<string:position_id>/qr.png")
     @endpoint("positions.qr_png")
     def position_qr_png(self, request, position_id):
-        return _file(call(self.checklist.position_qr, position_id, "png"))
+        return file_response(call(self.checklist.position_qr, position_id, "png"))
 
     @http("GET", "/api/v1/positions/<string:position_id>/qr.svg")
     @endpoint("positions.qr_svg")
     def position_qr_svg(self, request, position_id):
-        return _file(call(self.checklist.position_qr, position_id, "svg"))
+        return file_response(call(self.checklist.position_qr, position_id, "svg"))
 
     @http("POST", "/api/v1/positions/<string:position_id>/rotate-code")
     @endpoint("positions.rotate_code")
@@ -134,13 +124,13 @@ class ChecklistRoutes:
     @http("GET", "/api/v1/inspections/export.csv")
     @endpoint("inspections.export_csv")
     def export_inspections_csv(self, request):
-        return _file(call(self.checklist.export_inspections, _query(request), "csv"),
+        return file_response(call(self.checklist.export_inspections, _query(request), "csv"),
                      download=True)
 
     @http("GET", "/api/v1/inspections/export.xlsx")
     @endpoint("inspections.export_xlsx")
     def export_inspections_xlsx(self, request):
-        return _file(call(self.checklist.export_inspections, _query(request), "xlsx"),
+        return file_response(call(self.checklist.export_inspections, _query(request), "xlsx"),
                      download=True)
 
     @http("GET", "/api/v1/inspections/<string:inspection_id>")

@@ -4,11 +4,10 @@ and evidence files. A mixin of GatewayService (its RpcProxy `hazard` and
 import base64
 
 from nameko.web.handlers import http
-from werkzeug.wrappers import Response
 
 from services.hazard import blobs
 
-from .http_json import HttpError, call, correlation_id, endpoint, read_json
+from .http_json import HttpError, call, correlation_id, endpoint, file_response, read_json
 
 
 class HazardRoutes:
@@ -36,11 +35,8 @@ class HazardRoutes:
         return self._export(request, "xlsx")
 
     def _export(self, request, file_format):
-        exported = call(self.hazard.export_hazards, file_format, request.args.to_dict())
-        return Response(base64.b64decode(exported["base64"]), status=200,
-                        mimetype=exported["content_type"], headers={
-                            "Content-Disposition": "attachment; filename=hazards.%s"
-                                                   % file_format})
+        return file_response(call(self.hazard.export_hazards, file_format,
+                                  request.args.to_dict()), download=True)
 
     @http("GET", "/api/v1/hazards/<string:hazard_id>")
     @endpoint("hazards.get")
@@ -86,7 +82,6 @@ class HazardRoutes:
     @endpoint("evidence.get")
     def get_evidence(self, request, ref):
         evidence = call(self.hazard.get_evidence, ref)
-        return Response(base64.b64decode(evidence["base64"]), status=200,
-                        mimetype=evidence["content_type"],
-                        headers={"Cache-Control": "private, max-age=31536000, immutable",
-                                 "ETag": '"%s"' % evidence["ref"]})
+        return file_response(evidence, headers={
+            "Cache-Control": "private, max-age=31536000, immutable",
+            "ETag": '"%s"' % evidence["ref"]})

@@ -4,6 +4,7 @@ import os
 
 from nameko.timer import timer
 
+from einspection import files
 from einspection.contract import load_command, utcnow
 from einspection.errors import InvalidCommand
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe
@@ -91,7 +92,7 @@ class HazardService(HealthCheck):
 
     @rpc
     def export_hazards(self, file_format, query):
-        """The filtered ledger as a file: {content_type, base64}."""
+        """The filtered ledger as a file (einspection.files)."""
         render, content_type = export.FORMATS[file_format]
         query = load_command(LedgerQuery(exclude=("page", "size")), query)
         with self.store.connect() as conn:
@@ -99,8 +100,7 @@ class HazardService(HealthCheck):
         if rows is None:
             raise InvalidCommand({"_query": ["more than %d hazards match; narrow the filters"
                                              % EXPORT_MAX_ROWS]})
-        return {"content_type": content_type,
-                "base64": base64.b64encode(render(rows)).decode("ascii")}
+        return files.pack(render(rows), content_type, "hazards." + file_format)
 
     # --- evidence ----------------------------------------------------------------------
     @rpc
@@ -115,5 +115,4 @@ class HazardService(HealthCheck):
     @rpc
     def get_evidence(self, ref):
         data, content_type = self.blob_store.get(ref)
-        return {"ref": ref, "content_type": content_type,
-                "base64": base64.b64encode(data).decode("ascii")}
+        return files.pack(data, content_type, ref.replace(":", "-"), ref=ref)
