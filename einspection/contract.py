@@ -275,6 +275,8 @@ class IndicatorV1(_Data):
     points = fields.String(required=True)
     max_points = fields.String(required=True)
     advice = fields.String(load_default="")    # added to v1: what gains the missing points
+    # added to v1: the title and advice in other languages, {"zh": {"title", "advice"}}
+    i18n = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=dict)
 
 
 class GradeAssignedV1(_Data):
@@ -289,13 +291,84 @@ class GradeAssignedV1(_Data):
     indicators = fields.List(fields.Nested(IndicatorV1), required=True)
 
 
+class GradeStatedV1(GradeAssignedV1):
+    """The monthly statement of an enterprise's score, grade changed or not."""
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"))
+
+
+class ScoringClockAdvancedV1(_Data):
+    """Scoring's day moved on: every score is re-evaluated as of `day`, so
+    the window slides even for an enterprise that records nothing."""
+    day = fields.Date(required=True)
+
+
+LANGUAGES = ("zh", "en")
+AUDIENCES = ("all", "town", "industry", "grid")
+
+
 class NoticeIssuedV1(_Data):
     notice_id = Id(required=True)
-    enterprise_id = Id(required=True)
+    enterprise_id = Id(required=True)          # the enterprise the notice is about
     kind = fields.String(required=True)
     title = fields.String(required=True)
     body = fields.String(required=True)
     cause_event_id = Id(required=True)
+    # added to v1: who receives it ('enterprise:<id>', 'grid:<grid>', 'town:<town>',
+    # 'authority'; absent on old events: the enterprise), in which language, and
+    # the publication it delivers, if any
+    recipient = fields.String(load_default=None, allow_none=True)
+    language = fields.String(load_default="en", validate=validate.OneOf(LANGUAGES))
+    publication_id = Id(load_default=None, allow_none=True)
+
+
+class NoticeReadV1(_Data):
+    notice_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    recipient = fields.String(required=True)
+    reader = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    read_at = Instant(required=True)
+
+
+class PublicationPublishedV1(_Data):
+    """The authority's notice to a set of enterprises, fixed when published."""
+    publication_id = Id(required=True)
+    title = _text(300, required=True)
+    body = _text(20000, required=True)
+    audience = fields.String(required=True, validate=validate.OneOf(AUDIENCES))
+    audience_value = fields.String(load_default=None, allow_none=True)
+    published_by = _text(200, required=True)
+    published_at = Instant(required=True)
+    recipients = fields.List(Id(), required=True)
+
+
+class RecipientSettingsChangedV1(_Data):
+    recipient = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    emails = fields.List(fields.Email(), load_default=list, validate=validate.Length(max=20))
+
+
+class WebhookSubscribedV1(_Data):
+    subscription_id = Id(required=True)
+    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
+    event_types = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    secret = fields.String(required=True)       # private event: the store keeps it to sign
+    description = fields.String(load_default="")
+
+
+class WebhookCancelledV1(_Data):
+    subscription_id = Id(required=True)
+
+
+class DeliveryAttemptedV1(_Data):
+    """One try to deliver a notice (e-mail) or an event (webhook)."""
+    delivery_id = Id(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(["email", "webhook"]))
+    target = fields.String(required=True)
+    attempt = fields.Integer(required=True)
+    outcome = fields.String(required=True,
+                            validate=validate.OneOf(["delivered", "retrying", "failed"]))
+    error = fields.String(load_default="")
+    next_attempt_at = Instant(load_default=None, allow_none=True)
 
 
 @dataclass(frozen=True)
@@ -337,6 +410,20 @@ EVENT_TYPES = {
                   PositionCodeIssuedV1, public=False),
         EventType("SafetyActionRecorded", "einspection.safety-action.recorded.v1", "checklist",
                   SafetyActionRecordedV1),
+        EventType("GradeStated", "einspection.grade.stated.v1", "scoring", GradeStatedV1),
+        EventType("ScoringClockAdvanced", "einspection.scoring.clock-advanced.v1", "scoring",
+                  ScoringClockAdvancedV1, public=False),
+        EventType("NoticeRead", "einspection.notice.read.v1", "notify", NoticeReadV1),
+        EventType("PublicationPublished", "einspection.publication.published.v1", "notify",
+                  PublicationPublishedV1),
+        EventType("RecipientSettingsChanged", "einspection.notify.recipient-settings.v1",
+                  "notify", RecipientSettingsChangedV1, public=False),
+        EventType("WebhookSubscribed", "einspection.notify.webhook-subscribed.v1", "notify",
+                  WebhookSubscribedV1, public=False),
+        EventType("WebhookCancelled", "einspection.notify.webhook-cancelled.v1", "notify",
+                  WebhookCancelledV1, public=False),
+        EventType("DeliveryAttempted", "einspection.notify.delivery-attempted.v1", "notify",
+                  DeliveryAttemptedV1, public=False),
     ]
 }
 BY_TYPE = {e.type: e for e in EVENT_TYPES.values()}
