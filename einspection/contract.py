@@ -359,6 +359,17 @@ class WebhookCancelledV1(_Data):
     subscription_id = Id(required=True)
 
 
+class DeliveryScheduledV1(_Data):
+    """A notice to send by e-mail, or an event to POST to a webhook subscriber."""
+    delivery_id = Id(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(["email", "webhook"]))
+    target = fields.String(required=True)          # the address, or the subscription id
+    notice_id = Id(load_default=None, allow_none=True)
+    event_id = Id(load_default=None, allow_none=True)
+    event_type = fields.String(load_default="")
+    payload = fields.String(load_default="")       # a webhook's body: the CloudEvent
+
+
 class DeliveryAttemptedV1(_Data):
     """One try to deliver a notice (e-mail) or an event (webhook)."""
     delivery_id = Id(required=True)
@@ -422,6 +433,8 @@ EVENT_TYPES = {
                   WebhookSubscribedV1, public=False),
         EventType("WebhookCancelled", "einspection.notify.webhook-cancelled.v1", "notify",
                   WebhookCancelledV1, public=False),
+        EventType("DeliveryScheduled", "einspection.notify.delivery-scheduled.v1", "notify",
+                  DeliveryScheduledV1, public=False),
         EventType("DeliveryAttempted", "einspection.notify.delivery-attempted.v1", "notify",
                   DeliveryAttemptedV1, public=False),
     ]

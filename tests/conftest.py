@@ -3,11 +3,19 @@ import pytest
 from conftest import BACKENDS
 from tools import launch
 
-from .support import Api, free_port
+from .support import Api, SmtpSink, free_port
+
+
+@pytest.fixture(scope="session")
+def smtp_sink(tmp_path_factory):
+    """The platform's mail server: a real SMTP server the tests read."""
+    sink = SmtpSink(str(tmp_path_factory.mktemp("mail"))).start()
+    yield sink
+    sink.stop()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def platform(request, broker, databases, run_id, tmp_path_factory):
+def platform(request, broker, databases, run_id, tmp_path_factory, smtp_sink):
     """All five services as separate processes, on the given database backend."""
     backend = request.param
     urls = {name: databases.url(backend, name) for name in launch.DATABASE_KEYS}
@@ -16,6 +24,9 @@ def platform(request, broker, databases, run_id, tmp_path_factory):
     env = launch.environment(broker, urls, port, exchange=prefix + ".events",
                              queue_prefix=prefix)
     env["HAZARD_OVERDUE_CHECK_SECONDS"] = "1"
+    env.update(NOTIFY_SMTP_HOST="127.0.0.1", NOTIFY_SMTP_PORT=str(smtp_sink.port),
+               NOTIFY_DISPATCH_SECONDS="0.2", NOTIFY_BACKOFF_SECONDS="0.2",
+               NOTIFY_MAX_ATTEMPTS="3", NOTIFY_LEASE_SECONDS="3")
     log_dir = str(tmp_path_factory.mktemp("logs-" + backend))
     running = launch.Platform(env, port, log_dir)
     running.backend = backend

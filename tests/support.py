@@ -1,6 +1,13 @@
 """Helpers for tests that talk to the running platform and the broker."""
+import email
+import email.policy
+import http.server
 import json
+import os
 import socket
+import subprocess
+import sys
+import threading
 import time
 import uuid
 
@@ -156,3 +163,85 @@ class TcpProxy:
         credentials, location = rest.split("@", 1)
         vhost = location.split("/", 1)[1] if "/" in location else ""
         return "%s://%s@127.0.0.1:%d/%s" % (scheme, credentials, self.port, vhost)
+
+
+def publish_raw(amqp_uri, exchange, routing_key, body):
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
+        producer = connection.Producer()
+        producer.publish(body, exchange=Exchange(exchange, type="topic", durable=True),
+                         routing_key=routing_key, serializer=None, delivery_mode=2,
+                         content_type="application/cloudevents+json", declare=[
+                             Exchange(exchange, type="topic", durable=True)])
+
+
+class SmtpSink:
+    """A real SMTP server in a child process (tests/smtp_sink.py); `messages`
+    reads what it accepted, as email.message objects."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.port = free_port()
+        os.makedirs(directory, exist_ok=True)
+
+    def start(self):
+        script = os.path.join(os.path.dirname(__file__), "smtp_sink.py")
+        self.process = subprocess.Popen([sys.executable, script, str(self.port),
+                                         self.directory])
+        wait_until(lambda: os.path.exists(os.path.join(self.directory, "ready")),
+                   timeout=20, message="the SMTP sink to start")
+        return self
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(10)
+
+    def control(self, name, on):
+        path = os.path.join(self.directory, name)
+        if on:
+            open(path, "w").close()
+        elif os.path.exists(path):
+            os.remove(path)
+
+    def holding(self):
+        """True while the server keeps a sender waiting (see `control('hold')`)."""
+        return os.path.exists(os.path.join(self.directory, "holding"))
+
+    def messages(self, to=None):
+        found = []
+        for name in sorted(os.listdir(self.directory)):
+            if name.endswith(".eml"):
+                with open(os.path.join(self.directory, name), "rb") as handle:
+                    message = email.message_from_binary_file(handle, policy=email.policy.default)
+                if to is None or message["To"] == to:
+                    found.append(message)
+        return found
+
+
+class WebhookReceiver:
+    """A local HTTP endpoint that records every POST (headers and body) and
+    answers with `status` (settable, e.g. 500 for a failing receiver)."""
+
+    def __init__(self, status=204):
+        self.status = status
+        self.received = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.received.append((dict(self.headers), body))
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/hook" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -15,7 +15,7 @@ from tools import launch
 
 from . import factories
 from .eventgen import activity
-from .support import EventTap, TcpProxy, free_port, wait_until
+from .support import EventTap, TcpProxy, free_port, publish_raw, wait_until
 
 
 @pytest.fixture
@@ -75,15 +75,6 @@ def test_reports_are_accepted_while_the_broker_is_unreachable_and_published_once
     finally:
         tap.close()
         proxy.stop()
-
-
-def publish_raw(amqp_uri, exchange, routing_key, body):
-    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
-        producer = connection.Producer()
-        producer.publish(body, exchange=Exchange(exchange, type="topic", durable=True),
-                         routing_key=routing_key, serializer=None, delivery_mode=2,
-                         content_type="application/cloudevents+json", declare=[
-                             Exchange(exchange, type="topic", durable=True)])
 
 
 def queue_depth(amqp_uri, name):

@@ -3,6 +3,7 @@ hazard and checklist event stores, the bus, the scoring projection and the
 notify service — five separate processes on a real broker and database."""
 import json
 import os
+import re
 
 import jsonschema
 import pytest
@@ -75,8 +76,9 @@ def test_hazard_rectification_and_inspection_reach_score_and_notice(api, tap):
 
     notices = wait_until(lambda: api.get("/api/v1/enterprises/%s/notices" % enterprise_id)
                          .json()["items"], message="a grade notice")
-    assert notices[0]["kind"] == "grade"
-    assert "graded %s" % notices[0]["title"][6] in notices[0]["body"]
+    assert notices[0]["kind"] == "grade" and notices[0]["language"] == "zh"   # the default
+    grade = re.match(r"综合评定([A-E])级", notices[0]["title"]).group(1)
+    assert "综合表现评定为%s级" % grade in notices[0]["body"]
 
     names = {"einspection.hazard.reported.v1", "einspection.hazard.rectification-done.v1",
              "einspection.inspection.logged.v1", "einspection.grade.assigned.v1",

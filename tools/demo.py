@@ -2,6 +2,7 @@
 three months of hazards, rectifications and inspections — loaded through the
 HTTP API like any client would."""
 import random
+import time
 from datetime import datetime, timedelta, timezone
 
 import requests
@@ -75,6 +76,9 @@ def load(base_url, seed=2016):
         response.raise_for_status()
         enterprise_id = response.json()["id"]
         ids.append(enterprise_id)
+        if number % 2 == 0:         # the others read their notices in Chinese, the default
+            session.put(base_url + "/api/v1/recipients/enterprise:%s/settings" % enterprise_id,
+                        json={"language": "en", "emails": []}, timeout=30).raise_for_status()
         diligence = 1.0 - number / len(ENTERPRISES)     # the first is the model enterprise
         workshops = [session.post(base_url + "/api/v1/enterprises/%s/positions" % enterprise_id,
                                   json={"name": "Workshop %d" % (n + 1), "latitude": lat,
@@ -124,7 +128,25 @@ def load(base_url, seed=2016):
                              json={"measures": "fixed and checked by the safety manager",
                                    "done_at": iso(now - timedelta(minutes=rng.randrange(1, 60))),
                                    "evidence": []}, timeout=30).raise_for_status()
+    _enforcement_notice(session, base_url)
     return ids
+
+
+def _enforcement_notice(session, base_url):
+    """The seed's publication of information: the bureau tells a town's
+    enterprises of its next enforcement round (once notify knows them)."""
+    for _ in range(50):
+        response = session.post(base_url + "/api/v1/publications", json={
+            "title": "Enforcement inspections in Wukang next month",
+            "body": "The county bureau will inspect fire exits, electrical cabinets and "
+                    "hazard ledgers in every Wukang enterprise next month. Enterprises graded "
+                    "D or E are visited first.",
+            "audience": "town", "audience_value": "Wukang",
+            "published_by": "Deqing Emergency Management Bureau"}, timeout=30)
+        if response.status_code == 201:
+            return
+        time.sleep(0.2)
+    response.raise_for_status()
 
 
 def _safety_actions(session, base_url, enterprise_id, rng, diligence, now):

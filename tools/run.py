@@ -37,10 +37,11 @@ def main():
               "  health        %s/health\n"
               "  enterprises   %s/api/v1/enterprises\n"
               "  a score       %s/api/v1/enterprises/<id>/score\n"
+              "  notices       %s/api/v1/notices?recipient=authority\n"
               "  metrics       %s/metrics\n"
               "  logs          %s\n"
               "  data          %s (SQLite)\n"
-              "Ctrl-C stops everything.\n" % (base, base, base, base, log_dir,
+              "Ctrl-C stops everything.\n" % (base, base, base, base, base, log_dir,
                                                os.path.join(launch.ROOT, "var")), flush=True)
         while True:
             for key, process in platform.processes.items():

@@ -9,11 +9,12 @@ from einspection.errors import InvalidCommand, NotFound
 from .http_json import HttpError, call, correlation_id, endpoint, read_json
 from .routes_checklist import ChecklistRoutes
 from .routes_hazard import HazardRoutes
+from .routes_notify import NotifyRoutes
 
 SERVICES = ("hazard", "checklist", "scoring", "notify")
 
 
-class GatewayService(HazardRoutes, ChecklistRoutes):
+class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes):
     """The HTTP API people and integrators call. Thin: it parses HTTP and
     forwards to the service that owns the data; validation lives there."""
     name = "gateway"
@@ -57,7 +58,7 @@ class GatewayService(HazardRoutes, ChecklistRoutes):
     def get_enterprise(self, request, enterprise_id):
         return 200, call(self.checklist.get_enterprise, enterprise_id)
 
-    # --- score and notices --------------------------------------------------------
+    # --- score --------------------------------------------------------
     @http("GET", "/api/v1/enterprises/<string:enterprise_id>/score")
     @endpoint("enterprises.score")
     def score(self, request, enterprise_id):
@@ -68,12 +69,6 @@ class GatewayService(HazardRoutes, ChecklistRoutes):
         except NotFound:
             raise HttpError(404, "enterprise %s has no score yet: nothing recorded"
                             % enterprise_id) from None
-
-    @http("GET", "/api/v1/enterprises/<string:enterprise_id>/notices")
-    @endpoint("enterprises.notices")
-    def notices(self, request, enterprise_id):
-        self._require_enterprise(enterprise_id, as_field=False)
-        return 200, {"items": call(self.notify.list_notices, enterprise_id)}
 
     def _require_enterprise(self, enterprise_id, as_field=True):
         if not isinstance(enterprise_id, str) or not enterprise_id:

@@ -1,0 +1,94 @@
+"""The ways out: e-mail over SMTP and signed webhook POSTs.
+
+Each send either returns or raises SendFailed, saying whether trying again
+could help. A delivery keeps its id across retries, and that id travels
+with it (Message-ID, X-Einspection-Delivery), so a receiver can recognise
+the one case no sender can rule out: a crash after the receiver accepted
+and before the sender recorded it."""
+import hashlib
+import hmac
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+import requests
+
+from einspection.contract import utcnow
+
+SIGNATURE_HEADER = "X-Einspection-Signature"
+DELIVERY_HEADER = "X-Einspection-Delivery"
+ATTEMPT_HEADER = "X-Einspection-Attempt"
+
+
+class SendFailed(Exception):
+    def __init__(self, reason, permanent=False):
+        super().__init__(reason)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int = 25
+    sender: str = "E-inspection <noreply@einspection.local>"
+    username: str = ""
+    password: str = ""
+    starttls: bool = False
+    timeout: float = 10.0
+
+
+def message_id(delivery_id):
+    return "<%s@einspection>" % delivery_id
+
+
+def email_message(settings, delivery_id, to, subject, body):
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = message_id(delivery_id)     # the same on every retry
+    message.set_content(body, charset="utf-8")
+    return message
+
+
+def send_email(settings, delivery_id, to, subject, body):
+    message = email_message(settings, delivery_id, to, subject, body)
+    try:
+        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
+            if settings.starttls:
+                smtp.starttls()
+            if settings.username:
+                smtp.login(settings.username, settings.password)
+            smtp.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        raise SendFailed("recipient refused: %s" % exc.recipients,
+                         permanent=all(code >= 500 for code in codes)) from None
+    except smtplib.SMTPResponseException as exc:
+        raise SendFailed("SMTP %s %s" % (exc.smtp_code, exc.smtp_error.decode(errors="replace")),
+                         permanent=exc.smtp_code >= 500) from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise SendFailed("SMTP: %s" % (exc or type(exc).__name__)) from None
+
+
+def signature(secret, body):
+    """HMAC-SHA256 over the exact body bytes, as 'sha256=<hex>'."""
+    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return "sha256=" + digest
+
+
+def post_webhook(url, secret, body_text, delivery_id, attempt, timeout=10.0):
+    body = body_text.encode("utf-8")
+    headers = {"Content-Type": "application/cloudevents+json; charset=utf-8",
+               "User-Agent": "einspection-notify/1",
+               SIGNATURE_HEADER: signature(secret, body),
+               DELIVERY_HEADER: delivery_id, ATTEMPT_HEADER: str(attempt)}
+    try:
+        response = requests.post(url, data=body, headers=headers, timeout=timeout,
+                                 allow_redirects=False)
+    except requests.RequestException as exc:
+        raise SendFailed("POST %s: %s" % (url, type(exc).__name__)) from None
+    if not 200 <= response.status_code < 300:
+        raise SendFailed("POST %s: HTTP %d" % (url, response.status_code))

@@ -1,0 +1,131 @@
+"""Sending what is scheduled: claim due deliveries under a lease, send each,
+record each attempt as an event.
+
+The lease is what makes a crash recoverable without a second sender: a
+process that dies mid-send leaves its claim, which expires after
+`lease_seconds`; then any process takes the delivery again, with the same
+id. Attempts are versions of the delivery's stream, so two processes can
+never both record the same attempt."""
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, bindparam, or_, select, update
+
+from einspection.contract import new_event, utcnow
+from einspection.errors import ConcurrencyConflict
+
+from . import channels, model
+from .model import deliveries, notices, subscriptions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    smtp: channels.SmtpSettings = None      # None: e-mail is off
+    max_attempts: int = 8
+    backoff_seconds: float = 30.0
+    max_backoff_seconds: float = 3600.0
+    lease_seconds: float = 120.0
+    webhook_timeout: float = 10.0
+    batch: int = 50
+    parallel: int = 8
+
+    def retry_delay(self, attempt):
+        """30 s, 1 min, 2 min, ... doubling, capped."""
+        return min(self.backoff_seconds * 2 ** (attempt - 1), self.max_backoff_seconds)
+
+
+_CLAIMABLE = and_(deliveries.c.status == "pending",
+                  deliveries.c.next_attempt_at <= bindparam("now"),
+                  or_(deliveries.c.lease_until.is_(None),
+                      deliveries.c.lease_until < bindparam("now")))
+DUE = (select(deliveries.c.delivery_id).where(_CLAIMABLE)
+       .order_by(deliveries.c.next_attempt_at, deliveries.c.delivery_id)
+       .limit(bindparam("limit")))
+CLAIM = (update(deliveries).where(deliveries.c.delivery_id == bindparam("id"), _CLAIMABLE)
+         .values(lease_until=bindparam("until")))
+CLAIMED = (select(deliveries, notices.c.title, notices.c.body.label("notice_body"),
+                  subscriptions.c.url, subscriptions.c.secret, subscriptions.c.cancelled_at)
+           .outerjoin(notices, notices.c.notice_id == deliveries.c.notice_id)
+           .outerjoin(subscriptions, and_(deliveries.c.channel == "webhook",
+                                          subscriptions.c.subscription_id == deliveries.c.target))
+           .where(deliveries.c.delivery_id.in_(bindparam("ids", expanding=True))))
+
+
+def claim_due(engine, settings, now):
+    """Take up to a batch of due deliveries for this process."""
+    with engine.begin() as conn:
+        due = [row.delivery_id for row in conn.execute(DUE, {"now": now,
+                                                             "limit": settings.batch})]
+        until = now + timedelta(seconds=settings.lease_seconds)
+        # a conditional update: of two processes racing for a row, one wins
+        claimed = [delivery_id for delivery_id in due
+                   if conn.execute(CLAIM, {"id": delivery_id, "now": now,
+                                           "until": until}).rowcount == 1]
+        if not claimed:
+            return []
+        return conn.execute(CLAIMED, {"ids": claimed}).all()
+
+
+def send(settings, delivery):
+    """Raises channels.SendFailed; returns when the receiver accepted."""
+    attempt = delivery.attempts + 1
+    if delivery.channel == "email":
+        if settings.smtp is None:
+            raise channels.SendFailed("e-mail is not configured (NOTIFY_SMTP_HOST)")
+        channels.send_email(settings.smtp, delivery.delivery_id, delivery.target,
+                            delivery.title, delivery.notice_body)
+    else:
+        if delivery.url is None or delivery.cancelled_at is not None:
+            raise channels.SendFailed("the subscription was cancelled", permanent=True)
+        channels.post_webhook(delivery.url, delivery.secret, delivery.payload,
+                              delivery.delivery_id, attempt, settings.webhook_timeout)
+
+
+def record_attempt(engine, settings, delivery, failure, now):
+    attempt = delivery.attempts + 1
+    if failure is None:
+        outcome, next_at = "delivered", None
+    elif failure.permanent or attempt >= settings.max_attempts:
+        outcome, next_at = "failed", None
+    else:
+        outcome, next_at = "retrying", now + timedelta(seconds=settings.retry_delay(attempt))
+    attempted = new_event("DeliveryAttempted", {
+        "delivery_id": delivery.delivery_id, "channel": delivery.channel,
+        "target": delivery.target, "attempt": attempt, "outcome": outcome,
+        "error": "" if failure is None else str(failure)[:2000], "next_attempt_at": next_at,
+    }, actor="notify", time=now)
+    try:
+        with engine.begin() as conn:
+            # version 1 is DeliveryScheduled; attempt n is version n + 1
+            model.record(conn, "delivery-" + delivery.delivery_id, attempt, [attempted])
+    except ConcurrencyConflict:
+        log.warning("attempt %d of delivery %s was already recorded", attempt,
+                    delivery.delivery_id)
+    return outcome
+
+
+def run_once(engine, settings, clock=utcnow):
+    """One round: claim what is due, send it (side by side), record each
+    outcome. Returns {outcome: count}."""
+    claimed = claim_due(engine, settings, clock())
+    if not claimed:
+        return {}
+
+    def attempt(delivery):
+        failure = None
+        try:
+            send(settings, delivery)
+        except channels.SendFailed as exc:
+            failure = exc
+        except Exception as exc:          # a bug must not hold the delivery until the lease ends
+            log.exception("sending delivery %s", delivery.delivery_id)
+            failure = channels.SendFailed("unexpected: %r" % exc)
+        return record_attempt(engine, settings, delivery, failure, clock())
+
+    with ThreadPoolExecutor(max_workers=min(settings.parallel, len(claimed))) as pool:
+        outcomes = list(pool.map(attempt, claimed))
+    return {outcome: outcomes.count(outcome) for outcome in set(outcomes)}

@@ -1,0 +1,388 @@
+"""What notify does, and for which message: the flow of notify in one place.
+
+| message                                   | notice to                       | template       |
+|-------------------------------------------|---------------------------------|----------------|
+| GradeAssigned (grade changed)             | the enterprise                  | grade          |
+| GradeStated (monthly statement)           | the enterprise                  | monthly        |
+| HazardReported, level major               | its grid officer, the authority | major_hazard   |
+| HazardOverdue                             | its grid officer, the authority | overdue        |
+| EnterpriseRegistered                      | (the directory; releases what waited for it) |   |
+| publish (command, the authority)          | each enterprise of the audience | publication    |
+| any event received                        | webhook subscribers whose types match it (the CloudEvent) |
+
+Every notice goes to the recipient's in-app inbox and, if e-mail is on,
+to each address in the recipient's settings. Exactly one notice per cause
+and recipient (its id is derived from both), one delivery per notice and
+address or per event and subscriber; the inbox makes a redelivered event a
+no-op. All of it is recorded in the transaction of the event's receipt."""
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from einspection import eventstore
+from einspection.contract import EVENT_TYPES, Event, isoformat, new_event, utcnow
+from einspection.errors import InvalidCommand, NotFound
+
+from . import model, templates
+from .model import CONSUMER, deliveries, directory, notices, publications, subscriptions
+
+NAMESPACE = uuid.UUID("8f5e8d52-5b7b-4c8e-9a57-1c0a7e3f2d10")
+AUTHORITY = "authority"
+RECIPIENT_KINDS = ("enterprise", "grid", "town")
+
+
+@dataclass(frozen=True)
+class Settings:
+    default_language: str = "zh"
+    email_enabled: bool = False
+
+
+def derived_id(*parts):
+    """Ids that the same cause always yields again: the key of exactly-once."""
+    return str(uuid.uuid5(NAMESPACE, "|".join(parts)))
+
+
+def enterprise_recipient(enterprise_id):
+    return "enterprise:" + enterprise_id
+
+
+# --- received events ------------------------------------------------------------------------
+
+def handle(conn, event, settings):
+    """Process one received event exactly once, in the caller's transaction.
+    Returns True if it recorded events that go on the bus."""
+    if not eventstore.record_received(conn, CONSUMER, event):
+        return False                                  # a duplicate: already done
+    handler = HANDLERS.get(event.name)
+    published = bool(handler(conn, event, settings)) if handler else False
+    schedule_webhooks(conn, event)
+    return published
+
+
+def on_enterprise_registered(conn, event, settings):
+    model.register_enterprise(conn, event.data)
+    published = False
+    for row in conn.execute(select(model.waiting).where(
+            model.waiting.c.enterprise_id == event.data["enterprise_id"])
+            .order_by(model.waiting.c.event_id)).all():
+        conn.execute(model.waiting.delete().where(model.waiting.c.event_id == row.event_id))
+        published |= bool(on_hazard(conn, Event.from_json(row.body), settings))
+    return published
+
+
+def on_grade(conn, event, settings):
+    enterprise_id = event.subject
+    firm = model.enterprise(conn, enterprise_id)
+    kind = "grade" if event.name == "GradeAssigned" else "monthly"
+    issue(conn, event, enterprise_recipient(enterprise_id), enterprise_id, kind, settings,
+          lambda language: templates.grade_context(event.data, firm and firm.name, language))
+    return True
+
+
+def needs_grid(event):
+    return (event.name == "HazardOverdue"
+            or (event.name == "HazardReported" and event.data["level"] == "major"))
+
+
+def wait_for_enterprise(conn, event):
+    conn.execute(model.waiting.insert().values(event_id=event.id, enterprise_id=event.subject,
+                                               body=event.to_json()))
+
+
+def on_hazard(conn, event, settings):
+    if not needs_grid(event):
+        return False
+    firm = model.enterprise(conn, event.subject)
+    if firm is None:
+        wait_for_enterprise(conn, event)
+        return False
+    data = event.data
+    where = {"name": firm.name, "town": firm.town, "grid": firm.grid,
+             "hazard_id": data["hazard_id"]}
+    if event.name == "HazardReported":
+        kind = "major_hazard"
+        context = dict(where, category=data["category"], description=data["description"],
+                       found_at=data["found_at"], reported_at=data["reported_at"],
+                       reporter=data["reporter"], deadline=data["rectification_deadline"])
+    else:
+        kind = "overdue"
+        context = dict(where, level=data["level"], deadline=data["rectification_deadline"],
+                       detected_at=data["detected_at"])
+    for recipient in ("grid:" + firm.grid, AUTHORITY):
+        issue(conn, event, recipient, event.subject, kind, settings,
+              lambda language: dict(context,
+                                    level_text=templates.level_text(data["level"], language)))
+    return True
+
+
+HANDLERS = {
+    "EnterpriseRegistered": on_enterprise_registered,
+    "GradeAssigned": on_grade,
+    "GradeStated": on_grade,
+    "HazardReported": on_hazard,
+    "HazardOverdue": on_hazard,
+}
+
+
+# --- notices and their deliveries ----------------------------------------------------------
+
+def recipient_settings(conn, recipient, settings):
+    row = conn.execute(select(model.recipients).where(
+        model.recipients.c.recipient == recipient)).first()
+    if row is None:
+        return settings.default_language, []
+    return row.language, json.loads(row.emails)
+
+
+def issue(conn, cause, recipient, enterprise_id, kind, settings, context_for,
+          publication_id=None, actor="notify"):
+    """Record one notice for `recipient` and schedule its e-mails."""
+    language, emails = recipient_settings(conn, recipient, settings)
+    title, body = templates.render(kind, language, **context_for(language))
+    notice_id = derived_id(cause.id, recipient)
+    notice = new_event("NoticeIssued", {
+        "notice_id": notice_id, "enterprise_id": enterprise_id, "recipient": recipient,
+        "kind": kind, "language": language, "title": title, "body": body,
+        "cause_event_id": cause.id, "publication_id": publication_id,
+    }, actor=actor, correlation_id=cause.correlation_id, causation_id=cause.id)
+    model.record(conn, "notice-" + notice_id, 0, [notice])
+    if settings.email_enabled:
+        for address in emails:
+            schedule(conn, notice, "email", address, notice_id=notice_id)
+    return notice
+
+
+def schedule(conn, cause, channel, target, **what):
+    delivery_id = derived_id(cause.id, channel, target)
+    scheduled = new_event("DeliveryScheduled", dict(
+        what, delivery_id=delivery_id, channel=channel, target=target),
+        actor="notify", correlation_id=cause.correlation_id, causation_id=cause.id)
+    model.record(conn, "delivery-" + delivery_id, 0, [scheduled])
+
+
+def topic_matches(pattern, event_type):
+    """AMQP topic semantics: '*' is one word, '#' zero or more."""
+    def match(pattern_words, words):
+        if not pattern_words:
+            return not words
+        head, rest = pattern_words[0], pattern_words[1:]
+        if head == "#":
+            return any(match(rest, words[i:]) for i in range(len(words) + 1))
+        return bool(words) and head in ("*", words[0]) and match(rest, words[1:])
+    return match(pattern.split("."), event_type.split("."))
+
+
+ACTIVE_SUBSCRIPTIONS = (select(subscriptions.c.subscription_id, subscriptions.c.event_types)
+                        .where(subscriptions.c.cancelled_at.is_(None))
+                        .order_by(subscriptions.c.subscription_id))
+
+
+def schedule_webhooks(conn, event):
+    body = None
+    for row in conn.execute(ACTIVE_SUBSCRIPTIONS):
+        if any(topic_matches(p, event.type) for p in json.loads(row.event_types)):
+            body = body or event.to_json()
+            schedule(conn, event, "webhook", row.subscription_id, event_id=event.id,
+                     event_type=event.type, payload=body)
+
+
+# --- commands -------------------------------------------------------------------------------
+
+def publish(conn, command, settings, actor):
+    """The authority's notice to all enterprises, a town, an industry or a
+    grid: one notice per enterprise, with a read receipt each."""
+    audience, value = command["audience"], command.get("audience_value")
+    query = select(directory.c.enterprise_id).order_by(directory.c.enterprise_id)
+    if audience != "all":
+        query = query.where(getattr(directory.c, audience) == value)
+    recipients = [row.enterprise_id for row in conn.execute(query)]
+    if not recipients:
+        raise InvalidCommand({"audience_value": [
+            "no enterprise is registered in %s %r" % (audience, value) if audience != "all"
+            else "no enterprise is registered yet"]})
+    publication_id = str(uuid.uuid4())
+    published = new_event("PublicationPublished", {
+        "publication_id": publication_id, "title": command["title"], "body": command["body"],
+        "audience": audience, "audience_value": value if audience != "all" else None,
+        "published_by": command["published_by"], "published_at": utcnow(),
+        "recipients": recipients}, actor=actor)
+    model.record(conn, "publication-" + publication_id, 0, [published])
+    context = {k: published.data[k] for k in ("title", "body", "published_by", "published_at")}
+    for enterprise_id in recipients:
+        issue(conn, published, enterprise_recipient(enterprise_id), enterprise_id,
+              "publication", settings, lambda language: context,
+              publication_id=publication_id, actor=actor)
+    return publication_view(conn, publication_id)
+
+
+def read_notice(conn, notice_id, reader):
+    """The read receipt: the first read counts, later ones change nothing."""
+    row = conn.execute(select(notices).where(notices.c.notice_id == notice_id)).first()
+    if row is None:
+        raise NotFound("notice", notice_id)
+    if row.read_at is None:
+        stream = "notice-" + notice_id
+        model.record(conn, stream, eventstore.stream_version(conn, stream), [new_event(
+            "NoticeRead", {"notice_id": notice_id, "enterprise_id": row.enterprise_id,
+                           "recipient": row.recipient, "reader": reader,
+                           "read_at": utcnow()}, actor=reader)])
+    return notice_view(conn, notice_id)
+
+
+def check_recipient(recipient):
+    """The form of a recipient. Whether the enterprise exists is the
+    register's to say (the gateway asks it): notify's directory may lag."""
+    kind, _, name = recipient.partition(":")
+    if recipient != AUTHORITY and (kind not in RECIPIENT_KINDS or not name):
+        raise InvalidCommand({"recipient": [
+            "must be 'authority', 'enterprise:<id>', 'grid:<grid>' or 'town:<town>'"]})
+
+
+def change_recipient_settings(conn, recipient, command, actor):
+    check_recipient(recipient)
+    stream = "recipient-" + recipient
+    model.record(conn, stream, eventstore.stream_version(conn, stream), [new_event(
+        "RecipientSettingsChanged", dict(command, recipient=recipient), actor=actor)])
+    return recipient_view(conn, recipient, None)
+
+
+def subscribe(conn, command, actor):
+    unknown = [p for p in command["event_types"]
+               if not any(topic_matches(p, t.type) for t in EVENT_TYPES.values() if t.public)]
+    if unknown:
+        raise InvalidCommand({"event_types": ["matches no event type: %s" % ", ".join(unknown)]})
+    subscription_id = str(uuid.uuid4())
+    secret = command.get("secret") or secrets.token_urlsafe(32)
+    model.record(conn, "webhook-" + subscription_id, 0, [new_event("WebhookSubscribed", {
+        "subscription_id": subscription_id, "url": command["url"],
+        "event_types": command["event_types"], "secret": secret,
+        "description": command["description"]}, actor=actor)])
+    view = subscription_view(conn, subscription_id)
+    view["secret"] = secret            # shown once: the subscriber verifies signatures with it
+    return view
+
+
+def cancel_subscription(conn, subscription_id, actor):
+    view = subscription_view(conn, subscription_id)
+    if view["cancelled_at"] is not None:
+        return view
+    stream = "webhook-" + subscription_id
+    model.record(conn, stream, eventstore.stream_version(conn, stream), [new_event(
+        "WebhookCancelled", {"subscription_id": subscription_id}, actor=actor)])
+    return subscription_view(conn, subscription_id)
+
+
+# --- queries --------------------------------------------------------------------------------
+
+def _iso(moment):
+    return None if moment is None else isoformat(moment)
+
+
+def _notice(row):
+    view = dict(row._mapping)
+    view["issued_at"], view["read_at"] = _iso(row.issued_at), _iso(row.read_at)
+    return view
+
+
+def inbox(conn, recipient, unread_only=False, page=1, size=50):
+    where = [notices.c.recipient == recipient]
+    if unread_only:
+        where.append(notices.c.read_at.is_(None))
+    total = conn.execute(select(func.count()).select_from(notices).where(*where)).scalar_one()
+    unread = conn.execute(select(func.count()).select_from(notices).where(
+        notices.c.recipient == recipient, notices.c.read_at.is_(None))).scalar_one()
+    rows = conn.execute(select(notices).where(*where)
+                        .order_by(notices.c.issued_at.desc(), notices.c.notice_id)
+                        .limit(size).offset((page - 1) * size)).all()
+    return {"recipient": recipient, "total": total, "unread": unread, "page": page,
+            "size": size, "items": [_notice(r) for r in rows]}
+
+
+def _delivery(row):
+    return {"delivery_id": row.delivery_id, "channel": row.channel, "target": row.target,
+            "event_type": row.event_type, "event_id": row.event_id,
+            "notice_id": row.notice_id, "status": row.status, "attempts": row.attempts,
+            "last_error": row.last_error, "scheduled_at": _iso(row.scheduled_at),
+            "next_attempt_at": _iso(row.next_attempt_at) if row.status == "pending" else None,
+            "finished_at": _iso(row.finished_at)}
+
+
+def notice_view(conn, notice_id):
+    row = conn.execute(select(notices).where(notices.c.notice_id == notice_id)).first()
+    if row is None:
+        raise NotFound("notice", notice_id)
+    view = _notice(row)
+    view["deliveries"] = [_delivery(d) for d in conn.execute(
+        select(deliveries).where(deliveries.c.notice_id == notice_id)
+        .order_by(deliveries.c.target)).all()]
+    return view
+
+
+def publication_view(conn, publication_id):
+    row = conn.execute(select(publications).where(
+        publications.c.publication_id == publication_id)).first()
+    if row is None:
+        raise NotFound("publication", publication_id)
+    view = dict(row._mapping, published_at=_iso(row.published_at))
+    rows = conn.execute(
+        select(notices.c.enterprise_id, notices.c.notice_id, notices.c.read_at,
+               notices.c.read_by, directory.c.name)
+        .outerjoin(directory, directory.c.enterprise_id == notices.c.enterprise_id)
+        .where(notices.c.publication_id == publication_id)
+        .order_by(notices.c.enterprise_id)).all()
+    view["recipients"] = [{"enterprise_id": r.enterprise_id, "name": r.name,
+                           "notice_id": r.notice_id, "read_at": _iso(r.read_at),
+                           "read_by": r.read_by} for r in rows]
+    view["read_count"] = sum(1 for r in rows if r.read_at is not None)
+    view["not_read"] = [r.enterprise_id for r in rows if r.read_at is None]
+    return view
+
+
+def list_publications(conn, page=1, size=50):
+    rows = conn.execute(select(publications).order_by(publications.c.published_at.desc())
+                        .limit(size).offset((page - 1) * size)).all()
+    return [dict(r._mapping, published_at=_iso(r.published_at)) for r in rows]
+
+
+def recipient_view(conn, recipient, settings):
+    row = conn.execute(select(model.recipients).where(
+        model.recipients.c.recipient == recipient)).first()
+    if row is None:
+        return {"recipient": recipient, "language": settings.default_language, "emails": [],
+                "changed_at": None}
+    return {"recipient": recipient, "language": row.language, "emails": json.loads(row.emails),
+            "changed_at": _iso(row.changed_at)}
+
+
+def subscription_view(conn, subscription_id):
+    row = conn.execute(select(subscriptions).where(
+        subscriptions.c.subscription_id == subscription_id)).first()
+    if row is None:
+        raise NotFound("webhook subscription", subscription_id)
+    counts = dict(conn.execute(
+        select(deliveries.c.status, func.count())
+        .where(deliveries.c.channel == "webhook", deliveries.c.target == subscription_id)
+        .group_by(deliveries.c.status)).all())
+    return {"subscription_id": row.subscription_id, "url": row.url,
+            "event_types": json.loads(row.event_types), "description": row.description,
+            "subscribed_at": _iso(row.subscribed_at), "cancelled_at": _iso(row.cancelled_at),
+            "deliveries": {s: counts.get(s, 0) for s in ("pending", "delivered", "failed")}}
+
+
+def list_subscriptions(conn):
+    return [subscription_view(conn, row.subscription_id) for row in conn.execute(
+        select(subscriptions.c.subscription_id).order_by(subscriptions.c.subscribed_at))]
+
+
+def subscription_deliveries(conn, subscription_id, status=None, limit=100):
+    subscription_view(conn, subscription_id)          # 404 for an unknown one
+    query = select(deliveries).where(deliveries.c.channel == "webhook",
+                                     deliveries.c.target == subscription_id)
+    if status:
+        query = query.where(deliveries.c.status == status)
+    rows = conn.execute(query.order_by(deliveries.c.scheduled_at.desc(),
+                                       deliveries.c.delivery_id).limit(limit)).all()
+    return [_delivery(r) for r in rows]

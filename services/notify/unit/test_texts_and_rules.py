@@ -1,0 +1,80 @@
+"""Notice texts in both languages, topic patterns and the retry schedule:
+plain functions, no broker, no database."""
+from datetime import date, datetime, timezone
+
+import pytest
+
+from einspection.contract import LANGUAGES
+from services.notify import channels, dispatch, templates
+from services.notify.policy import topic_matches
+
+WHEN = datetime(2026, 11, 29, 8, 30, tzinfo=timezone.utc)
+CONTEXTS = {
+    "grade": dict(points="7.86", grade="C", previous_grade="B", window_start=date(2026, 8, 30),
+                  window_end=date(2026, 11, 29), name="Baide Fabrics", period=None,
+                  advice=["increase safety action recording"]),
+    "monthly": dict(points="9.20", grade="A", previous_grade=None, period="2026-10",
+                    window_start=date(2026, 8, 2), window_end=date(2026, 11, 1),
+                    name="Baide Fabrics", advice=[]),
+    "major_hazard": dict(name="Baide Fabrics", town="Wukang", grid="Wukang-1", hazard_id="h-1",
+                         category="fire", description="sprinkler valve closed", found_at=WHEN,
+                         reported_at=WHEN, reporter="li", deadline=WHEN, level_text="重大"),
+    "overdue": dict(name="Baide Fabrics", town="Wukang", grid="Wukang-1", hazard_id="h-1",
+                    level="major", level_text="重大", deadline=WHEN, detected_at=WHEN),
+    "publication": dict(title="Enforcement inspection", body="Inspectors visit in May.",
+                        published_by="Deqing ESB", published_at=WHEN),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("kind", templates.KINDS)
+def test_every_kind_renders_in_every_language(kind, language):
+    title, body = templates.render(kind, language, **CONTEXTS[kind])
+    assert title and "\n" not in title and body
+    assert "{{" not in title + body and "{%" not in title + body
+
+
+def test_the_grade_notice_says_the_seeds_sentence_with_the_advice():
+    title, body = templates.render("grade", "en", **CONTEXTS["grade"])
+    assert title == "Grade C: 7.86 points in the last three months"
+    assert body.startswith("Performance points for Baide Fabrics in the last three months "
+                           "(2026-08-30 to 2026-11-29) were 7.86, and you are graded C in "
+                           "overall performance. (Previously graded B.)")
+    assert body.endswith("OSH management notice: Increase safety action recording. This will "
+                         "improve your management capacity while gaining more points.")
+    _, chinese = templates.render("grade", "zh", **CONTEXTS["grade"])
+    assert "绩效得分为7.86分，综合表现评定为C级" in chinese
+
+
+def test_weakest_indicator_first_translated_with_english_fallback():
+    indicators = [
+        {"key": "a", "title": "A", "points": "1.00", "max_points": "2.00", "advice": "do a",
+         "i18n": {"zh": {"title": "甲", "advice": "做甲"}}},
+        {"key": "b", "title": "B", "points": "0.10", "max_points": "1.00", "advice": "do b"},
+        {"key": "c", "title": "C", "points": "1.00", "max_points": "1.00", "advice": ""},
+    ]
+    assert templates.weakest_advice(indicators, "en") == ["do b", "do a"]
+    assert templates.weakest_advice(indicators, "zh") == ["do b", "做甲"]
+
+
+@pytest.mark.parametrize("pattern, event_type, matches", [
+    ("einspection.hazard.reported.v1", "einspection.hazard.reported.v1", True),
+    ("einspection.hazard.#", "einspection.hazard.reported.v1", True),
+    ("einspection.*.reported.v1", "einspection.hazard.reported.v1", True),
+    ("einspection.*", "einspection.hazard.reported.v1", False),
+    ("#", "einspection.grade.assigned.v1", True),
+    ("einspection.grade.#", "einspection.hazard.reported.v1", False),
+])
+def test_topic_patterns(pattern, event_type, matches):
+    assert topic_matches(pattern, event_type) is matches
+
+
+def test_retries_back_off_doubling_up_to_the_cap():
+    settings = dispatch.DeliverySettings(backoff_seconds=30, max_backoff_seconds=300)
+    assert [settings.retry_delay(n) for n in range(1, 7)] == [30, 60, 120, 240, 300, 300]
+
+
+def test_the_signature_is_hmac_sha256_of_the_body():
+    # RFC 4231 test case 2
+    assert channels.signature("Jefe", b"what do ya want for nothing?") == (
+        "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")

@@ -1,0 +1,194 @@
+"""Notify through the platform: grade notices by e-mail to a real SMTP
+server in the enterprise's language, grid notifications, the authority's
+publications with read receipts, signed webhooks, and exactly one notice
+per cause, recipient and channel when events repeat or notify dies mid-send."""
+import json
+import signal
+import uuid
+
+import pytest
+
+from services.notify import channels
+
+from . import factories
+from .fixtures import created, register_enterprise
+from .support import EventTap, WebhookReceiver, publish_raw, wait_until
+
+
+@pytest.fixture
+def receiver():
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
+
+
+def unique(prefix):
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:6])
+
+
+def settings(api, recipient, language, emails=()):
+    return created(api.session.put(api.base_url + "/api/v1/recipients/%s/settings" % recipient,
+                                   json={"language": language, "emails": list(emails)},
+                                   timeout=30), 200)
+
+
+def inbox(api, recipient):
+    return created(api.get("/api/v1/notices", params={"recipient": recipient}), 200)["items"]
+
+
+def grade_notice(api, enterprise_id):
+    """Reports a late hazard, which moves the enterprise's grade; returns the notice."""
+    created(api.post("/api/v1/hazards", factories.hazard(enterprise_id, found_hours_ago=72)))
+    return wait_until(lambda: inbox(api, "enterprise:" + enterprise_id), timeout=30,
+                      message="a grade notice")[0]
+
+
+def delivered(api, notice_id):
+    def check():
+        notice = created(api.get("/api/v1/notices/" + notice_id), 200)
+        states = [d["status"] for d in notice["deliveries"]]
+        return notice if states and "pending" not in states else None
+    return wait_until(check, timeout=30, message="the notice's deliveries")
+
+
+def test_the_grade_notice_reaches_the_enterprise_by_email_in_its_language(api, smtp_sink):
+    enterprise_id = register_enterprise(api, name="Baide Fabrics")
+    address = unique("safety") + "@baide.example"
+    settings(api, "enterprise:" + enterprise_id, "en", [address])
+    notice = grade_notice(api, enterprise_id)
+    assert notice["language"] == "en" and notice["title"].startswith("Grade ")
+    assert "Performance points for Baide Fabrics in the last three months" in notice["body"]
+    assert "OSH management notice:" in notice["body"]
+    [delivery] = delivered(api, notice["notice_id"])["deliveries"]
+    assert (delivery["channel"], delivery["target"], delivery["status"]) == (
+        "email", address, "delivered")
+    [mail] = smtp_sink.messages(to=address)
+    assert mail["Subject"] == notice["title"]
+    assert mail["Message-ID"] == channels.message_id(delivery["delivery_id"])
+    assert mail.get_content().strip() == notice["body"]
+
+    read = created(api.post("/api/v1/notices/%s/read" % notice["notice_id"],
+                            {"reader": "manager.wang"}), 200)
+    assert read["read_by"] == "manager.wang" and read["read_at"]
+    unread = created(api.get("/api/v1/enterprises/%s/notices" % enterprise_id,
+                             params={"unread": "true"}), 200)
+    assert notice["notice_id"] not in [n["notice_id"] for n in unread["items"]]
+
+
+def test_a_major_hazard_and_an_overdue_rectification_reach_the_grid_officer_and_authority(api):
+    grid = unique("Wukang")
+    enterprise_id = register_enterprise(api, name="Huzhou Steel", grid=grid)
+    major = created(api.post("/api/v1/hazards", factories.hazard(
+        enterprise_id, level="major", description="sprinkler main valve closed")))
+    # a general hazard found ten days ago, due yesterday: overdue at once
+    overdue = created(api.post("/api/v1/hazards", factories.hazard(
+        enterprise_id, found_hours_ago=240,
+        rectification_deadline=factories.iso(factories.ago(hours=24)))))
+    notices = wait_until(lambda: len(inbox(api, "grid:" + grid)) == 2
+                         and inbox(api, "grid:" + grid), message="two grid notices")
+    kinds = {n["kind"]: n for n in notices}
+    assert set(kinds) == {"major_hazard", "overdue"}
+    assert "sprinkler main valve closed" in kinds["major_hazard"]["body"]
+    assert overdue["id"] in kinds["overdue"]["body"] and major["id"] not in kinds["overdue"]["body"]
+    authority = {n["cause_event_id"] for n in inbox(api, "authority")}
+    assert {n["cause_event_id"] for n in notices} <= authority
+    # the enterprise's own general hazard, reported in time, tells the grid nothing
+    assert all(n["enterprise_id"] == enterprise_id for n in notices)
+
+
+def test_a_publication_to_a_town_records_who_has_not_read_it(api):
+    town = unique("Xinshi")
+    first = register_enterprise(api, town=town, grid=town + "-1")
+    second = register_enterprise(api, town=town, grid=town + "-2")
+    elsewhere = register_enterprise(api, town=unique("Qianyuan"))
+
+    def published():
+        response = api.post("/api/v1/publications", {
+            "title": "Enforcement notice", "audience": "town", "audience_value": town,
+            "body": "The bureau will inspect warehouses in this town next month.",
+            "published_by": "Deqing Emergency Management Bureau"})
+        return response.json() if response.status_code == 201 else None
+    # the directory follows EnterpriseRegistered: wait until both have arrived
+    publication = wait_until(published, message="the town's enterprises to be known")
+    assert sorted(r["enterprise_id"] for r in publication["recipients"]) == sorted(
+        [first, second])
+    notice = inbox(api, "enterprise:" + first)[0]
+    assert notice["kind"] == "publication" and notice["title"] == "Enforcement notice"
+    assert inbox(api, "enterprise:" + elsewhere) == []
+    created(api.post("/api/v1/notices/%s/read" % notice["notice_id"], {"reader": "li"}), 200)
+    view = created(api.get("/api/v1/publications/" + publication["publication_id"]), 200)
+    assert view["not_read"] == [second] and view["read_count"] == 1
+
+    missing = api.post("/api/v1/publications", {"title": "t", "body": "b", "audience": "town",
+                                                "published_by": "x"})
+    assert missing.status_code == 400
+    assert "audience_value" in missing.json()["error"]["fields"]
+
+
+def test_webhooks_are_signed_and_a_failing_receiver_is_retried_then_marked_failed(
+        api, receiver):
+    failing = WebhookReceiver(status=503)
+    try:
+        good = created(api.post("/api/v1/webhooks", {
+            "url": receiver.url, "event_types": ["einspection.enterprise.registered.v1"]}))
+        bad = created(api.post("/api/v1/webhooks", {
+            "url": failing.url, "event_types": ["einspection.enterprise.*.v1"]}))
+        enterprise_id = register_enterprise(api)
+        headers, body = wait_until(
+            lambda: next((r for r in receiver.received
+                          if json.loads(r[1])["subject"] == enterprise_id), None),
+            message="the webhook POST")
+        assert headers[channels.SIGNATURE_HEADER] == channels.signature(good["secret"], body)
+        assert headers["Content-Type"].startswith("application/cloudevents+json")
+        assert json.loads(body)["data"]["enterprise_id"] == enterprise_id
+
+        def given_up():
+            items = created(api.get("/api/v1/webhooks/%s/deliveries" % bad["subscription_id"],
+                                    params={"status": "failed"}), 200)["items"]
+            return items or None
+        [failed] = wait_until(given_up, message="the failing receiver to be given up")
+        assert failed["attempts"] == 3 and failed["last_error"].endswith("HTTP 503")
+        assert len(failing.received) == 3
+
+        cancelled = created(api.session.delete(
+            api.base_url + "/api/v1/webhooks/" + bad["subscription_id"], timeout=30), 200)
+        assert cancelled["cancelled_at"]
+        unknown = api.post("/api/v1/webhooks", {"url": receiver.url,
+                                                "event_types": ["einspection.nothing.#"]})
+        assert unknown.status_code == 400 and "event_types" in unknown.json()["error"]["fields"]
+    finally:
+        failing.close()
+
+
+def test_one_notice_and_one_email_per_cause_when_the_event_repeats_or_notify_dies_mid_send(
+        api, platform, smtp_sink):
+    enterprise_id = register_enterprise(api)
+    address = unique("once") + "@example.com"
+    settings(api, "enterprise:" + enterprise_id, "zh", [address])
+    tap = EventTap(platform.amqp_uri, platform.exchange, "einspection.grade.assigned.v1")
+    smtp_sink.control("hold", True)          # the SMTP server keeps notify waiting at DATA
+    try:
+        notice = grade_notice(api, enterprise_id)
+        [grade_event] = tap.wait_for(lambda e: e["subject"] == enterprise_id)
+        wait_until(lambda: smtp_sink.holding(), message="notify to be sending")
+        platform.stop_service("notify-0", sig=signal.SIGKILL)
+        smtp_sink.control("refuse", True)    # the cut-off send was never accepted
+        smtp_sink.control("hold", False)
+        wait_until(lambda: not smtp_sink.holding(), message="the server to let go")
+        smtp_sink.control("refuse", False)
+        # the same GradeAssigned, delivered twice more while notify is down
+        for _ in range(2):
+            publish_raw(platform.amqp_uri, platform.exchange,
+                        "einspection.grade.assigned.v1", grade_event.body)
+        platform.start_service("notify")
+        [delivery] = delivered(api, notice["notice_id"])["deliveries"]
+    finally:
+        smtp_sink.control("hold", False)
+        smtp_sink.control("refuse", False)
+        tap.close()
+        if "notify-0" not in platform.processes:
+            platform.start_service("notify")
+        platform.wait_healthy()
+    assert delivery["status"] == "delivered"
+    assert len(inbox(api, "enterprise:" + enterprise_id)) == 1
+    assert len(smtp_sink.messages(to=address)) == 1
