@@ -22,11 +22,12 @@ test: venv
 	$(PY) -m pytest
 
 unit: venv
-	$(PY) -m pytest services/hazard/unit services/checklist/unit services/scoring/unit einspection/tests/unit
+	$(PY) -m pytest services/hazard/unit services/checklist/unit services/scoring/unit services/notify/unit einspection/tests/unit
 
-## replay: drop the scoring projection and rebuild it from the events it received
+## replay: drop the scoring and notify read models and rebuild them from their events
 replay: venv
 	$(PY) -m services.scoring.cli replay
+	$(PY) -m services.notify.cli replay
 
 ## bench: end-to-end event throughput and latency beside the raw broker ceiling; replay rate
 bench: venv

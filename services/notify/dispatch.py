@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
+from prometheus_client import Counter
 from sqlalchemy import and_, bindparam, or_, select, update
 
 from einspection.contract import new_event, utcnow
@@ -20,6 +21,9 @@ from . import channels, model
 from .model import deliveries, notices, subscriptions
 
 log = logging.getLogger(__name__)
+
+ATTEMPTS = Counter("einspection_notify_delivery_attempts_total",
+                   "E-mail and webhook tries, by outcome", ["channel", "outcome"])
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ def record_attempt(engine, settings, delivery, failure, now):
     except ConcurrencyConflict:
         log.warning("attempt %d of delivery %s was already recorded", attempt,
                     delivery.delivery_id)
+    ATTEMPTS.labels(delivery.channel, outcome).inc()
     return outcome
 
 
