@@ -313,8 +313,8 @@ class NoticeIssuedV1(_Data):
     title = fields.String(required=True)
     body = fields.String(required=True)
     cause_event_id = Id(required=True)
-    # added to v1: who receives it ('enterprise:<id>', 'grid:<grid>', 'town:<town>',
-    # 'authority'; absent on old events: the enterprise), in which language, and
+    # added to v1: who receives it ('enterprise:<id>', 'grid:<grid>', 'authority';
+    # absent on old events: the enterprise), in which language, and
     # the publication it delivers, if any
     recipient = fields.String(load_default=None, allow_none=True)
     language = fields.String(load_default="en", validate=validate.OneOf(LANGUAGES))

@@ -18,7 +18,7 @@ class NotifyRoutes:
     @http("GET", "/api/v1/notices")
     @endpoint("notices.inbox")
     def inbox(self, request):
-        """?recipient=grid:<grid> | town:<town> | authority | enterprise:<id>"""
+        """?recipient=grid:<grid> | authority | enterprise:<id>"""
         return 200, call(self.notify.inbox, request.args.to_dict())
 
     @http("GET", "/api/v1/notices/<string:notice_id>")

@@ -31,7 +31,7 @@ from .model import CONSUMER, deliveries, directory, notices, publications, subsc
 
 NAMESPACE = uuid.UUID("8f5e8d52-5b7b-4c8e-9a57-1c0a7e3f2d10")
 AUTHORITY = "authority"
-RECIPIENT_KINDS = ("enterprise", "grid", "town")
+RECIPIENT_KINDS = ("enterprise", "grid")
 
 
 @dataclass(frozen=True)
@@ -238,7 +238,7 @@ def check_recipient(recipient):
     kind, _, name = recipient.partition(":")
     if recipient != AUTHORITY and (kind not in RECIPIENT_KINDS or not name):
         raise InvalidCommand({"recipient": [
-            "must be 'authority', 'enterprise:<id>', 'grid:<grid>' or 'town:<town>'"]})
+            "must be 'authority', 'enterprise:<id>' or 'grid:<grid>'"]})
 
 
 def change_recipient_settings(conn, recipient, command, actor):
