@@ -194,6 +194,10 @@ def evaluate(rules, as_of, facts):
             "nothing_to_measure": empty, "detail": detail,
             "to_gain": (indicator["advice"] if missing > 0 else ""),
             "missing_points": str(missing.quantize(POINTS_QUANTUM)),
+            # the same title and advice in the rule set's other languages
+            "i18n": {language: {"title": text["title"],
+                                "to_gain": (text["advice"] if missing > 0 else "")}
+                     for language, text in sorted(indicator.get("i18n", {}).items())},
         })
     return {
         "rule_version": rules["version"], "as_of": as_of.isoformat(),

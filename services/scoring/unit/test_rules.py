@@ -137,3 +137,27 @@ def test_v2_with_nothing_recorded_is_not_a_silent_ten():
     score = evaluate(V2, date(2026, 11, 29), Facts())
     assert score["points"] == "3.50"       # half timeliness (1.0) + no due hazard late (2.5)
     assert all(i["nothing_to_measure"] for i in score["indicators"])
+
+
+@pytest.mark.parametrize("rules", [RULES, V2], ids=["2026.1", "2026.2"])
+def test_every_indicator_has_a_chinese_title_and_advice(rules):
+    for indicator in rules["indicators"]:
+        zh = indicator["i18n"]["zh"]
+        assert zh["title"] and zh["advice"], indicator["key"]
+        assert all("\u4e00" <= ch <= "\u9fff" for ch in zh["title"]), zh["title"]
+
+
+def test_the_explanation_carries_chinese_advice_only_where_points_were_lost():
+    as_of = date(2026, 11, 29)
+    late = HazardFact(found_at=at(date(2026, 11, 1)), reported_at=at(date(2026, 11, 5)),
+                      deadline=at(date(2026, 11, 20)), level="general",
+                      rectified_at=at(date(2026, 11, 6)))
+    score = evaluate(V2, as_of, Facts(hazards=[late]))
+    by_key = {i["key"]: i for i in score["indicators"]}
+    assert by_key["timeliness"]["i18n"] == {"zh": {
+        "title": "隐患上报及时性", "to_gain": "部分隐患记录为事后补录，请提高隐患上报的及时性"}}
+    # rectified before its deadline: full points, nothing to gain, in either language
+    assert by_key["rectification_on_time"]["to_gain"] == ""
+    assert by_key["rectification_on_time"]["i18n"] == {"zh": {"title": "隐患按期整改",
+                                                              "to_gain": ""}}
+
