@@ -5,9 +5,14 @@ Order-proof by design, so any number of scoring processes can share one
 queue: every fact is keyed by its own id and merged (a rectification that
 overtakes its report just fills in its column), and the score is recomputed
 from all facts under a lock on the enterprise's row. The same set of events
-gives the same projection, whatever order they arrived in."""
+gives the same projection, whatever order they arrived in.
+
+A stored score is evaluated as of max(day of the enterprise's latest event,
+scoring's clock day): the clock (`clock.py`, its own ScoringClockAdvanced
+events) slides every window with time, and the max keeps the result
+independent of whether an event or a clock step came first."""
 import json
-from datetime import timezone
+from datetime import date, timezone
 
 from sqlalchemy import (Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, Text,
                         and_, bindparam, or_, select)
@@ -86,6 +91,7 @@ position_facts = Table(
 scores = Table(
     "scores", metadata,
     Column("enterprise_id", String(64), primary_key=True),
+    Column("first_event_time", DateTime(timezone=True)),   # who a monthly statement is for
     Column("last_event_time", DateTime(timezone=True)),
     Column("as_of", String(10)),
     Column("points", String(8)),
@@ -95,8 +101,34 @@ scores = Table(
     Column("events_applied", Integer, nullable=False, default=0),
 )
 
+# Scoring's clock, folded from its ScoringClockAdvanced events: one row. A
+# clock step that enters a new month opens that month's statement: `period`
+# (the month that just ended), stated as of `period_day`.
+clock = Table(
+    "scoring_clock", metadata,
+    Column("stream_id", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("period_day", Date, nullable=False),
+    Column("period_event_id", String(64), nullable=False),
+)
+
+# The monthly statements made (GradeStated), from scoring's own events.
+statements = Table(
+    "score_statements", metadata,
+    Column("enterprise_id", String(64), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("grade", String(1), nullable=False),
+    Column("points", String(8), nullable=False),
+    Column("event_id", String(64), nullable=False),
+)
+
+CLOCK_STREAM = "scoring-clock"
+
 TABLES = [enterprises, hazard_facts, hazard_steps, inspection_facts, action_facts,
-          position_facts, scores]
+          position_facts, scores, clock, statements]
 
 
 def _utc(moment):
@@ -216,9 +248,11 @@ def evaluate(conn, rules, enterprise_id, as_of):
     return scoring_rules.evaluate(rules, as_of, facts_of(conn, enterprise_id, window))
 
 
-def _store_score(conn, enterprise_id, last_event_time, evaluation, events_applied):
+def _store_score(conn, enterprise_id, first_event_time, last_event_time, evaluation,
+                 events_applied):
     conn.execute(scores.update().where(scores.c.enterprise_id == enterprise_id).values(
-        last_event_time=last_event_time, as_of=evaluation["as_of"], points=evaluation["points"],
+        first_event_time=first_event_time, last_event_time=last_event_time,
+        as_of=evaluation["as_of"], points=evaluation["points"],
         grade=evaluation["grade"], rule_version=evaluation["rule_version"],
         evaluation=json.dumps(evaluation, sort_keys=True), events_applied=events_applied))
 
@@ -226,6 +260,61 @@ def _store_score(conn, enterprise_id, last_event_time, evaluation, events_applie
 def _locked_score_row(conn, enterprise_id):
     upsert(conn, scores, {"enterprise_id": enterprise_id, "events_applied": 0}, ["enterprise_id"])
     return lock_row(conn, select(scores).where(scores.c.enterprise_id == enterprise_id))
+
+
+def clock_state(conn):
+    """The clock's row, or None before its first step."""
+    return conn.execute(select(clock).where(clock.c.stream_id == CLOCK_STREAM)).first()
+
+
+def clock_day(conn):
+    state = clock_state(conn)
+    return state.day if state is not None else None
+
+
+def score_day(last_event_time, day_of_clock):
+    """The day a stored score is evaluated as of."""
+    return max(filter(None, [last_event_time.date(), day_of_clock]))
+
+
+def event_indicators(evaluation):
+    """An evaluation's indicators as GradeAssigned and GradeStated carry them."""
+    return [dict({k: i[k] for k in ("key", "title", "value", "points", "max_points")},
+                 advice=i["to_gain"],
+                 i18n={language: {"title": text["title"], "advice": text["to_gain"]}
+                       for language, text in i["i18n"].items()})
+            for i in evaluation["indicators"]]
+
+
+def grade_data(enterprise_id, evaluation, previous_grade):
+    """The data GradeAssigned and GradeStated share."""
+    return {"enterprise_id": enterprise_id, "points": evaluation["points"],
+            "grade": evaluation["grade"], "previous_grade": previous_grade,
+            "rule_version": evaluation["rule_version"],
+            "as_of": date.fromisoformat(evaluation["as_of"]),
+            "window_start": date.fromisoformat(evaluation["window_start"]),
+            "window_end": date.fromisoformat(evaluation["window_end"]),
+            "indicators": event_indicators(evaluation)}
+
+
+def rescore(conn, rules, row, first_event_time, last_event_time, events_applied, *,
+            correlation_id, causation_id):
+    """Evaluate the enterprise of the locked score `row` again, store it, and
+    record GradeAssigned if the grade changed; returns it."""
+    enterprise_id = row.enterprise_id
+    first_event_time, last_event_time = _utc(first_event_time), _utc(last_event_time)
+    evaluation = evaluate(conn, rules, enterprise_id,
+                          score_day(last_event_time, clock_day(conn)))
+    _store_score(conn, enterprise_id, first_event_time, last_event_time, evaluation,
+                 events_applied)
+    if evaluation["grade"] == row.grade:
+        return None
+    grade_event = new_event("GradeAssigned", grade_data(enterprise_id, evaluation, row.grade),
+                            actor="scoring", correlation_id=correlation_id,
+                            causation_id=causation_id)
+    stream = "grade-" + enterprise_id
+    eventstore.append(conn, stream, eventstore.stream_version(conn, stream), [grade_event])
+    return grade_event
 
 
 def handle(conn, event, rules):
@@ -236,57 +325,77 @@ def handle(conn, event, rules):
     if event.name not in SCORED:
         apply_fact(conn, event)
         return None
-    enterprise_id = event.subject
-    row = _locked_score_row(conn, enterprise_id)      # one writer per enterprise at a time
+    # One writer per enterprise at a time; the clock is read after the lock,
+    # so a clock step's catch-up of this row is never overwritten by an older day.
+    row = _locked_score_row(conn, event.subject)
     apply_fact(conn, event)
+    first = min(filter(None, [_utc(row.first_event_time), event.time]))
     last = max(filter(None, [_utc(row.last_event_time), event.time]))
-    evaluation = evaluate(conn, rules, enterprise_id, last.date())
-    _store_score(conn, enterprise_id, last, evaluation, row.events_applied + 1)
-    if evaluation["grade"] == row.grade:
-        return None
-    grade_event = new_event("GradeAssigned", {
-        "enterprise_id": enterprise_id, "points": evaluation["points"],
-        "grade": evaluation["grade"], "previous_grade": row.grade,
-        "rule_version": evaluation["rule_version"],
-        "as_of": last.date(), "window_start": _date(evaluation["window_start"]),
-        "window_end": _date(evaluation["window_end"]),
-        "indicators": [dict({k: i[k] for k in ("key", "title", "value", "points", "max_points")},
-                            advice=i["to_gain"]) for i in evaluation["indicators"]],
-    }, actor="scoring", correlation_id=event.correlation_id, causation_id=event.id)
-    stream = "grade-" + enterprise_id
-    eventstore.append(conn, stream, eventstore.stream_version(conn, stream), [grade_event])
-    return grade_event
+    return rescore(conn, rules, row, first, last, row.events_applied + 1,
+                   correlation_id=event.correlation_id, causation_id=event.id)
 
 
-def _date(text):
-    from datetime import date
-    return date.fromisoformat(text)
+def apply_clock(conn, event):
+    """Fold one ScoringClockAdvanced into the clock's row (steps come in
+    stream order: each one is later than the last)."""
+    state = clock_state(conn)
+    day = event.data["day"]
+    values = {"version": event.stream_version, "day": day, "event_id": event.id}
+    if state is None or (state.day.year, state.day.month) != (day.year, day.month):
+        values.update(period=scoring_rules.period_before(day), period_day=day,
+                      period_event_id=event.id)
+    if state is None:
+        conn.execute(clock.insert().values(stream_id=CLOCK_STREAM, **values))
+    else:
+        conn.execute(clock.update().where(clock.c.stream_id == CLOCK_STREAM).values(**values))
+
+
+def record_statement(conn, event):
+    data = event.data
+    conn.execute(statements.insert().values(
+        enterprise_id=data["enterprise_id"], period=data["period"], grade=data["grade"],
+        points=data["points"], event_id=event.id))
 
 
 def rebuild(engine, rules):
     """Drop the projection and replay every received event. Facts first, then
-    one evaluation per enterprise: the same result as event-by-event, faster.
-    Returns how many events were replayed."""
-    applied, last_time = {}, {}
+    scoring's own clock steps and statements, then one evaluation per
+    enterprise: the same result as event-by-event, faster. Returns how many
+    received events were replayed."""
+    applied, first_time, last_time = {}, {}, {}
     replayed = 0
     # One transaction, DDL included: readers see the old projection until the
     # new one is complete, and a failed rebuild leaves the old one in place.
     with engine.begin() as conn:
         metadata.drop_all(conn)
         metadata.create_all(conn)
-        def read_page(after, limit):
+
+        def read_received(after, limit):
             return eventstore.received_events(conn, CONSUMER, after, limit)
 
-        for _, event in paged(read_page):
+        for _, event in paged(read_received):
             replayed += 1
             if apply_fact(conn, event):
-                applied[event.subject] = applied.get(event.subject, 0) + 1
-                last_time[event.subject] = max(last_time.get(event.subject, event.time),
-                                               event.time)
+                subject = event.subject
+                applied[subject] = applied.get(subject, 0) + 1
+                first_time[subject] = min(first_time.get(subject, event.time), event.time)
+                last_time[subject] = max(last_time.get(subject, event.time), event.time)
+        for step in eventstore.load_stream(conn, CLOCK_STREAM):
+            apply_clock(conn, step)
+
+        def read_own(after, limit):
+            return eventstore.read_all(conn, after, limit)
+
+        for _, event in paged(read_own):
+            if event.name == "GradeStated":
+                record_statement(conn, event)
+        day_of_clock = clock_day(conn)
         for enterprise_id, count in applied.items():
             conn.execute(scores.insert().values(enterprise_id=enterprise_id, events_applied=0))
-            evaluation = evaluate(conn, rules, enterprise_id, last_time[enterprise_id].date())
-            _store_score(conn, enterprise_id, last_time[enterprise_id], evaluation, count)
+            evaluation = evaluate(conn, rules, enterprise_id,
+                                  score_day(last_time[enterprise_id], day_of_clock))
+            _store_score(conn, enterprise_id, first_time[enterprise_id],
+                         last_time[enterprise_id], evaluation, count)
     return replayed
 
 

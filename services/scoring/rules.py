@@ -35,6 +35,12 @@ def months_before(day, months):
     raise AssertionError("unreachable")
 
 
+def period_before(day):
+    """The month before `day`'s, as "YYYY-MM": what a statement made on `day` is about."""
+    year, month = divmod(day.year * 12 + day.month - 2, 12)
+    return "%04d-%02d" % (year, month + 1)
+
+
 @dataclass(frozen=True)
 class Window:
     """(as_of − N months, as_of], in whole UTC days: 2026-11-29 covers

@@ -1,13 +1,19 @@
+import os
 from datetime import date
 
+from nameko.timer import timer
+
+from einspection.contract import load_command, utcnow
 from einspection.errors import InvalidCommand, NotFound
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, setting, subscribe
 
-from . import projection
+from . import clock, projection
 from .rules import load_rules
+from .schemas import AdvanceClock
 
 SUBSCRIBED = ["einspection.enterprise.#", "einspection.hazard.#", "einspection.inspection.#",
               "einspection.safety-action.#", "einspection.position.registered.v1"]
+CLOCK_CHECK_SECONDS = float(os.environ.get("SCORING_CLOCK_CHECK_SECONDS") or 300)
 
 
 class ScoringService(HealthCheck):
@@ -29,6 +35,24 @@ class ScoringService(HealthCheck):
         if grade_event is not None:
             self.store.committed()
 
+    # --- the clock: the window slides daily, a statement monthly --------------------
+    @timer(interval=CLOCK_CHECK_SECONDS)
+    def check_clock(self):
+        self._step_clock(utcnow().date())
+
+    @rpc
+    def advance_clock(self, day):
+        """Step the clock to `day` (YYYY-MM-DD; a day not after the clock's
+        only finishes what is left to do) and catch up."""
+        return self._step_clock(load_command(AdvanceClock, {"day": day})["day"])
+
+    def _step_clock(self, day):
+        outcome = clock.step(self.store, self.rules, day)
+        if outcome["grades_assigned"] or outcome["statements"]:
+            self.store.committed()
+        return outcome
+
+    # --- reads ------------------------------------------------------------------------
     @rpc
     def score(self, enterprise_id, as_of=None):
         with self.store.connect() as conn:

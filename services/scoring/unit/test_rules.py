@@ -7,7 +7,7 @@ import os
 
 from services.scoring.rules import (RULES_DIR, ActionFact, Facts, HazardFact, InspectionFact,
                                     PositionFact, Window, evaluate, grade_for, load_rules,
-                                    months_before)
+                                    months_before, period_before)
 
 RULES = load_rules(os.path.join(RULES_DIR, "v1.json"))     # the first rule set, kept as it was
 V2 = load_rules()                                           # the default
@@ -161,3 +161,9 @@ def test_the_explanation_carries_chinese_advice_only_where_points_were_lost():
     assert by_key["rectification_on_time"]["i18n"] == {"zh": {"title": "隐患按期整改",
                                                               "to_gain": ""}}
 
+
+@pytest.mark.parametrize("day,period", [(date(2026, 12, 1), "2026-11"),
+                                        (date(2027, 1, 15), "2026-12"),
+                                        (date(2026, 3, 31), "2026-02")])
+def test_a_statement_is_about_the_month_before(day, period):
+    assert period_before(day) == period
