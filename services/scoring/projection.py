@@ -273,7 +273,8 @@ def clock_day(conn):
 
 
 def score_day(last_event_time, day_of_clock):
-    """The day a stored score is evaluated as of."""
+    """The day a stored score is evaluated as of: its latest event's or the
+    clock's, whichever is later; a max, so arrival order cannot matter."""
     return max(filter(None, [last_event_time.date(), day_of_clock]))
 
 
