@@ -10,11 +10,12 @@ from .http_json import HttpError, call, correlation_id, endpoint, read_json
 from .routes_checklist import ChecklistRoutes
 from .routes_hazard import HazardRoutes
 from .routes_notify import NotifyRoutes
+from .routes_scoring import ScoringRoutes
 
 SERVICES = ("hazard", "checklist", "scoring", "notify")
 
 
-class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes):
+class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes):
     """The HTTP API people and integrators call. Thin: it parses HTTP and
     forwards to the service that owns the data; validation lives there."""
     name = "gateway"
@@ -57,18 +58,6 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes):
     @endpoint("enterprises.get")
     def get_enterprise(self, request, enterprise_id):
         return 200, call(self.checklist.get_enterprise, enterprise_id)
-
-    # --- score --------------------------------------------------------
-    @http("GET", "/api/v1/enterprises/<string:enterprise_id>/score")
-    @endpoint("enterprises.score")
-    def score(self, request, enterprise_id):
-        self._require_enterprise(enterprise_id, as_field=False)
-        as_of = request.args.get("as_of")
-        try:
-            return 200, call(self.scoring.score, enterprise_id, as_of)
-        except NotFound:
-            raise HttpError(404, "enterprise %s has no score yet: nothing recorded"
-                            % enterprise_id) from None
 
     def _require_enterprise(self, enterprise_id, as_field=True):
         if not isinstance(enterprise_id, str) or not enterprise_id:

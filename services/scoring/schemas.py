@@ -1,6 +1,10 @@
 """Commands and queries the scoring service takes, as they arrive from the
 gateway (query string values are text) or from an operator."""
-from marshmallow import RAISE, Schema, fields
+from marshmallow import RAISE, Schema, fields, validate
+
+GROUPINGS = ("overall", "town", "industry")
+ORDERS = ("best", "worst")
+MAX_LIMIT = 100
 
 
 class _Command(Schema):
@@ -11,3 +15,21 @@ class _Command(Schema):
 class AdvanceClock(_Command):
     day = fields.Date(required=True)
 
+
+class _Filters(_Command):
+    town = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    industry = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+
+
+class RankingQuery(_Filters):
+    by = fields.String(load_default="overall", validate=validate.OneOf(GROUPINGS))
+    order = fields.String(load_default="best", validate=validate.OneOf(ORDERS))
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=MAX_LIMIT))
+
+
+class ExcellentQuery(_Filters):
+    limit = fields.Integer(load_default=MAX_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
+
+
+class DistributionQuery(_Filters):
+    by = fields.String(load_default="overall", validate=validate.OneOf(GROUPINGS))

@@ -7,9 +7,9 @@ from einspection.contract import load_command, utcnow
 from einspection.errors import InvalidCommand, NotFound
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, setting, subscribe
 
-from . import clock, projection
+from . import clock, projection, rankings
 from .rules import load_rules
-from .schemas import AdvanceClock
+from .schemas import AdvanceClock, DistributionQuery, ExcellentQuery, RankingQuery
 
 SUBSCRIBED = ["einspection.enterprise.#", "einspection.hazard.#", "einspection.inspection.#",
               "einspection.safety-action.#", "einspection.position.registered.v1"]
@@ -68,3 +68,21 @@ class ScoringService(HealthCheck):
             view = projection.evaluate(conn, self.rules, enterprise_id, day)
             view["enterprise_id"] = enterprise_id
             return view
+
+    @rpc
+    def ranking(self, query):
+        query = load_command(RankingQuery, query)
+        with self.store.connect() as conn:
+            return rankings.rankings(conn, query)
+
+    @rpc
+    def excellent_performers(self, query):
+        query = load_command(ExcellentQuery, query)
+        with self.store.connect() as conn:
+            return rankings.excellent(conn, self.rules, query)
+
+    @rpc
+    def grade_distribution(self, query):
+        query = load_command(DistributionQuery, query)
+        with self.store.connect() as conn:
+            return rankings.distribution(conn, self.rules, query)
