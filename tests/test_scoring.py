@@ -19,7 +19,7 @@ from conftest import BACKENDS, _rabbitmqctl, _vhost
 from einspection.db import make_engine
 from einspection.errors import InvalidCommand
 from services.scoring import cli, projection
-from services.scoring.rules import period_before
+from services.scoring.rules import load_rules, period_before
 from tools import launch
 
 from . import factories, fixtures
@@ -396,6 +396,28 @@ def test_the_clock_slides_the_window_states_the_month_and_replay_agrees(county):
                 and e["causationid"] == step.event_id] == [fell]
     finally:
         tap.close()
+
+    # Notify: the fall is a grade notice naming what Steady lost, weakest first
+    # (four indicators at nothing, by key, then timeliness at half), in Chinese,
+    # the default; and every enterprise has its monthly statement as a notice.
+    def notices_of(name):
+        return created(api.get("/api/v1/enterprises/%s/notices" % county.ids[name]),
+                       200)["items"]
+    fall_notice = wait_until(lambda: next((n for n in notices_of("steady")
+                                           if n["cause_event_id"] == fell["id"]), None),
+                             message="the notice of Steady's fall")
+    assert fall_notice["kind"] == "grade" and fall_notice["title"].startswith("综合评定E级")
+    advice = {i["key"]: i["i18n"]["zh"]["advice"] for i in load_rules()["indicators"]}
+    weakest_first = ["daily_management", "safety_actions", "self_inspection",
+                     "standardisation", "timeliness"]
+    assert "安全生产管理提示：%s。" % "；".join(advice[k] for k in weakest_first) in (
+        fall_notice["body"])
+    statements = {e["id"] for e in stated}
+    for name in county.ids:
+        monthly = wait_until(lambda: [n for n in notices_of(name) if n["kind"] == "monthly"],
+                             message="%s's monthly notice" % name)
+        assert len(monthly) == 1 and monthly[0]["cause_event_id"] in statements
+        assert monthly[0]["title"].startswith(period_before(slid))
 
     # Rankings as of the slid day: Steady and Quiet tie on points, by name.
     worst = created(api.get("/api/v1/rankings?order=worst"), 200)
