@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
 
-.PHONY: venv run test unit replay bench clean
+.PHONY: venv run test unit replay bench admin clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ unit: venv
 replay: venv
 	$(PY) -m services.scoring.cli replay
 	$(PY) -m services.notify.cli replay
+
+## admin: create an authority admin in the register (USERNAME=...; asks for the password)
+admin: venv
+	$(PY) -m services.checklist.cli create-admin --username $(USERNAME)
 
 ## bench: end-to-end event throughput and latency beside the raw broker ceiling; replay rate
 bench: venv

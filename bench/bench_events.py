@@ -409,9 +409,14 @@ class Monitor(threading.Thread):
         return max(values) if values else None
 
 
+# the platform's admin token, set once it is up: every request is authenticated
+AUTH = {}
+
+
 def register_enterprises(base_url, count):
     ids = []
     with requests.Session() as session:
+        session.headers.update(AUTH)
         for _ in range(count):
             response = session.post(base_url + "/api/v1/enterprises",
                                     data=json.dumps(factories.enterprise()),
@@ -435,6 +440,7 @@ def report_hazards(base_url, enterprise_ids, n, concurrency, deadline):
         session = getattr(local, "session", None)
         if session is None:
             session = local.session = requests.Session()
+            session.headers.update(AUTH)
         body = json.dumps(factories.hazard(enterprise_ids[index % len(enterprise_ids)],
                                            found_hours_ago=random.choice((1, 2, 30, 80)),
                                            level=random.choice(("general", "general", "major"))))
@@ -532,6 +538,7 @@ def platform_run(args, amqp_uri, tag, workdir):
         scoring_db = reader_engine(urls["scoring"])
         engines = [hazard_db, scoring_db]
 
+        AUTH["Authorization"] = "Bearer " + platform.login()
         enterprise_ids = register_enterprises(platform.base_url, args.enterprises)
         log("platform: %d enterprises registered; warming up with %d hazards"
             % (len(enterprise_ids), args.warmup))

@@ -353,6 +353,9 @@ class WebhookSubscribedV1(_Data):
     event_types = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     secret = fields.String(required=True)       # private event: the store keeps it to sign
     description = fields.String(load_default="")
+    owner = fields.String(load_default="")         # the account that subscribed
+    # the enterprises whose events it may receive (None: all; an integrator's grant)
+    enterprises = fields.List(Id(), load_default=None, allow_none=True)
 
 
 class WebhookCancelledV1(_Data):
@@ -380,6 +383,24 @@ class DeliveryAttemptedV1(_Data):
                             validate=validate.OneOf(["delivered", "retrying", "failed"]))
     error = fields.String(load_default="")
     next_attempt_at = Instant(load_default=None, allow_none=True)
+
+
+class AccountCreatedV1(_Data):
+    """Private to the register: it holds the password's hash."""
+    account_id = Id(required=True)
+    username = fields.String(required=True, validate=validate.Length(min=3, max=100))
+    role = fields.String(required=True)
+    enterprise_id = Id(load_default=None, allow_none=True)
+    grid = fields.String(load_default=None, allow_none=True)
+    town = fields.String(load_default=None, allow_none=True)
+    grants = fields.List(fields.String(), load_default=list)
+    display_name = fields.String(load_default="")
+    password_hash = fields.String(required=True)
+
+
+class AccountDisabledV1(_Data):
+    account_id = Id(required=True)
+    reason = fields.String(load_default="")
 
 
 @dataclass(frozen=True)
@@ -421,6 +442,10 @@ EVENT_TYPES = {
                   PositionCodeIssuedV1, public=False),
         EventType("SafetyActionRecorded", "einspection.safety-action.recorded.v1", "checklist",
                   SafetyActionRecordedV1),
+        EventType("AccountCreated", "einspection.account.created.v1", "checklist",
+                  AccountCreatedV1, public=False),
+        EventType("AccountDisabled", "einspection.account.disabled.v1", "checklist",
+                  AccountDisabledV1, public=False),
         EventType("GradeStated", "einspection.grade.stated.v1", "scoring", GradeStatedV1),
         EventType("ScoringClockAdvanced", "einspection.scoring.clock-advanced.v1", "scoring",
                   ScoringClockAdvancedV1, public=False),

@@ -46,4 +46,30 @@ class ConcurrencyConflict(Conflict):
                          {"stream_id": stream_id, "expected_version": expected_version})
 
 
-ALL = (DomainError, InvalidCommand, NotFound, Conflict, ConcurrencyConflict)
+class NotAuthenticated(DomainError):
+    """No valid credentials: a wrong password, or a missing, forged or expired token."""
+    status = 401
+
+    def __init__(self, reason="wrong username or password"):
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self):
+        return self.reason
+
+
+class Forbidden(DomainError):
+    """The account's role may not do this. Another tenant's data is not
+    Forbidden but NotFound, so ids cannot be probed."""
+    status = 403
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+ALL = (DomainError, InvalidCommand, NotFound, Conflict, ConcurrencyConflict, NotAuthenticated,
+       Forbidden)

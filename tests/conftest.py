@@ -43,6 +43,15 @@ def platform(request, broker, databases, run_id, tmp_path_factory, smtp_sink):
             running.print_logs()
 
 
+@pytest.fixture(scope="session")
+def admin_tokens():
+    """The authority admin's token per platform: scrypt is slow on purpose."""
+    return {}
+
+
 @pytest.fixture
-def api(platform):
-    return Api(platform.base_url)
+def api(platform, admin_tokens):
+    """The API as the platform's authority admin."""
+    if platform.base_url not in admin_tokens:
+        admin_tokens[platform.base_url] = platform.login()
+    return Api(platform.base_url, admin_tokens[platform.base_url])

@@ -1,7 +1,9 @@
 """Set-ups through the HTTP API that several end-to-end tests need."""
+import uuid
 from dataclasses import dataclass
 
 from . import factories
+from .support import Api
 
 
 def created(response, status=201):
@@ -44,3 +46,15 @@ def site(api, enterprise_id=None, **enterprise_kwargs):
     version = published_checklist(api, enterprise_id)
     where = position(api, enterprise_id, checklist_ids=[version["checklist_id"]])
     return Site(enterprise_id, where["id"], version)
+
+
+def account(api, role, **anchor):
+    """A new account of `role` (anchored to an enterprise_id, grid, town or
+    grants), created by `api`'s account; returns the API as that account."""
+    username = "%s-%s" % (role.replace("_", "."), uuid.uuid4().hex[:8])
+    password = "password-" + uuid.uuid4().hex[:8]
+    created(api.post("/api/v1/accounts", dict(anchor, username=username, password=password,
+                                              role=role)))
+    token = created(api.post("/api/v1/auth/token", {"username": username,
+                                                     "password": password}), 200)["token"]
+    return Api(api.base_url, token)

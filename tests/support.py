@@ -31,9 +31,19 @@ def wait_until(check, timeout=30.0, interval=0.1, message="condition"):
 
 
 class Api:
-    def __init__(self, base_url):
+    """The HTTP API as one account (`token`), or as nobody."""
+
+    def __init__(self, base_url, token=None):
         self.base_url = base_url
         self.session = requests.Session()
+        if token:
+            self.session.headers["Authorization"] = "Bearer " + token
+
+    def put(self, path, body=None, **kwargs):
+        return self.session.put(self.base_url + path, json=body, timeout=30, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.session.delete(self.base_url + path, timeout=30, **kwargs)
 
     def get(self, path, **kwargs):
         return self.session.get(self.base_url + path, timeout=30, **kwargs)

@@ -114,8 +114,10 @@ def test_full_lifecycle_with_a_return_and_a_resubmission(api, tap):  # noqa: F81
                                  "rectification-done", "verified"]
     assert [e["status"] for e in history] == ["reported", "rectification_submitted",
                                               "returned", "rectification_submitted", "closed"]
-    assert [e["actor"] for e in history] == ["safety.manager", "wang.wu", "chen", "wang.wu",
-                                             "chen"]
+    # the actor is the account that acted (here the admin for all; the
+    # tenancy tests show several accounts); the names in the bodies stay data
+    assert [e["actor"] for e in history] == ["admin"] * 5
+    assert history[0]["data"]["reporter"] == "safety.manager"
     assert [e["streamversion"] for e in history] == [1, 2, 3, 4, 5]
     tap.wait_for(lambda e: e["type"] == "einspection.hazard.verified.v1"
                  and e["data"]["hazard_id"] == hazard["id"])

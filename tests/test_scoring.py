@@ -49,7 +49,8 @@ def county(request, databases, run_id, tmp_path_factory):
     try:
         try:
             running.start()
-            running.ids = record_activity(Api(running.base_url))
+            running.token = running.login()
+            running.ids = record_activity(Api(running.base_url, running.token))
         except Exception:
             running.print_logs()
             raise
@@ -283,7 +284,7 @@ def ranked(listing):
 # --- the tests ---------------------------------------------------------------------------------
 
 def test_three_months_of_activity_scored_indicator_by_indicator(county):
-    api = Api(county.base_url)
+    api = Api(county.base_url, county.token)
     today = None
     for name, expected in TODAY.items():
         score = settled(api, county.ids[name], expected["counts"])
@@ -335,7 +336,7 @@ def test_three_months_of_activity_scored_indicator_by_indicator(county):
 
 
 def test_the_clock_slides_the_window_states_the_month_and_replay_agrees(county):
-    api = Api(county.base_url)
+    api = Api(county.base_url, county.token)
     for name, expected in TODAY.items():
         settled(api, county.ids[name], expected["counts"])
     engine = make_engine(county.urls["scoring"])

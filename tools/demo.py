@@ -57,13 +57,18 @@ def _general_checklist(session, base_url):
                        timeout=30).json()
 
 
-def load(base_url, seed=2016):
-    """Load the demo set unless enterprises are registered already.
-    Returns the enterprises' ids (new or existing)."""
+DEMO_PASSWORD = "demo-password-1"
+
+
+def load(base_url, admin_token, seed=2016):
+    """Load the demo set unless enterprises are registered already, as the
+    authority admin. Returns the enterprises' ids (new or existing) and the
+    demo accounts [(username, password, role)]."""
     session = requests.Session()
+    session.headers["Authorization"] = "Bearer " + admin_token
     existing = session.get(base_url + "/api/v1/enterprises", timeout=30).json()["items"]
     if existing:
-        return [e["id"] for e in existing]
+        return [e["id"] for e in existing], _accounts(session, base_url, existing[0]["id"])
     rng = random.Random(seed)
     now = datetime.now(timezone.utc)
     checklist = _general_checklist(session, base_url)
@@ -129,7 +134,24 @@ def load(base_url, seed=2016):
                                    "done_at": iso(now - timedelta(minutes=rng.randrange(1, 60))),
                                    "evidence": []}, timeout=30).raise_for_status()
     _enforcement_notice(session, base_url)
-    return ids
+    return ids, _accounts(session, base_url, ids[0])
+
+
+def _accounts(session, base_url, enterprise_id):
+    """One account per role, over the model enterprise (Baide Fabrics),
+    its grid and town; created once."""
+    wanted = [("baide.manager", "enterprise_manager", {"enterprise_id": enterprise_id}),
+              ("baide.staff", "enterprise_staff", {"enterprise_id": enterprise_id}),
+              ("wukang1.grid", "grid_officer", {"grid": "Wukang-1"}),
+              ("wukang.town", "town_officer", {"town": "Wukang"}),
+              ("bureau.inspector", "authority_inspector", {}),
+              ("integrator.demo", "integrator", {"grants": [enterprise_id]})]
+    for username, role, anchor in wanted:
+        response = session.post(base_url + "/api/v1/accounts", json=dict(
+            anchor, username=username, password=DEMO_PASSWORD, role=role), timeout=30)
+        if response.status_code != 409:        # 409: there from an earlier run
+            response.raise_for_status()
+    return [(username, DEMO_PASSWORD, role) for username, role, _ in wanted]
 
 
 def _enforcement_notice(session, base_url):

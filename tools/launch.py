@@ -3,6 +3,7 @@
 Used by `make run`, by the end-to-end tests and by the benchmarks, so all
 three run the services exactly the same way."""
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -24,14 +25,40 @@ DATABASE_KEYS = {"hazard": "HAZARD_DATABASE_URL", "checklist": "CHECKLIST_DATABA
                  "scoring": "SCORING_DATABASE_URL", "notify": "NOTIFY_DATABASE_URL"}
 
 
+# The first authority admin of a platform started here (tests, benchmarks,
+# `make run`); the README says to change its password on a real deployment.
+ADMIN = ("admin", "admin-password-1")
+
+
 class Platform:
-    def __init__(self, env, port, log_dir):
+    def __init__(self, env, port, log_dir, admin=ADMIN):
         self.env = env
         self.port = port
         self.base_url = "http://127.0.0.1:%d" % port
         self.log_dir = log_dir
+        self.admin = admin
         self.processes = {}
         self.metrics_ports = {}
+
+    def ensure_admin(self):
+        """Create the first authority admin in the register, unless it exists."""
+        from einspection.errors import Conflict
+        from services.checklist.cli import create_admin
+        url = self.env.get("CHECKLIST_DATABASE_URL") or "sqlite:///" + os.path.join(
+            ROOT, "var", "checklist.db")
+        try:
+            create_admin(url, *self.admin)
+        except Conflict:
+            pass
+
+    def login(self, username=None, password=None):
+        """A bearer token (the admin's unless told otherwise)."""
+        if username is None:
+            username, password = self.admin
+        response = requests.post(self.base_url + "/api/v1/auth/token", timeout=30,
+                                 json={"username": username, "password": password})
+        response.raise_for_status()
+        return response.json()["token"]
 
     def start_service(self, name, replica=0, extra_env=None):
         """Start one process of a service; several replicas of one may run.
@@ -50,6 +77,8 @@ class Platform:
         return process
 
     def start(self, services=tuple(SERVICES), timeout=60):
+        if self.admin and "checklist" in services:
+            self.ensure_admin()
         for name in services:
             self.start_service(name)
         if "gateway" in services:
@@ -120,6 +149,8 @@ def _free_port():
 
 def environment(amqp_uri, database_urls, port, exchange=None, queue_prefix=None, base=None):
     env = dict(base if base is not None else os.environ)
+    # every gateway process must sign tokens with the same key
+    env.setdefault("AUTH_SECRET", secrets.token_urlsafe(32))
     env.update({"AMQP_URI": amqp_uri, "GATEWAY_ADDRESS": "127.0.0.1:%d" % port,
                 "PYTHONPATH": ROOT, "PYTHONUNBUFFERED": "1",
                 "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::UserWarning"})

@@ -1,6 +1,7 @@
 """`make run`: the whole platform on embedded defaults, with demo data."""
 import argparse
 import os
+import secrets
 import sys
 import time
 
@@ -8,6 +9,17 @@ from kombu import Connection
 
 from einspection.bus import DEFAULT_AMQP_URI
 from tools import demo, launch
+
+
+def _kept_secret():
+    """The token-signing key of `make run`, kept in var/ so logins survive a restart."""
+    path = os.path.join(launch.ROOT, "var", "auth-secret")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    with open(path) as handle:
+        return handle.read().strip()
 
 
 def main():
@@ -25,12 +37,14 @@ def main():
     log_dir = os.path.join(launch.ROOT, "var", "log")
     os.makedirs(log_dir, exist_ok=True)
     env = launch.environment(amqp_uri, {}, args.port)
+    env["AUTH_SECRET"] = os.environ.get("AUTH_SECRET") or _kept_secret()
     platform = launch.Platform(env, args.port, log_dir)
     print("starting hazard, checklist, scoring, notify and the gateway ...", flush=True)
     try:
         platform.start()
+        accounts = []
         if not args.no_demo:
-            ids = demo.load(platform.base_url)
+            ids, accounts = demo.load(platform.base_url, platform.login())
             print("demo data: %d enterprises" % len(ids))
         base = "http://localhost:%d" % args.port
         print("\nE-inspection is running.\n"
@@ -43,6 +57,10 @@ def main():
               "  data          %s (SQLite)\n"
               "Ctrl-C stops everything.\n" % (base, base, base, base, base, log_dir,
                                                os.path.join(launch.ROOT, "var")), flush=True)
+        print("Log in (POST %s/api/v1/auth/token {\"username\", \"password\"}) as:" % base)
+        for username, password, role in [launch.ADMIN + ("authority_admin",)] + accounts:
+            print("  %-22s %-22s %s" % (username, password, role))
+        print(flush=True)
         while True:
             for key, process in platform.processes.items():
                 if process.poll() is not None:

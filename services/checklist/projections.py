@@ -4,10 +4,11 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import (Column, Date, DateTime, Float, Integer, MetaData, String, Table,
+from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Integer, MetaData, String, Table,
                         Text, and_, func, select, true, update)
 
 from einspection import eventstore
+from einspection import scope as tenancy
 from einspection.contract import ChecklistItemV1, isoformat
 from einspection.db import upsert
 from einspection.projection import paged
@@ -102,8 +103,24 @@ safety_actions = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
+# Accounts of the register (services/checklist/accounts.py has their rules).
+accounts = Table(
+    "accounts", metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("username", String(100), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("enterprise_id", String(64), index=True),
+    Column("grid", String(100)),
+    Column("town", String(100)),
+    Column("grants", Text, nullable=False),          # space-separated enterprise ids, or '*'
+    Column("display_name", String(200), nullable=False),
+    Column("password_hash", String(300), nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 TABLES = [enterprises, checklists, checklist_versions, positions, scans, inspections,
-          safety_actions]
+          safety_actions, accounts]
 
 
 def _columns_of(table, data):
@@ -184,6 +201,19 @@ def _safety_action(conn, event, data):
                                                 **_columns_of(safety_actions, data)))
 
 
+def _account_created(conn, event, data):
+    conn.execute(accounts.insert().values(
+        account_id=data["account_id"], username=data["username"], role=data["role"],
+        enterprise_id=data["enterprise_id"], grid=data["grid"], town=data["town"],
+        grants=" ".join(data["grants"]), display_name=data["display_name"],
+        password_hash=data["password_hash"], disabled=False, created_at=event.time))
+
+
+def _account_disabled(conn, event, data):
+    conn.execute(update(accounts).where(accounts.c.account_id == data["account_id"])
+                 .values(disabled=True))
+
+
 _HANDLERS = {
     "EnterpriseRegistered": _enterprise_registered,
     "ChecklistDraftSaved": _draft_saved,
@@ -193,6 +223,8 @@ _HANDLERS = {
     "PositionScanned": _scanned,
     "InspectionLogged": _inspection_logged,
     "SafetyActionRecorded": _safety_action,
+    "AccountCreated": _account_created,
+    "AccountDisabled": _account_disabled,
 }
 
 
@@ -310,11 +342,13 @@ def _period(column, query, is_date=False):
     return conditions
 
 
-def _inspection_filter(query):
+def _inspection_filter(query, scope=None):
     conditions = _period(inspections.c.completed_at, query)
     for key in ("enterprise_id", "position_id", "kind"):
         if query.get(key):
             conditions.append(inspections.c[key] == query[key])
+    if scope is not None:
+        conditions.append(tenancy.where(inspections.c.enterprise_id, scope))
     return and_(true(), *conditions)
 
 
@@ -333,10 +367,10 @@ def find_inspection(conn, inspection_id):
         inspections.c.inspection_id == inspection_id)).first()
 
 
-def inspection_page(conn, query, limit=None):
+def inspection_page(conn, query, limit=None, scope=None):
     """(total, rows): the ledger filtered and sorted, one page of it, or up to
-    `limit` rows from the first if `limit` is given."""
-    where = _inspection_filter(query)
+    `limit` rows from the first if `limit` is given; only `scope`'s enterprises."""
+    where = _inspection_filter(query, scope)
     total = conn.execute(select(func.count()).select_from(inspections).where(where)).scalar_one()
     key = query["sort"].lstrip("-")
     order = inspections.c[key].desc() if query["sort"].startswith("-") else inspections.c[key]
@@ -373,13 +407,19 @@ def list_safety_actions(conn, enterprise_id, query):
     return [safety_action_view(row) for row in rows]
 
 
-def training_statistics(conn, query):
-    where = and_(safety_actions.c.kind == "training",
-                 *_period(safety_actions.c.held_on, query, is_date=True))
+def training_statistics(conn, query, scope=None):
+    """Training across the enterprises of `scope` (None: all)."""
+    conditions = [safety_actions.c.kind == "training",
+                  *_period(safety_actions.c.held_on, query, is_date=True)]
+    registered_query = select(func.count()).select_from(enterprises)
+    if scope is not None:
+        conditions.append(tenancy.where(safety_actions.c.enterprise_id, scope))
+        registered_query = registered_query.where(
+            tenancy.where(enterprises.c.enterprise_id, scope))
     row = conn.execute(select(func.count(), func.coalesce(func.sum(safety_actions.c.people), 0),
                               func.count(safety_actions.c.enterprise_id.distinct()))
-                       .where(where)).one()
-    registered = conn.execute(select(func.count()).select_from(enterprises)).scalar_one()
+                       .where(and_(*conditions))).one()
+    registered = conn.execute(registered_query).scalar_one()
     share = (Decimal(row[2]) / registered).quantize(Decimal("0.0001"), ROUND_HALF_UP) \
         if registered else Decimal("0.0000")
     return {"sessions": row[0], "people_trained": int(row[1]), "enterprises_covered": row[2],

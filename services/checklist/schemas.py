@@ -1,5 +1,6 @@
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
+from einspection.auth import ROLES
 from einspection.contract import (CHECKLIST_SCOPES, INSPECTION_KINDS, ITEM_RESULTS,
                                   SAFETY_ACTION_KINDS, Id, Instant)
 
@@ -142,3 +143,24 @@ class RecordSafetyAction(_Command):
 
 class SafetyActionQuery(_Period):
     kind = fields.String(load_default=None, validate=validate.OneOf(SAFETY_ACTION_KINDS))
+
+
+class CreateAccount(_Command):
+    username = fields.String(required=True, validate=[
+        validate.Length(min=3, max=100),
+        validate.Regexp(r"^[A-Za-z0-9._@-]+$", error="letters, digits and . _ @ - only")])
+    password = fields.String(required=True, validate=validate.Length(min=10, max=200))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    enterprise_id = Id(load_default=None, allow_none=True)
+    grid = fields.String(load_default=None, allow_none=True,
+                         validate=validate.Length(min=1, max=100))
+    town = fields.String(load_default=None, allow_none=True,
+                         validate=validate.Length(min=1, max=100))
+    grants = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
+                         load_default=list, validate=validate.Length(max=1000))
+    display_name = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class Login(_Command):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))

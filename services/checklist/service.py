@@ -1,20 +1,26 @@
 from nameko.dependency_providers import Config
 from sqlalchemy import select
 
-from einspection import eventstore, files
+from einspection import auth, eventstore, files
+from einspection import scope as tenancy
 from einspection.contract import isoformat, load_command, utcnow
-from einspection.errors import Conflict, InvalidCommand, NotFound
+from einspection.errors import Conflict, Forbidden, InvalidCommand, NotFound
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, setting
 
-from . import checklists, documents, domain, positions, projections, standard_csv
+from . import accounts, checklists, documents, domain, positions, projections, standard_csv
 from .checklists import Checklist, applies_to
 from .positions import Position
-from .schemas import (ChecklistQuery, CreateChecklist, EditChecklist, ImportChecklist,
+from .schemas import (ChecklistQuery, CreateAccount, CreateChecklist, Login, EditChecklist, ImportChecklist,
                       InspectionQuery, LogInspection, RecordSafetyAction, RegisterEnterprise,
                       RegisterPosition, SafetyActionQuery, Scan)
 
 EXPORT_LIMIT = 10000
 DEFAULT_PUBLIC_BASE_URL = "http://localhost:8000"
+
+
+def _authority_only(scope, what):
+    if scope is not None:
+        raise Forbidden("only the authority may change %s" % what)
 
 
 class ChecklistService(HealthCheck):
@@ -41,31 +47,69 @@ class ChecklistService(HealthCheck):
         return self.get_enterprise(event.data["enterprise_id"])
 
     @rpc
-    def get_enterprise(self, enterprise_id):
+    def get_enterprise(self, enterprise_id, scope=None, actor=""):
         with self.store.connect() as conn:
-            return self._enterprise(conn, enterprise_id)
+            return self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
 
     @rpc
-    def list_enterprises(self):
+    def list_enterprises(self, scope=None):
+        query = select(projections.enterprises).order_by(projections.enterprises.c.name)
+        if scope is not None:
+            query = query.where(tenancy.where(projections.enterprises.c.enterprise_id, scope))
         with self.store.connect() as conn:
-            rows = conn.execute(select(projections.enterprises)
-                                .order_by(projections.enterprises.c.name)).all()
+            rows = conn.execute(query).all()
         return [projections.enterprise_view(row) for row in rows]
+
+    # --- accounts -------------------------------------------------------------------
+    @rpc
+    def create_account(self, payload, creator):
+        command = load_command(CreateAccount, payload)
+        creator = auth.Principal.from_dict(creator) if creator else None
+        with self.store.begin() as conn:
+            account_id, event = accounts.create(conn, command, creator, utcnow())
+            self._record(conn, accounts.stream_id(account_id), 0, event)
+            return accounts.view(accounts.find(conn, account_id))
+
+    @rpc
+    def authenticate(self, payload):
+        """The principal of a username and password (NotAuthenticated if wrong)."""
+        command = load_command(Login, payload)
+        with self.store.connect() as conn:
+            return accounts.authenticate(conn, command["username"], command["password"]).to_dict()
+
+    @rpc
+    def list_accounts(self, principal):
+        principal = auth.Principal.from_dict(principal)
+        if principal.role not in ("authority_admin", "enterprise_manager"):
+            raise Forbidden("a %s may not list accounts" % principal.role)
+        with self.store.connect() as conn:
+            return accounts.listing(conn, accounts.scope_of(conn, principal))
+
+    @rpc
+    def scope_of(self, principal):
+        """The enterprise ids `principal` may see; None: all of them."""
+        with self.store.connect() as conn:
+            return accounts.scope_of(conn, auth.Principal.from_dict(principal))
 
     # --- checklists -----------------------------------------------------------------
     @rpc
-    def create_checklist(self, payload, actor="anonymous", correlation_id=""):
+    def create_checklist(self, payload, actor="anonymous", correlation_id="", scope=None):
         command = load_command(CreateChecklist, payload)
         if command["enterprise_id"]:
             with self.store.connect() as conn:
-                self._enterprise(conn, command["enterprise_id"], as_field="enterprise_id")
+                self._enterprise(conn, command["enterprise_id"], as_field="enterprise_id",
+                                 scope=scope, actor=actor)
+        else:
+            _authority_only(scope, "a universal checklist")
         checklist = Checklist.create(command, actor=actor, now=utcnow(),
                                      correlation_id=correlation_id)
         return self._save_checklist(checklist)
 
     @rpc
-    def import_checklist(self, csv_text, query, actor="anonymous", correlation_id=""):
+    def import_checklist(self, csv_text, query, actor="anonymous", correlation_id="",
+                         scope=None):
         """A universal checklist from a grading standard's CSV, checked first."""
+        _authority_only(scope, "a universal checklist")
         command = load_command(ImportChecklist, query)
         if not isinstance(csv_text, str) or not csv_text.strip():
             raise InvalidCommand({"_body": ["send the CSV file as the request body"]})
@@ -79,42 +123,45 @@ class ChecklistService(HealthCheck):
         return self._save_checklist(checklist)
 
     @rpc
-    def edit_checklist(self, checklist_id, payload, actor="anonymous", correlation_id=""):
+    def edit_checklist(self, checklist_id, payload, actor="anonymous", correlation_id="",
+                       scope=None):
         command = load_command(EditChecklist, payload)
-        checklist = self._load_checklist(checklist_id)
+        checklist = self._load_checklist(checklist_id, scope, actor)
         checklist.edit(command, actor=actor, now=utcnow(), correlation_id=correlation_id)
         return self._save_checklist(checklist)
 
     @rpc
-    def publish_checklist(self, checklist_id, actor="anonymous", correlation_id=""):
-        checklist = self._load_checklist(checklist_id)
+    def publish_checklist(self, checklist_id, actor="anonymous", correlation_id="", scope=None):
+        checklist = self._load_checklist(checklist_id, scope, actor)
         checklist.publish(actor=actor, now=utcnow(), correlation_id=correlation_id)
         return self._save_checklist(checklist)
 
     @rpc
-    def list_checklists(self, query):
+    def list_checklists(self, query, scope=None):
         query = load_command(ChecklistQuery, query)
         with self.store.connect() as conn:
-            found = projections.list_checklists(conn, query["industry"], query["scope"])
+            found = [c for c in projections.list_checklists(conn, query["industry"],
+                                                            query["scope"])
+                     if c["enterprise_id"] is None or tenancy.visible(scope, c["enterprise_id"])]
             if query["enterprise_id"]:
                 enterprise = self._enterprise(conn, query["enterprise_id"],
-                                              as_field="enterprise_id")
+                                              as_field="enterprise_id", scope=scope)
                 found = [c for c in found if applies_to(c, enterprise)]
         return found
 
     @rpc
-    def get_checklist(self, checklist_id, enterprise_id=None):
+    def get_checklist(self, checklist_id, enterprise_id=None, scope=None):
         with self.store.connect() as conn:
-            checklist = self._visible_checklist(conn, checklist_id, enterprise_id)
+            checklist = self._visible_checklist(conn, checklist_id, enterprise_id, scope)
             checklist["versions"] = projections.versions_of(conn, checklist_id)
             checklist["latest"] = projections.find_checklist_version(
                 conn, checklist_id, checklist["latest_version"])
         return checklist
 
     @rpc
-    def get_checklist_version(self, checklist_id, version, enterprise_id=None):
+    def get_checklist_version(self, checklist_id, version, enterprise_id=None, scope=None):
         with self.store.connect() as conn:
-            self._visible_checklist(conn, checklist_id, enterprise_id)
+            self._visible_checklist(conn, checklist_id, enterprise_id, scope)
             found = projections.find_checklist_version(conn, checklist_id, version)
         if found is None:
             raise NotFound("version %s of checklist" % version, checklist_id)
@@ -122,10 +169,11 @@ class ChecklistService(HealthCheck):
 
     # --- positions and their codes --------------------------------------------------
     @rpc
-    def register_position(self, enterprise_id, payload, actor="anonymous", correlation_id=""):
+    def register_position(self, enterprise_id, payload, actor="anonymous", correlation_id="",
+                          scope=None):
         command = load_command(RegisterPosition, payload)
         with self.store.begin() as conn:
-            enterprise = self._enterprise(conn, enterprise_id)
+            enterprise = self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
             assigned = {checklist_id: projections.find_checklist(conn, checklist_id)
                         for checklist_id in command["checklist_ids"]}
             position = Position.register(enterprise, command, assigned, actor=actor,
@@ -135,21 +183,23 @@ class ChecklistService(HealthCheck):
         return self.get_position(position.id)
 
     @rpc
-    def get_position(self, position_id):
+    def get_position(self, position_id, scope=None, actor=""):
         with self.store.connect() as conn:
-            return projections.position_view(self._position_row(conn, position_id))
+            return projections.position_view(self._position_row(conn, position_id, scope,
+                                                                actor))
 
     @rpc
-    def list_positions(self, enterprise_id):
+    def list_positions(self, enterprise_id, scope=None, actor=""):
         with self.store.connect() as conn:
-            self._enterprise(conn, enterprise_id)
+            self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
             return [projections.position_view(row)
                     for row in projections.positions_of(conn, enterprise_id)]
 
     @rpc
-    def rotate_code(self, position_id, actor="anonymous", correlation_id=""):
+    def rotate_code(self, position_id, actor="anonymous", correlation_id="", scope=None):
         with self.store.begin() as conn:
-            position = Position.from_snapshot(self._position_row(conn, position_id)._mapping)
+            position = Position.from_snapshot(
+                self._position_row(conn, position_id, scope, actor)._mapping)
             position.rotate_code(actor=actor, now=utcnow(), correlation_id=correlation_id)
             self._record(conn, positions.stream_id(position.id), position.version,
                          *position.pending)
@@ -157,18 +207,18 @@ class ChecklistService(HealthCheck):
         return self.get_position(position_id)
 
     @rpc
-    def position_qr(self, position_id, image_format):
+    def position_qr(self, position_id, image_format, scope=None, actor=""):
         with self.store.connect() as conn:
-            row = self._position_row(conn, position_id)
+            row = self._position_row(conn, position_id, scope, actor)
         url = positions.scan_url(self._public_base_url(), row.token)
         if image_format == "svg":
             return files.pack(documents.qr_svg(url), documents.SVG, "position-%s.svg" % position_id)
         return files.pack(documents.qr_png(url), documents.PNG, "position-%s.png" % position_id)
 
     @rpc
-    def qr_sheet(self, enterprise_id):
+    def qr_sheet(self, enterprise_id, scope=None, actor=""):
         with self.store.connect() as conn:
-            enterprise = self._enterprise(conn, enterprise_id)
+            enterprise = self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
             rows = projections.positions_of(conn, enterprise_id)
         base = self._public_base_url()
         pdf = documents.qr_sheet_pdf(enterprise["name"], [
@@ -176,13 +226,15 @@ class ChecklistService(HealthCheck):
         return files.pack(pdf, documents.PDF, "qr-codes-%s.pdf" % enterprise_id)
 
     @rpc
-    def scan(self, token, query, correlation_id=""):
+    def scan(self, token, query, correlation_id="", scope=None, actor=""):
         """Resolve a QR token: the position and the checklists that apply
         there; records who was there and when."""
         command = load_command(Scan, query)
         with self.store.begin() as conn:
             row = projections.find_position_by_token(conn, token) if token else None
-            if row is None:
+            if row is None or not tenancy.visible(scope, row.enterprise_id):
+                if row is not None:
+                    tenancy.require(scope, row.enterprise_id, "QR code", "(token)", actor)
                 raise NotFound("QR code", "(unknown, or replaced by a newer code)")
             position = Position.from_snapshot(row._mapping)
             position.scan(command["by"], now=utcnow(), correlation_id=correlation_id)
@@ -203,10 +255,11 @@ class ChecklistService(HealthCheck):
 
     # --- inspections ------------------------------------------------------------------
     @rpc
-    def log_inspection(self, payload, actor="anonymous", correlation_id=""):
+    def log_inspection(self, payload, actor="anonymous", correlation_id="", scope=None):
         command = load_command(LogInspection, payload)
         with self.store.begin() as conn:
-            enterprise = self._enterprise(conn, command["enterprise_id"], as_field="enterprise_id")
+            enterprise = self._enterprise(conn, command["enterprise_id"], as_field="enterprise_id",
+                                          scope=scope, actor=actor)
             row = projections.find_position(conn, command["position_id"])
             event = domain.log_inspection(
                 command, enterprise=enterprise,
@@ -219,27 +272,29 @@ class ChecklistService(HealthCheck):
         return self.get_inspection(event.data["inspection_id"])
 
     @rpc
-    def get_inspection(self, inspection_id):
+    def get_inspection(self, inspection_id, scope=None, actor=""):
         with self.store.connect() as conn:
             row = projections.find_inspection(conn, inspection_id)
         if row is None:
             raise NotFound("inspection", inspection_id)
+        tenancy.require(scope, row.enterprise_id, "inspection", inspection_id, actor)
         return projections.inspection_view(row, with_items=True)
 
     @rpc
-    def list_inspections(self, query):
+    def list_inspections(self, query, scope=None):
         query = load_command(InspectionQuery, query)
         with self.store.connect() as conn:
-            total, rows = projections.inspection_page(conn, query)
+            total, rows = projections.inspection_page(conn, query, scope=scope)
         return {"items": [projections.inspection_view(row) for row in rows],
                 "page": query["page"], "size": query["size"], "total": total,
                 "pages": -(-total // query["size"]), "sort": query["sort"]}
 
     @rpc
-    def export_inspections(self, query, file_format):
+    def export_inspections(self, query, file_format, scope=None):
         query = load_command(InspectionQuery, query)
         with self.store.connect() as conn:
-            total, rows = projections.inspection_page(conn, query, limit=EXPORT_LIMIT)
+            total, rows = projections.inspection_page(conn, query, limit=EXPORT_LIMIT,
+                                                      scope=scope)
         if total > EXPORT_LIMIT:
             raise InvalidCommand({"_query": ["%d inspections match; an export holds at most %d: "
                                              "narrow the filters" % (total, EXPORT_LIMIT)]})
@@ -251,10 +306,10 @@ class ChecklistService(HealthCheck):
     # --- safety actions -----------------------------------------------------------------
     @rpc
     def record_safety_action(self, enterprise_id, payload, actor="anonymous",
-                             correlation_id=""):
+                             correlation_id="", scope=None):
         command = load_command(RecordSafetyAction, payload)
         with self.store.begin() as conn:
-            self._enterprise(conn, enterprise_id)
+            self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
             event = domain.record_safety_action(enterprise_id, command, actor=actor,
                                                 now=utcnow(), correlation_id=correlation_id)
             self._record(conn, domain.safety_action_stream(event.data["action_id"]), 0, event)
@@ -264,17 +319,17 @@ class ChecklistService(HealthCheck):
                 projections.find_safety_action(conn, event.data["action_id"]))
 
     @rpc
-    def list_safety_actions(self, enterprise_id, query):
+    def list_safety_actions(self, enterprise_id, query, scope=None, actor=""):
         query = load_command(SafetyActionQuery, query)
         with self.store.connect() as conn:
-            self._enterprise(conn, enterprise_id)
+            self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
             return projections.list_safety_actions(conn, enterprise_id, query)
 
     @rpc
-    def training_statistics(self, query):
+    def training_statistics(self, query, scope=None):
         query = load_command(SafetyActionQuery, dict(query, kind="training"))
         with self.store.connect() as conn:
-            return dict(projections.training_statistics(conn, query),
+            return dict(projections.training_statistics(conn, query, scope=scope),
                         **{"from": query["from_"] and query["from_"].isoformat(),
                            "to": query["to"] and query["to"].isoformat()})
 
@@ -283,8 +338,13 @@ class ChecklistService(HealthCheck):
         return setting(self.config, "PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL)
 
     @staticmethod
-    def _enterprise(conn, enterprise_id, as_field=None):
+    def _enterprise(conn, enterprise_id, as_field=None, scope=None, actor=""):
+        """The enterprise, if it exists and is in the caller's scope: another
+        tenant's is answered exactly like a missing one."""
         row = projections.find_enterprise(conn, enterprise_id)
+        if row is not None and not tenancy.visible(scope, enterprise_id):
+            tenancy.log_attempt("enterprise", enterprise_id, enterprise_id, actor)
+            row = None
         if row is None:
             if as_field:
                 raise InvalidCommand({as_field: ["no such enterprise"]})
@@ -292,28 +352,38 @@ class ChecklistService(HealthCheck):
         return projections.enterprise_view(row)
 
     @staticmethod
-    def _position_row(conn, position_id):
+    def _position_row(conn, position_id, scope=None, actor=""):
         row = projections.find_position(conn, position_id)
         if row is None:
             raise NotFound("position", position_id)
+        tenancy.require(scope, row.enterprise_id, "position", position_id, actor)
         return row
 
-    def _visible_checklist(self, conn, checklist_id, enterprise_id):
-        """The checklist, unless an enterprise asks for one that is not theirs."""
+    def _visible_checklist(self, conn, checklist_id, enterprise_id, scope=None):
+        """The checklist, unless it is another enterprise's."""
         found = projections.find_checklist(conn, checklist_id)
+        if found is not None and found["enterprise_id"] is not None:
+            if not tenancy.visible(scope, found["enterprise_id"]):
+                found = None
         if found is not None and enterprise_id is not None:
-            if not applies_to(found, self._enterprise(conn, enterprise_id)):
+            if not applies_to(found, self._enterprise(conn, enterprise_id, scope=scope)):
                 found = None
         if found is None:
             raise NotFound("checklist", checklist_id)
         return found
 
-    def _load_checklist(self, checklist_id):
+    def _load_checklist(self, checklist_id, scope=None, actor=""):
+        """A checklist to change: an enterprise's own, or a universal one for the authority."""
         with self.store.connect() as conn:
             events = eventstore.load_stream(conn, checklists.stream_id(checklist_id))
         if not events:
             raise NotFound("checklist", checklist_id)
-        return Checklist.from_history(checklist_id, events)
+        checklist = Checklist.from_history(checklist_id, events)
+        if checklist.enterprise_id is None:
+            _authority_only(scope, "a universal checklist")
+        else:
+            tenancy.require(scope, checklist.enterprise_id, "checklist", checklist_id, actor)
+        return checklist
 
     def _save_checklist(self, checklist):
         # Optimistic concurrency: a concurrent edit of the same checklist makes

@@ -3,6 +3,8 @@
 import functools
 import json
 import logging
+import os
+import secrets
 import time
 import uuid
 
@@ -11,10 +13,10 @@ from nameko.exceptions import UnknownService
 from prometheus_client import Counter, Histogram
 from werkzeug.wrappers import Response
 
-from einspection import files
+from einspection import auth, files
 from einspection.contract import ContractError
-from einspection.errors import (ConcurrencyConflict, Conflict, DomainError, InvalidCommand,
-                                NotFound)
+from einspection.errors import (ConcurrencyConflict, Conflict, DomainError, Forbidden,
+                                InvalidCommand, NotAuthenticated, NotFound)
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ def file_response(document, download=False, headers=None):
                     headers=dict(headers or {}, **{"Content-Disposition": disposition}))
 
 
-def error_response(status, message, fields=None, current=None):
+def error_response(status, message, fields=None, current=None, headers=None):
     """`fields`: what is wrong with each input field; `current`: on a 409,
     the state the request did not fit."""
     error = {"status": status, "message": message}
@@ -52,7 +54,41 @@ def error_response(status, message, fields=None, current=None):
         error["fields"] = fields
     if current:
         error["current"] = current
-    return json_response(status, {"error": error})
+    return json_response(status, {"error": error}, headers=headers)
+
+
+@functools.lru_cache(maxsize=1)
+def auth_secret():
+    """The key tokens are signed with: AUTH_SECRET, the same in every gateway
+    process. Without it, a random one: tokens then die with the process."""
+    secret = os.environ.get("AUTH_SECRET")
+    if not secret:
+        log.warning("AUTH_SECRET is not set: tokens are valid in this process only")
+        secret = secrets.token_urlsafe(32)
+    return secret
+
+
+def token_ttl_seconds():
+    return int(os.environ.get("AUTH_TOKEN_TTL_SECONDS") or 8 * 3600)
+
+
+def authenticated(request):
+    """The Principal of the request's bearer token, or NotAuthenticated."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("missing bearer token: log in at POST /api/v1/auth/token")
+    try:
+        return auth.verify_token(token.strip(), auth_secret())
+    except auth.InvalidToken as exc:
+        raise NotAuthenticated(str(exc)) from None
+
+
+# Who may call a route: everyone who is logged in may read what their scope
+# shows; changing things is for every role but the integrator (read-only),
+# unless a route names its roles.
+EVERYONE = auth.ROLES
+WRITERS = tuple(role for role in auth.ROLES if role != "integrator")
+AUTHORITY = auth.AUTHORITY_ROLES
 
 
 def _read_body(request):
@@ -100,16 +136,22 @@ def call(method, *args, **kwargs):
         raise HttpError(503, "service %s is not running; try again" % exc) from None
 
 
-def endpoint(route):
-    """Wrap a handler: its result (status, payload) becomes JSON (a werkzeug
-    Response, e.g. a file, passes as it is); every known failure becomes the
-    one error shape with the right status — never a 500 for something the
-    caller did."""
+def endpoint(route, roles=EVERYONE, public=False):
+    """Wrap a handler: the caller must be logged in (unless `public`) with
+    one of `roles` (else 403); the request then carries `principal`. Its
+    result (status, payload) becomes JSON (a werkzeug Response, e.g. a file,
+    passes as it is); every known failure becomes the one error shape with
+    the right status — never a 500 for something the caller did."""
     def decorate(handler):
         @functools.wraps(handler)
         def wrapper(self, request, *args, **kwargs):
             started = time.perf_counter()
             try:
+                if not public:
+                    request.principal = authenticated(request)
+                    if request.principal.role not in roles:
+                        raise Forbidden("a %s may not do this (%s)"
+                                        % (request.principal.role, route))
                 result = handler(self, request, *args, **kwargs)
                 # (status, payload) becomes JSON; a Response (a file) goes as it is
                 response = result if isinstance(result, Response) else json_response(*result)
@@ -119,6 +161,11 @@ def endpoint(route):
                 response = error_response(400, "invalid request", exc.errors)
             except ContractError as exc:
                 response = error_response(400, "invalid request", exc.errors)
+            except NotAuthenticated as exc:
+                response = error_response(401, str(exc),
+                                          headers={"WWW-Authenticate": 'Bearer realm="einspection"'})
+            except Forbidden as exc:
+                response = error_response(403, str(exc))
             except NotFound as exc:
                 response = error_response(404, str(exc))
             except ConcurrencyConflict:

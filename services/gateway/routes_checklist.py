@@ -6,154 +6,169 @@ from nameko.web.handlers import http
 
 from einspection.errors import NotFound
 
-from .http_json import (HttpError, call, correlation_id, endpoint, file_response, read_json,
-                        read_text)
+from .http_json import (AUTHORITY, WRITERS, HttpError, call, correlation_id, endpoint,
+                        file_response, read_json, read_text)
+
+MANAGERS = ("enterprise_manager",) + AUTHORITY
 
 
 def _query(request):
     return request.args.to_dict()
 
 
+def _acting(self, request):
+    """Who acts and within what: the keyword arguments of every command."""
+    return {"actor": request.principal.username, "correlation_id": correlation_id(request),
+            "scope": self._scope(request)}
+
+
+def _reading(self, request):
+    return {"scope": self._scope(request), "actor": request.principal.username}
+
+
 class ChecklistRoutes:
 
     # --- checklists -------------------------------------------------------------------
     @http("POST", "/api/v1/checklists")
-    @endpoint("checklists.create")
+    @endpoint("checklists.create", roles=MANAGERS)
     def create_checklist(self, request):
         return 201, call(self.checklist.create_checklist, read_json(request),
-                         correlation_id=correlation_id(request))
+                         **_acting(self, request))
 
     @http("POST", "/api/v1/checklists/import")
-    @endpoint("checklists.import")
+    @endpoint("checklists.import", roles=AUTHORITY)
     def import_checklist(self, request):
         return 201, call(self.checklist.import_checklist, read_text(request), _query(request),
-                         correlation_id=correlation_id(request))
+                         **_acting(self, request))
 
     @http("GET", "/api/v1/checklists")
     @endpoint("checklists.list")
     def list_checklists(self, request):
-        return 200, {"items": call(self.checklist.list_checklists, _query(request))}
+        return 200, {"items": call(self.checklist.list_checklists, _query(request),
+                                   scope=self._scope(request))}
 
     @http("GET", "/api/v1/checklists/<string:checklist_id>")
     @endpoint("checklists.get")
     def get_checklist(self, request, checklist_id):
         return 200, call(self.checklist.get_checklist, checklist_id,
-                         request.args.get("enterprise_id"))
+                         request.args.get("enterprise_id"), scope=self._scope(request))
 
     @http("PUT", "/api/v1/checklists/<string:checklist_id>/draft")
-    @endpoint("checklists.edit")
+    @endpoint("checklists.edit", roles=MANAGERS)
     def edit_checklist(self, request, checklist_id):
         return 200, call(self.checklist.edit_checklist, checklist_id, read_json(request),
-                         correlation_id=correlation_id(request))
+                         **_acting(self, request))
 
     @http("POST", "/api/v1/checklists/<string:checklist_id>/publish")
-    @endpoint("checklists.publish")
+    @endpoint("checklists.publish", roles=MANAGERS)
     def publish_checklist(self, request, checklist_id):
         return 200, call(self.checklist.publish_checklist, checklist_id,
-                         correlation_id=correlation_id(request))
+                         **_acting(self, request))
 
     @http("GET", "/api/v1/checklists/<string:checklist_id>/versions/<int:version>")
     @endpoint("checklists.version")
     def get_checklist_version(self, request, checklist_id, version):
         return 200, call(self.checklist.get_checklist_version, checklist_id, version,
-                         request.args.get("enterprise_id"))
+                         request.args.get("enterprise_id"), scope=self._scope(request))
 
     # --- positions ----------------------------------------------------------------------
     @http("POST", "/api/v1/enterprises/<string:enterprise_id>/positions")
-    @endpoint("positions.register")
+    @endpoint("positions.register", roles=MANAGERS)
     def register_position(self, request, enterprise_id):
         return 201, call(self.checklist.register_position, enterprise_id, read_json(request),
-                         correlation_id=correlation_id(request))
+                         **_acting(self, request))
 
     @http("GET", "/api/v1/enterprises/<string:enterprise_id>/positions")
     @endpoint("positions.list")
     def list_positions(self, request, enterprise_id):
-        return 200, {"items": call(self.checklist.list_positions, enterprise_id)}
+        return 200, {"items": call(self.checklist.list_positions, enterprise_id,
+                                   **_reading(self, request))}
 
     @http("GET", "/api/v1/enterprises/<string:enterprise_id>/positions/qr-sheet.pdf")
     @endpoint("positions.qr_sheet")
     def qr_sheet(self, request, enterprise_id):
-        return file_response(call(self.checklist.qr_sheet, enterprise_id), download=True)
+        return file_response(call(self.checklist.qr_sheet, enterprise_id,
+                                  **_reading(self, request)), download=True)
 
     @http("GET", "/api/v1/positions/<string:position_id>")
     @endpoint("positions.get")
     def get_position(self, request, position_id):
-        return 200, call(self.checklist.get_position, position_id)
+        return 200, call(self.checklist.get_position, position_id, **_reading(self, request))
 
     @http("GET", "/api/v1/positions/<string:position_id>/qr.png")
     @endpoint("positions.qr_png")
     def position_qr_png(self, request, position_id):
-        return file_response(call(self.checklist.position_qr, position_id, "png"))
+        return file_response(call(self.checklist.position_qr, position_id, "png",
+                                  **_reading(self, request)))
 
     @http("GET", "/api/v1/positions/<string:position_id>/qr.svg")
     @endpoint("positions.qr_svg")
     def position_qr_svg(self, request, position_id):
-        return file_response(call(self.checklist.position_qr, position_id, "svg"))
+        return file_response(call(self.checklist.position_qr, position_id, "svg",
+                                  **_reading(self, request)))
 
     @http("POST", "/api/v1/positions/<string:position_id>/rotate-code")
-    @endpoint("positions.rotate_code")
+    @endpoint("positions.rotate_code", roles=MANAGERS)
     def rotate_code(self, request, position_id):
-        return 200, call(self.checklist.rotate_code, position_id,
-                         correlation_id=correlation_id(request))
+        return 200, call(self.checklist.rotate_code, position_id, **_acting(self, request))
 
     @http("GET", "/api/v1/scan/<string:token>")
     @http("GET", "/scan/<string:token>")
-    @endpoint("positions.scan")
+    @endpoint("positions.scan", roles=WRITERS)
     def scan(self, request, token):
+        query = _query(request)
+        query.setdefault("by", request.principal.username)
         try:
-            return 200, call(self.checklist.scan, token, _query(request),
-                             correlation_id=correlation_id(request))
+            return 200, call(self.checklist.scan, token, query, **_acting(self, request))
         except NotFound:
             raise HttpError(404, "this QR code is unknown or has been replaced by a newer "
                                  "one; scan the code posted at the position") from None
 
     # --- inspections --------------------------------------------------------------------
     @http("POST", "/api/v1/inspections")
-    @endpoint("inspections.log")
+    @endpoint("inspections.log", roles=WRITERS)
     def log_inspection(self, request):
-        body = read_json(request)
-        return 201, call(self.checklist.log_inspection, body,
-                         actor=body.get("inspector") or "anonymous",
-                         correlation_id=correlation_id(request))
+        return 201, call(self.checklist.log_inspection, read_json(request),
+                         **_acting(self, request))
 
     @http("GET", "/api/v1/inspections")
     @endpoint("inspections.list")
     def list_inspections(self, request):
-        return 200, call(self.checklist.list_inspections, _query(request))
+        return 200, call(self.checklist.list_inspections, _query(request),
+                         scope=self._scope(request))
 
     @http("GET", "/api/v1/inspections/export.csv")
     @endpoint("inspections.export_csv")
     def export_inspections_csv(self, request):
-        return file_response(call(self.checklist.export_inspections, _query(request), "csv"),
-                     download=True)
+        return file_response(call(self.checklist.export_inspections, _query(request), "csv",
+                                  scope=self._scope(request)), download=True)
 
     @http("GET", "/api/v1/inspections/export.xlsx")
     @endpoint("inspections.export_xlsx")
     def export_inspections_xlsx(self, request):
-        return file_response(call(self.checklist.export_inspections, _query(request), "xlsx"),
-                     download=True)
+        return file_response(call(self.checklist.export_inspections, _query(request), "xlsx",
+                                  scope=self._scope(request)), download=True)
 
     @http("GET", "/api/v1/inspections/<string:inspection_id>")
     @endpoint("inspections.get")
     def get_inspection(self, request, inspection_id):
-        return 200, call(self.checklist.get_inspection, inspection_id)
+        return 200, call(self.checklist.get_inspection, inspection_id, **_reading(self, request))
 
     # --- safety actions -----------------------------------------------------------------
     @http("POST", "/api/v1/enterprises/<string:enterprise_id>/safety-actions")
-    @endpoint("safety_actions.record")
+    @endpoint("safety_actions.record", roles=WRITERS)
     def record_safety_action(self, request, enterprise_id):
-        body = read_json(request)
-        return 201, call(self.checklist.record_safety_action, enterprise_id, body,
-                         actor=body.get("recorded_by") or "anonymous",
-                         correlation_id=correlation_id(request))
+        return 201, call(self.checklist.record_safety_action, enterprise_id, read_json(request),
+                         **_acting(self, request))
 
     @http("GET", "/api/v1/enterprises/<string:enterprise_id>/safety-actions")
     @endpoint("safety_actions.list")
     def list_safety_actions(self, request, enterprise_id):
         return 200, {"items": call(self.checklist.list_safety_actions, enterprise_id,
-                                   _query(request))}
+                                   _query(request), **_reading(self, request))}
 
     @http("GET", "/api/v1/statistics/training")
     @endpoint("statistics.training")
     def training_statistics(self, request):
-        return 200, call(self.checklist.training_statistics, _query(request))
+        return 200, call(self.checklist.training_statistics, _query(request),
+                         scope=self._scope(request))

@@ -7,22 +7,29 @@ from nameko.web.handlers import http
 
 from services.hazard import blobs
 
-from .http_json import HttpError, call, correlation_id, endpoint, file_response, read_json
+from .http_json import (WRITERS, HttpError, call, correlation_id, endpoint, file_response,
+                        read_json)
+
+
+def _acting(self, request):
+    return {"actor": request.principal.username, "correlation_id": correlation_id(request),
+            "scope": self._scope(request)}
 
 
 class HazardRoutes:
 
     @http("POST", "/api/v1/hazards")
-    @endpoint("hazards.report")
+    @endpoint("hazards.report", roles=WRITERS)
     def report_hazard(self, request):
         body = read_json(request)
-        self._require_enterprise(body.get("enterprise_id"))
-        return 201, call(self.hazard.report_hazard, body, correlation_id=correlation_id(request))
+        self._require_enterprise(request, body.get("enterprise_id"))
+        return 201, call(self.hazard.report_hazard, body, **_acting(self, request))
 
     @http("GET", "/api/v1/hazards")
     @endpoint("hazards.list")
     def list_hazards(self, request):
-        return 200, call(self.hazard.list_hazards, request.args.to_dict())
+        return 200, call(self.hazard.list_hazards, request.args.to_dict(),
+                         scope=self._scope(request))
 
     @http("GET", "/api/v1/hazards/export.csv")
     @endpoint("hazards.export.csv")
@@ -36,38 +43,41 @@ class HazardRoutes:
 
     def _export(self, request, file_format):
         return file_response(call(self.hazard.export_hazards, file_format,
-                                  request.args.to_dict()), download=True)
+                                  request.args.to_dict(), scope=self._scope(request)),
+                             download=True)
 
     @http("GET", "/api/v1/hazards/<string:hazard_id>")
     @endpoint("hazards.get")
     def get_hazard(self, request, hazard_id):
-        return 200, call(self.hazard.get_hazard, hazard_id)
+        return 200, call(self.hazard.get_hazard, hazard_id, scope=self._scope(request),
+                         actor=request.principal.username)
 
     @http("GET", "/api/v1/hazards/<string:hazard_id>/history")
     @endpoint("hazards.history")
     def hazard_history(self, request, hazard_id):
-        return 200, {"items": call(self.hazard.history, hazard_id)}
+        return 200, {"items": call(self.hazard.history, hazard_id, scope=self._scope(request),
+                                   actor=request.principal.username)}
 
     @http("POST", "/api/v1/hazards/<string:hazard_id>/plan")
-    @endpoint("hazards.plan")
+    @endpoint("hazards.plan", roles=WRITERS)
     def record_plan(self, request, hazard_id):
         return 201, call(self.hazard.record_plan, hazard_id, read_json(request),
-                         correlation_id=correlation_id(request))
+                         **_acting(self, request))
 
     @http("POST", "/api/v1/hazards/<string:hazard_id>/rectification")
-    @endpoint("hazards.rectify")
+    @endpoint("hazards.rectify", roles=WRITERS)
     def submit_rectification(self, request, hazard_id):
         return 201, call(self.hazard.submit_rectification, hazard_id, read_json(request),
-                         correlation_id=correlation_id(request))
+                         **_acting(self, request))
 
     @http("POST", "/api/v1/hazards/<string:hazard_id>/verification")
-    @endpoint("hazards.verify")
+    @endpoint("hazards.verify", roles=WRITERS)
     def verify(self, request, hazard_id):
         return 201, call(self.hazard.verify, hazard_id, read_json(request),
-                         correlation_id=correlation_id(request))
+                         **_acting(self, request))
 
     @http("POST", "/api/v1/evidence")
-    @endpoint("evidence.upload")
+    @endpoint("evidence.upload", roles=WRITERS)
     def upload_evidence(self, request):
         limit = blobs.max_bytes()
         if request.content_length and request.content_length > limit:

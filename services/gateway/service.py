@@ -4,9 +4,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Response
 
 import einspection.nameko_glue  # noqa: F401  (registers the domain errors for RPC)
+from einspection import auth
 from einspection.errors import InvalidCommand, NotFound
 
-from .http_json import HttpError, call, correlation_id, endpoint, read_json
+from .http_json import (AUTHORITY, HttpError, auth_secret, call, correlation_id, endpoint,
+                        read_json, token_ttl_seconds)
 from .routes_checklist import ChecklistRoutes
 from .routes_hazard import HazardRoutes
 from .routes_notify import NotifyRoutes
@@ -26,7 +28,7 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes)
     notify = RpcProxy("notify")
 
     @http("GET", "/health")
-    @endpoint("health")
+    @endpoint("health", public=True)
     def health(self, request):
         services = {}
         for name in SERVICES:
@@ -42,30 +44,70 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes)
     def metrics(self, request):
         return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
 
+    # --- who is asking -------------------------------------------------------------
+    @http("POST", "/api/v1/auth/token")
+    @endpoint("auth.token", public=True)
+    def issue_token(self, request):
+        principal = auth.Principal.from_dict(
+            call(self.checklist.authenticate, read_json(request)))
+        token, expires = auth.issue_token(principal, auth_secret(), token_ttl_seconds())
+        return 200, {"token": token, "token_type": "Bearer",
+                     "expires_at": expires.isoformat().replace("+00:00", "Z"),
+                     "account": principal.to_dict()}
+
+    @http("GET", "/api/v1/auth/me")
+    @endpoint("auth.me")
+    def me(self, request):
+        return 200, request.principal.to_dict()
+
+    @http("POST", "/api/v1/accounts")
+    @endpoint("accounts.create", roles=("authority_admin", "enterprise_manager"))
+    def create_account(self, request):
+        return 201, call(self.checklist.create_account, read_json(request),
+                         request.principal.to_dict())
+
+    @http("GET", "/api/v1/accounts")
+    @endpoint("accounts.list", roles=("authority_admin", "enterprise_manager"))
+    def list_accounts(self, request):
+        return 200, {"items": call(self.checklist.list_accounts, request.principal.to_dict())}
+
     # --- register -----------------------------------------------------------------
     @http("POST", "/api/v1/enterprises")
-    @endpoint("enterprises.create")
+    @endpoint("enterprises.create", roles=AUTHORITY)
     def register_enterprise(self, request):
         return 201, call(self.checklist.register_enterprise, read_json(request),
+                         actor=request.principal.username,
                          correlation_id=correlation_id(request))
 
     @http("GET", "/api/v1/enterprises")
     @endpoint("enterprises.list")
     def list_enterprises(self, request):
-        return 200, {"items": call(self.checklist.list_enterprises)}
+        return 200, {"items": call(self.checklist.list_enterprises, self._scope(request))}
 
     @http("GET", "/api/v1/enterprises/<string:enterprise_id>")
     @endpoint("enterprises.get")
     def get_enterprise(self, request, enterprise_id):
-        return 200, call(self.checklist.get_enterprise, enterprise_id)
+        return 200, call(self.checklist.get_enterprise, enterprise_id, self._scope(request))
 
-    def _require_enterprise(self, enterprise_id, as_field=True):
+    def _scope(self, request):
+        """The enterprise ids the caller may see (None: all), once per request."""
+        if not hasattr(request, "scope"):
+            try:
+                request.scope = auth.scope_without_register(request.principal)
+            except LookupError:           # a grid's or a town's: the register knows
+                request.scope = call(self.checklist.scope_of, request.principal.to_dict())
+        return request.scope
+
+    def _require_enterprise(self, request, enterprise_id, as_field=True):
+        """The enterprise exists and is the caller's to see. Another tenant's
+        is as absent as a missing one (404, or 400 naming the field)."""
         if not isinstance(enterprise_id, str) or not enterprise_id:
             if as_field:
                 raise InvalidCommand({"enterprise_id": ["required"]})
             raise HttpError(404, "enterprise not found")
         try:
-            call(self.checklist.get_enterprise, enterprise_id)
+            call(self.checklist.get_enterprise, enterprise_id, self._scope(request),
+                 request.principal.username)
         except NotFound:
             if as_field:
                 raise InvalidCommand({"enterprise_id": ["no such enterprise"]}) from None

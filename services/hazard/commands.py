@@ -4,6 +4,7 @@ update the ledger in the caller's transaction. Plain: no nameko."""
 import os
 
 from einspection import eventstore
+from einspection import scope as tenancy
 from einspection.errors import ConcurrencyConflict, Conflict, InvalidCommand, NotFound
 
 from . import ledger
@@ -24,11 +25,14 @@ def deadline_days(environ=os.environ):
     return days
 
 
-def load(conn, hazard_id):
+def load(conn, hazard_id, scope=None, actor=""):
+    """The hazard, if it exists and its enterprise is in `scope`."""
     events = eventstore.load_stream(conn, stream_id(hazard_id))
     if not events:
         raise NotFound("hazard", hazard_id)
-    return Hazard.from_history(hazard_id, events)
+    hazard = Hazard.from_history(hazard_id, events)
+    tenancy.require(scope, hazard.enterprise_id, "hazard", hazard_id, actor)
+    return hazard
 
 
 def save(conn, hazard):
@@ -48,7 +52,11 @@ def require_evidence(blobs, refs, field="evidence"):
         raise InvalidCommand({field: missing})
 
 
-def report(conn, blobs, command, *, now, correlation_id="", days=None):
+def report(conn, blobs, command, *, now, correlation_id="", days=None, scope=None):
+    if not tenancy.visible(scope, command["enterprise_id"]):
+        tenancy.log_attempt("enterprise", command["enterprise_id"], command["enterprise_id"],
+                            command.get("actor"))
+        raise InvalidCommand({"enterprise_id": ["no such enterprise"]})
     require_evidence(blobs, command.get("evidence") or [])
     hazard = Hazard.report(command, now=now, correlation_id=correlation_id, deadline_days=days)
     if eventstore.stream_version(conn, stream_id(hazard.id)):
@@ -60,18 +68,19 @@ def report(conn, blobs, command, *, now, correlation_id="", days=None):
     return hazard
 
 
-def change(conn, hazard_id, decide):
-    """Load a hazard, let `decide(hazard)` record events, save them."""
-    hazard = load(conn, hazard_id)
+def change(conn, hazard_id, decide, scope=None, actor=""):
+    """Load a hazard (of `scope`), let `decide(hazard)` record events, save them."""
+    hazard = load(conn, hazard_id, scope, actor)
     decide(hazard)
     save(conn, hazard)
     return hazard
 
 
-def submit_rectification(conn, blobs, hazard_id, command, *, now, correlation_id=""):
+def submit_rectification(conn, blobs, hazard_id, command, *, now, correlation_id="",
+                         scope=None):
     require_evidence(blobs, command.get("evidence") or [])
     return change(conn, hazard_id, lambda hazard: hazard.submit_rectification(
-        command, now=now, correlation_id=correlation_id))
+        command, now=now, correlation_id=correlation_id), scope, command.get("actor"))
 
 
 def raise_from_inspection(conn, event, *, days=None):
@@ -114,10 +123,11 @@ def mark_overdue(store, now):
     return marked
 
 
-def history(conn, hazard_id):
+def history(conn, hazard_id, scope=None, actor=""):
     """Every event of the hazard's stream, each with who acted and the status it led to."""
     events = eventstore.load_stream(conn, stream_id(hazard_id))
     if not events:
         raise NotFound("hazard", hazard_id)
+    tenancy.require(scope, events[0].data["enterprise_id"], "hazard", hazard_id, actor)
     return [dict(event.to_dict(), status=state)
             for event, state in Hazard(hazard_id).replay(events)]

@@ -142,7 +142,7 @@ class Hazard:
             "found_at": found_at, "reported_at": now, "rectification_deadline": deadline,
             "reporter": command["reporter"], "source_inspection_id": inspection_id,
             "source_item_id": item_id, "evidence": list(command.get("evidence") or []),
-        }, command["reporter"], correlation_id, now, causation_id)
+        }, command.get("actor") or command["reporter"], correlation_id, now, causation_id)
         return hazard
 
     @classmethod
@@ -173,7 +173,8 @@ class Hazard:
             "hazard_id": self.id, "enterprise_id": self.enterprise_id,
             **{key: command[key] for key in ("goal", "measures", "funds", "responsible_person",
                                              "deadline", "interim_measures")},
-        }, command.get("recorded_by") or command["responsible_person"], correlation_id, now)
+        }, command.get("actor") or command.get("recorded_by") or command["responsible_person"],
+            correlation_id, now)
 
     def submit_rectification(self, command, *, now, correlation_id=""):
         if self.state not in OPEN_STATES:
@@ -191,7 +192,7 @@ class Hazard:
             "hazard_id": self.id, "enterprise_id": self.enterprise_id,
             "measures": command["measures"], "done_at": done_at,
             "evidence": list(command.get("evidence") or []), "cost": command.get("cost"),
-        }, command.get("rectified_by") or "anonymous", correlation_id, now)
+        }, command.get("actor") or command.get("rectified_by") or "anonymous", correlation_id, now)
 
     def verify(self, command, *, now, correlation_id=""):
         """Accept the submitted rectification (closed) or return it (open again)."""
@@ -202,13 +203,13 @@ class Hazard:
         if command["outcome"] == VERIFIED:
             self._record("HazardVerified", dict(common, verified_at=now,
                                                 comment=command.get("comment") or ""),
-                         command["verifier"], correlation_id, now)
+                         command.get("actor") or command["verifier"], correlation_id, now)
         else:
             if not command.get("reason"):
                 raise InvalidCommand({"reason": ["required when the outcome is returned"]})
             self._record("HazardReturned", dict(common, returned_at=now,
                                                 reason=command["reason"]),
-                         command["verifier"], correlation_id, now)
+                         command.get("actor") or command["verifier"], correlation_id, now)
 
     def is_overdue(self, now):
         """The deadline has passed and no rectification was submitted by it.

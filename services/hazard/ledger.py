@@ -7,6 +7,7 @@ from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Ta
                         delete, func, or_, select, true, update)
 
 from einspection import eventstore
+from einspection import scope as tenancy
 from einspection.contract import isoformat
 from einspection.projection import paged
 
@@ -93,7 +94,7 @@ def rebuild(conn):
     return count
 
 
-def _filtered(query):
+def _filtered(query, scope=None):
     c = hazards.c
     conditions = [getattr(c, key) == query[key]
                   for key in ("enterprise_id", "position_id", "level", "category", "status")
@@ -104,6 +105,8 @@ def _filtered(query):
         conditions.append(c.found_at >= query["from_"])
     if query.get("to") is not None:
         conditions.append(c.found_at <= query["to"])
+    if scope is not None:
+        conditions.append(tenancy.where(c.enterprise_id, scope))
     return and_(true(), *conditions)
 
 
@@ -114,9 +117,9 @@ def _ordering(sort):
     return [column.desc(), tie.desc()] if descending else [column.asc(), tie.asc()]
 
 
-def search(conn, query):
+def search(conn, query, scope=None):
     """One page of the ledger: {items, page, size, total, sort}."""
-    where = _filtered(query)
+    where = _filtered(query, scope)
     total = conn.execute(select(func.count()).select_from(hazards).where(where)).scalar_one()
     rows = conn.execute(select(hazards).where(where).order_by(*_ordering(query["sort"]))
                         .limit(query["size"]).offset((query["page"] - 1) * query["size"])).all()
@@ -124,9 +127,9 @@ def search(conn, query):
             "size": query["size"], "total": total, "sort": query["sort"]}
 
 
-def rows_for_export(conn, query, limit):
+def rows_for_export(conn, query, limit, scope=None):
     """Every matching row (no paging), or None if there are more than `limit`."""
-    rows = conn.execute(select(hazards).where(_filtered(query))
+    rows = conn.execute(select(hazards).where(_filtered(query, scope))
                         .order_by(*_ordering(query["sort"])).limit(limit + 1)).all()
     if len(rows) > limit:
         return None

@@ -37,29 +37,32 @@ class HazardService(HealthCheck):
         return hazard.view()
 
     # --- commands ------------------------------------------------------------------
+    # `actor` is the account acting (it goes into each event's metadata);
+    # `scope` the enterprise ids it may touch (None: all).
     @rpc
-    def report_hazard(self, payload, correlation_id=""):
-        return self._write(commands.report, self.blob_store,
-                           load_command(ReportHazard, payload), now=utcnow(),
-                           correlation_id=correlation_id, days=commands.deadline_days())
+    def report_hazard(self, payload, correlation_id="", actor="", scope=None):
+        command = dict(load_command(ReportHazard, payload), actor=actor)
+        return self._write(commands.report, self.blob_store, command, now=utcnow(),
+                           correlation_id=correlation_id, days=commands.deadline_days(),
+                           scope=scope)
 
     @rpc
-    def record_plan(self, hazard_id, payload, correlation_id=""):
-        command = load_command(RecordPlan, payload)
+    def record_plan(self, hazard_id, payload, correlation_id="", actor="", scope=None):
+        command = dict(load_command(RecordPlan, payload), actor=actor)
         return self._write(commands.change, hazard_id, lambda hazard: hazard.record_plan(
-            command, now=utcnow(), correlation_id=correlation_id))
+            command, now=utcnow(), correlation_id=correlation_id), scope, actor)
 
     @rpc
-    def submit_rectification(self, hazard_id, payload, correlation_id=""):
+    def submit_rectification(self, hazard_id, payload, correlation_id="", actor="", scope=None):
         return self._write(commands.submit_rectification, self.blob_store, hazard_id,
-                           load_command(SubmitRectification, payload), now=utcnow(),
-                           correlation_id=correlation_id)
+                           dict(load_command(SubmitRectification, payload), actor=actor),
+                           now=utcnow(), correlation_id=correlation_id, scope=scope)
 
     @rpc
-    def verify(self, hazard_id, payload, correlation_id=""):
-        command = load_command(Verify, payload)
+    def verify(self, hazard_id, payload, correlation_id="", actor="", scope=None):
+        command = dict(load_command(Verify, payload), actor=actor)
         return self._write(commands.change, hazard_id, lambda hazard: hazard.verify(
-            command, now=utcnow(), correlation_id=correlation_id))
+            command, now=utcnow(), correlation_id=correlation_id), scope, actor)
 
     @subscribe(commands.CONSUMER, ["einspection.inspection.logged.v1"])
     def on_inspection_logged(self, event):
@@ -75,28 +78,28 @@ class HazardService(HealthCheck):
 
     # --- reads -----------------------------------------------------------------------
     @rpc
-    def get_hazard(self, hazard_id):
+    def get_hazard(self, hazard_id, scope=None, actor=""):
         with self.store.connect() as conn:
-            return commands.load(conn, hazard_id).view()
+            return commands.load(conn, hazard_id, scope, actor).view()
 
     @rpc
-    def history(self, hazard_id):
+    def history(self, hazard_id, scope=None, actor=""):
         with self.store.connect() as conn:
-            return commands.history(conn, hazard_id)
+            return commands.history(conn, hazard_id, scope, actor)
 
     @rpc
-    def list_hazards(self, query):
+    def list_hazards(self, query, scope=None):
         query = load_command(LedgerQuery, query)
         with self.store.connect() as conn:
-            return ledger.search(conn, query)
+            return ledger.search(conn, query, scope)
 
     @rpc
-    def export_hazards(self, file_format, query):
+    def export_hazards(self, file_format, query, scope=None):
         """The filtered ledger as a file (einspection.files)."""
         render, content_type = export.FORMATS[file_format]
         query = load_command(LedgerQuery(exclude=("page", "size")), query)
         with self.store.connect() as conn:
-            rows = ledger.rows_for_export(conn, query, EXPORT_MAX_ROWS)
+            rows = ledger.rows_for_export(conn, query, EXPORT_MAX_ROWS, scope)
         if rows is None:
             raise InvalidCommand({"_query": ["more than %d hazards match; narrow the filters"
                                              % EXPORT_MAX_ROWS]})

@@ -82,6 +82,8 @@ subscriptions = Table(
     Column("event_types", Text, nullable=False),     # JSON list of patterns
     Column("secret", String(200), nullable=False),
     Column("description", String(500), nullable=False),
+    Column("owner", String(100), nullable=False),
+    Column("enterprises", Text),                     # JSON list, or NULL: all
     Column("subscribed_at", DateTime(timezone=True), nullable=False),
     Column("cancelled_at", DateTime(timezone=True)),
 )
@@ -133,7 +135,9 @@ def project(conn, event):
         conn.execute(subscriptions.insert().values(
             subscription_id=data["subscription_id"], url=data["url"],
             event_types=json.dumps(data["event_types"]), secret=data["secret"],
-            description=data["description"], subscribed_at=event.time))
+            description=data["description"], owner=data["owner"],
+            enterprises=None if data["enterprises"] is None else json.dumps(data["enterprises"]),
+            subscribed_at=event.time))
     elif event.name == "WebhookCancelled":
         conn.execute(update(subscriptions)
                      .where(subscriptions.c.subscription_id == data["subscription_id"])

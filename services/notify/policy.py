@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from einspection import eventstore
-from einspection.contract import EVENT_TYPES, Event, isoformat, new_event, utcnow
+from einspection.contract import UNIVERSAL, EVENT_TYPES, Event, isoformat, new_event, utcnow
 from einspection.errors import InvalidCommand, NotFound
+
+from einspection import scope as tenancy
 
 from . import model, templates
 from .model import CONSUMER, deliveries, directory, notices, publications, subscriptions
@@ -175,7 +177,8 @@ def topic_matches(pattern, event_type):
     return match(pattern.split("."), event_type.split("."))
 
 
-ACTIVE_SUBSCRIPTIONS = (select(subscriptions.c.subscription_id, subscriptions.c.event_types)
+ACTIVE_SUBSCRIPTIONS = (select(subscriptions.c.subscription_id, subscriptions.c.event_types,
+                               subscriptions.c.enterprises)
                         .where(subscriptions.c.cancelled_at.is_(None))
                         .order_by(subscriptions.c.subscription_id))
 
@@ -183,7 +186,9 @@ ACTIVE_SUBSCRIPTIONS = (select(subscriptions.c.subscription_id, subscriptions.c.
 def schedule_webhooks(conn, event):
     body = None
     for row in conn.execute(ACTIVE_SUBSCRIPTIONS):
-        if any(topic_matches(p, event.type) for p in json.loads(row.event_types)):
+        granted = row.enterprises is None or event.subject in json.loads(row.enterprises) \
+            or event.subject == UNIVERSAL
+        if granted and any(topic_matches(p, event.type) for p in json.loads(row.event_types)):
             body = body or event.to_json()
             schedule(conn, event, "webhook", row.subscription_id, event_id=event.id,
                      event_type=event.type, payload=body)
@@ -249,7 +254,8 @@ def change_recipient_settings(conn, recipient, command, actor):
     return recipient_view(conn, recipient, None)
 
 
-def subscribe(conn, command, actor):
+def subscribe(conn, command, actor, scope=None):
+    """`scope`: the enterprises whose events the subscriber may receive."""
     unknown = [p for p in command["event_types"]
                if not any(topic_matches(p, t.type) for t in EVENT_TYPES.values() if t.public)]
     if unknown:
@@ -259,7 +265,8 @@ def subscribe(conn, command, actor):
     model.record(conn, "webhook-" + subscription_id, 0, [new_event("WebhookSubscribed", {
         "subscription_id": subscription_id, "url": command["url"],
         "event_types": command["event_types"], "secret": secret,
-        "description": command["description"]}, actor=actor)])
+        "description": command["description"], "owner": actor,
+        "enterprises": None if scope is None else list(scope)}, actor=actor)])
     view = subscription_view(conn, subscription_id)
     view["secret"] = secret            # shown once: the subscriber verifies signatures with it
     return view
@@ -273,6 +280,57 @@ def cancel_subscription(conn, subscription_id, actor):
     model.record(conn, stream, eventstore.stream_version(conn, stream), [new_event(
         "WebhookCancelled", {"subscription_id": subscription_id}, actor=actor)])
     return subscription_view(conn, subscription_id)
+
+
+# --- who may read and answer which inbox ----------------------------------------------------
+
+def _is_authority(principal):
+    return principal["role"] in ("authority_inspector", "authority_admin")
+
+
+def may_read(principal, scope, recipient):
+    """The authority reads every inbox; others their own (an enterprise's
+    people theirs, a grid officer the grid's) and their scope's enterprises'."""
+    if _is_authority(principal):
+        return True
+    kind, _, name = recipient.partition(":")
+    if kind == "enterprise":
+        return scope is None or name in scope
+    if kind == "grid":
+        return principal["role"] == "grid_officer" and principal["grid"] == name
+    return False
+
+
+def answers_for(principal, recipient):
+    """Whose read receipt counts: the recipient's own people only."""
+    kind, _, name = recipient.partition(":")
+    if recipient == AUTHORITY:
+        return _is_authority(principal)
+    if kind == "enterprise":
+        return principal["role"] in ("enterprise_staff", "enterprise_manager") \
+            and principal["enterprise_id"] == name
+    return kind == "grid" and principal["role"] == "grid_officer" and principal["grid"] == name
+
+
+def manages(principal, recipient):
+    """Who may change a recipient's language and addresses."""
+    if principal["role"] == "authority_admin":
+        return True
+    kind, _, name = recipient.partition(":")
+    if kind == "enterprise":
+        return principal["role"] == "enterprise_manager" and principal["enterprise_id"] == name
+    return kind == "grid" and principal["role"] == "grid_officer" and principal["grid"] == name
+
+
+def require(allowed, principal, what, ident):
+    """Outside what `principal` may see, a notice or inbox does not exist."""
+    if not allowed:
+        tenancy.log_attempt(what, ident, "-", principal["username"])
+        raise NotFound(what, ident)
+
+
+def owns_subscription(principal, view):
+    return principal["role"] == "authority_admin" or view["owner"] == principal["username"]
 
 
 # --- queries --------------------------------------------------------------------------------
@@ -366,7 +424,7 @@ def subscription_view(conn, subscription_id):
         select(deliveries.c.status, func.count())
         .where(deliveries.c.channel == "webhook", deliveries.c.target == subscription_id)
         .group_by(deliveries.c.status)).all())
-    return {"subscription_id": row.subscription_id, "url": row.url,
+    return {"subscription_id": row.subscription_id, "url": row.url, "owner": row.owner,
             "event_types": json.loads(row.event_types), "description": row.description,
             "subscribed_at": _iso(row.subscribed_at), "cancelled_at": _iso(row.cancelled_at),
             "deliveries": {s: counts.get(s, 0) for s in ("pending", "delivered", "failed")}}

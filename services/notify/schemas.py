@@ -24,7 +24,7 @@ class Publish(_Command):
 
 
 class ReadNotice(_Command):
-    reader = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reader = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
 
 
 class RecipientSettings(_Command):

@@ -64,43 +64,58 @@ class NotifyService(HealthCheck):
         self.store.committed()
         return view
 
+    # `principal` (a dict) is the account asking, `scope` the enterprise ids
+    # it may see (None: all); what is outside them is NotFound.
     @rpc
-    def read_notice(self, notice_id, payload):
+    def read_notice(self, notice_id, payload, principal):
         command = load_command(ReadNotice, payload)
         with self.store.begin() as conn:
-            view = policy.read_notice(conn, notice_id, command["reader"])
+            notice = policy.notice_view(conn, notice_id)
+            policy.require(policy.answers_for(principal, notice["recipient"]), principal,
+                           "notice", notice_id)
+            view = policy.read_notice(conn, notice_id,
+                                      command["reader"] or principal["username"])
         self.store.committed()
         return view
 
     @rpc
-    def change_recipient_settings(self, recipient, payload, actor="system"):
+    def change_recipient_settings(self, recipient, payload, principal):
         command = load_command(RecipientSettings, payload)
+        policy.check_recipient(recipient)
+        policy.require(policy.manages(principal, recipient), principal, "recipient", recipient)
         with self.store.begin() as conn:
-            return policy.change_recipient_settings(conn, recipient, command, actor)
+            return policy.change_recipient_settings(conn, recipient, command,
+                                                    principal["username"])
 
     @rpc
-    def subscribe_webhook(self, payload, actor="integrator"):
+    def subscribe_webhook(self, payload, principal, scope=None):
         command = load_command(Subscribe, payload)
         with self.store.begin() as conn:
-            return policy.subscribe(conn, command, actor)
+            return policy.subscribe(conn, command, principal["username"], scope)
 
     @rpc
-    def cancel_webhook(self, subscription_id, actor="integrator"):
+    def cancel_webhook(self, subscription_id, principal):
         with self.store.begin() as conn:
-            return policy.cancel_subscription(conn, subscription_id, actor)
+            self._subscription(conn, subscription_id, principal)
+            return policy.cancel_subscription(conn, subscription_id, principal["username"])
 
     # --- reads -----------------------------------------------------------------------
     @rpc
-    def inbox(self, query):
+    def inbox(self, query, principal, scope=None):
         query = load_command(InboxQuery, query)
+        policy.require(policy.may_read(principal, scope, query["recipient"]), principal,
+                       "inbox", query["recipient"])
         with self.store.connect() as conn:
             return policy.inbox(conn, query["recipient"], query["unread"], query["page"],
                                 query["size"])
 
     @rpc
-    def get_notice(self, notice_id):
+    def get_notice(self, notice_id, principal, scope=None):
         with self.store.connect() as conn:
-            return policy.notice_view(conn, notice_id)
+            view = policy.notice_view(conn, notice_id)
+        policy.require(policy.may_read(principal, scope, view["recipient"]), principal,
+                       "notice", notice_id)
+        return view
 
     @rpc
     def get_publication(self, publication_id):
@@ -113,24 +128,36 @@ class NotifyService(HealthCheck):
             return policy.list_publications(conn)
 
     @rpc
-    def recipient_settings(self, recipient):
+    def recipient_settings(self, recipient, principal, scope=None):
         policy.check_recipient(recipient)
+        policy.require(policy.manages(principal, recipient)
+                       or policy.may_read(principal, scope, recipient), principal,
+                       "recipient", recipient)
         with self.store.connect() as conn:
             return policy.recipient_view(conn, recipient, POLICY)
 
     @rpc
-    def list_webhooks(self):
+    def list_webhooks(self, principal):
         with self.store.connect() as conn:
-            return policy.list_subscriptions(conn)
+            return [view for view in policy.list_subscriptions(conn)
+                    if policy.owns_subscription(principal, view)]
 
     @rpc
-    def get_webhook(self, subscription_id):
+    def get_webhook(self, subscription_id, principal):
         with self.store.connect() as conn:
-            return policy.subscription_view(conn, subscription_id)
+            return self._subscription(conn, subscription_id, principal)
 
     @rpc
-    def webhook_deliveries(self, subscription_id, query):
+    def webhook_deliveries(self, subscription_id, query, principal):
         query = load_command(DeliveriesQuery, query)
         with self.store.connect() as conn:
+            self._subscription(conn, subscription_id, principal)
             return policy.subscription_deliveries(conn, subscription_id, query["status"],
                                                   query["limit"])
+
+    @staticmethod
+    def _subscription(conn, subscription_id, principal):
+        view = policy.subscription_view(conn, subscription_id)
+        policy.require(policy.owns_subscription(principal, view), principal,
+                       "webhook subscription", subscription_id)
+        return view

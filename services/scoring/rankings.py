@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from einspection import scope as tenancy
+
 from .projection import enterprises, scores
 
 _SCORED = (select(scores.c.enterprise_id, enterprises.c.name, enterprises.c.town,
@@ -17,11 +19,14 @@ _SCORED = (select(scores.c.enterprise_id, enterprises.c.name, enterprises.c.town
 
 
 def _scored(conn, query):
-    """Every scored enterprise that passes the town / industry filters."""
+    """Every scored enterprise of the caller's scope that passes the town /
+    industry filters."""
     statement = _SCORED
     for column in ("town", "industry"):
         if query.get(column) is not None:
             statement = statement.where(enterprises.c[column] == query[column])
+    if query.get("scope") is not None:
+        statement = statement.where(tenancy.where(scores.c.enterprise_id, query["scope"]))
     return [row._asdict() for row in conn.execute(statement)]
 
 

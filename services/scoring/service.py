@@ -4,6 +4,7 @@ from datetime import date
 from nameko.timer import timer
 
 from einspection.contract import load_command, utcnow
+from einspection import scope as tenancy
 from einspection.errors import InvalidCommand, NotFound
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, setting, subscribe
 
@@ -54,7 +55,8 @@ class ScoringService(HealthCheck):
 
     # --- reads ------------------------------------------------------------------------
     @rpc
-    def score(self, enterprise_id, as_of=None):
+    def score(self, enterprise_id, as_of=None, scope=None, actor=""):
+        tenancy.require(scope, enterprise_id, "score of enterprise", enterprise_id, actor)
         with self.store.connect() as conn:
             if as_of is None:
                 view = projection.score_view(conn, enterprise_id)
@@ -70,19 +72,19 @@ class ScoringService(HealthCheck):
             return view
 
     @rpc
-    def ranking(self, query):
-        query = load_command(RankingQuery, query)
+    def ranking(self, query, scope=None):
+        query = dict(load_command(RankingQuery, query), scope=scope)
         with self.store.connect() as conn:
             return rankings.rankings(conn, query)
 
     @rpc
-    def excellent_performers(self, query):
-        query = load_command(ExcellentQuery, query)
+    def excellent_performers(self, query, scope=None):
+        query = dict(load_command(ExcellentQuery, query), scope=scope)
         with self.store.connect() as conn:
             return rankings.excellent(conn, self.rules, query)
 
     @rpc
-    def grade_distribution(self, query):
-        query = load_command(DistributionQuery, query)
+    def grade_distribution(self, query, scope=None):
+        query = dict(load_command(DistributionQuery, query), scope=scope)
         with self.store.connect() as conn:
             return rankings.distribution(conn, self.rules, query)

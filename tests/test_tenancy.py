@@ -1,0 +1,225 @@
+"""Who may do what, tried from the outside: every endpoint without a token,
+with an expired and with a forged one; every endpoint on enterprise A's
+things by an account of another enterprise, another grid, another town
+and an integrator granted only B — nothing leaks (the answer is the one a
+missing id gets), nothing changes. And the actor of each event is the
+account that acted."""
+import uuid
+
+import pytest
+
+from einspection import auth
+from services.gateway.service import GatewayService
+
+from . import factories, fixtures
+from .fixtures import account, created
+from .support import Api
+from .test_checklists import _current_token
+
+MISSING = "00000000-0000-4000-8000-000000000000"
+
+
+def unique(prefix):
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:6])
+
+
+@pytest.fixture(scope="module")
+def county(platform, admin_tokens):
+    """Enterprise A in its own town and grid, B in others; each with a
+    checklist, a position, a hazard, an inspection and a safety action."""
+    if platform.base_url not in admin_tokens:
+        admin_tokens[platform.base_url] = platform.login()
+    admin = Api(platform.base_url, admin_tokens[platform.base_url])
+    things = {}
+    for name in ("a", "b"):
+        town = unique("Town" + name.upper())
+        site = fixtures.site(admin, town=town, grid=town + "-1")
+        hazard = created(admin.post("/api/v1/hazards", factories.hazard(site.enterprise_id)))
+        inspection = created(admin.post("/api/v1/inspections", site.inspection()))
+        action = created(admin.post(
+            "/api/v1/enterprises/%s/safety-actions" % site.enterprise_id,
+            {"kind": "training", "topic": "fire", "held_on": "2026-11-01", "people": 12,
+             "recorded_by": "li"}))
+        things[name] = {"enterprise": site.enterprise_id, "town": town, "grid": town + "-1",
+                        "position": site.position_id, "checklist": site.version["checklist_id"],
+                        "hazard": hazard["id"], "inspection": inspection["id"],
+                        "action": action["id"],
+                        "token": _current_token(platform, site.position_id)}
+    b = things["b"]
+    others = {
+        "manager of B": account(admin, "enterprise_manager", enterprise_id=b["enterprise"]),
+        "staff of B": account(admin, "enterprise_staff", enterprise_id=b["enterprise"]),
+        "grid officer of B's grid": account(admin, "grid_officer", grid=b["grid"]),
+        "town officer of B's town": account(admin, "town_officer", town=b["town"]),
+        "integrator granted B": account(admin, "integrator", grants=[b["enterprise"]]),
+    }
+    return admin, things, others
+
+
+def a_requests(a):
+    """Every endpoint, aimed at enterprise A's things; `{x}` is A's x or a missing id."""
+    hazard_plan = {"goal": "g", "measures": "m", "funds": "1.00", "responsible_person": "p",
+                   "deadline": factories.iso(factories.ago(hours=-240)),
+                   "interim_measures": "i"}
+    return [
+        ("GET", "/api/v1/enterprises/{enterprise}", None),
+        ("GET", "/api/v1/enterprises/{enterprise}/score", None),
+        ("GET", "/api/v1/enterprises/{enterprise}/notices", None),
+        ("GET", "/api/v1/enterprises/{enterprise}/positions", None),
+        ("GET", "/api/v1/enterprises/{enterprise}/positions/qr-sheet.pdf", None),
+        ("POST", "/api/v1/enterprises/{enterprise}/positions", {"name": "Roof"}),
+        ("GET", "/api/v1/enterprises/{enterprise}/safety-actions", None),
+        ("POST", "/api/v1/enterprises/{enterprise}/safety-actions",
+         {"kind": "drill", "topic": "t", "held_on": "2026-11-02", "people": 3,
+          "recorded_by": "x"}),
+        ("GET", "/api/v1/recipients/enterprise:{enterprise}/settings", None),
+        ("PUT", "/api/v1/recipients/enterprise:{enterprise}/settings",
+         {"language": "en", "emails": ["x@example.com"]}),
+        ("GET", "/api/v1/positions/{position}", None),
+        ("GET", "/api/v1/positions/{position}/qr.png", None),
+        ("GET", "/api/v1/positions/{position}/qr.svg", None),
+        ("POST", "/api/v1/positions/{position}/rotate-code", None),
+        ("GET", "/api/v1/scan/{token}", None),
+        ("GET", "/api/v1/checklists/{checklist}", None),
+        ("GET", "/api/v1/checklists/{checklist}/versions/1", None),
+        ("PUT", "/api/v1/checklists/{checklist}/draft", {"title": "taken over"}),
+        ("POST", "/api/v1/checklists/{checklist}/publish", None),
+        ("GET", "/api/v1/hazards/{hazard}", None),
+        ("GET", "/api/v1/hazards/{hazard}/history", None),
+        ("POST", "/api/v1/hazards/{hazard}/plan", hazard_plan),
+        ("POST", "/api/v1/hazards/{hazard}/rectification",
+         {"measures": "m", "done_at": factories.iso(factories.ago(minutes=1))}),
+        ("POST", "/api/v1/hazards/{hazard}/verification",
+         {"outcome": "verified", "verifier": "v"}),
+        ("GET", "/api/v1/inspections/{inspection}", None),
+    ]
+
+
+def send(api, method, path, body):
+    if method == "GET":
+        return api.get(path)
+    if method == "PUT":
+        return api.put(path, body)
+    return api.post(path, body)
+
+
+def state_of(admin, a):
+    """What an attempt could have changed, as the admin sees it."""
+    return (created(admin.get("/api/v1/hazards/%s/history" % a["hazard"]), 200),
+            created(admin.get("/api/v1/checklists/%s" % a["checklist"]), 200)["versions"],
+            created(admin.get("/api/v1/enterprises/%s/positions" % a["enterprise"]), 200),
+            created(admin.get("/api/v1/enterprises/%s/safety-actions" % a["enterprise"]), 200),
+            created(admin.get("/api/v1/recipients/enterprise:%s/settings" % a["enterprise"]),
+                    200))
+
+
+def test_another_tenant_gets_what_a_missing_id_gets_and_changes_nothing(county, platform):
+    admin, things, others = county
+    a = things["a"]
+    before = state_of(admin, a)
+    missing = {key: MISSING for key in a}
+    missing["token"] = "no-such-token"
+    leaks = []
+    for who, api in others.items():
+        for method, path, body in a_requests(a):
+            across = send(api, method, path.format(**a), body)
+            absent = send(api, method, path.format(**missing), body)
+            # a role that may not do this at all is told so (403) whatever the id
+            if across.status_code != absent.status_code or across.status_code not in (
+                    400, 403, 404):
+                leaks.append((who, method, path, across.status_code, absent.status_code,
+                              across.text[:120]))
+    assert leaks == []
+    assert state_of(admin, a) == before
+
+
+def test_lists_show_only_the_callers_enterprises(county):
+    admin, things, others = county
+    a, b = things["a"], things["b"]
+    for who, api in others.items():
+        hazards = created(api.get("/api/v1/hazards", params={"size": 200}), 200)["items"]
+        assert a["hazard"] not in {h["id"] for h in hazards}, who
+        assert {h["enterprise_id"] for h in hazards} <= {b["enterprise"]}, who
+        inspections = created(api.get("/api/v1/inspections", params={"size": 200}),
+                              200)["items"]
+        assert {i["enterprise_id"] for i in inspections} <= {b["enterprise"]}, who
+        enterprises = created(api.get("/api/v1/enterprises"), 200)["items"]
+        assert [e["id"] for e in enterprises] == [b["enterprise"]], who
+        checklists = created(api.get("/api/v1/checklists"), 200)["items"]
+        assert a["checklist"] not in {c["id"] for c in checklists}, who
+        export = api.get("/api/v1/hazards/export.csv")
+        assert export.status_code == 200 and a["hazard"] not in export.text, who
+        for path in ("/api/v1/rankings?limit=100", "/api/v1/rankings/excellent"):
+            listed = created(api.get(path), 200)
+            assert a["enterprise"] not in str(listed), (who, path)
+    # the admin sees both
+    everything = created(admin.get("/api/v1/enterprises"), 200)["items"]
+    assert {a["enterprise"], b["enterprise"]} <= {e["id"] for e in everything}
+
+
+def test_inboxes_are_their_recipients(county):
+    admin, things, others = county
+    a = things["a"]
+    for who, api in others.items():
+        for recipient in ("authority", "grid:" + a["grid"], "enterprise:" + a["enterprise"]):
+            response = api.get("/api/v1/notices", params={"recipient": recipient})
+            assert response.status_code == 404, (who, recipient, response.text)
+    grid_officer = account(admin, "grid_officer", grid=a["grid"])
+    assert grid_officer.get("/api/v1/notices",
+                            params={"recipient": "grid:" + a["grid"]}).status_code == 200
+
+
+def every_route():
+    """(method, path with placeholder ids) of every route of the gateway."""
+    return sorted({(entrypoint.method, entrypoint.url)
+                   for name in dir(GatewayService)
+                   for entrypoint in getattr(getattr(GatewayService, name),
+                                             "nameko_entrypoints", ())})
+
+
+PUBLIC = {("GET", "/health"), ("GET", "/metrics"), ("POST", "/api/v1/auth/token")}
+
+
+def test_every_route_but_the_public_ones_refuses_no_expired_and_forged_tokens(platform):
+    secret = platform.env["AUTH_SECRET"]
+    admin = auth.Principal(account_id="x", username="admin", role="authority_admin")
+    expired, _ = auth.issue_token(admin, secret, -1)
+    forged, _ = auth.issue_token(admin, "not the platform's secret", 3600)
+    tampered = forged.split(".")[0] + "." + expired.split(".")[1]
+    routes = every_route()
+    assert len(routes) > 40
+    for method, url in routes:
+        if (method, url) in PUBLIC:
+            continue
+        path = url.replace("<string:", "<").replace("<int:", "<")
+        path = "/".join("1" if part.startswith("<") else part for part in path.split("/"))
+        for token in (None, expired, forged, tampered, "garbage"):
+            response = Api(platform.base_url, token).session.request(
+                method, platform.base_url + path, json={}, timeout=30)
+            assert response.status_code == 401, (method, path, token, response.text)
+            assert response.json()["error"]["status"] == 401
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_logging_in_and_the_actor_of_each_event(county, platform):
+    admin, things, _ = county
+    a = things["a"]
+    wrong = Api(platform.base_url).post("/api/v1/auth/token",
+                                        {"username": "admin", "password": "wrong-password"})
+    assert wrong.status_code == 401
+    manager = account(admin, "enterprise_manager", enterprise_id=a["enterprise"])
+    me = created(manager.get("/api/v1/auth/me"), 200)
+    assert (me["role"], me["enterprise_id"]) == ("enterprise_manager", a["enterprise"])
+    # a manager creates staff of its own enterprise only
+    staff = account(manager, "enterprise_staff", enterprise_id=a["enterprise"])
+    refused = manager.post("/api/v1/accounts", {"username": unique("x"), "password":
+                                                "long-enough-1", "role": "grid_officer",
+                                                "grid": a["grid"]})
+    assert refused.status_code == 403
+    reported = created(staff.post("/api/v1/hazards", factories.hazard(a["enterprise"])))
+    history = created(admin.get("/api/v1/hazards/%s/history" % reported["id"]), 200)["items"]
+    assert history[0]["actor"] == created(staff.get("/api/v1/auth/me"), 200)["username"]
+    # read-only roles: an integrator may read its grant, never change it
+    integrator = account(admin, "integrator", grants=[a["enterprise"]])
+    assert integrator.get("/api/v1/hazards/" + reported["id"]).status_code == 200
+    assert integrator.post("/api/v1/hazards", factories.hazard(a["enterprise"])).status_code == 403
