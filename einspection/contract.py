@@ -401,6 +401,7 @@ class AccountCreatedV1(_Data):
 class AccountDisabledV1(_Data):
     account_id = Id(required=True)
     reason = fields.String(load_default="")
+    enterprise_id = Id(load_default=None, allow_none=True)
 
 
 @dataclass(frozen=True)

@@ -57,4 +57,6 @@ def account(api, role, **anchor):
                                               role=role)))
     token = created(api.post("/api/v1/auth/token", {"username": username,
                                                      "password": password}), 200)["token"]
-    return Api(api.base_url, token)
+    logged_in = Api(api.base_url, token)
+    logged_in.username, logged_in.password = username, password
+    return logged_in

@@ -219,6 +219,15 @@ def test_logging_in_and_the_actor_of_each_event(county, platform):
     reported = created(staff.post("/api/v1/hazards", factories.hazard(a["enterprise"])))
     history = created(admin.get("/api/v1/hazards/%s/history" % reported["id"]), 200)["items"]
     assert history[0]["actor"] == created(staff.get("/api/v1/auth/me"), 200)["username"]
+    # a manager disables its staff: no new logins; another enterprise's is not found
+    staff_id = created(staff.get("/api/v1/auth/me"), 200)["account_id"]
+    outsider = account(admin, "enterprise_manager", enterprise_id=things["b"]["enterprise"])
+    assert outsider.post("/api/v1/accounts/%s/disable" % staff_id, {}).status_code == 404
+    disabled = created(manager.post("/api/v1/accounts/%s/disable" % staff_id,
+                                    {"reason": "left the company"}), 200)
+    assert disabled["disabled"] is True
+    assert Api(platform.base_url).post("/api/v1/auth/token", {
+        "username": staff.username, "password": staff.password}).status_code == 401
     # read-only roles: an integrator may read its grant, never change it
     integrator = account(admin, "integrator", grants=[a["enterprise"]])
     assert integrator.get("/api/v1/hazards/" + reported["id"]).status_code == 200

@@ -67,6 +67,22 @@ def create(conn, command, creator, now):
     return account_id, event
 
 
+def disable(conn, account_id, reason, by, now):
+    """AccountDisabled: no new logins (a token already issued lives out its
+    TTL). An admin disables any account, a manager those of its enterprise."""
+    row = find(conn, account_id)
+    if by.role != "authority_admin" and not (
+            by.role == "enterprise_manager" and row.enterprise_id == by.enterprise_id):
+        raise NotFound("account", account_id)
+    if row.account_id == by.account_id:
+        raise Conflict("an account cannot disable itself")
+    if row.disabled:
+        return None
+    return new_event("AccountDisabled", {"account_id": account_id, "reason": reason,
+                                         "enterprise_id": row.enterprise_id},
+                     actor=by.username, time=now)
+
+
 def principal_of(row):
     return auth.Principal(account_id=row.account_id, username=row.username, role=row.role,
                           enterprise_id=row.enterprise_id, grid=row.grid, town=row.town,

@@ -164,3 +164,7 @@ class CreateAccount(_Command):
 class Login(_Command):
     username = fields.String(required=True, validate=validate.Length(min=1, max=100))
     password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class DisableAccount(_Command):
+    reason = fields.String(load_default="", validate=validate.Length(max=500))

@@ -10,7 +10,7 @@ from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc,
 from . import accounts, checklists, documents, domain, positions, projections, standard_csv
 from .checklists import Checklist, applies_to
 from .positions import Position
-from .schemas import (ChecklistQuery, CreateAccount, CreateChecklist, Login, EditChecklist, ImportChecklist,
+from .schemas import (ChecklistQuery, CreateAccount, CreateChecklist, DisableAccount, Login, EditChecklist, ImportChecklist,
                       InspectionQuery, LogInspection, RecordSafetyAction, RegisterEnterprise,
                       RegisterPosition, SafetyActionQuery, Scan)
 
@@ -68,6 +68,17 @@ class ChecklistService(HealthCheck):
         with self.store.begin() as conn:
             account_id, event = accounts.create(conn, command, creator, utcnow())
             self._record(conn, accounts.stream_id(account_id), 0, event)
+            return accounts.view(accounts.find(conn, account_id))
+
+    @rpc
+    def disable_account(self, account_id, payload, principal):
+        command = load_command(DisableAccount, payload)
+        principal = auth.Principal.from_dict(principal)
+        with self.store.begin() as conn:
+            event = accounts.disable(conn, account_id, command["reason"], principal, utcnow())
+            if event is not None:
+                stream = accounts.stream_id(account_id)
+                self._record(conn, stream, eventstore.stream_version(conn, stream), event)
             return accounts.view(accounts.find(conn, account_id))
 
     @rpc

@@ -71,6 +71,12 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes)
     def list_accounts(self, request):
         return 200, {"items": call(self.checklist.list_accounts, request.principal.to_dict())}
 
+    @http("POST", "/api/v1/accounts/<string:account_id>/disable")
+    @endpoint("accounts.disable", roles=("authority_admin", "enterprise_manager"))
+    def disable_account(self, request, account_id):
+        return 200, call(self.checklist.disable_account, account_id, read_json(request),
+                         request.principal.to_dict())
+
     # --- register -----------------------------------------------------------------
     @http("POST", "/api/v1/enterprises")
     @endpoint("enterprises.create", roles=AUTHORITY)
