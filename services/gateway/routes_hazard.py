@@ -31,6 +31,12 @@ class HazardRoutes:
         return 200, call(self.hazard.list_hazards, request.args.to_dict(),
                          scope=self._scope(request))
 
+    @http("GET", "/api/v1/statistics/hazards")
+    @endpoint("statistics.hazards")
+    def hazard_statistics(self, request):
+        return 200, call(self.hazard.hazard_statistics, request.args.to_dict(),
+                         scope=self._scope(request))
+
     @http("GET", "/api/v1/hazards/export.csv")
     @endpoint("hazards.export.csv")
     def export_hazards_csv(self, request):

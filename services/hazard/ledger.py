@@ -4,7 +4,7 @@ hazard event; `rebuild` makes it again from the event store alone."""
 from datetime import timezone
 
 from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, and_,
-                        delete, func, or_, select, true, update)
+                        case, delete, func, literal_column, or_, select, true, update)
 
 from einspection import eventstore
 from einspection import scope as tenancy
@@ -12,6 +12,7 @@ from einspection.contract import isoformat
 from einspection.projection import paged
 
 from .domain import CLOSED, OPEN_STATES, REPORTED, RETURNED, SUBMITTED
+from .schemas import OPEN
 
 metadata = MetaData()
 
@@ -97,8 +98,13 @@ def rebuild(conn):
 def _filtered(query, scope=None):
     c = hazards.c
     conditions = [getattr(c, key) == query[key]
-                  for key in ("enterprise_id", "position_id", "level", "category", "status")
+                  for key in ("enterprise_id", "position_id", "source_inspection_id", "level",
+                              "category")
                   if query.get(key) is not None]
+    if query.get("status") == OPEN:
+        conditions.append(c.status.in_(OPEN_STATES))
+    elif query.get("status") is not None:
+        conditions.append(c.status == query["status"])
     if query.get("overdue") is not None:
         conditions.append(c.overdue.is_(query["overdue"]))
     if query.get("from_") is not None:
@@ -125,6 +131,43 @@ def search(conn, query, scope=None):
                         .limit(query["size"]).offset((query["page"] - 1) * query["size"])).all()
     return {"items": [row_view(r) for r in rows], "page": query["page"],
             "size": query["size"], "total": total, "sort": query["sort"]}
+
+
+COUNTS = ("total", "open", "rectification_submitted", "closed", "major", "overdue",
+          "overdue_not_closed")
+
+
+def _month_found(conn):
+    """'YYYY-MM' of found_at in UTC, in the database's own dialect."""
+    if conn.dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", hazards.c.found_at), literal_column("'YYYY-MM'"))
+    return func.strftime("%Y-%m", hazards.c.found_at)     # SQLite keeps UTC wall time
+
+
+def statistics(conn, query, scope=None):
+    """Counts per group of the filtered ledger: {group_by, groups: [{key,
+    total, open, rectification_submitted, closed, major, overdue,
+    overdue_not_closed}], totals}. `overdue` counts every hazard flagged
+    overdue (the flag stays after closing); `overdue_not_closed` only those
+    still waiting for a rectification or its verification."""
+    c = hazards.c
+    key = {"level": lambda: c.level, "category": lambda: c.category,
+           "enterprise": lambda: c.enterprise_id,
+           "month": lambda: _month_found(conn)}[query["group_by"]]()
+    flagged = c.overdue.is_(True)
+    facts = select(key.label("key"), c.status.in_(OPEN_STATES).label("open"),
+                   (c.status == SUBMITTED).label("rectification_submitted"),
+                   (c.status == CLOSED).label("closed"), (c.level == "major").label("major"),
+                   flagged.label("overdue"),
+                   and_(flagged, c.status != CLOSED).label("overdue_not_closed")
+                   ).where(_filtered(query, scope)).subquery()
+    counted = [func.sum(case((facts.c[name], 1), else_=0)).label(name) for name in COUNTS[1:]]
+    rows = conn.execute(select(facts.c.key, func.count().label("total"), *counted)
+                        .group_by(facts.c.key).order_by(facts.c.key)).all()
+    groups = [dict({name: int(getattr(row, name) or 0) for name in COUNTS}, key=row.key)
+              for row in rows]
+    totals = {name: sum(group[name] for group in groups) for name in COUNTS}
+    return {"group_by": query["group_by"], "groups": groups, "totals": totals}
 
 
 def rows_for_export(conn, query, limit, scope=None):

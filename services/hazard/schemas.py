@@ -77,22 +77,39 @@ SORTABLE = ("found_at", "reported_at", "rectification_deadline", "level", "categ
 MAX_PAGE_SIZE = 200
 
 
-class LedgerQuery(_Command):
-    """The standing book's filters (query string values arrive as text)."""
+OPEN = "open"        # a status filter value: reported or returned, waiting for a rectification
+
+
+class LedgerFilters(_Command):
+    """Which hazards of the standing book (query string values arrive as text)."""
     enterprise_id = Id(load_default=None)
     position_id = Id(load_default=None)
+    source_inspection_id = Id(load_default=None)
     level = fields.String(load_default=None, validate=validate.OneOf(LEVELS))
     category = _text(100, load_default=None)
-    status = fields.String(load_default=None, validate=validate.OneOf(STATES))
+    status = fields.String(load_default=None, validate=validate.OneOf(STATES + (OPEN,)))
     overdue = fields.Boolean(load_default=None, truthy={"true"}, falsy={"false"})
     from_ = Instant(load_default=None, data_key="from")
     to = Instant(load_default=None)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
-    sort = fields.String(load_default="-found_at", validate=validate.OneOf(
-        SORTABLE + tuple("-" + name for name in SORTABLE)))
 
     @validates_schema
     def _period(self, data, **kwargs):
         if data.get("from_") and data.get("to") and data["to"] < data["from_"]:
             raise ValidationError(["must not be before from"], "to")
+
+
+class LedgerQuery(LedgerFilters):
+    """The standing book's filters, one page of it, in an order."""
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    sort = fields.String(load_default="-found_at", validate=validate.OneOf(
+        SORTABLE + tuple("-" + name for name in SORTABLE)))
+
+
+GROUPINGS = ("level", "month", "category", "enterprise")
+
+
+class StatisticsQuery(LedgerFilters):
+    """Hazard counts per group of the filtered standing book; `month` is
+    the month (UTC) a hazard was found in."""
+    group_by = fields.String(required=True, validate=validate.OneOf(GROUPINGS))

@@ -10,7 +10,8 @@ from einspection.errors import InvalidCommand
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe
 
 from . import blobs, commands, export, ledger
-from .schemas import LedgerQuery, RecordPlan, ReportHazard, SubmitRectification, Verify
+from .schemas import (LedgerQuery, RecordPlan, ReportHazard, StatisticsQuery,
+                      SubmitRectification, Verify)
 
 OVERDUE_CHECK_SECONDS = float(os.environ.get("HAZARD_OVERDUE_CHECK_SECONDS") or 60)
 EXPORT_MAX_ROWS = 50000
@@ -92,6 +93,12 @@ class HazardService(HealthCheck):
         query = load_command(LedgerQuery, query)
         with self.store.connect() as conn:
             return ledger.search(conn, query, scope)
+
+    @rpc
+    def hazard_statistics(self, query, scope=None):
+        query = load_command(StatisticsQuery, query)
+        with self.store.connect() as conn:
+            return ledger.statistics(conn, query, scope)
 
     @rpc
     def export_hazards(self, file_format, query, scope=None):

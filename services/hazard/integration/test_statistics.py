@@ -1,0 +1,119 @@
+"""Hazard statistics over the standing book, on SQLite and PostgreSQL: counts
+per level, category, enterprise and month found (UTC, whatever the database
+session's time zone), under the ledger's filters."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+
+from einspection import eventstore
+from einspection.contract import load_command
+from einspection.db import make_engine
+from einspection.errors import InvalidCommand
+from einspection.nameko_glue import StoreHandle
+from services.hazard import blobs, commands, ledger
+from services.hazard.schemas import StatisticsQuery
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def store(backend, databases):
+    engine = make_engine(databases.url(backend, "hazard"))
+    eventstore.create_tables(engine, ledger.metadata)
+    yield StoreHandle(engine, None)
+    engine.dispose()
+
+
+def report(store, blob_store, found_at, enterprise_id="e-1", level="general",
+           category="fire"):
+    with store.begin() as conn:
+        return commands.report(conn, blob_store, {
+            "enterprise_id": enterprise_id, "position_id": None, "level": level,
+            "category": category, "description": "seen on the round",
+            "hazard_type": "unsafe_condition", "found_at": found_at, "reporter": "li",
+            "rectification_deadline": found_at + timedelta(days=7), "evidence": []}, now=NOW)
+
+
+def statistics(store, **args):
+    with store.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # a session far from UTC: the month must still be the UTC month
+            conn.execute(text("SET TIME ZONE 'Asia/Shanghai'"))
+        return ledger.statistics(conn, load_command(StatisticsQuery(), args))
+
+
+def by_key(result):
+    return {group["key"]: group for group in result["groups"]}
+
+
+@pytest.fixture
+def ledger_rows(store, tmp_path):
+    """Five hazards of two enterprises over January to March 2026:
+    one closed, one rectified and waiting, one overdue and open, one overdue
+    and closed afterwards, one plain open."""
+    blob_store = blobs.FileBlobStore(str(tmp_path))
+    january_late = report(store, blob_store, datetime(2026, 1, 31, 23, 30, tzinfo=timezone.utc))
+    january = report(store, blob_store, datetime(2026, 1, 5, 8, tzinfo=timezone.utc),
+                     level="major", category="electrical")
+    february = report(store, blob_store, datetime(2026, 2, 14, 9, tzinfo=timezone.utc),
+                      enterprise_id="e-2")
+    march = report(store, blob_store, datetime(2026, 3, 1, 0, 10, tzinfo=timezone.utc),
+                   enterprise_id="e-2", category="electrical")
+    report(store, blob_store, datetime(2026, 3, 9, 7, tzinfo=timezone.utc), level="major")
+    assert set(commands.mark_overdue(store, NOW)) == {january_late.id, january.id, february.id,
+                                                     march.id}
+    with store.begin() as conn:
+        commands.change(conn, january.id, lambda h: h.record_plan({
+            "goal": "g", "measures": "m", "funds": "0", "responsible_person": "p",
+            "deadline": NOW, "interim_measures": "i"}, now=NOW))
+    for hazard in (january_late, january, february):
+        with store.begin() as conn:
+            commands.submit_rectification(conn, blob_store, hazard.id, {
+                "measures": "fixed", "done_at": NOW}, now=NOW)
+    for hazard in (january_late, january):
+        with store.begin() as conn:
+            commands.change(conn, hazard.id, lambda h: h.verify(
+                {"outcome": "verified", "verifier": "chen", "comment": ""}, now=NOW))
+
+
+def test_counts_by_month_found_in_utc(store, ledger_rows):
+    result = statistics(store, group_by="month")
+    months = by_key(result)
+    assert list(months) == ["2026-01", "2026-02", "2026-03"]
+    assert months["2026-01"] == {"key": "2026-01", "total": 2, "open": 0,
+                                 "rectification_submitted": 0, "closed": 2, "major": 1,
+                                 "overdue": 2, "overdue_not_closed": 0}
+    assert months["2026-02"]["rectification_submitted"] == 1
+    assert months["2026-02"]["overdue_not_closed"] == 1
+    assert months["2026-03"]["open"] == 2 and months["2026-03"]["overdue"] == 1
+    assert result["totals"] == {"total": 5, "open": 2, "rectification_submitted": 1,
+                                "closed": 2, "major": 2, "overdue": 4, "overdue_not_closed": 2}
+
+
+def test_counts_by_level_category_and_enterprise_under_the_ledger_filters(store, ledger_rows):
+    levels = by_key(statistics(store, group_by="level"))
+    assert {key: group["total"] for key, group in levels.items()} == {"general": 3, "major": 2}
+    categories = by_key(statistics(store, group_by="category", status="open"))
+    assert {key: group["total"] for key, group in categories.items()} == {
+        "electrical": 1, "fire": 1}
+    enterprises = by_key(statistics(store, group_by="enterprise", overdue="true"))
+    assert {key: (group["total"], group["closed"]) for key, group in enterprises.items()} == {
+        "e-1": (2, 2), "e-2": (2, 0)}
+    february_on = statistics(store, group_by="enterprise", **{"from": "2026-02-01T00:00:00Z",
+                                                             "to": "2026-02-28T23:59:59Z"})
+    assert [(g["key"], g["total"]) for g in february_on["groups"]] == [("e-2", 1)]
+    assert statistics(store, group_by="level", enterprise_id="nobody") == {
+        "group_by": "level", "groups": [], "totals": dict.fromkeys(ledger.COUNTS, 0)}
+
+
+@pytest.mark.parametrize("args,field", [
+    ({}, "group_by"), ({"group_by": "town"}, "group_by"), ({"group_by": "level", "page": "1"},
+                                                           "page"),
+    ({"group_by": "month", "status": "lost"}, "status"),
+    ({"group_by": "month", "from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "to"),
+])
+def test_bad_statistics_queries_name_the_field(args, field):
+    with pytest.raises(InvalidCommand) as error:
+        load_command(StatisticsQuery(), args)
+    assert field in error.value.errors
