@@ -112,8 +112,7 @@ class ChecklistRoutes:
     def rotate_code(self, request, position_id):
         return 200, call(self.checklist.rotate_code, position_id, **_acting(self, request))
 
-    @http("GET", "/api/v1/scan/<string:token>")
-    @http("GET", "/scan/<string:token>")
+    @http("GET", "/api/v1/scan/<string:token>")     # and /scan/<token>, routes_web.py
     @endpoint("positions.scan", roles=WRITERS)
     def scan(self, request, token):
         query = _query(request)

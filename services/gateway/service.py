@@ -13,11 +13,12 @@ from .routes_checklist import ChecklistRoutes
 from .routes_hazard import HazardRoutes
 from .routes_notify import NotifyRoutes
 from .routes_scoring import ScoringRoutes
+from .routes_web import WebRoutes
 
 SERVICES = ("hazard", "checklist", "scoring", "notify")
 
 
-class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes):
+class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes, WebRoutes):
     """The HTTP API people and integrators call. Thin: it parses HTTP and
     forwards to the service that owns the data; validation lives there."""
     name = "gateway"

@@ -134,7 +134,7 @@ def search(conn, query, scope=None):
 
 
 COUNTS = ("total", "open", "rectification_submitted", "closed", "major", "overdue",
-          "overdue_not_closed")
+          "overdue_open")
 
 
 def _month_found(conn):
@@ -147,9 +147,9 @@ def _month_found(conn):
 def statistics(conn, query, scope=None):
     """Counts per group of the filtered ledger: {group_by, groups: [{key,
     total, open, rectification_submitted, closed, major, overdue,
-    overdue_not_closed}], totals}. `overdue` counts every hazard flagged
-    overdue (the flag stays after closing); `overdue_not_closed` only those
-    still waiting for a rectification or its verification."""
+    overdue_open}], totals}. `overdue` counts every hazard flagged
+    overdue (the flag stays after a rectification and after closing);
+    `overdue_open` only those still open (reported or returned)."""
     c = hazards.c
     key = {"level": lambda: c.level, "category": lambda: c.category,
            "enterprise": lambda: c.enterprise_id,
@@ -159,7 +159,7 @@ def statistics(conn, query, scope=None):
                    (c.status == SUBMITTED).label("rectification_submitted"),
                    (c.status == CLOSED).label("closed"), (c.level == "major").label("major"),
                    flagged.label("overdue"),
-                   and_(flagged, c.status != CLOSED).label("overdue_not_closed")
+                   and_(flagged, c.status.in_(OPEN_STATES)).label("overdue_open")
                    ).where(_filtered(query, scope)).subquery()
     counted = [func.sum(case((facts.c[name], 1), else_=0)).label(name) for name in COUNTS[1:]]
     rows = conn.execute(select(facts.c.key, func.count().label("total"), *counted)

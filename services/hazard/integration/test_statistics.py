@@ -49,9 +49,9 @@ def by_key(result):
 
 @pytest.fixture
 def ledger_rows(store, tmp_path):
-    """Five hazards of two enterprises over January to March 2026:
-    one closed, one rectified and waiting, one overdue and open, one overdue
-    and closed afterwards, one plain open."""
+    """Five hazards of two enterprises, January to March 2026: two closed
+    after their deadline, one rectified after it and waiting, one open past
+    it, one open within it."""
     blob_store = blobs.FileBlobStore(str(tmp_path))
     january_late = report(store, blob_store, datetime(2026, 1, 31, 23, 30, tzinfo=timezone.utc))
     january = report(store, blob_store, datetime(2026, 1, 5, 8, tzinfo=timezone.utc),
@@ -83,12 +83,13 @@ def test_counts_by_month_found_in_utc(store, ledger_rows):
     assert list(months) == ["2026-01", "2026-02", "2026-03"]
     assert months["2026-01"] == {"key": "2026-01", "total": 2, "open": 0,
                                  "rectification_submitted": 0, "closed": 2, "major": 1,
-                                 "overdue": 2, "overdue_not_closed": 0}
+                                 "overdue": 2, "overdue_open": 0}
     assert months["2026-02"]["rectification_submitted"] == 1
-    assert months["2026-02"]["overdue_not_closed"] == 1
-    assert months["2026-03"]["open"] == 2 and months["2026-03"]["overdue"] == 1
+    # rectified after its deadline: overdue, but no longer open
+    assert (months["2026-02"]["overdue"], months["2026-02"]["overdue_open"]) == (1, 0)
+    assert months["2026-03"]["open"] == 2 and months["2026-03"]["overdue_open"] == 1
     assert result["totals"] == {"total": 5, "open": 2, "rectification_submitted": 1,
-                                "closed": 2, "major": 2, "overdue": 4, "overdue_not_closed": 2}
+                                "closed": 2, "major": 2, "overdue": 4, "overdue_open": 1}
 
 
 def test_counts_by_level_category_and_enterprise_under_the_ledger_filters(store, ledger_rows):
