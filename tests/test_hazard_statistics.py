@@ -32,7 +32,7 @@ def test_hazard_statistics_count_per_group_under_the_ledger_filters(api):
     groups = by_key(by_enterprise)
     assert set(groups) == {first, second}
     assert groups[first] == {"key": first, "total": 2, "open": 1, "rectification_submitted": 1,
-                             "closed": 0, "major": 0, "overdue": 0, "overdue_not_closed": 0}
+                             "closed": 0, "major": 0, "overdue": 0, "overdue_open": 0}
     assert (groups[second]["total"], groups[second]["major"], groups[second]["open"]) == (1, 1, 1)
     assert by_enterprise["totals"]["total"] == 3
 
