@@ -243,6 +243,7 @@ export function map(points, { title = "map", width = 640 } = {}) {
   for (let lat = Math.ceil(south / graticule) * graticule; project(lat, centreLon)[1] > 0;
        lat += graticule) {
     const [, gy] = project(lat, centreLon);
+    if (gy < 14) continue;                  // no room for its label at the top edge
     svg.appendChild(s("line", { x1: 0, x2: width, y1: gy, y2: gy, stroke: "#d6e2e7" }));
     svg.appendChild(s("text", { x: 4, y: gy - 3, "font-size": 10, fill: "#7b8a99" },
                               lat.toFixed(decimals) + "°N"));

@@ -3,7 +3,7 @@
 // rectification forms, the ledger with its exports, the notices inbox.
 // The enterprise is the account's, or ?enterprise=<id> (authority users, or
 // before logging in is required).
-import { ApiError, actorName, download, get, me, post, rememberName,
+import { ApiError, account, actorName, download, get, me, post, rememberName,
          upload } from "./api.js";
 import { $, date, dateTime, errorMessage, fill, gradeBadge, h, levelBadge, message,
          mountTopbar, statusBadge } from "./ui.js";
@@ -162,9 +162,9 @@ async function loadOpenHazards() {
           h("td", {}, date(hazard.rectification_deadline),
             late ? h("div", {}, h("span", { class: "badge overdue" }, "overdue")) : null),
           h("td", {}, hazard.level === "major" ? (hazard.has_plan ? "recorded" : "needed") : "–"),
-          h("td", {}, h("button", { type: "button", class: "small rectify",
-                                    onclick: () => openRectify(hazard.id) },
-                        needsPlan ? "Record plan" : "Rectify")));
+          h("td", {}, mayWrite() ? h("button", { type: "button", class: "small rectify",
+                                                 onclick: () => openRectify(hazard.id) },
+                                     needsPlan ? "Record plan" : "Rectify") : null));
       })))),
       open.total > open.items.length
         ? h("small", {}, `${open.items.length} of ${open.total}; the ledger has them all.`)
@@ -175,6 +175,11 @@ async function loadOpenHazards() {
 }
 
 // --- plan and rectification ------------------------------------------------------------
+function mayWrite() {
+  const who = account();
+  return !who || who.role !== "integrator";       // integrators only read
+}
+
 function field(label, id, input) {
   input.id = id;
   input.name = id;
@@ -415,9 +420,15 @@ function noticeEntry(notice) {
       unread ? null : ` · read by ${notice.read_by} ${dateTime(notice.read_at)}`),
     h("details", {}, h("summary", {}, "Read the notice"),
       h("p", { class: "notice-body" }, notice.body)),
-    unread ? h("button", { type: "button", class: "small mark-read",
+    unread && ownInbox() ? h("button", { type: "button", class: "small mark-read",
                            onclick: (event) => markRead(notice, event.target) }, "Mark read")
            : null);
+}
+
+// Only the enterprise's own people answer its inbox; the authority reads it.
+function ownInbox() {
+  const who = account();
+  return !who || who.enterprise_id === state.enterprise.id;
 }
 
 async function markRead(notice, button) {

@@ -1,11 +1,12 @@
-// The start page: a logged-in user goes straight to the page of their role.
-import { account, token } from "./api.js";
+// The start page: log in first; then the page of the account's role.
+import { account, loginUrl, token } from "./api.js";
 import { mountTopbar } from "./ui.js";
 import { homeOf } from "./roles.js";
 
-const home = token() ? homeOf(account()) : "/app/";
-if (home !== "/app/") {
-  location.replace(home);
+if (!token()) {
+  location.replace(loginUrl());
+} else if (homeOf(account()) !== "/app/") {
+  location.replace(homeOf(account()));
 } else {
-  mountTopbar("home");
+  mountTopbar("home");      // an integrator: both dashboards show what its grant covers
 }

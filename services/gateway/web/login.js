@@ -3,10 +3,12 @@ import { ApiError, post, saveSession } from "./api.js";
 import { $, errorMessage, fill, message } from "./ui.js";
 import { homeOf } from "./roles.js";
 
-// Only a path on this site: an open redirect to another host is refused.
+// Only a path on this site (an open redirect to another host is refused);
+// the start page means the account's own.
 function nextPath(account) {
   const next = new URLSearchParams(location.search).get("next") || "";
-  return next.startsWith("/") && !next.startsWith("//") ? next : homeOf(account);
+  const onSite = next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\");
+  return onSite && next !== "/app/" ? next : homeOf(account);
 }
 
 $("#login-form").addEventListener("submit", async (event) => {
