@@ -414,12 +414,13 @@ function noticeEntry(notice) {
   const unread = !notice.read_at;
   return h("article", { class: "notice" + (unread ? " unread" : ""),
                         dataset: { noticeId: notice.notice_id } },
-    h("div", { class: "notice-title" }, notice.title),
-    h("small", {}, h("span", { class: "badge" }, notice.kind.replace("_", " ")), " ",
-      dateTime(notice.issued_at),
-      unread ? null : ` · read by ${notice.read_by} ${dateTime(notice.read_at)}`),
-    h("details", {}, h("summary", {}, "Read the notice"),
-      h("p", { class: "notice-body" }, notice.body)),
+    h("div", {},
+      h("div", { class: "notice-title" }, notice.title),
+      h("small", {}, h("span", { class: "badge" }, notice.kind.replace("_", " ")), " ",
+        dateTime(notice.issued_at),
+        unread ? null : ` · read by ${notice.read_by} ${dateTime(notice.read_at)}`),
+      h("details", {}, h("summary", {}, "Read the notice"),
+        h("p", { class: "notice-body" }, notice.body))),
     unread && ownInbox() ? h("button", { type: "button", class: "small mark-read",
                            onclick: (event) => markRead(notice, event.target) }, "Mark read")
            : null);

@@ -125,8 +125,11 @@ function choose(item, value) {
   const node = $(`#item-${item.item_id}`);
   node.classList.remove("result-pass", "result-fail", "result-na");
   node.classList.add("result-" + value);
-  $(".details", node).hidden = false;
+  // a note and photos for what failed or does not apply; a pass needs neither
+  const entry = state.results.get(item.item_id);
+  $(".details", node).hidden = value === "pass" && !entry.note && !entry.photos.length;
   $(`#error-${item.item_id}`).textContent = "";
+  fill($("#submit-message"));
   updateProgress();
 }
 

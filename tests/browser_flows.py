@@ -1,0 +1,212 @@
+"""What a person does in the web pages, driven in headless Chromium by
+Playwright; tests/test_web.py runs one flow per call and checks the result.
+
+Run in a process of its own, not inside pytest: the test process is
+monkey-patched by eventlet (the root conftest, for nameko), and Playwright's
+sync API drives its browser from an asyncio loop through a driver
+subprocess and pipes, which must see the real sockets, threads and
+selectors. A plain interpreter gives it those; the flow reads its spec as
+JSON from argv and prints one JSON line with what the page showed.
+
+    python tests/browser_flows.py '{"flow": "inspection", "base_url": ..., ...}'
+"""
+import json
+import os
+import shutil
+import sys
+
+from playwright.sync_api import sync_playwright
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1,
+         "is_mobile": True, "has_touch": True}
+DESK = {"viewport": {"width": 1280, "height": 900}, "device_scale_factor": 1}
+TIMEOUT_MS = 20000
+
+
+def log_in(page, username, password):
+    """The page sent us to the login form; log in and wait to be sent back."""
+    page.wait_for_selector("#login-form")
+    login_url = page.url
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#login-submit")
+    page.wait_for_url(lambda url: "/app/login.html" not in url)
+    return login_url
+
+
+def texts(page, selector):
+    return [text.strip() for text in page.locator(selector).all_inner_texts()]
+
+
+def attributes(page, selector, name):
+    return page.eval_on_selector_all(selector, "(nodes, name) => nodes.map("
+                                               "(node) => node.getAttribute(name))", name)
+
+
+def inspection(page, spec):
+    """Open the QR link, log in, mark one item failed with a note and a
+    photo, one N/A and the rest pass, submit, see the hazards."""
+    page.goto(spec["base_url"] + "/scan/" + spec["qr_token"])
+    login_url = log_in(page, spec["username"], spec["password"])
+    page.wait_for_selector(".item")
+    landed = page.url
+    item_ids = attributes(page, ".item", "data-item-id")
+    failed, not_applicable = item_ids[spec["fail"]], item_ids[spec["not_applicable"]]
+    page.click("#submit")                                  # nothing marked yet: refused here
+    page.wait_for_selector("#submit-message .message.error")
+    refused = page.inner_text("#error-%s" % failed)
+    page.click("label[for=result-%s-fail]" % failed)
+    page.fill("#note-%s" % failed, spec["note"])
+    page.set_input_files("#photo-%s" % failed, spec["photo"])
+    page.wait_for_selector("#item-%s img.uploaded" % failed)
+    photo_ref = page.get_attribute("#item-%s img.uploaded" % failed, "data-ref")
+    page.click("label[for=result-%s-na]" % not_applicable)
+    page.click("#rest-pass")
+    progress = page.inner_text("#progress-text")
+    page.screenshot(path=spec["screenshots"]["form"], full_page=True)
+    page.click("#submit")
+    page.wait_for_selector("#hazards .hazard")
+    page.screenshot(path=spec["screenshots"]["done"], full_page=True)
+    return {
+        "login_url": login_url, "landed_url": landed, "item_ids": item_ids,
+        "position": page.inner_text("#position-name"),
+        "inspector_field_hidden": page.is_hidden("#inspector-card"),
+        "refused_unmarked": refused, "photo_ref": photo_ref, "progress": progress,
+        "inspection_id": page.get_attribute("#result", "data-inspection-id"),
+        "summary": page.inner_text("#summary"),
+        "hazard_ids": attributes(page, "#hazards .hazard", "data-hazard-id"),
+        "hazards": texts(page, "#hazards .hazard"),
+    }
+
+
+def enterprise(page, spec):
+    """The manager's dashboard: score, indicators, notice, counts, open
+    hazards, ledger, notices; then a major hazard's plan and rectification,
+    a notice marked read and the ledger exported."""
+    page.goto(spec["base_url"] + "/app/")
+    log_in(page, spec["username"], spec["password"])
+    page.wait_for_url("**/app/enterprise.html")
+    for selector in ("#points", "#indicators .indicator", "#notice-body h3",
+                     "#hazard-counts .tile", "#open-body tr[data-hazard-id]",
+                     "#ledger-rows tr[data-hazard-id]", "#notices-body .notice"):
+        page.wait_for_selector(selector)
+    page.screenshot(path=spec["screenshots"]["dashboard"], full_page=True)
+    seen = {
+        "name": page.inner_text("#enterprise-name"),
+        "points": page.inner_text("#points"),
+        "grade": page.inner_text("#score-body .grade"),
+        "indicators": attributes(page, "#indicators .indicator", "data-key"),
+        "notice_title": page.inner_text("#notice-body h3"),
+        "counts": dict(zip(attributes(page, "#hazard-counts .tile", "data-count"),
+                           texts(page, "#hazard-counts .tile .value"))),
+        "open_ids": attributes(page, "#open-body tr[data-hazard-id]", "data-hazard-id"),
+        "ledger_ids": attributes(page, "#ledger-rows tr[data-hazard-id]", "data-hazard-id"),
+        "ledger_page": page.inner_text("#ledger-page"),
+        "notice_ids": attributes(page, "#notices-body .notice", "data-notice-id"),
+        "unread": page.inner_text("#unread-count"),
+    }
+
+    major = "#open-body tr[data-hazard-id='%s']" % spec["major_hazard_id"]
+    page.click(major + " button.rectify")
+    page.wait_for_selector("#rectify-dialog[data-step=plan]")
+    page.fill("#goal", "no blocked fire exit")
+    page.fill("#measures", "move the pallet racks, mark the escape route")
+    page.fill("#funds", "1200")
+    page.fill("#deadline", spec["plan_deadline"])
+    page.fill("#interim_measures", "a second exit opened and signposted")
+    page.click("#rectify-submit")
+    page.wait_for_selector("#rectify-dialog[data-step=rectification]")
+    page.fill("#measures", "racks moved, route marked in green")
+    page.fill("#cost", "860.50")
+    page.set_input_files("#evidence", spec["photo"])
+    page.click("#rectify-submit")
+    page.wait_for_selector(major, state="detached")
+    seen["open_ids_after"] = attributes(page, "#open-body tr[data-hazard-id]", "data-hazard-id")
+
+    first_unread = page.locator("#notices-body .notice.unread").first
+    read_id = first_unread.get_attribute("data-notice-id")
+    first_unread.locator("button.mark-read").click()
+    page.wait_for_selector("#notices-body .notice[data-notice-id='%s']:not(.unread)" % read_id)
+    seen["read_notice_id"] = read_id
+    seen["unread_after"] = page.inner_text("#unread-count")
+
+    page.select_option("#f-level", "major")
+    page.wait_for_function("document.querySelector('#ledger-page').textContent.endsWith("
+                           "'· %s hazards')" % spec["major_count"])
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    path = download.value.path()
+    with open(path, encoding="utf-8-sig") as exported:
+        seen["csv"] = exported.read()
+    seen["csv_filename"] = download.value.suggested_filename
+    return seen
+
+
+def authority(page, spec):
+    """The authority dashboard renders every chart, the map, rankings and
+    the overdue list from the data."""
+    page.goto(spec["base_url"] + "/app/authority.html")
+    log_in(page, spec["username"], spec["password"])
+    for selector in ("#kpis .tile", "#by-town svg .segment", "#by-industry svg .segment",
+                     "#by-level svg .segment", "#by-category svg .segment",
+                     "#trend svg polyline.series", "#comparison svg .pair-current",
+                     "#grades svg rect.column", "#grades-by-town svg .segment",
+                     "#map svg g.enterprise", "#worst tr[data-enterprise-id]",
+                     "#overdue tr[data-hazard-id]"):
+        page.wait_for_selector(selector)
+    page.wait_for_selector("#excellent table, #excellent .message")
+    page.screenshot(path=spec["screenshots"]["dashboard"], full_page=True)
+    return {
+        "kpis": dict(zip(attributes(page, "#kpis .tile", "data-kpi"),
+                         texts(page, "#kpis .tile .value"))),
+        "towns": attributes(page, "#by-town svg .bar-row", "data-label"),
+        "industries": attributes(page, "#by-industry svg .bar-row", "data-label"),
+        "levels": attributes(page, "#by-level svg .bar-row", "data-label"),
+        "trend_series": attributes(page, "#trend svg polyline.series", "data-series"),
+        "trend_points": page.locator("#trend svg circle").count(),
+        "grade_columns": dict(zip(attributes(page, "#grades svg rect.column", "data-label"),
+                                  attributes(page, "#grades svg rect.column", "data-value"))),
+        "map_enterprises": attributes(page, "#map svg g.enterprise", "data-enterprise"),
+        "map_rings": attributes(page, "#map svg g.enterprise:has(circle.ring)",
+                                "data-enterprise"),
+        "map_towns": attributes(page, "#map svg circle.town", "data-town"),
+        "worst": attributes(page, "#worst tr[data-enterprise-id]", "data-enterprise-id"),
+        "excellent": attributes(page, "#excellent tr[data-enterprise-id]",
+                                "data-enterprise-id"),
+        "overdue": attributes(page, "#overdue tr[data-hazard-id]", "data-hazard-id"),
+    }
+
+
+FLOWS = {"inspection": (inspection, PHONE), "enterprise": (enterprise, DESK),
+         "authority": (authority, DESK)}
+
+
+def main(spec):
+    flow, device = FLOWS[spec["flow"]]
+    chromium = spec.get("chromium") or shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True,
+                                             args=["--no-sandbox"])
+        context = browser.new_context(accept_downloads=True, **device)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page_errors = []
+        page.on("pageerror", lambda error: page_errors.append(str(error)))
+        try:
+            result = flow(page, spec)
+        except Exception:
+            # what the page looked like when it went wrong, for the test's report
+            failure = os.path.join(os.path.dirname(spec["screenshots"][next(iter(
+                spec["screenshots"]))]), "%s-failure.png" % spec["flow"])
+            page.screenshot(path=failure, full_page=True)
+            print("page errors: %s; url %s; screenshot %s" % (page_errors, page.url, failure),
+                  file=sys.stderr)
+            raise
+        finally:
+            browser.close()
+    result["page_errors"] = page_errors
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(json.loads(sys.argv[1]))
