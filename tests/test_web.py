@@ -19,6 +19,7 @@ import sys
 from datetime import timedelta
 
 import pytest
+import requests
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
@@ -291,3 +292,46 @@ def test_the_authority_dashboard_draws_charts_map_rankings_and_the_overdue_list(
     excellent = created(api.get("/api/v1/rankings/excellent", params={"limit": 10}), 200)
     assert shown["excellent"] == [entry["enterprise_id"] for entry in excellent["items"]]
     assert county["sites"][0].enterprise_id in shown["excellent"]
+
+
+@pytest.mark.parametrize("path,content_type", [
+    ("/app/", "text/html"), ("/app/inspect.html", "text/html"),
+    ("/app/app.css", "text/css"), ("/app/charts.js", "text/javascript"),
+    ("/app/icon.svg", "image/svg+xml")])
+def test_pages_and_their_files_are_public_with_their_content_types(platform, path,
+                                                                   content_type):
+    response = Api(platform.base_url).get(path)                     # no token
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].split(";")[0] == content_type
+    assert response.headers["Cache-Control"] == "no-cache"
+    again = Api(platform.base_url).get(path, headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize("path", [
+    "/app/nothing.html", "/app/../routes_web.py", "/app/%2e%2e/service.py",
+    "/app/..%2froutes_web.py", "/app/.hidden.js", "/app/README", "/app/web/app.css"])
+def test_unknown_files_and_paths_out_of_the_web_folder_are_404(platform, path):
+    response = requests.get(platform.base_url + path, timeout=30)
+    assert response.status_code == 404
+    assert "import" not in response.text                   # no source file leaked
+
+
+def test_the_qr_link_opens_the_inspection_page_in_a_browser_and_answers_json_to_api_clients(
+        platform, county):
+    token = position_token(platform, county["sites"][0].position_id)
+    browser = requests.get(platform.base_url + "/scan/" + token, allow_redirects=False,
+                           headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+                           timeout=30)
+    assert browser.status_code == 303
+    assert browser.headers["Location"] == "/app/inspect.html#" + token
+    assert browser.headers["Vary"] == "Accept"
+    assert requests.get(platform.base_url + "/scan/" + token, timeout=30).status_code == 401
+    staff = county["staff"]
+    scanned = created(staff.get("/scan/" + token, headers={"Accept": "application/json"}), 200)
+    assert scanned["position"]["id"] == county["sites"][0].position_id
+    assert scanned["scanned_by"] == staff.username
+    elsewhere = position_token(platform, county["sites"][1].position_id)
+    assert staff.get("/scan/" + elsewhere).status_code == 404     # another enterprise's code
+    assert requests.get(platform.base_url + "/", allow_redirects=False,
+                        timeout=30).headers["Location"].endswith("/app/")
