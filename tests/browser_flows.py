@@ -44,12 +44,16 @@ def attributes(page, selector, name):
 
 
 def inspection(page, spec):
-    """Open the QR link, log in, mark one item failed with a note and a
-    photo, one N/A and the rest pass, submit, see the hazards."""
+    """Open the QR link, log in, choose the checklist, mark one item failed
+    with a note and a photo, one N/A and the rest pass, submit, see the
+    hazards."""
     page.goto(spec["base_url"] + "/scan/" + spec["qr_token"])
     login_url = log_in(page, spec["username"], spec["password"])
-    page.wait_for_selector(".item")
+    page.wait_for_selector(".choose-checklist")
     landed = page.url
+    choices = attributes(page, ".choose-checklist", "data-checklist-id")
+    page.click(".choose-checklist[data-checklist-id='%s']" % spec["checklist_id"])
+    page.wait_for_selector(".item")
     item_ids = attributes(page, ".item", "data-item-id")
     failed, not_applicable = item_ids[spec["fail"]], item_ids[spec["not_applicable"]]
     page.click("#submit")                                  # nothing marked yet: refused here
@@ -68,7 +72,8 @@ def inspection(page, spec):
     page.wait_for_selector("#hazards .hazard")
     page.screenshot(path=spec["screenshots"]["done"], full_page=True)
     return {
-        "login_url": login_url, "landed_url": landed, "item_ids": item_ids,
+        "login_url": login_url, "landed_url": landed, "choices": choices,
+        "item_ids": item_ids,
         "position": page.inner_text("#position-name"),
         "inspector_field_hidden": page.is_hidden("#inspector-card"),
         "refused_unmarked": refused, "photo_ref": photo_ref, "progress": progress,

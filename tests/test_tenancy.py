@@ -177,7 +177,9 @@ def every_route():
                                              "nameko_entrypoints", ())})
 
 
-PUBLIC = {("GET", "/health"), ("GET", "/metrics"), ("POST", "/api/v1/auth/token")}
+PUBLIC = {("GET", "/health"), ("GET", "/metrics"), ("POST", "/api/v1/auth/token"),
+          # the web pages' HTML, JS and CSS: no data in them (tests/test_web.py)
+          ("GET", "/"), ("GET", "/app"), ("GET", "/app/"), ("GET", "/app/<path:filename>")}
 
 
 def test_every_route_but_the_public_ones_refuses_no_expired_and_forged_tokens(platform):

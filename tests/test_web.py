@@ -89,6 +89,20 @@ def photo_of_a_cabinet(path):
     return path
 
 
+def two_checklist_site(api, enterprise_id):
+    """A position with two checklists of the enterprise's own: a phone that
+    scans its code chooses one (the site's version is the first)."""
+    version = fixtures.published_checklist(api, enterprise_id)
+    housekeeping = fixtures.published_checklist(
+        api, enterprise_id, title="Warehouse housekeeping round", items=[
+            {"prompt": "Aisles marked and clear", "category": "housekeeping", "weight": 1},
+            {"prompt": "Racks anchored, loads within the posted limit", "category": "storage",
+             "legal_basis": "GB 50016-2014 3.3", "weight": 2}])
+    where = fixtures.position(api, enterprise_id, checklist_ids=[
+        version["checklist_id"], housekeeping["checklist_id"]])
+    return fixtures.Site(enterprise_id, where["id"], version)
+
+
 def record_history(api, site, weekly_inspections, safety_actions, daily_records):
     for week in range(1, weekly_inspections + 1):
         created(api.post("/api/v1/inspections", site.inspection(completed_days_ago=7 * week)))
@@ -128,7 +142,8 @@ def county(platform, admin_tokens, tmp_path_factory):
         enterprise = factories.enterprise(name=name, industry=industry, town=town, grid=grid)
         enterprise.update(latitude=latitude, longitude=longitude)
         enterprise_id = created(api.post("/api/v1/enterprises", enterprise))["id"]
-        site = fixtures.site(api, enterprise_id)
+        site = fixtures.site(api, enterprise_id) if number else two_checklist_site(api,
+                                                                                   enterprise_id)
         created(api.post("/api/v1/inspections", site.inspection(failed=FAILED_ITEMS[number])))
         record_history(api, site, *HISTORY[number])
         sites.append(site)
@@ -170,6 +185,7 @@ def test_an_inspection_from_the_qr_link_to_the_hazard_it_created_on_a_phone(
     shown = run_flow(
         "inspection", base_url=platform.base_url, qr_token=token, username=staff.username,
         password=staff.password, fail=photo_item, not_applicable=(photo_item + 1) % 4,
+        checklist_id=site.version["checklist_id"],
         note="cabinet door open, live parts exposed", photo=county["photo"], screenshots={
             "form": os.path.join(screenshots, "inspection-form-%s.png" % platform.backend),
             "done": os.path.join(screenshots, "inspection-%s.png" % platform.backend)})
@@ -179,6 +195,9 @@ def test_an_inspection_from_the_qr_link_to_the_hazard_it_created_on_a_phone(
     assert shown["landed_url"].endswith("/app/inspect.html#" + token)
     assert shown["position"] == "Boiler room"
     assert shown["inspector_field_hidden"]           # the account is the inspector
+    # its two checklists to choose from, the position's own before any universal one
+    position = created(api.get("/api/v1/positions/%s" % site.position_id), 200)
+    assert shown["choices"][:2] == position["checklist_ids"]
     assert shown["item_ids"] == [item["item_id"] for item in site.version["items"]]
     assert "Choose pass, fail or N/A" in shown["refused_unmarked"]
     assert shown["progress"] == "4 of 4 items marked"

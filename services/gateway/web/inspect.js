@@ -19,10 +19,20 @@ const state = {
 };
 
 mountTopbar("inspect");
+// another code scanned while this page is open: start over with it
+window.addEventListener("hashchange", () => location.reload());
 start();
 
+function qrToken() {
+  try {
+    return decodeURIComponent(location.hash.slice(1));
+  } catch (_) {
+    return "";           // not a token any code carries
+  }
+}
+
 async function start() {
-  const token = decodeURIComponent(location.hash.slice(1));
+  const token = qrToken();
   if (!token) {
     fill($("#status"), message("info", "Scan the QR code posted at a position with your " +
                                        "phone's camera to start an inspection there."));
@@ -48,9 +58,12 @@ async function start() {
     fill($("#status"), message("info", "No published checklist applies to this position yet."));
     return;
   }
-  // the position's own checklists first, then the universal ones
-  checklists.sort((a, b) => position.checklist_ids.includes(b.checklist_id)
-                            - position.checklist_ids.includes(a.checklist_id));
+  // the position's own checklists first, in its order, then the universal ones
+  const rank = (checklist) => {
+    const index = position.checklist_ids.indexOf(checklist.checklist_id);
+    return index < 0 ? position.checklist_ids.length : index;
+  };
+  checklists.sort((a, b) => rank(a) - rank(b));
   if (checklists.length === 1) {
     begin(checklists[0]);
   } else {
