@@ -50,6 +50,14 @@ def test_hazard_statistics_count_per_group_under_the_ledger_filters(api):
     assert open_general["id"] in {h["id"] for h in created(api.get("/api/v1/hazards", params={
         "enterprise_id": first, "status": "open"}), 200)["items"]}
 
+    # an enterprise's account counts its own hazards only, whatever it asks for
+    manager = fixtures.account(api, "enterprise_manager", enterprise_id=first)
+    own = created(manager.get("/api/v1/statistics/hazards", params={
+        "group_by": "enterprise", "category": category}), 200)
+    assert [group["key"] for group in own["groups"]] == [first]
+    assert created(manager.get("/api/v1/statistics/hazards", params={
+        "group_by": "level", "enterprise_id": second}), 200)["totals"]["total"] == 0
+
 
 @pytest.mark.parametrize("params,field", [
     ({}, "group_by"), ({"group_by": "town"}, "group_by"), ({"group_by": "level", "size": "5"},

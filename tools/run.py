@@ -48,6 +48,7 @@ def main():
             print("demo data: %d enterprises" % len(ids))
         base = "http://localhost:%d" % args.port
         print("\nE-inspection is running.\n"
+              "  web pages     %s/app/  (log in with an account below)\n"
               "  health        %s/health\n"
               "  enterprises   %s/api/v1/enterprises\n"
               "  a score       %s/api/v1/enterprises/<id>/score\n"
@@ -55,9 +56,10 @@ def main():
               "  metrics       %s/metrics\n"
               "  logs          %s\n"
               "  data          %s (SQLite)\n"
-              "Ctrl-C stops everything.\n" % (base, base, base, base, base, log_dir,
+              "Ctrl-C stops everything.\n" % (base, base, base, base, base, base, log_dir,
                                                os.path.join(launch.ROOT, "var")), flush=True)
-        print("Log in (POST %s/api/v1/auth/token {\"username\", \"password\"}) as:" % base)
+        print("Log in (on the web pages, or POST %s/api/v1/auth/token {\"username\", "
+              "\"password\"}) as:" % base)
         for username, password, role in [launch.ADMIN + ("authority_admin",)] + accounts:
             print("  %-22s %-22s %s" % (username, password, role))
         print(flush=True)
