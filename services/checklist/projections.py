@@ -5,9 +5,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Integer, MetaData, String, Table,
-                        Text, and_, func, select, true, update)
+                        Text, and_, func, or_, select, true, update)
 
-from einspection import eventstore
+from einspection import eventstore, paging
 from einspection import scope as tenancy
 from einspection.contract import ChecklistItemV1, isoformat
 from einspection.db import upsert
@@ -246,6 +246,19 @@ def enterprise_view(row):
     return view
 
 
+def enterprise_page(conn, query, scope=None):
+    """The register in `scope` (None: all), filtered, one page."""
+    statement = select(enterprises)
+    if scope is not None:
+        statement = statement.where(tenancy.where(enterprises.c.enterprise_id, scope))
+    for key in ("town", "grid", "industry"):
+        if query.get(key) is not None:
+            statement = statement.where(enterprises.c[key] == query[key])
+    return paging.page_of(conn, statement, query,
+                          paging.ordering(enterprises.c, query["sort"],
+                                          enterprises.c.enterprise_id), enterprise_view)
+
+
 def find_enterprise(conn, enterprise_id):
     return conn.execute(select(enterprises).where(
         enterprises.c.enterprise_id == enterprise_id)).first()
@@ -275,6 +288,28 @@ def list_checklists(conn, industry=None, scope=None):
     if scope is not None:
         query = query.where(checklists.c.scope == scope)
     return [checklist_view(row) for row in conn.execute(query).all()]
+
+
+def checklist_page(conn, query, enterprise=None, scope=None):
+    """Checklists by industry and scope: the universal ones and the
+    enterprise checklists of the tenant `scope` (None: all); with
+    `enterprise`, only those it may see (checklists.applies_to, as SQL)."""
+    c = checklists.c
+    statement = select(checklists)
+    if scope is not None:
+        statement = statement.where(or_(c.enterprise_id.is_(None),
+                                        tenancy.where(c.enterprise_id, scope)))
+    if query.get("industry") is not None:
+        statement = statement.where(c.industry == query["industry"])
+    if query.get("scope") is not None:
+        statement = statement.where(c.scope == query["scope"])
+    if enterprise is not None:
+        statement = statement.where(or_(
+            and_(c.scope == "enterprise", c.enterprise_id == enterprise["id"]),
+            and_(c.scope != "enterprise",
+                 or_(c.industry.is_(None), c.industry == "", c.industry == enterprise["industry"]))))
+    return paging.page_of(conn, statement, query,
+                          paging.ordering(c, query["sort"], c.checklist_id), checklist_view)
 
 
 def find_checklist_version(conn, checklist_id, version):
@@ -325,6 +360,13 @@ def find_position_by_token(conn, token):
 def positions_of(conn, enterprise_id):
     return conn.execute(select(positions).where(positions.c.enterprise_id == enterprise_id)
                         .order_by(positions.c.name, positions.c.position_id)).all()
+
+
+def position_page(conn, enterprise_id, query):
+    statement = select(positions).where(positions.c.enterprise_id == enterprise_id)
+    return paging.page_of(conn, statement, query,
+                          paging.ordering(positions.c, query["sort"], positions.c.position_id),
+                          position_view)
 
 
 def _day_start(day):
@@ -401,10 +443,9 @@ def list_safety_actions(conn, enterprise_id, query):
     conditions.append(safety_actions.c.enterprise_id == enterprise_id)
     if query.get("kind"):
         conditions.append(safety_actions.c.kind == query["kind"])
-    rows = conn.execute(select(safety_actions).where(and_(*conditions))
-                        .order_by(safety_actions.c.held_on.desc(),
-                                  safety_actions.c.action_id)).all()
-    return [safety_action_view(row) for row in rows]
+    return paging.page_of(conn, select(safety_actions).where(and_(*conditions)), query,
+                          paging.ordering(safety_actions.c, query["sort"],
+                                          safety_actions.c.action_id), safety_action_view)
 
 
 def training_statistics(conn, query, scope=None):

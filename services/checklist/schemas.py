@@ -1,5 +1,6 @@
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
+from einspection import paging
 from einspection.auth import ROLES
 from einspection.contract import (CHECKLIST_SCOPES, INSPECTION_KINDS, ITEM_RESULTS,
                                   SAFETY_ACTION_KINDS, Id, Instant)
@@ -64,10 +65,43 @@ class ImportChecklist(_Command):
     publish = fields.Boolean(load_default=False)
 
 
+ENTERPRISE_SORTS = ("name", "registered_at", "credit_code", "town", "grid", "industry")
+
+
+class EnterpriseQuery(_Command):
+    """The register's filters (exact match), page and sort."""
+    town = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    grid = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    industry = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    page = paging.page_field()
+    size = paging.size_field()
+    sort = paging.sort_field(ENTERPRISE_SORTS, "name")
+
+
+CHECKLIST_SORTS = ("title", "updated_at")
+
+
 class ChecklistQuery(_Command):
-    enterprise_id = Id(load_default=None)
-    industry = fields.String(load_default=None)
+    enterprise_id = Id(load_default=None, metadata={
+        "description": "only what this enterprise may see: its own and the universal "
+                       "checklists for its industry or all industries"})
+    industry = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
     scope = fields.String(load_default=None, validate=validate.OneOf(CHECKLIST_SCOPES))
+    page = paging.page_field()
+    size = paging.size_field()
+    sort = paging.sort_field(CHECKLIST_SORTS, "title")
+
+
+class VisibleTo(_Command):
+    """The query of a single checklist or version: `enterprise_id` hides
+    what that enterprise may not see (404)."""
+    enterprise_id = Id(load_default=None)
+
+
+class PositionQuery(_Command):
+    page = paging.page_field()
+    size = paging.size_field()
+    sort = paging.sort_field(("name", "code_issued_at"), "name")
 
 
 class RegisterPosition(_Command):
@@ -126,10 +160,15 @@ class InspectionQuery(_Period):
     enterprise_id = Id(load_default=None)
     position_id = Id(load_default=None)
     kind = fields.String(load_default=None, validate=validate.OneOf(INSPECTION_KINDS))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    sort = fields.String(load_default="-completed_at", validate=validate.OneOf(
-        SORTS + tuple("-" + key for key in SORTS)))
+    page = paging.page_field()
+    size = paging.size_field()
+    sort = paging.sort_field(SORTS, "-completed_at")
+
+
+class InspectionExportQuery(InspectionQuery):
+    """The ledger's filters and sort for an export: every row, no pages."""
+    class Meta:
+        exclude = ("page", "size")
 
 
 class RecordSafetyAction(_Command):
@@ -141,8 +180,18 @@ class RecordSafetyAction(_Command):
     recorded_by = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
+SAFETY_ACTION_SORTS = ("held_on", "recorded_at", "kind", "people", "topic")
+
+
 class SafetyActionQuery(_Period):
     kind = fields.String(load_default=None, validate=validate.OneOf(SAFETY_ACTION_KINDS))
+    page = paging.page_field()
+    size = paging.size_field()
+    sort = paging.sort_field(SAFETY_ACTION_SORTS, "-held_on")
+
+
+class PeriodQuery(_Period):
+    """from / to only: the training statistics."""
 
 
 class CreateAccount(_Command):

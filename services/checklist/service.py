@@ -1,7 +1,5 @@
 from nameko.dependency_providers import Config
-from sqlalchemy import select
-
-from einspection import auth, eventstore, files
+from einspection import auth, eventstore, files, paging
 from einspection import scope as tenancy
 from einspection.contract import isoformat, load_command, utcnow
 from einspection.errors import Conflict, Forbidden, InvalidCommand, NotFound
@@ -10,9 +8,11 @@ from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc,
 from . import accounts, checklists, documents, domain, positions, projections, standard_csv
 from .checklists import Checklist, applies_to
 from .positions import Position
-from .schemas import (ChecklistQuery, CreateAccount, CreateChecklist, DisableAccount, Login, EditChecklist, ImportChecklist,
-                      InspectionQuery, LogInspection, RecordSafetyAction, RegisterEnterprise,
-                      RegisterPosition, SafetyActionQuery, Scan)
+from .schemas import (ChecklistQuery, CreateAccount, CreateChecklist, DisableAccount,
+                      EditChecklist, EnterpriseQuery, ImportChecklist, InspectionExportQuery,
+                      InspectionQuery, LogInspection, Login, PeriodQuery, PositionQuery,
+                      RecordSafetyAction, RegisterEnterprise, RegisterPosition,
+                      SafetyActionQuery, Scan, VisibleTo)
 
 EXPORT_LIMIT = 10000
 DEFAULT_PUBLIC_BASE_URL = "http://localhost:8000"
@@ -52,13 +52,10 @@ class ChecklistService(HealthCheck):
             return self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
 
     @rpc
-    def list_enterprises(self, scope=None):
-        query = select(projections.enterprises).order_by(projections.enterprises.c.name)
-        if scope is not None:
-            query = query.where(tenancy.where(projections.enterprises.c.enterprise_id, scope))
+    def list_enterprises(self, query=None, scope=None):
+        query = load_command(EnterpriseQuery, query or {})
         with self.store.connect() as conn:
-            rows = conn.execute(query).all()
-        return [projections.enterprise_view(row) for row in rows]
+            return projections.enterprise_page(conn, query, scope)
 
     # --- accounts -------------------------------------------------------------------
     @rpc
@@ -151,17 +148,14 @@ class ChecklistService(HealthCheck):
     def list_checklists(self, query, scope=None):
         query = load_command(ChecklistQuery, query)
         with self.store.connect() as conn:
-            found = [c for c in projections.list_checklists(conn, query["industry"],
-                                                            query["scope"])
-                     if c["enterprise_id"] is None or tenancy.visible(scope, c["enterprise_id"])]
-            if query["enterprise_id"]:
-                enterprise = self._enterprise(conn, query["enterprise_id"],
-                                              as_field="enterprise_id", scope=scope)
-                found = [c for c in found if applies_to(c, enterprise)]
-        return found
+            enterprise = query["enterprise_id"] and self._enterprise(
+                conn, query["enterprise_id"], as_field="enterprise_id", scope=scope)
+            return projections.checklist_page(conn, query, enterprise, scope)
 
     @rpc
     def get_checklist(self, checklist_id, enterprise_id=None, scope=None):
+        enterprise_id = load_command(VisibleTo, {"enterprise_id": enterprise_id}
+                                     if enterprise_id is not None else {})["enterprise_id"]
         with self.store.connect() as conn:
             checklist = self._visible_checklist(conn, checklist_id, enterprise_id, scope)
             checklist["versions"] = projections.versions_of(conn, checklist_id)
@@ -171,6 +165,8 @@ class ChecklistService(HealthCheck):
 
     @rpc
     def get_checklist_version(self, checklist_id, version, enterprise_id=None, scope=None):
+        enterprise_id = load_command(VisibleTo, {"enterprise_id": enterprise_id}
+                                     if enterprise_id is not None else {})["enterprise_id"]
         with self.store.connect() as conn:
             self._visible_checklist(conn, checklist_id, enterprise_id, scope)
             found = projections.find_checklist_version(conn, checklist_id, version)
@@ -200,11 +196,11 @@ class ChecklistService(HealthCheck):
                                                                 actor))
 
     @rpc
-    def list_positions(self, enterprise_id, scope=None, actor=""):
+    def list_positions(self, enterprise_id, query=None, scope=None, actor=""):
+        query = load_command(PositionQuery, query or {})
         with self.store.connect() as conn:
             self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
-            return [projections.position_view(row)
-                    for row in projections.positions_of(conn, enterprise_id)]
+            return projections.position_page(conn, enterprise_id, query)
 
     @rpc
     def rotate_code(self, position_id, actor="anonymous", correlation_id="", scope=None):
@@ -296,13 +292,11 @@ class ChecklistService(HealthCheck):
         query = load_command(InspectionQuery, query)
         with self.store.connect() as conn:
             total, rows = projections.inspection_page(conn, query, scope=scope)
-        return {"items": [projections.inspection_view(row) for row in rows],
-                "page": query["page"], "size": query["size"], "total": total,
-                "pages": -(-total // query["size"]), "sort": query["sort"]}
+        return paging.envelope([projections.inspection_view(row) for row in rows], query, total)
 
     @rpc
     def export_inspections(self, query, file_format, scope=None):
-        query = load_command(InspectionQuery, query)
+        query = load_command(InspectionExportQuery, query)
         with self.store.connect() as conn:
             total, rows = projections.inspection_page(conn, query, limit=EXPORT_LIMIT,
                                                       scope=scope)
@@ -338,7 +332,7 @@ class ChecklistService(HealthCheck):
 
     @rpc
     def training_statistics(self, query, scope=None):
-        query = load_command(SafetyActionQuery, dict(query, kind="training"))
+        query = load_command(PeriodQuery, query)
         with self.store.connect() as conn:
             return dict(projections.training_statistics(conn, query, scope=scope),
                         **{"from": query["from_"] and query["from_"].isoformat(),

@@ -44,8 +44,8 @@ class ChecklistRoutes:
     @http("GET", "/api/v1/checklists")
     @endpoint("checklists.list")
     def list_checklists(self, request):
-        return 200, {"items": call(self.checklist.list_checklists, _query(request),
-                                   scope=self._scope(request))}
+        return 200, call(self.checklist.list_checklists, _query(request),
+                         scope=self._scope(request))
 
     @http("GET", "/api/v1/checklists/<string:checklist_id>")
     @endpoint("checklists.get")
@@ -81,8 +81,8 @@ class ChecklistRoutes:
     @http("GET", "/api/v1/enterprises/<string:enterprise_id>/positions")
     @endpoint("positions.list")
     def list_positions(self, request, enterprise_id):
-        return 200, {"items": call(self.checklist.list_positions, enterprise_id,
-                                   **_reading(self, request))}
+        return 200, call(self.checklist.list_positions, enterprise_id, _query(request),
+                         **_reading(self, request))
 
     @http("GET", "/api/v1/enterprises/<string:enterprise_id>/positions/qr-sheet.pdf")
     @endpoint("positions.qr_sheet")
@@ -163,8 +163,8 @@ class ChecklistRoutes:
     @http("GET", "/api/v1/enterprises/<string:enterprise_id>/safety-actions")
     @endpoint("safety_actions.list")
     def list_safety_actions(self, request, enterprise_id):
-        return 200, {"items": call(self.checklist.list_safety_actions, enterprise_id,
-                                   _query(request), **_reading(self, request))}
+        return 200, call(self.checklist.list_safety_actions, enterprise_id, _query(request),
+                         **_reading(self, request))
 
     @http("GET", "/api/v1/statistics/training")
     @endpoint("statistics.training")

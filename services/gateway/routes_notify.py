@@ -53,7 +53,7 @@ class NotifyRoutes:
     @http("GET", "/api/v1/publications")
     @endpoint("publications.list", roles=AUTHORITY)
     def list_publications(self, request):
-        return 200, {"items": call(self.notify.list_publications)}
+        return 200, call(self.notify.list_publications, request.args.to_dict())
 
     @http("GET", "/api/v1/publications/<string:publication_id>")
     @endpoint("publications.get", roles=AUTHORITY)
@@ -88,7 +88,7 @@ class NotifyRoutes:
     @http("GET", "/api/v1/webhooks")
     @endpoint("webhooks.list", roles=INTEGRATION)
     def list_webhooks(self, request):
-        return 200, {"items": call(self.notify.list_webhooks, **_who(self, request))}
+        return 200, call(self.notify.list_webhooks, request.args.to_dict(), **_who(self, request))
 
     @http("GET", "/api/v1/webhooks/<string:subscription_id>")
     @endpoint("webhooks.get", roles=INTEGRATION)
@@ -103,5 +103,5 @@ class NotifyRoutes:
     @http("GET", "/api/v1/webhooks/<string:subscription_id>/deliveries")
     @endpoint("webhooks.deliveries", roles=INTEGRATION)
     def webhook_deliveries(self, request, subscription_id):
-        return 200, {"items": call(self.notify.webhook_deliveries, subscription_id,
-                                   request.args.to_dict(), **_who(self, request))}
+        return 200, call(self.notify.webhook_deliveries, subscription_id, request.args.to_dict(),
+                         **_who(self, request))

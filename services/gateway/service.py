@@ -89,7 +89,8 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes,
     @http("GET", "/api/v1/enterprises")
     @endpoint("enterprises.list")
     def list_enterprises(self, request):
-        return 200, {"items": call(self.checklist.list_enterprises, self._scope(request))}
+        return 200, call(self.checklist.list_enterprises, request.args.to_dict(),
+                         self._scope(request))
 
     @http("GET", "/api/v1/enterprises/<string:enterprise_id>")
     @endpoint("enterprises.get")

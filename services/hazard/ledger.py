@@ -6,7 +6,7 @@ from datetime import timezone
 from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, and_,
                         case, delete, func, literal_column, or_, select, true, update)
 
-from einspection import eventstore
+from einspection import eventstore, paging
 from einspection import scope as tenancy
 from einspection.contract import isoformat
 from einspection.projection import paged
@@ -117,20 +117,13 @@ def _filtered(query, scope=None):
 
 
 def _ordering(sort):
-    descending = sort.startswith("-")
-    column = getattr(hazards.c, sort.lstrip("-"))
-    tie = hazards.c.hazard_id
-    return [column.desc(), tie.desc()] if descending else [column.asc(), tie.asc()]
+    return paging.ordering(hazards.c, sort, hazards.c.hazard_id)
 
 
 def search(conn, query, scope=None):
-    """One page of the ledger: {items, page, size, total, sort}."""
-    where = _filtered(query, scope)
-    total = conn.execute(select(func.count()).select_from(hazards).where(where)).scalar_one()
-    rows = conn.execute(select(hazards).where(where).order_by(*_ordering(query["sort"]))
-                        .limit(query["size"]).offset((query["page"] - 1) * query["size"])).all()
-    return {"items": [row_view(r) for r in rows], "page": query["page"],
-            "size": query["size"], "total": total, "sort": query["sort"]}
+    """One page of the ledger (einspection.paging)."""
+    return paging.page_of(conn, select(hazards).where(_filtered(query, scope)), query,
+                          _ordering(query["sort"]), row_view)
 
 
 COUNTS = ("total", "open", "rectification_submitted", "closed", "major", "overdue",

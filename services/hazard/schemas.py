@@ -1,6 +1,7 @@
 """Commands and queries the hazard service takes, as they arrive from the gateway."""
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from einspection import paging
 from einspection.contract import HAZARD_TYPES, LEVELS, Id, Instant
 
 from .domain import RETURN, STATES, VERIFIED
@@ -74,7 +75,6 @@ class Verify(_Command):
 
 SORTABLE = ("found_at", "reported_at", "rectification_deadline", "level", "category",
             "status", "enterprise_id")
-MAX_PAGE_SIZE = 200
 
 
 OPEN = "open"        # a status filter value: reported or returned, waiting for a rectification
@@ -100,10 +100,9 @@ class LedgerFilters(_Command):
 
 class LedgerQuery(LedgerFilters):
     """The standing book's filters, one page of it, in an order."""
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
-    sort = fields.String(load_default="-found_at", validate=validate.OneOf(
-        SORTABLE + tuple("-" + name for name in SORTABLE)))
+    page = paging.page_field()
+    size = paging.size_field()
+    sort = paging.sort_field(SORTABLE, "-found_at")
 
 
 GROUPINGS = ("level", "month", "category", "enterprise")

@@ -22,13 +22,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from einspection import eventstore
+from einspection import eventstore, paging
+from einspection import scope as tenancy
 from einspection.contract import UNIVERSAL, EVENT_TYPES, Event, isoformat, new_event, utcnow
 from einspection.errors import InvalidCommand, NotFound
 
-from einspection import scope as tenancy
-
-from . import model, templates
+from . import model, schemas, templates
 from .model import CONSUMER, deliveries, directory, notices, publications, subscriptions
 
 NAMESPACE = uuid.UUID("8f5e8d52-5b7b-4c8e-9a57-1c0a7e3f2d10")
@@ -333,6 +332,11 @@ def owns_subscription(principal, view):
     return principal["role"] == "authority_admin" or view["owner"] == principal["username"]
 
 
+def subscriptions_owner(principal):
+    """Whose subscriptions `principal` sees: anyone's (None) for the authority's admin."""
+    return None if principal["role"] == "authority_admin" else principal["username"]
+
+
 # --- queries --------------------------------------------------------------------------------
 
 def _iso(moment):
@@ -345,18 +349,26 @@ def _notice(row):
     return view
 
 
-def inbox(conn, recipient, unread_only=False, page=1, size=50):
-    where = [notices.c.recipient == recipient]
-    if unread_only:
-        where.append(notices.c.read_at.is_(None))
-    total = conn.execute(select(func.count()).select_from(notices).where(*where)).scalar_one()
+def _query(schema, **given):
+    """A query with the schema's defaults filled in (for callers in-process)."""
+    return schema().load(given)
+
+
+def inbox(conn, recipient, query=None):
+    """A page of the recipient's notices, newest first unless sorted otherwise,
+    with how many of all its notices are unread."""
+    query = query or _query(schemas.InboxQuery, recipient=recipient)
+    statement = select(notices).where(notices.c.recipient == recipient)
+    if query["unread"]:
+        statement = statement.where(notices.c.read_at.is_(None))
+    if query.get("kind"):
+        statement = statement.where(notices.c.kind == query["kind"])
     unread = conn.execute(select(func.count()).select_from(notices).where(
         notices.c.recipient == recipient, notices.c.read_at.is_(None))).scalar_one()
-    rows = conn.execute(select(notices).where(*where)
-                        .order_by(notices.c.issued_at.desc(), notices.c.notice_id)
-                        .limit(size).offset((page - 1) * size)).all()
-    return {"recipient": recipient, "total": total, "unread": unread, "page": page,
-            "size": size, "items": [_notice(r) for r in rows]}
+    found = paging.page_of(conn, statement, query,
+                           paging.ordering(notices.c, query["sort"], notices.c.notice_id),
+                           _notice)
+    return dict(found, recipient=recipient, unread=unread)
 
 
 def _delivery(row):
@@ -399,10 +411,15 @@ def publication_view(conn, publication_id):
     return view
 
 
-def list_publications(conn, page=1, size=50):
-    rows = conn.execute(select(publications).order_by(publications.c.published_at.desc())
-                        .limit(size).offset((page - 1) * size)).all()
-    return [dict(r._mapping, published_at=_iso(r.published_at)) for r in rows]
+def list_publications(conn, query=None):
+    query = query or _query(schemas.PublicationQuery)
+    statement = select(publications)
+    if query.get("audience"):
+        statement = statement.where(publications.c.audience == query["audience"])
+    return paging.page_of(conn, statement, query,
+                          paging.ordering(publications.c, query["sort"],
+                                          publications.c.publication_id),
+                          lambda r: dict(r._mapping, published_at=_iso(r.published_at)))
 
 
 def recipient_view(conn, recipient, settings):
@@ -430,17 +447,29 @@ def subscription_view(conn, subscription_id):
             "deliveries": {s: counts.get(s, 0) for s in ("pending", "delivered", "failed")}}
 
 
-def list_subscriptions(conn):
-    return [subscription_view(conn, row.subscription_id) for row in conn.execute(
-        select(subscriptions.c.subscription_id).order_by(subscriptions.c.subscribed_at))]
+def list_subscriptions(conn, query=None, owner=None):
+    """A page of the subscriptions (of `owner` only, unless None)."""
+    query = query or _query(schemas.WebhookQuery)
+    statement = select(subscriptions.c.subscription_id)
+    if owner is not None:
+        statement = statement.where(subscriptions.c.owner == owner)
+    if query.get("cancelled") is not None:
+        cancelled = subscriptions.c.cancelled_at
+        statement = statement.where(cancelled.is_not(None) if query["cancelled"]
+                                    else cancelled.is_(None))
+    return paging.page_of(conn, statement, query,
+                          paging.ordering(subscriptions.c, query["sort"],
+                                          subscriptions.c.subscription_id),
+                          lambda row: subscription_view(conn, row.subscription_id))
 
 
-def subscription_deliveries(conn, subscription_id, status=None, limit=100):
+def subscription_deliveries(conn, subscription_id, query=None):
+    query = query or _query(schemas.DeliveriesQuery)
     subscription_view(conn, subscription_id)          # 404 for an unknown one
-    query = select(deliveries).where(deliveries.c.channel == "webhook",
-                                     deliveries.c.target == subscription_id)
-    if status:
-        query = query.where(deliveries.c.status == status)
-    rows = conn.execute(query.order_by(deliveries.c.scheduled_at.desc(),
-                                       deliveries.c.delivery_id).limit(limit)).all()
-    return [_delivery(r) for r in rows]
+    statement = select(deliveries).where(deliveries.c.channel == "webhook",
+                                         deliveries.c.target == subscription_id)
+    if query.get("status"):
+        statement = statement.where(deliveries.c.status == query["status"])
+    return paging.page_of(conn, statement, query,
+                          paging.ordering(deliveries.c, query["sort"], deliveries.c.delivery_id),
+                          _delivery)

@@ -1,5 +1,6 @@
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from einspection import paging
 from einspection.contract import AUDIENCES, LANGUAGES
 
 
@@ -41,14 +42,38 @@ class Subscribe(_Command):
     description = fields.String(load_default="", validate=validate.Length(max=500))
 
 
+NOTICE_KINDS = ("grade", "monthly", "major_hazard", "overdue", "publication")
+DELIVERY_STATES = ("pending", "delivered", "failed")
+
+
 class InboxQuery(_Command):
-    recipient = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    unread = fields.Boolean(load_default=False)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    recipient = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                              metadata={"description": "enterprise:<id>, grid:<grid> or "
+                                                       "authority"})
+    unread = fields.Boolean(load_default=False, metadata={"description": "only unread notices"})
+    kind = fields.String(load_default=None, validate=validate.OneOf(NOTICE_KINDS))
+    page = paging.page_field()
+    size = paging.size_field()
+    sort = paging.sort_field(("issued_at",), "-issued_at")
+
+
+class PublicationQuery(_Command):
+    audience = fields.String(load_default=None, validate=validate.OneOf(AUDIENCES))
+    page = paging.page_field()
+    size = paging.size_field()
+    sort = paging.sort_field(("published_at", "title"), "-published_at")
+
+
+class WebhookQuery(_Command):
+    cancelled = fields.Boolean(load_default=None, metadata={
+        "description": "true: only cancelled subscriptions; false: only active ones"})
+    page = paging.page_field()
+    size = paging.size_field()
+    sort = paging.sort_field(("subscribed_at",), "subscribed_at")
 
 
 class DeliveriesQuery(_Command):
-    status = fields.String(load_default=None,
-                           validate=validate.OneOf(["pending", "delivered", "failed"]))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    status = fields.String(load_default=None, validate=validate.OneOf(DELIVERY_STATES))
+    page = paging.page_field()
+    size = paging.size_field()
+    sort = paging.sort_field(("scheduled_at",), "-scheduled_at")

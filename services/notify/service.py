@@ -7,7 +7,8 @@ from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc,
 
 from . import dispatch, model, policy
 from .channels import SmtpSettings
-from .schemas import DeliveriesQuery, InboxQuery, Publish, ReadNotice, RecipientSettings, Subscribe
+from .schemas import (DeliveriesQuery, InboxQuery, Publish, PublicationQuery, ReadNotice,
+                      RecipientSettings, Subscribe, WebhookQuery)
 
 DISPATCH_SECONDS = float(os.environ.get("NOTIFY_DISPATCH_SECONDS") or 1)
 
@@ -106,8 +107,7 @@ class NotifyService(HealthCheck):
         policy.require(policy.may_read(principal, scope, query["recipient"]), principal,
                        "inbox", query["recipient"])
         with self.store.connect() as conn:
-            return policy.inbox(conn, query["recipient"], query["unread"], query["page"],
-                                query["size"])
+            return policy.inbox(conn, query["recipient"], query)
 
     @rpc
     def get_notice(self, notice_id, principal, scope=None):
@@ -123,9 +123,10 @@ class NotifyService(HealthCheck):
             return policy.publication_view(conn, publication_id)
 
     @rpc
-    def list_publications(self):
+    def list_publications(self, query=None):
+        query = load_command(PublicationQuery, query or {})
         with self.store.connect() as conn:
-            return policy.list_publications(conn)
+            return policy.list_publications(conn, query)
 
     @rpc
     def recipient_settings(self, recipient, principal, scope=None):
@@ -137,10 +138,10 @@ class NotifyService(HealthCheck):
             return policy.recipient_view(conn, recipient, POLICY)
 
     @rpc
-    def list_webhooks(self, principal):
+    def list_webhooks(self, query=None, principal=None):
+        query = load_command(WebhookQuery, query or {})
         with self.store.connect() as conn:
-            return [view for view in policy.list_subscriptions(conn)
-                    if policy.owns_subscription(principal, view)]
+            return policy.list_subscriptions(conn, query, policy.subscriptions_owner(principal))
 
     @rpc
     def get_webhook(self, subscription_id, principal):
@@ -152,8 +153,7 @@ class NotifyService(HealthCheck):
         query = load_command(DeliveriesQuery, query)
         with self.store.connect() as conn:
             self._subscription(conn, subscription_id, principal)
-            return policy.subscription_deliveries(conn, subscription_id, query["status"],
-                                                  query["limit"])
+            return policy.subscription_deliveries(conn, subscription_id, query)
 
     @staticmethod
     def _subscription(conn, subscription_id, principal):

@@ -188,7 +188,7 @@ def test_email_and_signed_webhooks_are_delivered_once_and_failures_retried_then_
         assert json.loads(body)["type"] == "einspection.grade.assigned.v1"
         assert len(failing.received) == 3                  # tried three times, then given up
         with reading(engine) as conn:
-            [failed] = policy.subscription_deliveries(conn, bad["subscription_id"])
+            [failed] = policy.subscription_deliveries(conn, bad["subscription_id"])["items"]
             assert failed["status"] == "failed" and failed["attempts"] == 3
             assert failed["last_error"].endswith("HTTP 500")
             assert policy.subscription_view(conn, good["subscription_id"])["deliveries"] == {
