@@ -42,6 +42,16 @@ def parse_instant(text):
     return moment.astimezone(timezone.utc)
 
 
+# Instants and days outside these years are typing mistakes, and near the
+# ends of datetime's range (year 1, 9999) deadline and window arithmetic overflows.
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+
+
+def _within_years(moment):
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValidationError("must be in the years %d to %d" % (FIRST_YEAR, LAST_YEAR))
+
+
 class Instant(fields.DateTime):
     """An aware UTC datetime; naive input is taken as UTC, output is ISO 'Z'."""
 
@@ -49,10 +59,25 @@ class Instant(fields.DateTime):
         moment = super()._deserialize(value, attr, data, **kwargs)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc)
+        try:
+            moment = moment.astimezone(timezone.utc)
+        except OverflowError:           # 0001-01-01T00:00+01:00 is before year 1 in UTC
+            raise ValidationError("must be in the years %d to %d"
+                                  % (FIRST_YEAR, LAST_YEAR)) from None
+        _within_years(moment)
+        return moment
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else isoformat(value)
+
+
+class Day(fields.Date):
+    """A calendar day, YYYY-MM-DD, in FIRST_YEAR to LAST_YEAR."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        day = super()._deserialize(value, attr, data, **kwargs)
+        _within_years(day)
+        return day
 
 
 class Id(fields.String):
@@ -590,6 +615,44 @@ def _schema_instance(schema_class):
     return schema_class()
 
 
+UNSTORABLE_TEXT = "must not contain NUL characters or unpaired surrogates"
+
+
+def unstorable(text):
+    """Whether `text` holds what no database takes: a NUL character (PostgreSQL
+    refuses it) or an unpaired UTF-16 surrogate (JSON can carry one, UTF-8
+    cannot encode it)."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def unstorable_text(value):
+    """Where in a decoded JSON value there is unstorable text, in marshmallow's
+    error shape ({field: [reason]}, list positions as keys); {} if nowhere."""
+    if isinstance(value, str):
+        return [UNSTORABLE_TEXT] if unstorable(value) else {}
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return {}
+    problems = {}
+    for key, item in items:
+        if isinstance(key, str) and unstorable(key):
+            problems["_body"] = ["a field name " + UNSTORABLE_TEXT]
+            continue
+        found = unstorable_text(item)
+        if found:
+            problems[key] = found
+    return problems
+
+
 def load_command(schema, payload):
     """Validate a command payload; bad input raises InvalidCommand {field: reasons}.
     `schema` is a Schema class (one cached instance is used) or an instance."""
@@ -598,6 +661,9 @@ def load_command(schema, payload):
         schema = _schema_instance(schema)
     if not isinstance(payload, dict):
         raise InvalidCommand({"_body": ["must be a JSON object"]})
+    problems = unstorable_text(payload)
+    if problems:
+        raise InvalidCommand(problems)
     try:
         return schema.load(payload)
     except ValidationError as exc:

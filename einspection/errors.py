@@ -1,5 +1,6 @@
 """Errors that cross service boundaries. Plain exceptions: `nameko_glue`
 registers them so an RPC caller gets the same class back, args intact."""
+import json
 
 
 class DomainError(Exception):
@@ -31,7 +32,11 @@ class Conflict(DomainError):
     status = 409
 
     def __init__(self, message, state=None):
-        super().__init__(message, state)
+        if isinstance(state, str):      # back from RPC, where it travels as JSON text
+            state = json.loads(state)
+        # nameko turns every argument that is not text into its str(): None
+        # would arrive as "None", numbers as text; JSON keeps them what they are.
+        super().__init__(*([message] if state is None else [message, json.dumps(state)]))
         self.message, self.state = message, state
 
     def __str__(self):
@@ -42,8 +47,10 @@ class ConcurrencyConflict(Conflict):
     """Someone else appended to the stream first: reload and retry."""
 
     def __init__(self, stream_id, expected_version):
-        super().__init__("stream %s changed since version %s" % (stream_id, expected_version),
-                         {"stream_id": stream_id, "expected_version": expected_version})
+        # its own arguments as args, so it crosses RPC as itself
+        DomainError.__init__(self, stream_id, expected_version)
+        self.message = "stream %s changed since version %s" % (stream_id, expected_version)
+        self.state = {"stream_id": stream_id, "expected_version": expected_version}
 
 
 class NotAuthenticated(DomainError):

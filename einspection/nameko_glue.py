@@ -14,13 +14,16 @@ from nameko.extensions import DependencyProvider, Entrypoint
 from nameko.rpc import rpc as nameko_rpc
 
 from . import bus, consumer, errors, eventstore, metrics
+from .contract import ContractError
 from .db import make_engine, reading
 from .relay import OutboxRelay
 
 log = logging.getLogger(__name__)
 
-# An RPC caller gets InvalidCommand / NotFound / Conflict back as themselves.
-for _error in errors.ALL:
+# An RPC caller gets InvalidCommand / NotFound / Conflict back as themselves,
+# and ContractError (input that makes no valid event) too: the gateway
+# answers it 400 naming the fields, like any invalid input.
+for _error in errors.ALL + (ContractError,):
     deserialize_to_instance(_error)
 
 # Services' RPC methods: a domain error is the caller's mistake, logged as

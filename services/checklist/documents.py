@@ -44,6 +44,27 @@ def _font(size):
     return ImageFont.load_default(size=size)
 
 
+def _printable(text):
+    """Text as it can be drawn: a control or format character (which a name
+    may hold) makes the text layout engine fail, so it shows as U+FFFD."""
+    return "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
+
+
+def _draw_text(draw, position, text, font):
+    try:
+        draw.text(position, text, fill="black", font=font)
+    except (RuntimeError, OSError, ValueError):      # what the layout engine refuses still prints
+        ascii_text = text.encode("ascii", "replace").decode("ascii")
+        draw.text(position, ascii_text, fill="black", font=font)
+
+
+def _text_width(draw, text, font):
+    try:
+        return draw.textlength(text, font=font)
+    except (RuntimeError, OSError, ValueError):
+        return draw.textlength(text.encode("ascii", "replace").decode("ascii"), font=font)
+
+
 def qr_sheet_pdf(title, labelled_urls, columns=3, rows=4, dpi=150):
     """A4 pages of QR codes, each with its label under it. `labelled_urls`:
     [(label, url)]; an empty list gives one page that says so."""
@@ -59,8 +80,8 @@ def qr_sheet_pdf(title, labelled_urls, columns=3, rows=4, dpi=150):
     for number, chunk in enumerate(chunks or [[]], start=1):
         page = Image.new("RGB", (width, height), "white")
         draw = ImageDraw.Draw(page)
-        draw.text((margin, margin), "%s  (page %d of %d)" % (title, number, len(chunks) or 1),
-                  fill="black", font=title_font)
+        _draw_text(draw, (margin, margin), "%s  (page %d of %d)" % (
+            _printable(title), number, len(chunks) or 1), title_font)
         if not chunk:
             draw.text((margin, margin + heading), "no positions registered", fill="black",
                       font=label_font)
@@ -69,10 +90,9 @@ def qr_sheet_pdf(title, labelled_urls, columns=3, rows=4, dpi=150):
             y = margin + heading + (index // columns) * cell_h
             code = _qr(url).make_image().get_image().convert("RGB").resize((side, side))
             page.paste(code, (x + (cell_w - side) // 2, y))
-            text = label if len(label) <= 40 else label[:39] + "…"
-            text_w = draw.textlength(text, font=label_font)
-            draw.text((x + (cell_w - text_w) / 2, y + side + 4), text, fill="black",
-                      font=label_font)
+            text = _printable(label if len(label) <= 40 else label[:39] + "…")
+            text_w = _text_width(draw, text, label_font)
+            _draw_text(draw, (x + (cell_w - text_w) / 2, y + side + 4), text, label_font)
         pages.append(page)
     out = io.BytesIO()
     pages[0].save(out, format="PDF", save_all=True, append_images=pages[1:], resolution=dpi)

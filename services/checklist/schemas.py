@@ -3,7 +3,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from einspection import paging
 from einspection.auth import ROLES
 from einspection.contract import (CHECKLIST_SCOPES, INSPECTION_KINDS, ITEM_RESULTS,
-                                  SAFETY_ACTION_KINDS, Id, Instant)
+                                  SAFETY_ACTION_KINDS, Day, Id, Instant)
 
 from . import credit_code
 
@@ -14,7 +14,10 @@ class _Command(Schema):
 
 
 class RegisterEnterprise(_Command):
-    credit_code = fields.String(required=True)
+    credit_code = fields.String(required=True, metadata={
+        "pattern": "^[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{18}$",
+        "description": "unified social credit code (GB 32100-2015): the 18th character is a "
+                       "check character over the first 17"})
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     industry = fields.String(required=True, validate=validate.Length(min=1, max=100))
     town = fields.String(required=True, validate=validate.Length(min=1, max=100))
@@ -144,8 +147,8 @@ class LogInspection(_Command):
 
 class _Period(_Command):
     """from / to: whole days, both included."""
-    from_ = fields.Date(data_key="from", load_default=None)
-    to = fields.Date(load_default=None)
+    from_ = Day(data_key="from", load_default=None)
+    to = Day(load_default=None)
 
     @validates_schema
     def _order(self, data, **_):
@@ -174,7 +177,7 @@ class InspectionExportQuery(InspectionQuery):
 class RecordSafetyAction(_Command):
     kind = fields.String(required=True, validate=validate.OneOf(SAFETY_ACTION_KINDS))
     topic = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    held_on = fields.Date(required=True)
+    held_on = Day(required=True)
     people = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100000))
     notes = fields.String(load_default="", validate=validate.Length(max=4000))
     recorded_by = fields.String(required=True, validate=validate.Length(min=1, max=200))

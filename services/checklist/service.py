@@ -1,7 +1,7 @@
 from nameko.dependency_providers import Config
 from einspection import auth, eventstore, files, paging
 from einspection import scope as tenancy
-from einspection.contract import isoformat, load_command, utcnow
+from einspection.contract import UNSTORABLE_TEXT, isoformat, load_command, unstorable, utcnow
 from einspection.errors import Conflict, Forbidden, InvalidCommand, NotFound
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, setting
 
@@ -121,6 +121,8 @@ class ChecklistService(HealthCheck):
         command = load_command(ImportChecklist, query)
         if not isinstance(csv_text, str) or not csv_text.strip():
             raise InvalidCommand({"_body": ["send the CSV file as the request body"]})
+        if unstorable(csv_text):
+            raise InvalidCommand({"_body": ["the CSV file " + UNSTORABLE_TEXT]})
         items = standard_csv.read_items(csv_text)
         now = utcnow()
         checklist = Checklist.create({"title": command["title"], "scope": "universal",

@@ -13,30 +13,51 @@ from einspection.errors import InvalidCommand
 
 COLUMNS = ("category", "project", "content", "score", "row_type")
 ITEM, SUBTOTAL, TOTAL = "item", "subtotal", "total"
+MAX_POINTS = 100000              # an item's weight is at most this (services.checklist.schemas.Item)
 
 
 def _points(row, line):
     try:
         points = Decimal(row["score"].strip())
+        whole_cents = points.is_finite() and points == points.quantize(Decimal("0.01"))
     except (InvalidOperation, AttributeError):
-        raise InvalidCommand({"csv": ["line %d: score %r is not a number"
-                                      % (line, row["score"])]}) from None
-    if points < 0 or points != points.quantize(Decimal("0.01")):
+        whole_cents = None
+    if whole_cents is None or not points.is_finite() or abs(points) > MAX_POINTS:
+        raise InvalidCommand({"csv": ["line %d: score %r is not a number up to %s"
+                                      % (line, row["score"], MAX_POINTS)]}) from None
+    if points < 0 or not whole_cents:
         raise InvalidCommand({"csv": ["line %d: score %s must be positive with at most 2 "
                                       "decimals" % (line, row["score"])]})
     return points
+
+
+def _unless_unreadable(read, reader):
+    try:
+        return read()
+    except csv.Error as exc:          # a NUL, a newline inside an unquoted field, ...
+        raise InvalidCommand({"csv": ["line %d: not readable as CSV: %s"
+                                      % (reader.line_num, exc)]}) from None
+
+
+def _rows(reader):
+    """(line number, row) of each row, or a 400 at the first unreadable one."""
+    while True:
+        row = _unless_unreadable(lambda: next(reader, None), reader)
+        if row is None:
+            return
+        yield reader.line_num, row
 
 
 def read_items(text):
     """The scored items of the file as checklist items (weight = points,
     category, legal basis = the standard's clause), after checking the sums."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [name for name in COLUMNS if name not in (reader.fieldnames or [])]
+    missing = [name for name in COLUMNS if name not in (_unless_unreadable(
+        lambda: reader.fieldnames, reader) or [])]
     if missing:
         raise InvalidCommand({"csv": ["missing columns: %s" % ", ".join(missing)]})
     items, sums, subtotals, total = [], {}, {}, None
-    for row in reader:
-        line = reader.line_num
+    for line, row in _rows(reader):
         kind, category = (row["row_type"] or "").strip(), (row["category"] or "").strip()
         if kind == ITEM:
             if not category or not (row["content"] or "").strip():

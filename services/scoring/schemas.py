@@ -2,6 +2,8 @@
 gateway (query string values are text) or from an operator."""
 from marshmallow import RAISE, Schema, fields, validate
 
+from einspection.contract import Day
+
 GROUPINGS = ("overall", "town", "industry")
 ORDERS = ("best", "worst")
 MAX_LIMIT = 100
@@ -13,7 +15,13 @@ class _Command(Schema):
 
 
 class AdvanceClock(_Command):
-    day = fields.Date(required=True)
+    day = Day(required=True)
+
+
+class ScoreQuery(_Command):
+    as_of = Day(load_default=None, metadata={
+        "description": "evaluate as of this day (any day, past or future) from the same "
+                       "facts; absent: the stored score"})
 
 
 class _Filters(_Command):

@@ -1,16 +1,14 @@
 import os
-from datetime import date
-
 from nameko.timer import timer
 
 from einspection.contract import load_command, utcnow
 from einspection import scope as tenancy
-from einspection.errors import InvalidCommand, NotFound
+from einspection.errors import NotFound
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, setting, subscribe
 
 from . import clock, projection, rankings
 from .rules import load_rules
-from .schemas import AdvanceClock, DistributionQuery, ExcellentQuery, RankingQuery
+from .schemas import AdvanceClock, DistributionQuery, ExcellentQuery, RankingQuery, ScoreQuery
 
 SUBSCRIBED = ["einspection.enterprise.#", "einspection.hazard.#", "einspection.inspection.#",
               "einspection.safety-action.#", "einspection.position.registered.v1"]
@@ -63,10 +61,7 @@ class ScoringService(HealthCheck):
                 if view is None:
                     raise NotFound("score of enterprise", enterprise_id)
                 return view
-            try:
-                day = date.fromisoformat(as_of)
-            except (TypeError, ValueError):
-                raise InvalidCommand({"as_of": ["must be a date, YYYY-MM-DD"]}) from None
+            day = load_command(ScoreQuery, {"as_of": as_of})["as_of"]
             view = projection.evaluate(conn, self.rules, enterprise_id, day)
             view["enterprise_id"] = enterprise_id
             return view
