@@ -9,12 +9,13 @@ import time
 import uuid
 
 import eventlet
+from marshmallow import Schema, ValidationError, fields, validate
 from nameko.exceptions import UnknownService
 from prometheus_client import Counter, Histogram
 from werkzeug.wrappers import Response
 
 from einspection import auth, files
-from einspection.contract import ContractError
+from einspection.contract import UNSTORABLE_TEXT, ContractError, Id, unstorable
 from einspection.errors import (ConcurrencyConflict, Conflict, DomainError, Forbidden,
                                 InvalidCommand, NotAuthenticated, NotFound)
 
@@ -34,8 +35,10 @@ class HttpError(Exception):
 
 
 def json_response(status, payload, headers=None):
-    return Response(json.dumps(payload, ensure_ascii=False), status=status,
-                    mimetype="application/json", headers=headers)
+    text = json.dumps(payload, ensure_ascii=False)
+    if unstorable(text):        # e.g. an unpaired surrogate echoed in an error: escape it
+        text = json.dumps(payload)
+    return Response(text, status=status, mimetype="application/json", headers=headers)
 
 
 def file_response(document, download=False, headers=None):
@@ -120,6 +123,52 @@ def read_json(request):
     return body
 
 
+class PathParameters(Schema):
+    """Every path parameter of the API, by name: checked before a route runs
+    (a bad one is a 400 naming it), and described in the OpenAPI document from
+    here. A name not listed here is checked as an id."""
+    version = fields.Integer(strict=True, validate=validate.Range(min=1, max=1_000_000),
+                             metadata={"description": "a checklist version number"})
+    token = fields.String(validate=validate.Length(min=1, max=100),
+                          metadata={"description": "the secret token of a position's QR code"})
+    ref = fields.String(validate=validate.Length(min=1, max=300),
+                        metadata={"description": "an evidence reference, sha256:<hex>"})
+    recipient = fields.String(validate=validate.Length(min=1, max=200), metadata={
+        "description": "enterprise:<id>, grid:<grid> or authority"})
+
+
+def _storable(text):
+    if unstorable(text):
+        raise ValidationError(UNSTORABLE_TEXT)
+
+
+PATH_PARAMETERS = PathParameters()
+ANY_ID = Id(validate=[validate.Length(min=1, max=64), _storable])
+
+
+def path_parameter_field(name):
+    return PATH_PARAMETERS.fields.get(name, ANY_ID)
+
+
+def check_request(request, path_values):
+    """400 for a path parameter that is no valid value, or query text no
+    store could keep (the services' schemas check the query's meaning)."""
+    problems = {}
+    for name, value in path_values.items():
+        if isinstance(value, str) and unstorable(value):
+            problems[name] = [UNSTORABLE_TEXT]
+            continue
+        try:
+            path_parameter_field(name).deserialize(value)
+        except ValidationError as exc:
+            problems[name] = exc.messages
+    for name, value in request.args.items(multi=True):
+        if unstorable(name) or unstorable(value):
+            problems[name if not unstorable(name) else "_query"] = [UNSTORABLE_TEXT]
+    if problems:
+        raise HttpError(400, "invalid request", problems)
+
+
 def correlation_id(request):
     return request.headers.get("X-Request-Id") or str(uuid.uuid4())
 
@@ -152,6 +201,7 @@ def endpoint(route, roles=EVERYONE, public=False):
                     if request.principal.role not in roles:
                         raise Forbidden("a %s may not do this (%s)"
                                         % (request.principal.role, route))
+                check_request(request, kwargs)
                 result = handler(self, request, *args, **kwargs)
                 # (status, payload) becomes JSON; a Response (a file) goes as it is
                 response = result if isinstance(result, Response) else json_response(*result)

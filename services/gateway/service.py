@@ -1,3 +1,4 @@
+from marshmallow import ValidationError
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -7,9 +8,10 @@ import einspection.nameko_glue  # noqa: F401  (registers the domain errors for R
 from einspection import auth
 from einspection.errors import InvalidCommand, NotFound
 
-from .http_json import (AUTHORITY, HttpError, auth_secret, call, correlation_id, endpoint,
-                        read_json, token_ttl_seconds)
+from .http_json import (ANY_ID, AUTHORITY, HttpError, auth_secret, call, correlation_id,
+                        endpoint, read_json, token_ttl_seconds)
 from .routes_checklist import ChecklistRoutes
+from .routes_docs import DocsRoutes
 from .routes_hazard import HazardRoutes
 from .routes_notify import NotifyRoutes
 from .routes_scoring import ScoringRoutes
@@ -18,7 +20,8 @@ from .routes_web import WebRoutes
 SERVICES = ("hazard", "checklist", "scoring", "notify")
 
 
-class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes, WebRoutes):
+class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes, WebRoutes,
+                     DocsRoutes):
     """The HTTP API people and integrators call. Thin: it parses HTTP and
     forwards to the service that owns the data; validation lives there."""
     name = "gateway"
@@ -113,6 +116,12 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes,
             if as_field:
                 raise InvalidCommand({"enterprise_id": ["required"]})
             raise HttpError(404, "enterprise not found")
+        try:
+            ANY_ID.deserialize(enterprise_id)   # before it reaches a query: no NUL, not too long
+        except ValidationError as exc:
+            if as_field:
+                raise InvalidCommand({"enterprise_id": exc.messages}) from None
+            raise HttpError(404, "enterprise not found") from None
         try:
             call(self.checklist.get_enterprise, enterprise_id, self._scope(request),
                  request.principal.username)
