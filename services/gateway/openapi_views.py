@@ -1,0 +1,559 @@
+"""What the API answers, as marshmallow schemas: only for the OpenAPI
+document (services/gateway/openapi.py). The services build their answers as
+plain dicts (their `*_view` functions); these describe them field by field,
+and the schemathesis run and tests/test_openapi.py check real answers
+against them. Unknown fields are not allowed (additionalProperties: false),
+so a field a service adds without documenting it fails those checks."""
+from marshmallow import Schema, fields, validate
+
+from einspection import paging
+from einspection.contract import (AUDIENCES, CHECKLIST_SCOPES, HAZARD_TYPES, INSPECTION_KINDS,
+                                  ITEM_RESULTS, LANGUAGES, LEVELS, SAFETY_ACTION_KINDS)
+from services.hazard.domain import STATES as HAZARD_STATES
+from services.notify.schemas import DELIVERY_STATES, NOTICE_KINDS
+
+
+def _text(**kwargs):
+    return fields.String(required=True, **kwargs)
+
+
+def _maybe_text(**kwargs):
+    return fields.String(required=True, allow_none=True, **kwargs)
+
+
+def _instant(nullable=False):
+    """An instant as the API writes it: ISO 8601, UTC, 'Z'."""
+    return fields.DateTime(required=True, allow_none=nullable)
+
+
+def _day(nullable=False):
+    return fields.Date(required=True, allow_none=nullable)
+
+
+def _count():
+    return fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+def _decimal_text(description):
+    """Decimals travel as text so every reader gets them exact."""
+    return fields.String(required=True, metadata={"description": description,
+                                                  "example": "12.50"})
+
+
+def _one_of(choices, nullable=False):
+    return fields.String(required=True, allow_none=nullable, validate=validate.OneOf(choices))
+
+
+def _list(item, **kwargs):
+    return fields.List(item, required=True, **kwargs)
+
+
+def _page_of(schema, name, sort=True, **extra):
+    """The one list envelope (einspection.paging) around `schema` items."""
+    declared = dict(
+        items=_list(fields.Nested(schema)),
+        page=fields.Integer(required=True, validate=validate.Range(min=1)),
+        size=fields.Integer(required=True, validate=validate.Range(min=1, max=paging.MAX_SIZE)),
+        total=_count(), pages=_count(), **extra)
+    if sort:
+        declared["sort"] = _text()
+    return Schema.from_dict(declared, name=name)
+
+
+# --- errors ---------------------------------------------------------------------------
+
+class ErrorDetail(Schema):
+    status = fields.Integer(required=True, metadata={"example": 400})
+    message = _text(metadata={"example": "invalid request"})
+    fields_ = fields.Dict(data_key="fields", metadata={
+        "description": "what is wrong with each input: the field (or item, or category) and "
+                       "its reasons; nested for nested input",
+        "example": {"found_at": ["is in the future"]}})
+    current = fields.Dict(metadata={"description": "on a 409: the state the request did not fit",
+                                    "example": {"state": "closed"}})
+
+
+class Error(Schema):
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+# --- health -------------------------------------------------------------------------
+
+class ServiceHealth(Schema):
+    status = _text(metadata={"description": "ok, or unavailable"})
+    service = fields.String()
+    outbox_pending = fields.Integer(metadata={
+        "description": "events recorded but not yet confirmed by the broker"})
+
+
+class Health(Schema):
+    status = _one_of(("ok", "degraded"))
+    services = fields.Dict(keys=fields.String(), values=fields.Nested(ServiceHealth),
+                           required=True)
+
+
+# --- the register ---------------------------------------------------------------------
+
+class Enterprise(Schema):
+    id = _text()
+    credit_code = _text(metadata={"description": "unified social credit code, 18 characters"})
+    name = _text()
+    industry = _text()
+    town = _text()
+    grid = _text()
+    address = _text()
+    latitude = fields.Float(required=True, allow_none=True)
+    longitude = fields.Float(required=True, allow_none=True)
+    employees = fields.Integer(required=True, allow_none=True)
+    registered_at = _instant()
+
+
+EnterprisePage = _page_of(Enterprise, "EnterprisePage")
+
+
+# --- checklists -----------------------------------------------------------------------
+
+class ChecklistItem(Schema):
+    item_id = _text(metadata={"description": "kept across versions"})
+    prompt = _text()
+    category = _text()
+    legal_basis = _text()
+    weight = _decimal_text("points, 2 places")
+    major = fields.Boolean(required=True, metadata={"description": "a failure is a major hazard"})
+    photo_required = fields.Boolean(required=True, metadata={
+        "description": "a failure needs a photo"})
+
+
+class ChecklistVersion(Schema):
+    checklist_id = _text()
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    status = _one_of(("draft", "published"))
+    title = _text()
+    items = _list(fields.Nested(ChecklistItem))
+    saved_at = _instant()
+    published_at = _instant(nullable=True)
+    scope = _one_of(CHECKLIST_SCOPES)
+    enterprise_id = _maybe_text()
+    industry = _maybe_text()
+
+
+class ChecklistSummary(Schema):
+    id = _text()
+    scope = _one_of(CHECKLIST_SCOPES)
+    enterprise_id = _maybe_text(metadata={"description": "an enterprise checklist's owner"})
+    industry = _maybe_text(metadata={"description": "a universal checklist's industry; "
+                                                    "null: every industry"})
+    title = _text()
+    latest_version = fields.Integer(required=True)
+    published_version = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "the latest published version, or null"})
+    updated_at = _instant()
+
+
+class VersionStatus(Schema):
+    version = fields.Integer(required=True)
+    status = _one_of(("draft", "published"))
+    published_at = _instant(nullable=True)
+
+
+class Checklist(ChecklistSummary):
+    versions = _list(fields.Nested(VersionStatus))
+    latest = fields.Nested(ChecklistVersion, required=True, metadata={
+        "description": "the latest version, with its items"})
+
+
+ChecklistPage = _page_of(ChecklistSummary, "ChecklistPage")
+
+
+# --- positions and scans --------------------------------------------------------------
+
+class Position(Schema):
+    id = _text()
+    enterprise_id = _text()
+    name = _text()
+    latitude = fields.Float(required=True, allow_none=True)
+    longitude = fields.Float(required=True, allow_none=True)
+    checklist_ids = _list(fields.String())
+    code_issued_at = _instant(nullable=True)
+
+
+PositionPage = _page_of(Position, "PositionPage")
+
+
+class ScannedEnterprise(Schema):
+    id = _text()
+    name = _text()
+    industry = _text()
+
+
+class ScanResult(Schema):
+    position = fields.Nested(Position, required=True)
+    enterprise = fields.Nested(ScannedEnterprise, required=True)
+    scanned_by = _text()
+    scanned_at = _instant()
+    checklists = _list(fields.Nested(ChecklistVersion), metadata={
+        "description": "the latest published version of each checklist that applies here"})
+
+
+# --- inspections ----------------------------------------------------------------------
+
+class InspectionSummary(Schema):
+    id = _text()
+    enterprise_id = _text()
+    position_id = _text()
+    checklist_id = _text()
+    checklist_version = fields.Integer(required=True)
+    kind = _one_of(INSPECTION_KINDS)
+    started_at = _instant()
+    completed_at = _instant()
+    items_passed = _count()
+    items_failed = _count()
+    items_not_applicable = _count()
+    inspector = _text()
+
+
+class InspectedItem(ChecklistItem):
+    result = _one_of(ITEM_RESULTS)
+    note = _text()
+    photos = _list(fields.String())
+
+
+class Inspection(InspectionSummary):
+    items = _list(fields.Nested(InspectedItem), metadata={
+        "description": "each item of the version used, as it was then, with its result"})
+
+
+InspectionPage = _page_of(InspectionSummary, "InspectionPage")
+
+
+# --- safety actions -------------------------------------------------------------------
+
+class SafetyAction(Schema):
+    id = _text()
+    enterprise_id = _text()
+    kind = _one_of(SAFETY_ACTION_KINDS)
+    topic = _text()
+    held_on = _day()
+    people = _count()
+    notes = _text()
+    recorded_by = _text()
+    recorded_at = _instant()
+
+
+SafetyActionPage = _page_of(SafetyAction, "SafetyActionPage")
+
+
+class TrainingStatistics(Schema):
+    sessions = _count()
+    people_trained = _count()
+    enterprises_covered = _count()
+    enterprises_registered = _count()
+    coverage = _decimal_text("covered / registered, 4 places")
+    from_ = fields.Date(required=True, allow_none=True, data_key="from")
+    to = _day(nullable=True)
+
+
+# --- hazards --------------------------------------------------------------------------
+
+class HazardSource(Schema):
+    kind = _one_of(("report", "inspection"))
+    inspection_id = fields.String()
+    item_id = fields.String()
+
+
+class Plan(Schema):
+    goal = _text()
+    measures = _text()
+    funds = _decimal_text("2 places")
+    responsible_person = _text()
+    deadline = _instant()
+    interim_measures = _text()
+
+
+class Rectification(Schema):
+    measures = _text()
+    done_at = _instant()
+    evidence = _list(fields.String())
+    cost = fields.String(required=True, allow_none=True, metadata={
+        "description": "decimal text, 2 places"})
+
+
+class Verification(Schema):
+    verified_at = _instant()
+    verifier = _text()
+    comment = _text()
+
+
+class Return(Schema):
+    returned_at = _instant()
+    reason = _text()
+    verifier = _text()
+
+
+class Hazard(Schema):
+    id = _text()
+    enterprise_id = _text()
+    status = _one_of(HAZARD_STATES)
+    level = _one_of(LEVELS)
+    hazard_type = _one_of(HAZARD_TYPES)
+    category = _text()
+    description = _text()
+    position_id = _maybe_text()
+    source = fields.Nested(HazardSource, required=True)
+    evidence = _list(fields.String())
+    found_at = _instant()
+    reported_at = _instant()
+    rectification_deadline = _instant()
+    reporter = _text()
+    version = fields.Integer(required=True, metadata={"description": "of the hazard's stream"})
+    overdue = fields.Boolean(required=True)
+    overdue_at = _instant(nullable=True)
+    plan = fields.Nested(Plan, required=True, allow_none=True)
+    rectification = fields.Nested(Rectification, required=True, allow_none=True)
+    verification = fields.Nested(Verification, required=True, allow_none=True)
+    returns = _list(fields.Nested(Return))
+
+
+class LedgerRow(Schema):
+    """A hazard as a row of the standing book."""
+    id = _text()
+    enterprise_id = _text()
+    position_id = _maybe_text()
+    hazard_type = _one_of(HAZARD_TYPES)
+    level = _one_of(LEVELS)
+    category = _text()
+    description = _text()
+    source_inspection_id = _maybe_text()
+    source_item_id = _maybe_text()
+    reporter = _text()
+    found_at = _instant()
+    reported_at = _instant()
+    rectification_deadline = _instant()
+    status = _one_of(HAZARD_STATES)
+    overdue = fields.Boolean(required=True)
+    overdue_at = _instant(nullable=True)
+    has_plan = fields.Boolean(required=True)
+    rectified_at = _instant(nullable=True)
+    rectification_cost = _maybe_text()
+    closed_at = _instant(nullable=True)
+    returned_count = _count()
+
+
+LedgerPage = _page_of(LedgerRow, "LedgerPage")
+
+
+class HistoryEntry(Schema):
+    """One event of the hazard's stream as a CloudEvents envelope, with the
+    status it led to."""
+    specversion = _text()
+    id = _text()
+    source = _text()
+    type = _text(metadata={"example": "einspection.hazard.reported.v1"})
+    time = _instant()
+    subject = _text()
+    datacontenttype = _text()
+    actor = _text()
+    correlationid = _text()
+    causationid = _text()
+    streamid = _text()
+    streamversion = fields.Integer(required=True)
+    data = fields.Dict(required=True, metadata={"description": "the event's data, per its type"})
+    status = _one_of(HAZARD_STATES)
+
+
+class History(Schema):
+    items = _list(fields.Nested(HistoryEntry))
+
+
+class EvidenceStored(Schema):
+    ref = _text(metadata={"example": "sha256:9b0f..."})
+    content_type = _one_of(("image/jpeg", "image/png", "application/pdf"))
+    size = _count()
+
+
+# --- scoring --------------------------------------------------------------------------
+
+class IndicatorText(Schema):
+    title = _text()
+    to_gain = _text()
+
+
+class Indicator(Schema):
+    key = _text()
+    title = _text()
+    value = _decimal_text("the measure, 0 to 1, 4 places")
+    points = _decimal_text("2 places")
+    max_points = _decimal_text("2 places")
+    missing_points = _decimal_text("2 places")
+    nothing_to_measure = fields.Boolean(required=True)
+    detail = fields.Dict(required=True, metadata={"description": "what was counted"})
+    to_gain = _text(metadata={"description": "what would gain the missing points; "
+                                             "empty when none is missing"})
+    i18n = fields.Dict(keys=fields.String(), values=fields.Nested(IndicatorText),
+                       required=True, metadata={"description": "title and to_gain by language"})
+
+
+class Score(Schema):
+    enterprise_id = _text()
+    rule_version = _text()
+    as_of = _day()
+    window_start = _day()
+    window_end = _day()
+    points = _decimal_text("out of 10, 2 places")
+    grade = _text(metadata={"example": "C"})
+    indicators = _list(fields.Nested(Indicator))
+
+
+class RankedEnterprise(Schema):
+    rank = fields.Integer(required=True, validate=validate.Range(min=1))
+    enterprise_id = _text()
+    name = _maybe_text(metadata={"description": "null while its registration has not reached "
+                                               "scoring"})
+    town = _maybe_text()
+    industry = _maybe_text()
+    points = _decimal_text("2 places")
+    grade = _text()
+    as_of = _day()
+
+
+class RankingGroup(Schema):
+    """`town` or `industry` (as grouped by) names the group; null: not yet known."""
+    town = fields.String(allow_none=True)
+    industry = fields.String(allow_none=True)
+    enterprises = _count()
+    items = _list(fields.Nested(RankedEnterprise))
+
+
+class Ranking(Schema):
+    by = _one_of(("overall", "town", "industry"))
+    order = _one_of(("best", "worst"))
+    limit = fields.Integer(required=True)
+    items = fields.List(fields.Nested(RankedEnterprise), metadata={"description": "by=overall"})
+    groups = fields.List(fields.Nested(RankingGroup), metadata={
+        "description": "by=town or by=industry"})
+
+
+class Excellent(Schema):
+    grade = _text(metadata={"description": "the rule set's top grade"})
+    count = _count()
+    items = _list(fields.Nested(RankedEnterprise))
+
+
+def _grade_counts():
+    return fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                       metadata={"example": {"A": 3, "B": 0, "C": 1, "D": 0, "E": 0}})
+
+
+class DistributionGroup(Schema):
+    town = fields.String(allow_none=True)
+    industry = fields.String(allow_none=True)
+    counts = _grade_counts()
+    total = _count()
+
+
+class Distribution(Schema):
+    by = _one_of(("overall", "town", "industry"))
+    grades = _list(fields.String())
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "by=overall"})
+    total = fields.Integer(metadata={"description": "by=overall"})
+    groups = fields.List(fields.Nested(DistributionGroup), metadata={
+        "description": "by=town or by=industry"})
+
+
+# --- notices, publications, recipients, webhooks --------------------------------------
+
+class Delivery(Schema):
+    delivery_id = _text()
+    channel = _one_of(("email", "webhook"))
+    target = _text()
+    event_type = _text()
+    event_id = _maybe_text()
+    notice_id = _maybe_text()
+    status = _one_of(DELIVERY_STATES)
+    attempts = _count()
+    last_error = _text()
+    scheduled_at = _instant()
+    next_attempt_at = _instant(nullable=True)
+    finished_at = _instant(nullable=True)
+
+
+class Notice(Schema):
+    notice_id = _text()
+    recipient = _text()
+    enterprise_id = _text(metadata={"description": "the enterprise it is about"})
+    kind = _one_of(NOTICE_KINDS)
+    language = _one_of(LANGUAGES)
+    title = _text()
+    body = _text()
+    cause_event_id = _text()
+    publication_id = _maybe_text()
+    issued_at = _instant()
+    read_at = _instant(nullable=True)
+    read_by = _maybe_text()
+
+
+class NoticeWithDeliveries(Notice):
+    deliveries = _list(fields.Nested(Delivery))
+
+
+Inbox = _page_of(Notice, "Inbox", recipient=_text(), unread=_count())
+
+
+class PublicationSummary(Schema):
+    publication_id = _text()
+    title = _text()
+    body = _text()
+    audience = _one_of(AUDIENCES)
+    audience_value = _maybe_text()
+    published_by = _text()
+    published_at = _instant()
+    recipient_count = _count()
+
+
+class PublicationRecipient(Schema):
+    enterprise_id = _text()
+    name = _maybe_text()
+    notice_id = _text()
+    read_at = _instant(nullable=True)
+    read_by = _maybe_text()
+
+
+class Publication(PublicationSummary):
+    recipients = _list(fields.Nested(PublicationRecipient))
+    read_count = _count()
+    not_read = _list(fields.String(), metadata={"description": "who has not read it"})
+
+
+PublicationPage = _page_of(PublicationSummary, "PublicationPage")
+
+
+class RecipientSettingsView(Schema):
+    recipient = _text()
+    language = _one_of(LANGUAGES)
+    emails = _list(fields.String())
+    changed_at = _instant(nullable=True)
+
+
+class DeliveryCounts(Schema):
+    pending = _count()
+    delivered = _count()
+    failed = _count()
+
+
+class Webhook(Schema):
+    subscription_id = _text()
+    url = _text()
+    event_types = _list(fields.String())
+    description = _text()
+    subscribed_at = _instant()
+    cancelled_at = _instant(nullable=True)
+    deliveries = fields.Nested(DeliveryCounts, required=True)
+
+
+class NewWebhook(Webhook):
+    secret = _text(metadata={"description": "signs every delivery; shown this once"})
+
+
+WebhookPage = _page_of(Webhook, "WebhookPage")
+DeliveryPage = _page_of(Delivery, "DeliveryPage")
