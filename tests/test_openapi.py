@@ -121,7 +121,8 @@ def contract_platform(request, databases, run_id, tmp_path_factory):
     try:
         try:
             running.start()
-            running.data = seed(Api(running.base_url), urls, receiver)
+            running.token = running.login()             # the authority admin's
+            running.data = seed(Api(running.base_url, running.token), urls, receiver)
         except Exception:
             running.print_logs()
             raise
@@ -139,6 +140,11 @@ def seed(api, database_urls, receiver):
     real-data requests below use."""
     data = {}
     data["enterprise"] = fixtures.register_enterprise(api, town="Wukang", grid="Wukang-1")
+    # the authority reads every inbox but answers only its own: a notice's reader is the
+    # enterprise's
+    data["manager_token"] = fixtures.account(api, "enterprise_manager",
+                                             enterprise_id=data["enterprise"]).session.headers[
+        "Authorization"].split(" ", 1)[1]
     site = fixtures.site(api, data["enterprise"])
     data["checklist"], data["version"] = site.version["checklist_id"], site.version["version"]
     data["position"] = site.position_id
@@ -230,9 +236,26 @@ def _webhook(api):
         "subscription_id"]
 
 
+def _account(api, data):
+    return created(api.post("/api/v1/accounts", {
+        "username": "staff-" + uuid.uuid4().hex[:8], "password": "password-" + uuid.uuid4().hex,
+        "role": "enterprise_staff", "enterprise_id": data["enterprise"]}))["account_id"]
+
+
 # (method, werkzeug path) -> (api, data) -> what to send: path parameters, and
 # optionally query, body (JSON) or raw bytes with their content type, and the status.
+# As the authority admin, who may call every route, unless `token` says whose.
 REAL_REQUESTS = {
+    ("POST", "/api/v1/auth/token"): lambda api, d: {"body": dict(zip(
+        ("username", "password"), launch.ADMIN))},
+    ("GET", "/api/v1/auth/me"): lambda api, d: {},
+    ("POST", "/api/v1/accounts"): lambda api, d: {"status": 201, "body": {
+        "username": "manager-" + uuid.uuid4().hex[:8], "password": "password-1234567",
+        "role": "enterprise_manager", "enterprise_id": d["enterprise"],
+        "display_name": "Wang Wei"}},
+    ("GET", "/api/v1/accounts"): lambda api, d: {"query": {"role": "enterprise_staff"}},
+    ("POST", "/api/v1/accounts/<string:account_id>/disable"): lambda api, d: {
+        "path": {"account_id": _account(api, d)}, "body": {"reason": "left the company"}},
     ("GET", "/health"): lambda api, d: {},
     ("GET", "/metrics"): lambda api, d: {},
     ("GET", "/openapi.json"): lambda api, d: {},
@@ -332,7 +355,8 @@ REAL_REQUESTS = {
     ("GET", "/api/v1/notices/<string:notice_id>"): lambda api, d: {
         "path": {"notice_id": d["notice"]}},
     ("POST", "/api/v1/notices/<string:notice_id>/read"): lambda api, d: {
-        "path": {"notice_id": d["notice"]}, "body": {"reader": "manager.wang"}},
+        "path": {"notice_id": d["notice"]}, "body": {"reader": "manager.wang"},
+        "token": d["manager_token"]},
     ("POST", "/api/v1/publications"): lambda api, d: {
         "body": {"title": "Holiday", "body": "Closed.", "audience": "town",
                  "audience_value": "Wukang", "published_by": "Deqing ESB"}, "status": 201},
@@ -375,18 +399,20 @@ def test_the_served_document_is_the_built_one_and_valid(contract_platform):
 
 
 def test_every_operation_answers_real_data_as_documented(contract_platform, served_schema):
-    api, data = Api(contract_platform.base_url), contract_platform.data
+    api, data = contract_api(contract_platform), contract_platform.data
     failures = []
     for (method, werkzeug_path), build in sorted(REAL_REQUESTS.items()):
         request = build(api, data)
         path = openapi.openapi_path(werkzeug_path)
         url = contract_platform.base_url + path.format(**request.get("path", {}))
-        kwargs = {"params": request.get("query"), "timeout": 30}
+        kwargs = {"params": request.get("query"), "timeout": 30,
+                  "headers": {"Authorization": "Bearer " + request.get(
+                      "token", contract_platform.token)}}
         if "body" in request:
             kwargs["json"] = request["body"]
         if "raw" in request:
             kwargs["data"], content_type = request["raw"]
-            kwargs["headers"] = {"Content-Type": content_type}
+            kwargs["headers"]["Content-Type"] = content_type
         response = requests.request(method, url, **kwargs)
         if response.status_code != request.get("status", 200):
             failures.append("%s %s: %s %s" % (method, path, response.status_code,
@@ -403,8 +429,13 @@ def test_every_operation_answers_real_data_as_documented(contract_platform, serv
     assert failures == [], "\n\n".join(failures)
 
 
+def contract_api(contract_platform):
+    return Api(contract_platform.base_url, contract_platform.token)
+
+
 def test_unknown_paths_and_methods_answer_the_one_error_shape(contract_platform):
     base = contract_platform.base_url
+    requests = contract_api(contract_platform).session      # as the admin: past the 401
     missing = requests.get(base + "/api/v1/nothing/here", timeout=30)
     assert missing.status_code == 404 and missing.json()["error"]["status"] == 404
     wrong = requests.delete(base + "/api/v1/hazards", timeout=30)
@@ -425,8 +456,8 @@ def test_unknown_paths_and_methods_answer_the_one_error_shape(contract_platform)
 
 
 def test_lists_page_and_sort_the_same_way(contract_platform):
-    api, data = Api(contract_platform.base_url), contract_platform.data
-    for path in ("/api/v1/enterprises", "/api/v1/checklists", "/api/v1/publications",
+    api, data = contract_api(contract_platform), contract_platform.data
+    for path in ("/api/v1/enterprises", "/api/v1/accounts", "/api/v1/checklists", "/api/v1/publications",
                  "/api/v1/webhooks", "/api/v1/hazards", "/api/v1/inspections",
                  "/api/v1/enterprises/%s/positions" % data["enterprise"],
                  "/api/v1/enterprises/%s/safety-actions" % data["enterprise"],
@@ -501,7 +532,8 @@ def test_generated_requests_get_no_server_error_and_documented_answers(contract_
     # two clients faster than one (a request mostly waits on RPC).
     runs = [(subprocess.Popen(schemathesis_command(
                  str(document), contract_platform.base_url, str(tmp_path / ("report-%d.xml" % n)),
-                 shard), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+                 shard, headers=["Authorization: Bearer " + contract_platform.token]),
+                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
              tmp_path / ("report-%d.xml" % n)) for n, shard in enumerate(SHARDS)]
     tested, failed = set(), []
     for process, report in runs:

@@ -12,7 +12,7 @@ import uuid
 
 from sqlalchemy import select
 
-from einspection import auth
+from einspection import auth, paging
 from einspection.contract import isoformat, new_event
 from einspection.errors import Conflict, Forbidden, InvalidCommand, NotAuthenticated, NotFound
 
@@ -115,11 +115,15 @@ def find(conn, account_id):
     return row
 
 
-def listing(conn, scope):
-    query = select(accounts).order_by(accounts.c.username)
+def listing(conn, scope, query):
+    """A page of the accounts of `scope`'s enterprises (None: all)."""
+    statement = select(accounts)
     if scope is not None:
-        query = query.where(accounts.c.enterprise_id.in_(scope))
-    return [view(row) for row in conn.execute(query)]
+        statement = statement.where(accounts.c.enterprise_id.in_(scope))
+    if query.get("role"):
+        statement = statement.where(accounts.c.role == query["role"])
+    return paging.page_of(conn, statement, query,
+                          paging.ordering(accounts.c, query["sort"], accounts.c.account_id), view)
 
 
 def scope_of(conn, principal):

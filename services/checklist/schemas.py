@@ -218,5 +218,12 @@ class Login(_Command):
     password = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
+class AccountQuery(_Command):
+    role = fields.String(load_default=None, validate=validate.OneOf(ROLES))
+    page = paging.page_field()
+    size = paging.size_field()
+    sort = paging.sort_field(("username", "created_at", "role"), "username")
+
+
 class DisableAccount(_Command):
     reason = fields.String(load_default="", validate=validate.Length(max=500))

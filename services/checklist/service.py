@@ -8,10 +8,10 @@ from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc,
 from . import accounts, checklists, documents, domain, positions, projections, standard_csv
 from .checklists import Checklist, applies_to
 from .positions import Position
-from .schemas import (ChecklistQuery, CreateAccount, CreateChecklist, DisableAccount,
-                      EditChecklist, EnterpriseQuery, ImportChecklist, InspectionExportQuery,
-                      InspectionQuery, LogInspection, Login, PeriodQuery, PositionQuery,
-                      RecordSafetyAction, RegisterEnterprise, RegisterPosition,
+from .schemas import (AccountQuery, ChecklistQuery, CreateAccount, CreateChecklist,
+                      DisableAccount, EditChecklist, EnterpriseQuery, ImportChecklist,
+                      InspectionExportQuery, InspectionQuery, LogInspection, Login, PeriodQuery,
+                      PositionQuery, RecordSafetyAction, RegisterEnterprise, RegisterPosition,
                       SafetyActionQuery, Scan, VisibleTo)
 
 EXPORT_LIMIT = 10000
@@ -86,12 +86,13 @@ class ChecklistService(HealthCheck):
             return accounts.authenticate(conn, command["username"], command["password"]).to_dict()
 
     @rpc
-    def list_accounts(self, principal):
+    def list_accounts(self, principal, query=None):
         principal = auth.Principal.from_dict(principal)
         if principal.role not in ("authority_admin", "enterprise_manager"):
             raise Forbidden("a %s may not list accounts" % principal.role)
+        query = load_command(AccountQuery, query or {})
         with self.store.connect() as conn:
-            return accounts.listing(conn, accounts.scope_of(conn, principal))
+            return accounts.listing(conn, accounts.scope_of(conn, principal), query)
 
     @rpc
     def scope_of(self, principal):

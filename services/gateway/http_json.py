@@ -231,5 +231,6 @@ def endpoint(route, roles=EVERYONE, public=False):
             REQUESTS.labels(route, str(response.status_code)).inc()
             LATENCY.labels(route).observe(time.perf_counter() - started)
             return response
+        wrapper.public, wrapper.roles = public, tuple(roles)    # for the OpenAPI document
         return wrapper
     return decorate

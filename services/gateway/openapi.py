@@ -16,6 +16,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import fields
 from nameko.web.handlers import HttpRequestHandler
 
+from einspection import auth
 from services.checklist import schemas as checklist
 from services.hazard import blobs
 from services.hazard import schemas as hazard
@@ -35,7 +36,8 @@ BINARY = {"type": "string", "format": "binary"}
 # What an error status means, wherever it is documented.
 ERROR_MEANINGS = {
     400: "invalid input: `error.fields` names each bad field (path, query or body) and why",
-    401: "no valid bearer token",
+    401: "no valid bearer token (missing, expired, forged): log in at POST /api/v1/auth/token",
+    403: "the account's role may not do this (another tenant's data is a 404, not a 403)",
     404: "not found (an unknown id)",
     405: "the path exists, not with this method",
     409: "it does not fit the current state (`error.current`), or it changed meanwhile",
@@ -56,7 +58,6 @@ class Operation:
     body: object = None
     query: object = None
     conflicts: bool = False
-    public: bool = False
     description: str = ""
     extra_errors: tuple = ()
     returns_description: str = "OK"
@@ -75,16 +76,34 @@ INSPECTION_EXPORT = ("the inspection ledger's filters and sort, every matching r
 ROUTES = {
     # --- the platform ------------------------------------------------------------------
     ("GET", "/health"): Operation(
-        "every service's status and outbox backlog", "platform", views.Health, public=True,
+        "every service's status and outbox backlog", "platform", views.Health,
         extra_errors=(503,), description="503 (with the same body) when a service is down"),
     ("GET", "/metrics"): Operation(
-        "Prometheus metrics of the gateway", "platform", {"text/plain": {"type": "string"}},
-        public=True),
+        "Prometheus metrics of the gateway", "platform", {"text/plain": {"type": "string"}}),
     ("GET", "/openapi.json"): Operation(
-        "this document", "platform", {JSON: {"type": "object"}}, public=True),
+        "this document", "platform", {JSON: {"type": "object"}}),
     ("GET", "/docs"): Operation(
-        "the interactive documentation page", "platform", {"text/html": {"type": "string"}},
-        public=True),
+        "the interactive documentation page", "platform", {"text/html": {"type": "string"}}),
+
+    # --- accounts ------------------------------------------------------------------------
+    ("POST", "/api/v1/auth/token"): Operation(
+        "log in: a bearer token for a username and password", "accounts", views.Token,
+        body=checklist.Login, extra_errors=(401,),
+        description="401 for a wrong username or password, or a disabled account. The token "
+                    "expires (AUTH_TOKEN_TTL_SECONDS, 8 h by default)."),
+    ("GET", "/api/v1/auth/me"): Operation(
+        "the account of the token", "accounts", views.Principal),
+    ("POST", "/api/v1/accounts"): Operation(
+        "create an account", "accounts", views.Account, 201, body=checklist.CreateAccount,
+        conflicts=True, description="An authority admin creates any account; an enterprise "
+                                    "manager staff and managers of its own enterprise."),
+    ("GET", "/api/v1/accounts"): Operation(
+        "accounts (an enterprise manager: its enterprise's)", "accounts", views.AccountPage,
+        query=checklist.AccountQuery),
+    ("POST", "/api/v1/accounts/<string:account_id>/disable"): Operation(
+        "disable an account: it can no longer log in", "accounts", views.Account,
+        body=checklist.DisableAccount, conflicts=True,
+        description="Disabling one's own account is a 409."),
 
     # --- the register ------------------------------------------------------------------
     ("POST", "/api/v1/enterprises"): Operation(
@@ -303,7 +322,14 @@ def http_routes(service_class):
     return routes
 
 
-def _error_statuses(werkzeug_path, operation):
+def access(service_class, function_name):
+    """(public, roles) of a route, as its @endpoint declared them; a route
+    without one (/metrics) checks no token."""
+    function = getattr(service_class, function_name)
+    return getattr(function, "public", True), getattr(function, "roles", auth.ROLES)
+
+
+def _error_statuses(werkzeug_path, operation, public, roles):
     statuses = {503}
     takes_input = operation.body or operation.query or path_parameter_names(werkzeug_path)
     if takes_input:
@@ -314,8 +340,10 @@ def _error_statuses(werkzeug_path, operation):
         statuses.add(413)
     if operation.conflicts:
         statuses.add(409)
-    if not operation.public:
+    if not public:
         statuses.add(401)
+        if set(roles) != set(auth.ROLES):
+            statuses.add(403)
     if werkzeug_path in ("/openapi.json", "/docs", "/metrics"):
         statuses = set()           # the gateway answers these alone
     return statuses | set(operation.extra_errors)
@@ -327,7 +355,7 @@ def _content(payload):
     return {JSON: {"schema": payload}}
 
 
-def _operation(spec, converter, werkzeug_path, function_name, operation):
+def _operation(converter, werkzeug_path, function_name, operation, public, roles):
     parameters = []
     for name in path_parameter_names(werkzeug_path):
         prop = converter.field2property(path_parameter_field(name))
@@ -339,18 +367,21 @@ def _operation(spec, converter, werkzeug_path, function_name, operation):
         parameters.append({"in": "query", "schema": operation.query})
     responses = {str(operation.status): {"description": operation.returns_description,
                                          "content": _content(operation.returns)}}
-    for status in sorted(_error_statuses(werkzeug_path, operation)):
+    for status in sorted(_error_statuses(werkzeug_path, operation, public, roles)):
         responses[str(status)] = {"description": ERROR_MEANINGS[status],
                                   "content": {JSON: {"schema": "Error"}}}
     if 503 in responses and werkzeug_path == "/health":
         responses["503"]["content"] = {JSON: {"schema": views.Health}}
     document = {"operationId": operation.operation_id or function_name, "summary": operation.summary,
                 "tags": [operation.tag], "parameters": parameters, "responses": responses}
-    if operation.description:
-        document["description"] = operation.description
+    description = [operation.description] if operation.description else []
+    if not public and set(roles) != set(auth.ROLES):
+        description.append("Roles: %s." % ", ".join(roles))
+    if description:
+        document["description"] = " ".join(description)
     if operation.body is not None:
         document["requestBody"] = {"required": True, "content": _content(operation.body)}
-    if operation.public:
+    if public:
         document["security"] = []
     return document
 
@@ -387,6 +418,7 @@ def build(service_class):
             declared[(method, werkzeug_path)], operation)
     for werkzeug_path, operations in by_path.items():
         spec.path(path=openapi_path(werkzeug_path), operations={
-            method: _operation(spec, plugin.converter, werkzeug_path, function_name, operation)
+            method: _operation(plugin.converter, werkzeug_path, function_name, operation,
+                               *access(service_class, function_name))
             for method, (function_name, operation) in operations.items()})
     return spec.to_dict()

@@ -6,7 +6,7 @@ against them. Unknown fields are not allowed (additionalProperties: false),
 so a field a service adds without documenting it fails those checks."""
 from marshmallow import Schema, fields, validate
 
-from einspection import paging
+from einspection import auth, paging
 from einspection.contract import (AUDIENCES, CHECKLIST_SCOPES, HAZARD_TYPES, INSPECTION_KINDS,
                                   ITEM_RESULTS, LANGUAGES, LEVELS, SAFETY_ACTION_KINDS)
 from services.hazard.domain import STATES as HAZARD_STATES
@@ -90,6 +90,43 @@ class Health(Schema):
     status = _one_of(("ok", "degraded"))
     services = fields.Dict(keys=fields.String(), values=fields.Nested(ServiceHealth),
                            required=True)
+
+
+# --- accounts -------------------------------------------------------------------------
+
+class Principal(Schema):
+    """An account as its token carries it."""
+    account_id = _text()
+    username = _text()
+    role = _one_of(auth.ROLES)
+    enterprise_id = _maybe_text(metadata={"description": "enterprise roles"})
+    grid = _maybe_text(metadata={"description": "grid officers"})
+    town = _maybe_text(metadata={"description": "town officers"})
+    grants = _list(fields.String(), metadata={
+        "description": "integrators: the enterprise ids they may read, or *"})
+
+
+class Token(Schema):
+    token = _text(metadata={"description": "send it as Authorization: Bearer <token>"})
+    token_type = _one_of(("Bearer",))
+    expires_at = _instant()
+    account = fields.Nested(Principal, required=True)
+
+
+class Account(Schema):
+    account_id = _text()
+    username = _text()
+    role = _one_of(auth.ROLES)
+    enterprise_id = _maybe_text()
+    grid = _maybe_text()
+    town = _maybe_text()
+    grants = _list(fields.String())
+    display_name = _text()
+    disabled = fields.Boolean(required=True)
+    created_at = _instant()
+
+
+AccountPage = _page_of(Account, "AccountPage")
 
 
 # --- the register ---------------------------------------------------------------------
@@ -544,6 +581,7 @@ class DeliveryCounts(Schema):
 class Webhook(Schema):
     subscription_id = _text()
     url = _text()
+    owner = _text(metadata={"description": "the account that subscribed"})
     event_types = _list(fields.String())
     description = _text()
     subscribed_at = _instant()

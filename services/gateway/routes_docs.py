@@ -40,12 +40,12 @@ def _routes(service_class):
 class DocsRoutes:
 
     @http("GET", "/openapi.json")
-    @endpoint("openapi")
+    @endpoint("openapi", public=True)
     def openapi_document(self, request):
         return 200, _document(type(self))
 
     @http("GET", "/docs")
-    @endpoint("docs")
+    @endpoint("docs", public=True)
     def docs_page(self, request):
         return Response(_docs_page(), mimetype="text/html")
 

@@ -73,7 +73,8 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes,
     @http("GET", "/api/v1/accounts")
     @endpoint("accounts.list", roles=("authority_admin", "enterprise_manager"))
     def list_accounts(self, request):
-        return 200, {"items": call(self.checklist.list_accounts, request.principal.to_dict())}
+        return 200, call(self.checklist.list_accounts, request.principal.to_dict(),
+                         request.args.to_dict())
 
     @http("POST", "/api/v1/accounts/<string:account_id>/disable")
     @endpoint("accounts.disable", roles=("authority_admin", "enterprise_manager"))
