@@ -7,8 +7,11 @@ breaks the document.
 The platform here is this module's own (vhost, exchange, databases): the
 generated input registers enterprises, publishes notices to all of them and
 subscribes webhooks, which other tests' platform should not see."""
+import html
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import uuid
@@ -453,6 +456,31 @@ def test_unknown_paths_and_methods_answer_the_one_error_shape(contract_platform)
         '{"title": "t\\u0000", "body": "\\ud800", "audience": "all", "published_by": "me"}'))
     assert nul_body.status_code == 400
     assert set(nul_body.json()["error"]["fields"]) == {"title", "body"}
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium package")
+def test_the_docs_page_shows_every_operation_without_the_internet(contract_platform, tmp_path):
+    """/docs in headless Chromium that can resolve no host but this one: the
+    page's script reads /openapi.json and lists every operation."""
+    document = requests.get(contract_platform.base_url + "/openapi.json", timeout=30).json()
+    page = requests.get(contract_platform.base_url + "/docs", timeout=30)
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert re.search(r"""(src|href)=["']?(https?:)?//""", page.text) is None
+    dom = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--user-data-dir=" + str(tmp_path / "profile"),
+         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+         "--virtual-time-budget=10000", "--dump-dom", contract_platform.base_url + "/docs"],
+        capture_output=True, text=True, timeout=120).stdout
+    operations = [(method, path) for path, item in document["paths"].items()
+                  for method in item]
+    assert dom.count('class="op"') == len(operations)
+    for method, path in operations:
+        assert '<span class="path">%s</span>' % html.escape(path) in dom, path
+    assert "Loading /openapi.json" not in dom
 
 
 def test_lists_page_and_sort_the_same_way(contract_platform):
