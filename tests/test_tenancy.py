@@ -179,7 +179,10 @@ def every_route():
 
 PUBLIC = {("GET", "/health"), ("GET", "/metrics"), ("POST", "/api/v1/auth/token"),
           # the web pages' HTML, JS and CSS: no data in them (tests/test_web.py)
-          ("GET", "/"), ("GET", "/app"), ("GET", "/app/"), ("GET", "/app/<path:filename>")}
+          ("GET", "/"), ("GET", "/app"), ("GET", "/app/"), ("GET", "/app/<path:filename>"),
+          ("GET", "/openapi.json"), ("GET", "/docs"),
+          # the JSON 404 / 405 for paths and methods no route takes: no data behind it
+          ("GET,POST,PUT,PATCH,DELETE", "/<path:path>")}
 
 
 def test_every_route_but_the_public_ones_refuses_no_expired_and_forged_tokens(platform):

@@ -21,7 +21,10 @@ class RegisterEnterprise(_Command):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     industry = fields.String(required=True, validate=validate.Length(min=1, max=100))
     town = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    grid = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    # a grid is addressed in a URL path (recipients/grid:<grid>/settings), where a '/' cannot be
+    grid = fields.String(required=True, validate=[
+        validate.Length(min=1, max=100),
+        validate.Regexp(r"^[^/]*$", error="must not contain '/'")])
     address = fields.String(load_default="", validate=validate.Length(max=300))
     latitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-90, 90))
     longitude = fields.Float(load_default=None, allow_none=True,
