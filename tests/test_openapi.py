@@ -450,24 +450,27 @@ def contract_api(contract_platform):
 
 def test_unknown_paths_and_methods_answer_the_one_error_shape(contract_platform):
     base = contract_platform.base_url
-    requests = contract_api(contract_platform).session      # as the admin: past the 401
-    missing = requests.get(base + "/api/v1/nothing/here", timeout=30)
+    session = contract_api(contract_platform).session       # as the admin: past the 401
+    missing = session.get(base + "/api/v1/nothing/here", timeout=30)
     assert missing.status_code == 404 and missing.json()["error"]["status"] == 404
-    wrong = requests.delete(base + "/api/v1/hazards", timeout=30)
+    wrong = session.delete(base + "/api/v1/hazards", timeout=30)
     assert wrong.status_code == 405 and set(wrong.headers["Allow"].split(", ")) >= {"GET", "POST"}
     assert wrong.json()["error"]["status"] == 405
-    slashed = requests.get(base + "/api/v1/hazards/a%2Fb", timeout=30)   # '/' cannot be in an id
+    slashed = session.get(base + "/api/v1/hazards/a%2Fb", timeout=30)   # '/' cannot be in an id
     assert slashed.status_code == 404 and "error" in slashed.json()
-    too_big = requests.get(base + "/api/v1/checklists/x/versions/99999999999", timeout=30)
+    too_big = session.get(base + "/api/v1/checklists/x/versions/99999999999", timeout=30)
     assert too_big.status_code == 400 and "version" in too_big.json()["error"]["fields"]
-    long_id = requests.get(base + "/api/v1/hazards/" + "h" * 65, timeout=30)
+    long_id = session.get(base + "/api/v1/hazards/" + "h" * 65, timeout=30)
     assert long_id.status_code == 400 and "hazard_id" in long_id.json()["error"]["fields"]
-    nul = requests.get(base + "/api/v1/hazards", params={"category": "a\x00b"}, timeout=30)
+    nul = session.get(base + "/api/v1/hazards", params={"category": "a\x00b"}, timeout=30)
     assert nul.status_code == 400 and "category" in nul.json()["error"]["fields"]
-    nul_body = requests.post(base + "/api/v1/publications", timeout=30, data=(
+    nul_body = session.post(base + "/api/v1/publications", timeout=30, data=(
         '{"title": "t\\u0000", "body": "\\ud800", "audience": "all", "published_by": "me"}'))
     assert nul_body.status_code == 400
     assert set(nul_body.json()["error"]["fields"]) == {"title", "body"}
+    slashed_grid = session.post(base + "/api/v1/enterprises", json=factories.enterprise(
+        grid="Wukang/1"), timeout=30)           # its inbox settings could not be addressed
+    assert slashed_grid.status_code == 400 and "grid" in slashed_grid.json()["error"]["fields"]
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
