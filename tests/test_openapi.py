@@ -333,6 +333,8 @@ REAL_REQUESTS = {
         "body": factories.hazard(d["enterprise"], position_id=d["position"]), "status": 201},
     ("GET", "/api/v1/hazards"): lambda api, d: {
         "query": {"enterprise_id": d["enterprise"], "sort": "level", "size": 3}},
+    ("GET", "/api/v1/statistics/hazards"): lambda api, d: {
+        "query": {"group_by": "month", "enterprise_id": d["enterprise"]}},
     ("GET", "/api/v1/hazards/export.csv"): lambda api, d: {
         "query": {"enterprise_id": d["enterprise"]}},
     ("GET", "/api/v1/hazards/export.xlsx"): lambda api, d: {

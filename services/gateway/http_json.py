@@ -135,6 +135,8 @@ class PathParameters(Schema):
                         metadata={"description": "an evidence reference, sha256:<hex>"})
     recipient = fields.String(validate=validate.Length(min=1, max=200), metadata={
         "description": "enterprise:<id>, grid:<grid> or authority"})
+    filename = fields.String(validate=validate.Length(min=1, max=300),
+                             metadata={"description": "a file of the web pages"})
 
 
 def _storable(text):

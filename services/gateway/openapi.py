@@ -62,6 +62,8 @@ class Operation:
     extra_errors: tuple = ()
     returns_description: str = "OK"
     operation_id: str = ""          # when one function serves two routes
+    access_of: str = ""             # the route function whose @endpoint checks the caller
+    other_answers: tuple = ()       # (status, description, {media type: schema}) beside the usual
 
 
 def _files(*media_types):
@@ -182,9 +184,11 @@ ROUTES = {
         views.ScanResult, query=checklist.Scan, conflicts=True,
         description="Records who scanned (`by`) and when. An unknown or replaced code is 404."),
     ("GET", "/scan/<string:token>"): Operation(
-        "the QR code's link itself (what a phone opens); as /api/v1/scan/{token}",
-        "positions", views.ScanResult, query=checklist.Scan, conflicts=True,
-        operation_id="scan_link"),
+        "the QR code's link itself: a browser goes to the inspection page, an API client "
+        "gets the scan", "positions", views.ScanResult, query=checklist.Scan, conflicts=True,
+        access_of="scan", other_answers=((303, "a browser (Accept: text/html): to "
+                                               "/app/inspect.html#<token>", None),),
+        description="JSON (as GET /api/v1/scan/{token}) unless the client prefers text/html."),
 
     # --- inspections ---------------------------------------------------------------------
     ("POST", "/api/v1/inspections"): Operation(
@@ -222,6 +226,10 @@ ROUTES = {
     ("GET", "/api/v1/hazards"): Operation(
         "the standing book (hazard ledger)", "hazards", views.LedgerPage,
         query=hazard.LedgerQuery),
+    ("GET", "/api/v1/statistics/hazards"): Operation(
+        "hazard counts per level, category, enterprise or month found", "hazards",
+        views.HazardStatistics, query=hazard.StatisticsQuery,
+        description="Over the standing book's filters (status=open: reported or returned)."),
     ("GET", "/api/v1/hazards/export.csv"): Operation(
         "the standing book as CSV", "hazards", _files(CSV),
         query=hazard.LedgerQuery(exclude=("page", "size")), description=LEDGER_FILTERS),
@@ -298,6 +306,10 @@ ROUTES = {
 NOT_OPERATIONS = {
     ("GET,POST,PUT,PATCH,DELETE", "/<path:path>"):
         "the JSON 404 / 405 for every path and method no route takes",
+    ("GET", "/"): "the web pages (routes_web.py): HTML, JavaScript and CSS, not the API",
+    ("GET", "/app"): "the web pages",
+    ("GET", "/app/"): "the web pages",
+    ("GET", "/app/<path:filename>"): "the web pages",
 }
 
 _CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
@@ -367,6 +379,10 @@ def _operation(converter, werkzeug_path, function_name, operation, public, roles
         parameters.append({"in": "query", "schema": operation.query})
     responses = {str(operation.status): {"description": operation.returns_description,
                                          "content": _content(operation.returns)}}
+    for status, description, content in operation.other_answers:
+        responses[str(status)] = {"description": description}
+        if content:
+            responses[str(status)]["content"] = _content(content)
     for status in sorted(_error_statuses(werkzeug_path, operation, public, roles)):
         responses[str(status)] = {"description": ERROR_MEANINGS[status],
                                   "content": {JSON: {"schema": "Error"}}}
@@ -419,6 +435,6 @@ def build(service_class):
     for werkzeug_path, operations in by_path.items():
         spec.path(path=openapi_path(werkzeug_path), operations={
             method: _operation(plugin.converter, werkzeug_path, function_name, operation,
-                               *access(service_class, function_name))
+                               *access(service_class, operation.access_of or function_name))
             for method, (function_name, operation) in operations.items()})
     return spec.to_dict()

@@ -30,8 +30,8 @@ def _day(nullable=False):
     return fields.Date(required=True, allow_none=nullable)
 
 
-def _count():
-    return fields.Integer(required=True, validate=validate.Range(min=0))
+def _count(**kwargs):
+    return fields.Integer(required=True, validate=validate.Range(min=0), **kwargs)
 
 
 def _decimal_text(description):
@@ -377,6 +377,27 @@ class LedgerRow(Schema):
 
 
 LedgerPage = _page_of(LedgerRow, "LedgerPage")
+
+
+class HazardCounts(Schema):
+    total = _count()
+    open = _count(metadata={"description": "reported or returned"})
+    rectification_submitted = _count()
+    closed = _count()
+    major = _count()
+    overdue = _count(metadata={"description": "ever flagged overdue"})
+    overdue_open = _count(metadata={"description": "flagged overdue and still open"})
+
+
+class HazardCountsGroup(HazardCounts):
+    key = _text(metadata={"description": "the level, category, enterprise id or month "
+                                         "(YYYY-MM, UTC) of the group"})
+
+
+class HazardStatistics(Schema):
+    group_by = _one_of(("level", "month", "category", "enterprise"))
+    groups = _list(fields.Nested(HazardCountsGroup))
+    totals = fields.Nested(HazardCounts, required=True)
 
 
 class HistoryEntry(Schema):

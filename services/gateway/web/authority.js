@@ -2,7 +2,7 @@
 // a period, the trend over months and the period before, grades, a map of
 // the enterprises and their open hazards, the best and the worst, the
 // overdue list. The API scopes every answer to what the account may see.
-import { get } from "./api.js";
+import { all, get } from "./api.js";
 import { columns, comparison, legend, lines, map, stackedBars } from "./charts.js";
 import { $, date, daysBetween, errorMessage, fill, gradeBadge, h, levelBadge, message,
          mountTopbar } from "./ui.js";
@@ -61,7 +61,8 @@ async function load() {
   fill($("#status"));
   let enterprises;
   try {
-    enterprises = new Map((await get("/api/v1/enterprises")).items.map((e) => [e.id, e]));
+    // the register pages (200 at most a page): the map needs every enterprise
+    enterprises = new Map((await all("/api/v1/enterprises", {}, 100000)).map((e) => [e.id, e]));
   } catch (err) {
     fill($("#status"), errorMessage(err));
     return;

@@ -3,7 +3,7 @@
 // rectification forms, the ledger with its exports, the notices inbox.
 // The enterprise is the account's, or ?enterprise=<id> (authority users, or
 // before logging in is required).
-import { ApiError, account, actorName, download, get, me, post, rememberName,
+import { ApiError, account, actorName, all, download, get, me, post, rememberName,
          upload } from "./api.js";
 import { $, date, dateTime, errorMessage, fill, gradeBadge, h, levelBadge, message,
          mountTopbar, statusBadge } from "./ui.js";
@@ -49,7 +49,7 @@ async function main() {
 }
 
 async function showPicker() {
-  const enterprises = (await get("/api/v1/enterprises")).items
+  const enterprises = (await all("/api/v1/enterprises", { sort: "name" }, 100000))
     .sort((a, b) => a.name.localeCompare(b.name));
   fill($("#picker-rows"), enterprises.map((e) => h("tr", {},
     h("td", {}, h("a", { href: "?enterprise=" + encodeURIComponent(e.id) }, e.name)),
