@@ -143,9 +143,11 @@ def test_lists_show_only_the_callers_enterprises(county):
         inspections = created(api.get("/api/v1/inspections", params={"size": 200}),
                               200)["items"]
         assert {i["enterprise_id"] for i in inspections} <= {b["enterprise"]}, who
-        enterprises = created(api.get("/api/v1/enterprises"), 200)["items"]
+        enterprises = created(api.get("/api/v1/enterprises", params={"size": 200}),
+                              200)["items"]
         assert [e["id"] for e in enterprises] == [b["enterprise"]], who
-        checklists = created(api.get("/api/v1/checklists"), 200)["items"]
+        checklists = created(api.get("/api/v1/checklists", params={"size": 200}),
+                             200)["items"]
         assert a["checklist"] not in {c["id"] for c in checklists}, who
         export = api.get("/api/v1/hazards/export.csv")
         assert export.status_code == 200 and a["hazard"] not in export.text, who
@@ -153,7 +155,7 @@ def test_lists_show_only_the_callers_enterprises(county):
             listed = created(api.get(path), 200)
             assert a["enterprise"] not in str(listed), (who, path)
     # the admin sees both
-    everything = created(admin.get("/api/v1/enterprises"), 200)["items"]
+    everything = created(admin.get("/api/v1/enterprises", params={"size": 200}), 200)["items"]
     assert {a["enterprise"], b["enterprise"]} <= {e["id"] for e in everything}
 
 

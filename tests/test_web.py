@@ -304,8 +304,8 @@ def test_the_authority_dashboard_draws_charts_map_rankings_and_the_overdue_list(
     assert {"Wukang", "Wuyang", "Qianyuan", "Xinshi"} <= set(shown["map_towns"])
     assert county["overdue"]["id"] in shown["overdue"]
     assert int(shown["kpis"]["overdue"]) >= 1
-    assert int(shown["kpis"]["enterprises"]) == len(created(api.get("/api/v1/enterprises"),
-                                                            200)["items"])
+    assert int(shown["kpis"]["enterprises"]) == created(api.get("/api/v1/enterprises"),
+                                                        200)["total"]
     worst = created(api.get("/api/v1/rankings", params={"order": "worst", "limit": 10}), 200)
     assert shown["worst"] == [entry["enterprise_id"] for entry in worst["items"]]
     excellent = created(api.get("/api/v1/rankings/excellent", params={"limit": 10}), 200)
