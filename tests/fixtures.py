@@ -2,6 +2,11 @@
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
+from einspection.db import make_engine
+from services.checklist import projections
+
 from . import factories
 from .support import Api
 
@@ -60,3 +65,15 @@ def account(api, role, **anchor):
     logged_in = Api(api.base_url, token)
     logged_in.username, logged_in.password = username, password
     return logged_in
+
+
+def position_token(platform, position_id):
+    """The QR code's token is private to the checklist service: read it from
+    its store, as only a test may (a phone reads it off the printed code)."""
+    engine = make_engine(platform.database_urls["checklist"])
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(projections.positions.c.token).where(
+                projections.positions.c.position_id == position_id)).scalar_one()
+    finally:
+        engine.dispose()

@@ -126,7 +126,7 @@ def test_a_qr_token_resolves_records_presence_and_a_rotated_one_is_404(api, tap,
     svg = api.get("/api/v1/positions/%s/qr.svg" % site.position_id)
     assert svg.headers["Content-Type"].startswith("image/svg+xml")
     assert ElementTree.fromstring(svg.content).tag.endswith("svg")
-    token = _current_token(platform, site.position_id)
+    token = fixtures.position_token(platform, site.position_id)
     # the image is exactly the QR code of the position's scan URL
     assert png.content == documents.qr_png(scan_url(DEFAULT_PUBLIC_BASE_URL, token))
 
@@ -149,19 +149,7 @@ def test_a_qr_token_resolves_records_presence_and_a_rotated_one_is_404(api, tap,
     assert gone.status_code == 404
     assert "replaced" in gone.json()["error"]["message"]
     assert api.get("/api/v1/scan/not-a-token").status_code == 404
-    assert _current_token(platform, site.position_id) != token
-
-
-def _current_token(platform, position_id):
-    """The token is private to the checklist service: read it from its store,
-    as only a test may."""
-    engine = make_engine(platform.database_urls["checklist"])
-    try:
-        with engine.connect() as conn:
-            return conn.execute(select(projections.positions.c.token).where(
-                projections.positions.c.position_id == position_id)).scalar_one()
-    finally:
-        engine.dispose()
+    assert fixtures.position_token(platform, site.position_id) != token
 
 
 def test_the_qr_sheet_is_a_pdf_of_the_enterprise_positions(api):
@@ -300,7 +288,7 @@ def test_the_read_models_rebuild_from_the_events_to_the_same_rows(api, platform)
     site = fixtures.site(api)
     created(api.post("/api/v1/inspections", site.inspection(failed=(0,))))
     created(api.post("/api/v1/positions/%s/rotate-code" % site.position_id), 200)
-    created(api.get("/api/v1/scan/%s" % _current_token(platform, site.position_id),
+    created(api.get("/api/v1/scan/%s" % fixtures.position_token(platform, site.position_id),
                     params={"by": "zhang.san"}), 200)
     created(api.post("/api/v1/enterprises/%s/safety-actions" % site.enterprise_id, {
         "kind": "meeting", "topic": "monthly safety meeting", "recorded_by": "boss",

@@ -4,7 +4,7 @@ import json
 import uuid
 
 import pytest
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import func, select
 

@@ -14,7 +14,6 @@ from services.gateway.service import GatewayService
 from . import factories, fixtures
 from .fixtures import account, created
 from .support import Api
-from .test_checklists import _current_token
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 
@@ -44,7 +43,7 @@ def county(platform, admin_tokens):
                         "position": site.position_id, "checklist": site.version["checklist_id"],
                         "hazard": hazard["id"], "inspection": inspection["id"],
                         "action": action["id"],
-                        "token": _current_token(platform, site.position_id)}
+                        "token": fixtures.position_token(platform, site.position_id)}
     b = things["b"]
     others = {
         "manager of B": account(admin, "enterprise_manager", enterprise_id=b["enterprise"]),

@@ -16,18 +16,13 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import timedelta
 
 import pytest
 import requests
 from PIL import Image, ImageDraw
-from sqlalchemy import select
-
-from einspection.db import make_engine
-from services.checklist import projections
 
 from . import factories, fixtures
-from .fixtures import created
+from .fixtures import created, position_token
 from .support import Api, wait_until
 
 FLOWS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser_flows.py")
@@ -65,18 +60,6 @@ def run_flow(name, **spec):
     result = json.loads(finished.stdout.strip().splitlines()[-1])
     assert result["page_errors"] == [], result["page_errors"]
     return result
-
-
-def position_token(platform, position_id):
-    """The QR code's token is private to the checklist service: read it from
-    its store, as only a test may (a phone reads it off the printed code)."""
-    engine = make_engine(platform.database_urls["checklist"])
-    try:
-        with engine.connect() as conn:
-            return conn.execute(select(projections.positions.c.token).where(
-                projections.positions.c.position_id == position_id)).scalar_one()
-    finally:
-        engine.dispose()
 
 
 def photo_of_a_cabinet(path):
