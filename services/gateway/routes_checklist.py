@@ -6,24 +6,14 @@ from nameko.web.handlers import http
 
 from einspection.errors import NotFound
 
-from .http_json import (AUTHORITY, WRITERS, HttpError, call, correlation_id, endpoint,
-                        file_response, read_json, read_text)
+from .http_json import (AUTHORITY, WRITERS, HttpError, call, endpoint, file_response, read_json,
+                        read_text)
 
 MANAGERS = ("enterprise_manager",) + AUTHORITY
 
 
 def _query(request):
     return request.args.to_dict()
-
-
-def _acting(self, request):
-    """Who acts and within what: the keyword arguments of every command."""
-    return {"actor": request.principal.username, "correlation_id": correlation_id(request),
-            "scope": self._scope(request)}
-
-
-def _reading(self, request):
-    return {"scope": self._scope(request), "actor": request.principal.username}
 
 
 class ChecklistRoutes:
@@ -33,13 +23,13 @@ class ChecklistRoutes:
     @endpoint("checklists.create", roles=MANAGERS)
     def create_checklist(self, request):
         return 201, call(self.checklist.create_checklist, read_json(request),
-                         **_acting(self, request))
+                         **self._acting(request))
 
     @http("POST", "/api/v1/checklists/import")
     @endpoint("checklists.import", roles=AUTHORITY)
     def import_checklist(self, request):
         return 201, call(self.checklist.import_checklist, read_text(request), _query(request),
-                         **_acting(self, request))
+                         **self._acting(request))
 
     @http("GET", "/api/v1/checklists")
     @endpoint("checklists.list")
@@ -57,13 +47,13 @@ class ChecklistRoutes:
     @endpoint("checklists.edit", roles=MANAGERS)
     def edit_checklist(self, request, checklist_id):
         return 200, call(self.checklist.edit_checklist, checklist_id, read_json(request),
-                         **_acting(self, request))
+                         **self._acting(request))
 
     @http("POST", "/api/v1/checklists/<string:checklist_id>/publish")
     @endpoint("checklists.publish", roles=MANAGERS)
     def publish_checklist(self, request, checklist_id):
         return 200, call(self.checklist.publish_checklist, checklist_id,
-                         **_acting(self, request))
+                         **self._acting(request))
 
     @http("GET", "/api/v1/checklists/<string:checklist_id>/versions/<int:version>")
     @endpoint("checklists.version")
@@ -76,41 +66,41 @@ class ChecklistRoutes:
     @endpoint("positions.register", roles=MANAGERS)
     def register_position(self, request, enterprise_id):
         return 201, call(self.checklist.register_position, enterprise_id, read_json(request),
-                         **_acting(self, request))
+                         **self._acting(request))
 
     @http("GET", "/api/v1/enterprises/<string:enterprise_id>/positions")
     @endpoint("positions.list")
     def list_positions(self, request, enterprise_id):
         return 200, call(self.checklist.list_positions, enterprise_id, _query(request),
-                         **_reading(self, request))
+                         **self._reading(request))
 
     @http("GET", "/api/v1/enterprises/<string:enterprise_id>/positions/qr-sheet.pdf")
     @endpoint("positions.qr_sheet")
     def qr_sheet(self, request, enterprise_id):
         return file_response(call(self.checklist.qr_sheet, enterprise_id,
-                                  **_reading(self, request)), download=True)
+                                  **self._reading(request)), download=True)
 
     @http("GET", "/api/v1/positions/<string:position_id>")
     @endpoint("positions.get")
     def get_position(self, request, position_id):
-        return 200, call(self.checklist.get_position, position_id, **_reading(self, request))
+        return 200, call(self.checklist.get_position, position_id, **self._reading(request))
 
     @http("GET", "/api/v1/positions/<string:position_id>/qr.png")
     @endpoint("positions.qr_png")
     def position_qr_png(self, request, position_id):
         return file_response(call(self.checklist.position_qr, position_id, "png",
-                                  **_reading(self, request)))
+                                  **self._reading(request)))
 
     @http("GET", "/api/v1/positions/<string:position_id>/qr.svg")
     @endpoint("positions.qr_svg")
     def position_qr_svg(self, request, position_id):
         return file_response(call(self.checklist.position_qr, position_id, "svg",
-                                  **_reading(self, request)))
+                                  **self._reading(request)))
 
     @http("POST", "/api/v1/positions/<string:position_id>/rotate-code")
     @endpoint("positions.rotate_code", roles=MANAGERS)
     def rotate_code(self, request, position_id):
-        return 200, call(self.checklist.rotate_code, position_id, **_acting(self, request))
+        return 200, call(self.checklist.rotate_code, position_id, **self._acting(request))
 
     @http("GET", "/api/v1/scan/<string:token>")     # and /scan/<token>, routes_web.py
     @endpoint("positions.scan", roles=WRITERS)
@@ -118,7 +108,7 @@ class ChecklistRoutes:
         query = _query(request)
         query.setdefault("by", request.principal.username)
         try:
-            return 200, call(self.checklist.scan, token, query, **_acting(self, request))
+            return 200, call(self.checklist.scan, token, query, **self._acting(request))
         except NotFound:
             raise HttpError(404, "this QR code is unknown or has been replaced by a newer "
                                  "one; scan the code posted at the position") from None
@@ -128,7 +118,7 @@ class ChecklistRoutes:
     @endpoint("inspections.log", roles=WRITERS)
     def log_inspection(self, request):
         return 201, call(self.checklist.log_inspection, read_json(request),
-                         **_acting(self, request))
+                         **self._acting(request))
 
     @http("GET", "/api/v1/inspections")
     @endpoint("inspections.list")
@@ -151,20 +141,20 @@ class ChecklistRoutes:
     @http("GET", "/api/v1/inspections/<string:inspection_id>")
     @endpoint("inspections.get")
     def get_inspection(self, request, inspection_id):
-        return 200, call(self.checklist.get_inspection, inspection_id, **_reading(self, request))
+        return 200, call(self.checklist.get_inspection, inspection_id, **self._reading(request))
 
     # --- safety actions -----------------------------------------------------------------
     @http("POST", "/api/v1/enterprises/<string:enterprise_id>/safety-actions")
     @endpoint("safety_actions.record", roles=WRITERS)
     def record_safety_action(self, request, enterprise_id):
         return 201, call(self.checklist.record_safety_action, enterprise_id, read_json(request),
-                         **_acting(self, request))
+                         **self._acting(request))
 
     @http("GET", "/api/v1/enterprises/<string:enterprise_id>/safety-actions")
     @endpoint("safety_actions.list")
     def list_safety_actions(self, request, enterprise_id):
         return 200, call(self.checklist.list_safety_actions, enterprise_id, _query(request),
-                         **_reading(self, request))
+                         **self._reading(request))
 
     @http("GET", "/api/v1/statistics/training")
     @endpoint("statistics.training")

@@ -7,13 +7,7 @@ from nameko.web.handlers import http
 
 from services.hazard import blobs
 
-from .http_json import (WRITERS, HttpError, call, correlation_id, endpoint, file_response,
-                        read_json)
-
-
-def _acting(self, request):
-    return {"actor": request.principal.username, "correlation_id": correlation_id(request),
-            "scope": self._scope(request)}
+from .http_json import WRITERS, HttpError, call, endpoint, file_response, read_json
 
 
 class HazardRoutes:
@@ -23,7 +17,7 @@ class HazardRoutes:
     def report_hazard(self, request):
         body = read_json(request)
         self._require_enterprise(request, body.get("enterprise_id"))
-        return 201, call(self.hazard.report_hazard, body, **_acting(self, request))
+        return 201, call(self.hazard.report_hazard, body, **self._acting(request))
 
     @http("GET", "/api/v1/hazards")
     @endpoint("hazards.list")
@@ -68,19 +62,19 @@ class HazardRoutes:
     @endpoint("hazards.plan", roles=WRITERS)
     def record_plan(self, request, hazard_id):
         return 201, call(self.hazard.record_plan, hazard_id, read_json(request),
-                         **_acting(self, request))
+                         **self._acting(request))
 
     @http("POST", "/api/v1/hazards/<string:hazard_id>/rectification")
     @endpoint("hazards.rectify", roles=WRITERS)
     def submit_rectification(self, request, hazard_id):
         return 201, call(self.hazard.submit_rectification, hazard_id, read_json(request),
-                         **_acting(self, request))
+                         **self._acting(request))
 
     @http("POST", "/api/v1/hazards/<string:hazard_id>/verification")
     @endpoint("hazards.verify", roles=WRITERS)
     def verify(self, request, hazard_id):
         return 201, call(self.hazard.verify, hazard_id, read_json(request),
-                         **_acting(self, request))
+                         **self._acting(request))
 
     @http("POST", "/api/v1/evidence")
     @endpoint("evidence.upload", roles=WRITERS)

@@ -110,6 +110,14 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes,
                 request.scope = call(self.checklist.scope_of, request.principal.to_dict())
         return request.scope
 
+    def _acting(self, request):
+        """Who acts and within what: the keyword arguments of every command."""
+        return {"actor": request.principal.username, "correlation_id": correlation_id(request),
+                "scope": self._scope(request)}
+
+    def _reading(self, request):
+        return {"scope": self._scope(request), "actor": request.principal.username}
+
     def _require_enterprise(self, request, enterprise_id, as_field=True):
         """The enterprise exists and is the caller's to see. Another tenant's
         is as absent as a missing one (404, or 400 naming the field)."""
