@@ -1,6 +1,9 @@
+import contextlib
+import uuid
+
 import pytest
 
-from conftest import BACKENDS
+from conftest import BACKENDS, _rabbitmqctl, _vhost
 from tools import launch
 
 from .support import Api, SmtpSink, free_port
@@ -55,3 +58,37 @@ def api(platform, admin_tokens):
     if platform.base_url not in admin_tokens:
         admin_tokens[platform.base_url] = platform.login()
     return Api(platform.base_url, admin_tokens[platform.base_url])
+
+
+@contextlib.contextmanager
+def own_platform(request, databases, run_id, tmp_path_factory, name, prepare, **settings):
+    """A platform of a test module's own (vhost, exchange, queues, databases),
+    for tests whose changes — a clock step, generated data — must not reach
+    the session's platform. Started, logged in as the admin (`token`), then
+    `prepare(platform)`; logs printed if that or a test in it failed."""
+    vhost = "einspection-test-%s-%s-%s" % (run_id, name, uuid.uuid4().hex[:6])
+    broker = _vhost(vhost)
+    urls = {service: databases.url(request.param, service) for service in launch.DATABASE_KEYS}
+    port = free_port()
+    prefix = "%s-%s" % (name, uuid.uuid4().hex[:6])
+    env = launch.environment(broker, urls, port, exchange=prefix + ".events",
+                             queue_prefix=prefix)
+    env.update(settings)
+    running = launch.Platform(env, port, str(tmp_path_factory.mktemp("logs-" + name)))
+    running.amqp_uri, running.exchange = broker, prefix + ".events"
+    running.urls = running.database_urls = urls
+    failed_before = request.session.testsfailed
+    try:
+        try:
+            running.start()
+            running.token = running.login()             # the authority admin's
+            prepare(running)
+        except Exception:
+            running.print_logs()
+            raise
+        yield running
+    finally:
+        running.stop()
+        if request.session.testsfailed > failed_before:
+            running.print_logs()
+        _rabbitmqctl("delete_vhost", vhost)

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,
 from schemathesis.specs.openapi.definitions import OPENAPI_30
 from sqlalchemy import select
 
-from conftest import BACKENDS, _rabbitmqctl, _vhost
+from conftest import BACKENDS
 from einspection.db import make_engine
 from services.checklist import projections
 from services.gateway import openapi
@@ -37,8 +37,9 @@ from services.gateway.service import GatewayService
 from tools import launch
 
 from . import factories, fixtures
+from .conftest import own_platform
 from .fixtures import created
-from .support import Api, WebhookReceiver, free_port, wait_until
+from .support import Api, WebhookReceiver, wait_until
 
 
 
@@ -106,36 +107,18 @@ def openapi_problems(document):
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def contract_platform(request, databases, run_id, tmp_path_factory):
-    backend = request.param
-    vhost = "einspection-test-%s-openapi-%s" % (run_id, uuid.uuid4().hex[:6])
-    broker = _vhost(vhost)
-    urls = {name: databases.url(backend, name) for name in launch.DATABASE_KEYS}
-    port = free_port()
-    prefix = "openapi-%s" % uuid.uuid4().hex[:6]
-    env = launch.environment(broker, urls, port, exchange=prefix + ".events",
-                             queue_prefix=prefix)
-    # Generated webhooks point anywhere: one quick try each, then give up.
-    env.update(NOTIFY_DISPATCH_SECONDS="0.2", NOTIFY_MAX_ATTEMPTS="1",
-               NOTIFY_WEBHOOK_TIMEOUT_SECONDS="1")
-    running = launch.Platform(env, port, str(tmp_path_factory.mktemp("logs-openapi")))
-    running.database_urls = urls
     receiver = WebhookReceiver()
-    failed_before = request.session.testsfailed
+
+    def seeded(running):
+        running.data = seed(Api(running.base_url, running.token), running.urls, receiver)
     try:
-        try:
-            running.start()
-            running.token = running.login()             # the authority admin's
-            running.data = seed(Api(running.base_url, running.token), urls, receiver)
-        except Exception:
-            running.print_logs()
-            raise
-        yield running
+        # Generated webhooks point anywhere: one quick try each, then give up.
+        with own_platform(request, databases, run_id, tmp_path_factory, "openapi", seeded,
+                          NOTIFY_DISPATCH_SECONDS="0.2", NOTIFY_MAX_ATTEMPTS="1",
+                          NOTIFY_WEBHOOK_TIMEOUT_SECONDS="1") as running:
+            yield running
     finally:
         receiver.close()
-        running.stop()
-        if request.session.testsfailed > failed_before:
-            running.print_logs()
-        _rabbitmqctl("delete_vhost", vhost)
 
 
 def seed(api, database_urls, receiver):

@@ -7,7 +7,6 @@ scores. Rankings and the grade distribution before and after.
 The clock is stepped months ahead, for good: these tests run a platform of
 their own, so the session's platform keeps today's scores."""
 import json
-import uuid
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -15,51 +14,30 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
 import einspection.nameko_glue  # noqa: F401  (an RPC caller gets InvalidCommand back as itself)
-from conftest import BACKENDS, _rabbitmqctl, _vhost
+from conftest import BACKENDS
 from einspection.db import make_engine
 from einspection.errors import InvalidCommand
 from services.scoring import cli, projection
 from services.scoring.rules import load_rules, period_before
-from tools import launch
 
 from . import factories, fixtures
+from .conftest import own_platform
 from .fixtures import created
-from .support import Api, EventTap, free_port, wait_until
+from .support import Api, EventTap, wait_until
 
 SLIDE_DAYS = 45
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def county(request, databases, run_id, tmp_path_factory):
-    """Its own platform (vhost, exchange, databases) with the scoring clock
-    checked every second, and the county's activity recorded through the API."""
-    backend = request.param
-    vhost = "einspection-test-%s-scoring-%s" % (run_id, uuid.uuid4().hex[:6])
-    broker = _vhost(vhost)
-    urls = {name: databases.url(backend, name) for name in launch.DATABASE_KEYS}
-    port = free_port()
-    prefix = "scoring-%s" % uuid.uuid4().hex[:6]
-    env = launch.environment(broker, urls, port, exchange=prefix + ".events",
-                             queue_prefix=prefix)
-    env.update(SCORING_CLOCK_CHECK_SECONDS="1", HAZARD_DEADLINE_DAYS_GENERAL="7",
-               HAZARD_DEADLINE_DAYS_MAJOR="30")
-    running = launch.Platform(env, port, str(tmp_path_factory.mktemp("logs-scoring")))
-    running.amqp_uri, running.exchange, running.urls = broker, prefix + ".events", urls
-    failed_before = request.session.testsfailed
-    try:
-        try:
-            running.start()
-            running.token = running.login()
-            running.ids = record_activity(Api(running.base_url, running.token))
-        except Exception:
-            running.print_logs()
-            raise
+    """Its own platform with the scoring clock checked every second, and the
+    county's activity recorded through the API."""
+    def record(running):
+        running.ids = record_activity(Api(running.base_url, running.token))
+    with own_platform(request, databases, run_id, tmp_path_factory, "scoring", record,
+                      SCORING_CLOCK_CHECK_SECONDS="1", HAZARD_DEADLINE_DAYS_GENERAL="7",
+                      HAZARD_DEADLINE_DAYS_MAJOR="30") as running:
         yield running
-    finally:
-        running.stop()
-        if request.session.testsfailed > failed_before:
-            running.print_logs()
-        _rabbitmqctl("delete_vhost", vhost)
 
 
 # --- the activity ------------------------------------------------------------------------
