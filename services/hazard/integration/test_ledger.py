@@ -13,7 +13,7 @@ from einspection.contract import new_event, utcnow
 from einspection.db import make_engine
 from einspection.errors import ConcurrencyConflict, Conflict, InvalidCommand
 from einspection.nameko_glue import StoreHandle
-from services.hazard import blobs, commands, export, ledger, verification
+from services.hazard import blobs, cli, commands, export, ledger, verification
 from services.hazard.domain import hazard_id_for_item
 from services.hazard.schemas import LedgerQuery
 
@@ -213,3 +213,26 @@ def test_bad_ledger_queries_name_the_field(args, field):
     with pytest.raises(InvalidCommand) as error:
         load_command(LedgerQuery(), args)
     assert field in error.value.errors
+
+
+def test_replay_brings_a_ledger_of_the_old_shape_back_with_the_accounts(backend, databases,
+                                                                         blob_store, capsys):
+    """A ledger from before reported_by / closed_by: `make replay` drops it and
+    rebuilds it from the events, in the current shape, with the accounts."""
+    url = databases.url(backend, "hazard")
+    engine = make_engine(url)
+    eventstore.create_tables(engine, ledger.metadata)
+    store = StoreHandle(engine, None)
+    hazard = report(store, blob_store)
+    with engine.begin() as conn:
+        conn.execute(ledger.hazards.update().values(reporter="edited"))      # drifted rows
+        conn.exec_driver_sql("ALTER TABLE hazard_ledger DROP COLUMN closed_by")
+    try:
+        assert cli.main(["replay", "--database-url", url]) == 0
+        assert "1 hazards in the ledger" in capsys.readouterr().out
+        with engine.connect() as conn:
+            [row] = ledger.search(conn, query())["items"]
+    finally:
+        engine.dispose()
+    assert (row["id"], row["reporter"], row["reported_by"], row["closed_by"]) == (
+        hazard.id, "li", "li.manager", None)
