@@ -37,7 +37,8 @@ BINARY = {"type": "string", "format": "binary"}
 ERROR_MEANINGS = {
     400: "invalid input: `error.fields` names each bad field (path, query or body) and why",
     401: "no valid bearer token (missing, expired, forged): log in at POST /api/v1/auth/token",
-    403: "the account's role may not do this (another tenant's data is a 404, not a 403)",
+    403: "the account may not do this: its role, or a rule such as who may verify a hazard "
+         "(another tenant's data is a 404, not a 403)",
     404: "not found (an unknown id)",
     405: "the path exists, not with this method",
     409: "it does not fit the current state (`error.current`), or it changed meanwhile",
