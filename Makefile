@@ -24,8 +24,9 @@ test: venv
 unit: venv
 	$(PY) -m pytest services/hazard/unit services/checklist/unit services/scoring/unit services/notify/unit einspection/tests/unit
 
-## replay: drop the scoring and notify read models and rebuild them from their events
+## replay: drop the hazard ledger and the scoring and notify read models and rebuild them from their events
 replay: venv
+	$(PY) -m services.hazard.cli replay
 	$(PY) -m services.scoring.cli replay
 	$(PY) -m services.notify.cli replay
 

@@ -145,6 +145,9 @@ class RectificationDoneV1(_Data):
     evidence = _refs()
     cost = fields.Decimal(load_default=None, allow_none=True, as_string=True, places=2,
                           validate=validate.Range(min=0))
+    # added to v1: who did the work, as the submitter typed it (data, not the actor)
+    rectified_by = fields.String(load_default=None, allow_none=True,
+                                 validate=validate.Length(min=1, max=200))
 
 
 class RemediationPlanRecordedV1(_Data):
@@ -166,6 +169,8 @@ class HazardVerifiedV1(_Data):
     verified_at = Instant(required=True)
     verifier = _text(200, required=True)
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
+    # added to v1: the version of the verification rule that allowed it
+    rule_version = fields.String(load_default=None, allow_none=True)
 
 
 class HazardReturnedV1(_Data):
@@ -175,6 +180,8 @@ class HazardReturnedV1(_Data):
     returned_at = Instant(required=True)
     reason = _text(2000, required=True)
     verifier = _text(200, required=True)
+    # added to v1: the version of the verification rule that allowed it
+    rule_version = fields.String(load_default=None, allow_none=True)
 
 
 class HazardOverdueV1(_Data):
@@ -599,7 +606,10 @@ class Event:
 
 def new_event(name, data, *, actor, correlation_id="", causation_id="", time=None):
     """Build an event from command-side values, validated against its schema
-    and in the canonical shape every reader will see (defaults filled in)."""
+    and in the canonical shape every reader will see (defaults filled in).
+    `actor` is who acted (einspection.acting): an event without one is a bug."""
+    if not isinstance(actor, str) or not actor.strip():
+        raise ValueError("event %s needs its actor (einspection.acting)" % name)
     schema = data_schema(name)
     try:
         data = schema.load(schema.dump(data))

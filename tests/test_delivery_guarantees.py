@@ -9,6 +9,8 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import func, select
 
 from einspection import eventstore
+from einspection.acting import Acting
+from einspection.auth import Principal
 from einspection.db import make_engine
 from services.scoring import projection
 from tools import launch
@@ -55,7 +57,10 @@ def test_reports_are_accepted_while_the_broker_is_unreachable_and_published_once
     tap = EventTap(isolated.amqp_uri, isolated.exchange)
     try:
         with ClusterRpcProxy({"AMQP_URI": isolated.amqp_uri}, timeout=10) as rpc:
-            ids = [rpc.hazard.report_hazard(factories.hazard("ent-1"))["id"] for _ in range(5)]
+            acting = Acting.by_account(Principal(account_id="a-1", username="admin",
+                                                 role="authority_admin")).to_dict()
+            ids = [rpc.hazard.report_hazard(factories.hazard("ent-1"), acting)["id"]
+                   for _ in range(5)]
             assert rpc.hazard.health()["outbox_pending"] == 5
         engine = make_engine(isolated.urls["hazard"])
         with engine.connect() as conn:

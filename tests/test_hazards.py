@@ -1,7 +1,9 @@
 """The hazard lifecycle through the gateway, on the real five processes:
 plans for major hazards, verification and return, overdue by the service's
 own timer, hazards from inspections, evidence files, the standing book and
-its exports."""
+its exports. Who did what is the account that did it; who may verify is the
+verification rule, and never the one who rectified; what a report refers
+to is real and the enterprise's own."""
 import csv
 import io
 import json
@@ -16,7 +18,8 @@ from kombu import Connection, Exchange, Producer
 from einspection.contract import new_event, parse_instant
 from services.hazard.domain import hazard_id_for_item
 
-from . import factories
+from . import factories, fixtures
+from .fixtures import account, created
 from .support import wait_until
 from .test_end_to_end import register, tap  # noqa: F401  (tap is a fixture)
 
@@ -77,8 +80,9 @@ def test_a_major_hazard_cannot_be_rectified_without_a_plan(api):
 
 def test_full_lifecycle_with_a_return_and_a_resubmission(api, tap):  # noqa: F811
     enterprise_id = register(api)
-    photo = upload(api, factories.PNG, "image/png").json()["ref"]
-    hazard = report(api, enterprise_id, hazard_type="unsafe_act", evidence=[photo])
+    manager = account(api, "enterprise_manager", enterprise_id=enterprise_id)
+    photo = upload(manager, factories.PNG, "image/png").json()["ref"]
+    hazard = report(manager, enterprise_id, hazard_type="unsafe_act", evidence=[photo])
     assert hazard["hazard_type"] == "unsafe_act" and hazard["evidence"] == [photo]
     assert hazard["source"] == {"kind": "report"}
     path = "/api/v1/hazards/%s" % hazard["id"]
@@ -87,7 +91,9 @@ def test_full_lifecycle_with_a_return_and_a_resubmission(api, tap):  # noqa: F81
     assert early.status_code == 409
     assert early.json()["error"]["current"]["state"] == "reported"
 
-    assert api.post(path + "/rectification", rectification(evidence=[photo])).status_code == 201
+    # the manager rectifies, the authority (the admin) verifies: never the same account
+    assert manager.post(path + "/rectification",
+                        rectification(evidence=[photo])).status_code == 201
     no_reason = api.post(path + "/verification", {"outcome": "returned", "verifier": "chen"})
     assert no_reason.status_code == 400 and "reason" in no_reason.json()["error"]["fields"]
     bad_outcome = api.post(path + "/verification", {"outcome": "maybe", "verifier": "chen"})
@@ -99,13 +105,13 @@ def test_full_lifecycle_with_a_return_and_a_resubmission(api, tap):  # noqa: F81
     assert again.status_code == 409
     assert again.json()["error"]["current"]["state"] == "returned"
 
-    resubmitted = api.post(path + "/rectification", rectification(measures="cover screwed"))
+    resubmitted = manager.post(path + "/rectification", rectification(measures="cover screwed"))
     assert resubmitted.status_code == 201 and resubmitted.json()["status"] == \
         "rectification_submitted"
     verified = api.post(path + "/verification", {"outcome": "verified", "verifier": "chen",
                                                  "comment": "holds"})
     assert verified.status_code == 201 and verified.json()["status"] == "closed"
-    closed = api.post(path + "/rectification", rectification())
+    closed = manager.post(path + "/rectification", rectification())
     assert closed.status_code == 409
     assert closed.json()["error"]["current"]["state"] == "closed"
 
@@ -114,10 +120,11 @@ def test_full_lifecycle_with_a_return_and_a_resubmission(api, tap):  # noqa: F81
                                  "rectification-done", "verified"]
     assert [e["status"] for e in history] == ["reported", "rectification_submitted",
                                               "returned", "rectification_submitted", "closed"]
-    # the actor is the account that acted (here the admin for all; the
-    # tenancy tests show several accounts); the names in the bodies stay data
-    assert [e["actor"] for e in history] == ["admin"] * 5
+    # the actor is the account that acted; the names in the bodies stay data
+    assert [e["actor"] for e in history] == [manager.username, manager.username, "admin",
+                                             manager.username, "admin"]
     assert history[0]["data"]["reporter"] == "safety.manager"
+    assert history[4]["data"]["rule_version"] == "2026.1"
     assert [e["streamversion"] for e in history] == [1, 2, 3, 4, 5]
     tap.wait_for(lambda e: e["type"] == "einspection.hazard.verified.v1"
                  and e["data"]["hazard_id"] == hazard["id"])
@@ -286,3 +293,170 @@ def test_unknown_hazards_are_404(api, path, body):
     response = api.post(path, body)
     assert response.status_code == 404, response.text
     assert json.loads(response.text)["error"]["status"] == 404
+
+
+# --- who did it: the account, whatever the body names ---------------------------------
+
+def test_every_record_names_the_account_that_acted_and_keeps_the_names_as_data(api, tap):  # noqa: F811,E501
+    enterprise_id = register(api)
+    staff = account(api, "enterprise_staff", enterprise_id=enterprise_id)
+    manager = account(api, "enterprise_manager", enterprise_id=enterprise_id)
+    grid = account(api, "grid_officer", grid="Wukang-1")
+    hazard = report(staff, enterprise_id, level="major", reporter="bureau.inspector")
+    path = "/api/v1/hazards/%s" % hazard["id"]
+    assert (hazard["reporter"], hazard["reported_by"]) == ("bureau.inspector", staff.username)
+
+    # a plan no longer takes a name to sign as
+    signed = manager.post(path + "/plan", dict(PLAN, recorded_by="bureau.inspector"))
+    assert signed.status_code == 400 and "recorded_by" in signed.json()["error"]["fields"]
+    planned = created(manager.post(path + "/plan", PLAN))
+    assert planned["plan"]["recorded_by"] == manager.username
+    rectified = created(manager.post(path + "/rectification",
+                                     rectification(rectified_by="bureau.inspector")))
+    assert rectified["rectification"]["rectified_by"] == "bureau.inspector"     # a name
+    assert rectified["rectification"]["submitted_by"] == manager.username       # the account
+    verified = created(grid.post(path + "/verification", {
+        "outcome": "verified", "verifier": "bureau.inspector"}))
+    assert verified["verification"]["verifier"] == "bureau.inspector"
+    assert verified["verification"]["verified_by"] == grid.username
+
+    history = created(api.get(path + "/history"), 200)["items"]
+    assert [e["actor"] for e in history] == [staff.username, manager.username,
+                                             manager.username, grid.username]
+    [row] = created(api.get("/api/v1/hazards", params={"enterprise_id": enterprise_id}),
+                    200)["items"]
+    assert (row["reporter"], row["reported_by"], row["closed_by"]) == (
+        "bureau.inspector", staff.username, grid.username)
+    exported = list(csv.DictReader(io.StringIO(api.get(
+        "/api/v1/hazards/export.csv", params={"enterprise_id": enterprise_id})
+        .content.decode("utf-8-sig"))))
+    assert (exported[0]["reported by (account)"], exported[0]["closed by (account)"]) == (
+        staff.username, grid.username)
+    # integrators see the account too: the actor of each event on the bus
+    tap.wait_for(lambda e: e["type"] == "einspection.hazard.verified.v1"
+                 and e["data"]["hazard_id"] == hazard["id"])
+    on_the_bus = {e["type"].split(".")[2]: e["actor"] for e in tap.bodies()
+                  if e["data"].get("hazard_id") == hazard["id"]}
+    assert on_the_bus == {"reported": staff.username, "plan-recorded": manager.username,
+                          "rectification-done": manager.username, "verified": grid.username}
+
+
+def test_a_hazard_from_an_inspection_is_reported_by_the_account_that_logged_it(api):
+    site = fixtures.site(api)
+    staff = account(api, "enterprise_staff", enterprise_id=site.enterprise_id)
+    inspection = created(staff.post("/api/v1/inspections", site.inspection(
+        failed=(1,), inspector="bureau.inspector")))
+    hazard_id = hazard_id_for_item(inspection["id"], site.version["items"][1]["item_id"])
+    wait_until(lambda: api.get("/api/v1/hazards/" + hazard_id).status_code == 200,
+               message="the hazard of the failed item")
+    [reported] = created(api.get("/api/v1/hazards/%s/history" % hazard_id), 200)["items"]
+    assert reported["actor"] == staff.username
+    hazard = created(api.get("/api/v1/hazards/" + hazard_id), 200)
+    assert (hazard["reporter"], hazard["reported_by"]) == ("bureau.inspector", staff.username)
+
+
+# --- who may close it: the verification rule, never the rectifier ---------------------
+
+def refused(api, path, body):
+    response = api.post(path + "/verification", dict({"verifier": "chen.jie"}, **body))
+    assert response.status_code == 403, response.text
+    return response.json()["error"]["message"]
+
+
+def test_a_general_hazard_is_closed_by_someone_other_than_its_rectifier(api, tap):  # noqa: F811
+    enterprise_id = register(api)
+    manager = account(api, "enterprise_manager", enterprise_id=enterprise_id)
+    staff = account(api, "enterprise_staff", enterprise_id=enterprise_id)
+    hazard = report(staff, enterprise_id)
+    path = "/api/v1/hazards/%s" % hazard["id"]
+    created(manager.post(path + "/rectification", rectification()))
+
+    for outcome in ({"outcome": "verified"}, {"outcome": "returned", "reason": "mine"}):
+        reason = refused(manager, path, outcome)            # the rectifier, on their own work
+        assert "%s recorded a rectification" % manager.username in reason
+        assert "another account must verify it" in reason
+    # nor by naming someone else in the body
+    refused(manager, path, {"outcome": "verified", "verifier": "bureau.inspector"})
+    reason = refused(staff, path, {"outcome": "verified"})  # staff do not sign off at all
+    assert "enterprise_staff may not verify a general hazard" in reason
+    assert created(api.get(path), 200)["status"] == "rectification_submitted"
+
+    grid = account(api, "grid_officer", grid="Wukang-1")
+    closed = created(grid.post(path + "/verification", {"outcome": "verified"}))
+    assert closed["status"] == "closed"
+    assert closed["verification"]["verified_by"] == grid.username
+    assert closed["verification"]["rule_version"] == "2026.1"
+    [event] = tap.wait_for(lambda e: e["type"] == "einspection.hazard.verified.v1"
+                           and e["data"]["hazard_id"] == hazard["id"])
+    event = json.loads(event.body)
+    assert (event["actor"], event["data"]["rule_version"]) == (grid.username, "2026.1")
+
+    # the manager verifies what staff rectified
+    other = report(staff, enterprise_id)
+    created(staff.post("/api/v1/hazards/%s/rectification" % other["id"], rectification()))
+    assert created(manager.post("/api/v1/hazards/%s/verification" % other["id"],
+                                {"outcome": "verified"}))["status"] == "closed"
+
+
+def test_a_major_hazard_is_closed_only_by_an_officer_or_the_authority_other_than_its_fixers(api):
+    enterprise_id = register(api)
+    manager = account(api, "enterprise_manager", enterprise_id=enterprise_id)
+    staff = account(api, "enterprise_staff", enterprise_id=enterprise_id)
+    town = account(api, "town_officer", town="Wukang")
+    grid = account(api, "grid_officer", grid="Wukang-1")
+
+    # staff may not close a major hazard its manager rectified, nor the manager
+    hazard = report(staff, enterprise_id, level="major")
+    path = "/api/v1/hazards/%s" % hazard["id"]
+    created(manager.post(path + "/plan", PLAN))
+    created(manager.post(path + "/rectification", rectification()))
+    assert "may not verify a major hazard" in refused(staff, path, {"outcome": "verified"})
+    assert "enterprise_manager may not verify a major hazard" in refused(
+        account(api, "enterprise_manager", enterprise_id=enterprise_id), path,
+        {"outcome": "verified"})
+    assert created(town.post(path + "/verification", {"outcome": "verified"}))["status"] == \
+        "closed"
+
+    # one town account cannot plan, rectify and close a major hazard alone
+    alone = report(town, enterprise_id, level="major")
+    path = "/api/v1/hazards/%s" % alone["id"]
+    created(town.post(path + "/plan", PLAN))
+    created(town.post(path + "/rectification", rectification()))
+    assert "%s recorded a remediation plan" % town.username in refused(
+        town, path, {"outcome": "verified"})
+    returned = created(grid.post(path + "/verification", {"outcome": "returned",
+                                                          "reason": "cover loose"}))
+    assert returned["returns"][0]["returned_by"] == grid.username
+    assert returned["returns"][0]["rule_version"] == "2026.1"
+    created(manager.post(path + "/rectification", rectification(measures="cover screwed")))
+    refused(town, path, {"outcome": "verified"})               # it planned and rectified before
+    assert created(grid.post(path + "/verification", {"outcome": "verified"}))["status"] == \
+        "closed"
+
+
+# --- what a report refers to is real and the enterprise's own -------------------------
+
+def test_a_reports_position_and_source_inspection_must_exist_in_its_enterprise(api):
+    site = fixtures.site(api)
+    inspection = created(api.post("/api/v1/inspections", site.inspection()))   # all passed
+    item_id = site.version["items"][0]["item_id"]
+    before = created(api.get("/api/v1/hazards", params={"enterprise_id": site.enterprise_id}),
+                     200)["total"]
+    for extra, field in [
+            ({"position_id": str(uuid.uuid4())}, "position_id"),
+            ({"source_inspection_id": str(uuid.uuid4()), "source_item_id": item_id},
+             "source_inspection_id"),
+            ({"source_inspection_id": inspection["id"], "source_item_id": "no-such-item"},
+             "source_item_id")]:
+        response = api.post("/api/v1/hazards", factories.hazard(site.enterprise_id, **extra))
+        assert response.status_code == 400, (extra, response.text)
+        assert list(response.json()["error"]["fields"]) == [field]
+    assert created(api.get("/api/v1/hazards", params={"enterprise_id": site.enterprise_id}),
+                   200)["total"] == before                       # nothing stored
+    # real ones are taken: a hazard seen later at an item the round passed
+    later = created(api.post("/api/v1/hazards", factories.hazard(
+        site.enterprise_id, position_id=site.position_id, source_inspection_id=inspection["id"],
+        source_item_id=item_id)))
+    assert later["source"] == {"kind": "inspection", "inspection_id": inspection["id"],
+                               "item_id": item_id}
+    assert later["position_id"] == site.position_id

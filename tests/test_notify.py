@@ -70,9 +70,12 @@ def test_the_grade_notice_reaches_the_enterprise_by_email_in_its_language(api, s
     # only the enterprise's own people answer for its notices
     assert api.post("/api/v1/notices/%s/read" % notice["notice_id"], {}).status_code == 404
     manager = account(api, "enterprise_manager", enterprise_id=enterprise_id)
-    read = created(manager.post("/api/v1/notices/%s/read" % notice["notice_id"],
-                                {"reader": "manager.wang"}), 200)
-    assert read["read_by"] == "manager.wang" and read["read_at"]
+    # the reader is the account: a name to sign as is refused
+    named = manager.post("/api/v1/notices/%s/read" % notice["notice_id"],
+                         {"reader": "bureau.inspector"})
+    assert named.status_code == 400 and "reader" in named.json()["error"]["fields"]
+    read = created(manager.post("/api/v1/notices/%s/read" % notice["notice_id"], {}), 200)
+    assert read["read_by"] == manager.username and read["read_at"]
     unread = created(manager.get("/api/v1/enterprises/%s/notices" % enterprise_id,
                                  params={"unread": "true"}), 200)
     assert notice["notice_id"] not in [n["notice_id"] for n in unread["items"]]

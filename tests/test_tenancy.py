@@ -13,7 +13,7 @@ from services.gateway.service import GatewayService
 
 from . import factories, fixtures
 from .fixtures import account, created
-from .support import Api
+from .support import Api, wait_until
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 
@@ -130,6 +130,64 @@ def test_another_tenant_gets_what_a_missing_id_gets_and_changes_nothing(county, 
                               across.text[:120]))
     assert leaks == []
     assert state_of(admin, a) == before
+
+
+def test_references_to_another_tenants_things_answer_like_missing_ones(county, platform):
+    """A body naming A's position, inspection, item or checklist in B's own
+    hazard, position or inspection gets what a missing id gets (400 naming the
+    field), and nothing is stored — also where A's item has a hazard already."""
+    admin, things, _ = county
+    a, b = things["a"], things["b"]
+    manager = account(admin, "enterprise_manager", enterprise_id=b["enterprise"])
+    a_version = created(admin.get("/api/v1/checklists/%s/versions/1" % a["checklist"]), 200)
+    failed = created(admin.post("/api/v1/inspections", factories.inspection(
+        a["enterprise"], a["position"], a_version, failed=(1,))))
+    a_item = a_version["items"][1]["item_id"]          # failed in A: A has its hazard
+    wait_until(lambda: admin.get("/api/v1/hazards", params={
+        "source_inspection_id": failed["id"]}).json()["total"] == 1, message="A's hazard")
+    b_inspection = created(admin.get("/api/v1/inspections", params={
+        "enterprise_id": b["enterprise"]}), 200)["items"][0]["id"]
+
+    def hazard(**refs):
+        return ("/api/v1/hazards", factories.hazard(b["enterprise"], **refs))
+
+    cases = [  # (what, (A's, missing)), each (path, body)
+        ("position", (hazard(position_id=a["position"]), hazard(position_id=MISSING))),
+        ("inspection", (hazard(source_inspection_id=failed["id"], source_item_id=a_item),
+                        hazard(source_inspection_id=MISSING, source_item_id=a_item))),
+        ("item", (hazard(source_inspection_id=b_inspection, source_item_id=a_item),
+                  hazard(source_inspection_id=b_inspection, source_item_id=MISSING))),
+        ("checklist of a position", tuple(
+            ("/api/v1/enterprises/%s/positions" % b["enterprise"],
+             {"name": "Roof", "checklist_ids": [checklist]})
+            for checklist in (a["checklist"], MISSING))),
+        ("checklist of an inspection", tuple(
+            ("/api/v1/inspections", dict(factories.inspection(
+                b["enterprise"], b["position"], a_version), checklist_id=checklist))
+            for checklist in (a["checklist"], MISSING))),
+    ]
+
+    def stored():
+        counts = [created(admin.get("/api/v1/hazards", params={"enterprise_id": e}),
+                          200)["total"] for e in (a["enterprise"], b["enterprise"])]
+        counts.append(created(admin.get("/api/v1/inspections", params={
+            "enterprise_id": b["enterprise"]}), 200)["total"])
+        counts.append(created(admin.get("/api/v1/enterprises/%s/positions" % b["enterprise"]),
+                              200)["total"])
+        return counts
+
+    before = stored()
+    for what, (across, absent) in cases:
+        answers = []
+        for path, body in (across, absent):
+            response = manager.post(path, body)
+            text = response.text
+            for ident in (a["position"], failed["id"], a_item, a["checklist"], MISSING):
+                text = text.replace(ident, "<id>")
+            answers.append((response.status_code, text))
+        assert answers[0] == answers[1], what
+        assert answers[0][0] == 400, (what, answers[0])
+    assert stored() == before
 
 
 def test_lists_show_only_the_callers_enterprises(county):

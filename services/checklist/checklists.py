@@ -24,6 +24,13 @@ def applies_to(checklist, enterprise):
     return not checklist["industry"] or checklist["industry"] == enterprise["industry"]
 
 
+def no_usable_checklist(checklist_id):
+    """What a checklist that does not exist, or is not one the enterprise may
+    use (another enterprise's, another industry's), is called: the same, so
+    another tenant's checklist ids cannot be probed."""
+    return "no checklist %s that this enterprise can use" % checklist_id
+
+
 class Checklist:
     def __init__(self, checklist_id):
         self.id = checklist_id

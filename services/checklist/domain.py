@@ -10,7 +10,7 @@ from datetime import timedelta
 from einspection.contract import new_event
 from einspection.errors import InvalidCommand
 
-from .checklists import PUBLISHED, applies_to
+from .checklists import PUBLISHED, applies_to, no_usable_checklist
 
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -35,6 +35,27 @@ def register_enterprise(command, *, actor, now, correlation_id=""):
                      time=now)
 
 
+def hazard_reference_problems(references, position, inspection):
+    """{field: [reason]} for each thing a hazard report of enterprise
+    `references["enterprise_id"]` names that is not that enterprise's own:
+    its position, its source inspection, and the item of that inspection.
+    `position` and `inspection` are the named ones as found (or None);
+    another enterprise's is answered exactly like a missing one."""
+    enterprise_id = references["enterprise_id"]
+    problems = {}
+    if references["position_id"] and (position is None
+                                      or position["enterprise_id"] != enterprise_id):
+        problems["position_id"] = ["no such position of this enterprise"]
+    if references["source_inspection_id"]:
+        if inspection is None or inspection["enterprise_id"] != enterprise_id:
+            problems["source_inspection_id"] = ["no such inspection of this enterprise"]
+        elif references["source_item_id"] and references["source_item_id"] not in {
+                item["item_id"] for item in inspection["items"]}:
+            problems["source_item_id"] = ["not an item of inspection %s"
+                                          % references["source_inspection_id"]]
+    return problems
+
+
 def _check_results(items, results):
     """{item_id: [reasons]} for every item without exactly one result, every
     result for an unknown item and every failed photo-required item without a photo."""
@@ -56,19 +77,22 @@ def _check_results(items, results):
     return errors
 
 
-def log_inspection(command, *, enterprise, position, checklist, actor, now,
+def log_inspection(command, *, enterprise, position, checklist, version, actor, now,
                    correlation_id=""):
     """An inspection done: one result per item of a published checklist
-    version that applies to the enterprise, at one of its positions."""
+    version that applies to the enterprise, at one of its positions.
+    `checklist` is the checklist as it stands (or None), `version` the
+    version the inspection used (or None)."""
     if command["completed_at"] > now + CLOCK_SKEW:
         raise InvalidCommand({"completed_at": ["is in the future"]})
     if position is None or position["enterprise_id"] != enterprise["id"]:
         raise InvalidCommand({"position_id": ["no such position in this enterprise"]})
-    if checklist is None or checklist["status"] != PUBLISHED:
+    if checklist is None or not applies_to(checklist, enterprise):
+        raise InvalidCommand({"checklist_id": [no_usable_checklist(command["checklist_id"])]})
+    if version is None or version["status"] != PUBLISHED:
         raise InvalidCommand({"checklist_version": ["is not a published version of checklist "
                                                     "%s" % command["checklist_id"]]})
-    if not applies_to(checklist, enterprise):
-        raise InvalidCommand({"checklist_id": ["is not a checklist of this enterprise"]})
+    checklist = version
     items = checklist["items"]
     errors = _check_results(items, command["results"])
     if errors:

@@ -7,7 +7,7 @@ import uuid
 from einspection.contract import new_event
 from einspection.errors import InvalidCommand
 
-from .checklists import applies_to
+from .checklists import applies_to, no_usable_checklist
 
 
 def stream_id(position_id):
@@ -55,13 +55,9 @@ class Position:
     def register(cls, enterprise, command, checklists, *, actor, now, correlation_id=""):
         """`checklists`: {checklist_id: its read-model row or None} for the
         checklist_ids the command assigns."""
-        errors = []
-        for checklist_id in command["checklist_ids"]:
-            found = checklists.get(checklist_id)
-            if found is None:
-                errors.append("no checklist %s" % checklist_id)
-            elif not applies_to(found, enterprise):
-                errors.append("checklist %s is not one this enterprise can use" % checklist_id)
+        errors = [no_usable_checklist(checklist_id) for checklist_id in command["checklist_ids"]
+                  if checklists.get(checklist_id) is None
+                  or not applies_to(checklists[checklist_id], enterprise)]
         if errors:
             raise InvalidCommand({"checklist_ids": errors})
         position = cls(str(uuid.uuid4()))

@@ -119,7 +119,15 @@ class RegisterPosition(_Command):
 
 
 class Scan(_Command):
-    by = fields.String(load_default="anonymous", validate=validate.Length(min=1, max=200))
+    """A scan's query: nothing. Who scanned is the account acting."""
+
+
+class HazardReferences(_Command):
+    """What a hazard report refers to in the register, to be checked there."""
+    enterprise_id = Id(required=True)
+    position_id = Id(load_default=None, allow_none=True)
+    source_inspection_id = Id(load_default=None, allow_none=True)
+    source_item_id = Id(load_default=None, allow_none=True)
 
 
 class ItemResult(_Command):

@@ -1,6 +1,7 @@
 from nameko.dependency_providers import Config
 from einspection import auth, eventstore, files, paging
 from einspection import scope as tenancy
+from einspection.acting import Acting
 from einspection.contract import UNSTORABLE_TEXT, isoformat, load_command, unstorable, utcnow
 from einspection.errors import Conflict, Forbidden, InvalidCommand, NotFound
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, setting
@@ -9,7 +10,8 @@ from . import accounts, checklists, documents, domain, positions, projections, s
 from .checklists import Checklist, applies_to
 from .positions import Position
 from .schemas import (AccountQuery, ChecklistQuery, CreateAccount, CreateChecklist,
-                      DisableAccount, EditChecklist, EnterpriseQuery, ImportChecklist,
+                      DisableAccount, EditChecklist, EnterpriseQuery, HazardReferences,
+                      ImportChecklist,
                       InspectionExportQuery, InspectionQuery, LogInspection, Login, PeriodQuery,
                       PositionQuery, RecordSafetyAction, RegisterEnterprise, RegisterPosition,
                       SafetyActionQuery, Scan, VisibleTo)
@@ -24,7 +26,9 @@ def _authority_only(scope, what):
 
 
 class ChecklistService(HealthCheck):
-    """Checklists, positions and inspections — and the enterprise register."""
+    """Checklists, positions and inspections — and the enterprise register.
+    Every command takes `acting` (einspection.acting, as a dict): the account
+    acting, the actor of its events, and its scope."""
     name = "checklist"
 
     metrics = MetricsServer()
@@ -34,10 +38,12 @@ class ChecklistService(HealthCheck):
 
     # --- register -----------------------------------------------------------------
     @rpc
-    def register_enterprise(self, payload, actor="anonymous", correlation_id=""):
+    def register_enterprise(self, payload, acting):
+        acting = Acting.from_dict(acting)
+        _authority_only(acting.scope, "the register")
         command = load_command(RegisterEnterprise, payload)
-        event = domain.register_enterprise(command, actor=actor, now=utcnow(),
-                                           correlation_id=correlation_id)
+        event = domain.register_enterprise(command, actor=acting.actor, now=utcnow(),
+                                           correlation_id=acting.correlation_id)
         with self.store.begin() as conn:
             if projections.find_by_credit_code(conn, event.data["credit_code"]):
                 raise Conflict("an enterprise with credit code %s is registered already"
@@ -59,18 +65,18 @@ class ChecklistService(HealthCheck):
 
     # --- accounts -------------------------------------------------------------------
     @rpc
-    def create_account(self, payload, creator):
+    def create_account(self, payload, acting):
         command = load_command(CreateAccount, payload)
-        creator = auth.Principal.from_dict(creator) if creator else None
+        creator = Acting.from_dict(acting).account
         with self.store.begin() as conn:
             account_id, event = accounts.create(conn, command, creator, utcnow())
             self._record(conn, accounts.stream_id(account_id), 0, event)
             return accounts.view(accounts.find(conn, account_id))
 
     @rpc
-    def disable_account(self, account_id, payload, principal):
+    def disable_account(self, account_id, payload, acting):
         command = load_command(DisableAccount, payload)
-        principal = auth.Principal.from_dict(principal)
+        principal = Acting.from_dict(acting).account
         with self.store.begin() as conn:
             event = accounts.disable(conn, account_id, command["reason"], principal, utcnow())
             if event is not None:
@@ -102,23 +108,24 @@ class ChecklistService(HealthCheck):
 
     # --- checklists -----------------------------------------------------------------
     @rpc
-    def create_checklist(self, payload, actor="anonymous", correlation_id="", scope=None):
+    def create_checklist(self, payload, acting):
+        acting = Acting.from_dict(acting)
         command = load_command(CreateChecklist, payload)
         if command["enterprise_id"]:
             with self.store.connect() as conn:
                 self._enterprise(conn, command["enterprise_id"], as_field="enterprise_id",
-                                 scope=scope, actor=actor)
+                                 scope=acting.scope, actor=acting.actor)
         else:
-            _authority_only(scope, "a universal checklist")
-        checklist = Checklist.create(command, actor=actor, now=utcnow(),
-                                     correlation_id=correlation_id)
+            _authority_only(acting.scope, "a universal checklist")
+        checklist = Checklist.create(command, actor=acting.actor, now=utcnow(),
+                                     correlation_id=acting.correlation_id)
         return self._save_checklist(checklist)
 
     @rpc
-    def import_checklist(self, csv_text, query, actor="anonymous", correlation_id="",
-                         scope=None):
+    def import_checklist(self, csv_text, query, acting):
         """A universal checklist from a grading standard's CSV, checked first."""
-        _authority_only(scope, "a universal checklist")
+        acting = Acting.from_dict(acting)
+        _authority_only(acting.scope, "a universal checklist")
         command = load_command(ImportChecklist, query)
         if not isinstance(csv_text, str) or not csv_text.strip():
             raise InvalidCommand({"_body": ["send the CSV file as the request body"]})
@@ -128,23 +135,26 @@ class ChecklistService(HealthCheck):
         now = utcnow()
         checklist = Checklist.create({"title": command["title"], "scope": "universal",
                                       "industry": command["industry"], "items": items},
-                                     actor=actor, now=now, correlation_id=correlation_id)
+                                     actor=acting.actor, now=now,
+                                     correlation_id=acting.correlation_id)
         if command["publish"]:
-            checklist.publish(actor=actor, now=now, correlation_id=correlation_id)
+            checklist.publish(actor=acting.actor, now=now, correlation_id=acting.correlation_id)
         return self._save_checklist(checklist)
 
     @rpc
-    def edit_checklist(self, checklist_id, payload, actor="anonymous", correlation_id="",
-                       scope=None):
+    def edit_checklist(self, checklist_id, payload, acting):
+        acting = Acting.from_dict(acting)
         command = load_command(EditChecklist, payload)
-        checklist = self._load_checklist(checklist_id, scope, actor)
-        checklist.edit(command, actor=actor, now=utcnow(), correlation_id=correlation_id)
+        checklist = self._load_checklist(checklist_id, acting.scope, acting.actor)
+        checklist.edit(command, actor=acting.actor, now=utcnow(),
+                       correlation_id=acting.correlation_id)
         return self._save_checklist(checklist)
 
     @rpc
-    def publish_checklist(self, checklist_id, actor="anonymous", correlation_id="", scope=None):
-        checklist = self._load_checklist(checklist_id, scope, actor)
-        checklist.publish(actor=actor, now=utcnow(), correlation_id=correlation_id)
+    def publish_checklist(self, checklist_id, acting):
+        acting = Acting.from_dict(acting)
+        checklist = self._load_checklist(checklist_id, acting.scope, acting.actor)
+        checklist.publish(actor=acting.actor, now=utcnow(), correlation_id=acting.correlation_id)
         return self._save_checklist(checklist)
 
     @rpc
@@ -179,15 +189,16 @@ class ChecklistService(HealthCheck):
 
     # --- positions and their codes --------------------------------------------------
     @rpc
-    def register_position(self, enterprise_id, payload, actor="anonymous", correlation_id="",
-                          scope=None):
+    def register_position(self, enterprise_id, payload, acting):
+        acting = Acting.from_dict(acting)
         command = load_command(RegisterPosition, payload)
         with self.store.begin() as conn:
-            enterprise = self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
+            enterprise = self._enterprise(conn, enterprise_id, scope=acting.scope,
+                                          actor=acting.actor)
             assigned = {checklist_id: projections.find_checklist(conn, checklist_id)
                         for checklist_id in command["checklist_ids"]}
-            position = Position.register(enterprise, command, assigned, actor=actor,
-                                         now=utcnow(), correlation_id=correlation_id)
+            position = Position.register(enterprise, command, assigned, actor=acting.actor,
+                                         now=utcnow(), correlation_id=acting.correlation_id)
             self._record(conn, positions.stream_id(position.id), 0, *position.pending)
         self.store.committed()
         return self.get_position(position.id)
@@ -206,11 +217,13 @@ class ChecklistService(HealthCheck):
             return projections.position_page(conn, enterprise_id, query)
 
     @rpc
-    def rotate_code(self, position_id, actor="anonymous", correlation_id="", scope=None):
+    def rotate_code(self, position_id, acting):
+        acting = Acting.from_dict(acting)
         with self.store.begin() as conn:
             position = Position.from_snapshot(
-                self._position_row(conn, position_id, scope, actor)._mapping)
-            position.rotate_code(actor=actor, now=utcnow(), correlation_id=correlation_id)
+                self._position_row(conn, position_id, acting.scope, acting.actor)._mapping)
+            position.rotate_code(actor=acting.actor, now=utcnow(),
+                                 correlation_id=acting.correlation_id)
             self._record(conn, positions.stream_id(position.id), position.version,
                          *position.pending)
         self.store.committed()
@@ -236,18 +249,20 @@ class ChecklistService(HealthCheck):
         return files.pack(pdf, documents.PDF, "qr-codes-%s.pdf" % enterprise_id)
 
     @rpc
-    def scan(self, token, query, correlation_id="", scope=None, actor=""):
+    def scan(self, token, query, acting):
         """Resolve a QR token: the position and the checklists that apply
-        there; records who was there and when."""
-        command = load_command(Scan, query)
+        there; records who was there (the account scanning) and when."""
+        acting = Acting.from_dict(acting)
+        load_command(Scan, query)
         with self.store.begin() as conn:
             row = projections.find_position_by_token(conn, token) if token else None
-            if row is None or not tenancy.visible(scope, row.enterprise_id):
+            if row is None or not tenancy.visible(acting.scope, row.enterprise_id):
                 if row is not None:
-                    tenancy.require(scope, row.enterprise_id, "QR code", "(token)", actor)
+                    tenancy.require(acting.scope, row.enterprise_id, "QR code", "(token)",
+                                    acting.actor)
                 raise NotFound("QR code", "(unknown, or replaced by a newer code)")
             position = Position.from_snapshot(row._mapping)
-            position.scan(command["by"], now=utcnow(), correlation_id=correlation_id)
+            position.scan(acting.actor, now=utcnow(), correlation_id=acting.correlation_id)
             self._record(conn, positions.stream_id(position.id), position.version,
                          *position.pending)
             view = projections.position_view(row)
@@ -263,20 +278,47 @@ class ChecklistService(HealthCheck):
                 "scanned_by": scanned["scanned_by"], "scanned_at": isoformat(scanned["scanned_at"]),
                 "checklists": found}
 
+    # --- what a hazard report refers to -------------------------------------------------
+    @rpc
+    def check_hazard_references(self, references, scope=None, actor=""):
+        """Whether what a hazard report names is real and its enterprise's own:
+        the enterprise (in `scope`), the position, the source inspection and
+        its item. InvalidCommand names each that is not; another tenant's is
+        answered exactly like a missing one. One call, before the report."""
+        references = load_command(HazardReferences, references)
+        with self.store.connect() as conn:
+            self._enterprise(conn, references["enterprise_id"], as_field="enterprise_id",
+                             scope=scope, actor=actor)
+            position = references["position_id"] and projections.find_position(
+                conn, references["position_id"])
+            inspection = references["source_inspection_id"] and projections.find_inspection(
+                conn, references["source_inspection_id"])
+        position = position and projections.position_view(position)
+        inspection = inspection and projections.inspection_view(inspection, with_items=True)
+        for what, found in (("position", position), ("inspection", inspection)):
+            if found and found["enterprise_id"] != references["enterprise_id"]:
+                tenancy.log_attempt(what, found["id"], found["enterprise_id"], actor)
+        problems = domain.hazard_reference_problems(references, position, inspection)
+        if problems:
+            raise InvalidCommand(problems)
+        return {"checked": sorted(key for key, value in references.items() if value)}
+
     # --- inspections ------------------------------------------------------------------
     @rpc
-    def log_inspection(self, payload, actor="anonymous", correlation_id="", scope=None):
+    def log_inspection(self, payload, acting):
+        acting = Acting.from_dict(acting)
         command = load_command(LogInspection, payload)
         with self.store.begin() as conn:
             enterprise = self._enterprise(conn, command["enterprise_id"], as_field="enterprise_id",
-                                          scope=scope, actor=actor)
+                                          scope=acting.scope, actor=acting.actor)
             row = projections.find_position(conn, command["position_id"])
             event = domain.log_inspection(
                 command, enterprise=enterprise,
                 position=row and projections.position_view(row),
-                checklist=projections.find_checklist_version(conn, command["checklist_id"],
-                                                             command["checklist_version"]),
-                actor=actor, now=utcnow(), correlation_id=correlation_id)
+                checklist=projections.find_checklist(conn, command["checklist_id"]),
+                version=projections.find_checklist_version(conn, command["checklist_id"],
+                                                           command["checklist_version"]),
+                actor=acting.actor, now=utcnow(), correlation_id=acting.correlation_id)
             self._record(conn, domain.inspection_stream(event.data["inspection_id"]), 0, event)
         self.store.committed()
         return self.get_inspection(event.data["inspection_id"])
@@ -313,13 +355,14 @@ class ChecklistService(HealthCheck):
 
     # --- safety actions -----------------------------------------------------------------
     @rpc
-    def record_safety_action(self, enterprise_id, payload, actor="anonymous",
-                             correlation_id="", scope=None):
+    def record_safety_action(self, enterprise_id, payload, acting):
+        acting = Acting.from_dict(acting)
         command = load_command(RecordSafetyAction, payload)
         with self.store.begin() as conn:
-            self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
-            event = domain.record_safety_action(enterprise_id, command, actor=actor,
-                                                now=utcnow(), correlation_id=correlation_id)
+            self._enterprise(conn, enterprise_id, scope=acting.scope, actor=acting.actor)
+            event = domain.record_safety_action(enterprise_id, command, actor=acting.actor,
+                                                now=utcnow(),
+                                                correlation_id=acting.correlation_id)
             self._record(conn, domain.safety_action_stream(event.data["action_id"]), 0, event)
         self.store.committed()
         with self.store.connect() as conn:

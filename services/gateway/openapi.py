@@ -37,7 +37,8 @@ BINARY = {"type": "string", "format": "binary"}
 ERROR_MEANINGS = {
     400: "invalid input: `error.fields` names each bad field (path, query or body) and why",
     401: "no valid bearer token (missing, expired, forged): log in at POST /api/v1/auth/token",
-    403: "the account's role may not do this (another tenant's data is a 404, not a 403)",
+    403: "the account may not do this: its role, or a rule such as who may verify a hazard "
+         "(another tenant's data is a 404, not a 403)",
     404: "not found (an unknown id)",
     405: "the path exists, not with this method",
     409: "it does not fit the current state (`error.current`), or it changed meanwhile",
@@ -182,7 +183,8 @@ ROUTES = {
     ("GET", "/api/v1/scan/<string:token>"): Operation(
         "scan a QR code: the position and the checklists that apply there", "positions",
         views.ScanResult, query=checklist.Scan, conflicts=True,
-        description="Records who scanned (`by`) and when. An unknown or replaced code is 404."),
+        description="Records who scanned (the account scanning) and when. An unknown or "
+                    "replaced code is 404."),
     ("GET", "/scan/<string:token>"): Operation(
         "the QR code's link itself: a browser goes to the inspection page, an API client "
         "gets the scan", "positions", views.ScanResult, query=checklist.Scan, conflicts=True,
@@ -222,7 +224,12 @@ ROUTES = {
     # --- hazards -------------------------------------------------------------------------
     ("POST", "/api/v1/hazards"): Operation(
         "report a hazard", "hazards", views.Hazard, 201, body=hazard.ReportHazard,
-        conflicts=True, description="409: a hazard from this inspection item exists."),
+        conflicts=True, description="`enterprise_id`, `position_id`, `source_inspection_id` "
+                                    "(with `source_item_id`) and `evidence` must exist and be "
+                                    "the enterprise's own: 400 naming the field otherwise, "
+                                    "another tenant's as a missing one. 409: a hazard from "
+                                    "this inspection item exists. The account reporting is "
+                                    "`reported_by`; `reporter` is a name."),
     ("GET", "/api/v1/hazards"): Operation(
         "the standing book (hazard ledger)", "hazards", views.LedgerPage,
         query=hazard.LedgerQuery),
@@ -250,7 +257,13 @@ ROUTES = {
         description="A major hazard needs its plan first (409 otherwise)."),
     ("POST", "/api/v1/hazards/<string:hazard_id>/verification"): Operation(
         "verify a rectification, or return it", "hazards", views.Hazard, 201,
-        body=hazard.Verify, conflicts=True),
+        body=hazard.Verify, conflicts=True,
+        description="403 with the reason unless the verification rule "
+                    "(HAZARD_VERIFICATION_RULES) lets the account verify a hazard of this "
+                    "level — by default a general one the enterprise's manager or an officer, "
+                    "a major one a grid or town officer or the authority — and never the "
+                    "account that recorded a plan or a rectification of it. Returning is "
+                    "verifying too. The rule's version is on the answer and the event."),
     ("POST", "/api/v1/evidence"): Operation(
         "upload an evidence file (the raw bytes as the body)", "hazards",
         views.EvidenceStored, 201,
@@ -269,8 +282,9 @@ ROUTES = {
     ("GET", "/api/v1/notices/<string:notice_id>"): Operation(
         "one notice with its deliveries", "notices", views.NoticeWithDeliveries),
     ("POST", "/api/v1/notices/<string:notice_id>/read"): Operation(
-        "the read receipt (the first read counts)", "notices", views.NoticeWithDeliveries,
-        body=notify.ReadNotice),
+        "the account's read receipt (the first read counts)", "notices",
+        views.NoticeWithDeliveries, body=notify.ReadNotice,
+        description="The reader is the account: the body is `{}` (a `reader` is refused)."),
     ("POST", "/api/v1/publications"): Operation(
         "publish a notice to all enterprises, a town, an industry or a grid", "notices",
         views.Publication, 201, body=notify.Publish),

@@ -298,6 +298,16 @@ class HazardSource(Schema):
     item_id = fields.String()
 
 
+def _account(what):
+    return _text(metadata={"description": "the account (username) that %s: the actor of its "
+                                          "event" % what})
+
+
+def _rule_version():
+    return _maybe_text(metadata={"description": "the verification rule's version that allowed "
+                                                "it (null on records from before the rule)"})
+
+
 class Plan(Schema):
     goal = _text()
     measures = _text()
@@ -305,6 +315,7 @@ class Plan(Schema):
     responsible_person = _text()
     deadline = _instant()
     interim_measures = _text()
+    recorded_by = _account("recorded the plan")
 
 
 class Rectification(Schema):
@@ -313,18 +324,26 @@ class Rectification(Schema):
     evidence = _list(fields.String())
     cost = fields.String(required=True, allow_none=True, metadata={
         "description": "decimal text, 2 places"})
+    rectified_by = _maybe_text(metadata={"description": "who did the work, as the submitter "
+                                                        "named them (data)"})
+    submitted_by = _account("submitted the rectification")
 
 
 class Verification(Schema):
     verified_at = _instant()
-    verifier = _text()
+    verifier = _text(metadata={"description": "who checked, as named in the verification "
+                                              "(data; default the account)"})
     comment = _text()
+    verified_by = _account("verified it")
+    rule_version = _rule_version()
 
 
 class Return(Schema):
     returned_at = _instant()
     reason = _text()
-    verifier = _text()
+    verifier = _text(metadata={"description": "who checked, as named (data)"})
+    returned_by = _account("returned it")
+    rule_version = _rule_version()
 
 
 class Hazard(Schema):
@@ -341,7 +360,9 @@ class Hazard(Schema):
     found_at = _instant()
     reported_at = _instant()
     rectification_deadline = _instant()
-    reporter = _text()
+    reporter = _text(metadata={"description": "who found it, as the report named them (data)"})
+    reported_by = _account("reported it (for a hazard from an inspection: that logged the "
+                           "inspection)")
     version = fields.Integer(required=True, metadata={"description": "of the hazard's stream"})
     overdue = fields.Boolean(required=True)
     overdue_at = _instant(nullable=True)
@@ -362,7 +383,8 @@ class LedgerRow(Schema):
     description = _text()
     source_inspection_id = _maybe_text()
     source_item_id = _maybe_text()
-    reporter = _text()
+    reporter = _text(metadata={"description": "who found it, as named (data)"})
+    reported_by = _account("reported it")
     found_at = _instant()
     reported_at = _instant()
     rectification_deadline = _instant()
@@ -373,6 +395,7 @@ class LedgerRow(Schema):
     rectified_at = _instant(nullable=True)
     rectification_cost = _maybe_text()
     closed_at = _instant(nullable=True)
+    closed_by = _maybe_text(metadata={"description": "the account that verified (closed) it"})
     returned_count = _count()
 
 
@@ -410,7 +433,9 @@ class HistoryEntry(Schema):
     time = _instant()
     subject = _text()
     datacontenttype = _text()
-    actor = _text()
+    actor = _text(metadata={"description": "who acted: the authenticated account's username, "
+                                           "or the service that acted by itself "
+                                           "(hazard-service: the overdue check)"})
     correlationid = _text()
     causationid = _text()
     streamid = _text()

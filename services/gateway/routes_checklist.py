@@ -105,10 +105,8 @@ class ChecklistRoutes:
     @http("GET", "/api/v1/scan/<string:token>")     # and /scan/<token>, routes_web.py
     @endpoint("positions.scan", roles=WRITERS)
     def scan(self, request, token):
-        query = _query(request)
-        query.setdefault("by", request.principal.username)
         try:
-            return 200, call(self.checklist.scan, token, query, **self._acting(request))
+            return 200, call(self.checklist.scan, token, _query(request), **self._acting(request))
         except NotFound:
             raise HttpError(404, "this QR code is unknown or has been replaced by a newer "
                                  "one; scan the code posted at the position") from None

@@ -1,13 +1,19 @@
 """The hazard routes of the gateway: the standing book, the hazard lifecycle
 and evidence files. A mixin of GatewayService (its RpcProxy `hazard` and
-`checklist`, its `_require_enterprise`)."""
+`checklist`, its `_acting` and `_scope`)."""
 import base64
 
 from nameko.web.handlers import http
 
+from einspection.contract import load_command
 from services.hazard import blobs
+from services.hazard.schemas import ReportHazard
 
 from .http_json import WRITERS, HttpError, call, endpoint, file_response, read_json
+
+
+# What a hazard report names that the register (the checklist service) owns.
+REGISTER_REFERENCES = ("enterprise_id", "position_id", "source_inspection_id", "source_item_id")
 
 
 class HazardRoutes:
@@ -16,8 +22,18 @@ class HazardRoutes:
     @endpoint("hazards.report", roles=WRITERS)
     def report_hazard(self, request):
         body = read_json(request)
-        self._require_enterprise(request, body.get("enterprise_id"))
+        self._require_references(request, load_command(ReportHazard, body))
         return 201, call(self.hazard.report_hazard, body, **self._acting(request))
+
+    def _require_references(self, request, command):
+        """What a hazard report names is real and its enterprise's own. The
+        register's things (enterprise, position, source inspection and item)
+        in one call to their owner, the checklist service, before anything
+        is recorded; the evidence files by the hazard service, which owns
+        them. Another tenant's answers as a missing one: 400 naming the field."""
+        call(self.checklist.check_hazard_references,
+             {key: command[key] for key in REGISTER_REFERENCES}, self._scope(request),
+             request.principal.username)
 
     @http("GET", "/api/v1/hazards")
     @endpoint("hazards.list")

@@ -1,7 +1,8 @@
 """The notify routes of the gateway: inboxes and read receipts, the
 authority's publications, recipients' settings and webhook subscriptions.
 A mixin of GatewayService (its RpcProxy `notify`). Who may read which inbox
-is the notify service's to decide: it gets the account and its scope."""
+is the notify service's to decide: it gets the account and its scope (for
+commands, in the one `acting` context)."""
 from nameko.web.handlers import http
 
 from .http_json import AUTHORITY, WRITERS, call, endpoint, read_json
@@ -22,7 +23,7 @@ class NotifyRoutes:
     @http("GET", "/api/v1/enterprises/<string:enterprise_id>/notices")
     @endpoint("enterprises.notices")
     def enterprise_notices(self, request, enterprise_id):
-        self._require_enterprise(request, enterprise_id, as_field=False)
+        self._require_enterprise(request, enterprise_id)
         query = dict(request.args.to_dict(), recipient="enterprise:" + enterprise_id)
         return 200, call(self.notify.inbox, query, **_who_and_scope(self, request))
 
@@ -42,13 +43,12 @@ class NotifyRoutes:
     @endpoint("notices.read", roles=WRITERS)
     def read_notice(self, request, notice_id):
         return 200, call(self.notify.read_notice, notice_id, read_json(request),
-                         **_who(self, request))
+                         **self._acting(request))
 
     @http("POST", "/api/v1/publications")
     @endpoint("publications.publish", roles=AUTHORITY)
     def publish(self, request):
-        return 201, call(self.notify.publish, read_json(request),
-                         actor=request.principal.username)
+        return 201, call(self.notify.publish, read_json(request), **self._acting(request))
 
     @http("GET", "/api/v1/publications")
     @endpoint("publications.list", roles=AUTHORITY)
@@ -72,18 +72,18 @@ class NotifyRoutes:
     def change_recipient_settings(self, request, recipient):
         self._require_recipient(request, recipient)
         return 200, call(self.notify.change_recipient_settings, recipient, read_json(request),
-                         **_who(self, request))
+                         **self._acting(request))
 
     def _require_recipient(self, request, recipient):
         kind, _, enterprise_id = recipient.partition(":")
         if kind == "enterprise" and enterprise_id:
-            self._require_enterprise(request, enterprise_id, as_field=False)
+            self._require_enterprise(request, enterprise_id)
 
     @http("POST", "/api/v1/webhooks")
     @endpoint("webhooks.subscribe", roles=INTEGRATION)
     def subscribe_webhook(self, request):
         return 201, call(self.notify.subscribe_webhook, read_json(request),
-                         **_who_and_scope(self, request))
+                         **self._acting(request))
 
     @http("GET", "/api/v1/webhooks")
     @endpoint("webhooks.list", roles=INTEGRATION)
@@ -98,7 +98,7 @@ class NotifyRoutes:
     @http("DELETE", "/api/v1/webhooks/<string:subscription_id>")
     @endpoint("webhooks.cancel", roles=INTEGRATION)
     def cancel_webhook(self, request, subscription_id):
-        return 200, call(self.notify.cancel_webhook, subscription_id, **_who(self, request))
+        return 200, call(self.notify.cancel_webhook, subscription_id, **self._acting(request))
 
     @http("GET", "/api/v1/webhooks/<string:subscription_id>/deliveries")
     @endpoint("webhooks.deliveries", roles=INTEGRATION)

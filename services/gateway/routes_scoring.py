@@ -13,7 +13,7 @@ class ScoringRoutes:
     @http("GET", "/api/v1/enterprises/<string:enterprise_id>/score")
     @endpoint("enterprises.score")
     def score(self, request, enterprise_id):
-        self._require_enterprise(request, enterprise_id, as_field=False)
+        self._require_enterprise(request, enterprise_id)
         as_of = request.args.get("as_of")
         try:
             return 200, call(self.scoring.score, enterprise_id, as_of, scope=self._scope(request),

@@ -6,7 +6,7 @@ from werkzeug.wrappers import Response
 
 import einspection.nameko_glue  # noqa: F401  (registers the domain errors for RPC)
 from einspection import auth
-from einspection.errors import InvalidCommand, NotFound
+from einspection.acting import Acting
 
 from .http_json import (ANY_ID, AUTHORITY, HttpError, auth_secret, call, correlation_id,
                         endpoint, read_json, token_ttl_seconds)
@@ -68,7 +68,7 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes,
     @endpoint("accounts.create", roles=("authority_admin", "enterprise_manager"))
     def create_account(self, request):
         return 201, call(self.checklist.create_account, read_json(request),
-                         request.principal.to_dict())
+                         **self._acting(request))
 
     @http("GET", "/api/v1/accounts")
     @endpoint("accounts.list", roles=("authority_admin", "enterprise_manager"))
@@ -80,15 +80,14 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes,
     @endpoint("accounts.disable", roles=("authority_admin", "enterprise_manager"))
     def disable_account(self, request, account_id):
         return 200, call(self.checklist.disable_account, account_id, read_json(request),
-                         request.principal.to_dict())
+                         **self._acting(request))
 
     # --- register -----------------------------------------------------------------
     @http("POST", "/api/v1/enterprises")
     @endpoint("enterprises.create", roles=AUTHORITY)
     def register_enterprise(self, request):
         return 201, call(self.checklist.register_enterprise, read_json(request),
-                         actor=request.principal.username,
-                         correlation_id=correlation_id(request))
+                         **self._acting(request))
 
     @http("GET", "/api/v1/enterprises")
     @endpoint("enterprises.list")
@@ -111,30 +110,23 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes,
         return request.scope
 
     def _acting(self, request):
-        """Who acts and within what: the keyword arguments of every command."""
-        return {"actor": request.principal.username, "correlation_id": correlation_id(request),
-                "scope": self._scope(request)}
+        """Who acts and within what (einspection.acting), built once here from
+        the token's account: the keyword argument `acting` of every command of
+        every service, and the only source of the actor of what it records."""
+        if not hasattr(request, "acting"):
+            request.acting = Acting.by_account(request.principal, correlation_id(request),
+                                               self._scope(request)).to_dict()
+        return {"acting": request.acting}
 
     def _reading(self, request):
         return {"scope": self._scope(request), "actor": request.principal.username}
 
-    def _require_enterprise(self, request, enterprise_id, as_field=True):
-        """The enterprise exists and is the caller's to see. Another tenant's
-        is as absent as a missing one (404, or 400 naming the field)."""
-        if not isinstance(enterprise_id, str) or not enterprise_id:
-            if as_field:
-                raise InvalidCommand({"enterprise_id": ["required"]})
-            raise HttpError(404, "enterprise not found")
+    def _require_enterprise(self, request, enterprise_id):
+        """The enterprise a path names exists and is the caller's to see.
+        Another tenant's is as absent as a missing one (404)."""
         try:
             ANY_ID.deserialize(enterprise_id)   # before it reaches a query: no NUL, not too long
-        except ValidationError as exc:
-            if as_field:
-                raise InvalidCommand({"enterprise_id": exc.messages}) from None
+        except ValidationError:
             raise HttpError(404, "enterprise not found") from None
-        try:
-            call(self.checklist.get_enterprise, enterprise_id, self._scope(request),
-                 request.principal.username)
-        except NotFound:
-            if as_field:
-                raise InvalidCommand({"enterprise_id": ["no such enterprise"]}) from None
-            raise
+        call(self.checklist.get_enterprise, enterprise_id, self._scope(request),
+             request.principal.username)

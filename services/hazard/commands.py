@@ -1,6 +1,8 @@
 """What the hazard service does with a command or an event: load the aggregate,
 let it decide, then append its events with an optimistic version check and
-update the ledger in the caller's transaction. Plain: no nameko."""
+update the ledger in the caller's transaction. Every command takes the
+`Acting` it is done in (einspection.acting): its scope limits what it may
+touch, its actor is the actor of what it records. Plain: no nameko."""
 import os
 
 from einspection import eventstore
@@ -8,6 +10,8 @@ from einspection import scope as tenancy
 from einspection.errors import ConcurrencyConflict, Conflict, InvalidCommand, NotFound
 
 from . import ledger
+from einspection.acting import Acting
+
 from .domain import DEFAULT_DEADLINE_DAYS, Hazard, stream_id
 
 CONSUMER = "hazard"          # the inbox name, and the queue <QUEUE_PREFIX>.hazard
@@ -52,15 +56,23 @@ def require_evidence(blobs, refs, field="evidence"):
         raise InvalidCommand({field: missing})
 
 
-def report(conn, blobs, command, *, now, correlation_id="", days=None, scope=None):
-    if not tenancy.visible(scope, command["enterprise_id"]):
+def report(conn, blobs, command, acting, *, now, days=None):
+    """A reported hazard. Its position and source inspection item are the
+    register's to vouch for (the gateway asks the checklist service before);
+    its evidence is this service's."""
+    if not tenancy.visible(acting.scope, command["enterprise_id"]):
         tenancy.log_attempt("enterprise", command["enterprise_id"], command["enterprise_id"],
-                            command.get("actor"))
+                            acting.actor)
         raise InvalidCommand({"enterprise_id": ["no such enterprise"]})
     require_evidence(blobs, command.get("evidence") or [])
-    hazard = Hazard.report(command, now=now, correlation_id=correlation_id, deadline_days=days)
+    hazard = Hazard.report(command, acting, now=now, deadline_days=days)
     if eventstore.stream_version(conn, stream_id(hazard.id)):
         existing = load(conn, hazard.id)
+        if existing.enterprise_id != command["enterprise_id"]:   # as if it did not exist
+            tenancy.log_attempt("inspection", command["source_inspection_id"],
+                                existing.enterprise_id, acting.actor)
+            raise InvalidCommand({"source_inspection_id": ["no such inspection of this "
+                                                           "enterprise"]})
         raise Conflict("inspection item %s of inspection %s has its hazard %s already"
                        % (command["source_item_id"], command["source_inspection_id"],
                           hazard.id), {"state": existing.state, "hazard_id": hazard.id})
@@ -68,19 +80,30 @@ def report(conn, blobs, command, *, now, correlation_id="", days=None, scope=Non
     return hazard
 
 
-def change(conn, hazard_id, decide, scope=None, actor=""):
-    """Load a hazard (of `scope`), let `decide(hazard)` record events, save them."""
-    hazard = load(conn, hazard_id, scope, actor)
+def change(conn, hazard_id, decide, acting):
+    """Load a hazard (of the acting account's scope), let `decide(hazard)`
+    record events, save them."""
+    hazard = load(conn, hazard_id, acting.scope, acting.actor)
     decide(hazard)
     save(conn, hazard)
     return hazard
 
 
-def submit_rectification(conn, blobs, hazard_id, command, *, now, correlation_id="",
-                         scope=None):
+def record_plan(conn, hazard_id, command, acting, *, now):
+    return change(conn, hazard_id, lambda hazard: hazard.record_plan(command, acting, now=now),
+                  acting)
+
+
+def submit_rectification(conn, blobs, hazard_id, command, acting, *, now):
     require_evidence(blobs, command.get("evidence") or [])
     return change(conn, hazard_id, lambda hazard: hazard.submit_rectification(
-        command, now=now, correlation_id=correlation_id), scope, command.get("actor"))
+        command, acting, now=now), acting)
+
+
+def verify(conn, hazard_id, command, acting, rule, *, now):
+    """Close or return a hazard, as `rule` (verification.VerificationRule) allows."""
+    return change(conn, hazard_id, lambda hazard: hazard.verify(command, acting, rule, now=now),
+                  acting)
 
 
 def raise_from_inspection(conn, event, *, days=None):
@@ -88,14 +111,15 @@ def raise_from_inspection(conn, event, *, days=None):
     event goes into the inbox in this transaction (a redelivery stops there),
     and each hazard's id is derived from (inspection, item), so a second
     attempt by any other path finds the stream taken instead of duplicating.
-    Returns the hazards raised now."""
+    Their actor is the InspectionLogged's (the account that logged the
+    inspection), not the inspector it names. Returns the hazards raised now."""
     if not eventstore.record_received(conn, CONSUMER, event):
         return []
     raised = []
+    acting = Acting.following(event)
     for item in event.data.get("failed_items") or []:
-        hazard = Hazard.from_failed_item(event.data, item, now=event.time,
-                                         correlation_id=event.correlation_id,
-                                         causation_id=event.id, deadline_days=days)
+        hazard = Hazard.from_failed_item(event.data, item, acting, now=event.time,
+                                         deadline_days=days)
         if eventstore.stream_version(conn, stream_id(hazard.id)):
             continue                   # raised already (e.g. the event was re-published)
         save(conn, hazard)             # expected version 0: a concurrent twin conflicts

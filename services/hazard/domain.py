@@ -10,10 +10,18 @@ Lifecycle:
 
 Overdue is a flag, not a state: `mark_overdue` records HazardOverdue once, when
 the deadline has passed and no rectification was submitted by the deadline.
+
+Every command takes an `Acting` (einspection.acting): its actor is the actor
+of the events recorded, whatever names the command holds as data. A hazard
+raised from an inspection acts as the InspectionLogged it came from; the
+overdue check acts as the hazard service. Verification is allowed by the
+verification rule (`verification.py`) and never to an account that planned
+or rectified the hazard.
 """
 import uuid
 from datetime import timedelta
 
+from einspection.acting import Acting
 from einspection.contract import isoformat, new_event
 from einspection.errors import Conflict, InvalidCommand
 
@@ -34,6 +42,11 @@ VERIFIED, RETURN = "verified", "returned"     # outcomes of a verification
 # same inspection always gives the same hazard id, so it is raised only once.
 INSPECTION_ITEM_NAMESPACE = uuid.UUID("5d0c7c1e-8f3b-4c39-9a43-2f1b5b8e6a10")
 DESCRIPTION_MAX = 4000
+
+SERVICE = Acting("hazard-service")     # what the hazard service does by itself
+# what recording each event makes its account, for separation of duties
+FIXES = {"RemediationPlanRecorded": "a remediation plan",
+         "RectificationDone": "a rectification"}
 
 
 def stream_id(hazard_id):
@@ -60,6 +73,7 @@ class Hazard:
         self.verification = None
         self.returns = []
         self.overdue_at = None
+        self.recorded_by = {}         # account -> what it recorded of the fix (a plan, ...)
         self.pending = []
 
     # --- rebuilding from history -------------------------------------------------
@@ -78,32 +92,36 @@ class Hazard:
             yield event, self.state
 
     def _apply(self, event):
+        # each part of the hazard keeps the account that recorded it (`*_by`)
+        # beside the names its data holds (reporter, rectified_by, verifier)
         data = event.data
+        if event.name in FIXES:
+            self.recorded_by.setdefault(event.actor, FIXES[event.name])
         if event.name == "HazardReported":
             self.state = REPORTED
-            self.reported = data
+            self.reported = dict(data, reported_by=event.actor)
             self.enterprise_id = data["enterprise_id"]
             self.level = data["level"]
             self.found_at = data["found_at"]
             self.deadline = data["rectification_deadline"]
         elif event.name == "RemediationPlanRecorded":
-            self.plan = data
+            self.plan = dict(data, recorded_by=event.actor)
         elif event.name == "RectificationDone":
             self.state = SUBMITTED
-            self.rectification = data
+            self.rectification = dict(data, submitted_by=event.actor)
             self.submitted_at = event.time
         elif event.name == "HazardVerified":
             self.state = CLOSED
-            self.verification = data
+            self.verification = dict(data, verified_by=event.actor)
         elif event.name == "HazardReturned":
             self.state = RETURNED
-            self.returns.append(data)
+            self.returns.append(dict(data, returned_by=event.actor))
         elif event.name == "HazardOverdue":
             self.overdue_at = data["detected_at"]
 
-    def _record(self, name, data, actor, correlation_id, now, causation_id=""):
-        event = new_event(name, data, actor=actor, correlation_id=correlation_id,
-                          causation_id=causation_id, time=now)
+    def _record(self, name, data, acting, now):
+        event = new_event(name, data, actor=acting.actor, correlation_id=acting.correlation_id,
+                          causation_id=acting.causation_id, time=now)
         self._apply(event)
         self.pending.append(event)
         return event
@@ -114,7 +132,7 @@ class Hazard:
 
     # --- commands ----------------------------------------------------------------
     @classmethod
-    def report(cls, command, *, now, correlation_id="", causation_id="", deadline_days=None):
+    def report(cls, command, acting, *, now, deadline_days=None):
         """A new hazard. Its id is random for a free report and derived from
         (inspection, item) for a hazard found by an inspection."""
         days = dict(DEFAULT_DEADLINE_DAYS, **(deadline_days or {}))
@@ -142,13 +160,13 @@ class Hazard:
             "found_at": found_at, "reported_at": now, "rectification_deadline": deadline,
             "reporter": command["reporter"], "source_inspection_id": inspection_id,
             "source_item_id": item_id, "evidence": list(command.get("evidence") or []),
-        }, command.get("actor") or command["reporter"], correlation_id, now, causation_id)
+        }, acting, now)
         return hazard
 
     @classmethod
-    def from_failed_item(cls, inspection, item, *, now, correlation_id="", causation_id="",
-                         deadline_days=None):
-        """The hazard an inspection's failed item stands for."""
+    def from_failed_item(cls, inspection, item, acting, *, now, deadline_days=None):
+        """The hazard an inspection's failed item stands for; `acting`
+        follows the InspectionLogged (Acting.following)."""
         description = item["prompt"]
         if item.get("note"):
             description = "%s\n%s" % (description, item["note"])
@@ -160,10 +178,9 @@ class Hazard:
             "found_at": inspection["completed_at"], "reporter": inspection["inspector"],
             "source_inspection_id": inspection["inspection_id"],
             "source_item_id": item["item_id"], "evidence": item.get("photos") or [],
-        }, now=now, correlation_id=correlation_id, causation_id=causation_id,
-            deadline_days=deadline_days)
+        }, acting, now=now, deadline_days=deadline_days)
 
-    def record_plan(self, command, *, now, correlation_id=""):
+    def record_plan(self, command, acting, *, now):
         """A remediation plan (a later one revises it) while the hazard is open."""
         if self.state not in OPEN_STATES:
             raise self._conflict("a plan can be recorded only while it is open")
@@ -173,10 +190,9 @@ class Hazard:
             "hazard_id": self.id, "enterprise_id": self.enterprise_id,
             **{key: command[key] for key in ("goal", "measures", "funds", "responsible_person",
                                              "deadline", "interim_measures")},
-        }, command.get("actor") or command.get("recorded_by") or command["responsible_person"],
-            correlation_id, now)
+        }, acting, now)
 
-    def submit_rectification(self, command, *, now, correlation_id=""):
+    def submit_rectification(self, command, acting, *, now):
         if self.state not in OPEN_STATES:
             raise self._conflict("only a reported or returned hazard can be rectified")
         if self.level == "major" and self.plan is None:
@@ -192,24 +208,27 @@ class Hazard:
             "hazard_id": self.id, "enterprise_id": self.enterprise_id,
             "measures": command["measures"], "done_at": done_at,
             "evidence": list(command.get("evidence") or []), "cost": command.get("cost"),
-        }, command.get("actor") or command.get("rectified_by") or "anonymous", correlation_id, now)
+            "rectified_by": command.get("rectified_by"),
+        }, acting, now)
 
-    def verify(self, command, *, now, correlation_id=""):
-        """Accept the submitted rectification (closed) or return it (open again)."""
+    def verify(self, command, acting, rule, *, now):
+        """Accept the submitted rectification (closed) or return it (open
+        again), if `rule` (a VerificationRule) lets `acting` do either."""
         if self.state != SUBMITTED:
             raise self._conflict("only a submitted rectification can be verified or returned")
+        if command["outcome"] != VERIFIED and not command.get("reason"):
+            raise InvalidCommand({"reason": ["required when the outcome is returned"]})
+        rule.require_may_verify(self.id, self.level, acting, self.recorded_by)
         common = {"hazard_id": self.id, "enterprise_id": self.enterprise_id,
-                  "verifier": command["verifier"]}
+                  "verifier": command.get("verifier") or acting.actor,
+                  "rule_version": rule.version}
         if command["outcome"] == VERIFIED:
             self._record("HazardVerified", dict(common, verified_at=now,
                                                 comment=command.get("comment") or ""),
-                         command.get("actor") or command["verifier"], correlation_id, now)
+                         acting, now)
         else:
-            if not command.get("reason"):
-                raise InvalidCommand({"reason": ["required when the outcome is returned"]})
             self._record("HazardReturned", dict(common, returned_at=now,
-                                                reason=command["reason"]),
-                         command.get("actor") or command["verifier"], correlation_id, now)
+                                                reason=command["reason"]), acting, now)
 
     def is_overdue(self, now):
         """The deadline has passed and no rectification was submitted by it.
@@ -220,14 +239,14 @@ class Hazard:
             return False
         return True
 
-    def mark_overdue(self, now, correlation_id=""):
+    def mark_overdue(self, now, acting=SERVICE):
         """Record HazardOverdue once; returns the event, or None if not (or already) due."""
         if self.overdue_at is not None or not self.is_overdue(now):
             return None
         return self._record("HazardOverdue", {
             "hazard_id": self.id, "enterprise_id": self.enterprise_id, "level": self.level,
             "rectification_deadline": self.deadline, "detected_at": now,
-        }, "hazard-service", correlation_id, now)
+        }, acting, now)
 
     # --- what callers see ------------------------------------------------------------
     def view(self):
@@ -242,7 +261,8 @@ class Hazard:
             "found_at": isoformat(reported["found_at"]),
             "reported_at": isoformat(reported["reported_at"]),
             "rectification_deadline": isoformat(self.deadline),
-            "reporter": reported["reporter"], "version": self.version,
+            "reporter": reported["reporter"], "reported_by": reported["reported_by"],
+            "version": self.version,
             "overdue": self.overdue_at is not None,
             "overdue_at": _iso(self.overdue_at),
             "plan": None if not self.plan else {
@@ -250,18 +270,24 @@ class Hazard:
                 "funds": str(self.plan["funds"]),
                 "responsible_person": self.plan["responsible_person"],
                 "deadline": isoformat(self.plan["deadline"]),
-                "interim_measures": self.plan["interim_measures"]},
+                "interim_measures": self.plan["interim_measures"],
+                "recorded_by": self.plan["recorded_by"]},
             "rectification": None if not self.rectification else {
                 "measures": self.rectification["measures"],
                 "done_at": isoformat(self.rectification["done_at"]),
                 "evidence": self.rectification["evidence"],
-                "cost": _text(self.rectification.get("cost"))},
+                "cost": _text(self.rectification.get("cost")),
+                "rectified_by": self.rectification.get("rectified_by"),
+                "submitted_by": self.rectification["submitted_by"]},
             "verification": None if not self.verification else {
                 "verified_at": isoformat(self.verification["verified_at"]),
                 "verifier": self.verification["verifier"],
-                "comment": self.verification["comment"]},
+                "comment": self.verification["comment"],
+                "verified_by": self.verification["verified_by"],
+                "rule_version": self.verification.get("rule_version")},
             "returns": [{"returned_at": isoformat(r["returned_at"]), "reason": r["reason"],
-                         "verifier": r["verifier"]} for r in self.returns],
+                         "verifier": r["verifier"], "returned_by": r["returned_by"],
+                         "rule_version": r.get("rule_version")} for r in self.returns],
         }
 
 

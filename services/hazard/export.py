@@ -8,7 +8,8 @@ COLUMNS = (
     ("found_at", "found at"), ("reported_at", "recorded at"),
     ("rectification_deadline", "deadline"), ("rectified_at", "rectified at"),
     ("rectification_cost", "cost"), ("closed_at", "closed at"),
-    ("returned_count", "returned"), ("has_plan", "plan"), ("reporter", "reporter"),
+    ("closed_by", "closed by (account)"), ("returned_count", "returned"), ("has_plan", "plan"),
+    ("reporter", "reporter"), ("reported_by", "reported by (account)"),
     ("source_inspection_id", "inspection"), ("source_item_id", "inspection item"),
 )
 FORMATS = {

@@ -27,7 +27,8 @@ hazards = Table(
     Column("description", Text, nullable=False),
     Column("source_inspection_id", String(64), index=True),
     Column("source_item_id", String(64)),
-    Column("reporter", String(200), nullable=False),
+    Column("reporter", String(200), nullable=False),          # the name given (data)
+    Column("reported_by", String(200), nullable=False),       # the account that reported it
     Column("found_at", DateTime(timezone=True), nullable=False, index=True),
     Column("reported_at", DateTime(timezone=True), nullable=False),
     Column("rectification_deadline", DateTime(timezone=True), nullable=False),
@@ -37,6 +38,7 @@ hazards = Table(
     Column("rectified_at", DateTime(timezone=True)),
     Column("rectification_cost", String(20)),
     Column("closed_at", DateTime(timezone=True)),
+    Column("closed_by", String(200)),                         # the account that verified it
     Column("returned_count", Integer, nullable=False, default=0),
     Column("overdue", Boolean, nullable=False, default=False),
     Column("overdue_at", DateTime(timezone=True)),
@@ -44,9 +46,10 @@ hazards = Table(
 )
 
 COLUMNS = ("hazard_id", "enterprise_id", "position_id", "hazard_type", "level", "category",
-           "description", "source_inspection_id", "source_item_id", "reporter", "found_at",
-           "reported_at", "rectification_deadline", "status", "overdue", "overdue_at",
-           "has_plan", "rectified_at", "rectification_cost", "closed_at", "returned_count")
+           "description", "source_inspection_id", "source_item_id", "reporter", "reported_by",
+           "found_at", "reported_at", "rectification_deadline", "status", "overdue",
+           "overdue_at", "has_plan", "rectified_at", "rectification_cost", "closed_at",
+           "closed_by", "returned_count")
 
 
 def _utc(moment):
@@ -65,7 +68,7 @@ def project(conn, event):
     if event.name == "HazardReported":
         conn.execute(hazards.insert().values(
             status=REPORTED, has_plan=False, returned_count=0, overdue=False,
-            version=event.stream_version,
+            version=event.stream_version, reported_by=event.actor,
             **{key: data[key] for key in (
                 "hazard_id", "enterprise_id", "position_id", "hazard_type", "level",
                 "category", "description", "source_inspection_id", "source_item_id",
@@ -76,7 +79,8 @@ def project(conn, event):
         "RectificationDone": lambda: {
             "status": SUBMITTED, "submitted_at": event.time, "rectified_at": data["done_at"],
             "rectification_cost": None if data.get("cost") is None else str(data["cost"])},
-        "HazardVerified": lambda: {"status": CLOSED, "closed_at": data["verified_at"]},
+        "HazardVerified": lambda: {"status": CLOSED, "closed_at": data["verified_at"],
+                                   "closed_by": event.actor},
         "HazardReturned": lambda: {"status": RETURNED,
                                    "returned_count": row.returned_count + 1},
         "HazardOverdue": lambda: {"overdue": True, "overdue_at": data["detected_at"]},

@@ -1,4 +1,6 @@
-"""Commands and queries the hazard service takes, as they arrive from the gateway."""
+"""Commands and queries the hazard service takes, as they arrive from the gateway.
+No field names the actor: that is the account acting (einspection.acting).
+Names of people (`reporter`, `rectified_by`, `verifier`) are data."""
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from einspection import paging
@@ -36,7 +38,8 @@ class ReportHazard(_Command):
     description = _text(4000, required=True)
     found_at = Instant(required=True)
     rectification_deadline = Instant(load_default=None, allow_none=True)
-    reporter = _text(200, required=True)
+    reporter = _text(200, required=True, metadata={
+        "description": "who found it, as a name (data; the account reporting is the actor)"})
     source_inspection_id = Id(load_default=None, allow_none=True)
     source_item_id = Id(load_default=None, allow_none=True)
     evidence = _refs()
@@ -49,7 +52,6 @@ class RecordPlan(_Command):
     responsible_person = _text(200, required=True)
     deadline = Instant(required=True)
     interim_measures = _text(4000, required=True)
-    recorded_by = _text(200, load_default=None)
 
 
 class SubmitRectification(_Command):
@@ -57,12 +59,16 @@ class SubmitRectification(_Command):
     done_at = Instant(required=True)
     evidence = _refs()
     cost = _money(load_default=None, allow_none=True)
-    rectified_by = _text(200, load_default=None)
+    rectified_by = _text(200, load_default=None, metadata={
+        "description": "who did the work, as a name (data; the account submitting is the actor)"})
 
 
 class Verify(_Command):
     outcome = fields.String(required=True, validate=validate.OneOf([VERIFIED, RETURN]))
-    verifier = _text(200, required=True)
+    verifier = _text(200, load_default=None, metadata={
+        "description": "who checked on site, as a name (data; default the account's "
+                       "username). The account verifying is the actor, and the verification "
+                       "rule decides whether it may"})
     reason = fields.String(load_default=None, allow_none=True,
                            validate=validate.Length(max=2000))
     comment = fields.String(load_default="", validate=validate.Length(max=2000))

@@ -5,16 +5,19 @@ import os
 from nameko.timer import timer
 
 from einspection import files
+from einspection.acting import Acting
 from einspection.contract import load_command, utcnow
 from einspection.errors import InvalidCommand
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe
 
-from . import blobs, commands, export, ledger
+from . import blobs, commands, export, ledger, verification
 from .schemas import (LedgerQuery, RecordPlan, ReportHazard, StatisticsQuery,
                       SubmitRectification, Verify)
 
 OVERDUE_CHECK_SECONDS = float(os.environ.get("HAZARD_OVERDUE_CHECK_SECONDS") or 60)
 EXPORT_MAX_ROWS = 50000
+# read at start: a bad rule file stops the service instead of its first verification
+VERIFICATION_RULE = verification.load(os.environ.get("HAZARD_VERIFICATION_RULES") or None)
 
 
 class HazardService(HealthCheck):
@@ -38,32 +41,29 @@ class HazardService(HealthCheck):
         return hazard.view()
 
     # --- commands ------------------------------------------------------------------
-    # `actor` is the account acting (it goes into each event's metadata);
-    # `scope` the enterprise ids it may touch (None: all).
+    # `acting` (einspection.acting, as a dict) is the account acting and its
+    # scope: the actor of every event recorded, the enterprises it may touch.
     @rpc
-    def report_hazard(self, payload, correlation_id="", actor="", scope=None):
-        command = dict(load_command(ReportHazard, payload), actor=actor)
-        return self._write(commands.report, self.blob_store, command, now=utcnow(),
-                           correlation_id=correlation_id, days=commands.deadline_days(),
-                           scope=scope)
+    def report_hazard(self, payload, acting):
+        return self._write(commands.report, self.blob_store, load_command(ReportHazard, payload),
+                           Acting.from_dict(acting), now=utcnow(),
+                           days=commands.deadline_days())
 
     @rpc
-    def record_plan(self, hazard_id, payload, correlation_id="", actor="", scope=None):
-        command = dict(load_command(RecordPlan, payload), actor=actor)
-        return self._write(commands.change, hazard_id, lambda hazard: hazard.record_plan(
-            command, now=utcnow(), correlation_id=correlation_id), scope, actor)
+    def record_plan(self, hazard_id, payload, acting):
+        return self._write(commands.record_plan, hazard_id, load_command(RecordPlan, payload),
+                           Acting.from_dict(acting), now=utcnow())
 
     @rpc
-    def submit_rectification(self, hazard_id, payload, correlation_id="", actor="", scope=None):
+    def submit_rectification(self, hazard_id, payload, acting):
         return self._write(commands.submit_rectification, self.blob_store, hazard_id,
-                           dict(load_command(SubmitRectification, payload), actor=actor),
-                           now=utcnow(), correlation_id=correlation_id, scope=scope)
+                           load_command(SubmitRectification, payload), Acting.from_dict(acting),
+                           now=utcnow())
 
     @rpc
-    def verify(self, hazard_id, payload, correlation_id="", actor="", scope=None):
-        command = dict(load_command(Verify, payload), actor=actor)
-        return self._write(commands.change, hazard_id, lambda hazard: hazard.verify(
-            command, now=utcnow(), correlation_id=correlation_id), scope, actor)
+    def verify(self, hazard_id, payload, acting):
+        return self._write(commands.verify, hazard_id, load_command(Verify, payload),
+                           Acting.from_dict(acting), VERIFICATION_RULE, now=utcnow())
 
     @subscribe(commands.CONSUMER, ["einspection.inspection.logged.v1"])
     def on_inspection_logged(self, event):

@@ -25,7 +25,7 @@ class Publish(_Command):
 
 
 class ReadNotice(_Command):
-    reader = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    """A read receipt's body: nothing. The reader is the account acting."""
 
 
 class RecipientSettings(_Command):

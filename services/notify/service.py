@@ -2,6 +2,7 @@ import os
 
 from nameko.timer import timer
 
+from einspection.acting import Acting
 from einspection.contract import load_command
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe
 
@@ -57,50 +58,59 @@ class NotifyService(HealthCheck):
         dispatch.run_once(self.store.engine, DELIVERY)
 
     # --- commands --------------------------------------------------------------------
+    # `acting` (einspection.acting, as a dict) is the account acting — the
+    # actor of what it records — and its scope.
     @rpc
-    def publish(self, payload, actor="authority"):
+    def publish(self, payload, acting):
+        acting = Acting.from_dict(acting)
         command = load_command(Publish, payload)
         with self.store.begin() as conn:
-            view = policy.publish(conn, command, POLICY, actor)
+            view = policy.publish(conn, command, POLICY, acting.actor)
         self.store.committed()
         return view
 
-    # `principal` (a dict) is the account asking, `scope` the enterprise ids
-    # it may see (None: all); what is outside them is NotFound.
     @rpc
-    def read_notice(self, notice_id, payload, principal):
-        command = load_command(ReadNotice, payload)
+    def read_notice(self, notice_id, payload, acting):
+        """The account's read receipt (the first read only)."""
+        acting = Acting.from_dict(acting)
+        principal = acting.account.to_dict()
+        load_command(ReadNotice, payload)
         with self.store.begin() as conn:
             notice = policy.notice_view(conn, notice_id)
             policy.require(policy.answers_for(principal, notice["recipient"]), principal,
                            "notice", notice_id)
-            view = policy.read_notice(conn, notice_id,
-                                      command["reader"] or principal["username"])
+            view = policy.read_notice(conn, notice_id, acting.actor)
         self.store.committed()
         return view
 
     @rpc
-    def change_recipient_settings(self, recipient, payload, principal):
+    def change_recipient_settings(self, recipient, payload, acting):
+        acting = Acting.from_dict(acting)
+        principal = acting.account.to_dict()
         command = load_command(RecipientSettings, payload)
         policy.check_recipient(recipient)
         policy.require(policy.manages(principal, recipient), principal, "recipient", recipient)
         with self.store.begin() as conn:
-            return policy.change_recipient_settings(conn, recipient, command,
-                                                    principal["username"])
+            return policy.change_recipient_settings(conn, recipient, command, acting.actor)
 
     @rpc
-    def subscribe_webhook(self, payload, principal, scope=None):
+    def subscribe_webhook(self, payload, acting):
+        acting = Acting.from_dict(acting)
         command = load_command(Subscribe, payload)
         with self.store.begin() as conn:
-            return policy.subscribe(conn, command, principal["username"], scope)
+            return policy.subscribe(conn, command, acting.actor, acting.scope)
 
     @rpc
-    def cancel_webhook(self, subscription_id, principal):
+    def cancel_webhook(self, subscription_id, acting):
+        acting = Acting.from_dict(acting)
         with self.store.begin() as conn:
-            self._subscription(conn, subscription_id, principal)
-            return policy.cancel_subscription(conn, subscription_id, principal["username"])
+            self._subscription(conn, subscription_id, acting.account.to_dict())
+            return policy.cancel_subscription(conn, subscription_id, acting.actor)
 
     # --- reads -----------------------------------------------------------------------
+    # `principal` (a dict) is the account asking, `scope` the enterprise ids
+    # it may see (None: all); what is outside them is NotFound.
+
     @rpc
     def inbox(self, query, principal, scope=None):
         query = load_command(InboxQuery, query)

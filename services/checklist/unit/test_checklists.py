@@ -164,9 +164,9 @@ def command(results, **extra):
     return LogInspection().load(body)
 
 
-def log(cmd, position=POSITION, checklist=VERSION):
+def log(cmd, position=POSITION, version=VERSION, checklist=VERSION):
     return domain.log_inspection(cmd, enterprise=ENTERPRISE, position=position,
-                                 checklist=checklist, actor="t", now=NOW)
+                                 checklist=checklist, version=version, actor="t", now=NOW)
 
 
 def test_an_inspection_counts_results_and_lists_failed_items():
@@ -198,11 +198,19 @@ def test_position_version_and_applicability_are_checked():
         log(command(ok), position={"id": "p1", "enterprise_id": "e2"})
     assert "position_id" in caught.value.errors
     with pytest.raises(InvalidCommand) as caught:
-        log(command(ok), checklist=dict(VERSION, status="draft"))
+        log(command(ok), version=dict(VERSION, status="draft"))
     assert "checklist_version" in caught.value.errors
     with pytest.raises(InvalidCommand) as caught:
-        log(command(ok), checklist=dict(VERSION, enterprise_id="e2"))
-    assert "checklist_id" in caught.value.errors
+        log(command(ok), version=None)
+    assert "checklist_version" in caught.value.errors
+    # another enterprise's checklist is answered exactly like one that does not exist
+    answers = []
+    for checklist in (dict(VERSION, enterprise_id="e2"), None):
+        with pytest.raises(InvalidCommand) as caught:
+            log(command(ok), checklist=checklist, version=checklist)
+        answers.append(caught.value.errors)
+    assert answers[0] == answers[1] == {
+        "checklist_id": ["no checklist c1 that this enterprise can use"]}
     with pytest.raises(InvalidCommand) as caught:
         log(command(ok, completed_at=(NOW + timedelta(hours=2)).isoformat(),
                     started_at=NOW.isoformat()))

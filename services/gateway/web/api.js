@@ -37,8 +37,9 @@ export function clearSession() {
   localStorage.removeItem(ACCOUNT_KEY);
 }
 
-// Who acts, for the API fields that name a person (inspector, rectified_by,
-// reader): the account's username, or the name typed in on this device.
+// A name to fill in the fields that name a person (inspector, rectified_by,
+// responsible person): the account's username, or the name typed in on this
+// device. Only data: who acts is always the logged-in account.
 export function actorName() {
   const who = account();
   return (who && who.username) || localStorage.getItem(NAME_KEY) || "";

@@ -216,7 +216,6 @@ const FORMS = {
       funds: form.funds.value.trim(), responsible_person: form.responsible_person.value.trim(),
       deadline: form.deadline.value ? endOfDay(form.deadline.value) : "",
       interim_measures: form.interim_measures.value.trim(),
-      recorded_by: actorName() || form.responsible_person.value.trim(),
     }),
     path: (id) => `/api/v1/hazards/${id}/plan`,
   },
@@ -434,9 +433,8 @@ function ownInbox() {
 
 async function markRead(notice, button) {
   button.disabled = true;
-  const reader = actorName() || "enterprise user";
   try {
-    await post(`/api/v1/notices/${notice.notice_id}/read`, { reader });
+    await post(`/api/v1/notices/${notice.notice_id}/read`, {});   // the reader is the account
     await loadNotices();
   } catch (err) {
     button.disabled = false;

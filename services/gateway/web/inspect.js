@@ -39,8 +39,7 @@ async function start() {
     return;
   }
   try {
-    state.scan = await get("/api/v1/scan/" + encodeURIComponent(token),
-                           { by: actorName() || "anonymous" });
+    state.scan = await get("/api/v1/scan/" + encodeURIComponent(token));   // by the account
   } catch (err) {
     fill($("#status"), err instanceof ApiError && err.status === 404
       ? message("error", "This QR code is unknown or has been replaced by a newer one. " +

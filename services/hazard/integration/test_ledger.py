@@ -7,15 +7,21 @@ import pytest
 from sqlalchemy import func, select
 
 from einspection import eventstore
+from einspection.acting import Acting
+from einspection.auth import Principal
 from einspection.contract import new_event, utcnow
 from einspection.db import make_engine
 from einspection.errors import ConcurrencyConflict, Conflict, InvalidCommand
 from einspection.nameko_glue import StoreHandle
-from services.hazard import blobs, commands, ledger
+from services.hazard import blobs, cli, commands, export, ledger, verification
 from services.hazard.domain import hazard_id_for_item
 from services.hazard.schemas import LedgerQuery
 
 NOW = utcnow()
+MANAGER = Acting.by_account(Principal(account_id="a-1", username="li.manager",
+                                      role="enterprise_manager", enterprise_id="e-1"))
+OFFICER = Acting.by_account(Principal(account_id="a-2", username="chen.grid",
+                                      role="grid_officer", grid="g-1"))
 
 
 @pytest.fixture
@@ -42,7 +48,7 @@ def command(**changes):
 
 def report(store, blob_store, **changes):
     with store.begin() as conn:
-        return commands.report(conn, blob_store, command(**changes), now=NOW)
+        return commands.report(conn, blob_store, command(**changes), MANAGER, now=NOW)
 
 
 def query(**args):
@@ -55,7 +61,7 @@ def inspection_event(*items, event_id=None):
         "checklist_id": "c-1", "checklist_version": 1, "kind": "self",
         "started_at": NOW - timedelta(hours=1), "completed_at": NOW - timedelta(minutes=30),
         "items_passed": 3, "items_failed": len(items), "items_not_applicable": 0,
-        "inspector": "wang", "failed_items": list(items)}, actor="wang")
+        "inspector": "wang", "failed_items": list(items)}, actor="staff.account")
     if event_id:
         event.id = event_id
     return event
@@ -75,14 +81,23 @@ def test_each_command_updates_the_ledger_in_its_transaction(store, blob_store):
     hazard = report(store, blob_store)
     with store.begin() as conn:
         commands.submit_rectification(conn, blob_store, hazard.id, {
-            "measures": "locked", "done_at": NOW, "cost": Decimal("12.50")}, now=NOW)
+            "measures": "locked", "done_at": NOW, "cost": Decimal("12.50")}, MANAGER, now=NOW)
     with store.connect() as conn:
         [row] = ledger.search(conn, query())["items"]
     assert row["status"] == "rectification_submitted" and row["rectification_cost"] == "12.50"
+    assert (row["reporter"], row["reported_by"], row["closed_by"]) == ("li", "li.manager", None)
     with pytest.raises(Conflict):
         with store.begin() as conn:
-            commands.change(conn, hazard.id, lambda h: h.record_plan({}, now=NOW))
-    assert count(store, eventstore.events) == 2
+            commands.record_plan(conn, hazard.id, {}, MANAGER, now=NOW)
+    with store.begin() as conn:
+        commands.verify(conn, hazard.id, {"outcome": "verified", "verifier": None}, OFFICER,
+                        verification.load(), now=NOW)
+    with store.connect() as conn:
+        [row] = ledger.search(conn, query())["items"]
+        exported = export.FORMATS["csv"][0](ledger.rows_for_export(conn, query(), 10))
+    assert (row["status"], row["closed_by"]) == ("closed", "chen.grid")
+    assert "reported by (account)" in exported.decode("utf-8-sig") and b"li.manager" in exported
+    assert count(store, eventstore.events) == 3
 
 
 def test_evidence_must_exist(store, blob_store):
@@ -108,6 +123,8 @@ def test_an_inspection_raises_one_hazard_per_failed_item_exactly_once(store):
                                                    for i in ITEMS)
     assert sorted(r["level"] for r in rows) == ["general", "major"]
     assert {r["source_inspection_id"] for r in rows} == {"insp-1"}
+    # the account that logged the inspection reported them; the inspector is a name
+    assert {(r["reporter"], r["reported_by"]) for r in rows} == {("wang", "staff.account")}
     assert count(store, eventstore.events) == 2
 
 
@@ -118,6 +135,16 @@ def test_a_free_report_of_an_inspection_item_that_has_its_hazard_is_a_conflict(s
     with pytest.raises(Conflict) as error:
         report(store, blob_store, source_inspection_id="insp-1", source_item_id="i-2")
     assert error.value.state["state"] == "reported"
+    # another enterprise naming that item is told there is no such inspection of its own
+    with pytest.raises(InvalidCommand) as error:
+        with store.begin() as conn:
+            commands.report(conn, blob_store, command(
+                enterprise_id="e-2", source_inspection_id="insp-1", source_item_id="i-2"),
+                Acting.by_account(Principal(account_id="a-3", username="other",
+                                            role="enterprise_manager", enterprise_id="e-2")),
+                now=NOW)
+    assert error.value.errors == {"source_inspection_id": ["no such inspection of this "
+                                                           "enterprise"]}
 
 
 def test_overdue_once_even_when_another_process_got_there_first(store, blob_store,
@@ -143,7 +170,7 @@ def test_append_with_a_stale_version_conflicts(store, blob_store):
     with store.connect() as conn:
         first, second = commands.load(conn, hazard.id), commands.load(conn, hazard.id)
     for copy in (first, second):
-        copy.submit_rectification({"measures": "x", "done_at": NOW}, now=NOW)
+        copy.submit_rectification({"measures": "x", "done_at": NOW}, MANAGER, now=NOW)
     with store.begin() as conn:
         commands.save(conn, first)
     with pytest.raises(ConcurrencyConflict):
@@ -186,3 +213,26 @@ def test_bad_ledger_queries_name_the_field(args, field):
     with pytest.raises(InvalidCommand) as error:
         load_command(LedgerQuery(), args)
     assert field in error.value.errors
+
+
+def test_replay_brings_a_ledger_of_the_old_shape_back_with_the_accounts(backend, databases,
+                                                                         blob_store, capsys):
+    """A ledger from before reported_by / closed_by: `make replay` drops it and
+    rebuilds it from the events, in the current shape, with the accounts."""
+    url = databases.url(backend, "hazard")
+    engine = make_engine(url)
+    eventstore.create_tables(engine, ledger.metadata)
+    store = StoreHandle(engine, None)
+    hazard = report(store, blob_store)
+    with engine.begin() as conn:
+        conn.execute(ledger.hazards.update().values(reporter="edited"))      # drifted rows
+        conn.exec_driver_sql("ALTER TABLE hazard_ledger DROP COLUMN closed_by")
+    try:
+        assert cli.main(["replay", "--database-url", url]) == 0
+        assert "1 hazards in the ledger" in capsys.readouterr().out
+        with engine.connect() as conn:
+            [row] = ledger.search(conn, query())["items"]
+    finally:
+        engine.dispose()
+    assert (row["id"], row["reporter"], row["reported_by"], row["closed_by"]) == (
+        hazard.id, "li", "li.manager", None)

@@ -7,14 +7,20 @@ import pytest
 from sqlalchemy import text
 
 from einspection import eventstore
+from einspection.acting import Acting
+from einspection.auth import Principal
 from einspection.contract import load_command
 from einspection.db import make_engine
 from einspection.errors import InvalidCommand
 from einspection.nameko_glue import StoreHandle
-from services.hazard import blobs, commands, ledger
+from services.hazard import blobs, commands, ledger, verification
 from services.hazard.schemas import StatisticsQuery
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
+MANAGER = Acting.by_account(Principal(account_id="a-1", username="li.manager",
+                                      role="enterprise_manager"))
+OFFICER = Acting.by_account(Principal(account_id="a-2", username="chen.grid",
+                                      role="grid_officer", grid="g-1"))
 
 
 @pytest.fixture
@@ -32,7 +38,8 @@ def report(store, blob_store, found_at, enterprise_id="e-1", level="general",
             "enterprise_id": enterprise_id, "position_id": None, "level": level,
             "category": category, "description": "seen on the round",
             "hazard_type": "unsafe_condition", "found_at": found_at, "reporter": "li",
-            "rectification_deadline": found_at + timedelta(days=7), "evidence": []}, now=NOW)
+            "rectification_deadline": found_at + timedelta(days=7), "evidence": []}, MANAGER,
+            now=NOW)
 
 
 def statistics(store, **args):
@@ -64,17 +71,18 @@ def ledger_rows(store, tmp_path):
     assert set(commands.mark_overdue(store, NOW)) == {january_late.id, january.id, february.id,
                                                      march.id}
     with store.begin() as conn:
-        commands.change(conn, january.id, lambda h: h.record_plan({
+        commands.record_plan(conn, january.id, {
             "goal": "g", "measures": "m", "funds": "0", "responsible_person": "p",
-            "deadline": NOW, "interim_measures": "i"}, now=NOW))
+            "deadline": NOW, "interim_measures": "i"}, MANAGER, now=NOW)
     for hazard in (january_late, january, february):
         with store.begin() as conn:
             commands.submit_rectification(conn, blob_store, hazard.id, {
-                "measures": "fixed", "done_at": NOW}, now=NOW)
+                "measures": "fixed", "done_at": NOW}, MANAGER, now=NOW)
     for hazard in (january_late, january):
         with store.begin() as conn:
-            commands.change(conn, hazard.id, lambda h: h.verify(
-                {"outcome": "verified", "verifier": "chen", "comment": ""}, now=NOW))
+            commands.verify(conn, hazard.id, {"outcome": "verified", "verifier": "chen",
+                                              "comment": ""}, OFFICER, verification.load(),
+                            now=NOW)
 
 
 def test_counts_by_month_found_in_utc(store, ledger_rows):

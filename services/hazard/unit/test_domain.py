@@ -3,12 +3,28 @@ from decimal import Decimal
 
 import pytest
 
+from einspection.acting import Acting
+from einspection.auth import Principal
+from einspection.contract import new_event
 from einspection.errors import Conflict, InvalidCommand
+from services.hazard import verification
 from services.hazard.domain import (CLOSED, REPORTED, RETURNED, SUBMITTED, Hazard,
                                     hazard_id_for_item)
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc)
 FOUND = NOW - timedelta(hours=3)
+RULE = verification.load()
+
+
+def acting(username, role="enterprise_manager", **anchor):
+    anchor.setdefault("enterprise_id", "e-1" if role.startswith("enterprise") else None)
+    return Acting.by_account(Principal(account_id="id-" + username, username=username,
+                                       role=role, **anchor), "corr-1")
+
+
+STAFF = acting("li.account", "enterprise_staff")       # reports
+MANAGER = acting("wang.account")                       # plans and rectifies
+OFFICER = acting("chen.account", "grid_officer", grid="Wukang-1")   # verifies
 
 
 def report(**changes):
@@ -17,7 +33,7 @@ def report(**changes):
                "found_at": FOUND, "rectification_deadline": None,
                "reporter": "li"}
     command.update(changes)
-    return Hazard.report(command, now=NOW)
+    return Hazard.report(command, STAFF, now=NOW)
 
 
 def reloaded(hazard):
@@ -49,11 +65,20 @@ def verdict(outcome="verified", **changes):
     return command
 
 
+def rectify(hazard, now=NOW, **changes):
+    hazard.submit_rectification(rectification(**changes), MANAGER, now=now)
+
+
+def verify(hazard, outcome="verified", now=NOW, by=OFFICER, **changes):
+    hazard.verify(verdict(outcome, **changes), by, RULE, now=now)
+
+
 def test_report_records_hazard_reported_with_default_deadline_by_level():
     hazard = report()
     [event] = hazard.pending
     assert event.name == "HazardReported" and hazard.state == REPORTED
-    assert event.actor == "li"
+    assert event.actor == "li.account" and event.data["reporter"] == "li"
+    assert event.correlation_id == "corr-1"
     assert event.data["reported_at"] == NOW
     assert event.data["hazard_type"] == "unsafe_condition"
     assert event.data["rectification_deadline"] == FOUND + timedelta(days=7)
@@ -64,7 +89,7 @@ def test_report_records_hazard_reported_with_default_deadline_by_level():
 def test_configured_deadline_days_replace_the_defaults():
     hazard = Hazard.report({"enterprise_id": "e-1", "level": "general", "category": "fire",
                             "description": "d", "found_at": FOUND, "reporter": "li"},
-                           now=NOW, deadline_days={"general": 3})
+                           STAFF, now=NOW, deadline_days={"general": 3})
     assert hazard.deadline == FOUND + timedelta(days=3)
 
 
@@ -95,7 +120,13 @@ def test_failed_item_becomes_a_hazard_linked_to_its_inspection():
     item = {"item_id": "i-3", "prompt": "Exit kept clear", "category": "fire",
             "legal_basis": "GB 50016", "major": True, "note": "pallets in front of the exit",
             "photos": ["sha256:" + "a" * 64]}
-    hazard = Hazard.from_failed_item(inspection, item, now=NOW, causation_id="ev-1")
+    logged = new_event("InspectionLogged", {
+        "inspection_id": "insp-9", "enterprise_id": "e-1", "position_id": "boiler",
+        "checklist_id": "c-1", "checklist_version": 1, "kind": "self", "started_at": FOUND,
+        "completed_at": FOUND, "items_passed": 0, "items_failed": 1,
+        "items_not_applicable": 0, "inspector": "wang.wei"}, actor="staff.account",
+        correlation_id="corr-9")
+    hazard = Hazard.from_failed_item(inspection, item, Acting.following(logged), now=NOW)
     data = hazard.pending[0].data
     assert hazard.id == hazard_id_for_item("insp-9", "i-3")
     assert data["level"] == "major" and data["category"] == "fire"
@@ -103,28 +134,43 @@ def test_failed_item_becomes_a_hazard_linked_to_its_inspection():
     assert data["found_at"] == FOUND and data["reporter"] == "wang.wei"
     assert data["position_id"] == "boiler" and data["evidence"] == item["photos"]
     assert (data["source_inspection_id"], data["source_item_id"]) == ("insp-9", "i-3")
-    assert hazard.pending[0].causation_id == "ev-1"
-    general = Hazard.from_failed_item(inspection, dict(item, major=False, note=""), now=NOW)
+    # who acted is the account that logged the inspection; the inspector is a name
+    assert hazard.pending[0].actor == "staff.account"
+    assert hazard.view()["reported_by"] == "staff.account"
+    assert hazard.pending[0].causation_id == logged.id
+    assert hazard.pending[0].correlation_id == "corr-9"
+    general = Hazard.from_failed_item(inspection, dict(item, major=False, note=""),
+                                      Acting.following(logged), now=NOW)
     assert general.level == "general" and general.pending[0].data["description"] == \
         "Exit kept clear"
 
 
 def test_full_lifecycle_with_a_return_and_a_resubmission():
     hazard = reloaded(report())
-    hazard.submit_rectification(rectification(), now=NOW)
+    rectify(hazard)
     assert hazard.state == SUBMITTED
-    hazard.verify(verdict("returned", reason="cover still loose"), now=NOW)
+    verify(hazard, "returned", reason="cover still loose")
     assert hazard.state == RETURNED and hazard.returns[0]["reason"] == "cover still loose"
-    hazard.submit_rectification(rectification(measures="cover screwed down"), now=NOW)
+    rectify(hazard, measures="cover screwed down")
     assert hazard.state == SUBMITTED
-    hazard.verify(verdict(comment="holds"), now=NOW)
+    verify(hazard, comment="holds")
     assert hazard.state == CLOSED
     assert [e.name for e in hazard.pending] == ["RectificationDone", "HazardReturned",
                                                 "RectificationDone", "HazardVerified"]
-    assert [e.actor for e in hazard.pending] == ["wang", "chen", "wang", "chen"]
+    # the actor is the account; the names in the commands are data beside it
+    assert [e.actor for e in hazard.pending] == ["wang.account", "chen.account",
+                                                "wang.account", "chen.account"]
     assert hazard.pending[0].data["cost"] == Decimal("50")
+    assert hazard.pending[0].data["rectified_by"] == "wang"
+    assert {e.data["rule_version"] for e in hazard.pending[1::2]} == {RULE.version}
     view = hazard.view()
     assert view["status"] == CLOSED and view["verification"]["verifier"] == "chen"
+    assert view["verification"]["verified_by"] == "chen.account"
+    assert view["verification"]["rule_version"] == RULE.version
+    assert view["rectification"]["rectified_by"] == "wang"
+    assert view["rectification"]["submitted_by"] == "wang.account"
+    assert view["returns"][0]["returned_by"] == "chen.account"
+    assert view["reported_by"] == "li.account" and view["reporter"] == "li"
     assert view["rectification"]["measures"] == "cover screwed down"
     assert len(view["returns"]) == 1
 
@@ -141,10 +187,10 @@ def test_full_lifecycle_with_a_return_and_a_resubmission():
 def test_invalid_transitions_are_conflicts_with_the_current_state(steps, command):
     hazard = reloaded(report())
     actions = {
-        "rectify": lambda: hazard.submit_rectification(rectification(), now=NOW),
-        "verify": lambda: hazard.verify(verdict(), now=NOW),
-        "return": lambda: hazard.verify(verdict("returned", reason="no"), now=NOW),
-        "plan": lambda: hazard.record_plan(plan(), now=NOW),
+        "rectify": lambda: rectify(hazard),
+        "verify": lambda: verify(hazard),
+        "return": lambda: verify(hazard, "returned", reason="no"),
+        "plan": lambda: hazard.record_plan(plan(), MANAGER, now=NOW),
     }
     for step in steps:
         actions[step]()
@@ -159,12 +205,13 @@ def test_invalid_transitions_are_conflicts_with_the_current_state(steps, command
 def test_a_major_hazard_needs_a_plan_before_its_rectification():
     hazard = reloaded(report(level="major"))
     with pytest.raises(Conflict) as error:
-        hazard.submit_rectification(rectification(), now=NOW)
+        rectify(hazard)
     assert "plan" in str(error.value) and error.value.state == {"state": REPORTED, "plan": None}
-    hazard.record_plan(plan(), now=NOW)
+    hazard.record_plan(plan(), MANAGER, now=NOW)
     assert hazard.pending[-1].name == "RemediationPlanRecorded"
-    assert hazard.pending[-1].actor == "zhang"
-    hazard.submit_rectification(rectification(), now=NOW)
+    assert hazard.pending[-1].actor == "wang.account"           # not the responsible person
+    assert hazard.view()["plan"]["recorded_by"] == "wang.account"
+    rectify(hazard)
     assert hazard.state == SUBMITTED
     assert hazard.view()["plan"]["funds"] == "1200.00"
 
@@ -172,17 +219,17 @@ def test_a_major_hazard_needs_a_plan_before_its_rectification():
 def test_a_general_hazard_needs_no_plan_and_a_plan_cannot_predate_the_finding():
     hazard = reloaded(report())
     with pytest.raises(InvalidCommand) as error:
-        hazard.record_plan(plan(deadline=FOUND - timedelta(days=1)), now=NOW)
+        hazard.record_plan(plan(deadline=FOUND - timedelta(days=1)), MANAGER, now=NOW)
     assert "deadline" in error.value.errors
-    hazard.submit_rectification(rectification(), now=NOW)
+    rectify(hazard)
     assert hazard.state == SUBMITTED
 
 
 def test_a_return_needs_a_reason():
     hazard = reloaded(report())
-    hazard.submit_rectification(rectification(), now=NOW)
+    rectify(hazard)
     with pytest.raises(InvalidCommand) as error:
-        hazard.verify(verdict("returned", reason=""), now=NOW)
+        verify(hazard, "returned", reason="")
     assert "reason" in error.value.errors and hazard.state == SUBMITTED
 
 
@@ -190,7 +237,7 @@ def test_a_return_needs_a_reason():
 def test_rectification_time_must_be_possible(done_at):
     hazard = reloaded(report())
     with pytest.raises(InvalidCommand) as error:
-        hazard.submit_rectification(rectification(done_at=done_at), now=NOW)
+        rectify(hazard, done_at=done_at)
     assert "done_at" in error.value.errors
 
 
@@ -200,6 +247,7 @@ def test_overdue_once_when_the_deadline_passes_open():
     later = NOW + timedelta(hours=2)
     event = hazard.mark_overdue(later)
     assert event.name == "HazardOverdue" and event.data["detected_at"] == later
+    assert event.actor == "hazard-service"
     assert event.data["level"] == "general"
     assert hazard.mark_overdue(later + timedelta(days=1)) is None  # exactly once
     again = reloaded(hazard)                                      # from its whole stream
@@ -210,27 +258,27 @@ def test_overdue_once_when_the_deadline_passes_open():
 def test_a_rectification_submitted_before_the_deadline_is_not_overdue():
     deadline = NOW + timedelta(hours=1)
     hazard = reloaded(report(rectification_deadline=deadline))
-    hazard.submit_rectification(rectification(), now=NOW)          # on time
+    rectify(hazard)                                                # on time
     assert hazard.mark_overdue(deadline + timedelta(hours=5)) is None
-    hazard.verify(verdict(), now=deadline + timedelta(hours=6))    # closed late: still fine
+    verify(hazard, now=deadline + timedelta(hours=6))              # closed late: still fine
     assert hazard.mark_overdue(deadline + timedelta(days=5)) is None
 
 
 def test_returned_after_the_deadline_or_submitted_late_is_overdue():
     deadline = NOW + timedelta(hours=1)
     returned = reloaded(report(rectification_deadline=deadline))
-    returned.submit_rectification(rectification(), now=NOW)
-    returned.verify(verdict("returned", reason="no"), now=deadline + timedelta(minutes=1))
+    rectify(returned)
+    verify(returned, "returned", reason="no", now=deadline + timedelta(minutes=1))
     assert returned.mark_overdue(deadline + timedelta(minutes=2)) is not None
     late = reloaded(report(rectification_deadline=deadline))
-    late.submit_rectification(rectification(), now=deadline + timedelta(minutes=1))
+    rectify(late, now=deadline + timedelta(minutes=1))
     assert late.mark_overdue(deadline + timedelta(minutes=2)) is not None
 
 
 def test_history_replay_gives_each_state():
     hazard = report(level="major")
-    hazard.record_plan(plan(), now=NOW)
-    hazard.submit_rectification(rectification(), now=NOW)
+    hazard.record_plan(plan(), MANAGER, now=NOW)
+    rectify(hazard)
     reloaded(hazard)                                  # numbers its events 1, 2, 3
     events = hazard.pending
     states = [state for _, state in Hazard(hazard.id).replay(events)]
