@@ -290,7 +290,11 @@ ROUTES = {
         "subscribe a URL to event types", "webhooks", views.NewWebhook, 201,
         body=notify.Subscribe,
         description="Exact types or topic patterns (`einspection.hazard.#`); a pattern that "
-                    "matches no event type is a 400. The secret is shown once."),
+                    "matches no event type is a 400. The URL must be http(s), without "
+                    "credentials, to a public address: loopback, private, link-local, "
+                    "multicast and unspecified addresses (in any notation, or as what the "
+                    "host name resolves to) are a 400 naming `url`, and are refused again "
+                    "at every try. The secret is shown once."),
     ("GET", "/api/v1/webhooks"): Operation(
         "webhook subscriptions", "webhooks", views.WebhookPage, query=notify.WebhookQuery),
     ("GET", "/api/v1/webhooks/<string:subscription_id>"): Operation(

@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, or_, select, update
 from einspection.contract import new_event, utcnow
 from einspection.errors import ConcurrencyConflict
 
-from . import channels, model
+from . import addresses, channels, model
 from .model import deliveries, notices, subscriptions
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ class DeliverySettings:
     max_backoff_seconds: float = 3600.0
     lease_seconds: float = 120.0
     webhook_timeout: float = 10.0
+    webhook_addresses: addresses.Rule = addresses.Rule()
     batch: int = 50
     parallel: int = 8
 
@@ -86,7 +87,8 @@ def send(settings, delivery):
         if delivery.url is None or delivery.cancelled_at is not None:
             raise channels.SendFailed("the subscription was cancelled", permanent=True)
         channels.post_webhook(delivery.url, delivery.secret, delivery.payload,
-                              delivery.delivery_id, attempt, settings.webhook_timeout)
+                              delivery.delivery_id, attempt, settings.webhook_timeout,
+                              settings.webhook_addresses)
 
 
 def record_attempt(engine, settings, delivery, failure, now):

@@ -27,7 +27,7 @@ from einspection import scope as tenancy
 from einspection.contract import UNIVERSAL, EVENT_TYPES, Event, isoformat, new_event, utcnow
 from einspection.errors import InvalidCommand, NotFound
 
-from . import model, schemas, templates
+from . import addresses, model, schemas, templates
 from .model import CONSUMER, deliveries, directory, notices, publications, subscriptions
 
 NAMESPACE = uuid.UUID("8f5e8d52-5b7b-4c8e-9a57-1c0a7e3f2d10")
@@ -253,12 +253,27 @@ def change_recipient_settings(conn, recipient, command, actor):
     return recipient_view(conn, recipient, None)
 
 
-def subscribe(conn, command, actor, scope=None):
-    """`scope`: the enterprises whose events the subscriber may receive."""
+def check_subscription(command, address_rule=addresses.Rule()):
+    """A subscription's checks, run before its transaction (the address rule
+    may ask DNS): its patterns match some public event type, its URL is one
+    the rule allows. Returns the command."""
     unknown = [p for p in command["event_types"]
                if not any(topic_matches(p, t.type) for t in EVENT_TYPES.values() if t.public)]
+    errors = {}
     if unknown:
-        raise InvalidCommand({"event_types": ["matches no event type: %s" % ", ".join(unknown)]})
+        errors["event_types"] = ["matches no event type: %s" % ", ".join(unknown)]
+    try:
+        address_rule.check_url(command["url"])
+    except addresses.Refused as exc:
+        errors["url"] = [str(exc)]
+    if errors:
+        raise InvalidCommand(errors)
+    return command
+
+
+def subscribe(conn, command, actor, scope=None):
+    """Record a subscription (`command` as check_subscription passed it).
+    `scope`: the enterprises whose events the subscriber may receive."""
     subscription_id = str(uuid.uuid4())
     secret = command.get("secret") or secrets.token_urlsafe(32)
     model.record(conn, "webhook-" + subscription_id, 0, [new_event("WebhookSubscribed", {

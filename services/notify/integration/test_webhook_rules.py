@@ -1,0 +1,141 @@
+"""What a webhook may reach, on SQLite and PostgreSQL with real HTTP(S)
+receivers: the address rule at every try (a name that resolves to loopback
+by then is refused, and the connection goes to the address checked, with
+the URL's host in Host, SNI and the certificate check).
+
+The resolver is the test's (names under .test that no DNS knows): that is
+what lets a name change its address between two checks."""
+import json
+import ssl
+import subprocess
+
+import pytest
+from sqlalchemy import select
+
+from einspection.db import reading
+from services.notify import addresses, channels, dispatch, model, policy
+from tests.support import WebhookReceiver, wait_until
+
+from .test_notify_store import LOOPBACK, grade, handle, registered, subscribe
+
+NAME = "hooks.rebind.test"
+PUBLIC = "93.184.215.14"
+
+
+class Dns:
+    """A resolver whose answers the test changes, counting the questions."""
+
+    def __init__(self, **answers):
+        self.answers = {name.replace("_", "."): list(found) for name, found in answers.items()}
+        self.asked = 0
+
+    def __call__(self, host, port):
+        self.asked += 1
+        if host not in self.answers:
+            raise OSError("no such name: %s" % host)
+        return self.answers[host]
+
+
+def settle(engine, settings):
+    def settled():
+        dispatch.run_once(engine, settings)
+        with reading(engine) as conn:
+            return "pending" not in [r.status for r in conn.execute(
+                select(model.deliveries.c.status))]
+    wait_until(settled, timeout=20, message="every delivery to settle")
+
+
+def deliveries(engine, subscription):
+    with reading(engine) as conn:
+        return policy.subscription_deliveries(conn, subscription["subscription_id"])["items"]
+
+
+@pytest.fixture
+def internal():
+    """A service inside the network that would answer anyone who asks."""
+    receiver = WebhookReceiver(status=418, body=b"internal: the database password is hunter2")
+    yield receiver
+    receiver.close()
+
+
+def test_a_name_that_resolves_to_loopback_by_send_time_is_refused_and_never_asked(
+        engine, internal):
+    dns = Dns(hooks_rebind_test=[PUBLIC])
+    url = "http://%s:%d/hook" % (NAME, internal.port)
+    handle(engine, registered())
+    with engine.begin() as conn:
+        subscription = subscribe(conn, url, ["einspection.grade.#"], rule=addresses.Rule(
+            resolve=dns))                                  # public when subscribed
+    handle(engine, grade())
+    dns.answers[NAME] = ["127.0.0.1"]                       # then rebound to loopback
+    settle(engine, dispatch.DeliverySettings(webhook_addresses=addresses.Rule(resolve=dns)))
+    [delivery] = deliveries(engine, subscription)
+    assert (delivery["status"], delivery["attempts"]) == ("failed", 1)       # permanently
+    assert delivery["last_error"] == ("refused by the webhook address rule: the host %s "
+                                      "resolves to a loopback address" % NAME)
+    assert internal.received == []
+
+
+def test_the_post_goes_to_the_address_checked_with_the_urls_host(engine, receiver):
+    # The name is known to this resolver only: had the sender looked it up
+    # again (as an HTTP library does), it would have found nothing.
+    dns = Dns(hooks_rebind_test=["127.0.0.1"])
+    handle(engine, registered())
+    with engine.begin() as conn:
+        subscription = subscribe(conn, "http://%s:%d/in?source=einspection"
+                                 % (NAME, receiver.port), ["einspection.grade.#"],
+                                 rule=addresses.Rule(allow_loopback=True, resolve=dns))
+    handle(engine, grade())
+    asked = dns.asked
+    settle(engine, dispatch.DeliverySettings(
+        webhook_addresses=addresses.Rule(allow_loopback=True, resolve=dns)))
+    assert [d["status"] for d in deliveries(engine, subscription)] == ["delivered"]
+    assert dns.asked == asked + 1                           # one look-up for the one try
+    [(headers, body)] = receiver.received
+    assert headers["Host"] == "%s:%d" % (NAME, receiver.port)
+    assert json.loads(body)["type"] == "einspection.grade.assigned.v1"
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for hooks.rebind.test, and a TLS context that trusts it."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", key, "-out", cert, "-subj", "/CN=" + NAME,
+                    "-addext", "subjectAltName=DNS:" + NAME],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key, ssl.create_default_context(cafile=cert)
+
+
+def test_https_names_the_urls_host_in_sni_and_the_certificate_check(certificate):
+    cert, key, trusting = certificate
+    receiver = WebhookReceiver(tls=(cert, key))
+    try:
+        dns = Dns(hooks_rebind_test=["127.0.0.1"], other_rebind_test=["127.0.0.1"])
+        rule = addresses.Rule(allow_loopback=True, resolve=dns)
+        channels.post_webhook("https://%s:%d/hook" % (NAME, receiver.port), "s" * 32, "{}",
+                              "d-1", 1, 5, rule, tls=trusting)
+        assert receiver.server_names == [NAME]
+        [(headers, _)] = receiver.received
+        assert headers["Host"] == "%s:%d" % (NAME, receiver.port)
+        # the certificate is checked against the URL's host, not the address connected to
+        with pytest.raises(channels.SendFailed) as failed:
+            channels.post_webhook("https://other.rebind.test:%d/hook" % receiver.port,
+                                  "s" * 32, "{}", "d-2", 1, 5, rule, tls=trusting)
+        assert failed.value.args[0].endswith("SSLCertVerificationError")
+        assert not failed.value.permanent and len(receiver.received) == 1
+    finally:
+        receiver.close()
+
+
+def test_a_redirect_is_not_followed_and_a_failure_says_no_more_than_the_status(receiver):
+    redirecting = WebhookReceiver(status=307, headers={"Location": receiver.url},
+                                  body=b"moved to the internal admin console")
+    try:
+        with pytest.raises(channels.SendFailed) as failed:
+            channels.post_webhook(redirecting.url, "s" * 32, "{}", "d-1", 1, 5, LOOPBACK)
+        assert str(failed.value) == "POST %s: HTTP 307" % redirecting.url
+        assert receiver.received == [] and len(redirecting.received) == 1
+    finally:
+        redirecting.close()
