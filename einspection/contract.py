@@ -381,6 +381,9 @@ class WebhookSubscribedV1(_Data):
     owner = fields.String(load_default="")         # the account that subscribed
     # the enterprises whose events it may receive (None: all; an integrator's grant)
     enterprises = fields.List(Id(), load_default=None, allow_none=True)
+    # added to v1: the owner's role when it subscribed, which with `enterprises`
+    # decides what it may receive (None on old events: read as an integrator's)
+    owner_role = fields.String(load_default=None, allow_none=True)
 
 
 class WebhookCancelledV1(_Data):

@@ -294,7 +294,8 @@ ROUTES = {
                     "credentials, to a public address: loopback, private, link-local, "
                     "multicast and unspecified addresses (in any notation, or as what the "
                     "host name resolves to) are a 400 naming `url`, and are refused again "
-                    "at every try. The secret is shown once."),
+                    "at every try. Deliveries carry only what the subscribing account may "
+                    "read over this API. The secret is shown once."),
     ("GET", "/api/v1/webhooks"): Operation(
         "webhook subscriptions", "webhooks", views.WebhookPage, query=notify.WebhookQuery),
     ("GET", "/api/v1/webhooks/<string:subscription_id>"): Operation(

@@ -83,6 +83,7 @@ subscriptions = Table(
     Column("secret", String(200), nullable=False),
     Column("description", String(500), nullable=False),
     Column("owner", String(100), nullable=False),
+    Column("owner_role", String(32)),                # NULL: subscribed before it was recorded
     Column("enterprises", Text),                     # JSON list, or NULL: all
     Column("subscribed_at", DateTime(timezone=True), nullable=False),
     Column("cancelled_at", DateTime(timezone=True)),
@@ -135,7 +136,7 @@ def project(conn, event):
         conn.execute(subscriptions.insert().values(
             subscription_id=data["subscription_id"], url=data["url"],
             event_types=json.dumps(data["event_types"]), secret=data["secret"],
-            description=data["description"], owner=data["owner"],
+            description=data["description"], owner=data["owner"], owner_role=data["owner_role"],
             enterprises=None if data["enterprises"] is None else json.dumps(data["enterprises"]),
             subscribed_at=event.time))
     elif event.name == "WebhookCancelled":

@@ -8,7 +8,7 @@
 | HazardOverdue                             | its grid officer, the authority | overdue        |
 | EnterpriseRegistered                      | (the directory; releases what waited for it) |   |
 | publish (command, the authority)          | each enterprise of the audience | publication    |
-| any event received                        | webhook subscribers whose types match it (the CloudEvent) |
+| any event received                        | matching webhooks whose owner may read it (the CloudEvent) |
 
 Every notice goes to the recipient's in-app inbox and, if e-mail is on,
 to each address in the recipient's settings. Exactly one notice per cause
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from einspection import eventstore, paging
+from einspection import auth, eventstore, paging
 from einspection import scope as tenancy
 from einspection.contract import UNIVERSAL, EVENT_TYPES, Event, isoformat, new_event, utcnow
 from einspection.errors import InvalidCommand, NotFound
@@ -177,7 +177,8 @@ def topic_matches(pattern, event_type):
 
 
 ACTIVE_SUBSCRIPTIONS = (select(subscriptions.c.subscription_id, subscriptions.c.event_types,
-                               subscriptions.c.enterprises)
+                               subscriptions.c.enterprises, subscriptions.c.owner,
+                               subscriptions.c.owner_role)
                         .where(subscriptions.c.cancelled_at.is_(None))
                         .order_by(subscriptions.c.subscription_id))
 
@@ -185,9 +186,9 @@ ACTIVE_SUBSCRIPTIONS = (select(subscriptions.c.subscription_id, subscriptions.c.
 def schedule_webhooks(conn, event):
     body = None
     for row in conn.execute(ACTIVE_SUBSCRIPTIONS):
-        granted = row.enterprises is None or event.subject in json.loads(row.enterprises) \
-            or event.subject == UNIVERSAL
-        if granted and any(topic_matches(p, event.type) for p in json.loads(row.event_types)):
+        if not any(topic_matches(p, event.type) for p in json.loads(row.event_types)):
+            continue
+        if may_receive(subscription_owner(row), subscription_scope(row), event):
             body = body or event.to_json()
             schedule(conn, event, "webhook", row.subscription_id, event_id=event.id,
                      event_type=event.type, payload=body)
@@ -271,16 +272,18 @@ def check_subscription(command, address_rule=addresses.Rule()):
     return command
 
 
-def subscribe(conn, command, actor, scope=None):
+def subscribe(conn, command, owner, scope=None):
     """Record a subscription (`command` as check_subscription passed it).
-    `scope`: the enterprises whose events the subscriber may receive."""
+    `owner`: the principal (a dict) subscribing; `scope`: the enterprises it
+    may see. Both are recorded: what it receives is what they let it read."""
     subscription_id = str(uuid.uuid4())
     secret = command.get("secret") or secrets.token_urlsafe(32)
     model.record(conn, "webhook-" + subscription_id, 0, [new_event("WebhookSubscribed", {
         "subscription_id": subscription_id, "url": command["url"],
         "event_types": command["event_types"], "secret": secret,
-        "description": command["description"], "owner": actor,
-        "enterprises": None if scope is None else list(scope)}, actor=actor)])
+        "description": command["description"], "owner": owner["username"],
+        "owner_role": owner["role"], "enterprises": None if scope is None else list(scope)},
+        actor=owner["username"])])
     view = subscription_view(conn, subscription_id)
     view["secret"] = secret            # shown once: the subscriber verifies signatures with it
     return view
@@ -299,7 +302,7 @@ def cancel_subscription(conn, subscription_id, actor):
 # --- who may read and answer which inbox ----------------------------------------------------
 
 def _is_authority(principal):
-    return principal["role"] in ("authority_inspector", "authority_admin")
+    return principal["role"] in auth.AUTHORITY_ROLES
 
 
 def may_read(principal, scope, recipient):
@@ -341,6 +344,31 @@ def require(allowed, principal, what, ident):
     if not allowed:
         tenancy.log_attempt(what, ident, "-", principal["username"])
         raise NotFound(what, ident)
+
+
+def subscription_owner(row):
+    """The principal a subscription was made by, as far as reading goes. One
+    recorded before roles were is taken as an integrator's (the lesser)."""
+    return {"username": row.owner, "role": row.owner_role or "integrator",
+            "enterprise_id": None, "grid": None, "town": None}
+
+
+def subscription_scope(row):
+    return None if row.enterprises is None else json.loads(row.enterprises)
+
+
+def may_receive(owner, scope, event):
+    """Whether a subscription's owner could read `event` over the API: a
+    webhook delivers no more than its owner may pull. The same rules as the
+    routes: the inbox rule (`may_read`) for notices, the gateway's roles for
+    publications (the authority's), the scope for the rest."""
+    data = event.data
+    if event.name in ("NoticeIssued", "NoticeRead"):
+        recipient = data["recipient"] or enterprise_recipient(data["enterprise_id"])
+        return may_read(owner, scope, recipient)
+    if event.name == "PublicationPublished":
+        return _is_authority(owner)
+    return event.subject == UNIVERSAL or tenancy.visible(scope, event.subject)
 
 
 def owns_subscription(principal, view):

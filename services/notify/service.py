@@ -101,7 +101,7 @@ class NotifyService(HealthCheck):
     def subscribe_webhook(self, payload, principal, scope=None):
         command = policy.check_subscription(load_command(Subscribe, payload), WEBHOOK_ADDRESSES)
         with self.store.begin() as conn:
-            return policy.subscribe(conn, command, principal["username"], scope)
+            return policy.subscribe(conn, command, principal, scope)
 
     @rpc
     def cancel_webhook(self, subscription_id, principal):

@@ -18,6 +18,7 @@ from tests.support import WebhookReceiver, wait_until
 EMAIL_ON = policy.Settings(default_language="zh", email_enabled=True)
 # the receivers listen on 127.0.0.1: the setting the project's tests turn on
 LOOPBACK = addresses.Rule(allow_loopback=True)
+ADMIN = {"username": "admin", "role": "authority_admin", "enterprise_id": None, "grid": None}
 INDICATORS = [
     {"key": "timeliness", "title": "Timeliness of hazard reporting", "value": "0.5",
      "points": "1.00", "max_points": "2.00",
@@ -62,10 +63,10 @@ def handle(engine, event, settings=policy.Settings()):
         return policy.handle(conn, Event.from_json(event.to_json()), settings)
 
 
-def subscribe(conn, url, event_types, rule=LOOPBACK):
+def subscribe(conn, url, event_types, owner=ADMIN, scope=None, rule=LOOPBACK):
     command = policy.check_subscription({"url": url, "event_types": event_types,
                                          "description": ""}, rule)
-    return policy.subscribe(conn, command, "bot")
+    return policy.subscribe(conn, command, owner, scope)
 
 
 def inbox(engine, recipient):

@@ -1,25 +1,30 @@
-"""What a webhook may reach, on SQLite and PostgreSQL with real HTTP(S)
-receivers: the address rule at every try (a name that resolves to loopback
-by then is refused, and the connection goes to the address checked, with
-the URL's host in Host, SNI and the certificate check).
+"""What a webhook may reach and what it may carry, on SQLite and PostgreSQL
+with real HTTP(S) receivers: the address rule at every try (a name that
+resolves to loopback by then is refused, and the connection goes to the
+address checked, with the URL's host in Host, SNI and the certificate
+check); an integrator's deliveries limited to what it may read over the
+API.
 
 The resolver is the test's (names under .test that no DNS knows): that is
 what lets a name change its address between two checks."""
 import json
+import os
 import ssl
 import subprocess
 
 import pytest
 from sqlalchemy import select
 
+from einspection import eventstore
 from einspection.db import reading
 from services.notify import addresses, channels, dispatch, model, policy
 from tests.support import WebhookReceiver, wait_until
 
-from .test_notify_store import LOOPBACK, grade, handle, registered, subscribe
+from .test_notify_store import ADMIN, LOOPBACK, grade, handle, major_hazard, registered, subscribe
 
 NAME = "hooks.rebind.test"
 PUBLIC = "93.184.215.14"
+NOWHERE = "http://hooks.example.test/hook"      # resolves nowhere: nothing is sent
 
 
 class Dns:
@@ -34,6 +39,14 @@ class Dns:
         if host not in self.answers:
             raise OSError("no such name: %s" % host)
         return self.answers[host]
+
+
+OFFLINE = addresses.Rule(resolve=Dns())
+
+
+def integrator(username, scope):
+    return {"username": username, "role": "integrator", "enterprise_id": None, "grid": None}, \
+        scope
 
 
 def settle(engine, settings):
@@ -139,3 +152,53 @@ def test_a_redirect_is_not_followed_and_a_failure_says_no_more_than_the_status(r
         assert receiver.received == [] and len(redirecting.received) == 1
     finally:
         redirecting.close()
+
+
+# --- what an integrator's webhooks carry ------------------------------------------------
+
+def received_events(engine):
+    """Notify's own public events, delivered back to it as the bus does."""
+    with reading(engine) as conn:
+        own = [event for _, event in eventstore.read_all(conn, 0, 10000)]
+    for event in own:
+        if event.name in ("NoticeIssued", "PublicationPublished"):
+            handle(engine, event)
+
+
+def carried(engine, subscription):
+    """(event type, the notice's recipient if a notice, subject) of each delivery."""
+    found = set()
+    with reading(engine) as conn:
+        for row in conn.execute(select(model.deliveries.c.payload).where(
+                model.deliveries.c.target == subscription["subscription_id"])):
+            event = json.loads(row.payload)
+            found.add((event["type"].split(".")[1] + "." + event["type"].split(".")[2],
+                       event["data"].get("recipient"), event["subject"]))
+    return found
+
+
+def test_an_integrator_receives_only_what_it_may_read_over_the_api(engine):
+    handle(engine, registered("e-1", grid="Wukang-1"))
+    handle(engine, registered("e-2", grid="Wukang-2"))
+    with engine.begin() as conn:
+        granted_one = subscribe(conn, NOWHERE, ["#"], *integrator("bot-e1", ["e-1"]),
+                                rule=OFFLINE)
+        granted_all = subscribe(conn, NOWHERE, ["#"], *integrator("bot-all", None),
+                                rule=OFFLINE)
+        authority = subscribe(conn, NOWHERE, ["#"], ADMIN, rule=OFFLINE)
+        policy.publish(conn, {"title": "t", "body": "b", "audience": "all",
+                              "published_by": "ESB"}, policy.Settings(), "inspector")
+    handle(engine, major_hazard("e-1"))          # notices to the grid and the authority
+    handle(engine, grade("e-1"))                 # a notice to the enterprise
+    received_events(engine)
+
+    enterprise_notices = {("notice.issued", "enterprise:e-1", "e-1")}
+    assert carried(engine, granted_one) == enterprise_notices | {
+        ("hazard.reported", None, "e-1"), ("grade.assigned", None, "e-1")}
+    assert carried(engine, granted_all) == enterprise_notices | {
+        ("notice.issued", "enterprise:e-2", "e-2"),
+        ("hazard.reported", None, "e-1"), ("grade.assigned", None, "e-1")}
+    # the authority reads every inbox and its publications
+    assert carried(engine, authority) == carried(engine, granted_all) | {
+        ("notice.issued", "grid:Wukang-1", "e-1"), ("notice.issued", "authority", "e-1"),
+        ("publication.published", None, "universal")}
