@@ -427,9 +427,13 @@ class AccountCreatedV1(_Data):
 
 
 class AccountDisabledV1(_Data):
+    """Public: it holds no secret, and notify suspends the account's webhooks by it."""
     account_id = Id(required=True)
     reason = fields.String(load_default="")
     enterprise_id = Id(load_default=None, allow_none=True)
+    # added to v1: the account's username (what a webhook subscription records
+    # as its owner); None on events recorded before it was added
+    username = fields.String(load_default=None, allow_none=True)
 
 
 @dataclass(frozen=True)
@@ -474,7 +478,7 @@ EVENT_TYPES = {
         EventType("AccountCreated", "einspection.account.created.v1", "checklist",
                   AccountCreatedV1, public=False),
         EventType("AccountDisabled", "einspection.account.disabled.v1", "checklist",
-                  AccountDisabledV1, public=False),
+                  AccountDisabledV1),
         EventType("GradeStated", "einspection.grade.stated.v1", "scoring", GradeStatedV1),
         EventType("ScoringClockAdvanced", "einspection.scoring.clock-advanced.v1", "scoring",
                   ScoringClockAdvancedV1, public=False),

@@ -254,3 +254,30 @@ def test_an_integrators_webhooks_carry_only_what_it_may_read_over_the_api(api, r
     finally:
         authority_receiver.close()
 
+
+def test_disabling_an_account_suspends_its_webhooks(api, receiver):
+    control = WebhookReceiver()
+    try:
+        integrator = account(api, "integrator", grants=["*"])
+        kind = ["einspection.enterprise.registered.v1"]
+        mine = created(integrator.post("/api/v1/webhooks", {"url": receiver.url,
+                                                            "event_types": kind}))
+        created(api.post("/api/v1/webhooks", {"url": control.url, "event_types": kind}))
+        first = register_enterprise(api)
+        wait_until(lambda: events_about(receiver, first), message="a delivery while active")
+
+        account_id = created(integrator.get("/api/v1/auth/me"), 200)["account_id"]
+        created(api.post("/api/v1/accounts/%s/disable" % account_id,
+                         {"reason": "the integration contract ended"}), 200)
+        path = "/api/v1/webhooks/" + mine["subscription_id"]
+        view = wait_until(lambda: (lambda v: v if v["status"] == "suspended" else None)(
+            created(api.get(path), 200)), message="the subscription to be suspended")
+        assert view["suspended_at"] and view["cancelled_at"] is None
+
+        second = register_enterprise(api)
+        wait_until(lambda: events_about(control, second), message="the control's delivery")
+        assert not events_about(receiver, second)
+        assert created(api.get(path), 200)["deliveries"] == {
+            "pending": 0, "delivered": 1, "failed": 0}
+    finally:
+        control.close()

@@ -299,7 +299,9 @@ ROUTES = {
     ("GET", "/api/v1/webhooks"): Operation(
         "webhook subscriptions", "webhooks", views.WebhookPage, query=notify.WebhookQuery),
     ("GET", "/api/v1/webhooks/<string:subscription_id>"): Operation(
-        "one subscription with its delivery counts", "webhooks", views.Webhook),
+        "one subscription with its delivery counts", "webhooks", views.Webhook,
+        description="`status` is `suspended` once the account that made it is disabled: "
+                    "it then schedules nothing, and its pending deliveries fail."),
     ("DELETE", "/api/v1/webhooks/<string:subscription_id>"): Operation(
         "cancel a subscription", "webhooks", views.Webhook, conflicts=True),
     ("GET", "/api/v1/webhooks/<string:subscription_id>/deliveries"): Operation(

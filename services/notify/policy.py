@@ -7,6 +7,7 @@
 | HazardReported, level major               | its grid officer, the authority | major_hazard   |
 | HazardOverdue                             | its grid officer, the authority | overdue        |
 | EnterpriseRegistered                      | (the directory; releases what waited for it) |   |
+| AccountDisabled                           | (suspends the account's webhook subscriptions) |  |
 | publish (command, the authority)          | each enterprise of the audience | publication    |
 | any event received                        | matching webhooks whose owner may read it (the CloudEvent) |
 
@@ -28,7 +29,8 @@ from einspection.contract import UNIVERSAL, EVENT_TYPES, Event, isoformat, new_e
 from einspection.errors import InvalidCommand, NotFound
 
 from . import addresses, model, schemas, templates
-from .model import CONSUMER, deliveries, directory, notices, publications, subscriptions
+from .model import (CONSUMER, deliveries, directory, disabled_accounts, notices, publications,
+                    subscriptions)
 
 NAMESPACE = uuid.UUID("8f5e8d52-5b7b-4c8e-9a57-1c0a7e3f2d10")
 AUTHORITY = "authority"
@@ -119,7 +121,13 @@ def on_hazard(conn, event, settings):
     return True
 
 
+def on_account_disabled(conn, event, settings):
+    model.disable_account(conn, event)
+    return False
+
+
 HANDLERS = {
+    "AccountDisabled": on_account_disabled,
     "EnterpriseRegistered": on_enterprise_registered,
     "GradeAssigned": on_grade,
     "GradeStated": on_grade,
@@ -176,10 +184,12 @@ def topic_matches(pattern, event_type):
     return match(pattern.split("."), event_type.split("."))
 
 
+# Neither cancelled nor suspended (its owner's account disabled).
 ACTIVE_SUBSCRIPTIONS = (select(subscriptions.c.subscription_id, subscriptions.c.event_types,
                                subscriptions.c.enterprises, subscriptions.c.owner,
                                subscriptions.c.owner_role)
-                        .where(subscriptions.c.cancelled_at.is_(None))
+                        .where(subscriptions.c.cancelled_at.is_(None),
+                               subscriptions.c.owner.not_in(select(disabled_accounts.c.username)))
                         .order_by(subscriptions.c.subscription_id))
 
 
@@ -361,13 +371,16 @@ def may_receive(owner, scope, event):
     """Whether a subscription's owner could read `event` over the API: a
     webhook delivers no more than its owner may pull. The same rules as the
     routes: the inbox rule (`may_read`) for notices, the gateway's roles for
-    publications (the authority's), the scope for the rest."""
+    publications (the authority's) and accounts, the scope for the rest."""
     data = event.data
     if event.name in ("NoticeIssued", "NoticeRead"):
         recipient = data["recipient"] or enterprise_recipient(data["enterprise_id"])
         return may_read(owner, scope, recipient)
     if event.name == "PublicationPublished":
         return _is_authority(owner)
+    if event.name == "AccountDisabled":
+        return owner["role"] in auth.ACCOUNT_MANAGERS and (
+            scope is None or data["enterprise_id"] in scope)
     return event.subject == UNIVERSAL or tenancy.visible(scope, event.subject)
 
 
@@ -475,8 +488,13 @@ def recipient_view(conn, recipient, settings):
             "changed_at": _iso(row.changed_at)}
 
 
+SUBSCRIPTION = (select(subscriptions, disabled_accounts.c.disabled_at)
+                .outerjoin(disabled_accounts,
+                           disabled_accounts.c.username == subscriptions.c.owner))
+
+
 def subscription_view(conn, subscription_id):
-    row = conn.execute(select(subscriptions).where(
+    row = conn.execute(SUBSCRIPTION.where(
         subscriptions.c.subscription_id == subscription_id)).first()
     if row is None:
         raise NotFound("webhook subscription", subscription_id)
@@ -487,6 +505,9 @@ def subscription_view(conn, subscription_id):
     return {"subscription_id": row.subscription_id, "url": row.url, "owner": row.owner,
             "event_types": json.loads(row.event_types), "description": row.description,
             "subscribed_at": _iso(row.subscribed_at), "cancelled_at": _iso(row.cancelled_at),
+            "suspended_at": _iso(row.disabled_at),
+            "status": ("cancelled" if row.cancelled_at is not None
+                       else "suspended" if row.disabled_at is not None else "active"),
             "deliveries": {s: counts.get(s, 0) for s in ("pending", "delivered", "failed")}}
 
 

@@ -3,7 +3,8 @@ with real HTTP(S) receivers: the address rule at every try (a name that
 resolves to loopback by then is refused, and the connection goes to the
 address checked, with the URL's host in Host, SNI and the certificate
 check); an integrator's deliveries limited to what it may read over the
-API.
+API; a disabled account's subscriptions suspended, their pending
+deliveries failed, and the rebuild agreeing.
 
 The resolver is the test's (names under .test that no DNS knows): that is
 what lets a name change its address between two checks."""
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from einspection import eventstore
+from einspection.contract import new_event
 from einspection.db import reading
 from services.notify import addresses, channels, dispatch, model, policy
 from tests.support import WebhookReceiver, wait_until
@@ -190,6 +192,8 @@ def test_an_integrator_receives_only_what_it_may_read_over_the_api(engine):
                               "published_by": "ESB"}, policy.Settings(), "inspector")
     handle(engine, major_hazard("e-1"))          # notices to the grid and the authority
     handle(engine, grade("e-1"))                 # a notice to the enterprise
+    handle(engine, new_event("AccountDisabled", {
+        "account_id": "a-1", "username": "staff-1", "enterprise_id": "e-1"}, actor="admin"))
     received_events(engine)
 
     enterprise_notices = {("notice.issued", "enterprise:e-1", "e-1")}
@@ -198,7 +202,46 @@ def test_an_integrator_receives_only_what_it_may_read_over_the_api(engine):
     assert carried(engine, granted_all) == enterprise_notices | {
         ("notice.issued", "enterprise:e-2", "e-2"),
         ("hazard.reported", None, "e-1"), ("grade.assigned", None, "e-1")}
-    # the authority reads every inbox and its publications
+    # the authority reads every inbox, its publications and the accounts
     assert carried(engine, authority) == carried(engine, granted_all) | {
         ("notice.issued", "grid:Wukang-1", "e-1"), ("notice.issued", "authority", "e-1"),
-        ("publication.published", None, "universal")}
+        ("publication.published", None, "universal"), ("account.disabled", None, "e-1")}
+
+
+# --- a disabled account's webhooks --------------------------------------------------------
+
+def test_a_disabled_accounts_webhooks_are_suspended_and_the_rebuild_agrees(engine):
+    bot, scope = integrator("bot-1", None)
+    handle(engine, registered("e-1"))
+    with engine.begin() as conn:
+        suspended = subscribe(conn, NOWHERE, ["einspection.grade.#"], bot, scope, OFFLINE)
+        kept = subscribe(conn, NOWHERE, ["einspection.grade.#"], ADMIN, rule=OFFLINE)
+    handle(engine, grade("e-1"))                 # pending for both
+    handle(engine, new_event("AccountDisabled", {
+        "account_id": "a-bot", "username": "bot-1", "reason": "contract ended"},
+        actor="admin"))
+    with reading(engine) as conn:
+        view = policy.subscription_view(conn, suspended["subscription_id"])
+        assert view["status"] == "suspended" and view["suspended_at"]
+        assert policy.subscription_view(conn, kept["subscription_id"])["status"] == "active"
+    handle(engine, grade("e-1", "B", "8.10"))    # scheduled for the active one only
+    with engine.begin() as conn:                 # its token outlives it: suspended at once
+        later = subscribe(conn, NOWHERE, ["einspection.grade.#"], bot, scope, OFFLINE)
+    assert later["status"] == "suspended"
+
+    # the pending delivery does not go out (the kept ones fail: their host resolves nowhere)
+    settle(engine, dispatch.DeliverySettings(max_attempts=1, webhook_addresses=OFFLINE))
+    [pending_then] = deliveries(engine, suspended)
+    assert (pending_then["status"], pending_then["attempts"]) == ("failed", 1)
+    assert pending_then["last_error"] == ("the subscription is suspended: the account bot-1 "
+                                          "that made it was disabled")
+    assert len(deliveries(engine, kept)) == 2
+
+    with reading(engine) as conn:
+        before = model.snapshot(conn)
+    assert before["notify_disabled_accounts"]
+    model.rebuild(engine)
+    with reading(engine) as conn:
+        assert model.snapshot(conn) == before
+        assert policy.subscription_view(conn, suspended["subscription_id"])["status"] == \
+            "suspended"
