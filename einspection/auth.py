@@ -19,6 +19,8 @@ ENTERPRISE_ROLES = ("enterprise_staff", "enterprise_manager")
 ROLES = ENTERPRISE_ROLES + ("grid_officer", "town_officer", "authority_inspector",
                             "authority_admin", "integrator")
 AUTHORITY_ROLES = ("authority_inspector", "authority_admin")
+# who reads and manages accounts: an admin any, a manager those of its enterprise
+ACCOUNT_MANAGERS = ("authority_admin", "enterprise_manager")
 
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1, "dklen": 32}
 

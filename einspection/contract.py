@@ -388,6 +388,9 @@ class WebhookSubscribedV1(_Data):
     owner = fields.String(load_default="")         # the account that subscribed
     # the enterprises whose events it may receive (None: all; an integrator's grant)
     enterprises = fields.List(Id(), load_default=None, allow_none=True)
+    # added to v1: the owner's role when it subscribed, which with `enterprises`
+    # decides what it may receive (None on old events: read as an integrator's)
+    owner_role = fields.String(load_default=None, allow_none=True)
 
 
 class WebhookCancelledV1(_Data):
@@ -431,9 +434,13 @@ class AccountCreatedV1(_Data):
 
 
 class AccountDisabledV1(_Data):
+    """Public: it holds no secret, and notify suspends the account's webhooks by it."""
     account_id = Id(required=True)
     reason = fields.String(load_default="")
     enterprise_id = Id(load_default=None, allow_none=True)
+    # added to v1: the account's username (what a webhook subscription records
+    # as its owner); None on events recorded before it was added
+    username = fields.String(load_default=None, allow_none=True)
 
 
 @dataclass(frozen=True)
@@ -478,7 +485,7 @@ EVENT_TYPES = {
         EventType("AccountCreated", "einspection.account.created.v1", "checklist",
                   AccountCreatedV1, public=False),
         EventType("AccountDisabled", "einspection.account.disabled.v1", "checklist",
-                  AccountDisabledV1, public=False),
+                  AccountDisabledV1),
         EventType("GradeStated", "einspection.grade.stated.v1", "scoring", GradeStatedV1),
         EventType("ScoringClockAdvanced", "einspection.scoring.clock-advanced.v1", "scoring",
                   ScoringClockAdvancedV1, public=False),

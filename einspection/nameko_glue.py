@@ -41,14 +41,27 @@ def setting(config, key, default=None):
 
 class MetricsServer(DependencyProvider):
     """Serves this process's Prometheus metrics on METRICS_PORT, if set
-    (each process of a service needs its own port; 0 or unset: off)."""
+    (each process of a service needs its own port; 0 or unset: off), at
+    METRICS_ADDRESS: loopback unless the deployment opens it (a Prometheus
+    in another container needs 0.0.0.0 there)."""
+
+    server = None
 
     def setup(self):
         port = int(setting(self.container.config, "METRICS_PORT", 0) or 0)
         if port:
             from prometheus_client import start_http_server
-            start_http_server(port, addr=setting(self.container.config, "METRICS_ADDRESS",
-                                                 "0.0.0.0"))
+            self.server, _thread = start_http_server(
+                port, addr=setting(self.container.config, "METRICS_ADDRESS", "127.0.0.1"))
+
+    def stop(self):
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def kill(self):
+        self.stop()
 
 
 class StoreHandle:

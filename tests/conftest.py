@@ -29,7 +29,8 @@ def platform(request, broker, databases, run_id, tmp_path_factory, smtp_sink):
     env["HAZARD_OVERDUE_CHECK_SECONDS"] = "1"
     env.update(NOTIFY_SMTP_HOST="127.0.0.1", NOTIFY_SMTP_PORT=str(smtp_sink.port),
                NOTIFY_DISPATCH_SECONDS="0.2", NOTIFY_BACKOFF_SECONDS="0.2",
-               NOTIFY_MAX_ATTEMPTS="3", NOTIFY_LEASE_SECONDS="3")
+               NOTIFY_MAX_ATTEMPTS="3", NOTIFY_LEASE_SECONDS="3",
+               NOTIFY_WEBHOOK_ALLOW_LOOPBACK="true")   # the tests' receivers are on 127.0.0.1
     log_dir = str(tmp_path_factory.mktemp("logs-" + backend))
     running = launch.Platform(env, port, log_dir)
     running.backend = backend
@@ -65,7 +66,8 @@ def own_platform(request, databases, run_id, tmp_path_factory, name, prepare, **
     """A platform of a test module's own (vhost, exchange, queues, databases),
     for tests whose changes — a clock step, generated data — must not reach
     the session's platform. Started, logged in as the admin (`token`), then
-    `prepare(platform)`; logs printed if that or a test in it failed."""
+    `prepare(platform)`; logs printed if that or a test in it failed. Webhooks
+    may go to loopback (the tests' receivers) unless `settings` say otherwise."""
     vhost = "einspection-test-%s-%s-%s" % (run_id, name, uuid.uuid4().hex[:6])
     broker = _vhost(vhost)
     urls = {service: databases.url(request.param, service) for service in launch.DATABASE_KEYS}
@@ -73,6 +75,7 @@ def own_platform(request, databases, run_id, tmp_path_factory, name, prepare, **
     prefix = "%s-%s" % (name, uuid.uuid4().hex[:6])
     env = launch.environment(broker, urls, port, exchange=prefix + ".events",
                              queue_prefix=prefix)
+    env["NOTIFY_WEBHOOK_ALLOW_LOOPBACK"] = "true"
     env.update(settings)
     running = launch.Platform(env, port, str(tmp_path_factory.mktemp("logs-" + name)))
     running.amqp_uri, running.exchange = broker, prefix + ".events"

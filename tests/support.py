@@ -5,6 +5,7 @@ import http.server
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -229,11 +230,16 @@ class SmtpSink:
 
 class WebhookReceiver:
     """A local HTTP endpoint that records every POST (headers and body) and
-    answers with `status` (settable, e.g. 500 for a failing receiver)."""
+    answers with `status` (settable, e.g. 500 for a failing receiver), extra
+    `headers` and `body`. With `tls` (certificate file, key file) it speaks
+    HTTPS and records the server name (SNI) each client asked for."""
 
-    def __init__(self, status=204):
+    def __init__(self, status=204, headers=None, body=b"", tls=None):
         self.status = status
+        self.headers = dict(headers or {})
+        self.body = body
         self.received = []
+        self.server_names = []
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -241,14 +247,25 @@ class WebhookReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.received.append((dict(self.headers), body))
                 self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
+                for name, value in receiver.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(receiver.body)))
                 self.end_headers()
+                self.wfile.write(receiver.body)
 
             def log_message(self, *args):
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d/hook" % self.server.server_address[1]
+        self.port = self.server.server_address[1]
+        scheme = "http"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            context.sni_callback = lambda sock, name, ctx: self.server_names.append(name)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = "%s://127.0.0.1:%d/hook" % (scheme, self.port)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

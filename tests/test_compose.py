@@ -66,6 +66,12 @@ def class_names(name):
     return {node.name for node in _source_tree(name).body if isinstance(node, ast.ClassDef)}
 
 
+def serves_metrics(name):
+    """Whether the service class has a MetricsServer() dependency."""
+    return any(isinstance(node, ast.Call) and getattr(node.func, "id", None) == "MetricsServer"
+               for node in ast.walk(_source_tree(name)))
+
+
 def gateway_backends():
     """The services the gateway's /health requires (its SERVICES tuple)."""
     for node in _source_tree("gateway").body:
@@ -377,6 +383,25 @@ def test_service_environment(services, name):
                                             broker.get("RABBITMQ_DEFAULT_PASS", "guest"))
     for key in ("EVENTS_EXCHANGE", "QUEUE_PREFIX"):
         assert env.get(key), "%s: %s is not set" % (name, key)
+
+
+def test_the_services_that_serve_metrics_are_discovered():
+    assert {"hazard", "checklist", "scoring", "notify"} <= {
+        name for name in SERVICE_NAMES if serves_metrics(name)}
+
+
+@pytest.mark.parametrize("name", [name for name in SERVICE_NAMES if serves_metrics(name)])
+def test_service_metrics_are_served_for_a_scraper_in_another_container(services, name):
+    # The code binds loopback unless METRICS_ADDRESS says otherwise: a
+    # Prometheus on the compose network reaches only what is set here.
+    env = environment(services.get(name, {}))
+    assert int(env.get("METRICS_PORT") or 0) > 0, "%s: METRICS_PORT is not set" % name
+    assert env.get("METRICS_ADDRESS") == "0.0.0.0", \
+        "%s: METRICS_ADDRESS must be set (the default, loopback, is unreachable from " \
+        "another container)" % name
+    ports = [str(port) for port in services[name].get("ports") or []]
+    assert not any(env["METRICS_PORT"] in port for port in ports), \
+        "%s: the metrics port must not be published on the host" % name
 
 
 @pytest.mark.parametrize("name", SERVICE_NAMES)

@@ -199,3 +199,88 @@ def test_one_notice_and_one_email_per_cause_when_the_event_repeats_or_notify_die
     assert delivery["status"] == "delivered"
     assert len(inbox(api, "enterprise:" + enterprise_id)) == 1
     assert len(smtp_sink.messages(to=address)) == 1
+
+
+def events_about(receiver, enterprise_id):
+    return [json.loads(body) for _, body in receiver.received
+            if json.loads(body)["subject"] in (enterprise_id, "universal")]
+
+
+def settled(api, subscription_id):
+    """Nothing pending for the subscription (as its owner, `api`, sees it)."""
+    return not created(api.get("/api/v1/webhooks/%s/deliveries" % subscription_id,
+                               params={"status": "pending"}), 200)["items"]
+
+
+def test_an_integrators_webhooks_carry_only_what_it_may_read_over_the_api(api, receiver):
+    authority_receiver = WebhookReceiver()
+    try:
+        grid = unique("Zhongguan")
+        enterprise_id = register_enterprise(api, grid=grid)
+        integrator = account(api, "integrator", grants=[enterprise_id])
+        kinds = ["einspection.notice.issued.v1", "einspection.publication.published.v1",
+                 "einspection.hazard.reported.v1"]
+        mine = created(integrator.post("/api/v1/webhooks", {"url": receiver.url,
+                                                            "event_types": kinds}))
+        created(api.post("/api/v1/webhooks", {"url": authority_receiver.url,
+                                              "event_types": kinds}))
+        created(api.post("/api/v1/hazards", factories.hazard(
+            enterprise_id, level="major", description="gas cylinders unchained")))
+        publication = wait_until(lambda: api.post("/api/v1/publications", {
+            "title": "Gas safety", "body": "Chain every cylinder.", "audience": "grid",
+            "audience_value": grid, "published_by": "Deqing ESB"}).json().get("publication_id"),
+            message="the enterprise to be known to notify")
+
+        def seen(events):
+            """(the notices' recipients, the event types) among `events`."""
+            return ({e["data"]["recipient"] for e in events
+                     if e["type"] == "einspection.notice.issued.v1"},
+                    {e["type"] for e in events})
+
+        def covers(receiver_, recipients, types):
+            got_recipients, got_types = seen(events_about(receiver_, enterprise_id))
+            return got_recipients >= recipients and got_types >= types
+        # the authority gets all of it: its own and the grid's notices, the publication
+        wait_until(lambda: covers(authority_receiver, {"grid:" + grid, "authority",
+                                                       "enterprise:" + enterprise_id},
+                                  set(kinds)), message="the authority's deliveries")
+        # the integrator what it may read: the hazard and the enterprise's own notices
+        wait_until(lambda: settled(integrator, mine["subscription_id"]) and covers(
+            receiver, {"enterprise:" + enterprise_id}, {kinds[0], kinds[2]}),
+            message="the integrator's deliveries")
+        assert seen(events_about(receiver, enterprise_id)) == (
+            {"enterprise:" + enterprise_id}, {kinds[0], kinds[2]})
+        assert publication in {e["data"].get("publication_id") for e in
+                               events_about(authority_receiver, enterprise_id)}
+        for _, body in receiver.received:                 # nothing of other enterprises
+            assert json.loads(body)["subject"] == enterprise_id
+    finally:
+        authority_receiver.close()
+
+
+def test_disabling_an_account_suspends_its_webhooks(api, receiver):
+    control = WebhookReceiver()
+    try:
+        integrator = account(api, "integrator", grants=["*"])
+        kind = ["einspection.enterprise.registered.v1"]
+        mine = created(integrator.post("/api/v1/webhooks", {"url": receiver.url,
+                                                            "event_types": kind}))
+        created(api.post("/api/v1/webhooks", {"url": control.url, "event_types": kind}))
+        first = register_enterprise(api)
+        wait_until(lambda: events_about(receiver, first), message="a delivery while active")
+
+        account_id = created(integrator.get("/api/v1/auth/me"), 200)["account_id"]
+        created(api.post("/api/v1/accounts/%s/disable" % account_id,
+                         {"reason": "the integration contract ended"}), 200)
+        path = "/api/v1/webhooks/" + mine["subscription_id"]
+        view = wait_until(lambda: (lambda v: v if v["status"] == "suspended" else None)(
+            created(api.get(path), 200)), message="the subscription to be suspended")
+        assert view["suspended_at"] and view["cancelled_at"] is None
+
+        second = register_enterprise(api)
+        wait_until(lambda: events_about(control, second), message="the control's delivery")
+        assert not events_about(receiver, second)
+        assert created(api.get(path), 200)["deliveries"] == {
+            "pending": 0, "delivered": 1, "failed": 0}
+    finally:
+        control.close()

@@ -79,7 +79,8 @@ def disable(conn, account_id, reason, by, now):
     if row.disabled:
         return None
     return new_event("AccountDisabled", {"account_id": account_id, "reason": reason,
-                                         "enterprise_id": row.enterprise_id},
+                                         "enterprise_id": row.enterprise_id,
+                                         "username": row.username},
                      actor=by.username, time=now)
 
 

@@ -304,11 +304,18 @@ ROUTES = {
         "subscribe a URL to event types", "webhooks", views.NewWebhook, 201,
         body=notify.Subscribe,
         description="Exact types or topic patterns (`einspection.hazard.#`); a pattern that "
-                    "matches no event type is a 400. The secret is shown once."),
+                    "matches no event type is a 400. The URL must be http(s), without "
+                    "credentials, to a public address: loopback, private, link-local, "
+                    "multicast and unspecified addresses (in any notation, or as what the "
+                    "host name resolves to) are a 400 naming `url`, and are refused again "
+                    "at every try. Deliveries carry only what the subscribing account may "
+                    "read over this API. The secret is shown once."),
     ("GET", "/api/v1/webhooks"): Operation(
         "webhook subscriptions", "webhooks", views.WebhookPage, query=notify.WebhookQuery),
     ("GET", "/api/v1/webhooks/<string:subscription_id>"): Operation(
-        "one subscription with its delivery counts", "webhooks", views.Webhook),
+        "one subscription with its delivery counts", "webhooks", views.Webhook,
+        description="`status` is `suspended` once the account that made it is disabled: "
+                    "it then schedules nothing, and its pending deliveries fail."),
     ("DELETE", "/api/v1/webhooks/<string:subscription_id>"): Operation(
         "cancel a subscription", "webhooks", views.Webhook, conflicts=True),
     ("GET", "/api/v1/webhooks/<string:subscription_id>/deliveries"): Operation(

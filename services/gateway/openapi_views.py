@@ -632,6 +632,9 @@ class Webhook(Schema):
     description = _text()
     subscribed_at = _instant()
     cancelled_at = _instant(nullable=True)
+    # suspended: the account that made it was disabled; it schedules and sends nothing
+    status = _one_of(("active", "suspended", "cancelled"))
+    suspended_at = _instant(nullable=True)
     deliveries = fields.Nested(DeliveryCounts, required=True)
 
 

@@ -65,19 +65,19 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes,
         return 200, request.principal.to_dict()
 
     @http("POST", "/api/v1/accounts")
-    @endpoint("accounts.create", roles=("authority_admin", "enterprise_manager"))
+    @endpoint("accounts.create", roles=auth.ACCOUNT_MANAGERS)
     def create_account(self, request):
         return 201, call(self.checklist.create_account, read_json(request),
                          **self._acting(request))
 
     @http("GET", "/api/v1/accounts")
-    @endpoint("accounts.list", roles=("authority_admin", "enterprise_manager"))
+    @endpoint("accounts.list", roles=auth.ACCOUNT_MANAGERS)
     def list_accounts(self, request):
         return 200, call(self.checklist.list_accounts, request.principal.to_dict(),
                          request.args.to_dict())
 
     @http("POST", "/api/v1/accounts/<string:account_id>/disable")
-    @endpoint("accounts.disable", roles=("authority_admin", "enterprise_manager"))
+    @endpoint("accounts.disable", roles=auth.ACCOUNT_MANAGERS)
     def disable_account(self, request, account_id):
         return 200, call(self.checklist.disable_account, account_id, read_json(request),
                          **self._acting(request))

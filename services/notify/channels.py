@@ -4,17 +4,30 @@ Each send either returns or raises SendFailed, saying whether trying again
 could help. A delivery keeps its id across retries, and that id travels
 with it (Message-ID, X-Einspection-Delivery), so a receiver can recognise
 the one case no sender can rule out: a crash after the receiver accepted
-and before the sender recorded it."""
+and before the sender recorded it.
+
+A webhook goes only where the address rule (addresses.py) allows, checked
+on every try: the connection is made to the address just checked, with the
+URL's host in the Host header, the TLS SNI and the certificate check.
+Redirects are not followed (a 3xx is a failed try). A failure says what
+happened in general terms (HTTP status, the kind of network error), never
+what the receiver answered."""
+import functools
 import hashlib
 import hmac
+import http.client
 import smtplib
+import socket
+import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-import requests
+import certifi
 
 from einspection.contract import utcnow
+
+from . import addresses
 
 SIGNATURE_HEADER = "X-Einspection-Signature"
 DELIVERY_HEADER = "X-Einspection-Delivery"
@@ -79,16 +92,56 @@ def signature(secret, body):
     return "sha256=" + digest
 
 
-def post_webhook(url, secret, body_text, delivery_id, attempt, timeout=10.0):
+@functools.lru_cache(maxsize=1)
+def default_tls():
+    """Certificates checked against certifi's roots, as requests does."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+class PinnedConnection(http.client.HTTPConnection):
+    """HTTP(S) to a target's host over a connection to one of the `checked`
+    addresses, whatever the name would resolve to by now."""
+
+    def __init__(self, target, checked, timeout, tls=None):
+        super().__init__(target.host, target.port, timeout=timeout)
+        self.checked = checked
+        self.tls = tls if target.scheme == "https" else None
+
+    def connect(self):
+        failure = None
+        for address in self.checked:
+            try:
+                sock = socket.create_connection((address, self.port), self.timeout)
+                break
+            except OSError as exc:
+                failure = exc
+        else:
+            raise failure
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # SNI and the certificate's name: the URL's host, not the address
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host) if self.tls else sock
+
+
+def post_webhook(url, secret, body_text, delivery_id, attempt, timeout=10.0,
+                 rule=addresses.Rule(), tls=None):
+    try:
+        target, checked = rule.destination(url)
+    except addresses.Refused as exc:
+        raise SendFailed(str(exc), permanent=True) from None
+    except addresses.Unresolved as exc:
+        raise SendFailed("POST %s: %s" % (url, exc)) from None
     body = body_text.encode("utf-8")
     headers = {"Content-Type": "application/cloudevents+json; charset=utf-8",
                "User-Agent": "einspection-notify/1",
                SIGNATURE_HEADER: signature(secret, body),
                DELIVERY_HEADER: delivery_id, ATTEMPT_HEADER: str(attempt)}
+    connection = PinnedConnection(target, checked, timeout, tls or default_tls())
     try:
-        response = requests.post(url, data=body, headers=headers, timeout=timeout,
-                                 allow_redirects=False)
-    except requests.RequestException as exc:
+        connection.request("POST", target.path, body=body, headers=headers)
+        status = connection.getresponse().status
+    except (OSError, http.client.HTTPException) as exc:
         raise SendFailed("POST %s: %s" % (url, type(exc).__name__)) from None
-    if not 200 <= response.status_code < 300:
-        raise SendFailed("POST %s: HTTP %d" % (url, response.status_code))
+    finally:
+        connection.close()
+    if not 200 <= status < 300:
+        raise SendFailed("POST %s: HTTP %d" % (url, status))

@@ -17,8 +17,8 @@ from sqlalchemy import and_, bindparam, or_, select, update
 from einspection.contract import new_event, utcnow
 from einspection.errors import ConcurrencyConflict
 
-from . import channels, model
-from .model import deliveries, notices, subscriptions
+from . import addresses, channels, model
+from .model import deliveries, disabled_accounts, notices, subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ class DeliverySettings:
     max_backoff_seconds: float = 3600.0
     lease_seconds: float = 120.0
     webhook_timeout: float = 10.0
+    webhook_addresses: addresses.Rule = addresses.Rule()
     batch: int = 50
     parallel: int = 8
 
@@ -52,10 +53,12 @@ DUE = (select(deliveries.c.delivery_id).where(_CLAIMABLE)
 CLAIM = (update(deliveries).where(deliveries.c.delivery_id == bindparam("id"), _CLAIMABLE)
          .values(lease_until=bindparam("until")))
 CLAIMED = (select(deliveries, notices.c.title, notices.c.body.label("notice_body"),
-                  subscriptions.c.url, subscriptions.c.secret, subscriptions.c.cancelled_at)
+                  subscriptions.c.url, subscriptions.c.secret, subscriptions.c.cancelled_at,
+                  subscriptions.c.owner, disabled_accounts.c.disabled_at.label("suspended_at"))
            .outerjoin(notices, notices.c.notice_id == deliveries.c.notice_id)
            .outerjoin(subscriptions, and_(deliveries.c.channel == "webhook",
                                           subscriptions.c.subscription_id == deliveries.c.target))
+           .outerjoin(disabled_accounts, disabled_accounts.c.username == subscriptions.c.owner)
            .where(deliveries.c.delivery_id.in_(bindparam("ids", expanding=True))))
 
 
@@ -85,8 +88,12 @@ def send(settings, delivery):
     else:
         if delivery.url is None or delivery.cancelled_at is not None:
             raise channels.SendFailed("the subscription was cancelled", permanent=True)
+        if delivery.suspended_at is not None:
+            raise channels.SendFailed("the subscription is suspended: the account %s that made "
+                                      "it was disabled" % delivery.owner, permanent=True)
         channels.post_webhook(delivery.url, delivery.secret, delivery.payload,
-                              delivery.delivery_id, attempt, settings.webhook_timeout)
+                              delivery.delivery_id, attempt, settings.webhook_timeout,
+                              settings.webhook_addresses)
 
 
 def record_attempt(engine, settings, delivery, failure, now):

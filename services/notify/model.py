@@ -1,9 +1,10 @@
 """Notify's read models, and how each of its own events changes them.
 
 Everything here is rebuilt by `rebuild`: the directory from the
-EnterpriseRegistered events notify received, the rest from notify's own
-event log. Only the delivery lease (which process is sending right now) is
-not an event: it is a lock, and a rebuilt table starts with none."""
+EnterpriseRegistered events notify received, the disabled accounts from the
+AccountDisabled ones, the rest from notify's own event log. Only the
+delivery lease (which process is sending right now) is not an event: it is
+a lock, and a rebuilt table starts with none."""
 import json
 
 from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text,
@@ -35,6 +36,15 @@ waiting = Table(
     Column("event_id", String(64), primary_key=True),
     Column("enterprise_id", String(64), nullable=False, index=True),
     Column("body", Text, nullable=False),
+)
+
+# The accounts the register disabled, from AccountDisabled: their webhook
+# subscriptions are suspended (a subscription records its owner's username).
+disabled_accounts = Table(
+    "notify_disabled_accounts", metadata,
+    Column("username", String(100), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("disabled_at", DateTime(timezone=True), nullable=False),
 )
 
 recipients = Table(
@@ -83,6 +93,7 @@ subscriptions = Table(
     Column("secret", String(200), nullable=False),
     Column("description", String(500), nullable=False),
     Column("owner", String(100), nullable=False),
+    Column("owner_role", String(32)),                # NULL: subscribed before it was recorded
     Column("enterprises", Text),                     # JSON list, or NULL: all
     Column("subscribed_at", DateTime(timezone=True), nullable=False),
     Column("cancelled_at", DateTime(timezone=True)),
@@ -106,7 +117,8 @@ deliveries = Table(
     Column("lease_until", DateTime(timezone=True)),   # not an event: a lock
 )
 
-TABLES = [directory, waiting, recipients, notices, publications, subscriptions, deliveries]
+TABLES = [directory, waiting, disabled_accounts, recipients, notices, publications,
+          subscriptions, deliveries]
 
 
 def project(conn, event):
@@ -135,7 +147,7 @@ def project(conn, event):
         conn.execute(subscriptions.insert().values(
             subscription_id=data["subscription_id"], url=data["url"],
             event_types=json.dumps(data["event_types"]), secret=data["secret"],
-            description=data["description"], owner=data["owner"],
+            description=data["description"], owner=data["owner"], owner_role=data["owner_role"],
             enterprises=None if data["enterprises"] is None else json.dumps(data["enterprises"]),
             subscribed_at=event.time))
     elif event.name == "WebhookCancelled":
@@ -170,6 +182,17 @@ def register_enterprise(conn, data):
            ["enterprise_id"], ["name", "industry", "town", "grid"])
 
 
+def disable_account(conn, event):
+    """Record a disabled account (an AccountDisabled received); its first
+    disabling counts. Events without a username name no subscription owner."""
+    username = event.data["username"]
+    if username is None:
+        return
+    upsert(conn, disabled_accounts, {"username": username,
+                                     "account_id": event.data["account_id"],
+                                     "disabled_at": event.time}, ["username"], [])
+
+
 def enterprise(conn, enterprise_id):
     return conn.execute(select(directory).where(directory.c.enterprise_id == enterprise_id)
                         ).first()
@@ -193,6 +216,8 @@ def rebuild(engine):
             replayed += 1
             if event.name == "EnterpriseRegistered":
                 register_enterprise(conn, event.data)
+            elif event.name == "AccountDisabled":
+                disable_account(conn, event)
             elif policy.needs_grid(event):
                 received.append(event)
 

@@ -7,8 +7,9 @@
 | HazardReported, level major               | its grid officer, the authority | major_hazard   |
 | HazardOverdue                             | its grid officer, the authority | overdue        |
 | EnterpriseRegistered                      | (the directory; releases what waited for it) |   |
+| AccountDisabled                           | (suspends the account's webhook subscriptions) |  |
 | publish (command, the authority)          | each enterprise of the audience | publication    |
-| any event received                        | webhook subscribers whose types match it (the CloudEvent) |
+| any event received                        | matching webhooks whose owner may read it (the CloudEvent) |
 
 Every notice goes to the recipient's in-app inbox and, if e-mail is on,
 to each address in the recipient's settings. Exactly one notice per cause
@@ -22,13 +23,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from einspection import eventstore, paging
+from einspection import auth, eventstore, paging
 from einspection import scope as tenancy
 from einspection.contract import UNIVERSAL, EVENT_TYPES, Event, isoformat, new_event, utcnow
 from einspection.errors import InvalidCommand, NotFound
 
-from . import model, schemas, templates
-from .model import CONSUMER, deliveries, directory, notices, publications, subscriptions
+from . import addresses, model, schemas, templates
+from .model import (CONSUMER, deliveries, directory, disabled_accounts, notices, publications,
+                    subscriptions)
 
 NAMESPACE = uuid.UUID("8f5e8d52-5b7b-4c8e-9a57-1c0a7e3f2d10")
 AUTHORITY = "authority"
@@ -119,7 +121,13 @@ def on_hazard(conn, event, settings):
     return True
 
 
+def on_account_disabled(conn, event, settings):
+    model.disable_account(conn, event)
+    return False
+
+
 HANDLERS = {
+    "AccountDisabled": on_account_disabled,
     "EnterpriseRegistered": on_enterprise_registered,
     "GradeAssigned": on_grade,
     "GradeStated": on_grade,
@@ -176,18 +184,21 @@ def topic_matches(pattern, event_type):
     return match(pattern.split("."), event_type.split("."))
 
 
+# Neither cancelled nor suspended (its owner's account disabled).
 ACTIVE_SUBSCRIPTIONS = (select(subscriptions.c.subscription_id, subscriptions.c.event_types,
-                               subscriptions.c.enterprises)
-                        .where(subscriptions.c.cancelled_at.is_(None))
+                               subscriptions.c.enterprises, subscriptions.c.owner,
+                               subscriptions.c.owner_role)
+                        .where(subscriptions.c.cancelled_at.is_(None),
+                               subscriptions.c.owner.not_in(select(disabled_accounts.c.username)))
                         .order_by(subscriptions.c.subscription_id))
 
 
 def schedule_webhooks(conn, event):
     body = None
     for row in conn.execute(ACTIVE_SUBSCRIPTIONS):
-        granted = row.enterprises is None or event.subject in json.loads(row.enterprises) \
-            or event.subject == UNIVERSAL
-        if granted and any(topic_matches(p, event.type) for p in json.loads(row.event_types)):
+        if not any(topic_matches(p, event.type) for p in json.loads(row.event_types)):
+            continue
+        if may_receive(subscription_owner(row), subscription_scope(row), event):
             body = body or event.to_json()
             schedule(conn, event, "webhook", row.subscription_id, event_id=event.id,
                      event_type=event.type, payload=body)
@@ -253,19 +264,36 @@ def change_recipient_settings(conn, recipient, command, actor):
     return recipient_view(conn, recipient, None)
 
 
-def subscribe(conn, command, actor, scope=None):
-    """`scope`: the enterprises whose events the subscriber may receive."""
+def check_subscription(command, address_rule=addresses.Rule()):
+    """A subscription's checks, run before its transaction (the address rule
+    may ask DNS): its patterns match some public event type, its URL is one
+    the rule allows. Returns the command."""
     unknown = [p for p in command["event_types"]
                if not any(topic_matches(p, t.type) for t in EVENT_TYPES.values() if t.public)]
+    errors = {}
     if unknown:
-        raise InvalidCommand({"event_types": ["matches no event type: %s" % ", ".join(unknown)]})
+        errors["event_types"] = ["matches no event type: %s" % ", ".join(unknown)]
+    try:
+        address_rule.check_url(command["url"])
+    except addresses.Refused as exc:
+        errors["url"] = [str(exc)]
+    if errors:
+        raise InvalidCommand(errors)
+    return command
+
+
+def subscribe(conn, command, owner, scope=None):
+    """Record a subscription (`command` as check_subscription passed it).
+    `owner`: the principal (a dict) subscribing; `scope`: the enterprises it
+    may see. Both are recorded: what it receives is what they let it read."""
     subscription_id = str(uuid.uuid4())
     secret = command.get("secret") or secrets.token_urlsafe(32)
     model.record(conn, "webhook-" + subscription_id, 0, [new_event("WebhookSubscribed", {
         "subscription_id": subscription_id, "url": command["url"],
         "event_types": command["event_types"], "secret": secret,
-        "description": command["description"], "owner": actor,
-        "enterprises": None if scope is None else list(scope)}, actor=actor)])
+        "description": command["description"], "owner": owner["username"],
+        "owner_role": owner["role"], "enterprises": None if scope is None else list(scope)},
+        actor=owner["username"])])
     view = subscription_view(conn, subscription_id)
     view["secret"] = secret            # shown once: the subscriber verifies signatures with it
     return view
@@ -284,7 +312,7 @@ def cancel_subscription(conn, subscription_id, actor):
 # --- who may read and answer which inbox ----------------------------------------------------
 
 def _is_authority(principal):
-    return principal["role"] in ("authority_inspector", "authority_admin")
+    return principal["role"] in auth.AUTHORITY_ROLES
 
 
 def may_read(principal, scope, recipient):
@@ -326,6 +354,34 @@ def require(allowed, principal, what, ident):
     if not allowed:
         tenancy.log_attempt(what, ident, "-", principal["username"])
         raise NotFound(what, ident)
+
+
+def subscription_owner(row):
+    """The principal a subscription was made by, as far as reading goes. One
+    recorded before roles were is taken as an integrator's (the lesser)."""
+    return {"username": row.owner, "role": row.owner_role or "integrator",
+            "enterprise_id": None, "grid": None, "town": None}
+
+
+def subscription_scope(row):
+    return None if row.enterprises is None else json.loads(row.enterprises)
+
+
+def may_receive(owner, scope, event):
+    """Whether a subscription's owner could read `event` over the API: a
+    webhook delivers no more than its owner may pull. The same rules as the
+    routes: the inbox rule (`may_read`) for notices, the gateway's roles for
+    publications (the authority's) and accounts, the scope for the rest."""
+    data = event.data
+    if event.name in ("NoticeIssued", "NoticeRead"):
+        recipient = data["recipient"] or enterprise_recipient(data["enterprise_id"])
+        return may_read(owner, scope, recipient)
+    if event.name == "PublicationPublished":
+        return _is_authority(owner)
+    if event.name == "AccountDisabled":
+        return owner["role"] in auth.ACCOUNT_MANAGERS and (
+            scope is None or data["enterprise_id"] in scope)
+    return event.subject == UNIVERSAL or tenancy.visible(scope, event.subject)
 
 
 def owns_subscription(principal, view):
@@ -432,8 +488,13 @@ def recipient_view(conn, recipient, settings):
             "changed_at": _iso(row.changed_at)}
 
 
+SUBSCRIPTION = (select(subscriptions, disabled_accounts.c.disabled_at)
+                .outerjoin(disabled_accounts,
+                           disabled_accounts.c.username == subscriptions.c.owner))
+
+
 def subscription_view(conn, subscription_id):
-    row = conn.execute(select(subscriptions).where(
+    row = conn.execute(SUBSCRIPTION.where(
         subscriptions.c.subscription_id == subscription_id)).first()
     if row is None:
         raise NotFound("webhook subscription", subscription_id)
@@ -444,6 +505,9 @@ def subscription_view(conn, subscription_id):
     return {"subscription_id": row.subscription_id, "url": row.url, "owner": row.owner,
             "event_types": json.loads(row.event_types), "description": row.description,
             "subscribed_at": _iso(row.subscribed_at), "cancelled_at": _iso(row.cancelled_at),
+            "suspended_at": _iso(row.disabled_at),
+            "status": ("cancelled" if row.cancelled_at is not None
+                       else "suspended" if row.disabled_at is not None else "active"),
             "deliveries": {s: counts.get(s, 0) for s in ("pending", "delivered", "failed")}}
 
 

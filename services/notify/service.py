@@ -6,7 +6,7 @@ from einspection.acting import Acting
 from einspection.contract import load_command
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe
 
-from . import dispatch, model, policy
+from . import addresses, dispatch, model, policy
 from .channels import SmtpSettings
 from .schemas import (DeliveriesQuery, InboxQuery, Publish, PublicationQuery, ReadNotice,
                       RecipientSettings, Subscribe, WebhookQuery)
@@ -18,18 +18,27 @@ def _env(key, default=None):
     return os.environ.get(key) or default
 
 
+def _flag(key):
+    return _env(key, "false").lower() in ("1", "true", "yes")
+
+
+# Off unless the deployment says so: the project's own tests receive on 127.0.0.1.
+WEBHOOK_ADDRESSES = addresses.Rule(allow_loopback=_flag("NOTIFY_WEBHOOK_ALLOW_LOOPBACK"))
+
+
 def delivery_settings():
     host = _env("NOTIFY_SMTP_HOST")
     smtp = None if not host else SmtpSettings(
         host=host, port=int(_env("NOTIFY_SMTP_PORT", 25)),
         sender=_env("NOTIFY_SMTP_FROM", SmtpSettings.sender),
         username=_env("NOTIFY_SMTP_USER", ""), password=_env("NOTIFY_SMTP_PASSWORD", ""),
-        starttls=_env("NOTIFY_SMTP_STARTTLS", "false").lower() in ("1", "true", "yes"))
+        starttls=_flag("NOTIFY_SMTP_STARTTLS"))
     return dispatch.DeliverySettings(
         smtp=smtp, max_attempts=int(_env("NOTIFY_MAX_ATTEMPTS", 8)),
         backoff_seconds=float(_env("NOTIFY_BACKOFF_SECONDS", 30)),
         lease_seconds=float(_env("NOTIFY_LEASE_SECONDS", 120)),
-        webhook_timeout=float(_env("NOTIFY_WEBHOOK_TIMEOUT_SECONDS", 10)))
+        webhook_timeout=float(_env("NOTIFY_WEBHOOK_TIMEOUT_SECONDS", 10)),
+        webhook_addresses=WEBHOOK_ADDRESSES)
 
 
 DELIVERY = delivery_settings()
@@ -96,9 +105,9 @@ class NotifyService(HealthCheck):
     @rpc
     def subscribe_webhook(self, payload, acting):
         acting = Acting.from_dict(acting)
-        command = load_command(Subscribe, payload)
+        command = policy.check_subscription(load_command(Subscribe, payload), WEBHOOK_ADDRESSES)
         with self.store.begin() as conn:
-            return policy.subscribe(conn, command, acting.actor, acting.scope)
+            return policy.subscribe(conn, command, acting.account.to_dict(), acting.scope)
 
     @rpc
     def cancel_webhook(self, subscription_id, acting):

@@ -9,14 +9,16 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from einspection import eventstore
 from einspection.contract import Event, new_event, utcnow
-from einspection.db import make_engine, reading
-from services.notify import channels, dispatch, model, policy
+from einspection.db import reading
+from services.notify import addresses, channels, dispatch, model, policy
 from services.notify.channels import SmtpSettings
-from tests.support import SmtpSink, WebhookReceiver, wait_until
+from tests.support import WebhookReceiver, wait_until
 
 EMAIL_ON = policy.Settings(default_language="zh", email_enabled=True)
+# the receivers listen on 127.0.0.1: the setting the project's tests turn on
+LOOPBACK = addresses.Rule(allow_loopback=True)
+ADMIN = {"username": "admin", "role": "authority_admin", "enterprise_id": None, "grid": None}
 INDICATORS = [
     {"key": "timeliness", "title": "Timeliness of hazard reporting", "value": "0.5",
      "points": "1.00", "max_points": "2.00",
@@ -29,28 +31,6 @@ INDICATORS = [
     {"key": "self_inspection", "title": "Self-inspection regularity", "value": "1",
      "points": "2.00", "max_points": "2.00", "advice": "", "i18n": {}},
 ]
-
-
-@pytest.fixture
-def engine(backend, databases):
-    engine = make_engine(databases.url(backend, "notify"))
-    eventstore.create_tables(engine, model.metadata)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def smtp(tmp_path):
-    sink = SmtpSink(str(tmp_path / "mail")).start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def receiver():
-    receiver = WebhookReceiver()
-    yield receiver
-    receiver.close()
 
 
 def registered(enterprise_id="e-1", grid="Wukang-1", town="Wukang", industry="textiles"):
@@ -81,6 +61,12 @@ def handle(engine, event, settings=policy.Settings()):
     # as it arrives from the bus: through its wire form
     with engine.begin() as conn:
         return policy.handle(conn, Event.from_json(event.to_json()), settings)
+
+
+def subscribe(conn, url, event_types, owner=ADMIN, scope=None, rule=LOOPBACK):
+    command = policy.check_subscription({"url": url, "event_types": event_types,
+                                         "description": ""}, rule)
+    return policy.subscribe(conn, command, owner, scope)
 
 
 def inbox(engine, recipient):
@@ -160,17 +146,14 @@ def test_email_and_signed_webhooks_are_delivered_once_and_failures_retried_then_
         with engine.begin() as conn:
             policy.change_recipient_settings(conn, "enterprise:e-1", {
                 "language": "en", "emails": ["safety@baide.example"]}, "manager")
-            good = policy.subscribe(conn, {"url": receiver.url, "description": "",
-                                           "event_types": ["einspection.grade.#"]}, "bot")
-            bad = policy.subscribe(conn, {"url": failing.url, "description": "",
-                                          "event_types": ["einspection.grade.assigned.v1"]},
-                                   "bot")
+            good = subscribe(conn, receiver.url, ["einspection.grade.#"])
+            bad = subscribe(conn, failing.url, ["einspection.grade.assigned.v1"])
         event = grade()
         handle(engine, event, EMAIL_ON)
         handle(engine, event, EMAIL_ON)                    # a duplicate changes nothing
         settings = dispatch.DeliverySettings(
             smtp=SmtpSettings(host="127.0.0.1", port=smtp.port), max_attempts=3,
-            backoff_seconds=0.05, lease_seconds=30)
+            backoff_seconds=0.05, lease_seconds=30, webhook_addresses=LOOPBACK)
 
         def settled():
             dispatch.run_once(engine, settings)
@@ -224,14 +207,14 @@ def test_rebuild_gives_the_same_read_models(engine, smtp, receiver):
     with engine.begin() as conn:
         policy.change_recipient_settings(conn, "enterprise:e-1", {
             "language": "en", "emails": ["a@baide.example"]}, "manager")
-        policy.subscribe(conn, {"url": receiver.url, "event_types": ["#"],
-                                "description": "all"}, "bot")
+        subscribe(conn, receiver.url, ["#"])
         publication = policy.publish(conn, {"title": "t", "body": "b", "audience": "all",
                                             "published_by": "ESB"}, policy.Settings(), "x")
         policy.read_notice(conn, publication["recipients"][0]["notice_id"], "wang")
     handle(engine, grade(), EMAIL_ON)
     handle(engine, major_hazard("e-1"), EMAIL_ON)
-    settings = dispatch.DeliverySettings(smtp=SmtpSettings(host="127.0.0.1", port=smtp.port))
+    settings = dispatch.DeliverySettings(smtp=SmtpSettings(host="127.0.0.1", port=smtp.port),
+                                         webhook_addresses=LOOPBACK)
     wait_until(lambda: dispatch.run_once(engine, settings) == {} and smtp.messages(),
                message="the deliveries")
     with reading(engine) as conn:
