@@ -304,8 +304,6 @@ ROUTES = {
 
 # @http routes that are not operations of the API, and why.
 NOT_OPERATIONS = {
-    ("GET,POST,PUT,PATCH,DELETE", "/<path:path>"):
-        "the JSON 404 / 405 for every path and method no route takes",
     ("GET", "/"): "the web pages (routes_web.py): HTML, JavaScript and CSS, not the API",
     ("GET", "/app"): "the web pages",
     ("GET", "/app/"): "the web pages",

@@ -2,12 +2,12 @@
 grading standard), positions and their QR codes, scans, inspections and
 their ledger, safety actions. A mixin of GatewayService: it uses its RPC
 proxy `checklist`."""
-from nameko.web.handlers import http
 
 from einspection.errors import NotFound
 
 from .http_json import (AUTHORITY, WRITERS, HttpError, call, endpoint, file_response, read_json,
                         read_text)
+from .server import http, log_scan_as_position
 
 MANAGERS = ("enterprise_manager",) + AUTHORITY
 
@@ -108,10 +108,12 @@ class ChecklistRoutes:
         query = _query(request)
         query.setdefault("by", request.principal.username)
         try:
-            return 200, call(self.checklist.scan, token, query, **self._acting(request))
+            scanned = call(self.checklist.scan, token, query, **self._acting(request))
         except NotFound:
             raise HttpError(404, "this QR code is unknown or has been replaced by a newer "
                                  "one; scan the code posted at the position") from None
+        log_scan_as_position(request, scanned["position"]["id"])
+        return 200, scanned
 
     # --- inspections --------------------------------------------------------------------
     @http("POST", "/api/v1/inspections")

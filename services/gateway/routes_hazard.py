@@ -3,11 +3,11 @@ and evidence files. A mixin of GatewayService (its RpcProxy `hazard` and
 `checklist`, its `_require_enterprise`)."""
 import base64
 
-from nameko.web.handlers import http
 
 from services.hazard import blobs
 
-from .http_json import WRITERS, HttpError, call, endpoint, file_response, read_json
+from .http_json import WRITERS, call, endpoint, file_response, read_bytes, read_json
+from .server import http
 
 
 class HazardRoutes:
@@ -80,11 +80,7 @@ class HazardRoutes:
     @endpoint("evidence.upload", roles=WRITERS)
     def upload_evidence(self, request):
         limit = blobs.max_bytes()
-        if request.content_length and request.content_length > limit:
-            raise HttpError(413, "evidence files are limited to %d bytes" % limit)
-        data = request.stream.read(limit + 1)
-        if len(data) > limit:
-            raise HttpError(413, "evidence files are limited to %d bytes" % limit)
+        data = read_bytes(request, limit, "evidence files are limited to %d bytes" % limit)
         return 201, call(self.hazard.put_evidence, base64.b64encode(data).decode("ascii"),
                          request.headers.get("Content-Type", ""))
 
