@@ -83,7 +83,7 @@ def two_checklist_site(api, enterprise_id):
              "legal_basis": "GB 50016-2014 3.3", "weight": 2}])
     where = fixtures.position(api, enterprise_id, checklist_ids=[
         version["checklist_id"], housekeeping["checklist_id"]])
-    return fixtures.Site(enterprise_id, where["id"], version)
+    return fixtures.Site(enterprise_id, where["id"], version, fixtures.photo(api, enterprise_id))
 
 
 def record_history(api, site, weekly_inspections, safety_actions, daily_records):

@@ -119,8 +119,26 @@ class ChecklistRoutes:
     @http("POST", "/api/v1/inspections")
     @endpoint("inspections.log", roles=WRITERS)
     def log_inspection(self, request):
-        return 201, call(self.checklist.log_inspection, read_json(request),
-                         **self._acting(request))
+        body = read_json(request)
+        self._require_photos(request, body)
+        return 201, call(self.checklist.log_inspection, body, **self._acting(request))
+
+    def _require_photos(self, request, body):
+        """Every photo of the results is a file of the inspected enterprise
+        in the evidence store, which is the hazard service's: asked here,
+        before the checklist service logs the inspection (it never sees the
+        store; a photo named in InspectionLogged becomes a hazard's evidence).
+        Malformed results are left to the checklist service to name."""
+        results = body.get("results")
+        photos = {}              # by item, as the checklist service names an item's problems
+        for index, result in enumerate(results if isinstance(results, list) else []):
+            refs = result.get("photos") if isinstance(result, dict) else None
+            if isinstance(refs, list) and refs and all(isinstance(ref, str) for ref in refs):
+                item = result.get("item_id")
+                photos[item if isinstance(item, str) else str(index)] = {"photos": refs}
+        if photos and isinstance(body.get("enterprise_id"), str):
+            call(self.hazard.require_evidence, body["enterprise_id"], {"results": photos},
+                 **self._reading(request))
 
     @http("GET", "/api/v1/inspections")
     @endpoint("inspections.list")

@@ -7,7 +7,7 @@ from einspection import eventstore
 from einspection import scope as tenancy
 from einspection.errors import ConcurrencyConflict, Conflict, InvalidCommand, NotFound
 
-from . import ledger
+from . import evidence, ledger
 from .domain import DEFAULT_DEADLINE_DAYS, Hazard, stream_id
 
 CONSUMER = "hazard"          # the inbox name, and the queue <QUEUE_PREFIX>.hazard
@@ -45,19 +45,45 @@ def save(conn, hazard):
     hazard.pending = []
 
 
-def require_evidence(blobs, refs, field="evidence"):
-    missing = {index: ["no such evidence %s; upload it first (POST /api/v1/evidence)" % ref]
-               for index, ref in enumerate(refs) if not blobs.exists(ref)}
-    if missing:
-        raise InvalidCommand({field: missing})
+def no_such_evidence(ref):
+    return "no such evidence %s; upload it first (POST /api/v1/evidence)" % ref
 
 
-def report(conn, blobs, command, *, now, correlation_id="", days=None, scope=None):
+def require_evidence(conn, enterprise_id, refs_by_field):
+    """Every evidence ref is a file `enterprise_id` owns (evidence.py): else
+    InvalidCommand naming each bad one where it stands. `refs_by_field` nests
+    like the command, lists of refs at the leaves: {"evidence": [...]}, or
+    {"results": {"0": {"photos": [...]}}}. Another enterprise's file gets the
+    same answer as a missing one."""
+    leaves = []
+
+    def collect(node, path):
+        if isinstance(node, dict):
+            for key, child in node.items():
+                collect(child, path + (key,))
+        elif isinstance(node, list):
+            leaves.append((path, node))
+    collect(refs_by_field, ())
+    bad = evidence.unowned(conn, enterprise_id, [ref for _, refs in leaves for ref in refs])
+    errors = {}
+    for path, refs in leaves:
+        missing = {index: [no_such_evidence(ref)] for index, ref in enumerate(refs)
+                   if ref in bad}
+        if missing:
+            node = errors
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = missing
+    if errors:
+        raise InvalidCommand(errors)
+
+
+def report(conn, command, *, now, correlation_id="", days=None, scope=None):
     if not tenancy.visible(scope, command["enterprise_id"]):
         tenancy.log_attempt("enterprise", command["enterprise_id"], command["enterprise_id"],
                             command.get("actor"))
         raise InvalidCommand({"enterprise_id": ["no such enterprise"]})
-    require_evidence(blobs, command.get("evidence") or [])
+    require_evidence(conn, command["enterprise_id"], {"evidence": command.get("evidence") or []})
     hazard = Hazard.report(command, now=now, correlation_id=correlation_id, deadline_days=days)
     if eventstore.stream_version(conn, stream_id(hazard.id)):
         existing = load(conn, hazard.id)
@@ -76,11 +102,11 @@ def change(conn, hazard_id, decide, scope=None, actor=""):
     return hazard
 
 
-def submit_rectification(conn, blobs, hazard_id, command, *, now, correlation_id="",
-                         scope=None):
-    require_evidence(blobs, command.get("evidence") or [])
-    return change(conn, hazard_id, lambda hazard: hazard.submit_rectification(
-        command, now=now, correlation_id=correlation_id), scope, command.get("actor"))
+def submit_rectification(conn, hazard_id, command, *, now, correlation_id="", scope=None):
+    def decide(hazard):
+        require_evidence(conn, hazard.enterprise_id, {"evidence": command.get("evidence") or []})
+        hazard.submit_rectification(command, now=now, correlation_id=correlation_id)
+    return change(conn, hazard_id, decide, scope, command.get("actor"))
 
 
 def raise_from_inspection(conn, event, *, days=None):

@@ -5,11 +5,12 @@ import os
 from nameko.timer import timer
 
 from einspection import files
+from einspection import scope as tenancy
 from einspection.contract import load_command, utcnow
 from einspection.errors import InvalidCommand
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe
 
-from . import blobs, commands, export, ledger
+from . import blobs, commands, evidence, export, ledger
 from .schemas import (LedgerQuery, RecordPlan, ReportHazard, StatisticsQuery,
                       SubmitRectification, Verify)
 
@@ -24,7 +25,7 @@ class HazardService(HealthCheck):
 
     metrics = MetricsServer()
     store = EventStore("HAZARD_DATABASE_URL", "sqlite:///var/hazard.db",
-                       projections=[ledger.metadata])
+                       projections=[ledger.metadata, evidence.metadata])
 
     @property
     def blob_store(self):
@@ -43,7 +44,7 @@ class HazardService(HealthCheck):
     @rpc
     def report_hazard(self, payload, correlation_id="", actor="", scope=None):
         command = dict(load_command(ReportHazard, payload), actor=actor)
-        return self._write(commands.report, self.blob_store, command, now=utcnow(),
+        return self._write(commands.report, command, now=utcnow(),
                            correlation_id=correlation_id, days=commands.deadline_days(),
                            scope=scope)
 
@@ -55,7 +56,7 @@ class HazardService(HealthCheck):
 
     @rpc
     def submit_rectification(self, hazard_id, payload, correlation_id="", actor="", scope=None):
-        return self._write(commands.submit_rectification, self.blob_store, hazard_id,
+        return self._write(commands.submit_rectification, hazard_id,
                            dict(load_command(SubmitRectification, payload), actor=actor),
                            now=utcnow(), correlation_id=correlation_id, scope=scope)
 
@@ -114,15 +115,39 @@ class HazardService(HealthCheck):
 
     # --- evidence ----------------------------------------------------------------------
     @rpc
-    def put_evidence(self, data_base64, content_type):
+    def put_evidence(self, data_base64, content_type, enterprise_id, correlation_id="",
+                     actor="", scope=None):
+        """Store a file for `enterprise_id` (an enterprise of `scope`): the
+        bytes are checked whole, then kept once; the enterprise owns them
+        (EvidenceStored) within EVIDENCE_QUOTA_BYTES (413 past it)."""
         try:
             data = base64.b64decode(data_base64, validate=True)
         except (binascii.Error, TypeError, ValueError):
             raise InvalidCommand({"_body": ["not valid base64"]}) from None
-        ref = self.blob_store.put(data, content_type)
-        return {"ref": ref, "content_type": blobs.sniff(data), "size": len(data)}
+        if not isinstance(enterprise_id, str) or not enterprise_id:
+            raise InvalidCommand({"enterprise_id": ["required"]})
+        blob_store = self.blob_store
+        content_type = blobs.check(data, content_type, blob_store.limit, blob_store.pixel_limit)
+        stored = evidence.store(self.store.begin, blobs.ref_of(data), enterprise_id, content_type,
+                                len(data), lambda: blob_store.save(data),
+                                quota=evidence.quota_bytes(), actor=actor,
+                                correlation_id=correlation_id, scope=scope)
+        return {key: stored[key] for key in ("ref", "content_type", "size", "enterprise_id")}
 
     @rpc
-    def get_evidence(self, ref):
+    def get_evidence(self, ref, scope=None, actor=""):
+        """The file, if an enterprise of `scope` owns it (404 otherwise)."""
+        with self.store.connect() as conn:
+            evidence.require_visible(conn, ref, scope, actor)
         data, content_type = self.blob_store.get(ref)
-        return files.pack(data, content_type, ref.replace(":", "-"), ref=ref)
+        return files.pack(data, content_type,
+                          ref.replace(":", "-") + blobs.EXTENSIONS.get(content_type, ""), ref=ref)
+
+    @rpc
+    def require_evidence(self, enterprise_id, refs_by_field, scope=None, actor=""):
+        """For a record another service keeps (an inspection's photos): every
+        ref is a file `enterprise_id` owns, else InvalidCommand naming each."""
+        if not tenancy.visible(scope, enterprise_id):
+            raise InvalidCommand({"enterprise_id": ["no such enterprise"]})
+        with self.store.connect() as conn:
+            commands.require_evidence(conn, enterprise_id, refs_by_field)

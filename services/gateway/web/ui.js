@@ -82,6 +82,11 @@ export function errorMessage(err) {
   return message("error", lines.join(" — "));
 }
 
+// The reasons the API gives for one field (a list, or nested by position) as one text.
+export function reasonsText(reasons) {
+  return flatten(reasons).join(" ");
+}
+
 function flatten(reasons) {
   if (Array.isArray(reasons)) return reasons.map(String);
   if (reasons && typeof reasons === "object") {

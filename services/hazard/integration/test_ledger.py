@@ -11,7 +11,7 @@ from einspection.contract import new_event, utcnow
 from einspection.db import make_engine
 from einspection.errors import ConcurrencyConflict, Conflict, InvalidCommand
 from einspection.nameko_glue import StoreHandle
-from services.hazard import blobs, commands, ledger
+from services.hazard import commands, evidence, ledger
 from services.hazard.domain import hazard_id_for_item
 from services.hazard.schemas import LedgerQuery
 
@@ -21,14 +21,9 @@ NOW = utcnow()
 @pytest.fixture
 def store(backend, databases):
     engine = make_engine(databases.url(backend, "hazard"))
-    eventstore.create_tables(engine, ledger.metadata)
+    eventstore.create_tables(engine, ledger.metadata, evidence.metadata)
     yield StoreHandle(engine, None)
     engine.dispose()
-
-
-@pytest.fixture
-def blob_store(tmp_path):
-    return blobs.FileBlobStore(str(tmp_path))
 
 
 def command(**changes):
@@ -40,9 +35,9 @@ def command(**changes):
     return body
 
 
-def report(store, blob_store, **changes):
+def report(store, **changes):
     with store.begin() as conn:
-        return commands.report(conn, blob_store, command(**changes), now=NOW)
+        return commands.report(conn, command(**changes), now=NOW)
 
 
 def query(**args):
@@ -71,10 +66,10 @@ def count(store, table):
         return conn.execute(select(func.count()).select_from(table)).scalar()
 
 
-def test_each_command_updates_the_ledger_in_its_transaction(store, blob_store):
-    hazard = report(store, blob_store)
+def test_each_command_updates_the_ledger_in_its_transaction(store):
+    hazard = report(store)
     with store.begin() as conn:
-        commands.submit_rectification(conn, blob_store, hazard.id, {
+        commands.submit_rectification(conn, hazard.id, {
             "measures": "locked", "done_at": NOW, "cost": Decimal("12.50")}, now=NOW)
     with store.connect() as conn:
         [row] = ledger.search(conn, query())["items"]
@@ -85,12 +80,19 @@ def test_each_command_updates_the_ledger_in_its_transaction(store, blob_store):
     assert count(store, eventstore.events) == 2
 
 
-def test_evidence_must_exist(store, blob_store):
+def test_evidence_must_be_the_enterprises_own(store):
     with pytest.raises(InvalidCommand) as error:
-        report(store, blob_store, evidence=["sha256:" + "1" * 64])
+        report(store, evidence=["sha256:" + "1" * 64])
     assert "evidence" in error.value.errors
-    ref = blob_store.put(b"%PDF-1.4 report", "application/pdf")
-    assert report(store, blob_store, evidence=[ref]).view()["evidence"] == [ref]
+    ref = "sha256:" + "2" * 64
+    evidence.store(store.begin, ref, "e-2", "application/pdf", 10, lambda: None,
+                   quota=100, actor="li")
+    with pytest.raises(InvalidCommand) as error:               # another enterprise's file
+        report(store, evidence=[ref])
+    assert error.value.errors == {"evidence": {0: [commands.no_such_evidence(ref)]}}
+    evidence.store(store.begin, ref, "e-1", "application/pdf", 10, lambda: None,
+                   quota=100, actor="li")
+    assert report(store, evidence=[ref]).view()["evidence"] == [ref]
     assert count(store, ledger.hazards) == 1
 
 
@@ -111,20 +113,18 @@ def test_an_inspection_raises_one_hazard_per_failed_item_exactly_once(store):
     assert count(store, eventstore.events) == 2
 
 
-def test_a_free_report_of_an_inspection_item_that_has_its_hazard_is_a_conflict(store,
-                                                                               blob_store):
+def test_a_free_report_of_an_inspection_item_that_has_its_hazard_is_a_conflict(store):
     with store.begin() as conn:
         commands.raise_from_inspection(conn, inspection_event(ITEMS[1]))
     with pytest.raises(Conflict) as error:
-        report(store, blob_store, source_inspection_id="insp-1", source_item_id="i-2")
+        report(store, source_inspection_id="insp-1", source_item_id="i-2")
     assert error.value.state["state"] == "reported"
 
 
-def test_overdue_once_even_when_another_process_got_there_first(store, blob_store,
-                                                                monkeypatch):
-    due = report(store, blob_store, found_at=NOW - timedelta(days=2),
+def test_overdue_once_even_when_another_process_got_there_first(store, monkeypatch):
+    due = report(store, found_at=NOW - timedelta(days=2),
                  rectification_deadline=NOW - timedelta(days=1))
-    report(store, blob_store)                                 # not due
+    report(store)                                 # not due
     with store.connect() as conn:
         stale = commands.load(conn, due.id)                   # what a second process loaded
     assert commands.mark_overdue(store, NOW) == [due.id]
@@ -138,8 +138,8 @@ def test_overdue_once_even_when_another_process_got_there_first(store, blob_stor
     assert names == ["HazardReported", "HazardOverdue"]
 
 
-def test_append_with_a_stale_version_conflicts(store, blob_store):
-    hazard = report(store, blob_store)
+def test_append_with_a_stale_version_conflicts(store):
+    hazard = report(store)
     with store.connect() as conn:
         first, second = commands.load(conn, hazard.id), commands.load(conn, hazard.id)
     for copy in (first, second):
@@ -151,10 +151,10 @@ def test_append_with_a_stale_version_conflicts(store, blob_store):
             commands.save(conn, second)
 
 
-def test_filters_paging_sorting_and_rebuild(store, blob_store):
+def test_filters_paging_sorting_and_rebuild(store):
     for hours, level, category in [(1, "general", "fire"), (30, "major", "fire"),
                                    (60, "general", "electrical"), (90, "general", "fire")]:
-        report(store, blob_store, found_at=NOW - timedelta(hours=hours), level=level,
+        report(store, found_at=NOW - timedelta(hours=hours), level=level,
                category=category, position_id="p-%d" % (hours % 2))
     with store.connect() as conn:
         page = ledger.search(conn, query(category="fire", size=2, sort="found_at"))
