@@ -10,6 +10,9 @@ export function h(tag, attrs, ...children) {
       node.addEventListener(key.slice(2), value);
     } else if (key === "class") {
       node.className = value;
+    } else if (key === "style") {
+      // through the CSSOM: the Content-Security-Policy refuses style attributes
+      node.style.cssText = value;
     } else if (key === "dataset") {
       Object.assign(node.dataset, value);
     } else if (value === true) {
