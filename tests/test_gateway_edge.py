@@ -200,3 +200,31 @@ def test_a_body_that_stops_arriving_is_a_408_and_the_connection_closes(quick_gat
     assert 0.8 < seconds < 5, seconds
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert b"Connection: close" in answer and b'"status": 408' in answer
+
+
+def test_error_texts_read_as_english(platform, api):
+    """Roles and states in sentences, with their articles: not
+    'a authority_inspector may not do this'."""
+    enterprise_id = fixtures.register_enterprise(api)
+    integrator = fixtures.account(api, "integrator", grants=[enterprise_id])
+    refused = integrator.post("/api/v1/hazards", factories.hazard(enterprise_id))
+    assert refused.json()["error"]["message"] == "an integrator may not do this (hazards.report)"
+    manager = fixtures.account(api, "enterprise_manager", enterprise_id=enterprise_id)
+    refused = manager.post("/api/v1/accounts", {"username": "officer-" + uuid.uuid4().hex[:6],
+                                                "password": "long-enough-1",
+                                                "role": "authority_inspector"})
+    assert refused.json()["error"]["message"] == (
+        "an enterprise manager may not create an authority inspector account")
+    unanchored = api.post("/api/v1/accounts", {"username": "grid-" + uuid.uuid4().hex[:6],
+                                               "password": "long-enough-1",
+                                               "role": "grid_officer"})
+    assert unanchored.json()["error"]["fields"]["grid"] == ["required for a grid officer"]
+    hazard = created(api.post("/api/v1/hazards", factories.hazard(enterprise_id)))
+    path = "/api/v1/hazards/%s" % hazard["id"]
+    created(api.post(path + "/rectification", {
+        "measures": "fixed", "done_at": factories.iso(factories.ago(minutes=1))}))
+    again = api.post(path + "/rectification", {
+        "measures": "fixed", "done_at": factories.iso(factories.ago(minutes=1))})
+    assert again.json()["error"]["message"] == (
+        "hazard %s is awaiting verification of its rectification; only a reported or "
+        "returned hazard can be rectified" % hazard["id"])

@@ -235,7 +235,8 @@ def call(method, *args, **kwargs):
         raise HttpError(503, "a service did not answer in %ss; try again"
                         % RPC_TIMEOUT_SECONDS) from None
     except UnknownService as exc:
-        raise HttpError(503, "service %s is not running; try again" % exc) from None
+        raise HttpError(503, "the %s service is not running; try again"
+                        % exc.args[0]) from None
 
 
 def endpoint(route, roles=EVERYONE, public=False):
@@ -252,8 +253,8 @@ def endpoint(route, roles=EVERYONE, public=False):
                 if not public:
                     request.principal = authenticated(request)
                     if request.principal.role not in roles:
-                        raise Forbidden("a %s may not do this (%s)"
-                                        % (request.principal.role, route))
+                        raise Forbidden("%s may not do this (%s)"
+                                        % (auth.a_role(request.principal.role), route))
                 check_request(request, kwargs)
                 result = handler(self, request, *args, **kwargs)
                 # (status, payload) becomes JSON; a Response (a file) goes as it is
