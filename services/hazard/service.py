@@ -128,11 +128,10 @@ class HazardService(HealthCheck):
             raise InvalidCommand({"enterprise_id": ["required"]})
         blob_store = self.blob_store
         content_type = blobs.check(data, content_type, blob_store.limit, blob_store.pixel_limit)
-        stored = evidence.store(self.store.begin, blobs.ref_of(data), enterprise_id, content_type,
-                                len(data), lambda: blob_store.save(data),
-                                quota=evidence.quota_bytes(), actor=actor,
-                                correlation_id=correlation_id, scope=scope)
-        return {key: stored[key] for key in ("ref", "content_type", "size", "enterprise_id")}
+        return evidence.store(self.store.begin, blobs.ref_of(data), enterprise_id, content_type,
+                              len(data), lambda: blob_store.save(data),
+                              quota=evidence.quota_bytes(), actor=actor,
+                              correlation_id=correlation_id, scope=scope)
 
     @rpc
     def get_evidence(self, ref, scope=None, actor=""):

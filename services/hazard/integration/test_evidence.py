@@ -5,22 +5,12 @@ import pytest
 from sqlalchemy import select
 
 from einspection import eventstore
-from einspection.db import make_engine
 from einspection.errors import InvalidCommand, NotFound, TooLarge
-from einspection.nameko_glue import StoreHandle
-from services.hazard import commands, evidence, ledger
+from services.hazard import commands, evidence
 
 
 def ref(n):
     return "sha256:%064x" % n
-
-
-@pytest.fixture
-def store(backend, databases):
-    engine = make_engine(databases.url(backend, "hazard"))
-    eventstore.create_tables(engine, ledger.metadata, evidence.metadata)
-    yield StoreHandle(engine, None)
-    engine.dispose()
 
 
 def put(store, n, enterprise_id="e-1", size=100, quota=1000, scope=None, saved=None):

@@ -8,22 +8,12 @@ from sqlalchemy import func, select
 
 from einspection import eventstore
 from einspection.contract import new_event, utcnow
-from einspection.db import make_engine
 from einspection.errors import ConcurrencyConflict, Conflict, InvalidCommand
-from einspection.nameko_glue import StoreHandle
 from services.hazard import commands, evidence, ledger
 from services.hazard.domain import hazard_id_for_item
 from services.hazard.schemas import LedgerQuery
 
 NOW = utcnow()
-
-
-@pytest.fixture
-def store(backend, databases):
-    engine = make_engine(databases.url(backend, "hazard"))
-    eventstore.create_tables(engine, ledger.metadata, evidence.metadata)
-    yield StoreHandle(engine, None)
-    engine.dispose()
 
 
 def command(**changes):

@@ -6,23 +6,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
-from einspection import eventstore
 from einspection.contract import load_command
-from einspection.db import make_engine
 from einspection.errors import InvalidCommand
-from einspection.nameko_glue import StoreHandle
-from services.hazard import commands, evidence, ledger
+from services.hazard import commands, ledger
 from services.hazard.schemas import StatisticsQuery
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def store(backend, databases):
-    engine = make_engine(databases.url(backend, "hazard"))
-    eventstore.create_tables(engine, ledger.metadata, evidence.metadata)
-    yield StoreHandle(engine, None)
-    engine.dispose()
 
 
 def report(store, found_at, enterprise_id="e-1", level="general",
