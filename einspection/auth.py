@@ -21,6 +21,17 @@ ROLES = ENTERPRISE_ROLES + ("grid_officer", "town_officer", "authority_inspector
 AUTHORITY_ROLES = ("authority_inspector", "authority_admin")
 # who reads and manages accounts: an admin any, a manager those of its enterprise
 ACCOUNT_MANAGERS = ("authority_admin", "enterprise_manager")
+# What each role is called in a sentence of an error ("an integrator may not ...").
+ROLE_NAMES = {"enterprise_staff": "enterprise staff member",
+              "enterprise_manager": "enterprise manager", "grid_officer": "grid officer",
+              "town_officer": "town officer", "authority_inspector": "authority inspector",
+              "authority_admin": "authority admin", "integrator": "integrator"}
+
+
+def a_role(role):
+    """A role in a sentence, with its article: 'an authority inspector', 'a grid officer'."""
+    name = ROLE_NAMES.get(role) or str(role).replace("_", " ")
+    return ("an " if name[:1] in "aeiou" else "a ") + name
 
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1, "dklen": 32}
 

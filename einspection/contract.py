@@ -192,6 +192,16 @@ class HazardOverdueV1(_Data):
     detected_at = Instant(required=True)
 
 
+class EvidenceStoredV1(_Data):
+    """An enterprise's evidence file: who owns the bytes stored under `ref`
+    (the same bytes uploaded by two enterprises are owned by both). Private
+    to the hazard service, whose evidence store it is."""
+    ref = fields.String(required=True, validate=validate.Regexp(r"^sha256:[0-9a-f]{64}$"))
+    enterprise_id = Id(required=True)
+    content_type = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    size = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
 class ChecklistItemV1(_Data):
     item_id = Id(required=True)
     prompt = _text(2000, required=True)
@@ -470,6 +480,8 @@ EVENT_TYPES = {
         EventType("HazardReturned", "einspection.hazard.returned.v1", "hazard",
                   HazardReturnedV1),
         EventType("HazardOverdue", "einspection.hazard.overdue.v1", "hazard", HazardOverdueV1),
+        EventType("EvidenceStored", "einspection.evidence.stored.v1", "hazard",
+                  EvidenceStoredV1, public=False),
         EventType("ChecklistPublished", "einspection.checklist.published.v1", "checklist",
                   ChecklistPublishedV1),
         EventType("PositionRegistered", "einspection.position.registered.v1", "checklist",

@@ -53,6 +53,18 @@ class ConcurrencyConflict(Conflict):
         self.state = {"stream_id": stream_id, "expected_version": expected_version}
 
 
+class TooLarge(DomainError):
+    """More than a limit allows (a file, a quota): HTTP 413."""
+    status = 413
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
 class NotAuthenticated(DomainError):
     """No valid credentials: a wrong password, or a missing, forged or expired token."""
     status = 401
@@ -78,5 +90,5 @@ class Forbidden(DomainError):
         return self.message
 
 
-ALL = (DomainError, InvalidCommand, NotFound, Conflict, ConcurrencyConflict, NotAuthenticated,
-       Forbidden)
+ALL = (DomainError, InvalidCommand, NotFound, Conflict, ConcurrencyConflict, TooLarge,
+       NotAuthenticated, Forbidden)

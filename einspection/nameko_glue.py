@@ -8,10 +8,16 @@ import time
 from functools import partial
 
 import eventlet
+from eventlet import wsgi
 from eventlet.semaphore import Semaphore
 from nameko.exceptions import ContainerBeingKilled, deserialize_to_instance
 from nameko.extensions import DependencyProvider, Entrypoint
 from nameko.rpc import rpc as nameko_rpc
+from nameko.web import server as nameko_web
+from nameko.web.handlers import HttpRequestHandler
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map
+from werkzeug.wrappers import Request
 
 from . import bus, consumer, errors, eventstore, metrics
 from .contract import ContractError
@@ -29,6 +35,22 @@ for _error in errors.ALL + (ContractError,):
 # Services' RPC methods: a domain error is the caller's mistake, logged as
 # expected rather than as a failure of the service.
 rpc = nameko_rpc(expected_exceptions=errors.DomainError)
+
+
+class _ExpectedErrorsInOneLine(logging.Filter):
+    """nameko logs a worker's expected exception (a DomainError: a 404, a
+    400 — the caller's mistake, answered as such) as a warning with its
+    traceback. Keep it one line, at INFO: a traceback is for what went wrong
+    here."""
+
+    def filter(self, record):
+        if isinstance(record.msg, str) and record.msg.startswith("(expected)"):
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+logging.getLogger("nameko.containers").addFilter(_ExpectedErrorsInOneLine())
 
 
 def setting(config, key, default=None):
@@ -260,3 +282,129 @@ class HealthCheck:
         with self.store.connect() as conn:
             pending = eventstore.unpublished_count(conn)
         return {"status": "ok", "service": self.name, "outbox_pending": pending}
+
+
+# --- HTTP: nameko's web server, made fit for a public edge ----------------------------
+
+DEFAULT_IDLE_TIMEOUT_SECONDS = 30
+ACCESS_LOG_PATH = "einspection.access_log_path"    # environ key: what the log shows instead
+
+
+def idle_timeout_seconds(config):
+    """HTTP_IDLE_TIMEOUT_SECONDS: how long a connection may stay silent, idle
+    between requests or in the middle of one, before it is closed."""
+    value = float(setting(config, "HTTP_IDLE_TIMEOUT_SECONDS", DEFAULT_IDLE_TIMEOUT_SECONDS))
+    if value <= 0:
+        raise ValueError("HTTP_IDLE_TIMEOUT_SECONDS must be positive, not %r" % value)
+    return value
+
+
+class _Server(wsgi.Server):
+    web_server = None           # the WebServer that made it: says what access logs show
+
+
+class _Protocol(nameko_web.HttpOnlyProtocol):
+    """eventlet's HTTP protocol whose access-log line carries the path the
+    web server chooses to show (WebServer.path_for_log), not the raw one."""
+
+    def parse_request(self):
+        parsed = super().parse_request()
+        if parsed:
+            self._log_path_as_shown({})
+        return parsed
+
+    def get_environ(self):
+        environ = super().get_environ()
+        # runs after the app answered, before eventlet writes the access log
+        environ["eventlet.posthooks"].append((self._log_path_as_shown, (), {}))
+        return environ
+
+    def handle_one_response(self):
+        """An answer with `Connection: close` closes the connection: eventlet
+        would keep it and try to skip the rest of a body that may never come."""
+        app = self.application
+
+        def application(environ, start_response):
+            def start(status, headers, exc_info=None):
+                closing = [(name, value) for name, value in headers
+                           if name.lower() == "connection" and value.lower() == "close"]
+                if closing:
+                    self.close_connection = 1          # eventlet then writes the header
+                    headers = [header for header in headers if header not in closing]
+                return start_response(status, headers, exc_info)
+            return app(environ, start)
+
+        self.application = application
+        super().handle_one_response()
+
+    def _log_path_as_shown(self, environ):
+        self.requestline = "%s %s %s" % (
+            self.command, self.server.web_server.path_for_log(self.path, environ),
+            self.request_version)
+
+
+class _WsgiApp(nameko_web.WsgiApp):
+    """nameko's WSGI app, with what no route takes answered by the web
+    server (`routing_error`) and every answer finished by it (`finish`)."""
+
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        try:
+            if "//" in environ.get("PATH_INFO", ""):
+                raise NotFound()     # an empty path segment: werkzeug would match '//' as '/'
+            provider, values = self.url_map.bind_to_environ(environ).match()
+            request.path_values = values
+            response = provider.handle_request(request)
+        except HTTPException as exc:
+            response = self.server.routing_error(request, exc)
+        return self.server.finish(request, response)(environ, start_response)
+
+
+class WebServer(nameko_web.WebServer):
+    """nameko's WebServer with:
+    - connections closed after HTTP_IDLE_TIMEOUT_SECONDS of silence, idle
+      between requests (keep-alive) or half-sent;
+    - a URL map that takes a path as written: a path with '//' matches no
+      route (werkzeug would merge the slashes by a redirect, which fails
+      inside nameko), a trailing slash is a different path;
+    - `routing_error(request, exc)` for a path or method no route takes,
+      `finish(request, response)` for headers every answer carries, and
+      `redact_path(path)` for access-log lines (a route may name what to show
+      instead in `environ[ACCESS_LOG_PATH]`). Subclass to set them."""
+
+    def get_wsgi_server(self, sock, wsgi_app, protocol=_Protocol, debug=False):
+        timeout = idle_timeout_seconds(self.container.config)
+        server = _Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug,
+                         log=logging.getLogger(nameko_web.__name__), socket_timeout=timeout,
+                         keepalive=timeout)
+        server.web_server = self
+        return server
+
+    def get_wsgi_app(self):
+        return _WsgiApp(self)
+
+    def make_url_map(self):
+        url_map = Map(merge_slashes=False)
+        for provider in self._providers:
+            rule = provider.get_url_rule()
+            rule.endpoint = provider
+            url_map.add(rule)
+        return url_map
+
+    def routing_error(self, request, exc):
+        return exc
+
+    def finish(self, request, response):
+        return response
+
+    def redact_path(self, path):
+        return path
+
+    def path_for_log(self, path, environ):
+        return environ.get(ACCESS_LOG_PATH) or self.redact_path(path)
+
+
+class HttpEntrypoint(HttpRequestHandler):
+    """nameko's @http on this module's WebServer; a service subclasses it
+    with its own `server = <its WebServer subclass>()`."""
+    server = WebServer()

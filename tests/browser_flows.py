@@ -12,6 +12,7 @@ JSON from argv and prints one JSON line with what the page showed.
 """
 import json
 import os
+import re
 import shutil
 import sys
 
@@ -136,8 +137,9 @@ def enterprise(page, spec):
     seen["unread_after"] = page.inner_text("#unread-count")
 
     page.select_option("#f-level", "major")
-    page.wait_for_function("document.querySelector('#ledger-page').textContent.endsWith("
-                           "'· %s hazards')" % spec["major_count"])
+    # a locator, not wait_for_function: a predicate string is eval'd, which the CSP refuses
+    page.locator("#ledger-page", has_text=re.compile(
+        r"· %s hazards$" % spec["major_count"])).wait_for()
     with page.expect_download() as download:
         page.click("#export-csv")
     path = download.value.path()
@@ -182,8 +184,38 @@ def authority(page, spec):
     }
 
 
+def login_next(page, spec):
+    """The login page with a `next` the test chose: where the browser is sent
+    after logging in."""
+    page.goto(spec["base_url"] + "/app/login.html?next=" + spec["next"])
+    log_in(page, spec["username"], spec["password"])
+    page.wait_for_load_state()
+    return {"landed_url": page.url}
+
+
+def docs(page, spec):
+    """/docs lists the operations of /openapi.json."""
+    page.goto(spec["base_url"] + "/docs")
+    page.wait_for_selector("details.op")
+    return {"operations": page.locator("details.op").count(),
+            "title": page.inner_text("#title")}
+
+
 FLOWS = {"inspection": (inspection, PHONE), "enterprise": (enterprise, DESK),
-         "authority": (authority, DESK)}
+         "authority": (authority, DESK), "login_next": (login_next, DESK),
+         "docs": (docs, DESK)}
+
+# Every page reports what its Content-Security-Policy refused, across navigations.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportCspViolation({directive: event.violatedDirective, blocked: event.blockedURI,
+                             source: event.sourceFile, line: event.lineNumber,
+                             sample: event.sample, page: location.href});
+});
+"""
+# Console errors the flows cause on purpose: the first call of a page that is
+# not logged in yet is a 401, which sends the browser to the login form.
+EXPECTED_CONSOLE_ERRORS = ("the server responded with a status of 401",)
 
 
 def main(spec):
@@ -193,10 +225,17 @@ def main(spec):
         browser = playwright.chromium.launch(executable_path=chromium, headless=True,
                                              args=["--no-sandbox"])
         context = browser.new_context(accept_downloads=True, **device)
+        csp_violations, console_errors, page_errors = [], [], []
+        context.expose_binding("reportCspViolation",
+                               lambda source, violation: csp_violations.append(violation))
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
-        page_errors = []
         page.on("pageerror", lambda error: page_errors.append(str(error)))
+        page.on("console", lambda message: console_errors.append(message.text) if (
+            message.type == "error" and not any(expected in message.text
+                                                for expected in EXPECTED_CONSOLE_ERRORS))
+            else None)
         try:
             result = flow(page, spec)
         except Exception:
@@ -204,12 +243,14 @@ def main(spec):
             failure = os.path.join(os.path.dirname(spec["screenshots"][next(iter(
                 spec["screenshots"]))]), "%s-failure.png" % spec["flow"])
             page.screenshot(path=failure, full_page=True)
-            print("page errors: %s; url %s; screenshot %s" % (page_errors, page.url, failure),
-                  file=sys.stderr)
+            print("page errors: %s; CSP violations: %s; console errors: %s; url %s; "
+                  "screenshot %s" % (page_errors, csp_violations, console_errors, page.url,
+                                     failure), file=sys.stderr)
             raise
         finally:
             browser.close()
-    result["page_errors"] = page_errors
+    result.update(page_errors=page_errors, csp_violations=csp_violations,
+                  console_errors=console_errors)
     print(json.dumps(result))
 
 

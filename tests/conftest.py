@@ -27,6 +27,8 @@ def platform(request, broker, databases, run_id, tmp_path_factory, smtp_sink):
     env = launch.environment(broker, urls, port, exchange=prefix + ".events",
                              queue_prefix=prefix)
     env["HAZARD_OVERDUE_CHECK_SECONDS"] = "1"
+    env["EVIDENCE_QUOTA_BYTES"] = str(1024 * 1024)    # per enterprise: test_hazards fills one
+    env["EVIDENCE_DIR"] = str(tmp_path_factory.mktemp("blobs-" + backend))
     env.update(NOTIFY_SMTP_HOST="127.0.0.1", NOTIFY_SMTP_PORT=str(smtp_sink.port),
                NOTIFY_DISPATCH_SECONDS="0.2", NOTIFY_BACKOFF_SECONDS="0.2",
                NOTIFY_MAX_ATTEMPTS="3", NOTIFY_LEASE_SECONDS="3",
@@ -76,6 +78,7 @@ def own_platform(request, databases, run_id, tmp_path_factory, name, prepare, **
     env = launch.environment(broker, urls, port, exchange=prefix + ".events",
                              queue_prefix=prefix)
     env["NOTIFY_WEBHOOK_ALLOW_LOOPBACK"] = "true"
+    env["EVIDENCE_DIR"] = str(tmp_path_factory.mktemp("blobs-" + name))
     env.update(settings)
     running = launch.Platform(env, port, str(tmp_path_factory.mktemp("logs-" + name)))
     running.amqp_uri, running.exchange = broker, prefix + ".events"

@@ -1,13 +1,40 @@
 """Valid request bodies for the API, varied enough to be realistic."""
+import io
+import os
 import random
 import string
 from datetime import datetime, timedelta, timezone
 
+from PIL import Image
+from pypdf import PdfWriter
+
 from services.checklist.credit_code import ALPHABET, complete
 
-# The smallest valid PNG (1x1, transparent): evidence that passes the magic-bytes check.
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082")
+def image(kind="PNG", size=(8, 6), colour=(200, 60, 40)):
+    """A real image file: evidence the store decodes."""
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, kind)
+    return out.getvalue()
+
+
+def unique_photo(kind="PNG", size=(8, 6)):
+    """An image no other test has: random pixels (one ref per call)."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)).save(out, kind)
+    return out.getvalue()
+
+
+def pdf(pages=1):
+    """A real PDF of blank A4 pages."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(595, 842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+PNG = image()          # a small photo, the same bytes every time (one ref)
 
 TOWNS = {"Wukang": ["Wukang-1", "Wukang-2"], "Qianyuan": ["Qianyuan-1"], "Xinshi": ["Xinshi-1"]}
 
@@ -61,11 +88,12 @@ def checklist(enterprise_id=None, title="Daily fire and electrical round", items
 
 
 def inspection(enterprise_id, position_id, version, completed_days_ago=0, kind="self",
-               failed=(), not_applicable=(), photos=None, inspector="wang.wei"):
+               failed=(), not_applicable=(), photos=None, inspector="wang.wei", photo=None):
     """Per-item results for every item of a published checklist `version`
     (as GET /checklists/{id}/versions/{n} returns it): `failed` and
     `not_applicable` are item indexes, the rest pass. A failed item gets
-    `photos`, or by default a photo if the item requires one."""
+    `photos`, or by default `photo` (a ref the enterprise uploaded) if the
+    item requires one."""
     completed = ago(days=completed_days_ago, minutes=1)
     results = []
     for index, item in enumerate(version["items"]):
@@ -74,7 +102,7 @@ def inspection(enterprise_id, position_id, version, completed_days_ago=0, kind="
         if outcome == "fail":
             result["note"] = "found on the round: " + item["prompt"].lower()
             result["photos"] = photos if photos is not None else (
-                ["sha256:%064x" % index] if item["photo_required"] else [])
+                [photo] if item["photo_required"] else [])
         results.append(result)
     return {"enterprise_id": enterprise_id, "position_id": position_id,
             "checklist_id": version["checklist_id"], "checklist_version": version["version"],

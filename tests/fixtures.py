@@ -34,15 +34,31 @@ def position(api, enterprise_id, name="Boiler room", checklist_ids=()):
         "checklist_ids": list(checklist_ids)}))
 
 
+def upload(api, enterprise_id, data=factories.PNG, content_type="image/png"):
+    """POST /api/v1/evidence as `api`'s account, for `enterprise_id` (None: the
+    account's own enterprise); the response."""
+    params = {"enterprise_id": enterprise_id} if enterprise_id else None
+    return api.session.post(api.base_url + "/api/v1/evidence", data=data, params=params,
+                            headers={"Content-Type": content_type}, timeout=60)
+
+
+def photo(api, enterprise_id, data=None):
+    """The ref of a photo uploaded for `enterprise_id` (by default one of its own)."""
+    return created(upload(api, enterprise_id, data or factories.unique_photo()))["ref"]
+
+
 @dataclass
 class Site:
     """An enterprise with a published checklist of its own and a position
-    that uses it: what an inspection needs."""
+    that uses it: what an inspection needs, and a photo of the enterprise's
+    for the items that require one."""
     enterprise_id: str
     position_id: str
     version: dict
+    photo: str = None
 
     def inspection(self, **kwargs):
+        kwargs.setdefault("photo", self.photo)
         return factories.inspection(self.enterprise_id, self.position_id, self.version, **kwargs)
 
 
@@ -50,7 +66,7 @@ def site(api, enterprise_id=None, **enterprise_kwargs):
     enterprise_id = enterprise_id or register_enterprise(api, **enterprise_kwargs)
     version = published_checklist(api, enterprise_id)
     where = position(api, enterprise_id, checklist_ids=[version["checklist_id"]])
-    return Site(enterprise_id, where["id"], version)
+    return Site(enterprise_id, where["id"], version, photo(api, enterprise_id))
 
 
 def account(api, role, **anchor):

@@ -196,6 +196,14 @@ def test_inspection_input_is_checked_naming_the_field_or_item(api):
     no_photo = api.post("/api/v1/inspections", site.inspection(failed=(2,), photos=[]))
     assert no_photo.status_code == 400, no_photo.text
     assert list(no_photo.json()["error"]["fields"]["results"]) == [photo_item]
+    # a photo is a file of the enterprise in the evidence store, not any text
+    made_up = api.post("/api/v1/inspections", site.inspection(failed=(2,),
+                                                               photos=["not-a-photo"]))
+    assert made_up.status_code == 400, made_up.text
+    assert made_up.json()["error"]["fields"]["results"] == {photo_item: {"photos": {"0": [
+        "no such evidence not-a-photo; upload it first (POST /api/v1/evidence)"]}}}
+    assert created(api.get("/api/v1/inspections", params={
+        "enterprise_id": site.enterprise_id}), 200)["total"] == 0
 
     body = site.inspection()
     body["results"].pop()

@@ -39,8 +39,7 @@ def test_hazard_rectification_and_inspection_reach_score_and_notice(api, tap):
     late = api.post("/api/v1/hazards", factories.hazard(enterprise_id, found_hours_ago=72))
     assert late.status_code == 201
 
-    photo = api.session.post(api.base_url + "/api/v1/evidence", data=factories.PNG,
-                             headers={"Content-Type": "image/png"}, timeout=30)
+    photo = fixtures.upload(api, enterprise_id)
     assert photo.status_code == 201, photo.text
     rectified = api.post("/api/v1/hazards/%s/rectification" % hazard_id,
                          {"measures": "cabinet locked, cover refitted",

@@ -5,21 +5,24 @@ its exports. Who did what is the account that did it; who may verify is the
 verification rule, and never the one who rectified; what a report refers
 to is real and the enterprise's own."""
 import csv
+import hashlib
 import io
 import json
+import random
 import time
 import uuid
 from datetime import timedelta
 
 import openpyxl
 import pytest
+from PIL import Image
 from kombu import Connection, Exchange, Producer
 
 from einspection.contract import new_event, parse_instant
 from services.hazard.domain import hazard_id_for_item
 
 from . import factories, fixtures
-from .fixtures import account, created
+from .fixtures import account, created, upload
 from .support import wait_until
 from .test_end_to_end import register, tap  # noqa: F401  (tap is a fixture)
 
@@ -38,11 +41,6 @@ def rectification(**extra):
             "rectified_by": "wang.wu"}
     body.update(extra)
     return body
-
-
-def upload(api, data, content_type):
-    return api.session.post(api.base_url + "/api/v1/evidence", data=data,
-                            headers={"Content-Type": content_type}, timeout=60)
 
 
 def report(api, enterprise_id, **extra):
@@ -81,7 +79,7 @@ def test_a_major_hazard_cannot_be_rectified_without_a_plan(api):
 def test_full_lifecycle_with_a_return_and_a_resubmission(api, tap):  # noqa: F811
     enterprise_id = register(api)
     manager = account(api, "enterprise_manager", enterprise_id=enterprise_id)
-    photo = upload(manager, factories.PNG, "image/png").json()["ref"]
+    photo = fixtures.photo(manager, enterprise_id)
     hazard = report(manager, enterprise_id, hazard_type="unsafe_act", evidence=[photo])
     assert hazard["hazard_type"] == "unsafe_act" and hazard["evidence"] == [photo]
     assert hazard["source"] == {"kind": "report"}
@@ -212,26 +210,44 @@ def test_an_inspection_published_twice_raises_each_failed_item_once(api, platfor
     assert parse_instant(major["found_at"]) == completed
 
 
+def noise(width, height, seed=1):
+    """A PNG that does not compress: random pixels."""
+    image = Image.frombytes("RGB", (width, height),
+                            random.Random(seed).randbytes(width * height * 3))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
 def test_evidence_upload_round_trips_and_refuses_big_and_wrong_files(api):
-    uploaded = upload(api, factories.PNG, "image/png")
+    enterprise_id = register(api)
+    uploaded = upload(api, enterprise_id, factories.PNG)
     assert uploaded.status_code == 201, uploaded.text
     ref = uploaded.json()["ref"]
     assert ref.startswith("sha256:") and uploaded.json()["content_type"] == "image/png"
+    assert uploaded.json()["enterprise_id"] == enterprise_id
     fetched = api.get("/api/v1/evidence/" + ref)
     assert fetched.status_code == 200
     assert fetched.content == factories.PNG and fetched.headers["Content-Type"] == "image/png"
-    pdf = upload(api, b"%PDF-1.4\n" + uuid.uuid4().bytes, "application/pdf")
+    assert fetched.headers["Content-Disposition"].startswith("inline")      # a photo is shown
+    assert fetched.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in fetched.headers["Content-Security-Policy"]
+    photo = upload(api, enterprise_id, factories.image("JPEG"), "image/jpeg")
+    assert photo.status_code == 201 and photo.json()["content_type"] == "image/jpeg"
+    pdf = upload(api, enterprise_id, factories.pdf(2), "application/pdf")
     assert pdf.status_code == 201 and pdf.json()["content_type"] == "application/pdf"
+    document = api.get("/api/v1/evidence/" + pdf.json()["ref"])
+    assert document.headers["Content-Disposition"] == (
+        'attachment; filename="%s.pdf"' % pdf.json()["ref"].replace(":", "-"))   # downloaded
 
-    too_big = upload(api, factories.PNG + b"\0" * (10 * 1024 * 1024), "image/png")
+    too_big = upload(api, enterprise_id, factories.PNG + b"\0" * (10 * 1024 * 1024))
     assert too_big.status_code == 413, too_big.text
-    wrong = upload(api, b"just some text", "text/plain")
+    wrong = upload(api, enterprise_id, b"just some text", "text/plain")
     assert wrong.status_code == 400 and "content_type" in wrong.json()["error"]["fields"]
-    lying = upload(api, b"<html>not an image</html>", "image/jpeg")
+    lying = upload(api, enterprise_id, b"<html>not an image</html>", "image/jpeg")
     assert lying.status_code == 400 and "content_type" in lying.json()["error"]["fields"]
     assert api.get("/api/v1/evidence/sha256:" + "0" * 64).status_code == 404
 
-    enterprise_id = register(api)
     unknown = api.post("/api/v1/hazards", factories.hazard(
         enterprise_id, evidence=["sha256:" + "0" * 64]))
     assert unknown.status_code == 400 and "evidence" in unknown.json()["error"]["fields"]
@@ -239,6 +255,47 @@ def test_evidence_upload_round_trips_and_refuses_big_and_wrong_files(api):
     unknown = api.post("/api/v1/hazards/%s/rectification" % hazard["id"],
                        rectification(evidence=["sha256:" + "f" * 64]))
     assert unknown.status_code == 400 and "evidence" in unknown.json()["error"]["fields"]
+
+
+JPEG = factories.image("JPEG", (64, 48))
+PDF = factories.pdf()
+
+
+@pytest.mark.parametrize("data,content_type", [
+    (b"\xff\xd8\xff\xe0<html><script>alert(1)</script></html>", "image/jpeg"),  # a polyglot
+    (b"\x89PNG\r\n\x1a\n<svg onload=alert(1)>", "image/png"),
+    (JPEG[:len(JPEG) // 2], "image/jpeg"),                      # cut short
+    (factories.PNG[:len(factories.PNG) // 2], "image/png"),
+    (b"%PDF-1.4\n<html><script>alert(1)</script></html>", "application/pdf"),
+    (PDF[:len(PDF) // 2], "application/pdf"),
+    (factories.pdf(0), "application/pdf"),                      # parses, but no page
+], ids=["jpeg-html", "png-svg", "jpeg-cut", "png-cut", "pdf-html", "pdf-cut", "pdf-empty"])
+def test_uploads_are_checked_whole_not_by_their_first_bytes(api, data, content_type):
+    enterprise_id = register(api)
+    refused = upload(api, enterprise_id, data, content_type)
+    assert refused.status_code == 400, refused.text
+    assert "_body" in refused.json()["error"]["fields"], refused.text
+    assert api.get("/api/v1/evidence/sha256:" + hashlib.sha256(data).hexdigest()
+                   ).status_code == 404
+
+
+def test_an_enterprise_stores_evidence_up_to_its_quota_then_413(api):
+    """The session platform's EVIDENCE_QUOTA_BYTES is 1 MiB (tests/conftest.py)."""
+    enterprise_id, other = register(api), register(api)
+    files = [noise(300, 300, seed) for seed in range(4)]       # ~270 KB each
+    assert all(250_000 < len(data) < 300_000 for data in files)
+    for data in files[:3]:
+        assert upload(api, enterprise_id, data).status_code == 201
+    again = upload(api, enterprise_id, files[0])                # owned already: no more room used
+    assert again.status_code == 201 and again.json()["ref"] == "sha256:" + hashlib.sha256(
+        files[0]).hexdigest()
+    full = upload(api, enterprise_id, files[3])
+    assert full.status_code == 413, full.text
+    assert "evidence storage" in full.json()["error"]["message"]
+    assert api.get("/api/v1/evidence/sha256:" + hashlib.sha256(files[3]).hexdigest()
+                   ).status_code == 404
+    # the quota is the enterprise's: another one stores the same file, and owns it too
+    assert upload(api, other, files[3]).status_code == 201
 
 
 def test_the_standing_book_filters_pages_and_exports_exactly_the_rows(api):

@@ -135,9 +135,7 @@ def seed(api, database_urls, receiver):
     data["position"] = site.position_id
     data["spare_position"] = fixtures.position(api, data["enterprise"], name="Dock")["id"]
     data["token"] = _token(database_urls["checklist"], site.position_id)
-    data["evidence"] = created(api.session.post(
-        api.base_url + "/api/v1/evidence", data=factories.PNG,
-        headers={"Content-Type": "image/png"}))["ref"]
+    data["evidence"] = fixtures.photo(api, data["enterprise"])
     data["webhook"] = created(api.post("/api/v1/webhooks", {
         "url": receiver.url, "event_types": ["einspection.hazard.#"]}))["subscription_id"]
     data["inspection"] = created(api.post("/api/v1/inspections", site.inspection(failed=(1,))))["id"]
@@ -335,7 +333,8 @@ REAL_REQUESTS = {
         "path": {"hazard_id": _rectified_hazard(api, d)}, "status": 201,
         "body": {"outcome": "verified", "verifier": "chen.jie", "comment": "holds"}},
     ("POST", "/api/v1/evidence"): lambda api, d: {
-        "raw": (factories.PNG, "image/png"), "status": 201},
+        "raw": (factories.image("JPEG"), "image/jpeg"), "query": {"enterprise_id": d["enterprise"]},
+        "status": 201},
     ("GET", "/api/v1/evidence/<string:ref>"): lambda api, d: {"path": {"ref": d["evidence"]}},
     ("GET", "/api/v1/enterprises/<string:enterprise_id>/notices"): lambda api, d: {
         "path": {"enterprise_id": d["enterprise"]}, "query": {"unread": "true"}},

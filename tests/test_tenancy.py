@@ -4,6 +4,7 @@ things by an account of another enterprise, another grid, another town
 and an integrator granted only B — nothing leaks (the answer is the one a
 missing id gets), nothing changes. And the actor of each event is the
 account that acted."""
+import json
 import uuid
 
 import pytest
@@ -16,6 +17,7 @@ from .fixtures import account, created
 from .support import Api, wait_until
 
 MISSING = "00000000-0000-4000-8000-000000000000"
+NO_EVIDENCE = "sha256:" + "0" * 64
 
 
 def unique(prefix):
@@ -42,7 +44,7 @@ def county(platform, admin_tokens):
         things[name] = {"enterprise": site.enterprise_id, "town": town, "grid": town + "-1",
                         "position": site.position_id, "checklist": site.version["checklist_id"],
                         "hazard": hazard["id"], "inspection": inspection["id"],
-                        "action": action["id"],
+                        "action": action["id"], "evidence": site.photo, "site": site,
                         "token": fixtures.position_token(platform, site.position_id)}
     b = things["b"]
     others = {
@@ -91,6 +93,7 @@ def a_requests(a):
         ("POST", "/api/v1/hazards/{hazard}/verification",
          {"outcome": "verified", "verifier": "v"}),
         ("GET", "/api/v1/inspections/{inspection}", None),
+        ("GET", "/api/v1/evidence/{evidence}", None),
     ]
 
 
@@ -118,6 +121,7 @@ def test_another_tenant_gets_what_a_missing_id_gets_and_changes_nothing(county, 
     before = state_of(admin, a)
     missing = {key: MISSING for key in a}
     missing["token"] = "no-such-token"
+    missing["evidence"] = NO_EVIDENCE
     leaks = []
     for who, api in others.items():
         for method, path, body in a_requests(a):
@@ -190,6 +194,40 @@ def test_references_to_another_tenants_things_answer_like_missing_ones(county, p
     assert stored() == before
 
 
+def test_another_tenants_evidence_is_as_unknown_as_a_missing_file(county):
+    """B's accounts cite A's photo in B's hazard report, rectification and
+    inspection, and upload for A: each answer is the one a missing file (or
+    enterprise) gets, but for the ref it names."""
+    admin, things, others = county
+    a, b = things["a"], things["b"]
+    hazard = created(admin.post("/api/v1/hazards", factories.hazard(b["enterprise"])))
+    photo_item = next(index for index, item in enumerate(b["site"].version["items"])
+                      if item["photo_required"])
+
+    def attempts(ref):
+        return [
+            ("POST", "/api/v1/hazards", factories.hazard(b["enterprise"], evidence=[ref])),
+            ("POST", "/api/v1/hazards/%s/rectification" % hazard["id"], {
+                "measures": "m", "done_at": factories.iso(factories.ago(minutes=1)),
+                "evidence": [ref]}),
+            ("POST", "/api/v1/inspections", b["site"].inspection(failed=(photo_item,),
+                                                               photos=[ref])),
+        ]
+    writers = {who: api for who, api in others.items() if not who.startswith("integrator")}
+    for who, api in writers.items():
+        for (method, path, across), (_, _, absent) in zip(attempts(a["evidence"]),
+                                                          attempts(NO_EVIDENCE)):
+            one, other = send(api, method, path, across), send(api, method, path, absent)
+            assert one.status_code == other.status_code == 400, (who, path, one.text)
+            assert (one.json()["error"] == json.loads(
+                other.text.replace(NO_EVIDENCE, a["evidence"]))["error"]), (who, path)
+        upload_for_a = fixtures.upload(api, a["enterprise"], factories.image("JPEG"), "image/jpeg")
+        upload_for_none = fixtures.upload(api, MISSING, factories.image("JPEG"), "image/jpeg")
+        assert upload_for_a.status_code == upload_for_none.status_code == 400, who
+        assert upload_for_a.json() == upload_for_none.json(), who
+    assert created(admin.get("/api/v1/hazards/" + hazard["id"]), 200)["status"] == "reported"
+
+
 def test_lists_show_only_the_callers_enterprises(county):
     admin, things, others = county
     a, b = things["a"], things["b"]
@@ -239,9 +277,7 @@ def every_route():
 PUBLIC = {("GET", "/health"), ("GET", "/metrics"), ("POST", "/api/v1/auth/token"),
           # the web pages' HTML, JS and CSS: no data in them (tests/test_web.py)
           ("GET", "/"), ("GET", "/app"), ("GET", "/app/"), ("GET", "/app/<path:filename>"),
-          ("GET", "/openapi.json"), ("GET", "/docs"),
-          # the JSON 404 / 405 for paths and methods no route takes: no data behind it
-          ("GET,POST,PUT,PATCH,DELETE", "/<path:path>")}
+          ("GET", "/openapi.json"), ("GET", "/docs")}
 
 
 def test_every_route_but_the_public_ones_refuses_no_expired_and_forged_tokens(platform):

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,8 @@ from .fixtures import created, position_token
 from .support import Api, wait_until
 
 FLOWS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser_flows.py")
+WEB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "services",
+                   "gateway", "web")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 COUNTY = [  # name, industry, town, grid, latitude, longitude
@@ -59,6 +62,9 @@ def run_flow(name, **spec):
     assert finished.returncode == 0, "browser flow %s failed:\n%s" % (name, finished.stderr)
     result = json.loads(finished.stdout.strip().splitlines()[-1])
     assert result["page_errors"] == [], result["page_errors"]
+    # the pages run under the gateway's Content-Security-Policy and break none of it
+    assert result["csp_violations"] == [], result["csp_violations"]
+    assert result["console_errors"] == [], result["console_errors"]
     return result
 
 
@@ -83,7 +89,7 @@ def two_checklist_site(api, enterprise_id):
              "legal_basis": "GB 50016-2014 3.3", "weight": 2}])
     where = fixtures.position(api, enterprise_id, checklist_ids=[
         version["checklist_id"], housekeeping["checklist_id"]])
-    return fixtures.Site(enterprise_id, where["id"], version)
+    return fixtures.Site(enterprise_id, where["id"], version, fixtures.photo(api, enterprise_id))
 
 
 def record_history(api, site, weekly_inspections, safety_actions, daily_records):
@@ -337,3 +343,47 @@ def test_the_qr_link_opens_the_inspection_page_in_a_browser_and_answers_json_to_
     assert staff.get("/scan/" + elsewhere).status_code == 404     # another enterprise's code
     assert requests.get(platform.base_url + "/", allow_redirects=False,
                         timeout=30).headers["Location"].endswith("/app/")
+
+
+@pytest.mark.parametrize("next_path", [
+    "%2F%09%2Fevil.example%2F",              # "/\t/evil.example/": the parser drops the tab
+    "%2F%0A%2Fevil.example%2F", "%2F%5Cevil.example", "%2F%2Fevil.example",
+    "https%3A%2F%2Fevil.example%2F", "javascript%3Aalert(1)", "%09%2F%2Fevil.example"])
+def test_login_never_sends_the_browser_to_another_site(platform, county, screenshots,
+                                                       next_path):
+    manager = county["manager"]
+    shown = run_flow("login_next", base_url=platform.base_url, next=next_path,
+                     username=manager.username, password=manager.password,
+                     screenshots={"page": os.path.join(screenshots, "login-next.png")})
+    assert shown["landed_url"] == platform.base_url + "/app/enterprise.html", shown
+
+
+def test_login_sends_the_browser_back_to_the_page_it_came_from(platform, county, screenshots):
+    manager = county["manager"]
+    shown = run_flow("login_next", base_url=platform.base_url,
+                     next="%2Fapp%2Fauthority.html%3Fperiod%3D3%23top",
+                     username=manager.username, password=manager.password,
+                     screenshots={"page": os.path.join(screenshots, "login-next.png")})
+    assert shown["landed_url"] == platform.base_url + "/app/authority.html?period=3#top"
+
+
+def test_the_docs_page_runs_under_the_content_security_policy(platform, screenshots):
+    shown = run_flow("docs", base_url=platform.base_url,
+                     screenshots={"page": os.path.join(screenshots, "docs.png")})
+    document = requests.get(platform.base_url + "/openapi.json", timeout=30).json()
+    assert shown["operations"] == sum(len(item) for item in document["paths"].values())
+
+
+PAGES = sorted([os.path.join(WEB, name) for name in os.listdir(WEB) if name.endswith(".html")]
+               + [os.path.join(os.path.dirname(WEB), "docs.html")])
+
+
+@pytest.mark.parametrize("page", PAGES, ids=os.path.basename)
+def test_pages_hold_no_inline_script_handler_or_style(page):
+    """What the Content-Security-Policy would refuse, found before a browser does."""
+    with open(page, encoding="utf-8") as handle:
+        markup = handle.read()
+    assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", markup) == []
+    assert re.findall(r"\son[a-z]+\s*=", markup) == []
+    assert re.findall(r"\sstyle\s*=|<style", markup) == []
+    assert "javascript:" not in markup

@@ -1,11 +1,13 @@
 """A small living data set for `make run`: towns, grids, enterprises, and
 three months of hazards, rectifications and inspections — loaded through the
 HTTP API like any client would."""
+import io
 import random
 import time
 from datetime import datetime, timedelta, timezone
 
 import requests
+from PIL import Image, ImageDraw
 
 from services.checklist.credit_code import complete
 
@@ -90,6 +92,7 @@ def load(base_url, admin_token, seed=2016):
                                         "longitude": lon,
                                         "checklist_ids": [checklist["checklist_id"]]},
                                   timeout=30).json()["id"] for n in range(3)]
+        photo = _photo(session, base_url, enterprise_id, rng)
         for week in range(13):
             if rng.random() < diligence + 0.15:
                 completed = now - timedelta(days=7 * week + rng.random() * 3)
@@ -98,7 +101,7 @@ def load(base_url, admin_token, seed=2016):
                 failure_rate = 0.05 + 0.3 * (1 - diligence) if week == 0 else 0.0
                 results = [{"item_id": item["item_id"],
                             "result": "fail" if rng.random() < failure_rate else "pass",
-                            "note": "seen on the weekly round", "photos": ["demo:photo"]}
+                            "note": "seen on the weekly round", "photos": [photo]}
                            for item in checklist["items"]]
                 session.post(base_url + "/api/v1/inspections", json={
                     "enterprise_id": enterprise_id, "position_id": workshops[week % 3],
@@ -135,6 +138,19 @@ def load(base_url, admin_token, seed=2016):
                                    "evidence": []}, timeout=30).raise_for_status()
     _enforcement_notice(session, base_url)
     return ids, _accounts(session, base_url, ids[0])
+
+
+def _photo(session, base_url, enterprise_id, rng):
+    """A photo of the round, uploaded as the enterprise's evidence: its ref."""
+    image = Image.new("RGB", (320, 240), (rng.randrange(60, 200), 110, 120))
+    ImageDraw.Draw(image).rectangle((100, 40, 220, 200), fill=(205, 205, 195), outline=(40, 40, 40))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    response = session.post(base_url + "/api/v1/evidence", data=out.getvalue(), timeout=30,
+                            params={"enterprise_id": enterprise_id},
+                            headers={"Content-Type": "image/jpeg"})
+    response.raise_for_status()
+    return response.json()["ref"]
 
 
 def _accounts(session, base_url, enterprise_id):

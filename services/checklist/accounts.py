@@ -33,9 +33,9 @@ def _check_anchor(conn, command):
     errors = {}
     for key in ("enterprise_id", "grid", "town", "grants"):
         if key == needs and not command.get(key):
-            errors[key] = ["required for role %s" % role]
+            errors[key] = ["required for %s" % auth.a_role(role)]
         elif key != needs and command.get(key):
-            errors[key] = ["not for role %s" % role]
+            errors[key] = ["not for %s" % auth.a_role(role)]
     if not errors and needs == "enterprise_id" and projections.find_enterprise(
             conn, command["enterprise_id"]) is None:
         errors["enterprise_id"] = ["no such enterprise"]
@@ -51,7 +51,8 @@ def create(conn, command, creator, now):
             creator.role == "enterprise_manager" and command["role"] in auth.ENTERPRISE_ROLES
             and command.get("enterprise_id") == creator.enterprise_id))
         if not allowed:
-            raise Forbidden("a %s may not create a %s account" % (creator.role, command["role"]))
+            raise Forbidden("%s may not create %s account" % (
+                auth.a_role(creator.role), auth.a_role(command["role"])))
     _check_anchor(conn, command)
     if conn.execute(select(accounts.c.account_id)
                     .where(accounts.c.username == command["username"])).first():

@@ -95,7 +95,7 @@ class ChecklistService(HealthCheck):
     def list_accounts(self, principal, query=None):
         principal = auth.Principal.from_dict(principal)
         if principal.role not in ("authority_admin", "enterprise_manager"):
-            raise Forbidden("a %s may not list accounts" % principal.role)
+            raise Forbidden("%s may not list accounts" % auth.a_role(principal.role))
         query = load_command(AccountQuery, query or {})
         with self.store.connect() as conn:
             return accounts.listing(conn, accounts.scope_of(conn, principal), query)

@@ -12,6 +12,7 @@ import eventlet
 from marshmallow import Schema, ValidationError, fields, validate
 from nameko.exceptions import UnknownService
 from prometheus_client import Counter, Histogram
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Response
 
 from einspection import auth, files
@@ -22,6 +23,7 @@ from einspection.errors import (ConcurrencyConflict, Conflict, DomainError, Forb
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 32          # the API's deepest body is 4 levels; json.loads itself fails near 1,000
 RPC_TIMEOUT_SECONDS = 15
 
 REQUESTS = Counter("gateway_requests_total", "HTTP requests", ["route", "status"])
@@ -29,9 +31,9 @@ LATENCY = Histogram("gateway_request_seconds", "HTTP request latency", ["route"]
 
 
 class HttpError(Exception):
-    def __init__(self, status, message, fields=None):
+    def __init__(self, status, message, fields=None, headers=None):
         super().__init__(message)
-        self.status, self.message, self.fields = status, message, fields
+        self.status, self.message, self.fields, self.headers = status, message, fields, headers
 
 
 def json_response(status, payload, headers=None):
@@ -94,13 +96,36 @@ WRITERS = tuple(role for role in auth.ROLES if role != "integrator")
 AUTHORITY = auth.AUTHORITY_ROLES
 
 
+def read_bytes(request, limit, too_large):
+    """The raw body, at most `limit` bytes (413 `too_large` past it). A body
+    that stops arriving (HTTP_IDLE_TIMEOUT_SECONDS) is a 408, one cut short
+    by the client a 400; both close the connection (where the next request
+    would begin is unknown)."""
+    if request.content_length and request.content_length > limit:
+        raise HttpError(413, too_large)
+    chunks, size = [], 0
+    try:
+        while size <= limit:
+            chunk = request.stream.read(min(64 * 1024, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except ClientDisconnected as exc:        # werkzeug's word for any failed read
+        close = {"Connection": "close"}
+        if isinstance(exc.__context__, TimeoutError):
+            raise HttpError(408, "the request body stopped arriving; send it again",
+                            headers=close) from None
+        raise HttpError(400, "the request body ended before its Content-Length",
+                        {"_body": ["is shorter than its Content-Length"]}, headers=close) from None
+    if size > limit:
+        raise HttpError(413, too_large)
+    return b"".join(chunks)
+
+
 def _read_body(request):
-    if request.content_length and request.content_length > MAX_BODY_BYTES:
-        raise HttpError(413, "request body is larger than %d bytes" % MAX_BODY_BYTES)
-    raw = request.get_data(cache=False)
-    if len(raw) > MAX_BODY_BYTES:
-        raise HttpError(413, "request body is larger than %d bytes" % MAX_BODY_BYTES)
-    return raw
+    return read_bytes(request, MAX_BODY_BYTES,
+                      "request body is larger than %d bytes" % MAX_BODY_BYTES)
 
 
 def read_text(request):
@@ -111,15 +136,41 @@ def read_text(request):
         raise HttpError(400, "the body is not UTF-8 text", {"_body": [str(exc)]}) from None
 
 
+def _too_deep(value, limit=MAX_JSON_DEPTH):
+    """Whether a decoded JSON value nests arrays and objects more than `limit`
+    deep (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            node = node.values()
+        elif not isinstance(node, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in node)
+    return False
+
+
 def read_json(request):
+    """The body as a JSON object; anything else is a 400 naming `_body`.
+    Nesting is limited (MAX_JSON_DEPTH): no service needs more, and deeper
+    input would exhaust the recursion of json, marshmallow or the RPC's
+    serializer — a 500 instead of the caller's 400."""
     raw = _read_body(request)
+    too_deep = HttpError(400, "the JSON body is nested too deeply", {"_body": [
+        "arrays and objects may nest at most %d levels deep" % MAX_JSON_DEPTH]})
     try:
         body = json.loads(raw or b"null")
+    except RecursionError:
+        raise too_deep from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise HttpError(400, "malformed JSON", {"_body": ["not valid JSON: %s" % exc]}) from None
     if not isinstance(body, dict):
         raise HttpError(400, "the body must be a JSON object",
                         {"_body": ["must be a JSON object"]})
+    if _too_deep(body):
+        raise too_deep
     return body
 
 
@@ -184,7 +235,8 @@ def call(method, *args, **kwargs):
         raise HttpError(503, "a service did not answer in %ss; try again"
                         % RPC_TIMEOUT_SECONDS) from None
     except UnknownService as exc:
-        raise HttpError(503, "service %s is not running; try again" % exc) from None
+        raise HttpError(503, "the %s service is not running; try again"
+                        % exc.args[0]) from None
 
 
 def endpoint(route, roles=EVERYONE, public=False):
@@ -201,14 +253,15 @@ def endpoint(route, roles=EVERYONE, public=False):
                 if not public:
                     request.principal = authenticated(request)
                     if request.principal.role not in roles:
-                        raise Forbidden("a %s may not do this (%s)"
-                                        % (request.principal.role, route))
+                        raise Forbidden("%s may not do this (%s)"
+                                        % (auth.a_role(request.principal.role), route))
                 check_request(request, kwargs)
                 result = handler(self, request, *args, **kwargs)
                 # (status, payload) becomes JSON; a Response (a file) goes as it is
                 response = result if isinstance(result, Response) else json_response(*result)
             except HttpError as exc:
-                response = error_response(exc.status, exc.message, exc.fields)
+                response = error_response(exc.status, exc.message, exc.fields,
+                                          headers=exc.headers)
             except InvalidCommand as exc:
                 response = error_response(400, "invalid request", exc.errors)
             except ContractError as exc:

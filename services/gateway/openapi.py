@@ -268,10 +268,16 @@ ROUTES = {
         "upload an evidence file (the raw bytes as the body)", "hazards",
         views.EvidenceStored, 201,
         body={media_type: BINARY for media_type in blobs.CONTENT_TYPES},
-        description="The type is checked against the file's first bytes; larger than "
-                    "EVIDENCE_MAX_BYTES (10 MiB by default) is 413."),
+        query=hazard.UploadEvidence,
+        description="The file is checked whole: an image must decode completely within "
+                    "EVIDENCE_MAX_PIXELS, a PDF must parse; anything else is a 400. Larger "
+                    "than EVIDENCE_MAX_BYTES (10 MiB by default), or past the enterprise's "
+                    "EVIDENCE_QUOTA_BYTES, is 413. The file belongs to `enterprise_id` (an "
+                    "enterprise account's own by default)."),
     ("GET", "/api/v1/evidence/<string:ref>"): Operation(
-        "download an evidence file", "hazards", _files(*blobs.CONTENT_TYPES)),
+        "download an evidence file", "hazards", _files(*blobs.CONTENT_TYPES),
+        description="A file of an enterprise of the caller's scope (404 otherwise). Images "
+                    "inline, PDFs as an attachment."),
 
     # --- notices -------------------------------------------------------------------------
     ("GET", "/api/v1/enterprises/<string:enterprise_id>/notices"): Operation(
@@ -325,8 +331,6 @@ ROUTES = {
 
 # @http routes that are not operations of the API, and why.
 NOT_OPERATIONS = {
-    ("GET,POST,PUT,PATCH,DELETE", "/<path:path>"):
-        "the JSON 404 / 405 for every path and method no route takes",
     ("GET", "/"): "the web pages (routes_web.py): HTML, JavaScript and CSS, not the API",
     ("GET", "/app"): "the web pages",
     ("GET", "/app/"): "the web pages",

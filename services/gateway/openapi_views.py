@@ -452,6 +452,7 @@ class EvidenceStored(Schema):
     ref = _text(metadata={"example": "sha256:9b0f..."})
     content_type = _one_of(("image/jpeg", "image/png", "application/pdf"))
     size = _count()
+    enterprise_id = _text(metadata={"description": "the enterprise that owns the file"})
 
 
 # --- scoring --------------------------------------------------------------------------

@@ -2,12 +2,12 @@
 grading standard), positions and their QR codes, scans, inspections and
 their ledger, safety actions. A mixin of GatewayService: it uses its RPC
 proxy `checklist`."""
-from nameko.web.handlers import http
 
 from einspection.errors import NotFound
 
 from .http_json import (AUTHORITY, WRITERS, HttpError, call, endpoint, file_response, read_json,
                         read_text)
+from .server import http, log_scan_as_position
 
 MANAGERS = ("enterprise_manager",) + AUTHORITY
 
@@ -106,17 +106,37 @@ class ChecklistRoutes:
     @endpoint("positions.scan", roles=WRITERS)
     def scan(self, request, token):
         try:
-            return 200, call(self.checklist.scan, token, _query(request), **self._acting(request))
+            scanned = call(self.checklist.scan, token, _query(request), **self._acting(request))
         except NotFound:
             raise HttpError(404, "this QR code is unknown or has been replaced by a newer "
                                  "one; scan the code posted at the position") from None
+        log_scan_as_position(request, scanned["position"]["id"])
+        return 200, scanned
 
     # --- inspections --------------------------------------------------------------------
     @http("POST", "/api/v1/inspections")
     @endpoint("inspections.log", roles=WRITERS)
     def log_inspection(self, request):
-        return 201, call(self.checklist.log_inspection, read_json(request),
-                         **self._acting(request))
+        body = read_json(request)
+        self._require_photos(request, body)
+        return 201, call(self.checklist.log_inspection, body, **self._acting(request))
+
+    def _require_photos(self, request, body):
+        """Every photo of the results is a file of the inspected enterprise
+        in the evidence store, which is the hazard service's: asked here,
+        before the checklist service logs the inspection (it never sees the
+        store; a photo named in InspectionLogged becomes a hazard's evidence).
+        Malformed results are left to the checklist service to name."""
+        results = body.get("results")
+        photos = {}              # by item, as the checklist service names an item's problems
+        for index, result in enumerate(results if isinstance(results, list) else []):
+            refs = result.get("photos") if isinstance(result, dict) else None
+            if isinstance(refs, list) and refs and all(isinstance(ref, str) for ref in refs):
+                item = result.get("item_id")
+                photos[item if isinstance(item, str) else str(index)] = {"photos": refs}
+        if photos and isinstance(body.get("enterprise_id"), str):
+            call(self.hazard.require_evidence, body["enterprise_id"], {"results": photos},
+                 **self._reading(request))
 
     @http("GET", "/api/v1/inspections")
     @endpoint("inspections.list")

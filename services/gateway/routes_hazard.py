@@ -3,13 +3,15 @@ and evidence files. A mixin of GatewayService (its RpcProxy `hazard` and
 `checklist`, its `_acting` and `_scope`)."""
 import base64
 
-from nameko.web.handlers import http
-
 from einspection.contract import load_command
+from einspection.errors import InvalidCommand, NotFound
 from services.hazard import blobs
-from services.hazard.schemas import ReportHazard
+from services.hazard.schemas import ReportHazard, UploadEvidence
 
-from .http_json import WRITERS, HttpError, call, endpoint, file_response, read_json
+from .http_json import WRITERS, HttpError, call, endpoint, file_response, read_bytes, read_json
+from .server import http
+
+IMAGES = tuple(blobs.IMAGE_FORMATS)
 
 
 # What a hazard report names that the register (the checklist service) owns.
@@ -95,19 +97,32 @@ class HazardRoutes:
     @http("POST", "/api/v1/evidence")
     @endpoint("evidence.upload", roles=WRITERS)
     def upload_evidence(self, request):
+        """The raw file as the body; `?enterprise_id=` names its owner (an
+        enterprise account's own enterprise by default)."""
+        query = load_command(UploadEvidence, request.args.to_dict())
+        enterprise_id = query["enterprise_id"] or request.principal.enterprise_id
+        if not enterprise_id:
+            raise InvalidCommand({"enterprise_id": [
+                "required: the enterprise whose evidence this is"]})
         limit = blobs.max_bytes()
-        if request.content_length and request.content_length > limit:
-            raise HttpError(413, "evidence files are limited to %d bytes" % limit)
-        data = request.stream.read(limit + 1)
-        if len(data) > limit:
-            raise HttpError(413, "evidence files are limited to %d bytes" % limit)
+        data = read_bytes(request, limit, "evidence files are limited to %d bytes" % limit)
+        try:
+            self._require_enterprise(request, enterprise_id)
+        except (NotFound, HttpError) as exc:      # a query field: 400, like a body's reference
+            if isinstance(exc, HttpError) and exc.status != 404:
+                raise
+            raise InvalidCommand({"enterprise_id": ["no such enterprise"]}) from None
         return 201, call(self.hazard.put_evidence, base64.b64encode(data).decode("ascii"),
-                         request.headers.get("Content-Type", ""))
+                         request.headers.get("Content-Type", ""), enterprise_id,
+                         **self._acting(request))
 
     @http("GET", "/api/v1/evidence/<string:ref>")
     @endpoint("evidence.get")
     def get_evidence(self, request, ref):
-        evidence = call(self.hazard.get_evidence, ref)
-        return file_response(evidence, headers={
-            "Cache-Control": "private, max-age=31536000, immutable",
-            "ETag": '"%s"' % evidence["ref"]})
+        """Images are shown (inline), anything else is a download; the file
+        may run nothing in the browser whatever its bytes hold."""
+        evidence = call(self.hazard.get_evidence, ref, **self._reading(request))
+        return file_response(evidence, download=evidence["content_type"] not in IMAGES,
+                             headers={"Cache-Control": "private, max-age=31536000, immutable",
+                                      "ETag": '"%s"' % evidence["ref"],
+                                      "Content-Security-Policy": "default-src 'none'; sandbox"})

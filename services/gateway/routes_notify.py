@@ -3,9 +3,9 @@ authority's publications, recipients' settings and webhook subscriptions.
 A mixin of GatewayService (its RpcProxy `notify`). Who may read which inbox
 is the notify service's to decide: it gets the account and its scope (for
 commands, in the one `acting` context)."""
-from nameko.web.handlers import http
 
 from .http_json import AUTHORITY, WRITERS, call, endpoint, read_json
+from .server import http
 
 INTEGRATION = ("integrator", "authority_admin")
 

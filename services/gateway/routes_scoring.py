@@ -1,11 +1,11 @@
 """The scoring routes of the gateway: an enterprise's score, rankings,
 excellent performers and the grade distribution. A mixin of GatewayService
 (its RpcProxy `scoring`, its `_require_enterprise`)."""
-from nameko.web.handlers import http
 
 from einspection.errors import NotFound
 
 from .http_json import HttpError, call, endpoint
+from .server import http
 
 
 class ScoringRoutes:

@@ -6,11 +6,11 @@ route from ChecklistRoutes)."""
 import os
 from urllib.parse import quote
 
-from nameko.web.handlers import http
 from werkzeug.security import safe_join
 from werkzeug.utils import redirect, send_file
 
 from .http_json import HttpError, endpoint
+from .server import http
 
 WEB_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
 

@@ -1,6 +1,5 @@
 from marshmallow import ValidationError
 from nameko.rpc import RpcProxy
-from nameko.web.handlers import http
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Response
 
@@ -16,6 +15,7 @@ from .routes_hazard import HazardRoutes
 from .routes_notify import NotifyRoutes
 from .routes_scoring import ScoringRoutes
 from .routes_web import WebRoutes
+from .server import http
 
 SERVICES = ("hazard", "checklist", "scoring", "notify")
 

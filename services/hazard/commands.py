@@ -9,9 +9,9 @@ from einspection import eventstore
 from einspection import scope as tenancy
 from einspection.errors import ConcurrencyConflict, Conflict, InvalidCommand, NotFound
 
-from . import ledger
 from einspection.acting import Acting
 
+from . import evidence, ledger
 from .domain import DEFAULT_DEADLINE_DAYS, Hazard, stream_id
 
 CONSUMER = "hazard"          # the inbox name, and the queue <QUEUE_PREFIX>.hazard
@@ -49,14 +49,40 @@ def save(conn, hazard):
     hazard.pending = []
 
 
-def require_evidence(blobs, refs, field="evidence"):
-    missing = {index: ["no such evidence %s; upload it first (POST /api/v1/evidence)" % ref]
-               for index, ref in enumerate(refs) if not blobs.exists(ref)}
-    if missing:
-        raise InvalidCommand({field: missing})
+def no_such_evidence(ref):
+    return "no such evidence %s; upload it first (POST /api/v1/evidence)" % ref
 
 
-def report(conn, blobs, command, acting, *, now, days=None):
+def require_evidence(conn, enterprise_id, refs_by_field):
+    """Every evidence ref is a file `enterprise_id` owns (evidence.py): else
+    InvalidCommand naming each bad one where it stands. `refs_by_field` nests
+    like the command, lists of refs at the leaves: {"evidence": [...]}, or
+    {"results": {"0": {"photos": [...]}}}. Another enterprise's file gets the
+    same answer as a missing one."""
+    leaves = []
+
+    def collect(node, path):
+        if isinstance(node, dict):
+            for key, child in node.items():
+                collect(child, path + (key,))
+        elif isinstance(node, list):
+            leaves.append((path, node))
+    collect(refs_by_field, ())
+    bad = evidence.unowned(conn, enterprise_id, [ref for _, refs in leaves for ref in refs])
+    errors = {}
+    for path, refs in leaves:
+        missing = {index: [no_such_evidence(ref)] for index, ref in enumerate(refs)
+                   if ref in bad}
+        if missing:
+            node = errors
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = missing
+    if errors:
+        raise InvalidCommand(errors)
+
+
+def report(conn, command, acting, *, now, days=None):
     """A reported hazard. Its position and source inspection item are the
     register's to vouch for (the gateway asks the checklist service before);
     its evidence is this service's."""
@@ -64,7 +90,7 @@ def report(conn, blobs, command, acting, *, now, days=None):
         tenancy.log_attempt("enterprise", command["enterprise_id"], command["enterprise_id"],
                             acting.actor)
         raise InvalidCommand({"enterprise_id": ["no such enterprise"]})
-    require_evidence(blobs, command.get("evidence") or [])
+    require_evidence(conn, command["enterprise_id"], {"evidence": command.get("evidence") or []})
     hazard = Hazard.report(command, acting, now=now, deadline_days=days)
     if eventstore.stream_version(conn, stream_id(hazard.id)):
         existing = load(conn, hazard.id)
@@ -94,10 +120,11 @@ def record_plan(conn, hazard_id, command, acting, *, now):
                   acting)
 
 
-def submit_rectification(conn, blobs, hazard_id, command, acting, *, now):
-    require_evidence(blobs, command.get("evidence") or [])
-    return change(conn, hazard_id, lambda hazard: hazard.submit_rectification(
-        command, acting, now=now), acting)
+def submit_rectification(conn, hazard_id, command, acting, *, now):
+    def decide(hazard):
+        require_evidence(conn, hazard.enterprise_id, {"evidence": command.get("evidence") or []})
+        hazard.submit_rectification(command, acting, now=now)
+    return change(conn, hazard_id, decide, acting)
 
 
 def verify(conn, hazard_id, command, acting, rule, *, now):

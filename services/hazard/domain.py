@@ -35,6 +35,9 @@ CLOSED = "closed"
 RETURNED = "returned"
 STATES = (REPORTED, SUBMITTED, CLOSED, RETURNED)
 OPEN_STATES = (REPORTED, RETURNED)           # a rectification may be submitted
+# a state in a sentence: "hazard h-1 is awaiting verification; ..."
+STATE_WORDS = {REPORTED: "reported", SUBMITTED: "awaiting verification of its rectification",
+               CLOSED: "closed", RETURNED: "returned"}
 
 VERIFIED, RETURN = "verified", "returned"     # outcomes of a verification
 
@@ -127,7 +130,7 @@ class Hazard:
         return event
 
     def _conflict(self, message):
-        return Conflict("hazard %s is %s; %s" % (self.id, self.state, message),
+        return Conflict("hazard %s is %s; %s" % (self.id, STATE_WORDS[self.state], message),
                         {"state": self.state})
 
     # --- commands ----------------------------------------------------------------

@@ -28,6 +28,13 @@ def _money(**kwargs):
                           validate=validate.Range(min=0, max=10 ** 12), **kwargs)
 
 
+class UploadEvidence(_Command):
+    """The query of an upload: whose file it is."""
+    enterprise_id = Id(load_default=None, metadata={
+        "description": "the enterprise that owns the file; an enterprise account's own by "
+                       "default, required for the officers and the authority"})
+
+
 class ReportHazard(_Command):
     enterprise_id = Id(required=True)
     position_id = Id(load_default=None, allow_none=True)

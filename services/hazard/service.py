@@ -5,12 +5,13 @@ import os
 from nameko.timer import timer
 
 from einspection import files
+from einspection import scope as tenancy
 from einspection.acting import Acting
 from einspection.contract import load_command, utcnow
 from einspection.errors import InvalidCommand
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe
 
-from . import blobs, commands, export, ledger, verification
+from . import blobs, commands, evidence, export, ledger, verification
 from .schemas import (LedgerQuery, RecordPlan, ReportHazard, StatisticsQuery,
                       SubmitRectification, Verify)
 
@@ -27,7 +28,7 @@ class HazardService(HealthCheck):
 
     metrics = MetricsServer()
     store = EventStore("HAZARD_DATABASE_URL", "sqlite:///var/hazard.db",
-                       projections=[ledger.metadata])
+                       projections=[ledger.metadata, evidence.metadata])
 
     @property
     def blob_store(self):
@@ -45,7 +46,7 @@ class HazardService(HealthCheck):
     # scope: the actor of every event recorded, the enterprises it may touch.
     @rpc
     def report_hazard(self, payload, acting):
-        return self._write(commands.report, self.blob_store, load_command(ReportHazard, payload),
+        return self._write(commands.report, load_command(ReportHazard, payload),
                            Acting.from_dict(acting), now=utcnow(),
                            days=commands.deadline_days())
 
@@ -56,7 +57,7 @@ class HazardService(HealthCheck):
 
     @rpc
     def submit_rectification(self, hazard_id, payload, acting):
-        return self._write(commands.submit_rectification, self.blob_store, hazard_id,
+        return self._write(commands.submit_rectification, hazard_id,
                            load_command(SubmitRectification, payload), Acting.from_dict(acting),
                            now=utcnow())
 
@@ -114,15 +115,37 @@ class HazardService(HealthCheck):
 
     # --- evidence ----------------------------------------------------------------------
     @rpc
-    def put_evidence(self, data_base64, content_type):
+    def put_evidence(self, data_base64, content_type, enterprise_id, acting):
+        """Store a file for `enterprise_id` (an enterprise of `scope`): the
+        bytes are checked whole, then kept once; the enterprise owns them
+        (EvidenceStored) within EVIDENCE_QUOTA_BYTES (413 past it)."""
         try:
             data = base64.b64decode(data_base64, validate=True)
         except (binascii.Error, TypeError, ValueError):
             raise InvalidCommand({"_body": ["not valid base64"]}) from None
-        ref = self.blob_store.put(data, content_type)
-        return {"ref": ref, "content_type": blobs.sniff(data), "size": len(data)}
+        if not isinstance(enterprise_id, str) or not enterprise_id:
+            raise InvalidCommand({"enterprise_id": ["required"]})
+        acting = Acting.from_dict(acting)
+        blob_store = self.blob_store
+        content_type = blobs.check(data, content_type, blob_store.limit, blob_store.pixel_limit)
+        return evidence.store(self.store.begin, blobs.ref_of(data), enterprise_id, content_type,
+                              len(data), lambda: blob_store.save(data),
+                              quota=evidence.quota_bytes(), acting=acting)
 
     @rpc
-    def get_evidence(self, ref):
+    def get_evidence(self, ref, scope=None, actor=""):
+        """The file, if an enterprise of `scope` owns it (404 otherwise)."""
+        with self.store.connect() as conn:
+            evidence.require_visible(conn, ref, scope, actor)
         data, content_type = self.blob_store.get(ref)
-        return files.pack(data, content_type, ref.replace(":", "-"), ref=ref)
+        return files.pack(data, content_type,
+                          ref.replace(":", "-") + blobs.EXTENSIONS.get(content_type, ""), ref=ref)
+
+    @rpc
+    def require_evidence(self, enterprise_id, refs_by_field, scope=None, actor=""):
+        """For a record another service keeps (an inspection's photos): every
+        ref is a file `enterprise_id` owns, else InvalidCommand naming each."""
+        if not tenancy.visible(scope, enterprise_id):
+            raise InvalidCommand({"enterprise_id": ["no such enterprise"]})
+        with self.store.connect() as conn:
+            commands.require_evidence(conn, enterprise_id, refs_by_field)

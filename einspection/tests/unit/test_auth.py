@@ -52,3 +52,13 @@ def test_the_scope_an_account_carries():
                                                       grants=("e-2",))) == ["e-2"]
     with pytest.raises(LookupError):
         auth.scope_without_register(auth.Principal("a", "x", "grid_officer", grid="G"))
+
+
+@pytest.mark.parametrize("role,phrase", [
+    ("integrator", "an integrator"), ("authority_inspector", "an authority inspector"),
+    ("authority_admin", "an authority admin"), ("enterprise_manager", "an enterprise manager"),
+    ("enterprise_staff", "an enterprise staff member"), ("grid_officer", "a grid officer"),
+    ("town_officer", "a town officer"), ("unknown_role", "an unknown role")])
+def test_every_role_reads_as_english_with_its_article(role, phrase):
+    assert auth.a_role(role) == phrase
+    assert set(auth.ROLE_NAMES) == set(auth.ROLES)

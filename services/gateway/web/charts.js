@@ -43,7 +43,7 @@ export function legend(series) {
 }
 
 function figure(kind, svg, series) {
-  return h("figure", { class: "chart " + kind, style: "margin:0" }, svg,
+  return h("figure", { class: "chart " + kind }, svg,
            series ? legend(series) : null);
 }
 

@@ -241,7 +241,9 @@ const FORMS = {
                      rectified_by: form.rectified_by.value.trim(), evidence: [] };
       if (form.cost.value.trim()) body.cost = form.cost.value.trim();
       if (form.evidence.files.length) {
-        body.evidence.push((await upload("/api/v1/evidence", form.evidence.files[0])).ref);
+        body.evidence.push((await upload("/api/v1/evidence?enterprise_id=" +
+                                         encodeURIComponent(state.enterprise.id),
+                                         form.evidence.files[0])).ref);
       }
       rememberName(body.rectified_by);
       return body;

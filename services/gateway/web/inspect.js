@@ -4,7 +4,7 @@
 // the hazards the failed items became.
 import { ApiError, account, actorName, get, post, rememberName, upload } from "./api.js";
 import { $, date, dateTime, errorMessage, fill, h, levelBadge, message,
-         mountTopbar } from "./ui.js";
+         mountTopbar, reasonsText } from "./ui.js";
 import { inspectionKind } from "./roles.js";
 
 const RESULTS = [["pass", "Pass"], ["fail", "Fail"], ["na", "N/A"]];
@@ -155,7 +155,8 @@ async function addPhotos(item, input) {
                              class: "uploading", style: "opacity:.4" });
     thumbs.appendChild(thumb);
     try {
-      const stored = await upload("/api/v1/evidence", file);
+      const stored = await upload("/api/v1/evidence?enterprise_id=" +
+                                  encodeURIComponent(state.scan.enterprise.id), file);
       entry.photos.push(stored.ref);
       thumb.style.opacity = "1";
       thumb.classList.replace("uploading", "uploaded");
@@ -244,7 +245,7 @@ $("#inspection").addEventListener("submit", async (event) => {
     const perItem = (err.fields && err.fields.results) || {};
     if (perItem && typeof perItem === "object" && !Array.isArray(perItem)) {
       showItemErrors(new Map(Object.entries(perItem).map(([id, reasons]) =>
-        [id, [].concat(reasons).join(" ")])));
+        [id, reasonsText(reasons)])));
     }
   }
 });

@@ -3,12 +3,21 @@ import { ApiError, post, saveSession } from "./api.js";
 import { $, errorMessage, fill, message } from "./ui.js";
 import { homeOf } from "./roles.js";
 
-// Only a path on this site (an open redirect to another host is refused);
-// the start page means the account's own.
+// Only a page of this site: `next` is parsed as the browser will parse it,
+// against this page's origin, and kept only if it stays on that origin
+// (a prefix check is fooled: the parser drops tabs and newlines, so
+// "/\t/evil.example/" is "//evil.example/", another host). The start page
+// means the account's own.
 function nextPath(account) {
-  const next = new URLSearchParams(location.search).get("next") || "";
-  const onSite = next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\");
-  return onSite && next !== "/app/" ? next : homeOf(account);
+  const next = new URLSearchParams(location.search).get("next");
+  let target = null;
+  try {
+    target = next ? new URL(next, location.origin) : null;
+  } catch (_) { /* not a URL at all */ }
+  if (!target || target.origin !== location.origin || target.pathname === "/app/") {
+    return homeOf(account);
+  }
+  return target.pathname + target.search + target.hash;
 }
 
 $("#login-form").addEventListener("submit", async (event) => {

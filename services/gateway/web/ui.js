@@ -10,6 +10,9 @@ export function h(tag, attrs, ...children) {
       node.addEventListener(key.slice(2), value);
     } else if (key === "class") {
       node.className = value;
+    } else if (key === "style") {
+      // through the CSSOM: the Content-Security-Policy refuses style attributes
+      node.style.cssText = value;
     } else if (key === "dataset") {
       Object.assign(node.dataset, value);
     } else if (value === true) {
@@ -80,6 +83,11 @@ export function errorMessage(err) {
     lines.push(field + ": " + flatten(reasons).join("; "));
   }
   return message("error", lines.join(" — "));
+}
+
+// The reasons the API gives for one field (a list, or nested by position) as one text.
+export function reasonsText(reasons) {
+  return flatten(reasons).join(" ");
 }
 
 function flatten(reasons) {

@@ -13,7 +13,7 @@ from einspection.contract import new_event, utcnow
 from einspection.db import make_engine
 from einspection.errors import ConcurrencyConflict, Conflict, InvalidCommand
 from einspection.nameko_glue import StoreHandle
-from services.hazard import blobs, cli, commands, export, ledger, verification
+from services.hazard import cli, commands, evidence, export, ledger, verification
 from services.hazard.domain import hazard_id_for_item
 from services.hazard.schemas import LedgerQuery
 
@@ -22,19 +22,6 @@ MANAGER = Acting.by_account(Principal(account_id="a-1", username="li.manager",
                                       role="enterprise_manager", enterprise_id="e-1"))
 OFFICER = Acting.by_account(Principal(account_id="a-2", username="chen.grid",
                                       role="grid_officer", grid="g-1"))
-
-
-@pytest.fixture
-def store(backend, databases):
-    engine = make_engine(databases.url(backend, "hazard"))
-    eventstore.create_tables(engine, ledger.metadata)
-    yield StoreHandle(engine, None)
-    engine.dispose()
-
-
-@pytest.fixture
-def blob_store(tmp_path):
-    return blobs.FileBlobStore(str(tmp_path))
 
 
 def command(**changes):
@@ -46,9 +33,9 @@ def command(**changes):
     return body
 
 
-def report(store, blob_store, **changes):
+def report(store, **changes):
     with store.begin() as conn:
-        return commands.report(conn, blob_store, command(**changes), MANAGER, now=NOW)
+        return commands.report(conn, command(**changes), MANAGER, now=NOW)
 
 
 def query(**args):
@@ -77,10 +64,10 @@ def count(store, table):
         return conn.execute(select(func.count()).select_from(table)).scalar()
 
 
-def test_each_command_updates_the_ledger_in_its_transaction(store, blob_store):
-    hazard = report(store, blob_store)
+def test_each_command_updates_the_ledger_in_its_transaction(store):
+    hazard = report(store)
     with store.begin() as conn:
-        commands.submit_rectification(conn, blob_store, hazard.id, {
+        commands.submit_rectification(conn, hazard.id, {
             "measures": "locked", "done_at": NOW, "cost": Decimal("12.50")}, MANAGER, now=NOW)
     with store.connect() as conn:
         [row] = ledger.search(conn, query())["items"]
@@ -100,12 +87,19 @@ def test_each_command_updates_the_ledger_in_its_transaction(store, blob_store):
     assert count(store, eventstore.events) == 3
 
 
-def test_evidence_must_exist(store, blob_store):
+def test_evidence_must_be_the_enterprises_own(store):
     with pytest.raises(InvalidCommand) as error:
-        report(store, blob_store, evidence=["sha256:" + "1" * 64])
+        report(store, evidence=["sha256:" + "1" * 64])
     assert "evidence" in error.value.errors
-    ref = blob_store.put(b"%PDF-1.4 report", "application/pdf")
-    assert report(store, blob_store, evidence=[ref]).view()["evidence"] == [ref]
+    ref = "sha256:" + "2" * 64
+    evidence.store(store.begin, ref, "e-2", "application/pdf", 10, lambda: None,
+                   quota=100, acting=MANAGER)
+    with pytest.raises(InvalidCommand) as error:               # another enterprise's file
+        report(store, evidence=[ref])
+    assert error.value.errors == {"evidence": {0: [commands.no_such_evidence(ref)]}}
+    evidence.store(store.begin, ref, "e-1", "application/pdf", 10, lambda: None,
+                   quota=100, acting=MANAGER)
+    assert report(store, evidence=[ref]).view()["evidence"] == [ref]
     assert count(store, ledger.hazards) == 1
 
 
@@ -128,17 +122,16 @@ def test_an_inspection_raises_one_hazard_per_failed_item_exactly_once(store):
     assert count(store, eventstore.events) == 2
 
 
-def test_a_free_report_of_an_inspection_item_that_has_its_hazard_is_a_conflict(store,
-                                                                               blob_store):
+def test_a_free_report_of_an_inspection_item_that_has_its_hazard_is_a_conflict(store):
     with store.begin() as conn:
         commands.raise_from_inspection(conn, inspection_event(ITEMS[1]))
     with pytest.raises(Conflict) as error:
-        report(store, blob_store, source_inspection_id="insp-1", source_item_id="i-2")
+        report(store, source_inspection_id="insp-1", source_item_id="i-2")
     assert error.value.state["state"] == "reported"
     # another enterprise naming that item is told there is no such inspection of its own
     with pytest.raises(InvalidCommand) as error:
         with store.begin() as conn:
-            commands.report(conn, blob_store, command(
+            commands.report(conn, command(
                 enterprise_id="e-2", source_inspection_id="insp-1", source_item_id="i-2"),
                 Acting.by_account(Principal(account_id="a-3", username="other",
                                             role="enterprise_manager", enterprise_id="e-2")),
@@ -147,11 +140,10 @@ def test_a_free_report_of_an_inspection_item_that_has_its_hazard_is_a_conflict(s
                                                            "enterprise"]}
 
 
-def test_overdue_once_even_when_another_process_got_there_first(store, blob_store,
-                                                                monkeypatch):
-    due = report(store, blob_store, found_at=NOW - timedelta(days=2),
+def test_overdue_once_even_when_another_process_got_there_first(store, monkeypatch):
+    due = report(store, found_at=NOW - timedelta(days=2),
                  rectification_deadline=NOW - timedelta(days=1))
-    report(store, blob_store)                                 # not due
+    report(store)                                 # not due
     with store.connect() as conn:
         stale = commands.load(conn, due.id)                   # what a second process loaded
     assert commands.mark_overdue(store, NOW) == [due.id]
@@ -165,8 +157,8 @@ def test_overdue_once_even_when_another_process_got_there_first(store, blob_stor
     assert names == ["HazardReported", "HazardOverdue"]
 
 
-def test_append_with_a_stale_version_conflicts(store, blob_store):
-    hazard = report(store, blob_store)
+def test_append_with_a_stale_version_conflicts(store):
+    hazard = report(store)
     with store.connect() as conn:
         first, second = commands.load(conn, hazard.id), commands.load(conn, hazard.id)
     for copy in (first, second):
@@ -178,10 +170,10 @@ def test_append_with_a_stale_version_conflicts(store, blob_store):
             commands.save(conn, second)
 
 
-def test_filters_paging_sorting_and_rebuild(store, blob_store):
+def test_filters_paging_sorting_and_rebuild(store):
     for hours, level, category in [(1, "general", "fire"), (30, "major", "fire"),
                                    (60, "general", "electrical"), (90, "general", "fire")]:
-        report(store, blob_store, found_at=NOW - timedelta(hours=hours), level=level,
+        report(store, found_at=NOW - timedelta(hours=hours), level=level,
                category=category, position_id="p-%d" % (hours % 2))
     with store.connect() as conn:
         page = ledger.search(conn, query(category="fire", size=2, sort="found_at"))
@@ -216,14 +208,14 @@ def test_bad_ledger_queries_name_the_field(args, field):
 
 
 def test_replay_brings_a_ledger_of_the_old_shape_back_with_the_accounts(backend, databases,
-                                                                         blob_store, capsys):
+                                                                         capsys):
     """A ledger from before reported_by / closed_by: `make replay` drops it and
     rebuilds it from the events, in the current shape, with the accounts."""
     url = databases.url(backend, "hazard")
     engine = make_engine(url)
-    eventstore.create_tables(engine, ledger.metadata)
+    eventstore.create_tables(engine, ledger.metadata, evidence.metadata)
     store = StoreHandle(engine, None)
-    hazard = report(store, blob_store)
+    hazard = report(store)
     with engine.begin() as conn:
         conn.execute(ledger.hazards.update().values(reporter="edited"))      # drifted rows
         conn.exec_driver_sql("ALTER TABLE hazard_ledger DROP COLUMN closed_by")

@@ -10,10 +10,9 @@ from einspection import eventstore
 from einspection.acting import Acting
 from einspection.auth import Principal
 from einspection.contract import load_command
-from einspection.db import make_engine
 from einspection.errors import InvalidCommand
 from einspection.nameko_glue import StoreHandle
-from services.hazard import blobs, commands, ledger, verification
+from services.hazard import commands, ledger, verification
 from services.hazard.schemas import StatisticsQuery
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
@@ -23,18 +22,10 @@ OFFICER = Acting.by_account(Principal(account_id="a-2", username="chen.grid",
                                       role="grid_officer", grid="g-1"))
 
 
-@pytest.fixture
-def store(backend, databases):
-    engine = make_engine(databases.url(backend, "hazard"))
-    eventstore.create_tables(engine, ledger.metadata)
-    yield StoreHandle(engine, None)
-    engine.dispose()
-
-
-def report(store, blob_store, found_at, enterprise_id="e-1", level="general",
+def report(store, found_at, enterprise_id="e-1", level="general",
            category="fire"):
     with store.begin() as conn:
-        return commands.report(conn, blob_store, {
+        return commands.report(conn, {
             "enterprise_id": enterprise_id, "position_id": None, "level": level,
             "category": category, "description": "seen on the round",
             "hazard_type": "unsafe_condition", "found_at": found_at, "reporter": "li",
@@ -59,15 +50,14 @@ def ledger_rows(store, tmp_path):
     """Five hazards of two enterprises, January to March 2026: two closed
     after their deadline, one rectified after it and waiting, one open past
     it, one open within it."""
-    blob_store = blobs.FileBlobStore(str(tmp_path))
-    january_late = report(store, blob_store, datetime(2026, 1, 31, 23, 30, tzinfo=timezone.utc))
-    january = report(store, blob_store, datetime(2026, 1, 5, 8, tzinfo=timezone.utc),
+    january_late = report(store, datetime(2026, 1, 31, 23, 30, tzinfo=timezone.utc))
+    january = report(store, datetime(2026, 1, 5, 8, tzinfo=timezone.utc),
                      level="major", category="electrical")
-    february = report(store, blob_store, datetime(2026, 2, 14, 9, tzinfo=timezone.utc),
+    february = report(store, datetime(2026, 2, 14, 9, tzinfo=timezone.utc),
                       enterprise_id="e-2")
-    march = report(store, blob_store, datetime(2026, 3, 1, 0, 10, tzinfo=timezone.utc),
+    march = report(store, datetime(2026, 3, 1, 0, 10, tzinfo=timezone.utc),
                    enterprise_id="e-2", category="electrical")
-    report(store, blob_store, datetime(2026, 3, 9, 7, tzinfo=timezone.utc), level="major")
+    report(store, datetime(2026, 3, 9, 7, tzinfo=timezone.utc), level="major")
     assert set(commands.mark_overdue(store, NOW)) == {january_late.id, january.id, february.id,
                                                      march.id}
     with store.begin() as conn:
@@ -76,7 +66,7 @@ def ledger_rows(store, tmp_path):
             "deadline": NOW, "interim_measures": "i"}, MANAGER, now=NOW)
     for hazard in (january_late, january, february):
         with store.begin() as conn:
-            commands.submit_rectification(conn, blob_store, hazard.id, {
+            commands.submit_rectification(conn, hazard.id, {
                 "measures": "fixed", "done_at": NOW}, MANAGER, now=NOW)
     for hazard in (january_late, january):
         with store.begin() as conn:
