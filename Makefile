@@ -6,7 +6,14 @@ PORT   ?= 8000
 
 .PHONY: venv run test unit replay bench admin clean
 
+# The QR sheet's labels are printed in this font (Debian's fonts-wqy-zenhei): Chinese
+# position names need one; installed here where it is missing and apt-get may.
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+
 $(VENV)/.installed: requirements.txt
+	test -f $(CJK_FONT) || apt-get install -y fonts-wqy-zenhei \
+	  || (apt-get update && apt-get install -y fonts-wqy-zenhei) \
+	  || echo "warning: install Debian's fonts-wqy-zenhei (or set QR_SHEET_FONT) for the QR sheet" >&2
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@

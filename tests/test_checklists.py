@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ElementTree
 import openpyxl
 import pytest
 from PIL import Image
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from einspection.db import make_engine
@@ -153,14 +154,27 @@ def test_a_qr_token_resolves_records_presence_and_a_rotated_one_is_404(api, tap,
 
 
 def test_the_qr_sheet_is_a_pdf_of_the_enterprise_positions(api):
-    site = fixtures.site(api)
+    site = fixtures.site(api, name="百德纺织有限公司")
+    fixtures.position(api, site.enterprise_id, name="锅炉房（二号）")
     fixtures.position(api, site.enterprise_id, name="Warehouse 2")
     sheet = api.get("/api/v1/enterprises/%s/positions/qr-sheet.pdf" % site.enterprise_id)
     assert sheet.status_code == 200, sheet.text
     assert sheet.headers["Content-Type"] == "application/pdf"
     assert sheet.content.startswith(b"%PDF")
     assert len(api.get("/api/v1/enterprises/%s/positions" % site.enterprise_id)
-               .json()["items"]) == 2
+               .json()["items"]) == 3
+    # The labels are text in an embedded CJK font, not pixels or empty boxes:
+    # the text layer holds the Chinese names as they were registered.
+    reader = PdfReader(io.BytesIO(sheet.content))
+    text = reader.pages[0].extract_text()
+    for name in ("百德纺织有限公司", "锅炉房（二号）", "Warehouse 2", "Boiler room"):
+        assert name in text, (name, text)
+    fonts = [font.get_object() for font in reader.pages[0]["/Resources"]["/Font"].values()]
+    descriptors = [font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+                   for font in fonts if font["/Subtype"] == "/Type0"]
+    assert descriptors and all("/FontFile2" in d for d in descriptors)   # embedded
+    assert all(d["/FontName"].startswith("/") and "+" in d["/FontName"] for d in descriptors)
+    assert len(sheet.content) < 100_000         # the font is a subset, not 16 MB of it
     assert api.get("/api/v1/enterprises/nope/positions/qr-sheet.pdf").status_code == 404
     assert api.get("/api/v1/positions/nope/qr.png").status_code == 404
 

@@ -232,7 +232,8 @@ class ChecklistService(HealthCheck):
             rows = projections.positions_of(conn, enterprise_id)
         base = self._public_base_url()
         pdf = documents.qr_sheet_pdf(enterprise["name"], [
-            (row.name, positions.scan_url(base, row.token)) for row in rows])
+            (row.name, positions.scan_url(base, row.token)) for row in rows],
+            font_path=setting(self.config, "QR_SHEET_FONT"))
         return files.pack(pdf, documents.PDF, "qr-codes-%s.pdf" % enterprise_id)
 
     @rpc
