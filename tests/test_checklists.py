@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import os
+import uuid
 import xml.etree.ElementTree as ElementTree
 
 import openpyxl
@@ -113,6 +114,55 @@ def test_enterprise_checklists_do_not_leak_to_another_enterprise(api):
     foreign = api.post("/api/v1/enterprises/%s/positions" % theirs,
                        {"name": "Gate", "checklist_ids": [own["checklist_id"]]})
     assert foreign.status_code == 400 and "checklist_ids" in foreign.json()["error"]["fields"]
+
+
+def test_importing_the_same_standard_again_answers_the_checklist_it_became(api, tap,
+                                                                          platform):
+    """A re-import of identical content (title, industry, items) is recognised
+    by its content hash: 200 with the existing checklist, no new event, and a
+    scan offers it once. Different content is a new checklist."""
+    title = "仓储物流标准 " + uuid.uuid4().hex[:8]
+    industry = "warehousing-" + uuid.uuid4().hex[:6]
+    first = created(post_csv(api, standard_text(), title=title, industry=industry,
+                             publish="true"))
+    tap.wait_for(lambda e: e["type"] == "einspection.checklist.published.v1"
+                 and e["data"]["checklist_id"] == first["id"])
+    published_before = len(tap.messages)
+    again = created(post_csv(api, standard_text(), title=title, industry=industry,
+                             publish="true"), 200)
+    assert again == first                   # the same checklist, version and all
+    draft_again = created(post_csv(api, standard_text(), title=title, industry=industry), 200)
+    assert draft_again["id"] == first["id"] and draft_again["published_version"] == 1
+    # weights written another way are the same content
+    reweighted = standard_text().replace("设立安全生产领导机构。,3,", "设立安全生产领导机构。,3.00,", 1)
+    assert reweighted != standard_text()
+    assert created(post_csv(api, reweighted, title=title, industry=industry),
+                   200)["id"] == first["id"]
+    tap.drain(1.0)
+    assert len(tap.messages) == published_before, "a re-import recorded events"
+    listed = created(api.get("/api/v1/checklists", params={"industry": industry}), 200)
+    assert [c["id"] for c in listed["items"]] == [first["id"]]
+
+    # a scan in that industry offers the standard once
+    site = fixtures.site(api, industry=industry)
+    scanned = created(api.get("/api/v1/scan/%s" % fixtures.position_token(
+        platform, site.position_id)), 200)
+    assert [c["checklist_id"] for c in scanned["checklists"]].count(first["id"]) == 1
+
+    # a draft import, then the same with publish=true: the draft is published, no copy
+    other = "另一个标准 " + uuid.uuid4().hex[:8]
+    draft = created(post_csv(api, standard_text(), title=other, industry=industry))
+    assert draft["published_version"] is None
+    published = created(post_csv(api, standard_text(), title=other, industry=industry,
+                                 publish="true"), 200)
+    assert published["id"] == draft["id"] and published["published_version"] == 1
+
+    # another title, or one item changed, is another checklist
+    assert post_csv(api, standard_text(), title=title + " (2)",
+                    industry=industry).status_code == 201
+    changed = standard_text().replace("设立安全生产领导机构。", "设立安全生产委员会。", 1)
+    assert changed != standard_text()
+    assert post_csv(api, changed, title=title, industry=industry).status_code == 201
 
 
 def test_a_qr_token_resolves_records_presence_and_a_rotated_one_is_404(api, tap, platform):

@@ -5,13 +5,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Integer, MetaData, String, Table,
-                        Text, and_, func, or_, select, true, update)
+                        Text, and_, case, func, or_, select, true, update)
 
 from einspection import eventstore, paging
 from einspection import scope as tenancy
 from einspection.contract import ChecklistItemV1, isoformat
 from einspection.db import upsert
 from einspection.projection import paged
+
+from .checklists import content_hash
 
 metadata = MetaData()
 
@@ -48,6 +50,8 @@ checklist_versions = Table(
     Column("status", String(16), nullable=False),
     Column("title", String(300), nullable=False),
     Column("items", Text, nullable=False),          # JSON, as in the event
+    # what the version says (checklists.content_hash): a re-import finds it
+    Column("content_hash", String(64), nullable=False, index=True),
     Column("saved_at", DateTime(timezone=True), nullable=False),
     Column("published_at", DateTime(timezone=True)),
 )
@@ -151,8 +155,9 @@ def _draft_saved(conn, event, data):
         ["checklist_id"], ["title", "latest_version", "updated_at"])
     upsert(conn, checklist_versions, dict(
         checklist_id=data["checklist_id"], version=data["version"], status="draft",
-        title=data["title"], items=_items_json(data["items"]), saved_at=event.time),
-        ["checklist_id", "version"], ["title", "items", "saved_at"])
+        title=data["title"], items=_items_json(data["items"]), saved_at=event.time,
+        content_hash=content_hash(data["title"], data["industry"], data["items"])),
+        ["checklist_id", "version"], ["title", "items", "saved_at", "content_hash"])
 
 
 def _published(conn, event, data):
@@ -281,6 +286,22 @@ def find_checklist(conn, checklist_id):
     return None if row is None else checklist_view(row)
 
 
+def find_universal_by_content(conn, digest):
+    """(checklist id, version number, whether it is the latest) of a
+    universal checklist whose latest or published version says exactly this
+    (content_hash), the published one first; None if there is none."""
+    c, v = checklists.c, checklist_versions.c
+    row = conn.execute(select(c.checklist_id, v.version, c.latest_version, c.published_version)
+                       .join(checklist_versions, v.checklist_id == c.checklist_id)
+                       .where(and_(c.scope == "universal", v.content_hash == digest,
+                                   or_(v.version == c.latest_version,
+                                       v.version == c.published_version)))
+                       .order_by(case((v.version == c.published_version, 0), else_=1), c.checklist_id)
+                       .limit(1)).first()
+    return None if row is None else (row.checklist_id, row.version,
+                                     row.version == row.latest_version)
+
+
 def list_checklists(conn, industry=None, scope=None):
     query = select(checklists).order_by(checklists.c.title, checklists.c.checklist_id)
     if industry is not None:
@@ -325,6 +346,7 @@ def find_checklist_version(conn, checklist_id, version):
 
 def version_view(row):
     view = dict(row._mapping)
+    view.pop("content_hash")
     view["items"] = json.loads(view["items"])
     view["saved_at"] = isoformat(view["saved_at"])
     view["published_at"] = view["published_at"] and isoformat(view["published_at"])

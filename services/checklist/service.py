@@ -2,6 +2,7 @@ from nameko.dependency_providers import Config
 from einspection import auth, eventstore, files, paging
 from einspection import scope as tenancy
 from einspection.contract import UNSTORABLE_TEXT, isoformat, load_command, unstorable, utcnow
+from einspection.db import serialize
 from einspection.errors import Conflict, Forbidden, InvalidCommand, NotFound
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, setting
 
@@ -117,7 +118,10 @@ class ChecklistService(HealthCheck):
     @rpc
     def import_checklist(self, csv_text, query, actor="anonymous", correlation_id="",
                          scope=None):
-        """A universal checklist from a grading standard's CSV, checked first."""
+        """A universal checklist from a grading standard's CSV, checked first.
+        {"created", "checklist"}: a standard whose title, industry and items
+        are those of a universal checklist already there is that checklist
+        (published now if asked and still a draft), not a second copy."""
         _authority_only(scope, "a universal checklist")
         command = load_command(ImportChecklist, query)
         if not isinstance(csv_text, str) or not csv_text.strip():
@@ -125,13 +129,28 @@ class ChecklistService(HealthCheck):
         if unstorable(csv_text):
             raise InvalidCommand({"_body": ["the CSV file " + UNSTORABLE_TEXT]})
         items = standard_csv.read_items(csv_text)
+        digest = checklists.content_hash(command["title"], command["industry"], items)
         now = utcnow()
-        checklist = Checklist.create({"title": command["title"], "scope": "universal",
-                                      "industry": command["industry"], "items": items},
-                                     actor=actor, now=now, correlation_id=correlation_id)
-        if command["publish"]:
-            checklist.publish(actor=actor, now=now, correlation_id=correlation_id)
-        return self._save_checklist(checklist)
+        with self.store.begin() as conn:
+            # one import of this content at a time, so two at once make one checklist
+            serialize(conn, "checklist-import-" + digest)
+            existing = projections.find_universal_by_content(conn, digest)
+            if existing is None:
+                checklist = Checklist.create(
+                    {"title": command["title"], "scope": "universal",
+                     "industry": command["industry"], "items": items},
+                    actor=actor, now=now, correlation_id=correlation_id)
+                latest = True
+            else:           # the same standard again: the checklist it became
+                checklist_id, _version, latest = existing
+                checklist = Checklist.from_history(checklist_id, eventstore.load_stream(
+                    conn, checklists.stream_id(checklist_id)))
+            if command["publish"] and latest and checklist.status != checklists.PUBLISHED:
+                checklist.publish(actor=actor, now=now, correlation_id=correlation_id)
+            self._record(conn, checklists.stream_id(checklist.id), checklist.version,
+                         *checklist.pending)
+        self.store.committed()
+        return {"created": existing is None, "checklist": self.get_checklist(checklist.id)}
 
     @rpc
     def edit_checklist(self, checklist_id, payload, actor="anonymous", correlation_id="",

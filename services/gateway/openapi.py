@@ -144,7 +144,12 @@ ROUTES = {
         description="The body is the CSV (UTF-8, at most 1 MiB) with columns category, "
                     "project, content, score, row_type. Each category's items must add up to "
                     "its subtotal row and the subtotals to the total: a category that does "
-                    "not is a 400 naming it."),
+                    "not is a 400 naming it. A standard whose title, industry and items are "
+                    "those of a universal checklist already there answers 200 with that "
+                    "checklist (published now if `publish` and it was a draft) and makes "
+                    "no copy.",
+        other_answers=((200, "the same standard was imported before: that checklist",
+                        views.Checklist),)),
     ("GET", "/api/v1/checklists"): Operation(
         "checklists", "checklists", views.ChecklistPage, query=checklist.ChecklistQuery),
     ("GET", "/api/v1/checklists/<string:checklist_id>"): Operation(
