@@ -29,10 +29,12 @@ test: venv
 	$(PY) -m pytest
 
 unit: venv
-	$(PY) -m pytest services/hazard/unit services/checklist/unit services/scoring/unit services/notify/unit einspection/tests/unit
+	$(PY) -m pytest services/hazard/unit services/checklist/unit services/scoring/unit \
+	  services/notify/unit services/gateway/unit einspection/tests/unit
 
-## replay: drop the scoring and notify read models and rebuild them from their events
+## replay: drop the checklist, scoring and notify read models and rebuild them from their events
 replay: venv
+	$(PY) -m services.checklist.cli replay
 	$(PY) -m services.scoring.cli replay
 	$(PY) -m services.notify.cli replay
 

@@ -14,6 +14,7 @@ from einspection.db import upsert
 from einspection.projection import paged
 
 from .checklists import content_hash
+from .domain import default_account_prefix
 
 metadata = MetaData()
 
@@ -29,6 +30,8 @@ enterprises = Table(
     Column("latitude", Float), Column("longitude", Float),
     Column("employees", Integer),
     Column("registered_at", DateTime(timezone=True), nullable=False),
+    # its accounts' usernames are <account_prefix>.<name> (services/checklist/accounts.py)
+    Column("account_prefix", String(32), nullable=False, unique=True),
 )
 
 checklists = Table(
@@ -112,6 +115,7 @@ accounts = Table(
     "accounts", metadata,
     Column("account_id", String(64), primary_key=True),
     Column("username", String(100), nullable=False, unique=True),
+    Column("username_key", String(100), nullable=False, unique=True),  # lower case: unique as such
     Column("role", String(32), nullable=False),
     Column("enterprise_id", String(64), index=True),
     Column("grid", String(100)),
@@ -120,6 +124,7 @@ accounts = Table(
     Column("display_name", String(200), nullable=False),
     Column("password_hash", String(300), nullable=False),
     Column("disabled", Boolean, nullable=False),
+    Column("must_change_password", Boolean, nullable=False),   # a temporary one is set
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -144,7 +149,9 @@ def project(conn, event):
 
 
 def _enterprise_registered(conn, event, data):
-    conn.execute(enterprises.insert().values(**_columns_of(enterprises, data)))
+    conn.execute(enterprises.insert().values(**dict(
+        _columns_of(enterprises, data),
+        account_prefix=data.get("account_prefix") or default_account_prefix(data["credit_code"]))))
 
 
 def _draft_saved(conn, event, data):
@@ -211,12 +218,26 @@ def _account_created(conn, event, data):
         account_id=data["account_id"], username=data["username"], role=data["role"],
         enterprise_id=data["enterprise_id"], grid=data["grid"], town=data["town"],
         grants=" ".join(data["grants"]), display_name=data["display_name"],
-        password_hash=data["password_hash"], disabled=False, created_at=event.time))
+        username_key=data["username"].lower(), password_hash=data["password_hash"],
+        disabled=False, must_change_password=False, created_at=event.time))
+
+
+def _account(data):
+    return update(accounts).where(accounts.c.account_id == data["account_id"])
 
 
 def _account_disabled(conn, event, data):
-    conn.execute(update(accounts).where(accounts.c.account_id == data["account_id"])
-                 .values(disabled=True))
+    conn.execute(_account(data).values(disabled=True))
+
+
+def _password_changed(conn, event, data):
+    conn.execute(_account(data).values(password_hash=data["password_hash"],
+                                       must_change_password=False))
+
+
+def _password_reset(conn, event, data):
+    conn.execute(_account(data).values(password_hash=data["password_hash"],
+                                       must_change_password=True))
 
 
 _HANDLERS = {
@@ -230,16 +251,21 @@ _HANDLERS = {
     "SafetyActionRecorded": _safety_action,
     "AccountCreated": _account_created,
     "AccountDisabled": _account_disabled,
+    "AccountPasswordChanged": _password_changed,
+    "AccountPasswordReset": _password_reset,
 }
 
 
 def rebuild(conn):
-    """Drop every read model and replay the service's events into it, in the
-    order they were recorded, in the caller's transaction."""
+    """Empty every read model and replay the service's events into it, in the
+    order they were recorded, in the caller's transaction; how many."""
     for table in reversed(TABLES):
         conn.execute(table.delete())
+    replayed = 0
     for _position, event in paged(lambda after, limit: eventstore.read_all(conn, after, limit)):
         project(conn, event)
+        replayed += 1
+    return replayed
 
 
 # --- reading --------------------------------------------------------------------------
@@ -269,6 +295,11 @@ def find_enterprise(conn, enterprise_id):
         enterprises.c.enterprise_id == enterprise_id)).first()
 
 
+def find_by_account_prefix(conn, prefix):
+    return conn.execute(select(enterprises).where(
+        enterprises.c.account_prefix == prefix.lower())).first()
+
+
 def find_by_credit_code(conn, code):
     return conn.execute(select(enterprises).where(enterprises.c.credit_code == code)).first()
 
@@ -296,7 +327,8 @@ def find_universal_by_content(conn, digest):
                        .where(and_(c.scope == "universal", v.content_hash == digest,
                                    or_(v.version == c.latest_version,
                                        v.version == c.published_version)))
-                       .order_by(case((v.version == c.published_version, 0), else_=1), c.checklist_id)
+                       .order_by(case((v.version == c.published_version, 0), else_=1),
+                                 c.checklist_id)
                        .limit(1)).first()
     return None if row is None else (row.checklist_id, row.version,
                                      row.version == row.latest_version)

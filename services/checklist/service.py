@@ -1,3 +1,5 @@
+import contextlib
+
 from nameko.dependency_providers import Config
 from einspection import auth, eventstore, files, paging
 from einspection import scope as tenancy
@@ -6,14 +8,15 @@ from einspection.db import serialize
 from einspection.errors import Conflict, Forbidden, InvalidCommand, NotFound
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, setting
 
-from . import accounts, checklists, documents, domain, positions, projections, standard_csv
+from . import (accounts, checklists, documents, domain, passwords, positions, projections,
+               standard_csv, throttle)
 from .checklists import Checklist, applies_to
 from .positions import Position
-from .schemas import (AccountQuery, ChecklistQuery, CreateAccount, CreateChecklist,
-                      DisableAccount, EditChecklist, EnterpriseQuery, ImportChecklist,
-                      InspectionExportQuery, InspectionQuery, LogInspection, Login, PeriodQuery,
-                      PositionQuery, RecordSafetyAction, RegisterEnterprise, RegisterPosition,
-                      SafetyActionQuery, Scan, VisibleTo)
+from .schemas import (AccountQuery, ChangePassword, ChecklistQuery, CreateAccount,
+                      CreateChecklist, DisableAccount, EditChecklist, EnterpriseQuery,
+                      ImportChecklist, InspectionExportQuery, InspectionQuery, LogInspection,
+                      Login, PeriodQuery, PositionQuery, RecordSafetyAction, RegisterEnterprise,
+                      RegisterPosition, SafetyActionQuery, Scan, VisibleTo)
 
 EXPORT_LIMIT = 10000
 DEFAULT_PUBLIC_BASE_URL = "http://localhost:8000"
@@ -30,7 +33,7 @@ class ChecklistService(HealthCheck):
 
     metrics = MetricsServer()
     store = EventStore("CHECKLIST_DATABASE_URL", "sqlite:///var/checklist.db",
-                       projections=[projections.metadata])
+                       projections=[projections.metadata, throttle.metadata])
     config = Config()
 
     # --- register -----------------------------------------------------------------
@@ -43,6 +46,12 @@ class ChecklistService(HealthCheck):
             if projections.find_by_credit_code(conn, event.data["credit_code"]):
                 raise Conflict("an enterprise with credit code %s is registered already"
                                % event.data["credit_code"])
+            prefix = event.data["account_prefix"]
+            if projections.find_by_account_prefix(conn, prefix):
+                raise Conflict("account prefix %s is another enterprise's" % prefix)
+            if accounts.prefix_in_use(conn, prefix):
+                raise Conflict("account prefix %s is taken: accounts named %s.… exist"
+                               % (prefix, prefix))
             self._record(conn, domain.enterprise_stream(event.data["enterprise_id"]), 0, event)
         self.store.committed()
         return self.get_enterprise(event.data["enterprise_id"])
@@ -80,11 +89,48 @@ class ChecklistService(HealthCheck):
             return accounts.view(accounts.find(conn, account_id))
 
     @rpc
-    def authenticate(self, payload):
-        """The principal of a username and password (NotAuthenticated if wrong)."""
+    def authenticate(self, payload, client_address=None):
+        """The principal of a username and password (NotAuthenticated if
+        wrong; TooManyAttempts while the username or the client's address is
+        held back after failures: services/checklist/throttle.py)."""
         command = load_command(Login, payload)
-        with self.store.connect() as conn:
-            return accounts.authenticate(conn, command["username"], command["password"]).to_dict()
+        with self._attempt(command["username"], client_address):
+            with self.store.connect() as conn:
+                return accounts.authenticate(conn, command["username"],
+                                             command["password"]).to_dict()
+
+    @rpc
+    def change_password(self, payload, principal, client_address=None):
+        """The account changes its own password (old and new); a temporary
+        one set by a reset must be changed this way. Returns the principal
+        as it now is. A wrong old password counts as a failed login."""
+        command = load_command(ChangePassword, payload)
+        principal = auth.Principal.from_dict(principal)
+        with self._attempt(principal.username, client_address):
+            with self.store.connect() as conn:
+                row = accounts.check_current_password(conn, principal, command["old_password"])
+        accounts.check_new_password(row, command["new_password"])
+        password_hash = auth.hash_password(command["new_password"])     # outside the lock
+        with self.store.begin() as conn:
+            stream = accounts.stream_id(row.account_id)
+            self._record(conn, stream, eventstore.stream_version(conn, stream),
+                         accounts.password_changed(row, password_hash, utcnow()))
+            return accounts.principal_of(accounts.find(conn, row.account_id)).to_dict()
+
+    @rpc
+    def reset_password(self, account_id, principal):
+        """A one-time temporary password for an account the caller manages;
+        the account must change it at its next login. The temporary password
+        is in this answer only (the register keeps its hash)."""
+        principal = auth.Principal.from_dict(principal)
+        temporary = passwords.temporary()
+        password_hash = auth.hash_password(temporary)
+        with self.store.begin() as conn:
+            event = accounts.reset_password(conn, account_id, password_hash, principal, utcnow())
+            stream = accounts.stream_id(account_id)
+            self._record(conn, stream, eventstore.stream_version(conn, stream), event)
+            return {"account": accounts.view(accounts.find(conn, account_id)),
+                    "temporary_password": temporary}
 
     @rpc
     def list_accounts(self, principal, query=None):
@@ -362,6 +408,19 @@ class ChecklistService(HealthCheck):
                            "to": query["to"] and query["to"].isoformat()})
 
     # --- helpers ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _attempt(self, username, client_address):
+        """A password check, throttled: counted before it runs, taken back if
+        it succeeds (the body returning without an exception)."""
+        policy = throttle.Policy.from_settings(lambda key, default: setting(
+            self.config, key, default))
+        keys = policy.keys(username, client_address)
+        with self.store.begin() as conn:
+            reservation = throttle.admit(conn, policy, keys, utcnow())
+        yield
+        with self.store.begin() as conn:
+            throttle.succeeded(conn, reservation)
+
     def _public_base_url(self):
         return setting(self.config, "PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL)
 
