@@ -39,7 +39,9 @@ def county(platform, admin_tokens):
             "/api/v1/enterprises/%s/safety-actions" % site.enterprise_id,
             {"kind": "training", "topic": "fire", "held_on": "2026-11-01", "people": 12,
              "recorded_by": "li"}))
+        staff = account(admin, "enterprise_staff", enterprise_id=site.enterprise_id)
         things[name] = {"enterprise": site.enterprise_id, "town": town, "grid": town + "-1",
+                        "account": created(staff.get("/api/v1/auth/me"), 200)["account_id"],
                         "position": site.position_id, "checklist": site.version["checklist_id"],
                         "hazard": hazard["id"], "inspection": inspection["id"],
                         "action": action["id"],
@@ -91,6 +93,8 @@ def a_requests(a):
         ("POST", "/api/v1/hazards/{hazard}/verification",
          {"outcome": "verified", "verifier": "v"}),
         ("GET", "/api/v1/inspections/{inspection}", None),
+        ("POST", "/api/v1/accounts/{account}/password-reset", None),
+        ("POST", "/api/v1/accounts/{account}/disable", {"reason": "taken over"}),
     ]
 
 
@@ -109,7 +113,10 @@ def state_of(admin, a):
             created(admin.get("/api/v1/enterprises/%s/positions" % a["enterprise"]), 200),
             created(admin.get("/api/v1/enterprises/%s/safety-actions" % a["enterprise"]), 200),
             created(admin.get("/api/v1/recipients/enterprise:%s/settings" % a["enterprise"]),
-                    200))
+                    200),
+            [x for x in created(admin.get("/api/v1/accounts", params={
+                "size": 200, "role": "enterprise_staff"}), 200)["items"]
+             if x["account_id"] == a["account"]])
 
 
 def test_another_tenant_gets_what_a_missing_id_gets_and_changes_nothing(county, platform):

@@ -20,15 +20,16 @@ database (not an event stream, not rebuilt by a replay), which every
 checklist process sees, so the limits hold with any number of gateway and
 checklist processes. Each attempt is counted *before* its password is
 checked (and taken back if it succeeds), inside a short transaction that
-holds the key's row, so a burst of parallel attempts cannot all slip through
-before the first failure is written."""
+holds the key (an advisory lock on PostgreSQL, SQLite's one writer), so a
+burst of parallel attempts cannot all slip through before the first failure
+is written."""
 import math
 from dataclasses import dataclass
 from datetime import timedelta, timezone
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, delete, or_, select
 
-from einspection.db import lock_row, upsert
+from einspection.db import serialize, upsert
 from einspection.errors import TooManyAttempts
 
 metadata = MetaData()
@@ -106,9 +107,10 @@ def admit(conn, policy, keys, now):
         login_throttle.c.last_failure_at < now - timedelta(seconds=policy.forget_seconds),
         or_(login_throttle.c.locked_until.is_(None), login_throttle.c.locked_until < now)))
     rows, wait = {}, 0.0
-    for key, _limit in keys:
-        row = _fresh(lock_row(conn, select(login_throttle).where(login_throttle.c.key == key)),
-                     now, policy)
+    for key, _limit in keys:          # always the username first: no two wait on each other
+        serialize(conn, "login-throttle " + key)     # a key with no row yet is held too
+        row = _fresh(conn.execute(select(login_throttle).where(login_throttle.c.key == key))
+                     .first(), now, policy)
         rows[key] = row
         if row is not None and row[1] is not None and row[1] > now:
             wait = max(wait, (row[1] - now).total_seconds())
@@ -133,7 +135,8 @@ def succeeded(conn, reservation):
         if key.startswith("username:"):
             conn.execute(delete(login_throttle).where(login_throttle.c.key == key))
             continue
-        row = lock_row(conn, select(login_throttle).where(login_throttle.c.key == key))
+        serialize(conn, "login-throttle " + key)
+        row = conn.execute(select(login_throttle).where(login_throttle.c.key == key)).first()
         if row is None:
             continue
         values = {"failures": max(0, row.failures - 1)}
