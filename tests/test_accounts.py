@@ -5,6 +5,7 @@ about other enterprises, and login throttling on a platform of its own with
 two gateways and two checklist processes."""
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -108,6 +109,8 @@ def test_a_reset_password_is_temporary_and_must_be_changed_before_anything_else(
     assert login(platform.base_url, staff.username, staff.password).status_code == 401
     issued = created(login(platform.base_url, staff.username, temporary), 200)
     assert issued["account"]["must_change_password"] is True
+    expires = datetime.fromisoformat(issued["expires_at"].replace("Z", "+00:00"))
+    assert expires - datetime.now(timezone.utc) <= timedelta(minutes=15)   # good for little
     limited = Api(platform.base_url, issued["token"])
     for refused in (limited.get("/api/v1/hazards"), limited.get("/api/v1/enterprises/" + a),
                     limited.post("/api/v1/hazards", {})):
