@@ -6,7 +6,14 @@ PORT   ?= 8000
 
 .PHONY: venv run test unit replay bench admin clean
 
+# The QR sheet's labels are printed in this font (Debian's fonts-wqy-zenhei): Chinese
+# position names need one; installed here where it is missing and apt-get may.
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+
 $(VENV)/.installed: requirements.txt
+	test -f $(CJK_FONT) || apt-get install -y fonts-wqy-zenhei \
+	  || (apt-get update && apt-get install -y fonts-wqy-zenhei) \
+	  || echo "warning: install Debian's fonts-wqy-zenhei (or set QR_SHEET_FONT) for the QR sheet" >&2
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
@@ -22,11 +29,13 @@ test: venv
 	$(PY) -m pytest
 
 unit: venv
-	$(PY) -m pytest services/hazard/unit services/checklist/unit services/scoring/unit services/notify/unit einspection/tests/unit
+	$(PY) -m pytest services/hazard/unit services/checklist/unit services/scoring/unit \
+	  services/notify/unit services/gateway/unit einspection/tests/unit
 
-## replay: drop the hazard ledger and the scoring and notify read models and rebuild them from their events
+## replay: drop the hazard ledger and the checklist, scoring and notify read models and rebuild them from their events
 replay: venv
 	$(PY) -m services.hazard.cli replay
+	$(PY) -m services.checklist.cli replay
 	$(PY) -m services.scoring.cli replay
 	$(PY) -m services.notify.cli replay
 

@@ -50,6 +50,8 @@ class Principal:
     grid: str = None                 # grid officers
     town: str = None                 # town officers
     grants: tuple = field(default_factory=tuple)   # integrators: enterprise ids, or ("*",)
+    # logged in with a temporary password: may only change it (POST /api/v1/auth/password)
+    must_change_password: bool = False
 
     @property
     def sees_everything(self):

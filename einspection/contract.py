@@ -116,6 +116,9 @@ class EnterpriseRegisteredV1(_Data):
     longitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-180, 180))
     employees = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
     registered_at = Instant(required=True)
+    # its accounts' usernames are <account_prefix>.<name>; None in events from before it
+    account_prefix = fields.String(load_default=None, allow_none=True,
+                                   validate=validate.Length(min=2, max=32))
 
 
 class HazardReportedV1(_Data):
@@ -453,6 +456,23 @@ class AccountDisabledV1(_Data):
     username = fields.String(load_default=None, allow_none=True)
 
 
+class AccountPasswordChangedV1(_Data):
+    """Private to the register: the account changed its own password (the
+    new hash); a temporary one set by a reset is no longer in force."""
+    account_id = Id(required=True)
+    password_hash = fields.String(required=True)
+    enterprise_id = Id(load_default=None, allow_none=True)
+
+
+class AccountPasswordResetV1(_Data):
+    """Private to the register: an admin or the enterprise's manager set a
+    temporary password (its hash); the account must change it at its next
+    login before it can do anything else."""
+    account_id = Id(required=True)
+    password_hash = fields.String(required=True)
+    enterprise_id = Id(load_default=None, allow_none=True)
+
+
 @dataclass(frozen=True)
 class EventType:
     name: str           # the past-tense domain name, e.g. HazardReported
@@ -498,6 +518,10 @@ EVENT_TYPES = {
                   AccountCreatedV1, public=False),
         EventType("AccountDisabled", "einspection.account.disabled.v1", "checklist",
                   AccountDisabledV1),
+        EventType("AccountPasswordChanged", "einspection.account.password-changed.v1",
+                  "checklist", AccountPasswordChangedV1, public=False),
+        EventType("AccountPasswordReset", "einspection.account.password-reset.v1", "checklist",
+                  AccountPasswordResetV1, public=False),
         EventType("GradeStated", "einspection.grade.stated.v1", "scoring", GradeStatedV1),
         EventType("ScoringClockAdvanced", "einspection.scoring.clock-advanced.v1", "scoring",
                   ScoringClockAdvancedV1, public=False),

@@ -101,6 +101,16 @@ def lock_row(conn, query):
     return conn.execute(query).first()
 
 
+def serialize(conn, key):
+    """Hold a lock named `key` until the transaction ends, so that a
+    look-then-insert on it runs one at a time: a PostgreSQL advisory
+    transaction lock (SQLite's BEGIN IMMEDIATE already holds the whole
+    database)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))",
+                             {"key": key})
+
+
 def reading(engine):
     """A connection for queries only: on SQLite it does not take the write lock."""
     return engine.connect().execution_options(read_only=True)

@@ -90,5 +90,18 @@ class Forbidden(DomainError):
         return self.message
 
 
+class TooManyAttempts(DomainError):
+    """Too many failed logins for a username or from an address: wait
+    `retry_after` seconds (an HTTP 429 with Retry-After)."""
+    status = 429
+
+    def __init__(self, retry_after):
+        super().__init__(int(retry_after))          # crosses RPC as text: int() again
+        self.retry_after = int(retry_after)
+
+    def __str__(self):
+        return ("too many failed logins; try again in %d s" % self.retry_after)
+
+
 ALL = (DomainError, InvalidCommand, NotFound, Conflict, ConcurrencyConflict, TooLarge,
-       NotAuthenticated, Forbidden)
+       NotAuthenticated, Forbidden, TooManyAttempts)

@@ -201,9 +201,37 @@ def docs(page, spec):
             "title": page.inner_text("#title")}
 
 
+def temporary_password(page, spec):
+    """Log in with a temporary password: the page asks for a new one, refuses
+    a common one with the rule's reason, takes a good one and goes on."""
+    page.goto(spec["base_url"] + "/app/login.html")
+    page.wait_for_selector("#login-form")
+    page.fill("#username", spec["username"])
+    page.fill("#password", spec["temporary_password"])
+    page.click("#login-submit")
+    page.wait_for_selector("#password-form:not([hidden])")
+    login_form_hidden = page.is_hidden("#login-form")
+    page.fill("#new-password", spec["common_password"])
+    page.fill("#repeat-password", spec["common_password"])
+    page.click("#password-submit")
+    page.wait_for_selector("#password-message .message.error")
+    refused = page.inner_text("#password-message")
+    page.screenshot(path=spec["screenshots"]["form"], full_page=True)
+    page.fill("#new-password", spec["new_password"])
+    page.fill("#repeat-password", spec["new_password"])
+    page.click("#password-submit")
+    page.wait_for_url(lambda url: "/app/login.html" not in url)
+    page.wait_for_load_state("networkidle")
+    return {"login_form_hidden": login_form_hidden, "refused": refused,
+            "landed_url": page.url,
+            "account": page.evaluate("() => JSON.parse(localStorage.getItem("
+                                     "'einspection.account'))")}
+
+
+
 FLOWS = {"inspection": (inspection, PHONE), "enterprise": (enterprise, DESK),
          "authority": (authority, DESK), "login_next": (login_next, DESK),
-         "docs": (docs, DESK)}
+         "docs": (docs, DESK), "temporary_password": (temporary_password, DESK)}
 
 # Every page reports what its Content-Security-Policy refused, across navigations.
 REPORT_CSP_VIOLATIONS = """

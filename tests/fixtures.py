@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from einspection.auth import ENTERPRISE_ROLES
 from einspection.db import make_engine
 from services.checklist import projections
 
@@ -69,10 +70,20 @@ def site(api, enterprise_id=None, **enterprise_kwargs):
     return Site(enterprise_id, where["id"], version, photo(api, enterprise_id))
 
 
+def username_for(api, role, enterprise_id=None):
+    """A new username for an account of `role`: an enterprise account's
+    starts with its enterprise's account prefix."""
+    name = "%s-%s" % (role.replace("_", "."), uuid.uuid4().hex[:8])
+    if role in ENTERPRISE_ROLES:
+        prefix = created(api.get("/api/v1/enterprises/" + enterprise_id), 200)["account_prefix"]
+        name = prefix + "." + name
+    return name
+
+
 def account(api, role, **anchor):
     """A new account of `role` (anchored to an enterprise_id, grid, town or
     grants), created by `api`'s account; returns the API as that account."""
-    username = "%s-%s" % (role.replace("_", "."), uuid.uuid4().hex[:8])
+    username = username_for(api, role, anchor.get("enterprise_id"))
     password = "password-" + uuid.uuid4().hex[:8]
     created(api.post("/api/v1/accounts", dict(anchor, username=username, password=password,
                                               role=role)))

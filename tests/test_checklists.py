@@ -5,11 +5,13 @@ import csv
 import io
 import json
 import os
+import uuid
 import xml.etree.ElementTree as ElementTree
 
 import openpyxl
 import pytest
 from PIL import Image
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from einspection.db import make_engine
@@ -114,6 +116,55 @@ def test_enterprise_checklists_do_not_leak_to_another_enterprise(api):
     assert foreign.status_code == 400 and "checklist_ids" in foreign.json()["error"]["fields"]
 
 
+def test_importing_the_same_standard_again_answers_the_checklist_it_became(api, tap,
+                                                                          platform):
+    """A re-import of identical content (title, industry, items) is recognised
+    by its content hash: 200 with the existing checklist, no new event, and a
+    scan offers it once. Different content is a new checklist."""
+    title = "仓储物流标准 " + uuid.uuid4().hex[:8]
+    industry = "warehousing-" + uuid.uuid4().hex[:6]
+    first = created(post_csv(api, standard_text(), title=title, industry=industry,
+                             publish="true"))
+    tap.wait_for(lambda e: e["type"] == "einspection.checklist.published.v1"
+                 and e["data"]["checklist_id"] == first["id"])
+    published_before = len(tap.messages)
+    again = created(post_csv(api, standard_text(), title=title, industry=industry,
+                             publish="true"), 200)
+    assert again == first                   # the same checklist, version and all
+    draft_again = created(post_csv(api, standard_text(), title=title, industry=industry), 200)
+    assert draft_again["id"] == first["id"] and draft_again["published_version"] == 1
+    # weights written another way are the same content
+    reweighted = standard_text().replace("设立安全生产领导机构。,3,", "设立安全生产领导机构。,3.00,", 1)
+    assert reweighted != standard_text()
+    assert created(post_csv(api, reweighted, title=title, industry=industry),
+                   200)["id"] == first["id"]
+    tap.drain(1.0)
+    assert len(tap.messages) == published_before, "a re-import recorded events"
+    listed = created(api.get("/api/v1/checklists", params={"industry": industry}), 200)
+    assert [c["id"] for c in listed["items"]] == [first["id"]]
+
+    # a scan in that industry offers the standard once
+    site = fixtures.site(api, industry=industry)
+    scanned = created(api.get("/api/v1/scan/%s" % fixtures.position_token(
+        platform, site.position_id)), 200)
+    assert [c["checklist_id"] for c in scanned["checklists"]].count(first["id"]) == 1
+
+    # a draft import, then the same with publish=true: the draft is published, no copy
+    other = "另一个标准 " + uuid.uuid4().hex[:8]
+    draft = created(post_csv(api, standard_text(), title=other, industry=industry))
+    assert draft["published_version"] is None
+    published = created(post_csv(api, standard_text(), title=other, industry=industry,
+                                 publish="true"), 200)
+    assert published["id"] == draft["id"] and published["published_version"] == 1
+
+    # another title, or one item changed, is another checklist
+    assert post_csv(api, standard_text(), title=title + " (2)",
+                    industry=industry).status_code == 201
+    changed = standard_text().replace("设立安全生产领导机构。", "设立安全生产委员会。", 1)
+    assert changed != standard_text()
+    assert post_csv(api, changed, title=title, industry=industry).status_code == 201
+
+
 def test_a_qr_token_resolves_records_presence_and_a_rotated_one_is_404(api, tap, platform):
     site = fixtures.site(api)
     other_industry = fixtures.published_checklist(api, None, industry="chemicals")
@@ -156,14 +207,27 @@ def test_a_qr_token_resolves_records_presence_and_a_rotated_one_is_404(api, tap,
 
 
 def test_the_qr_sheet_is_a_pdf_of_the_enterprise_positions(api):
-    site = fixtures.site(api)
+    site = fixtures.site(api, name="百德纺织有限公司")
+    fixtures.position(api, site.enterprise_id, name="锅炉房（二号）")
     fixtures.position(api, site.enterprise_id, name="Warehouse 2")
     sheet = api.get("/api/v1/enterprises/%s/positions/qr-sheet.pdf" % site.enterprise_id)
     assert sheet.status_code == 200, sheet.text
     assert sheet.headers["Content-Type"] == "application/pdf"
     assert sheet.content.startswith(b"%PDF")
     assert len(api.get("/api/v1/enterprises/%s/positions" % site.enterprise_id)
-               .json()["items"]) == 2
+               .json()["items"]) == 3
+    # The labels are text in an embedded CJK font, not pixels or empty boxes:
+    # the text layer holds the Chinese names as they were registered.
+    reader = PdfReader(io.BytesIO(sheet.content))
+    text = reader.pages[0].extract_text()
+    for name in ("百德纺织有限公司", "锅炉房（二号）", "Warehouse 2", "Boiler room"):
+        assert name in text, (name, text)
+    fonts = [font.get_object() for font in reader.pages[0]["/Resources"]["/Font"].values()]
+    descriptors = [font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+                   for font in fonts if font["/Subtype"] == "/Type0"]
+    assert descriptors and all("/FontFile2" in d for d in descriptors)   # embedded
+    assert all(d["/FontName"].startswith("/") and "+" in d["/FontName"] for d in descriptors)
+    assert len(sheet.content) < 100_000         # the font is a subset, not 16 MB of it
     assert api.get("/api/v1/enterprises/nope/positions/qr-sheet.pdf").status_code == 404
     assert api.get("/api/v1/positions/nope/qr.png").status_code == 404
 

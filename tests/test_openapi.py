@@ -223,8 +223,17 @@ def _webhook(api):
 
 def _account(api, data):
     return created(api.post("/api/v1/accounts", {
-        "username": "staff-" + uuid.uuid4().hex[:8], "password": "password-" + uuid.uuid4().hex,
+        "username": fixtures.username_for(api, "enterprise_staff", data["enterprise"]),
+        "password": "password-" + uuid.uuid4().hex,
         "role": "enterprise_staff", "enterprise_id": data["enterprise"]}))["account_id"]
+
+
+def _password_change(api, data):
+    """A token of a new account and the body that changes its password."""
+    staff = fixtures.account(api, "enterprise_staff", enterprise_id=data["enterprise"])
+    return {"token": staff.session.headers["Authorization"].split(" ", 1)[1],
+            "body": {"old_password": staff.password,
+                     "new_password": "a new one " + uuid.uuid4().hex}}
 
 
 # (method, werkzeug path) -> (api, data) -> what to send: path parameters, and
@@ -234,10 +243,13 @@ REAL_REQUESTS = {
     ("POST", "/api/v1/auth/token"): lambda api, d: {"body": dict(zip(
         ("username", "password"), launch.ADMIN))},
     ("GET", "/api/v1/auth/me"): lambda api, d: {},
+    ("POST", "/api/v1/auth/password"): _password_change,
     ("POST", "/api/v1/accounts"): lambda api, d: {"status": 201, "body": {
-        "username": "manager-" + uuid.uuid4().hex[:8], "password": "password-1234567",
-        "role": "enterprise_manager", "enterprise_id": d["enterprise"],
-        "display_name": "Wang Wei"}},
+        "username": fixtures.username_for(api, "enterprise_manager", d["enterprise"]),
+        "password": "password-1234567", "role": "enterprise_manager",
+        "enterprise_id": d["enterprise"], "display_name": "Wang Wei"}},
+    ("POST", "/api/v1/accounts/<string:account_id>/password-reset"): lambda api, d: {
+        "path": {"account_id": _account(api, d)}},
     ("GET", "/api/v1/accounts"): lambda api, d: {"query": {"role": "enterprise_staff"}},
     ("POST", "/api/v1/accounts/<string:account_id>/disable"): lambda api, d: {
         "path": {"account_id": _account(api, d)}, "body": {"reason": "left the company"}},

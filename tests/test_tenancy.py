@@ -41,7 +41,9 @@ def county(platform, admin_tokens):
             "/api/v1/enterprises/%s/safety-actions" % site.enterprise_id,
             {"kind": "training", "topic": "fire", "held_on": "2026-11-01", "people": 12,
              "recorded_by": "li"}))
+        staff = account(admin, "enterprise_staff", enterprise_id=site.enterprise_id)
         things[name] = {"enterprise": site.enterprise_id, "town": town, "grid": town + "-1",
+                        "account": created(staff.get("/api/v1/auth/me"), 200)["account_id"],
                         "position": site.position_id, "checklist": site.version["checklist_id"],
                         "hazard": hazard["id"], "inspection": inspection["id"],
                         "action": action["id"], "evidence": site.photo, "site": site,
@@ -94,6 +96,8 @@ def a_requests(a):
          {"outcome": "verified", "verifier": "v"}),
         ("GET", "/api/v1/inspections/{inspection}", None),
         ("GET", "/api/v1/evidence/{evidence}", None),
+        ("POST", "/api/v1/accounts/{account}/password-reset", None),
+        ("POST", "/api/v1/accounts/{account}/disable", {"reason": "taken over"}),
     ]
 
 
@@ -112,7 +116,10 @@ def state_of(admin, a):
             created(admin.get("/api/v1/enterprises/%s/positions" % a["enterprise"]), 200),
             created(admin.get("/api/v1/enterprises/%s/safety-actions" % a["enterprise"]), 200),
             created(admin.get("/api/v1/recipients/enterprise:%s/settings" % a["enterprise"]),
-                    200))
+                    200),
+            [x for x in created(admin.get("/api/v1/accounts", params={
+                "size": 200, "role": "enterprise_staff"}), 200)["items"]
+             if x["account_id"] == a["account"]])
 
 
 def test_another_tenant_gets_what_a_missing_id_gets_and_changes_nothing(county, platform):

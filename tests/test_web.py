@@ -387,3 +387,26 @@ def test_pages_hold_no_inline_script_handler_or_style(page):
     assert re.findall(r"\son[a-z]+\s*=", markup) == []
     assert re.findall(r"\sstyle\s*=|<style", markup) == []
     assert "javascript:" not in markup
+
+
+def test_a_temporary_password_is_changed_on_the_login_page_before_anything_else(
+        platform, api, screenshots):
+    enterprise_id = fixtures.register_enterprise(api)
+    staff = fixtures.account(api, "enterprise_staff", enterprise_id=enterprise_id)
+    staff_id = created(staff.get("/api/v1/auth/me"), 200)["account_id"]
+    temporary = created(api.post("/api/v1/accounts/%s/password-reset" % staff_id),
+                        200)["temporary_password"]
+    shown = run_flow(
+        "temporary_password", base_url=platform.base_url, username=staff.username,
+        temporary_password=temporary, common_password="password1234",
+        new_password="my own long password", screenshots={
+            "form": os.path.join(screenshots, "temporary-password-%s.png" % platform.backend)})
+    assert shown["login_form_hidden"]
+    assert "commonly used" in shown["refused"]
+    assert shown["landed_url"].endswith("/app/enterprise.html")
+    assert shown["account"]["must_change_password"] is False
+    assert requests.post(platform.base_url + "/api/v1/auth/token", json={
+        "username": staff.username, "password": "my own long password"},
+        timeout=30).status_code == 200
+    assert requests.post(platform.base_url + "/api/v1/auth/token", json={
+        "username": staff.username, "password": temporary}, timeout=30).status_code == 401

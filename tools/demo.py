@@ -26,6 +26,11 @@ ENTERPRISES = [
      (30.630, 120.300)),
 ]
 
+# Their accounts are <prefix>.<name> (e.g. baide.manager); one not listed has its credit code.
+ACCOUNT_PREFIXES = {"Baide Fabrics": "baide", "Deqing Bolly Coating Machinery": "bolly",
+                    "Zhejiang Huacai Chemicals": "huacai", "Deqing Delman Piano": "delman",
+                    "Zhejiang Zhebei Pharmaceutical": "zhebei", "Huzhou Jinlang Winery": "jinlang"}
+
 CATEGORIES = ["electrical", "fire", "machinery", "chemicals", "housekeeping", "PPE"]
 
 GENERAL_ITEMS = [
@@ -79,7 +84,8 @@ def load(base_url, admin_token, seed=2016):
         response = session.post(base_url + "/api/v1/enterprises", json={
             "credit_code": complete(code), "name": name, "industry": industry, "town": town,
             "grid": grid, "address": "%d Example Road, %s" % (number + 1, town),
-            "latitude": lat, "longitude": lon, "employees": rng.randrange(30, 600)}, timeout=30)
+            "latitude": lat, "longitude": lon, "employees": rng.randrange(30, 600),
+            "account_prefix": ACCOUNT_PREFIXES.get(name)}, timeout=30)
         response.raise_for_status()
         enterprise_id = response.json()["id"]
         ids.append(enterprise_id)

@@ -1,8 +1,15 @@
 """The checklist aggregate: universal (the authority's, for all enterprises or
 one industry) or enterprise-made; versioned. A draft version can be saved again
 and again; publishing freezes it; editing a published checklist starts the next
-version as a draft. Items keep their generated ids across versions."""
+version as a draft. Items keep their generated ids across versions.
+
+What a version says — title, industry, items in order without their ids —
+has a `content_hash`: an import of a standard identical to one the register
+holds is recognised by it."""
+import hashlib
+import json
 import uuid
+from decimal import Decimal
 
 from einspection.contract import new_event
 from einspection.errors import Conflict, InvalidCommand
@@ -29,6 +36,17 @@ def no_usable_checklist(checklist_id):
     use (another enterprise's, another industry's), is called: the same, so
     another tenant's checklist ids cannot be probed."""
     return "no checklist %s that this enterprise can use" % checklist_id
+
+
+def content_hash(title, industry, items):
+    """SHA-256 (hex) of what a checklist version says: equal for equal
+    content whatever the item ids and however a weight is written (2, 2.00)."""
+    canonical = {"title": title, "industry": industry or None, "items": [
+        [item["prompt"], item["category"], item.get("legal_basis") or "",
+         str(Decimal(str(item["weight"])).quantize(Decimal("0.01"))),
+         bool(item.get("major")), bool(item.get("photo_required"))] for item in items]}
+    text = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class Checklist:

@@ -1,19 +1,34 @@
 """Documents made from the read models: QR codes (PNG, SVG), a printable
-sheet of an enterprise's position codes (PDF, drawn with Pillow) and the
-inspection ledger as CSV or XLSX. Plain functions returning bytes."""
+sheet of an enterprise's position codes (PDF) and the inspection ledger as
+CSV or XLSX. Plain functions returning bytes.
+
+The QR sheet is a real PDF (fpdf2), not a picture of one: its labels are
+text, in a CJK font embedded as a subset of the glyphs used, so Chinese
+position names print and can be searched and copied. The font is WenQuanYi
+Zen Hei from Debian's fonts-wqy-zenhei (the project's setup installs it), or
+the file QR_SHEET_FONT names. A TrueType-outline font on purpose: fpdf2
+embeds it as a CIDFontType2 with Identity-H, which every reader decodes
+(pypdf included); a CFF one (Noto Sans CJK) gets an embedded encoding CMap
+that some text extractors misread."""
 import io
+import os
 
 import qrcode
 import qrcode.image.svg
-from PIL import Image, ImageDraw, ImageFont
+from fpdf import FPDF
 
 from einspection import spreadsheet
 
 PNG, SVG, PDF = "image/png", "image/svg+xml", "application/pdf"
 CSV, XLSX = spreadsheet.CSV, spreadsheet.XLSX
 
-# Fonts tried for labels (the first that loads); CJK-capable ones first.
-LABEL_FONTS = ("NotoSansCJK-Regular.ttc", "wqy-microhei.ttc", "DejaVuSans.ttf")
+# Where Debian's fonts-wqy-zenhei puts it: a collection whose first face is
+# the proportional one.
+WQY_ZENHEI = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+
+
+class FontMissing(RuntimeError):
+    """No font that can print Chinese: an installation fault, not bad input."""
 
 
 def _qr(url):
@@ -35,68 +50,65 @@ def qr_svg(url):
     return out.getvalue()
 
 
-def _font(size):
-    for name in LABEL_FONTS:
-        try:
-            return ImageFont.truetype(name, size)
-        except OSError:
-            continue
-    return ImageFont.load_default(size=size)
+def label_font(path=None):
+    """The labels' font file: `path` (the setting QR_SHEET_FONT; of a
+    collection, its first face) or WenQuanYi Zen Hei."""
+    path = path or WQY_ZENHEI
+    if not os.path.isfile(path):
+        raise FontMissing("no CJK font for the QR sheet at %s: install Debian's "
+                          "fonts-wqy-zenhei (make venv does) or set QR_SHEET_FONT to a "
+                          "TrueType font file with Chinese glyphs" % path)
+    return path
 
 
 def _printable(text):
     """Text as it can be drawn: a control or format character (which a name
-    may hold) makes the text layout engine fail, so it shows as U+FFFD."""
+    may hold) shows as U+FFFD rather than moving the pen."""
     return "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
 
 
-def _draw_text(draw, position, text, font):
-    try:
-        draw.text(position, text, fill="black", font=font)
-    except (RuntimeError, OSError, ValueError):      # what the layout engine refuses still prints
-        ascii_text = text.encode("ascii", "replace").decode("ascii")
-        draw.text(position, ascii_text, fill="black", font=font)
+def _fitted(pdf, text, width):
+    """`text`, cut with an ellipsis where it is wider than `width`."""
+    if pdf.get_string_width(text) <= width:
+        return text
+    while text and pdf.get_string_width(text + "…") > width:
+        text = text[:-1]
+    return text + "…"
 
 
-def _text_width(draw, text, font):
-    try:
-        return draw.textlength(text, font=font)
-    except (RuntimeError, OSError, ValueError):
-        return draw.textlength(text.encode("ascii", "replace").decode("ascii"), font=font)
-
-
-def qr_sheet_pdf(title, labelled_urls, columns=3, rows=4, dpi=150):
+def qr_sheet_pdf(title, labelled_urls, columns=3, rows=4, font_path=None):
     """A4 pages of QR codes, each with its label under it. `labelled_urls`:
     [(label, url)]; an empty list gives one page that says so."""
-    width, height = int(8.27 * dpi), int(11.69 * dpi)
-    margin, heading = dpi // 2, dpi // 2
-    cell_w = (width - 2 * margin) // columns
-    cell_h = (height - 2 * margin - heading) // rows
-    side = min(cell_w, cell_h) - dpi // 3
-    title_font, label_font = _font(dpi // 5), _font(dpi // 8)
+    font_file = label_font(font_path)
+    pdf = FPDF(format="A4", unit="mm")
+    pdf.set_auto_page_break(False)
+    pdf.set_creator("E-inspection")
+    pdf.set_title(_printable(title))
+    pdf.add_font("labels", fname=font_file)
+    margin, heading = 12.0, 12.0
+    cell_w = (pdf.w - 2 * margin) / columns
+    cell_h = (pdf.h - 2 * margin - heading) / rows
+    side = min(cell_w, cell_h) - 14
     per_page = columns * rows
     chunks = [labelled_urls[i:i + per_page] for i in range(0, len(labelled_urls), per_page)]
-    pages = []
     for number, chunk in enumerate(chunks or [[]], start=1):
-        page = Image.new("RGB", (width, height), "white")
-        draw = ImageDraw.Draw(page)
-        _draw_text(draw, (margin, margin), "%s  (page %d of %d)" % (
-            _printable(title), number, len(chunks) or 1), title_font)
+        pdf.add_page()
+        pdf.set_font("labels", size=14)
+        pdf.set_xy(margin, margin)
+        pdf.cell(pdf.w - 2 * margin, 8, _fitted(pdf, "%s  (page %d of %d)" % (
+            _printable(title), number, len(chunks) or 1), pdf.w - 2 * margin))
+        pdf.set_font("labels", size=11)
         if not chunk:
-            draw.text((margin, margin + heading), "no positions registered", fill="black",
-                      font=label_font)
+            pdf.set_xy(margin, margin + heading)
+            pdf.cell(pdf.w - 2 * margin, 8, "no positions registered")
         for index, (label, url) in enumerate(chunk):
             x = margin + (index % columns) * cell_w
             y = margin + heading + (index // columns) * cell_h
-            code = _qr(url).make_image().get_image().convert("RGB").resize((side, side))
-            page.paste(code, (x + (cell_w - side) // 2, y))
-            text = _printable(label if len(label) <= 40 else label[:39] + "…")
-            text_w = _text_width(draw, text, label_font)
-            _draw_text(draw, (x + (cell_w - text_w) / 2, y + side + 4), text, label_font)
-        pages.append(page)
-    out = io.BytesIO()
-    pages[0].save(out, format="PDF", save_all=True, append_images=pages[1:], resolution=dpi)
-    return out.getvalue()
+            code = _qr(url).make_image().get_image().convert("1")
+            pdf.image(code, x=x + (cell_w - side) / 2, y=y, w=side, h=side)
+            pdf.set_xy(x, y + side + 1)
+            pdf.cell(cell_w, 6, _fitted(pdf, _printable(label), cell_w - 4), align="C")
+    return bytes(pdf.output())
 
 
 LEDGER_COLUMNS = tuple((key, key) for key in (

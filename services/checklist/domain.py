@@ -27,9 +27,18 @@ def safety_action_stream(action_id):
     return "safety-action-" + action_id
 
 
+def default_account_prefix(credit_code):
+    """An enterprise registered without an account prefix (or before there
+    were any) has its credit code: unique in the register, as a prefix must be."""
+    return credit_code.lower()
+
+
 def register_enterprise(command, *, actor, now, correlation_id=""):
     enterprise_id = str(uuid.uuid4())
-    data = dict(command, enterprise_id=enterprise_id, credit_code=command["credit_code"].upper(),
+    credit_code = command["credit_code"].upper()
+    data = dict(command, enterprise_id=enterprise_id, credit_code=credit_code,
+                account_prefix=(command.get("account_prefix")
+                                or default_account_prefix(credit_code)).lower(),
                 registered_at=now)
     return new_event("EnterpriseRegistered", data, actor=actor, correlation_id=correlation_id,
                      time=now)

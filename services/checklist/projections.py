@@ -5,13 +5,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Integer, MetaData, String, Table,
-                        Text, and_, func, or_, select, true, update)
+                        Text, and_, case, func, or_, select, true, update)
 
 from einspection import eventstore, paging
 from einspection import scope as tenancy
 from einspection.contract import ChecklistItemV1, isoformat
 from einspection.db import upsert
 from einspection.projection import paged
+
+from .checklists import content_hash
+from .domain import default_account_prefix
 
 metadata = MetaData()
 
@@ -27,6 +30,8 @@ enterprises = Table(
     Column("latitude", Float), Column("longitude", Float),
     Column("employees", Integer),
     Column("registered_at", DateTime(timezone=True), nullable=False),
+    # its accounts' usernames are <account_prefix>.<name> (services/checklist/accounts.py)
+    Column("account_prefix", String(32), nullable=False, unique=True),
 )
 
 checklists = Table(
@@ -48,6 +53,8 @@ checklist_versions = Table(
     Column("status", String(16), nullable=False),
     Column("title", String(300), nullable=False),
     Column("items", Text, nullable=False),          # JSON, as in the event
+    # what the version says (checklists.content_hash): a re-import finds it
+    Column("content_hash", String(64), nullable=False, index=True),
     Column("saved_at", DateTime(timezone=True), nullable=False),
     Column("published_at", DateTime(timezone=True)),
 )
@@ -108,6 +115,7 @@ accounts = Table(
     "accounts", metadata,
     Column("account_id", String(64), primary_key=True),
     Column("username", String(100), nullable=False, unique=True),
+    Column("username_key", String(100), nullable=False, unique=True),  # lower case: unique as such
     Column("role", String(32), nullable=False),
     Column("enterprise_id", String(64), index=True),
     Column("grid", String(100)),
@@ -116,6 +124,7 @@ accounts = Table(
     Column("display_name", String(200), nullable=False),
     Column("password_hash", String(300), nullable=False),
     Column("disabled", Boolean, nullable=False),
+    Column("must_change_password", Boolean, nullable=False),   # a temporary one is set
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -140,7 +149,9 @@ def project(conn, event):
 
 
 def _enterprise_registered(conn, event, data):
-    conn.execute(enterprises.insert().values(**_columns_of(enterprises, data)))
+    conn.execute(enterprises.insert().values(**dict(
+        _columns_of(enterprises, data),
+        account_prefix=data.get("account_prefix") or default_account_prefix(data["credit_code"]))))
 
 
 def _draft_saved(conn, event, data):
@@ -151,8 +162,9 @@ def _draft_saved(conn, event, data):
         ["checklist_id"], ["title", "latest_version", "updated_at"])
     upsert(conn, checklist_versions, dict(
         checklist_id=data["checklist_id"], version=data["version"], status="draft",
-        title=data["title"], items=_items_json(data["items"]), saved_at=event.time),
-        ["checklist_id", "version"], ["title", "items", "saved_at"])
+        title=data["title"], items=_items_json(data["items"]), saved_at=event.time,
+        content_hash=content_hash(data["title"], data["industry"], data["items"])),
+        ["checklist_id", "version"], ["title", "items", "saved_at", "content_hash"])
 
 
 def _published(conn, event, data):
@@ -206,12 +218,26 @@ def _account_created(conn, event, data):
         account_id=data["account_id"], username=data["username"], role=data["role"],
         enterprise_id=data["enterprise_id"], grid=data["grid"], town=data["town"],
         grants=" ".join(data["grants"]), display_name=data["display_name"],
-        password_hash=data["password_hash"], disabled=False, created_at=event.time))
+        username_key=data["username"].lower(), password_hash=data["password_hash"],
+        disabled=False, must_change_password=False, created_at=event.time))
+
+
+def _account(data):
+    return update(accounts).where(accounts.c.account_id == data["account_id"])
 
 
 def _account_disabled(conn, event, data):
-    conn.execute(update(accounts).where(accounts.c.account_id == data["account_id"])
-                 .values(disabled=True))
+    conn.execute(_account(data).values(disabled=True))
+
+
+def _password_changed(conn, event, data):
+    conn.execute(_account(data).values(password_hash=data["password_hash"],
+                                       must_change_password=False))
+
+
+def _password_reset(conn, event, data):
+    conn.execute(_account(data).values(password_hash=data["password_hash"],
+                                       must_change_password=True))
 
 
 _HANDLERS = {
@@ -225,16 +251,21 @@ _HANDLERS = {
     "SafetyActionRecorded": _safety_action,
     "AccountCreated": _account_created,
     "AccountDisabled": _account_disabled,
+    "AccountPasswordChanged": _password_changed,
+    "AccountPasswordReset": _password_reset,
 }
 
 
 def rebuild(conn):
-    """Drop every read model and replay the service's events into it, in the
-    order they were recorded, in the caller's transaction."""
+    """Empty every read model and replay the service's events into it, in the
+    order they were recorded, in the caller's transaction; how many."""
     for table in reversed(TABLES):
         conn.execute(table.delete())
+    replayed = 0
     for _position, event in paged(lambda after, limit: eventstore.read_all(conn, after, limit)):
         project(conn, event)
+        replayed += 1
+    return replayed
 
 
 # --- reading --------------------------------------------------------------------------
@@ -264,6 +295,11 @@ def find_enterprise(conn, enterprise_id):
         enterprises.c.enterprise_id == enterprise_id)).first()
 
 
+def find_by_account_prefix(conn, prefix):
+    return conn.execute(select(enterprises).where(
+        enterprises.c.account_prefix == prefix.lower())).first()
+
+
 def find_by_credit_code(conn, code):
     return conn.execute(select(enterprises).where(enterprises.c.credit_code == code)).first()
 
@@ -279,6 +315,23 @@ def find_checklist(conn, checklist_id):
     row = conn.execute(select(checklists).where(
         checklists.c.checklist_id == checklist_id)).first()
     return None if row is None else checklist_view(row)
+
+
+def find_universal_by_content(conn, digest):
+    """(checklist id, version number, whether it is the latest) of a
+    universal checklist whose latest or published version says exactly this
+    (content_hash), the published one first; None if there is none."""
+    c, v = checklists.c, checklist_versions.c
+    row = conn.execute(select(c.checklist_id, v.version, c.latest_version, c.published_version)
+                       .join(checklist_versions, v.checklist_id == c.checklist_id)
+                       .where(and_(c.scope == "universal", v.content_hash == digest,
+                                   or_(v.version == c.latest_version,
+                                       v.version == c.published_version)))
+                       .order_by(case((v.version == c.published_version, 0), else_=1),
+                                 c.checklist_id)
+                       .limit(1)).first()
+    return None if row is None else (row.checklist_id, row.version,
+                                     row.version == row.latest_version)
 
 
 def list_checklists(conn, industry=None, scope=None):
@@ -325,6 +378,7 @@ def find_checklist_version(conn, checklist_id, version):
 
 def version_view(row):
     view = dict(row._mapping)
+    view.pop("content_hash")
     view["items"] = json.loads(view["items"])
     view["saved_at"] = isoformat(view["saved_at"])
     view["published_at"] = view["published_at"] and isoformat(view["published_at"])

@@ -5,7 +5,7 @@ from einspection.auth import ROLES
 from einspection.contract import (CHECKLIST_SCOPES, INSPECTION_KINDS, ITEM_RESULTS,
                                   SAFETY_ACTION_KINDS, Day, Id, Instant)
 
-from . import credit_code
+from . import credit_code, passwords
 
 
 class _Command(Schema):
@@ -31,6 +31,13 @@ class RegisterEnterprise(_Command):
                              validate=validate.Range(-180, 180))
     employees = fields.Integer(load_default=None, allow_none=True,
                                validate=validate.Range(min=0, max=1_000_000))
+    account_prefix = fields.String(load_default=None, allow_none=True, validate=[
+        validate.Length(min=2, max=32),
+        validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9-]*$",
+                        error="letters, digits and - only, a letter or digit first")],
+        metadata={"description": "its accounts' usernames are <account_prefix>.<name> "
+                                 "(lower case, unique in the register); default: the "
+                                 "credit code"})
 
     @validates("credit_code")
     def _valid_code(self, value, **_):
@@ -208,11 +215,20 @@ class PeriodQuery(_Period):
     """from / to only: the training statistics."""
 
 
+def _password(**kwargs):
+    return fields.String(validate=validate.Length(max=passwords.MAX_LENGTH), metadata={
+        "description": "at least %d characters; not the username, not one character "
+                       "repeated, not a commonly used password" % passwords.MIN_LENGTH},
+        **kwargs)
+
+
 class CreateAccount(_Command):
     username = fields.String(required=True, validate=[
         validate.Length(min=3, max=100),
-        validate.Regexp(r"^[A-Za-z0-9._@-]+$", error="letters, digits and . _ @ - only")])
-    password = fields.String(required=True, validate=validate.Length(min=10, max=200))
+        validate.Regexp(r"^[A-Za-z0-9._@-]+$", error="letters, digits and . _ @ - only")],
+        metadata={"description": "case-insensitive; an enterprise account's is "
+                                 "<its enterprise's account_prefix>.<name>"})
+    password = _password(required=True)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     enterprise_id = Id(load_default=None, allow_none=True)
     grid = fields.String(load_default=None, allow_none=True,
@@ -222,6 +238,18 @@ class CreateAccount(_Command):
     grants = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
                          load_default=list, validate=validate.Length(max=1000))
     display_name = fields.String(load_default="", validate=validate.Length(max=200))
+
+    @validates_schema
+    def _policy(self, data, **_):
+        problems = passwords.problems(data["password"], data["username"])
+        if problems:
+            raise ValidationError(problems, "password")
+
+
+class ChangePassword(_Command):
+    old_password = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                                 metadata={"description": "the current (or temporary) one"})
+    new_password = _password(required=True)
 
 
 class Login(_Command):

@@ -1,20 +1,23 @@
+import contextlib
+
 from nameko.dependency_providers import Config
 from einspection import auth, eventstore, files, paging
 from einspection import scope as tenancy
 from einspection.acting import Acting
 from einspection.contract import UNSTORABLE_TEXT, isoformat, load_command, unstorable, utcnow
+from einspection.db import serialize
 from einspection.errors import Conflict, Forbidden, InvalidCommand, NotFound
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, setting
 
-from . import accounts, checklists, documents, domain, positions, projections, standard_csv
+from . import (accounts, checklists, documents, domain, passwords, positions, projections,
+               standard_csv, throttle)
 from .checklists import Checklist, applies_to
 from .positions import Position
-from .schemas import (AccountQuery, ChecklistQuery, CreateAccount, CreateChecklist,
-                      DisableAccount, EditChecklist, EnterpriseQuery, HazardReferences,
-                      ImportChecklist,
-                      InspectionExportQuery, InspectionQuery, LogInspection, Login, PeriodQuery,
-                      PositionQuery, RecordSafetyAction, RegisterEnterprise, RegisterPosition,
-                      SafetyActionQuery, Scan, VisibleTo)
+from .schemas import (AccountQuery, ChangePassword, ChecklistQuery, CreateAccount,
+                      CreateChecklist, DisableAccount, EditChecklist, EnterpriseQuery,
+                      HazardReferences, ImportChecklist, InspectionExportQuery, InspectionQuery,
+                      LogInspection, Login, PeriodQuery, PositionQuery, RecordSafetyAction,
+                      RegisterEnterprise, RegisterPosition, SafetyActionQuery, Scan, VisibleTo)
 
 EXPORT_LIMIT = 10000
 DEFAULT_PUBLIC_BASE_URL = "http://localhost:8000"
@@ -33,7 +36,7 @@ class ChecklistService(HealthCheck):
 
     metrics = MetricsServer()
     store = EventStore("CHECKLIST_DATABASE_URL", "sqlite:///var/checklist.db",
-                       projections=[projections.metadata])
+                       projections=[projections.metadata, throttle.metadata])
     config = Config()
 
     # --- register -----------------------------------------------------------------
@@ -48,6 +51,12 @@ class ChecklistService(HealthCheck):
             if projections.find_by_credit_code(conn, event.data["credit_code"]):
                 raise Conflict("an enterprise with credit code %s is registered already"
                                % event.data["credit_code"])
+            prefix = event.data["account_prefix"]
+            if projections.find_by_account_prefix(conn, prefix):
+                raise Conflict("account prefix %s is another enterprise's" % prefix)
+            if accounts.prefix_in_use(conn, prefix):
+                raise Conflict("account prefix %s is taken: accounts named %s.… exist"
+                               % (prefix, prefix))
             self._record(conn, domain.enterprise_stream(event.data["enterprise_id"]), 0, event)
         self.store.committed()
         return self.get_enterprise(event.data["enterprise_id"])
@@ -85,11 +94,48 @@ class ChecklistService(HealthCheck):
             return accounts.view(accounts.find(conn, account_id))
 
     @rpc
-    def authenticate(self, payload):
-        """The principal of a username and password (NotAuthenticated if wrong)."""
+    def authenticate(self, payload, client_address=None):
+        """The principal of a username and password (NotAuthenticated if
+        wrong; TooManyAttempts while the username or the client's address is
+        held back after failures: services/checklist/throttle.py)."""
         command = load_command(Login, payload)
-        with self.store.connect() as conn:
-            return accounts.authenticate(conn, command["username"], command["password"]).to_dict()
+        with self._attempt(command["username"], client_address):
+            with self.store.connect() as conn:
+                return accounts.authenticate(conn, command["username"],
+                                             command["password"]).to_dict()
+
+    @rpc
+    def change_password(self, payload, acting, client_address=None):
+        """The account changes its own password (old and new); a temporary
+        one set by a reset must be changed this way. Returns the principal
+        as it now is. A wrong old password counts as a failed login."""
+        command = load_command(ChangePassword, payload)
+        principal = Acting.from_dict(acting).account
+        with self._attempt(principal.username, client_address):
+            with self.store.connect() as conn:
+                row = accounts.check_current_password(conn, principal, command["old_password"])
+        accounts.check_new_password(row, command["new_password"])
+        password_hash = auth.hash_password(command["new_password"])     # outside the lock
+        with self.store.begin() as conn:
+            stream = accounts.stream_id(row.account_id)
+            self._record(conn, stream, eventstore.stream_version(conn, stream),
+                         accounts.password_changed(row, password_hash, utcnow()))
+            return accounts.principal_of(accounts.find(conn, row.account_id)).to_dict()
+
+    @rpc
+    def reset_password(self, account_id, acting):
+        """A one-time temporary password for an account the caller manages;
+        the account must change it at its next login. The temporary password
+        is in this answer only (the register keeps its hash)."""
+        principal = Acting.from_dict(acting).account
+        temporary = passwords.temporary()
+        password_hash = auth.hash_password(temporary)
+        with self.store.begin() as conn:
+            event = accounts.reset_password(conn, account_id, password_hash, principal, utcnow())
+            stream = accounts.stream_id(account_id)
+            self._record(conn, stream, eventstore.stream_version(conn, stream), event)
+            return {"account": accounts.view(accounts.find(conn, account_id)),
+                    "temporary_password": temporary}
 
     @rpc
     def list_accounts(self, principal, query=None):
@@ -123,7 +169,10 @@ class ChecklistService(HealthCheck):
 
     @rpc
     def import_checklist(self, csv_text, query, acting):
-        """A universal checklist from a grading standard's CSV, checked first."""
+        """A universal checklist from a grading standard's CSV, checked first.
+        {"created", "checklist"}: a standard whose title, industry and items
+        are those of a universal checklist already there is that checklist
+        (published now if asked and still a draft), not a second copy."""
         acting = Acting.from_dict(acting)
         _authority_only(acting.scope, "a universal checklist")
         command = load_command(ImportChecklist, query)
@@ -132,14 +181,28 @@ class ChecklistService(HealthCheck):
         if unstorable(csv_text):
             raise InvalidCommand({"_body": ["the CSV file " + UNSTORABLE_TEXT]})
         items = standard_csv.read_items(csv_text)
+        digest = checklists.content_hash(command["title"], command["industry"], items)
         now = utcnow()
-        checklist = Checklist.create({"title": command["title"], "scope": "universal",
-                                      "industry": command["industry"], "items": items},
-                                     actor=acting.actor, now=now,
-                                     correlation_id=acting.correlation_id)
-        if command["publish"]:
-            checklist.publish(actor=acting.actor, now=now, correlation_id=acting.correlation_id)
-        return self._save_checklist(checklist)
+        with self.store.begin() as conn:
+            # one import of this content at a time, so two at once make one checklist
+            serialize(conn, "checklist-import-" + digest)
+            existing = projections.find_universal_by_content(conn, digest)
+            if existing is None:
+                checklist = Checklist.create(
+                    {"title": command["title"], "scope": "universal",
+                     "industry": command["industry"], "items": items},
+                    actor=acting.actor, now=now, correlation_id=acting.correlation_id)
+                latest = True
+            else:           # the same standard again: the checklist it became
+                checklist_id, _version, latest = existing
+                checklist = Checklist.from_history(checklist_id, eventstore.load_stream(
+                    conn, checklists.stream_id(checklist_id)))
+            if command["publish"] and latest and checklist.status != checklists.PUBLISHED:
+                checklist.publish(actor=acting.actor, now=now, correlation_id=acting.correlation_id)
+            self._record(conn, checklists.stream_id(checklist.id), checklist.version,
+                         *checklist.pending)
+        self.store.committed()
+        return {"created": existing is None, "checklist": self.get_checklist(checklist.id)}
 
     @rpc
     def edit_checklist(self, checklist_id, payload, acting):
@@ -245,7 +308,8 @@ class ChecklistService(HealthCheck):
             rows = projections.positions_of(conn, enterprise_id)
         base = self._public_base_url()
         pdf = documents.qr_sheet_pdf(enterprise["name"], [
-            (row.name, positions.scan_url(base, row.token)) for row in rows])
+            (row.name, positions.scan_url(base, row.token)) for row in rows],
+            font_path=setting(self.config, "QR_SHEET_FONT"))
         return files.pack(pdf, documents.PDF, "qr-codes-%s.pdf" % enterprise_id)
 
     @rpc
@@ -385,6 +449,19 @@ class ChecklistService(HealthCheck):
                            "to": query["to"] and query["to"].isoformat()})
 
     # --- helpers ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _attempt(self, username, client_address):
+        """A password check, throttled: counted before it runs, taken back if
+        it succeeds (the body returning without an exception)."""
+        policy = throttle.Policy.from_settings(lambda key, default: setting(
+            self.config, key, default))
+        keys = policy.keys(username, client_address)
+        with self.store.begin() as conn:
+            reservation = throttle.admit(conn, policy, keys, utcnow())
+        yield
+        with self.store.begin() as conn:
+            throttle.succeeded(conn, reservation)
+
     def _public_base_url(self):
         return setting(self.config, "PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL)
 

@@ -1,6 +1,7 @@
 """JSON in and out of the HTTP API, and one error shape for all of it:
 {"error": {"status": 400, "message": "...", "fields": {field: [reasons]}}}."""
 import functools
+import ipaddress
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ from werkzeug.wrappers import Response
 from einspection import auth, files
 from einspection.contract import UNSTORABLE_TEXT, ContractError, Id, unstorable
 from einspection.errors import (ConcurrencyConflict, Conflict, DomainError, Forbidden,
-                                InvalidCommand, NotAuthenticated, NotFound)
+                                InvalidCommand, NotAuthenticated, NotFound, TooManyAttempts)
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,53 @@ def auth_secret():
 
 def token_ttl_seconds():
     return int(os.environ.get("AUTH_TOKEN_TTL_SECONDS") or 8 * 3600)
+
+
+# A token issued for a temporary password is good for this long at most: it
+# can only change the password anyway.
+PASSWORD_CHANGE_TTL_SECONDS = 15 * 60
+
+# Routes an account that must change its password may still call.
+PASSWORD_CHANGE_ROUTES = ("auth.password", "auth.me")
+
+
+@functools.lru_cache(maxsize=1)
+def trusted_proxies():
+    """GATEWAY_TRUSTED_PROXIES: the addresses or networks (comma-separated)
+    of reverse proxies whose X-Forwarded-For is believed."""
+    text = os.environ.get("GATEWAY_TRUSTED_PROXIES", "")
+    return tuple(ipaddress.ip_network(part.strip(), strict=False)
+                 for part in text.split(",") if part.strip())
+
+
+def _address(text):
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def client_address(remote_addr, forwarded_for, trusted):
+    """The address a request comes from: the connection's peer; when that
+    peer is a trusted proxy, the nearest address in X-Forwarded-For that is
+    not one (walking from the right: whatever a client writes further left
+    is not believed). None if the peer is unknown."""
+    peer = _address(remote_addr or "")
+    if peer is None:
+        return None
+    for hop in reversed((forwarded_for or "").split(",") if forwarded_for else []):
+        if not any(peer in network for network in trusted):
+            break
+        forwarded = _address(hop)
+        if forwarded is None:          # garbage in the header: the last proxy's peer it is
+            break
+        peer = forwarded
+    return str(peer)
+
+
+def request_address(request):
+    return client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                          trusted_proxies())
 
 
 def authenticated(request):
@@ -252,6 +300,10 @@ def endpoint(route, roles=EVERYONE, public=False):
             try:
                 if not public:
                     request.principal = authenticated(request)
+                    if (request.principal.must_change_password
+                            and route not in PASSWORD_CHANGE_ROUTES):
+                        raise Forbidden("change the temporary password first: "
+                                        "POST /api/v1/auth/password")
                     if request.principal.role not in roles:
                         raise Forbidden("%s may not do this (%s)"
                                         % (auth.a_role(request.principal.role), route))
@@ -271,6 +323,9 @@ def endpoint(route, roles=EVERYONE, public=False):
                                           headers={"WWW-Authenticate": 'Bearer realm="einspection"'})
             except Forbidden as exc:
                 response = error_response(403, str(exc))
+            except TooManyAttempts as exc:
+                response = error_response(429, str(exc),
+                                          headers={"Retry-After": str(exc.retry_after)})
             except NotFound as exc:
                 response = error_response(404, str(exc))
             except ConcurrencyConflict:

@@ -43,6 +43,8 @@ ERROR_MEANINGS = {
     405: "the path exists, not with this method",
     409: "it does not fit the current state (`error.current`), or it changed meanwhile",
     413: "the body is too large",
+    429: "too many failed logins for this username or from this address: wait Retry-After "
+         "seconds",
     503: "a service did not answer; try again",
 }
 
@@ -91,18 +93,39 @@ ROUTES = {
     # --- accounts ------------------------------------------------------------------------
     ("POST", "/api/v1/auth/token"): Operation(
         "log in: a bearer token for a username and password", "accounts", views.Token,
-        body=checklist.Login, extra_errors=(401,),
-        description="401 for a wrong username or password, or a disabled account. The token "
-                    "expires (AUTH_TOKEN_TTL_SECONDS, 8 h by default)."),
+        body=checklist.Login, extra_errors=(401, 429),
+        description="401 for a wrong username or password, or a disabled account; usernames "
+                    "are case-insensitive. After repeated failures for a username or from an "
+                    "address: 429 with Retry-After (seconds), whatever the password. The token "
+                    "expires (AUTH_TOKEN_TTL_SECONDS, 8 h by default); with a temporary "
+                    "password, `account.must_change_password` is true and the token (15 min) "
+                    "may only change the password."),
+    ("POST", "/api/v1/auth/password"): Operation(
+        "change one's own password (the current or temporary one, and a new one)", "accounts",
+        views.Token, body=checklist.ChangePassword, extra_errors=(429,),
+        description="400 names the rule the new password breaks, or a wrong old_password "
+                    "(which counts as a failed login: 429 after several). Answers a new token "
+                    "(tokens issued before stay valid until they expire)."),
     ("GET", "/api/v1/auth/me"): Operation(
         "the account of the token", "accounts", views.Principal),
     ("POST", "/api/v1/accounts"): Operation(
         "create an account", "accounts", views.Account, 201, body=checklist.CreateAccount,
         conflicts=True, description="An authority admin creates any account; an enterprise "
-                                    "manager staff and managers of its own enterprise."),
+                                    "manager staff and managers of its own enterprise. An "
+                                    "enterprise account's username is <the enterprise's "
+                                    "account_prefix>.<name>, no other account's starts with "
+                                    "an enterprise's prefix, and usernames are unique "
+                                    "ignoring case (409). 400 names the password rule "
+                                    "broken."),
     ("GET", "/api/v1/accounts"): Operation(
         "accounts (an enterprise manager: its enterprise's)", "accounts", views.AccountPage,
         query=checklist.AccountQuery),
+    ("POST", "/api/v1/accounts/<string:account_id>/password-reset"): Operation(
+        "reset an account's password to a one-time temporary one", "accounts",
+        views.PasswordReset, conflicts=True,
+        description="An authority admin any account's, an enterprise manager those of its "
+                    "enterprise (another's is a 404). The account must change it at its next "
+                    "login. Resetting one's own is a 409 (change it instead)."),
     ("POST", "/api/v1/accounts/<string:account_id>/disable"): Operation(
         "disable an account: it can no longer log in", "accounts", views.Account,
         body=checklist.DisableAccount, conflicts=True,
@@ -112,7 +135,9 @@ ROUTES = {
     ("POST", "/api/v1/enterprises"): Operation(
         "register an enterprise", "register", views.Enterprise, 201,
         body=checklist.RegisterEnterprise, conflicts=True,
-        description="The credit code's check character is verified; a registered code is 409."),
+        description="The credit code's check character is verified; a registered code is "
+                    "409, and so is an account prefix that is another enterprise's or that "
+                    "accounts' usernames already start with."),
     ("GET", "/api/v1/enterprises"): Operation(
         "the register", "register", views.EnterprisePage, query=checklist.EnterpriseQuery),
     ("GET", "/api/v1/enterprises/<string:enterprise_id>"): Operation(
@@ -145,7 +170,12 @@ ROUTES = {
         description="The body is the CSV (UTF-8, at most 1 MiB) with columns category, "
                     "project, content, score, row_type. Each category's items must add up to "
                     "its subtotal row and the subtotals to the total: a category that does "
-                    "not is a 400 naming it."),
+                    "not is a 400 naming it. A standard whose title, industry and items are "
+                    "those of a universal checklist already there answers 200 with that "
+                    "checklist (published now if `publish` and it was a draft) and makes "
+                    "no copy.",
+        other_answers=((200, "the same standard was imported before: that checklist",
+                        views.Checklist),)),
     ("GET", "/api/v1/checklists"): Operation(
         "checklists", "checklists", views.ChecklistPage, query=checklist.ChecklistQuery),
     ("GET", "/api/v1/checklists/<string:checklist_id>"): Operation(

@@ -104,6 +104,9 @@ class Principal(Schema):
     town = _maybe_text(metadata={"description": "town officers"})
     grants = _list(fields.String(), metadata={
         "description": "integrators: the enterprise ids they may read, or *"})
+    must_change_password = fields.Boolean(required=True, metadata={
+        "description": "logged in with a temporary password: the token may only change it "
+                       "(POST /api/v1/auth/password) and read /api/v1/auth/me"})
 
 
 class Token(Schema):
@@ -123,10 +126,19 @@ class Account(Schema):
     grants = _list(fields.String())
     display_name = _text()
     disabled = fields.Boolean(required=True)
+    must_change_password = fields.Boolean(required=True, metadata={
+        "description": "a temporary password is set: changed at the next login"})
     created_at = _instant()
 
 
 AccountPage = _page_of(Account, "AccountPage")
+
+
+class PasswordReset(Schema):
+    account = fields.Nested(Account, required=True)
+    temporary_password = _text(metadata={
+        "description": "one-time: give it to the account's owner, who must change it at the "
+                       "next login; it is in this answer only"})
 
 
 # --- the register ---------------------------------------------------------------------
@@ -143,6 +155,8 @@ class Enterprise(Schema):
     longitude = fields.Float(required=True, allow_none=True)
     employees = fields.Integer(required=True, allow_none=True)
     registered_at = _instant()
+    account_prefix = _text(metadata={
+        "description": "its accounts' usernames are <account_prefix>.<name>"})
 
 
 EnterprisePage = _page_of(Enterprise, "EnterprisePage")

@@ -28,8 +28,9 @@ class ChecklistRoutes:
     @http("POST", "/api/v1/checklists/import")
     @endpoint("checklists.import", roles=AUTHORITY)
     def import_checklist(self, request):
-        return 201, call(self.checklist.import_checklist, read_text(request), _query(request),
-                         **self._acting(request))
+        imported = call(self.checklist.import_checklist, read_text(request), _query(request),
+                        **self._acting(request))
+        return (201 if imported["created"] else 200), imported["checklist"]
 
     @http("GET", "/api/v1/checklists")
     @endpoint("checklists.list")

@@ -7,8 +7,9 @@ import einspection.nameko_glue  # noqa: F401  (registers the domain errors for R
 from einspection import auth
 from einspection.acting import Acting
 
-from .http_json import (ANY_ID, AUTHORITY, HttpError, auth_secret, call, correlation_id,
-                        endpoint, read_json, token_ttl_seconds)
+from .http_json import (ANY_ID, AUTHORITY, PASSWORD_CHANGE_TTL_SECONDS, HttpError, auth_secret,
+                        call, correlation_id, endpoint, read_json, request_address,
+                        token_ttl_seconds)
 from .routes_checklist import ChecklistRoutes
 from .routes_docs import DocsRoutes
 from .routes_hazard import HazardRoutes
@@ -18,6 +19,19 @@ from .routes_web import WebRoutes
 from .server import http
 
 SERVICES = ("hazard", "checklist", "scoring", "notify")
+
+
+def _token_answer(principal_dict):
+    """A bearer token for a principal the register vouched for; one that
+    must change its password gets a short one (it can do nothing else)."""
+    principal = auth.Principal.from_dict(principal_dict)
+    ttl = token_ttl_seconds()
+    if principal.must_change_password:
+        ttl = min(ttl, PASSWORD_CHANGE_TTL_SECONDS)
+    token, expires = auth.issue_token(principal, auth_secret(), ttl)
+    return {"token": token, "token_type": "Bearer",
+            "expires_at": expires.isoformat().replace("+00:00", "Z"),
+            "account": principal.to_dict()}
 
 
 class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes, WebRoutes,
@@ -52,12 +66,17 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes,
     @http("POST", "/api/v1/auth/token")
     @endpoint("auth.token", public=True)
     def issue_token(self, request):
-        principal = auth.Principal.from_dict(
-            call(self.checklist.authenticate, read_json(request)))
-        token, expires = auth.issue_token(principal, auth_secret(), token_ttl_seconds())
-        return 200, {"token": token, "token_type": "Bearer",
-                     "expires_at": expires.isoformat().replace("+00:00", "Z"),
-                     "account": principal.to_dict()}
+        return 200, _token_answer(call(self.checklist.authenticate, read_json(request),
+                                       request_address(request)))
+
+    @http("POST", "/api/v1/auth/password")
+    @endpoint("auth.password")
+    def change_password(self, request):
+        """The account's own password, old and new; answers a new token (the
+        one of a temporary password can do nothing else)."""
+        return 200, _token_answer(call(self.checklist.change_password, read_json(request),
+                                       client_address=request_address(request),
+                                       **self._acting(request)))
 
     @http("GET", "/api/v1/auth/me")
     @endpoint("auth.me")
@@ -75,6 +94,11 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes,
     def list_accounts(self, request):
         return 200, call(self.checklist.list_accounts, request.principal.to_dict(),
                          request.args.to_dict())
+
+    @http("POST", "/api/v1/accounts/<string:account_id>/password-reset")
+    @endpoint("accounts.reset_password", roles=auth.ACCOUNT_MANAGERS)
+    def reset_password(self, request, account_id):
+        return 200, call(self.checklist.reset_password, account_id, **self._acting(request))
 
     @http("POST", "/api/v1/accounts/<string:account_id>/disable")
     @endpoint("accounts.disable", roles=auth.ACCOUNT_MANAGERS)

@@ -90,6 +90,11 @@ async function send(method, path, { query, json, raw, contentType } = {}) {
     goToLogin();
     throw new ApiError(401, "please log in");
   }
+  // a token of a temporary password can do nothing but change it: the login page does that
+  if (response.status === 403 && (account() || {}).must_change_password) {
+    goToLogin();
+    throw new ApiError(403, "change your temporary password first");
+  }
   if (!response.ok) {
     let error = { message: response.statusText || "request failed" };
     try {

@@ -1,7 +1,12 @@
 // Log in: POST /api/v1/auth/token, keep the token, go back where the user came from.
+// A temporary password (after a reset) must be changed first: the login answer
+// says so (account.must_change_password, its token good for nothing else), and
+// the page asks for a new one (POST /api/v1/auth/password answers a full token).
 import { ApiError, post, saveSession } from "./api.js";
 import { $, errorMessage, fill, message } from "./ui.js";
 import { homeOf } from "./roles.js";
+
+const MIN_LENGTH = 12;
 
 // Only a page of this site: `next` is parsed as the browser will parse it,
 // against this page's origin, and kept only if it stays on that origin
@@ -20,6 +25,25 @@ function nextPath(account) {
   return target.pathname + target.search + target.hash;
 }
 
+function loginFailure(err) {
+  if (err instanceof ApiError && err.status === 401) {
+    return message("error", "Wrong username or password.");
+  }
+  if (err instanceof ApiError && err.status === 429) {   // its message says how long to wait
+    return message("error", "Too many failed logins: " + err.message + ".");
+  }
+  return errorMessage(err);
+}
+
+let temporaryPassword = null;
+
+function askForNewPassword(password) {
+  temporaryPassword = password;
+  $("#login-form").hidden = true;
+  $("#password-form").hidden = false;
+  $("#new-password").focus();
+}
+
 $("#login-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const username = $("#username").value.trim();
@@ -34,12 +58,43 @@ $("#login-form").addEventListener("submit", async (event) => {
   try {
     const issued = await post("/api/v1/auth/token", { username, password });
     saveSession(issued);
+    if (issued.account && issued.account.must_change_password) {
+      askForNewPassword(password);
+      return;
+    }
     location.assign(nextPath(issued.account));
   } catch (err) {
-    fill(box, err instanceof ApiError && err.status === 401
-      ? message("error", "Wrong username or password.")
-      : errorMessage(err));
+    fill(box, loginFailure(err));
     $("#login-submit").disabled = false;
   }
 });
+
+$("#password-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const chosen = $("#new-password").value;
+  const box = $("#password-message");
+  if (chosen.length < MIN_LENGTH) {
+    fill(box, message("error", "The new password needs at least " + MIN_LENGTH + " characters."));
+    return;
+  }
+  if (chosen !== $("#repeat-password").value) {
+    fill(box, message("error", "The two new passwords differ."));
+    return;
+  }
+  $("#password-submit").disabled = true;
+  fill(box);
+  try {
+    const issued = await post("/api/v1/auth/password",
+                              { old_password: temporaryPassword, new_password: chosen });
+    saveSession(issued);
+    location.assign(nextPath(issued.account));
+  } catch (err) {
+    fill(box, err instanceof ApiError && err.fields.new_password
+      ? message("error", "Choose another password: this one " +
+                [].concat(err.fields.new_password).join(", and ") + ".")
+      : errorMessage(err));
+    $("#password-submit").disabled = false;
+  }
+});
+
 $("#username").focus();
