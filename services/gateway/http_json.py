@@ -1,10 +1,12 @@
 """JSON in and out of the HTTP API, and one error shape for all of it:
 {"error": {"status": 400, "message": "...", "fields": {field: [reasons]}}}."""
 import functools
+import hashlib
 import ipaddress
 import json
 import logging
 import os
+import re
 import secrets
 import time
 import uuid
@@ -274,6 +276,59 @@ def correlation_id(request):
     return request.headers.get("X-Request-Id") or str(uuid.uuid4())
 
 
+IDEMPOTENCY_KEY = "Idempotency-Key"
+_KEY_TEXT = re.compile(r"[\x20-\x7e]{1,255}")       # printable ASCII
+
+
+def idempotency_key(request):
+    """The client's Idempotency-Key header, or None; one that is not 1 to
+    255 printable ASCII characters is a 400 naming it."""
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    if key is not None and not (_KEY_TEXT.fullmatch(key) and key.strip()):
+        raise HttpError(400, "invalid %s header" % IDEMPOTENCY_KEY, {IDEMPOTENCY_KEY: [
+            "must be 1 to 255 printable ASCII characters"]})
+    return key
+
+
+def command_of(request):
+    """(command id, deadline) of the command a request makes (einspection.acting):
+    the id from the client's Idempotency-Key, or from a key made here for this
+    request (the answer tells it if the outcome is unknown: a 5xx), always
+    namespaced by the account, so two accounts' keys never meet; the deadline
+    is when `call` stops waiting for the answer."""
+    key = idempotency_key(request)
+    request.idempotency_key_made = key is None
+    request.idempotency_key = key = key or str(uuid.uuid4())
+    digest = hashlib.sha256(("%s\n%s" % (request.principal.account_id, key)).encode("ascii"))
+    return digest.hexdigest(), time.time() + RPC_TIMEOUT_SECONDS
+
+
+def with_idempotency_key(request, response):
+    """The client's Idempotency-Key back on the answer. When a command was
+    sent and the answer is a 5xx, whether it was done is unknown to the
+    client: the answer says how to find out (the key made here, if the
+    client sent none, in the header and the message)."""
+    try:
+        key = getattr(request, "idempotency_key", None) or idempotency_key(request)
+    except HttpError:
+        return response             # an invalid key: the 400 names it
+    if key is None or (response.status_code < 500 and getattr(
+            request, "idempotency_key_made", False)):
+        return response
+    response.headers[IDEMPOTENCY_KEY] = key
+    if response.status_code >= 500 and hasattr(request, "acting"):
+        try:
+            payload = json.loads(response.get_data())
+            payload["error"]["message"] += (
+                " It may have been done all the same: send the same request again with the "
+                "header %s: %s. If it was done, that answers what it answered; if not, it is "
+                "done then, once." % (IDEMPOTENCY_KEY, key))
+        except (ValueError, KeyError, TypeError):
+            return response
+        response.set_data(json.dumps(payload, ensure_ascii=False))
+    return response
+
+
 def call(method, *args, **kwargs):
     """An RPC with a deadline: a service that does not answer is a 503."""
     try:
@@ -338,6 +393,7 @@ def endpoint(route, roles=EVERYONE, public=False):
             except Exception:
                 log.exception("unexpected failure in %s", route)
                 response = error_response(500, "internal error; it has been logged")
+            response = with_idempotency_key(request, response)
             REQUESTS.labels(route, str(response.status_code)).inc()
             LATENCY.labels(route).observe(time.perf_counter() - started)
             return response

@@ -8,7 +8,7 @@ from einspection import auth
 from einspection.acting import Acting
 
 from .http_json import (ANY_ID, AUTHORITY, PASSWORD_CHANGE_TTL_SECONDS, HttpError, auth_secret,
-                        call, correlation_id, endpoint, read_json, request_address,
+                        call, command_of, correlation_id, endpoint, read_json, request_address,
                         token_ttl_seconds)
 from .routes_checklist import ChecklistRoutes
 from .routes_docs import DocsRoutes
@@ -136,10 +136,13 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes,
     def _acting(self, request):
         """Who acts and within what (einspection.acting), built once here from
         the token's account: the keyword argument `acting` of every command of
-        every service, and the only source of the actor of what it records."""
+        every service, and the only source of the actor of what it records;
+        with the command's id (from Idempotency-Key) and deadline."""
         if not hasattr(request, "acting"):
+            command_id, deadline = command_of(request)
             request.acting = Acting.by_account(request.principal, correlation_id(request),
-                                               self._scope(request)).to_dict()
+                                               self._scope(request), command_id=command_id,
+                                               deadline=deadline).to_dict()
         return {"acting": request.acting}
 
     def _reading(self, request):
