@@ -8,6 +8,7 @@ import time
 from functools import partial
 
 import eventlet
+import eventlet.event
 from eventlet import wsgi
 from eventlet.semaphore import Semaphore
 from nameko.exceptions import ContainerBeingKilled, deserialize_to_instance
@@ -126,7 +127,7 @@ class EventStore(DependencyProvider):
         self.with_relay = relay
         self.engine = None
         self.relay = None
-        self._stopping = False
+        self._pruner = None
 
     def setup(self):
         config = self.container.config
@@ -141,18 +142,26 @@ class EventStore(DependencyProvider):
         if self.relay is not None:
             self._relay_thread = self.container.spawn_managed_thread(
                 self.relay.run, identifier="outbox-relay")
-        self.container.spawn_managed_thread(self._prune_journal, identifier="journal-pruner")
+        self._stop_pruning = eventlet.event.Event()
+        self._pruner = self.container.spawn_managed_thread(self._prune_journal,
+                                                           identifier="journal-pruner")
 
     def _prune_journal(self):
-        while not self._stopping:
+        while not self._stop_pruning.ready():
             try:
                 journal.prune(self.engine, self.journal_hours)
             except Exception as exc:       # the database away: next round
                 log.warning("pruning the command journal failed: %s", exc)
-            eventlet.sleep(self.PRUNE_EVERY_SECONDS)
+            with eventlet.Timeout(self.PRUNE_EVERY_SECONDS, False):
+                self._stop_pruning.wait()
 
     def stop(self):
-        self._stopping = True
+        if self._pruner is not None:
+            if not self._stop_pruning.ready():
+                self._stop_pruning.send()
+            with eventlet.Timeout(10, False):
+                self._pruner.wait()
+            self._pruner = None
         if self.relay is not None:
             self.relay.stop()
             # Let it finish its batch and close its broker connection: a relay
