@@ -12,8 +12,12 @@ the same Idempotency-Key — gets that first answer and changes nothing.
 | one running beside the first | the first's row, not committed yet | waits for it (PostgreSQL: the row's unique key; SQLite: BEGIN IMMEDIATE holds the database), then as a later one |
 | any, after the first failed | nothing: the failure rolled everything back, its row too | runs |
 
-The row is claimed first in the transaction, so a copy that waits has done
-nothing yet. A secret the journal must not keep in the clear (a temporary
+The row is claimed first in the transaction (INSERT … ON CONFLICT DO
+NOTHING), so a copy that waits has done nothing yet, and a repeat is told by
+the claim itself: its transaction rolls back, nothing written, and the
+stored answer is read. A command with work to do before its transaction
+(`prepare`: checks in transactions of their own, hashing a password) asks
+the journal first, so that its repeat skips that work. A secret the journal must not keep in the clear (a temporary
 password) is left out of the stored answer (`conceal`); a repeat of such a
 command is a Conflict that says so. Rows are kept COMMAND_JOURNAL_HOURS
 (24 by default), then pruned (`prune`). Plain: no nameko."""
@@ -22,7 +26,7 @@ import json
 import os
 from datetime import timedelta
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import bindparam, delete, select, tuple_, update
 
 from .contract import utcnow
 from .db import insert_ignoring_duplicates, reading
@@ -32,6 +36,14 @@ from .eventstore import commands
 DEFAULT_KEEP_HOURS = 24
 PRUNE_BATCH = 500
 _MISSING = object()
+
+# The hot statements, built once (einspection.eventstore says why).
+_THIS_COMMAND = ((commands.c.command_id == bindparam("key_id"))
+                 & (commands.c.command == bindparam("key_name")))
+LOOK_UP = select(commands.c.fingerprint, commands.c.answer,
+                 commands.c.concealed).where(_THIS_COMMAND)
+KEEP_ANSWER = update(commands).where(_THIS_COMMAND).values(
+    answer=bindparam("kept_answer"), concealed=bindparam("kept_concealed"))
 
 
 def keep_hours(value=None):
@@ -67,7 +79,7 @@ class Command:
         self.engine, self.acting, self.name = engine, acting, name
         self.fingerprint = fingerprint(request)
         self._on_commit = on_commit
-        self._key = (commands.c.command_id == acting.command_id) & (commands.c.command == name)
+        self._key = {"key_id": acting.command_id, "key_name": name}
 
     def run(self, execute, prepare=None, conceal=(), attempts=1):
         """The command's answer: the stored one if it ran before, else what
@@ -79,9 +91,12 @@ class Command:
           its result;
         - `conceal`: keys of the answer (a dict) that the journal does not keep;
         - `attempts`: tries of the transaction on ConcurrencyConflict."""
-        stored = self._stored()
-        if stored is not _MISSING:
-            return stored
+        if prepare is not None:
+            # asked first, so that a repeat skips the work; without it, the
+            # claim in the transaction tells a repeat just as well
+            stored = self._stored()
+            if stored is not _MISSING:
+                return stored
         try:
             prepared = (prepare(),) if prepare is not None else ()
             for attempt in range(attempts):
@@ -89,7 +104,7 @@ class Command:
                     with self.engine.begin() as conn:
                         if not self._claim(conn):
                             raise _Repeated()
-                        answer = _json(execute(conn, *prepared))
+                        answer = execute(conn, *prepared)
                         self._keep(conn, answer, conceal)
                     break
                 except ConcurrencyConflict:
@@ -108,7 +123,7 @@ class Command:
             raise
         if self._on_commit is not None:
             self._on_commit()
-        return json.loads(answer)
+        return answer
 
     def _claim(self, conn):
         inserted = conn.execute(insert_ignoring_duplicates(conn, commands), {
@@ -118,19 +133,16 @@ class Command:
         return inserted.rowcount == 1
 
     def _keep(self, conn, answer, conceal):
-        concealed = None
-        if conceal:
-            kept = {key: value for key, value in json.loads(answer).items()
-                    if key not in conceal}
-            answer, concealed = _json(kept), _json(sorted(conceal))
-        conn.execute(update(commands).where(self._key).values(answer=answer,
-                                                              concealed=concealed))
+        """Store the answer (a JSON value: what the RPC sends back as JSON too)."""
+        kept = {key: value for key, value in answer.items() if key not in conceal} \
+            if conceal else answer
+        conn.execute(KEEP_ANSWER, dict(self._key, kept_answer=_json(kept),
+                                       kept_concealed=_json(sorted(conceal)) if conceal else None))
 
     def _stored(self):
         """The answer of an earlier copy, or _MISSING."""
         with reading(self.engine) as conn:
-            row = conn.execute(select(commands.c.fingerprint, commands.c.answer,
-                                      commands.c.concealed).where(self._key)).first()
+            row = conn.execute(LOOK_UP, self._key).first()
         if row is None or row.answer is None:
             return _MISSING
         if row.fingerprint != self.fingerprint:
