@@ -17,10 +17,12 @@ NOTHING), so a copy that waits has done nothing yet, and a repeat is told by
 the claim itself: its transaction rolls back, nothing written, and the
 stored answer is read. A command with work to do before its transaction
 (`prepare`: checks in transactions of their own, hashing a password) asks
-the journal first, so that its repeat skips that work. A secret the journal must not keep in the clear (a temporary
-password) is left out of the stored answer (`conceal`); a repeat of such a
-command is a Conflict that says so. Rows are kept COMMAND_JOURNAL_HOURS
-(24 by default), then pruned (`prune`). Plain: no nameko."""
+the journal first, so that its repeat skips that work.
+
+A secret the journal must not keep in the clear (a temporary password) is
+left out of the stored answer (`conceal`); a repeat of such a command is a
+Conflict that says so. Rows are kept COMMAND_JOURNAL_HOURS (24 by default),
+then pruned (`prune`). Plain: no nameko."""
 import hashlib
 import json
 import os
