@@ -6,6 +6,8 @@ to get every hazard event, or `#` to get everything.
 """
 import os
 
+import amqp.exceptions
+import kombu.exceptions
 from kombu import Connection, Exchange, Queue
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
@@ -24,6 +26,11 @@ def exchange_name(config=None):
 
 def events_exchange(name):
     return Exchange(name, type="topic", durable=True)
+
+
+# What talking to a broker that went away raises: the socket's errors,
+# py-amqp's ("connection already closed") and kombu's wrapping of both.
+CONNECTION_ERRORS = (OSError, amqp.exceptions.ConnectionError, kombu.exceptions.OperationalError)
 
 
 def dead_letter_queue_name(queue_name):

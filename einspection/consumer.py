@@ -5,17 +5,12 @@ succeed to the consumer's dead-letter queue with the reason.
 import logging
 import traceback
 
-from sqlalchemy import exc as sa_exc
-
 from . import bus
 from .contract import ContractError, Event
-from .errors import ConcurrencyConflict, DomainError
+from .db import unavailability
+from .errors import ConcurrencyConflict, DomainError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
-
-# Worth another try later: the same message may well succeed then.
-TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
-             sa_exc.DisconnectionError, ConcurrencyConflict)
 
 
 def decode(message):
@@ -39,7 +34,9 @@ def reason_for(exc):
 
 
 def is_transient(exc):
-    return isinstance(exc, TRANSIENT)
+    """Worth another try later: the same message may well succeed then."""
+    return (isinstance(exc, (ConcurrencyConflict, ServiceUnavailable))
+            or unavailability(exc) is not None)
 
 
 def dead_letter(producer, queue_name, message, reason):

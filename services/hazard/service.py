@@ -2,12 +2,11 @@ import base64
 import binascii
 import os
 
-from nameko.timer import timer
 
 from einspection import files
 from einspection.contract import load_command, utcnow
 from einspection.errors import InvalidCommand
-from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe
+from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe, timer
 
 from . import blobs, commands, export, ledger
 from .schemas import (LedgerQuery, RecordPlan, ReportHazard, StatisticsQuery,

@@ -1,9 +1,8 @@
 import os
 
-from nameko.timer import timer
 
 from einspection.contract import load_command
-from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe
+from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe, timer
 
 from . import dispatch, model, policy
 from .channels import SmtpSettings

@@ -1,0 +1,93 @@
+"""The broker stopped for 15 s under load (8 clients posting hazards): no
+service dies, none is restarted by hand, every service serves again within
+seconds of the broker's return; meanwhile the API answers 503 with
+Retry-After; nothing answered 201 is lost or doubled."""
+import time
+from types import SimpleNamespace
+
+import pytest
+import requests
+
+from .harness import HazardStream, Tap, assert_nothing_lost_or_doubled, report, settle
+
+OUTAGE_SECONDS = 15
+HAZARDS = 1200
+SERVING_AGAIN_WITHIN_SECONDS = 10
+
+
+@pytest.fixture(scope="module")
+def run(module_platform):
+    platform = module_platform("broker")
+    pids = platform.pids()
+    tap = Tap(platform)
+    stream = HazardStream(platform, HAZARDS, clients=8).start()
+    stream.wait_for(150)
+
+    platform.rabbit.stop_app()
+    stopped = time.monotonic() - stream.started
+    time.sleep(OUTAGE_SECONDS)
+    platform.rabbit.start_app()
+    back = time.monotonic()
+    healthy_after = _wait_healthy(platform, timeout=60)
+    healthy_after = None if healthy_after is None else healthy_after - back
+    back -= stream.started
+    stream.wait(timeout=600)
+    counted = settle(platform, stream, tap)
+    during = [o for o in stream.outcomes.values() if stopped <= o.started <= back]
+    first_201 = min((o.started for o in stream.answered().values() if o.started >= back),
+                    default=None)
+    report("broker stopped %ds" % OUTAGE_SECONDS, counted,
+           answers_during_outage=_statuses(during),
+           slowest_answer_during_outage="%.1fs" % max(o.seconds for o in during),
+           healthy_again_after="%.1fs" % healthy_after if healthy_after is not None else "never",
+           first_201_after_return="%.1fs" % (first_201 - back) if first_201 else "never")
+    return SimpleNamespace(platform=platform, pids=pids, stream=stream, counted=counted,
+                           during=during, healthy_after=healthy_after,
+                           first_201_after=None if first_201 is None else first_201 - back)
+
+
+def test_every_service_survives_and_serves_again_within_seconds(run):
+    run.platform.require_alive()
+    assert run.platform.pids() == run.pids, "a process was replaced"
+    assert run.healthy_after is not None and run.healthy_after < SERVING_AGAIN_WITHIN_SECONDS
+    assert run.first_201_after is not None
+    assert run.first_201_after < SERVING_AGAIN_WITHIN_SECONDS
+
+
+def test_while_the_broker_is_away_the_api_answers_503_with_retry_after(run):
+    assert run.during, "no request was made during the outage"
+    assert {o.status for o in run.during} <= {201, 503}
+    assert 503 in {o.status for o in run.during}
+    assert all(o.retry_after for o in run.during if o.status == 503)
+    assert all("broker is unavailable" in o.message or "did not answer" in o.message
+               for o in run.during if o.status == 503), \
+        {o.message for o in run.during if o.status == 503}
+    assert 500 not in run.stream.statuses()
+    assert "unexpected failure" not in run.platform.log_text("gateway-0")
+
+
+def test_nothing_answered_201_is_lost_or_doubled(run):
+    assert_nothing_lost_or_doubled(run.counted)
+
+
+def _wait_healthy(platform, timeout):
+    """When /health first answered 200 (monotonic time), or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if platform.exited():
+            return None
+        try:
+            if requests.get(platform.base_url + "/health", timeout=5).status_code == 200:
+                return time.monotonic()
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    return None
+
+
+def _statuses(outcomes):
+    counts = {}
+    for outcome in outcomes:
+        key = outcome.status or "no answer"
+        counts[key] = counts.get(key, 0) + 1
+    return counts
