@@ -144,15 +144,19 @@ class Outcome:
 
 class HazardStream:
     """`clients` HTTP clients posting `total` hazards as fast as they are
-    answered, round-robin over the platform's enterprises. Each request's
-    description carries the stream's tag and its number."""
+    answered, round-robin over the platform's enterprises; after an answer
+    that is not 201 a client waits `pause_after_error` seconds (as one that
+    honours Retry-After would, only shorter). Each request's description
+    carries the stream's tag and its number."""
 
-    def __init__(self, platform, total, clients=8, timeout=30, pause=0.0):
+    def __init__(self, platform, total, clients=8, timeout=30, pause=0.0,
+                 pause_after_error=1.0):
         self.platform = platform
         self.total = total
         self.clients = clients
         self.timeout = timeout
         self.pause = pause
+        self.pause_after_error = pause_after_error
         self.tag = "stream-" + uuid.uuid4().hex[:8]
         self.outcomes = {}
         self._next = 0
@@ -202,7 +206,9 @@ class HazardStream:
                 outcome.error = type(exc).__name__
             outcome.seconds = time.monotonic() - began
             self.outcomes[number] = outcome
-            if self.pause:
+            if outcome.status != 201 and self.pause_after_error:
+                time.sleep(self.pause_after_error)
+            elif self.pause:
                 time.sleep(self.pause)
 
     @property
@@ -309,6 +315,42 @@ def _notified(url, hazard_ids):
     return _engine_query(url, query)
 
 
+def half_written(platform):
+    """What a transaction cut short could have left behind, per store: an
+    event without its row (or the reverse), an outbox entry without its
+    event. Empty when every store is whole."""
+    events, outbox, inbox = eventstore.events, eventstore.outbox, eventstore.inbox
+    problems = {}
+
+    def hazard(conn):
+        reported = conn.execute(select(func.count()).select_from(events).where(
+            events.c.name == "HazardReported")).scalar()
+        rows = conn.execute(select(func.count()).select_from(ledger.hazards)).scalar()
+        orphans = conn.execute(select(func.count()).select_from(
+            outbox.outerjoin(events, events.c.position == outbox.c.position)).where(
+            events.c.position.is_(None))).scalar()
+        public = conn.execute(select(func.count()).select_from(events).where(
+            events.c.name.in_([n for n, t in eventstore.EVENT_TYPES.items() if t.public]))
+        ).scalar()
+        entries = conn.execute(select(func.count()).select_from(outbox)).scalar()
+        return {"HazardReported events vs ledger rows": (reported, rows),
+                "outbox entries without an event": (orphans, 0),
+                "public events vs outbox entries": (public, entries)}
+
+    def scoring(conn):
+        taken = conn.execute(select(func.count()).select_from(inbox).where(
+            inbox.c.name == "HazardReported")).scalar()
+        facts = conn.execute(select(func.count()).select_from(projection.hazard_facts)).scalar()
+        return {"HazardReported taken in vs hazard facts": (taken, facts)}
+
+    for service, check in (("hazard", hazard), ("scoring", scoring)):
+        for what, (left, right) in _engine_query(platform.database_urls[service],
+                                                 check).items():
+            if left != right:
+                problems["%s: %s" % (service, what)] = (left, right)
+    return problems
+
+
 def queue_depths(platform, names):
     depths = {}
     with Connection(platform.amqp_uri, connect_timeout=5) as connection:
@@ -384,6 +426,11 @@ def settle(platform, stream, tap, timeout=180):
         if counted.settled() or time.monotonic() > deadline:
             return counted
         time.sleep(1.0)
+
+
+def statuses(outcomes):
+    """{status: count} of some outcomes ('no answer' for none)."""
+    return dict(collections.Counter(o.status or "no answer" for o in outcomes))
 
 
 def report(title, counted, **figures):

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from .harness import HazardStream, Tap, assert_nothing_lost_or_doubled, report, settle
+from .harness import HazardStream, Tap, assert_nothing_lost_or_doubled, report, settle, statuses
 
 OUTAGE_SECONDS = 15
 HAZARDS = 1200
@@ -37,7 +37,7 @@ def run(module_platform):
     first_201 = min((o.started for o in stream.answered().values() if o.started >= back),
                     default=None)
     report("broker stopped %ds" % OUTAGE_SECONDS, counted,
-           answers_during_outage=_statuses(during),
+           answers_during_outage=statuses(during),
            slowest_answer_during_outage="%.1fs" % max(o.seconds for o in during),
            healthy_again_after="%.1fs" % healthy_after if healthy_after is not None else "never",
            first_201_after_return="%.1fs" % (first_201 - back) if first_201 else "never")
@@ -84,10 +84,3 @@ def _wait_healthy(platform, timeout):
         time.sleep(0.2)
     return None
 
-
-def _statuses(outcomes):
-    counts = {}
-    for outcome in outcomes:
-        key = outcome.status or "no answer"
-        counts[key] = counts.get(key, 0) + 1
-    return counts
