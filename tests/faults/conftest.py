@@ -41,14 +41,14 @@ def platforms(request, rabbit, postgres, tmp_path_factory):
     and their clean-up."""
     made = []
 
-    def make(name, enterprises=10, services=None, **settings):
+    def make(name, enterprises=10, services=None, replicas=None, **settings):
         log_dir = tmp_path_factory.mktemp("logs-%s" % name)
         platform = FaultPlatform(rabbit, postgres, str(log_dir), name, **settings)
         made.append(platform)
         if services is None:
-            platform.start()
+            platform.start(replicas=replicas)
         else:
-            platform.start(services)
+            platform.start(services, replicas=replicas)
         if services is None or "gateway" in services:
             platform.prepare(enterprises)
         return platform

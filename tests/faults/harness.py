@@ -66,9 +66,33 @@ class FaultPlatform(launch.Platform):
         self.token = None
         self.enterprise_ids = []
 
-    def start(self, services=tuple(launch.SERVICES), timeout=90):
+    def start(self, services=tuple(launch.SERVICES), timeout=90, replicas=None):
+        """Start the services, `replicas` ({service: n}) of some; wait until
+        every process consumes its RPC queue and its event queue."""
         super().start(services, timeout)
+        for name, count in (replicas or {}).items():
+            for replica in range(1, count):
+                self.start_service(name, replica)
+        self.wait_consuming()
         return self
+
+    def replica_counts(self):
+        return collections.Counter(key.rsplit("-", 1)[0] for key in self.processes)
+
+    def wait_consuming(self, timeout=90):
+        counts = self.replica_counts()
+        expected = {}
+        for name, count in counts.items():
+            if name != "gateway":
+                expected["rpc-" + name] = count
+            if name in CONSUMERS:
+                expected["%s.%s" % (self.queue_prefix, name)] = count
+
+        def consuming():
+            self.require_alive()
+            return queue_consumers(self, expected) == expected
+        wait_until(consuming, timeout=timeout, interval=0.3,
+                   message="every process consuming its queues %s" % expected)
 
     def prepare(self, enterprises=10):
         """Log in as the admin, register `enterprises`, and bind an
@@ -351,22 +375,31 @@ def half_written(platform):
     return problems
 
 
-def queue_depths(platform, names):
-    depths = {}
+def _declared(platform, names, attribute):
+    """{queue: its message_count or consumer_count} (None: no such queue)."""
+    found = {}
     with Connection(platform.amqp_uri, connect_timeout=5) as connection:
         for name in names:
             channel = connection.channel()
             try:
-                depths[name] = Queue(name, durable=True).bind(channel).queue_declare(
-                    passive=True).message_count
+                found[name] = getattr(Queue(name, durable=True).bind(channel).queue_declare(
+                    passive=True), attribute)
             except Exception:
-                depths[name] = None
+                found[name] = None
             finally:
                 try:
                     channel.close()
                 except Exception:
                     pass
-    return depths
+    return found
+
+
+def queue_depths(platform, names):
+    return _declared(platform, names, "message_count")
+
+
+def queue_consumers(platform, names):
+    return _declared(platform, names, "consumer_count")
 
 
 def dead_letters(platform):
