@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
 
-.PHONY: venv run test unit replay bench admin clean
+.PHONY: venv run test chaos unit replay bench admin clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ run: venv
 ## test: unit, integration and end-to-end tests on the real broker, SQLite and PostgreSQL
 test: venv
 	$(PY) -m pytest
+
+## chaos: the fault tests (broker and database outages, kill -9, SIGTERM, poison messages,
+## replicas) on a RabbitMQ node and a PostgreSQL cluster of their own
+chaos: venv
+	$(PY) -m pytest tests/faults -v -s
 
 unit: venv
 	$(PY) -m pytest services/hazard/unit services/checklist/unit services/scoring/unit services/notify/unit einspection/tests/unit

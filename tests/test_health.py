@@ -25,15 +25,14 @@ def timed_health(platform):
 
 def test_health_names_the_dead_services_within_two_seconds(running):
     response, _ = timed_health(running)
-    assert response.status_code == 200
-    assert response.json()["status"] == "ok" and response.json()["broker"] == {"status": "ok"}
+    assert response.status_code == 200 and response.json()["status"] == "ok"
 
     running.stop_service("scoring-0")
     running.stop_service("notify-0")
     try:
         response, seconds = timed_health(running)
-        assert response.status_code == 503
         assert seconds < 2.0, "/health took %.1fs" % seconds
+        assert response.status_code == 503
         answer = response.json()
         assert answer["status"] == "degraded"
         assert answer["broker"] == {"status": "ok"}
@@ -47,3 +46,4 @@ def test_health_names_the_dead_services_within_two_seconds(running):
         running.start_service("notify")
     wait_until(lambda: timed_health(running)[0].status_code == 200, timeout=60,
                message="/health 200 with every service back")
+    assert timed_health(running)[0].json()["broker"] == {"status": "ok"}

@@ -88,3 +88,19 @@ def module_platform(request, rabbit, postgres, tmp_path_factory):
     """fault_platform for a module whose tests share one run."""
     with platforms(request, rabbit, postgres, tmp_path_factory) as make:
         yield make
+
+
+@pytest.fixture(scope="session")
+def stream_platform(request, rabbit, postgres, tmp_path_factory):
+    """One platform for the tests that stream hazards through it and count
+    per stream (broker and database outages, SIGTERM, kill -9): it starts
+    once. Each test gets it with every process running."""
+    with platforms(request, rabbit, postgres, tmp_path_factory) as make:
+        platform = make("stream")
+        yield platform
+
+
+@pytest.fixture
+def streaming(stream_platform):
+    stream_platform.revive()
+    return stream_platform

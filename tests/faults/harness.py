@@ -45,19 +45,23 @@ TAP_KEY = "einspection.hazard.reported.v1"
 class FaultPlatform(launch.Platform):
     """The platform on `rabbit` and `postgres` (tests/faults/nodes.py)."""
 
-    def __init__(self, rabbit, postgres, log_dir, name, **settings):
+    def __init__(self, rabbit, postgres, log_dir, name, rpc_amqp_uri=None, **settings):
+        """`rpc_amqp_uri`: a broker of its own for RPC (the gateway's calls);
+        the event bus is then alone on `rabbit`."""
         self.tag = "%s-%s" % (name, uuid.uuid4().hex[:6])
         self.rabbit, self.postgres = rabbit, postgres
         self.vhost = self.tag
-        self.amqp_uri = rabbit.vhost(self.vhost)
+        self.amqp_uri = rabbit.vhost(self.vhost)      # the event bus
         self.database_urls = {service: postgres.database(
             ("%s_%s" % (self.tag, service)).replace("-", "_"))
             for service in launch.DATABASE_KEYS}
         port = free_port()
         self.exchange = self.tag + ".events"
         self.queue_prefix = self.tag
-        env = launch.environment(self.amqp_uri, self.database_urls, port,
+        self.rpc_amqp_uri = rpc_amqp_uri or self.amqp_uri
+        env = launch.environment(self.rpc_amqp_uri, self.database_urls, port,
                                  exchange=self.exchange, queue_prefix=self.tag)
+        env["EVENTS_AMQP_URI"] = self.amqp_uri
         env.update({"HAZARD_OVERDUE_CHECK_SECONDS": "3600",
                     "SCORING_CLOCK_CHECK_SECONDS": "3600",
                     "NOTIFY_DISPATCH_SECONDS": "0.5"})
@@ -90,7 +94,10 @@ class FaultPlatform(launch.Platform):
 
         def consuming():
             self.require_alive()
-            return queue_consumers(self, expected) == expected
+            rpc = {k: v for k, v in expected.items() if k.startswith("rpc-")}
+            events = {k: v for k, v in expected.items() if k not in rpc}
+            return (queue_consumers(self, events) == events
+                    and queue_consumers(self, rpc, self.rpc_amqp_uri) == rpc)
         wait_until(consuming, timeout=timeout, interval=0.3,
                    message="every process consuming its queues %s" % expected)
 
@@ -138,6 +145,13 @@ class FaultPlatform(launch.Platform):
 
     def require_alive(self):
         assert not self.exited(), "processes died:\n" + self.deaths()
+
+    def revive(self):
+        """Start again whatever a test before left dead, and wait until serving."""
+        for key in list(self.exited()):
+            self.restart_service(key)
+        self.wait_consuming()
+        self.wait_healthy()
 
     def restart_service(self, key):
         """Start again a process that was stopped or killed (same name, same settings)."""
@@ -235,6 +249,11 @@ class HazardStream:
             elif self.pause:
                 time.sleep(self.pause)
 
+    def stop(self):
+        """No new requests; those in flight finish."""
+        with self._lock:
+            self.total = self._next
+
     @property
     def done(self):
         return len(self.outcomes)
@@ -297,7 +316,7 @@ class Tally:
                 and self.notify == self.stored and self.published_distinct == self.stored)
 
 
-def _engine_query(url, fn):
+def query_store(url, fn):
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -315,10 +334,10 @@ def stored_hazards(platform, stream):
                             .where(ledger.hazards.c.description.like(prefix + "%"))).all()
         pending = eventstore.unpublished_count(conn)
         return {row.hazard_id: int(row.description[len(prefix):]) for row in rows}, pending
-    return _engine_query(platform.database_urls["hazard"], query)
+    return query_store(platform.database_urls["hazard"], query)
 
 
-def _projected(url, table, hazard_ids):
+def projected(url, table, hazard_ids):
     def query(conn):
         found = set()
         ids = list(hazard_ids)
@@ -327,7 +346,7 @@ def _projected(url, table, hazard_ids):
             found.update(conn.execute(select(table.c.hazard_id)
                                       .where(table.c.hazard_id.in_(chunk))).scalars())
         return len(found)
-    return _engine_query(url, query)
+    return query_store(url, query)
 
 
 def _notified(url, hazard_ids):
@@ -336,7 +355,7 @@ def _notified(url, hazard_ids):
             eventstore.inbox.c.consumer == "notify",
             eventstore.inbox.c.name == "HazardReported")).scalars()
         return len({json.loads(body)["data"]["hazard_id"] for body in bodies} & hazard_ids)
-    return _engine_query(url, query)
+    return query_store(url, query)
 
 
 def half_written(platform):
@@ -368,17 +387,17 @@ def half_written(platform):
         return {"HazardReported taken in vs hazard facts": (taken, facts)}
 
     for service, check in (("hazard", hazard), ("scoring", scoring)):
-        for what, (left, right) in _engine_query(platform.database_urls[service],
+        for what, (left, right) in query_store(platform.database_urls[service],
                                                  check).items():
             if left != right:
                 problems["%s: %s" % (service, what)] = (left, right)
     return problems
 
 
-def _declared(platform, names, attribute):
+def _declared(platform, names, attribute, amqp_uri=None):
     """{queue: its message_count or consumer_count} (None: no such queue)."""
     found = {}
-    with Connection(platform.amqp_uri, connect_timeout=5) as connection:
+    with Connection(amqp_uri or platform.amqp_uri, connect_timeout=5) as connection:
         for name in names:
             channel = connection.channel()
             try:
@@ -398,8 +417,8 @@ def queue_depths(platform, names):
     return _declared(platform, names, "message_count")
 
 
-def queue_consumers(platform, names):
-    return _declared(platform, names, "consumer_count")
+def queue_consumers(platform, names, amqp_uri=None):
+    return _declared(platform, names, "consumer_count", amqp_uri)
 
 
 def dead_letters(platform):
@@ -439,7 +458,7 @@ def tally(platform, stream, tap):
         sent=len(stream.outcomes), statuses=dict(stream.statuses()), stored=len(stored),
         stored_requests=len(by_request),
         published=sum(published[i] for i in ids), published_distinct=len(ids & set(published)),
-        scoring=_projected(platform.database_urls["scoring"], projection.hazard_facts, ids),
+        scoring=projected(platform.database_urls["scoring"], projection.hazard_facts, ids),
         notify=_notified(platform.database_urls["notify"], ids),
         dead=dead_letters(platform),
         lost=sorted(n for n, o in answered.items() if o.hazard_id not in stored),

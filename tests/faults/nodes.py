@@ -9,6 +9,7 @@ are never touched.
         rabbit.stop_app(); rabbit.start_app()
         postgres.stop(); postgres.start()
 """
+import glob
 import os
 import shutil
 import socket
@@ -16,7 +17,17 @@ import subprocess
 import time
 import uuid
 
-PG_BIN = "/usr/lib/postgresql/15/bin"
+def _pg_bin():
+    """Debian's newest PostgreSQL server binaries (initdb, pg_ctl)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
+                   key=lambda path: int(path.split("/")[4]))
+    if not found:
+        raise RuntimeError("no PostgreSQL server under /usr/lib/postgresql (apt-get install "
+                           "postgresql)")
+    return os.path.dirname(found[-1])
+
+
+PG_BIN = _pg_bin() if os.path.isdir("/usr/lib/postgresql") else "/usr/lib/postgresql/15/bin"
 
 
 def free_port():
@@ -149,13 +160,15 @@ class PostgresCluster:
         self.running = False
 
     def _as_postgres(self, *command, timeout=60, check=True):
-        return _run(["runuser", "-u", "postgres", "--", *command], timeout=timeout,
-                    check=check)
+        # PostgreSQL refuses to run as root: as root, run it as the postgres user
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        return _run(prefix + list(command), timeout=timeout, check=check)
 
     def start(self):
         if not os.path.isdir(self.data):
             os.makedirs(self.dir)
-            shutil.chown(self.dir, "postgres", "postgres")
+            if os.geteuid() == 0:
+                shutil.chown(self.dir, "postgres", "postgres")
             self._as_postgres(os.path.join(PG_BIN, "initdb"), "-D", self.data,
                               "--auth=trust", "-U", "postgres", "-E", "UTF8",
                               "--locale=C.UTF-8")

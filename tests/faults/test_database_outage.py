@@ -14,16 +14,17 @@ from .harness import (HazardStream, Tap, assert_nothing_lost_or_doubled, half_wr
                       settle, statuses)
 
 OUTAGE_SECONDS = 10
-HAZARDS = 1000
+HAZARDS = 600
 
 
 @pytest.fixture(scope="module")
-def run(module_platform):
-    platform = module_platform("database")
+def run(stream_platform):
+    platform = stream_platform
+    platform.revive()
     pids = platform.pids()
     tap = Tap(platform)
     stream = HazardStream(platform, HAZARDS, clients=8).start()
-    stream.wait_for(150)
+    stream.wait_for(120)
 
     platform.postgres.stop()
     stopped = time.monotonic() - stream.started

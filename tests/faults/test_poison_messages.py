@@ -3,6 +3,8 @@ notify): each is dead-lettered with its exact reason and its AMQP properties,
 the consumers carry on with the good events behind them, and the dead-letter
 tool (python -m einspection.deadletters) lists them, and re-drives one, a
 filtered set, or a batch parked by a bug once the bug is fixed."""
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -15,11 +17,12 @@ import pytest
 from kombu import Connection, Exchange
 from sqlalchemy import text
 
+from einspection import deadletters
 from einspection.contract import new_event
 from einspection.db import make_engine
 
 from ..support import wait_until
-from .harness import CONSUMERS, _projected, queue_depths
+from .harness import CONSUMERS, projected, queue_depths
 from services.scoring import projection
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -83,8 +86,28 @@ def tool(platform, *args):
 
 
 def listed(platform, *args):
-    return [json.loads(line) for line in tool(platform, "list", "--json", *args)
-            .stdout.splitlines()]
+    """`list --json` with `args`, in this process (the CLI's own process is
+    tested by `tool`)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        env = {"EVENTS_AMQP_URI": platform.amqp_uri, "QUEUE_PREFIX": platform.queue_prefix}
+        with _environment(env):
+            assert deadletters.main(["list", "--json", *args]) == 0
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+@contextlib.contextmanager
+def _environment(values):
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def dead_counts(platform):
@@ -111,7 +134,7 @@ def parked(module_platform):
     # all reach scoring and notify; the inspection one hazard too
     wait_until(lambda: dead_counts(platform) == PARKED,
                timeout=120, interval=0.5, message="every poison dead-lettered")
-    wait_until(lambda: _projected(platform.database_urls["scoring"], projection.hazard_facts,
+    wait_until(lambda: projected(platform.database_urls["scoring"], projection.hazard_facts,
                                   {good.data["hazard_id"]}) == 1, message="the good event")
     print("\n[poison messages] sent %d poisons + 1 good event / dead-lettered %s in %.1fs / "
           "the good event projected" % (len(sent), dead_counts(platform),
@@ -121,7 +144,7 @@ def parked(module_platform):
 
 def test_every_poison_is_dead_lettered_with_its_reason_and_properties(parked):
     platform, sent, _good = parked
-    letters = listed(platform)
+    letters = [json.loads(line) for line in tool(platform, "list", "--json").stdout.splitlines()]
     assert len(letters) == 15
     by_id = {}
     for letter in letters:
@@ -204,7 +227,7 @@ def test_events_parked_by_a_bug_are_redriven_after_the_fix(parked):
     done = tool(platform, "redrive", "--queue", "scoring", "--reason", "the bug")
     assert "3 message(s) re-driven" in done.stderr
     ids = {event.data["hazard_id"] for event in events}
-    wait_until(lambda: _projected(platform.database_urls["scoring"], projection.hazard_facts,
+    wait_until(lambda: projected(platform.database_urls["scoring"], projection.hazard_facts,
                                   ids) == 3, timeout=60, message="the re-driven events")
     assert listed(platform, "--queue", "scoring", "--reason", "the bug") == []
     # the rest is still parked; then re-drive all the remaining poisons: parked again
