@@ -480,6 +480,46 @@ def settle(platform, stream, tap, timeout=180):
         time.sleep(1.0)
 
 
+@dataclass
+class Outage:
+    """A stream with something stopped in its middle (see `outage`)."""
+    stream: HazardStream
+    tap: "Tap"
+    stopped: float              # seconds into the stream: stopped
+    back: float                 # seconds into the stream: started again
+    measured: object = None     # what `while_down` returned
+    at_the_end: object = None   # what `before_start` returned
+
+    def during(self, margin=0.0):
+        """The requests made while it was down (`margin` s after it stopped)."""
+        return [o for o in self.stream.outcomes.values()
+                if self.stopped + margin <= o.started <= self.back]
+
+    def first_201_after(self):
+        """Seconds from the return to the first request answered 201, or None."""
+        first = min((o.started for o in self.stream.answered().values()
+                     if o.started >= self.back), default=None)
+        return None if first is None else first - self.back
+
+
+def outage(platform, hazards, stop, start, seconds, after=120, while_down=None,
+           before_start=None):
+    """Stream `hazards`; after `after` answers `stop()`, wait `seconds`
+    (`while_down()` right after the stop, `before_start()` at the end),
+    `start()`; the stream goes on."""
+    tap = Tap(platform)
+    stream = HazardStream(platform, hazards, clients=8).start()
+    stream.wait_for(after)
+    stop()
+    stopped = time.monotonic()
+    measured = while_down() if while_down else None
+    time.sleep(max(0.0, seconds - (time.monotonic() - stopped)))
+    at_the_end = before_start() if before_start else None
+    start()
+    return Outage(stream, tap, stopped - stream.started, time.monotonic() - stream.started,
+                  measured, at_the_end)
+
+
 def statuses(outcomes):
     """{status: count} of some outcomes ('no answer' for none)."""
     return dict(collections.Counter(o.status or "no answer" for o in outcomes))

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from .harness import HazardStream, Tap, assert_nothing_lost_or_doubled, report, settle, statuses
+from .harness import assert_nothing_lost_or_doubled, outage, report, settle, statuses
 
 OUTAGE_SECONDS = 15
 HAZARDS = 800
@@ -20,33 +20,24 @@ def run(stream_platform):
     platform = stream_platform
     platform.revive()
     pids = platform.pids()
-    tap = Tap(platform)
-    stream = HazardStream(platform, HAZARDS, clients=8).start()
-    stream.wait_for(120)
-
-    platform.rabbit.stop_app()
-    stopped = time.monotonic() - stream.started
-    time.sleep(OUTAGE_SECONDS)
-    platform.rabbit.start_app()
-    back = time.monotonic()
+    cut = outage(platform, HAZARDS, platform.rabbit.stop_app, platform.rabbit.start_app,
+                 OUTAGE_SECONDS)
     healthy_after = _wait_healthy(platform, timeout=60)
     if healthy_after is None:           # not serving again: count what there is, and fail
-        stream.stop()
-    healthy_after = None if healthy_after is None else healthy_after - back
-    back -= stream.started
-    stream.wait(timeout=600)
-    counted = settle(platform, stream, tap)
-    during = [o for o in stream.outcomes.values() if stopped <= o.started <= back]
-    first_201 = min((o.started for o in stream.answered().values() if o.started >= back),
-                    default=None)
+        cut.stream.stop()
+    else:
+        healthy_after -= cut.stream.started + cut.back
+    cut.stream.wait(timeout=600)
+    counted = settle(platform, cut.stream, cut.tap)
+    during = cut.during()
+    first_201 = cut.first_201_after()
     report("broker stopped %ds" % OUTAGE_SECONDS, counted,
            answers_during_outage=statuses(during),
-           slowest_answer_during_outage="%.1fs" % max(o.seconds for o in during),
+           slowest_answer_during_outage="%.1fs" % max((o.seconds for o in during), default=0),
            healthy_again_after="%.1fs" % healthy_after if healthy_after is not None else "never",
-           first_201_after_return="%.1fs" % (first_201 - back) if first_201 else "never")
-    return SimpleNamespace(platform=platform, pids=pids, stream=stream, counted=counted,
-                           during=during, healthy_after=healthy_after,
-                           first_201_after=None if first_201 is None else first_201 - back)
+           first_201_after_return="%.1fs" % first_201 if first_201 is not None else "never")
+    return SimpleNamespace(platform=platform, pids=pids, stream=cut.stream, counted=counted,
+                           during=during, healthy_after=healthy_after, first_201_after=first_201)
 
 
 def test_every_service_survives_and_serves_again_within_seconds(run):

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from .harness import (HazardStream, Tap, assert_nothing_lost_or_doubled, half_written, report,
-                      settle, statuses)
+from .harness import (assert_nothing_lost_or_doubled, half_written, outage, report, settle,
+                      statuses)
 
 OUTAGE_SECONDS = 10
 HAZARDS = 600
@@ -22,32 +22,29 @@ def run(stream_platform):
     platform = stream_platform
     platform.revive()
     pids = platform.pids()
-    tap = Tap(platform)
-    stream = HazardStream(platform, HAZARDS, clients=8).start()
-    stream.wait_for(120)
-
-    platform.postgres.stop()
-    stopped = time.monotonic() - stream.started
-    time.sleep(1.0)
-    began = time.monotonic()
-    health = requests.get(platform.base_url + "/health", timeout=30)
-    health_seconds = time.monotonic() - began
-    time.sleep(OUTAGE_SECONDS - 1.0 - health_seconds)
-    platform.postgres.start()
-    back = time.monotonic() - stream.started
-    stream.wait(timeout=600)
-    counted = settle(platform, stream, tap)
-    during = [o for o in stream.outcomes.values() if stopped + 0.5 <= o.started <= back]
-    first_201 = min((o.started for o in stream.answered().values() if o.started >= back),
-                    default=None)
+    cut = outage(platform, HAZARDS, platform.postgres.stop, platform.postgres.start,
+                 OUTAGE_SECONDS, while_down=lambda: _timed_health(platform, after=1.0))
+    cut.stream.wait(timeout=600)
+    counted = settle(platform, cut.stream, cut.tap)
+    health, health_seconds = cut.measured
+    during = cut.during(margin=0.5)
+    first_201 = cut.first_201_after()
     report("PostgreSQL stopped %ds" % OUTAGE_SECONDS, counted,
            answers_during_outage=statuses(during),
            slowest_answer_during_outage="%.1fs" % max((o.seconds for o in during), default=0),
            health_during_outage="%s in %.2fs" % (health.status_code, health_seconds),
-           first_201_after_return="%.1fs" % (first_201 - back) if first_201 else "never")
-    return SimpleNamespace(platform=platform, pids=pids, stream=stream, counted=counted,
+           first_201_after_return="%.1fs" % first_201 if first_201 is not None else "never")
+    return SimpleNamespace(platform=platform, pids=pids, stream=cut.stream, counted=counted,
                            during=during, health=health, health_seconds=health_seconds,
-                           first_201_after=None if first_201 is None else first_201 - back)
+                           first_201_after=first_201)
+
+
+def _timed_health(platform, after):
+    """/health `after` seconds into the outage, and how long it took."""
+    time.sleep(after)
+    began = time.monotonic()
+    response = requests.get(platform.base_url + "/health", timeout=30)
+    return response, time.monotonic() - began
 
 
 def test_requests_during_the_outage_answer_503_naming_the_database(run):

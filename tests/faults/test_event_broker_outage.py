@@ -10,8 +10,8 @@ import uuid
 from conftest import _rabbitmqctl, _vhost
 from einspection import eventstore
 
-from .harness import (HazardStream, Tap, assert_nothing_lost_or_doubled, query_store, report,
-                      settle, statuses)
+from .harness import (assert_nothing_lost_or_doubled, outage, query_store, report, settle,
+                      statuses)
 
 OUTAGE_SECONDS = 15
 HAZARDS = 600
@@ -24,19 +24,13 @@ def test_commands_are_accepted_while_the_event_broker_is_away(fault_platform):
     try:
         platform = fault_platform("events", rpc_amqp_uri=_vhost(vhost))
         pids = platform.pids()
-        tap = Tap(platform)
-        stream = HazardStream(platform, HAZARDS, clients=8).start()
-        stream.wait_for(100)
-        platform.rabbit.stop_app()
-        stopped = time.monotonic() - stream.started
-        time.sleep(OUTAGE_SECONDS)
-        pending = _outbox_pending(platform)
-        platform.rabbit.start_app()
-        back = time.monotonic() - stream.started
+        cut = outage(platform, HAZARDS, platform.rabbit.stop_app, platform.rabbit.start_app,
+                     OUTAGE_SECONDS, after=100, before_start=lambda: _outbox_pending(platform))
+        stream, pending = cut.stream, cut.at_the_end
         stream.wait(timeout=600)
         caught_up = time.monotonic()
-        counted = settle(platform, stream, tap)
-        during = [o for o in stream.outcomes.values() if stopped <= o.started <= back]
+        counted = settle(platform, stream, cut.tap)
+        during = cut.during()
         report("event broker stopped %ds, RPC broker up" % OUTAGE_SECONDS, counted,
                answers_during_outage=statuses(during), outbox_at_the_end_of_the_outage=pending,
                published_and_projected_after="%.1fs" % (time.monotonic() - caught_up))
