@@ -59,7 +59,7 @@ logging.getLogger("nameko.containers").addFilter(_ExpectedErrorsInOneLine())
 # grows to 30 s, so a service could stay deaf for that long after the broker
 # is back).
 RECONNECT_INTERVALS = {"interval_start": 0.5, "interval_step": 0.5, "interval_max": 2}
-# Publishing an RPC request: one quick retry on a fresh connection (a pooled
+# Publishing an RPC request: two quick retries on a fresh connection (a pooled
 # one may be stale after a broker restart), then the caller answers 503.
 RPC_PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.3, "interval_step": 0.3,
                      "interval_max": 0.6}

@@ -520,6 +520,14 @@ def outage(platform, hazards, stop, start, seconds, after=120, while_down=None,
                   measured, at_the_end)
 
 
+def timed_health(platform, after=0.0):
+    """GET /health `after` seconds from now: (response, seconds it took)."""
+    time.sleep(after)
+    began = time.monotonic()
+    response = requests.get(platform.base_url + "/health", timeout=30)
+    return response, time.monotonic() - began
+
+
 def statuses(outcomes):
     """{status: count} of some outcomes ('no answer' for none)."""
     return dict(collections.Counter(o.status or "no answer" for o in outcomes))

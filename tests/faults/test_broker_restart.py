@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from .harness import assert_nothing_lost_or_doubled, outage, report, settle, statuses
+from .harness import (assert_nothing_lost_or_doubled, outage, report, settle, statuses,
+                      timed_health)
 
 OUTAGE_SECONDS = 15
 HAZARDS = 800
@@ -21,7 +22,7 @@ def run(stream_platform):
     platform.revive()
     pids = platform.pids()
     cut = outage(platform, HAZARDS, platform.rabbit.stop_app, platform.rabbit.start_app,
-                 OUTAGE_SECONDS)
+                 OUTAGE_SECONDS, while_down=lambda: timed_health(platform, after=1.0))
     healthy_after = _wait_healthy(platform, timeout=60)
     if healthy_after is None:           # not serving again: count what there is, and fail
         cut.stream.stop()
@@ -31,13 +32,16 @@ def run(stream_platform):
     counted = settle(platform, cut.stream, cut.tap)
     during = cut.during()
     first_201 = cut.first_201_after()
+    health, health_seconds = cut.measured
     report("broker stopped %ds" % OUTAGE_SECONDS, counted,
            answers_during_outage=statuses(during),
+           health_during_outage="%s in %.2fs" % (health.status_code, health_seconds),
            slowest_answer_during_outage="%.1fs" % max((o.seconds for o in during), default=0),
            healthy_again_after="%.1fs" % healthy_after if healthy_after is not None else "never",
            first_201_after_return="%.1fs" % first_201 if first_201 is not None else "never")
     return SimpleNamespace(platform=platform, pids=pids, stream=cut.stream, counted=counted,
-                           during=during, healthy_after=healthy_after, first_201_after=first_201)
+                           during=during, healthy_after=healthy_after, first_201_after=first_201,
+                           health=health, health_seconds=health_seconds)
 
 
 def test_every_service_survives_and_serves_again_within_seconds(run):
@@ -58,6 +62,13 @@ def test_while_the_broker_is_away_the_api_answers_503_with_retry_after(run):
         {o.message for o in run.during if o.status == 503}
     assert 500 not in run.stream.statuses()
     assert "unexpected failure" not in run.platform.log_text("gateway-0")
+
+
+def test_health_answers_within_two_seconds_that_the_broker_is_down(run):
+    assert run.health.status_code == 503 and run.health_seconds < 2.0
+    answer = run.health.json()
+    assert answer["status"] == "degraded" and answer["broker"] == {"status": "unavailable"}
+    assert answer["down"] == ["the message broker"]
 
 
 def test_nothing_answered_201_is_lost_or_doubled(run):

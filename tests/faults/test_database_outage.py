@@ -8,10 +8,9 @@ import time
 from types import SimpleNamespace
 
 import pytest
-import requests
 
 from .harness import (assert_nothing_lost_or_doubled, half_written, outage, report, settle,
-                      statuses)
+                      statuses, timed_health)
 
 OUTAGE_SECONDS = 10
 HAZARDS = 600
@@ -23,7 +22,7 @@ def run(stream_platform):
     platform.revive()
     pids = platform.pids()
     cut = outage(platform, HAZARDS, platform.postgres.stop, platform.postgres.start,
-                 OUTAGE_SECONDS, while_down=lambda: _timed_health(platform, after=1.0))
+                 OUTAGE_SECONDS, while_down=lambda: timed_health(platform, after=1.0))
     cut.stream.wait(timeout=600)
     counted = settle(platform, cut.stream, cut.tap)
     health, health_seconds = cut.measured
@@ -37,14 +36,6 @@ def run(stream_platform):
     return SimpleNamespace(platform=platform, pids=pids, stream=cut.stream, counted=counted,
                            during=during, health=health, health_seconds=health_seconds,
                            first_201_after=first_201)
-
-
-def _timed_health(platform, after):
-    """/health `after` seconds into the outage, and how long it took."""
-    time.sleep(after)
-    began = time.monotonic()
-    response = requests.get(platform.base_url + "/health", timeout=30)
-    return response, time.monotonic() - began
 
 
 def test_requests_during_the_outage_answer_503_naming_the_database(run):
