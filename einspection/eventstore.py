@@ -154,10 +154,11 @@ def claim_unpublished(conn, limit, lock=True):
     """The oldest unpublished entries. On PostgreSQL the rows stay locked until
     the transaction ends, so relays of several replicas take batches one after
     another, in order, and never publish the same batch side by side."""
-    query = (select(outbox.c.position, outbox.c.routing_key, outbox.c.body)
+    query = (select(outbox.c.position, outbox.c.routing_key, outbox.c.body, events.c.event_id)
+             .join(events, events.c.position == outbox.c.position)
              .where(outbox.c.published_at.is_(None)).order_by(outbox.c.position).limit(limit))
     if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update(of=outbox)
     return conn.execute(query).all()
 
 

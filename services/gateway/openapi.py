@@ -45,7 +45,8 @@ ERROR_MEANINGS = {
     413: "the body is too large",
     429: "too many failed logins for this username or from this address: wait Retry-After "
          "seconds",
-    503: "a service did not answer; try again",
+    503: "unavailable for now (the broker, a service or its database; `error.message` names "
+         "it): try again after the Retry-After header's seconds",
 }
 
 
@@ -82,7 +83,10 @@ ROUTES = {
     # --- the platform ------------------------------------------------------------------
     ("GET", "/health"): Operation(
         "every service's status and outbox backlog", "platform", views.Health,
-        extra_errors=(503,), description="503 (with the same body) when a service is down"),
+        extra_errors=(503,), description="Every service is asked at once, with a deadline of "
+                                         "1.5 s: 503 (with the same body, `down` naming what "
+                                         "is down) when a service, its database or the "
+                                         "broker is unavailable"),
     ("GET", "/metrics"): Operation(
         "Prometheus metrics of the gateway", "platform", {"text/plain": {"type": "string"}}),
     ("GET", "/openapi.json"): Operation(
@@ -441,8 +445,12 @@ def _operation(converter, werkzeug_path, function_name, operation, public, roles
     for status in sorted(_error_statuses(werkzeug_path, operation, public, roles)):
         responses[str(status)] = {"description": ERROR_MEANINGS[status],
                                   "content": {JSON: {"schema": "Error"}}}
-    if 503 in responses and werkzeug_path == "/health":
+    if "503" in responses and werkzeug_path == "/health":
         responses["503"]["content"] = {JSON: {"schema": views.Health}}
+    if "503" in responses:
+        responses["503"]["headers"] = {"Retry-After": {
+            "description": "seconds to wait before trying again",
+            "schema": {"type": "integer"}}}
     document = {"operationId": operation.operation_id or function_name, "summary": operation.summary,
                 "tags": [operation.tag], "parameters": parameters, "responses": responses}
     description = [operation.description] if operation.description else []

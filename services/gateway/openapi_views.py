@@ -84,12 +84,23 @@ class ServiceHealth(Schema):
     service = fields.String()
     outbox_pending = fields.Integer(metadata={
         "description": "events recorded but not yet confirmed by the broker"})
+    reason = fields.String(metadata={
+        "description": "when unavailable, why: its database is away, it did not answer "
+                       "within the check's deadline, it is not running, or the broker is away"})
+
+
+class BrokerHealth(Schema):
+    status = _one_of(("ok", "unavailable"))
 
 
 class Health(Schema):
     status = _one_of(("ok", "degraded"))
     services = fields.Dict(keys=fields.String(), values=fields.Nested(ServiceHealth),
                            required=True)
+    broker = fields.Nested(BrokerHealth, required=True)
+    down = fields.List(fields.String(), metadata={
+        "description": "when degraded: what is down, e.g. \"the hazard service's database "
+                       "is unavailable\""})
 
 
 # --- accounts -------------------------------------------------------------------------

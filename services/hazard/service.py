@@ -2,14 +2,13 @@ import base64
 import binascii
 import os
 
-from nameko.timer import timer
 
 from einspection import files
 from einspection import scope as tenancy
 from einspection.acting import Acting
 from einspection.contract import load_command, utcnow
 from einspection.errors import InvalidCommand
-from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe
+from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe, timer
 
 from . import blobs, commands, evidence, export, ledger, verification
 from .schemas import (LedgerQuery, RecordPlan, ReportHazard, StatisticsQuery,
