@@ -49,18 +49,6 @@ for _error in errors.ALL + (ContractError,):
     deserialize_to_instance(_error)
 
 
-class _ExpectedErrorsInOneLine(logging.Filter):
-    """nameko logs an expected error (a DomainError: the caller's mistake, or
-    an outage already named) with its traceback; the one line says it all."""
-
-    def filter(self, record):
-        if record.exc_info and isinstance(record.exc_info[1], errors.DomainError):
-            record.exc_info = record.exc_text = None
-        return True
-
-
-logging.getLogger("nameko.containers").addFilter(_ExpectedErrorsInOneLine())
-
 # How often a consumer whose broker went away tries again (kombu's default
 # grows to 30 s, so a service could stay deaf for that long after the broker
 # is back).
@@ -176,12 +164,14 @@ class RpcProxy(NamekoRpcProxy):
 
 class _ExpectedErrorsInOneLine(logging.Filter):
     """nameko logs a worker's expected exception (a DomainError: a 404, a
-    400 — the caller's mistake, answered as such) as a warning with its
-    traceback. Keep it one line, at INFO: a traceback is for what went wrong
-    here."""
+    400 — the caller's mistake, answered as such — or an outage already
+    named) as a warning with its traceback. Keep it one line, at INFO: a
+    traceback is for what went wrong here."""
 
     def filter(self, record):
-        if isinstance(record.msg, str) and record.msg.startswith("(expected)"):
+        expected = (isinstance(record.msg, str) and record.msg.startswith("(expected)")) or (
+            record.exc_info and isinstance(record.exc_info[1], errors.DomainError))
+        if expected:
             record.exc_info = record.exc_text = None
             record.levelno, record.levelname = logging.INFO, "INFO"
         return True
