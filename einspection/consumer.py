@@ -7,7 +7,7 @@ import traceback
 
 from sqlalchemy import exc as sa_exc
 
-from . import bus
+from . import bus, eventstore
 from .contract import ContractError, Event
 from .errors import ConcurrencyConflict, DomainError
 
@@ -16,6 +16,28 @@ log = logging.getLogger(__name__)
 # Worth another try later: the same message may well succeed then.
 TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
              sa_exc.DisconnectionError, ConcurrencyConflict)
+
+
+def topic_matches(pattern, event_type):
+    """AMQP topic semantics: '*' is one word, '#' zero or more."""
+    def match(pattern_words, words):
+        if not pattern_words:
+            return not words
+        head, rest = pattern_words[0], pattern_words[1:]
+        if head == "#":
+            return any(match(rest, words[i:]) for i in range(len(words) + 1))
+        return bool(words) and head in ("*", words[0]) and match(rest, words[1:])
+    return match(pattern.split("."), event_type.split("."))
+
+
+def awaiting(conn, consumer, binding_keys, events):
+    """The ids of `events` ({"id", "type"}) that a consumer bound with
+    `binding_keys` will get but has not processed yet: what a caller that
+    published them (an import) waits for."""
+    bound = [event["id"] for event in events
+             if any(topic_matches(key, event["type"]) for key in binding_keys)]
+    received = eventstore.received_ids(conn, consumer, bound)
+    return [event_id for event_id in bound if event_id not in received]
 
 
 def decode(message):

@@ -18,6 +18,7 @@ import os
 import secrets
 import signal
 import sys
+import textwrap
 import time
 
 from kombu import Connection
@@ -118,7 +119,10 @@ def main():
         platform.start()
         accounts = []
         if not args.no_demo:
-            ids, accounts = demo.load(platform.base_url, platform.login())
+            say("loading the demo data (the first start only: four months of history, "
+                "day by day) ...")
+            ids, accounts = demo.load(platform.base_url, platform.login(), amqp_uri,
+                                      progress=say)
             say("demo data: %d enterprises" % len(ids))
         _welcome(platform, args.host, log_dir, var_dir, accounts)
         while True:
@@ -159,8 +163,13 @@ def _welcome(platform, host, log_dir, var_dir, accounts):
                                          log_dir, var_dir))
     say("Log in (on the web pages, or POST %s/api/v1/auth/token {\"username\", "
         "\"password\"}) as:" % base)
-    for username, password, role in [launch.ADMIN + ("authority_admin",)] + accounts:
+    featured = [a for a in accounts if a[0] in demo.FEATURED]
+    for username, password, role in [launch.ADMIN + ("authority_admin",)] + featured:
         say("  %-22s %-22s %s" % (username, password, role))
+    others = [a[0] for a in accounts if a[0] not in demo.FEATURED]
+    if others:
+        say(textwrap.fill("and, with the same password: " + ", ".join(others), width=88,
+                          initial_indent="  ", subsequent_indent="    "))
     say()
 
 

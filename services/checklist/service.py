@@ -1,5 +1,5 @@
 from nameko.dependency_providers import Config
-from einspection import auth, eventstore, files, paging
+from einspection import auth, eventstore, files, imports, paging
 from einspection import scope as tenancy
 from einspection.contract import UNSTORABLE_TEXT, isoformat, load_command, unstorable, utcnow
 from einspection.errors import Conflict, Forbidden, InvalidCommand, NotFound
@@ -33,10 +33,16 @@ class ChecklistService(HealthCheck):
     config = Config()
 
     # --- register -----------------------------------------------------------------
+    # Each command runs at `now`: the moment it is recorded — the present, or
+    # an imported record's time (import_records, below).
     @rpc
     def register_enterprise(self, payload, actor="anonymous", correlation_id=""):
+        return self._register_enterprise(payload, now=utcnow(), actor=actor,
+                                         correlation_id=correlation_id)
+
+    def _register_enterprise(self, payload, *, now, actor, correlation_id=""):
         command = load_command(RegisterEnterprise, payload)
-        event = domain.register_enterprise(command, actor=actor, now=utcnow(),
+        event = domain.register_enterprise(command, actor=actor, now=now,
                                            correlation_id=correlation_id)
         with self.store.begin() as conn:
             if projections.find_by_credit_code(conn, event.data["credit_code"]):
@@ -103,6 +109,10 @@ class ChecklistService(HealthCheck):
     # --- checklists -----------------------------------------------------------------
     @rpc
     def create_checklist(self, payload, actor="anonymous", correlation_id="", scope=None):
+        return self._create_checklist(payload, now=utcnow(), actor=actor,
+                                      correlation_id=correlation_id, scope=scope)
+
+    def _create_checklist(self, payload, *, now, actor, correlation_id="", scope=None):
         command = load_command(CreateChecklist, payload)
         if command["enterprise_id"]:
             with self.store.connect() as conn:
@@ -110,7 +120,7 @@ class ChecklistService(HealthCheck):
                                  scope=scope, actor=actor)
         else:
             _authority_only(scope, "a universal checklist")
-        checklist = Checklist.create(command, actor=actor, now=utcnow(),
+        checklist = Checklist.create(command, actor=actor, now=now,
                                      correlation_id=correlation_id)
         return self._save_checklist(checklist)
 
@@ -143,8 +153,12 @@ class ChecklistService(HealthCheck):
 
     @rpc
     def publish_checklist(self, checklist_id, actor="anonymous", correlation_id="", scope=None):
+        return self._publish_checklist(checklist_id, now=utcnow(), actor=actor,
+                                       correlation_id=correlation_id, scope=scope)
+
+    def _publish_checklist(self, checklist_id, *, now, actor, correlation_id="", scope=None):
         checklist = self._load_checklist(checklist_id, scope, actor)
-        checklist.publish(actor=actor, now=utcnow(), correlation_id=correlation_id)
+        checklist.publish(actor=actor, now=now, correlation_id=correlation_id)
         return self._save_checklist(checklist)
 
     @rpc
@@ -181,13 +195,18 @@ class ChecklistService(HealthCheck):
     @rpc
     def register_position(self, enterprise_id, payload, actor="anonymous", correlation_id="",
                           scope=None):
+        return self._register_position(enterprise_id, payload, now=utcnow(), actor=actor,
+                                       correlation_id=correlation_id, scope=scope)
+
+    def _register_position(self, enterprise_id, payload, *, now, actor, correlation_id="",
+                           scope=None):
         command = load_command(RegisterPosition, payload)
         with self.store.begin() as conn:
             enterprise = self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
             assigned = {checklist_id: projections.find_checklist(conn, checklist_id)
                         for checklist_id in command["checklist_ids"]}
             position = Position.register(enterprise, command, assigned, actor=actor,
-                                         now=utcnow(), correlation_id=correlation_id)
+                                         now=now, correlation_id=correlation_id)
             self._record(conn, positions.stream_id(position.id), 0, *position.pending)
         self.store.committed()
         return self.get_position(position.id)
@@ -266,6 +285,10 @@ class ChecklistService(HealthCheck):
     # --- inspections ------------------------------------------------------------------
     @rpc
     def log_inspection(self, payload, actor="anonymous", correlation_id="", scope=None):
+        return self._log_inspection(payload, now=utcnow(), actor=actor,
+                                    correlation_id=correlation_id, scope=scope)
+
+    def _log_inspection(self, payload, *, now, actor, correlation_id="", scope=None):
         command = load_command(LogInspection, payload)
         with self.store.begin() as conn:
             enterprise = self._enterprise(conn, command["enterprise_id"], as_field="enterprise_id",
@@ -276,7 +299,7 @@ class ChecklistService(HealthCheck):
                 position=row and projections.position_view(row),
                 checklist=projections.find_checklist_version(conn, command["checklist_id"],
                                                              command["checklist_version"]),
-                actor=actor, now=utcnow(), correlation_id=correlation_id)
+                actor=actor, now=now, correlation_id=correlation_id)
             self._record(conn, domain.inspection_stream(event.data["inspection_id"]), 0, event)
         self.store.committed()
         return self.get_inspection(event.data["inspection_id"])
@@ -315,11 +338,16 @@ class ChecklistService(HealthCheck):
     @rpc
     def record_safety_action(self, enterprise_id, payload, actor="anonymous",
                              correlation_id="", scope=None):
+        return self._record_safety_action(enterprise_id, payload, now=utcnow(), actor=actor,
+                                          correlation_id=correlation_id, scope=scope)
+
+    def _record_safety_action(self, enterprise_id, payload, *, now, actor, correlation_id="",
+                              scope=None):
         command = load_command(RecordSafetyAction, payload)
         with self.store.begin() as conn:
             self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
             event = domain.record_safety_action(enterprise_id, command, actor=actor,
-                                                now=utcnow(), correlation_id=correlation_id)
+                                                now=now, correlation_id=correlation_id)
             self._record(conn, domain.safety_action_stream(event.data["action_id"]), 0, event)
         self.store.committed()
         with self.store.connect() as conn:
@@ -340,6 +368,26 @@ class ChecklistService(HealthCheck):
             return dict(projections.training_statistics(conn, query, scope=scope),
                         **{"from": query["from_"] and query["from_"].isoformat(),
                            "to": query["to"] and query["to"].isoformat()})
+
+    # --- records from before (einspection/imports.py) ------------------------------------
+    @rpc
+    def import_records(self, payload):
+        """The register, checklists, positions, inspections and safety actions
+        of a previous system, or the demo's history, each at its record's time."""
+        def about(key, command):
+            return lambda body, **when: command(
+                imports.required(body, key), imports.without(body, key), **when)
+        outcome = imports.run(self.store, payload, {
+            "register_enterprise": self._register_enterprise,
+            "create_checklist": self._create_checklist,
+            "publish_checklist": lambda body, **when: self._publish_checklist(
+                imports.required(body, "checklist_id"), **when),
+            "register_position": about("enterprise_id", self._register_position),
+            "log_inspection": self._log_inspection,
+            "record_safety_action": about("enterprise_id", self._record_safety_action),
+        }, now=utcnow(), skew=domain.CLOCK_SKEW)
+        self.store.committed()
+        return outcome
 
     # --- helpers ------------------------------------------------------------------------
     def _public_base_url(self):

@@ -4,12 +4,13 @@ import os
 
 from nameko.timer import timer
 
-from einspection import files
+from einspection import files, imports
 from einspection.contract import load_command, utcnow
 from einspection.errors import InvalidCommand
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe
 
 from . import blobs, commands, export, ledger
+from .domain import CLOCK_SKEW
 from .schemas import (LedgerQuery, RecordPlan, ReportHazard, StatisticsQuery,
                       SubmitRectification, Verify)
 
@@ -39,31 +40,78 @@ class HazardService(HealthCheck):
 
     # --- commands ------------------------------------------------------------------
     # `actor` is the account acting (it goes into each event's metadata);
-    # `scope` the enterprise ids it may touch (None: all).
+    # `scope` the enterprise ids it may touch (None: all). Each runs at `now`:
+    # the moment it is recorded — the present, or an imported record's time.
     @rpc
     def report_hazard(self, payload, correlation_id="", actor="", scope=None):
+        return self._report_hazard(payload, now=utcnow(), actor=actor,
+                                   correlation_id=correlation_id, scope=scope)
+
+    def _report_hazard(self, payload, *, now, actor, correlation_id="", scope=None):
         command = dict(load_command(ReportHazard, payload), actor=actor)
-        return self._write(commands.report, self.blob_store, command, now=utcnow(),
+        return self._write(commands.report, self.blob_store, command, now=now,
                            correlation_id=correlation_id, days=commands.deadline_days(),
                            scope=scope)
 
     @rpc
     def record_plan(self, hazard_id, payload, correlation_id="", actor="", scope=None):
+        return self._record_plan(hazard_id, payload, now=utcnow(), actor=actor,
+                                 correlation_id=correlation_id, scope=scope)
+
+    def _record_plan(self, hazard_id, payload, *, now, actor, correlation_id="", scope=None):
         command = dict(load_command(RecordPlan, payload), actor=actor)
         return self._write(commands.change, hazard_id, lambda hazard: hazard.record_plan(
-            command, now=utcnow(), correlation_id=correlation_id), scope, actor)
+            command, now=now, correlation_id=correlation_id), scope, actor)
 
     @rpc
     def submit_rectification(self, hazard_id, payload, correlation_id="", actor="", scope=None):
+        return self._submit_rectification(hazard_id, payload, now=utcnow(), actor=actor,
+                                          correlation_id=correlation_id, scope=scope)
+
+    def _submit_rectification(self, hazard_id, payload, *, now, actor, correlation_id="",
+                              scope=None):
         return self._write(commands.submit_rectification, self.blob_store, hazard_id,
                            dict(load_command(SubmitRectification, payload), actor=actor),
-                           now=utcnow(), correlation_id=correlation_id, scope=scope)
+                           now=now, correlation_id=correlation_id, scope=scope)
 
     @rpc
     def verify(self, hazard_id, payload, correlation_id="", actor="", scope=None):
+        return self._verify(hazard_id, payload, now=utcnow(), actor=actor,
+                            correlation_id=correlation_id, scope=scope)
+
+    def _verify(self, hazard_id, payload, *, now, actor, correlation_id="", scope=None):
         command = dict(load_command(Verify, payload), actor=actor)
         return self._write(commands.change, hazard_id, lambda hazard: hazard.verify(
-            command, now=utcnow(), correlation_id=correlation_id), scope, actor)
+            command, now=now, correlation_id=correlation_id), scope, actor)
+
+    # --- records from before (einspection/imports.py) ---------------------------------
+    @rpc
+    def import_records(self, payload):
+        """Hazards from a previous system, or the demo's history: the commands
+        above at each record's time, plus `check_overdue` {hazard_id}: the
+        overdue check of one hazard as it ran then."""
+        def with_hazard(command):
+            return lambda body, **when: command(
+                imports.required(body, "hazard_id"), imports.without(body, "hazard_id"), **when)
+        outcome = imports.run(self.store, payload, {
+            "report_hazard": self._report_hazard,
+            "record_plan": with_hazard(self._record_plan),
+            "submit_rectification": with_hazard(self._submit_rectification),
+            "verify": with_hazard(self._verify),
+            "check_overdue": self._check_overdue_of,
+        }, now=utcnow(), skew=CLOCK_SKEW)
+        self.store.committed()
+        return outcome
+
+    def _check_overdue_of(self, body, *, now, actor, correlation_id):
+        hazard_id = imports.required(body, "hazard_id")
+        with self.store.begin() as conn:
+            hazard = commands.load(conn, hazard_id)
+            marked = hazard.mark_overdue(now, correlation_id=correlation_id) is not None
+            if marked:
+                commands.save(conn, hazard)
+        return {"hazard_id": hazard_id, "overdue": hazard.overdue_at is not None,
+                "marked": marked}
 
     @subscribe(commands.CONSUMER, ["einspection.inspection.logged.v1"])
     def on_inspection_logged(self, event):
