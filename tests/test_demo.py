@@ -3,8 +3,8 @@ history reads like a real one. Its records are dated over the past months
 (imported with their original times, einspection/imports.py), every grade
 notice stands for one real change of grade on the day it happened — none
 comes in a burst at load time — and every month that ended has its statement.
-On a platform of this module's own, SQLite as `make run` has it."""
-import json
+On the session's demo platform (tests/conftest.py `demo_platform`), SQLite as
+`make run` has it."""
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 
@@ -14,43 +14,12 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from einspection.errors import InvalidCommand
 from tools import demo
 
-from .conftest import own_platform
-from .support import Api, EventTap, wait_until
+from .support import Api, wait_until
 
 
-@pytest.fixture(scope="module", params=["sqlite"])
-def loaded(request, databases, run_id, tmp_path_factory):
-    def load(running):
-        running.tap = EventTap(running.amqp_uri, running.exchange, "einspection.grade.#")
-        started = datetime.now(timezone.utc)
-        running.ids, running.accounts = demo.load(running.base_url, running.token,
-                                                  running.amqp_uri, progress=lambda _: None)
-        running.loaded_in = (datetime.now(timezone.utc) - started).total_seconds()
-        running.today = started.date()
-    with own_platform(request, databases, run_id, tmp_path_factory, "demo", load) as running:
-        api = Api(running.base_url, running.token)
-        # every grade event on the bus, and notify has turned each into its notice
-        running.grades = wait_until(lambda: _grade_events(running, api), timeout=60,
-                                    message="every grade event to have its notice")
-        yield running
-        running.tap.close()
-
-
-def _grade_events(running, api):
-    running.tap.drain(0.5)
-    events = [json.loads(m.body) for m in running.tap.messages]
-    notices = _notices(api, running.ids)
-    issued = sum(len(n) for n in notices.values())
-    return (events, notices) if events and issued == len(events) else None
-
-
-def _notices(api, ids):
-    found = {}
-    for enterprise_id in ids:
-        page = api.get("/api/v1/enterprises/%s/notices" % enterprise_id,
-                       params={"size": 200, "sort": "issued_at"}).json()
-        found[enterprise_id] = [n for n in page["items"] if n["kind"] in ("grade", "monthly")]
-    return found
+@pytest.fixture
+def loaded(demo_platform):
+    return demo_platform
 
 
 def _instant(text):
@@ -68,7 +37,7 @@ def _by_enterprise(events, kind):
 
 
 def test_each_grade_notice_is_one_real_change_on_its_own_day(loaded):
-    events, _ = loaded.grades
+    events = loaded.at_load["grade_events"]
     assigned = _by_enterprise(events, "assigned")
     assert set(assigned) == set(loaded.ids)
     first_day = loaded.today - timedelta(days=demo.HISTORY_DAYS)
@@ -96,7 +65,7 @@ def test_each_grade_notice_is_one_real_change_on_its_own_day(loaded):
 
 
 def test_every_month_that_ended_is_stated_once_at_its_end(loaded):
-    events, _ = loaded.grades
+    events = loaded.at_load["grade_events"]
     stated = _by_enterprise(events, "stated")
     first_day = loaded.today - timedelta(days=demo.HISTORY_DAYS)
     months, day = [], date(first_day.year, first_day.month, 1)
@@ -115,7 +84,7 @@ def test_every_month_that_ended_is_stated_once_at_its_end(loaded):
 
 
 def test_the_notices_are_the_grade_changes_and_statements_dated_with_them(loaded):
-    events, notices = loaded.grades
+    events, notices = loaded.at_load["grade_events"], loaded.at_load["notices"]
     by_id = {event["id"]: event for event in events}
     for enterprise_id in loaded.ids:
         causes = [by_id[n["cause_event_id"]] for n in notices[enterprise_id]]
@@ -134,8 +103,7 @@ def test_the_notices_are_the_grade_changes_and_statements_dated_with_them(loaded
 
 def test_the_records_are_dated_over_the_past_months(loaded):
     api = Api(loaded.base_url, loaded.token)
-    hazards = api.get("/api/v1/hazards", params={"size": 200}).json()["items"]
-    inspections = api.get("/api/v1/inspections", params={"size": 200}).json()["items"]
+    hazards, inspections = loaded.at_load["hazards"], loaded.at_load["inspections"]
     for rows, key in ((hazards, "reported_at"), (inspections, "completed_at")):
         months = {row[key][:7] for row in rows}
         assert len(months) >= 4, (key, sorted(months))
