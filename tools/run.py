@@ -12,19 +12,24 @@ SIGTERM, SIGHUP (a closed terminal) end it cleanly, and a launcher killed
 outright takes its services with it (launch.py's parent-death signal). A
 signal the launcher was started ignoring (nohup, a background job of a
 script) stays ignored."""
-import argparse
-import errno
-import os
-import secrets
-import signal
-import sys
-import textwrap
-import time
+import warnings
 
-from kombu import Connection
+# nameko's eventlet says it is deprecated on every import: not news for a newcomer
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-from einspection.bus import DEFAULT_AMQP_URI
-from tools import demo, launch
+import argparse  # noqa: E402
+import errno  # noqa: E402
+import os  # noqa: E402
+import secrets  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+import textwrap  # noqa: E402
+import time  # noqa: E402
+
+from kombu import Connection  # noqa: E402
+
+from einspection.bus import DEFAULT_AMQP_URI  # noqa: E402
+from tools import demo, launch  # noqa: E402
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 

@@ -123,6 +123,16 @@ def mark_overdue(store, now):
     return marked
 
 
+def check_overdue(conn, hazard_id, now, correlation_id=""):
+    """The overdue check of one hazard as of `now` (an imported hazard's, as
+    it ran then): HazardOverdue if it is due and not marked yet."""
+    hazard = load(conn, hazard_id)
+    marked = hazard.mark_overdue(now, correlation_id=correlation_id) is not None
+    if marked:
+        save(conn, hazard)
+    return {"hazard_id": hazard_id, "overdue": hazard.overdue_at is not None, "marked": marked}
+
+
 def history(conn, hazard_id, scope=None, actor=""):
     """Every event of the hazard's stream, each with who acted and the status it led to."""
     events = eventstore.load_stream(conn, stream_id(hazard_id))

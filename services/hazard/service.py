@@ -104,14 +104,9 @@ class HazardService(HealthCheck):
         return outcome
 
     def _check_overdue_of(self, body, *, now, actor, correlation_id):
-        hazard_id = imports.required(body, "hazard_id")
         with self.store.begin() as conn:
-            hazard = commands.load(conn, hazard_id)
-            marked = hazard.mark_overdue(now, correlation_id=correlation_id) is not None
-            if marked:
-                commands.save(conn, hazard)
-        return {"hazard_id": hazard_id, "overdue": hazard.overdue_at is not None,
-                "marked": marked}
+            return commands.check_overdue(conn, imports.required(body, "hazard_id"), now,
+                                          correlation_id=correlation_id)
 
     @subscribe(commands.CONSUMER, ["einspection.inspection.logged.v1"])
     def on_inspection_logged(self, event):
