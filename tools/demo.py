@@ -173,9 +173,8 @@ class _Loader:
     def _import(self, service, records):
         if not records:
             return {"results": [], "events": []}
-        records.sort(key=lambda r: r["at"])
         return getattr(self.rpc, service).import_records(
-            {"records": records, "actor": IMPORTER})
+            {"records": sorted(records, key=lambda r: r["at"]), "actor": IMPORTER})
 
     def register_enterprises(self):
         """Day one: the universal checklist and the enterprises."""
@@ -334,16 +333,15 @@ class _Loader:
     def _stories_ending(self, day):
         """Import the hazards whose story ends today: their reports first (the
         hazard service gives each its id), then everything after."""
-        stories = self.stories.pop(day, [])
+        stories = sorted(self.stories.pop(day, []), key=lambda story: story[0][1])
         if not stories:
             return []
-        reports = [record("report_hazard", moment, actor, **body)
-                   for story in stories for command, moment, actor, body in story[:1]]
-        reported = self._import("hazard", reports)
-        order = sorted(range(len(stories)), key=lambda n: reports[n]["at"])
+        reported = self._import("hazard", [record("report_hazard", moment, actor, **body)
+                                           for _, moment, actor, body in
+                                           (story[0] for story in stories)])
         rest = []
-        for n, result in zip(order, reported["results"]):
-            for command, moment, actor, body in stories[n][1:]:
+        for story, result in zip(stories, reported["results"]):      # both in report order
+            for command, moment, actor, body in story[1:]:
                 rest.append(record(command, moment, actor, hazard_id=result["id"], **body))
         return reported["events"] + self._import("hazard", rest)["events"]
 
