@@ -17,8 +17,6 @@ import re
 import shutil
 import subprocess
 
-import pytest
-
 from tools import launch
 
 DOCUMENTS = ["README.md"] + sorted(os.path.relpath(path, launch.ROOT) for path in

@@ -70,6 +70,7 @@ class Launcher:
         command = [sys.executable, "-m", "tools.run", "--port", str(self.port), "--no-demo",
                    *args]
         self.output = ""
+        self.services = []          # its service processes, once a test looked them up
         if tty:
             # The terminal a newcomer types `make run` in: the launcher leads a
             # session whose controlling terminal is this pty.
@@ -116,9 +117,14 @@ class Launcher:
         return self.output
 
     def stop(self):
+        """Stop it as a user would (SIGTERM), before its vhost goes."""
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(30)
+            self.process.terminate()
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(30)
         if self.master is not None:
             try:
                 os.close(self.master)
@@ -136,9 +142,11 @@ def launched(own_broker, tmp_path):
         return launcher
     yield start
     for launcher in started:
+        if launcher.process.poll() is None:
+            launcher.services = launcher.services or children_of(launcher.process.pid)
         launcher.stop()
     for launcher in started:        # what a failed test left running is ended here
-        for pid in getattr(launcher, "services", []):
+        for pid in launcher.services:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
 

@@ -24,7 +24,7 @@ the HTTP API like any client.
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy

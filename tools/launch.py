@@ -3,7 +3,6 @@
 Used by `make run`, by the end-to-end tests and by the benchmarks, so all
 three run the services exactly the same way."""
 import ctypes
-import errno
 import os
 import secrets
 import signal
@@ -83,13 +82,16 @@ def listen_error(host, port):
 
 
 def _die_with_parent():
-    """In a service process before it runs: SIGTERM it when the launcher dies,
-    however it dies (SIGKILL too), so no service outlives its launcher."""
+    """In a service process before it runs: killed when the launcher dies
+    without stopping it (SIGKILL, a crash), so no service outlives its
+    launcher. SIGKILL, not SIGTERM: a nameko process told to stop while its
+    broker is gone waits for ever, and nobody is left to kill it; a killed
+    service is a crash, which the outbox, inbox and acks after commit survive."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)           # PR_SET_PDEATHSIG
+        libc.prctl(1, signal.SIGKILL)           # PR_SET_PDEATHSIG
         if os.getppid() == 1:                   # the launcher died before the prctl
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 class Platform:

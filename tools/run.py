@@ -9,7 +9,7 @@
 
 Whatever stops the launcher stops every service process: Ctrl-C (SIGINT),
 SIGTERM, SIGHUP (a closed terminal) end it cleanly, and a launcher killed
-outright takes its services with it (launch.py's parent-death signal). A
+outright takes its services with it (launch.py's parent-death signal kills them). A
 signal the launcher was started ignoring (nohup, a background job of a
 script) stays ignored."""
 import warnings

@@ -153,7 +153,8 @@ def test_no_advice_from_an_indicator_with_nothing_to_judge():
             timeliness["missing_points"]) == (True, "1.00", "1.00")      # the points stay
     assert timeliness["to_gain"] == "" and timeliness["i18n"]["zh"]["to_gain"] == ""
     assert by_key["self_inspection"]["nothing_to_measure"]
-    assert by_key["self_inspection"]["to_gain"] == "inspect your positions regularly with the checklists"
+    assert by_key["self_inspection"]["to_gain"] == (
+        "inspect your positions regularly with the checklists")
     assert by_key["standardisation"]["to_gain"].startswith("improve level of standardization")
     assert by_key["safety_actions"]["to_gain"] == ""                     # full points
     assert score["points"] == "5.00"       # 1.00 + 2.50 + 0 + 1.50 + 0 + 0, as before
