@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
+HOST   ?= 127.0.0.1
 
 .PHONY: venv run test chaos unit replay bench admin clean
 
@@ -21,8 +22,9 @@ $(VENV)/.installed: requirements.txt
 venv: $(VENV)/.installed
 
 ## run: the five services and the gateway on http://localhost:$(PORT), SQLite under ./var, demo data
+## (HOST=0.0.0.0: listen on every interface, QR codes carry this machine's address)
 run: venv
-	$(PY) -m tools.run --port $(PORT)
+	$(PY) -m tools.run --host $(HOST) --port $(PORT)
 
 ## test: unit, integration and end-to-end tests on the real broker, SQLite and PostgreSQL
 test: venv

@@ -5,12 +5,34 @@ succeed to the consumer's dead-letter queue with the reason.
 import logging
 import traceback
 
-from . import bus
+from . import bus, eventstore
 from .contract import MAX_EVENT_BYTES, ContractError, Event, isoformat, utcnow
 from .db import unavailability
 from .errors import ConcurrencyConflict, DomainError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
+
+
+def topic_matches(pattern, event_type):
+    """AMQP topic semantics: '*' is one word, '#' zero or more."""
+    def match(pattern_words, words):
+        if not pattern_words:
+            return not words
+        head, rest = pattern_words[0], pattern_words[1:]
+        if head == "#":
+            return any(match(rest, words[i:]) for i in range(len(words) + 1))
+        return bool(words) and head in ("*", words[0]) and match(rest, words[1:])
+    return match(pattern.split("."), event_type.split("."))
+
+
+def awaiting(conn, consumer, binding_keys, events):
+    """The ids of `events` ({"id", "type"}) that a consumer bound with
+    `binding_keys` will get but has not processed yet: what a caller that
+    published them (an import) waits for."""
+    bound = [event["id"] for event in events
+             if any(topic_matches(key, event["type"]) for key in binding_keys)]
+    received = eventstore.received_ids(conn, consumer, bound)
+    return [event_id for event_id in bound if event_id not in received]
 
 
 def decode(message):

@@ -136,6 +136,12 @@ def _type_of(name):
     return EVENT_TYPES[name].type
 
 
+def last_position(conn):
+    """The position of the latest event in the store (0 if none)."""
+    from sqlalchemy import func
+    return conn.execute(select(func.max(events.c.position))).scalar() or 0
+
+
 def load_stream(conn, stream_id):
     rows = conn.execute(LOAD_STREAM, {"stream_id": stream_id}).all()
     return [_event_from_row(row) for row in rows]
@@ -197,6 +203,17 @@ def received_events(conn, consumer, after_position=0, limit=1000):
                                     inbox.c.position > after_position))
                         .order_by(inbox.c.position).limit(limit)).all()
     return [(row.position, Event.from_json(row.body)) for row in rows]
+
+
+def received_ids(conn, consumer, event_ids):
+    """Which of `event_ids` `consumer` has processed."""
+    found = set()
+    ids = list(event_ids)
+    for start in range(0, len(ids), 500):           # bounded IN lists
+        found.update(conn.execute(select(inbox.c.event_id).where(and_(
+            inbox.c.consumer == consumer, inbox.c.event_id.in_(ids[start:start + 500]))))
+            .scalars())
+    return found
 
 
 def stream_version(conn, stream_id):

@@ -407,6 +407,15 @@ def subscribe(consumer_name, binding_keys):
     return decorate
 
 
+def subscriptions_of(service_class):
+    """(consumer name, binding keys) of each @subscribe method of a service."""
+    for attribute in dir(service_class):
+        method = getattr(service_class, attribute, None)
+        for entrypoint in getattr(method, "nameko_entrypoints", ()):
+            if isinstance(entrypoint, EventSubscription):
+                yield entrypoint.consumer_name, entrypoint.binding_keys
+
+
 class HealthCheck:
     """Mixed into every service that has a `store`: the gateway's /health asks it."""
 
@@ -415,6 +424,16 @@ class HealthCheck:
         with self.store.connect() as conn:
             pending = eventstore.unpublished_count(conn)
         return {"status": "ok", "service": self.name, "outbox_pending": pending}
+
+    @rpc
+    def awaiting(self, events):
+        """Of `events` ([{"id", "type"}], e.g. what an import appended), the ids
+        this service's subscriptions will get but have not processed yet."""
+        waiting = []
+        with self.store.connect() as conn:
+            for name, binding_keys in subscriptions_of(type(self)):
+                waiting += consumer.awaiting(conn, name, binding_keys, events)
+        return waiting
 
 
 # --- HTTP: nameko's web server, made fit for a public edge ----------------------------

@@ -497,7 +497,8 @@ class Indicator(Schema):
     nothing_to_measure = fields.Boolean(required=True)
     detail = fields.Dict(required=True, metadata={"description": "what was counted"})
     to_gain = _text(metadata={"description": "what would gain the missing points; "
-                                             "empty when none is missing"})
+                                             "empty when none is missing, or when the "
+                                             "indicator had nothing to judge"})
     i18n = fields.Dict(keys=fields.String(), values=fields.Nested(IndicatorText),
                        required=True, metadata={"description": "title and to_gain by language"})
 

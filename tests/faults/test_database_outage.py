@@ -4,7 +4,6 @@ database that is away, with Retry-After; /health answers within two seconds
 naming what is down; no service is restarted, nothing is half-written, and
 after the cluster is back everything answered 201 is stored once, published
 and projected."""
-import time
 from types import SimpleNamespace
 
 import pytest

@@ -11,7 +11,7 @@ fast: every timer's effect happens once, as with one process.
 import collections
 import json
 import time
-from datetime import date, timedelta
+from datetime import date
 
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import select
