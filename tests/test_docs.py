@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 from tools import launch
 
@@ -45,6 +46,15 @@ def shell_examples():
     return found
 
 
+def operator_env(platform):
+    """What an operator's shell has on the platform's machine: the project's
+    virtualenv first on PATH (`python -m …` tools), and the broker and queue
+    prefix the services use."""
+    return {"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
+            "PYTHONPATH": launch.ROOT, "AMQP_URI": platform.env["AMQP_URI"],
+            "QUEUE_PREFIX": platform.env["QUEUE_PREFIX"]}
+
+
 def test_every_shell_example_runs_and_answers_as_it_says(demo_platform, tmp_path):
     for tool in ("curl", "python3", "zbarimg"):
         assert shutil.which(tool), "%s is needed (zbarimg: apt-get install zbar-tools)" % tool
@@ -59,7 +69,8 @@ def test_every_shell_example_runs_and_answers_as_it_says(demo_platform, tmp_path
     work = tmp_path / "work"
     work.mkdir()
     finished = subprocess.run(["bash", "-c", "".join(script)], cwd=str(work),
-                              env=dict(os.environ, STATUS_LOG=str(log)),
+                              env=dict(os.environ, STATUS_LOG=str(log),
+                                       **operator_env(demo_platform)),
                               capture_output=True, text=True, timeout=600)
     answered = {}
     current = None
