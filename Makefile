@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
+HOST   ?= 127.0.0.1
 
-.PHONY: venv run test unit replay bench admin clean
+.PHONY: venv run test chaos unit replay bench admin clean
 
 # The QR sheet's labels are printed in this font (Debian's fonts-wqy-zenhei): Chinese
 # position names need one; installed here where it is missing and apt-get may.
@@ -21,12 +22,18 @@ $(VENV)/.installed: requirements.txt
 venv: $(VENV)/.installed
 
 ## run: the five services and the gateway on http://localhost:$(PORT), SQLite under ./var, demo data
+## (HOST=0.0.0.0: listen on every interface, QR codes carry this machine's address)
 run: venv
-	$(PY) -m tools.run --port $(PORT)
+	$(PY) -m tools.run --host $(HOST) --port $(PORT)
 
 ## test: unit, integration and end-to-end tests on the real broker, SQLite and PostgreSQL
 test: venv
 	$(PY) -m pytest
+
+## chaos: the fault tests (broker and database outages, kill -9, SIGTERM, poison messages,
+## replicas) on a RabbitMQ node and a PostgreSQL cluster of their own
+chaos: venv
+	$(PY) -m pytest tests/faults -v -s
 
 unit: venv
 	$(PY) -m pytest services/hazard/unit services/checklist/unit services/scoring/unit \

@@ -5,7 +5,10 @@ Routing key = CloudEvents type, so an integrator binds `einspection.hazard.#`
 to get every hazard event, or `#` to get everything.
 """
 import os
+import time
 
+import amqp.exceptions
+import kombu.exceptions
 from kombu import Connection, Exchange, Queue
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
@@ -24,6 +27,11 @@ def exchange_name(config=None):
 
 def events_exchange(name):
     return Exchange(name, type="topic", durable=True)
+
+
+# What talking to a broker that went away raises: the socket's errors,
+# py-amqp's ("connection already closed") and kombu's wrapping of both.
+CONNECTION_ERRORS = (OSError, amqp.exceptions.ConnectionError, kombu.exceptions.OperationalError)
 
 
 def dead_letter_queue_name(queue_name):
@@ -50,10 +58,13 @@ def connect(uri, confirm=True):
 
 
 def publish(producer, exchange, routing_key, body, headers=None, message_id=None):
+    """Persistent, as a structured CloudEvent; `message_id` is the event's id
+    (what an integrator or the dead-letter tool can find it by)."""
     producer.publish(body, exchange=exchange, routing_key=routing_key, delivery_mode=2,
                      content_type="application/cloudevents+json", content_encoding="utf-8",
-                     headers=headers or {}, message_id=message_id, mandatory=False,
-                     retry=False, serializer=None)
+                     headers=headers or {}, message_id=message_id,
+                     timestamp=int(time.time()), mandatory=False, retry=False,
+                     serializer=None)
 
 
 def events_amqp_uri(config=None):

@@ -14,6 +14,9 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
+# The largest message a consumer takes as an event; bigger is dead-lettered
+# unread. Every event comes from one API request (at most 1 MiB of body).
+MAX_EVENT_BYTES = 8 * 1024 * 1024
 
 LEVELS = ("general", "major")
 INSPECTION_KINDS = ("self", "grid", "enforcement")

@@ -3,6 +3,7 @@ import functools
 import os
 
 from sqlalchemy import create_engine, event
+from sqlalchemy import exc as sa_exc
 
 
 def make_engine(url, **kwargs):
@@ -42,6 +43,24 @@ def make_engine(url, **kwargs):
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def unavailability(exc):
+    """'unavailable' if `exc` says the database cannot be reached now (down,
+    restarting, refusing or dropping connections), 'busy' if it could not
+    take the work now (a deadlock or serialization victim, SQLite's lock
+    timeout); None for anything else. Either way the same work may succeed
+    when tried again."""
+    if isinstance(exc, (sa_exc.DisconnectionError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
+        return "unavailable"
+    if isinstance(exc, sa_exc.OperationalError):
+        code = getattr(exc.orig, "pgcode", None) or ""
+        if code.startswith("40") or "database is locked" in str(exc.orig):
+            return "busy"
+        return "unavailable"
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return "unavailable"
+    return None
 
 
 def is_sqlite(engine):

@@ -103,6 +103,21 @@ class TooManyAttempts(DomainError):
         return ("too many failed logins; try again in %d s" % self.retry_after)
 
 
+class ServiceUnavailable(DomainError):
+    """Something the service needs (its database, the broker) is away for now:
+    nothing was done, and the same request may succeed later (HTTP 503 with
+    Retry-After). `message` names what is unavailable."""
+    status = 503
+
+    def __init__(self, message, retry_after="5"):
+        # text only: nameko turns other arguments into text on the way
+        super().__init__(message, str(retry_after))
+        self.message, self.retry_after = message, str(retry_after)
+
+    def __str__(self):
+        return self.message
+
+
 class CommandIdReused(DomainError):
     """A command id (from a client's Idempotency-Key) that an earlier,
     different request of the same command carried: HTTP 422."""
@@ -130,4 +145,5 @@ class DeadlinePassed(DomainError):
 
 
 ALL = (DomainError, InvalidCommand, NotFound, Conflict, ConcurrencyConflict, TooLarge,
-       NotAuthenticated, Forbidden, TooManyAttempts, CommandIdReused, DeadlinePassed)
+       NotAuthenticated, Forbidden, TooManyAttempts, ServiceUnavailable, CommandIdReused,
+       DeadlinePassed)

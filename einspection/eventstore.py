@@ -149,6 +149,12 @@ def _type_of(name):
     return EVENT_TYPES[name].type
 
 
+def last_position(conn):
+    """The position of the latest event in the store (0 if none)."""
+    from sqlalchemy import func
+    return conn.execute(select(func.max(events.c.position))).scalar() or 0
+
+
 def load_stream(conn, stream_id):
     rows = conn.execute(LOAD_STREAM, {"stream_id": stream_id}).all()
     return [_event_from_row(row) for row in rows]
@@ -167,10 +173,11 @@ def claim_unpublished(conn, limit, lock=True):
     """The oldest unpublished entries. On PostgreSQL the rows stay locked until
     the transaction ends, so relays of several replicas take batches one after
     another, in order, and never publish the same batch side by side."""
-    query = (select(outbox.c.position, outbox.c.routing_key, outbox.c.body)
+    query = (select(outbox.c.position, outbox.c.routing_key, outbox.c.body, events.c.event_id)
+             .join(events, events.c.position == outbox.c.position)
              .where(outbox.c.published_at.is_(None)).order_by(outbox.c.position).limit(limit))
     if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update(of=outbox)
     return conn.execute(query).all()
 
 
@@ -209,6 +216,17 @@ def received_events(conn, consumer, after_position=0, limit=1000):
                                     inbox.c.position > after_position))
                         .order_by(inbox.c.position).limit(limit)).all()
     return [(row.position, Event.from_json(row.body)) for row in rows]
+
+
+def received_ids(conn, consumer, event_ids):
+    """Which of `event_ids` `consumer` has processed."""
+    found = set()
+    ids = list(event_ids)
+    for start in range(0, len(ids), 500):           # bounded IN lists
+        found.update(conn.execute(select(inbox.c.event_id).where(and_(
+            inbox.c.consumer == consumer, inbox.c.event_id.in_(ids[start:start + 500]))))
+            .scalars())
+    return found
 
 
 def stream_version(conn, stream_id):

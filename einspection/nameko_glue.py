@@ -1,19 +1,35 @@
 """The nameko edge: dependency providers and the event-subscription entrypoint
 that put the plain core (event store, outbox relay, consumer rules) into a
 nameko service. Nothing else in the core imports nameko.
+
+Every entrypoint of a service comes from here (`rpc`, `timer`, `subscribe`,
+and the gateway's `RpcProxy`), so that all of them:
+- outlive a broker restart: an ack, requeue or reply on a connection the
+  broker already closed is logged, not fatal (nameko kills the whole
+  container for it), and consumers reconnect within two seconds of the
+  broker's return;
+- name an outage: SQLAlchemy's connection errors become ServiceUnavailable
+  ("the hazard service's database is unavailable; retry later"), which an
+  RPC caller gets back as itself (HTTP 503) and the log shows in one line.
 """
+import functools
+import inspect
 import logging
 import os
 import time
+from contextlib import contextmanager
 from functools import partial
 
 import eventlet
 import eventlet.event
 from eventlet import wsgi
 from eventlet.semaphore import Semaphore
-from nameko.exceptions import ContainerBeingKilled, deserialize_to_instance
+from nameko.exceptions import ContainerBeingKilled, IncorrectSignature, deserialize_to_instance
 from nameko.extensions import DependencyProvider, Entrypoint
-from nameko.rpc import rpc as nameko_rpc
+from nameko.messaging import QueueConsumer
+from nameko.rpc import ReplyListener, Rpc, RpcConsumer
+from nameko.rpc import RpcProxy as NamekoRpcProxy
+from nameko.timer import Timer
 from nameko.web import server as nameko_web
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import HTTPException, NotFound
@@ -22,30 +38,141 @@ from werkzeug.wrappers import Request
 
 from . import bus, consumer, errors, eventstore, journal, metrics
 from .contract import ContractError
-from .db import make_engine, reading
+from .db import make_engine, reading, unavailability
 from .relay import OutboxRelay
 
 log = logging.getLogger(__name__)
 
-# An RPC caller gets InvalidCommand / NotFound / Conflict back as themselves,
-# and ContractError (input that makes no valid event) too: the gateway
-# answers it 400 naming the fields, like any invalid input.
+# An RPC caller gets InvalidCommand / NotFound / Conflict / ServiceUnavailable
+# back as themselves, and ContractError (input that makes no valid event)
+# too: the gateway answers it 400 naming the fields, like any invalid input.
 for _error in errors.ALL + (ContractError,):
     deserialize_to_instance(_error)
 
-# Services' RPC methods: a domain error is the caller's mistake, logged as
-# expected rather than as a failure of the service.
-rpc = nameko_rpc(expected_exceptions=errors.DomainError)
+
+# How often a consumer whose broker went away tries again (kombu's default
+# grows to 30 s, so a service could stay deaf for that long after the broker
+# is back).
+RECONNECT_INTERVALS = {"interval_start": 0.5, "interval_step": 0.5, "interval_max": 2}
+# Publishing an RPC request: two quick retries on a fresh connection (a pooled
+# one may be stale after a broker restart), then the caller answers 503.
+RPC_PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.3, "interval_step": 0.3,
+                     "interval_max": 0.6}
+
+
+def _settle(action, message, what):
+    """Ack or requeue; on a connection the broker closed, log it and go on:
+    the broker has already put the unacknowledged message back in its queue."""
+    try:
+        action(message)
+    except bus.CONNECTION_ERRORS as exc:
+        log.warning("could not %s message %s: the broker connection is gone (%s); "
+                    "the broker delivers it again", what,
+                    message.delivery_info.get("routing_key", ""), exc)
+
+
+def _naming_outages(method):
+    """The entrypoint method, raising ServiceUnavailable that names the
+    service's database where SQLAlchemy raises a connection error."""
+    @functools.wraps(method)
+    def entrypoint_method(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            kind = unavailability(exc)
+            if kind is None:
+                raise
+            raise errors.ServiceUnavailable("the %s service's database is %s; retry later"
+                                            % (self.name, kind)) from exc
+    return entrypoint_method
+
+
+class _QueueConsumer(QueueConsumer):
+    """nameko's consumer of RPC requests and replies, made to outlive a broker
+    restart (see the module's docstring)."""
+
+    def ack_message(self, message):
+        _settle(super().ack_message, message, "ack")
+
+    def requeue_message(self, message):
+        _settle(super().requeue_message, message, "requeue")
+
+    @contextmanager
+    def establish_connection(self):
+        with self.create_connection() as connection:
+            connection.ensure_connection(self.on_connection_error, self.connect_max_retries,
+                                         **RECONNECT_INTERVALS)
+            yield connection
+
+
+class _RpcConsumer(RpcConsumer):
+    queue_consumer = _QueueConsumer()
+
+    def handle_result(self, message, result, exc_info):
+        try:
+            return super().handle_result(message, result, exc_info)
+        except bus.CONNECTION_ERRORS as exc:
+            # The reply is lost; the caller answers 503 when its deadline
+            # passes. Ack anyway: on a live channel the request is done; on a
+            # dead one the ack fails and the broker delivers the request again.
+            log.warning("the reply to %s was not sent (%s)",
+                        message.delivery_info.get("routing_key", ""), exc)
+            self.queue_consumer.ack_message(message)
+            return result, exc_info
+
+
+class _Rpc(Rpc):
+    rpc_consumer = _RpcConsumer()
+
+    def check_signature(self, args, kwargs):
+        # the service's method is wrapped (_naming_outages): check the arguments
+        # against the method itself
+        method = inspect.unwrap(getattr(self.container.service_cls, self.method_name))
+        try:
+            inspect.getcallargs(method, None, *args, **kwargs)
+        except TypeError as exc:
+            raise IncorrectSignature(str(exc)) from None
+
+
+def rpc(method):
+    """A service's RPC method. A domain error is the caller's mistake, logged
+    as expected rather than as a failure of the service."""
+    return _Rpc.decorator(expected_exceptions=errors.DomainError)(_naming_outages(method))
+
+
+def timer(interval):
+    """A service's timer (nameko's), whose database outage is one log line a tick."""
+    def decorate(method):
+        return Timer.decorator(interval=interval, expected_exceptions=errors.DomainError)(
+            _naming_outages(method))
+    return decorate
+
+
+class _ReplyListener(ReplyListener):
+    queue_consumer = _QueueConsumer()
+
+
+class RpcProxy(NamekoRpcProxy):
+    """nameko's RpcProxy for callers (the gateway): its reply listener
+    outlives a broker restart, and a request the broker does not take fails
+    within a second (a kombu OperationalError the caller answers 503)."""
+    rpc_reply_listener = _ReplyListener()
+
+    def __init__(self, target_service, **options):
+        options.setdefault("retry_policy", RPC_PUBLISH_RETRY)
+        super().__init__(target_service, **options)
 
 
 class _ExpectedErrorsInOneLine(logging.Filter):
     """nameko logs a worker's expected exception (a DomainError: a 404, a
-    400 — the caller's mistake, answered as such) as a warning with its
-    traceback. Keep it one line, at INFO: a traceback is for what went wrong
-    here."""
+    400 — the caller's mistake, answered as such — or an outage already
+    named) as a warning with its traceback. Keep it one line, at INFO: a
+    traceback is for what went wrong here."""
 
     def filter(self, record):
-        if isinstance(record.msg, str) and record.msg.startswith("(expected)"):
+        expected = (isinstance(record.msg, str) and record.msg.startswith("(expected)")) or (
+            record.exc_info and isinstance(record.exc_info[1], errors.DomainError))
+        if expected:
             record.exc_info = record.exc_text = None
             record.levelno, record.levelname = logging.INFO, "INFO"
         return True
@@ -261,18 +388,18 @@ class EventSubscription(Entrypoint):
                                                               time.perf_counter()))
         except ContainerBeingKilled:
             self._in_flight -= 1
-            message.requeue()
+            _settle(lambda m: m.requeue(), message, "requeue")
 
     def _finish(self, message, arrived, worker_ctx, result=None, exc_info=None):
         try:
             if exc_info is None:
-                message.ack()
+                _settle(lambda m: m.ack(), message, "ack")
                 outcome = "acked"
             elif consumer.is_transient(exc_info[1]):
                 log.warning("transient failure in %s, requeueing: %s", self.queue_name,
                             exc_info[1])
                 time.sleep(1.0)      # no hot loop while the database is away
-                message.requeue()
+                _settle(lambda m: m.requeue(), message, "requeue")
                 outcome = "requeued"
             else:
                 self._dead_letter(message, consumer.reason_for(exc_info[1]))
@@ -296,12 +423,27 @@ class EventSubscription(Entrypoint):
                     self._dlq_connection.release()
                 self._dlq_connection = None
                 log.exception("dead-lettering failed; message stays on %s", self.queue_name)
-                message.requeue()
+                _settle(lambda m: m.requeue(), message, "requeue")
                 return
-        message.ack()
+        _settle(lambda m: m.ack(), message, "ack")
 
 
-subscribe = EventSubscription.decorator
+def subscribe(consumer_name, binding_keys):
+    """`@subscribe("scoring", ["einspection.hazard.#"])`: see EventSubscription."""
+    def decorate(method):
+        return EventSubscription.decorator(consumer_name, binding_keys,
+                                           expected_exceptions=errors.DomainError)(
+            _naming_outages(method))
+    return decorate
+
+
+def subscriptions_of(service_class):
+    """(consumer name, binding keys) of each @subscribe method of a service."""
+    for attribute in dir(service_class):
+        method = getattr(service_class, attribute, None)
+        for entrypoint in getattr(method, "nameko_entrypoints", ()):
+            if isinstance(entrypoint, EventSubscription):
+                yield entrypoint.consumer_name, entrypoint.binding_keys
 
 
 class HealthCheck:
@@ -312,6 +454,16 @@ class HealthCheck:
         with self.store.connect() as conn:
             pending = eventstore.unpublished_count(conn)
         return {"status": "ok", "service": self.name, "outbox_pending": pending}
+
+    @rpc
+    def awaiting(self, events):
+        """Of `events` ([{"id", "type"}], e.g. what an import appended), the ids
+        this service's subscriptions will get but have not processed yet."""
+        waiting = []
+        with self.store.connect() as conn:
+            for name, binding_keys in subscriptions_of(type(self)):
+                waiting += consumer.awaiting(conn, name, binding_keys, events)
+        return waiting
 
 
 # --- HTTP: nameko's web server, made fit for a public edge ----------------------------

@@ -71,7 +71,8 @@ class OutboxRelay:
         if rows:
             producer = self._ensure_producer()
             for row in rows:
-                bus.publish(producer, self.exchange, row.routing_key, row.body)
+                bus.publish(producer, self.exchange, row.routing_key, row.body,
+                            message_id=row.event_id)
 
     def run(self):
         """Loop until stopped: drain the outbox, then wait for a wake-up or the

@@ -1,12 +1,14 @@
 import contextlib
+import json
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 
 from conftest import BACKENDS, _rabbitmqctl, _vhost
 from tools import launch
 
-from .support import Api, SmtpSink, free_port
+from .support import Api, EventTap, SmtpSink, free_port, wait_until
 
 
 @pytest.fixture(scope="session")
@@ -98,3 +100,48 @@ def own_platform(request, databases, run_id, tmp_path_factory, name, prepare, **
         if request.session.testsfailed > failed_before:
             running.print_logs()
         _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture(scope="session", params=["sqlite"])
+def demo_platform(request, databases, run_id, tmp_path_factory):
+    """A platform with `make run`'s demo data, as a newcomer meets it (SQLite,
+    like `make run`), shared by the session: tests/test_demo.py checks the
+    history the load made, from what was taken right after it (`at_load`);
+    tests/test_docs.py runs the documentation's examples on it afterwards."""
+    from tools import demo
+
+    def load(running):
+        tap = EventTap(running.amqp_uri, running.exchange, "einspection.grade.#")
+        try:
+            running.today = datetime.now(timezone.utc).date()
+            running.ids, running.accounts = demo.load(
+                running.base_url, running.token, running.amqp_uri, progress=lambda _: None)
+            api = Api(running.base_url, running.token)
+            running.at_load = wait_until(lambda: _what_the_load_made(running, api, tap),
+                                         timeout=60, message="every grade event's notice")
+        finally:
+            tap.close()
+    # Scoring's clock check (300 s in `make run`) would step the clock to today
+    # once the load is done; held off here, so that what is checked is the load.
+    with own_platform(request, databases, run_id, tmp_path_factory, "demo", load,
+                      SCORING_CLOCK_CHECK_SECONDS="3600") as running:
+        yield running
+
+
+def _what_the_load_made(running, api, tap):
+    """The grade events of the load, once notify has a notice for each; the
+    enterprises' notices, hazards and inspections then."""
+    tap.drain(0.5)
+    events = [json.loads(message.body) for message in tap.messages]
+    notices = {}
+    for enterprise_id in running.ids:
+        notices[enterprise_id] = [n for n in api.get(
+            "/api/v1/enterprises/%s/notices" % enterprise_id,
+            params={"size": 200, "sort": "issued_at"}).json()["items"]
+            if n["kind"] in ("grade", "monthly")]
+    if not events or sum(len(n) for n in notices.values()) != len(events):
+        return None
+    return {"grade_events": events, "notices": notices,
+            "hazards": api.get("/api/v1/hazards", params={"size": 200}).json()["items"],
+            "inspections": api.get("/api/v1/inspections",
+                                   params={"size": 200}).json()["items"]}

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from einspection.db import make_engine
 from services.checklist import documents, projections
 from services.checklist.positions import scan_url
-from services.checklist.service import DEFAULT_PUBLIC_BASE_URL
 
 from . import factories, fixtures
 from .fixtures import created
@@ -178,8 +177,9 @@ def test_a_qr_token_resolves_records_presence_and_a_rotated_one_is_404(api, tap,
     assert svg.headers["Content-Type"].startswith("image/svg+xml")
     assert ElementTree.fromstring(svg.content).tag.endswith("svg")
     token = fixtures.position_token(platform, site.position_id)
-    # the image is exactly the QR code of the position's scan URL
-    assert png.content == documents.qr_png(scan_url(DEFAULT_PUBLIC_BASE_URL, token))
+    # the image is exactly the QR code of the position's scan URL, at the platform's address
+    assert platform.public_base_url == "http://localhost:%d" % platform.port
+    assert png.content == documents.qr_png(scan_url(platform.public_base_url, token))
 
     # who scanned is the account scanning: a name in the query is refused, not recorded
     named = api.get("/api/v1/scan/%s" % token, params={"by": "bureau.inspector"})

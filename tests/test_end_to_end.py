@@ -112,6 +112,8 @@ def test_published_events_follow_cloudevents_and_their_data_schemas(api, tap):
         jsonschema.validate(envelope, schema)
         assert message.delivery_info["routing_key"] == envelope["type"]
         assert message.properties["delivery_mode"] == 2           # persistent
+        assert message.properties["message_id"] == envelope["id"]   # findable by event id
+        assert message.properties["timestamp"] > 0
         assert envelope["specversion"] == "1.0"
         assert envelope["datacontenttype"] == "application/json"
         assert envelope["source"].startswith("/einspection/")

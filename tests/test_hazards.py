@@ -435,7 +435,7 @@ def test_a_general_hazard_is_closed_by_someone_other_than_its_rectifier(api, tap
     # nor by naming someone else in the body
     refused(manager, path, {"outcome": "verified", "verifier": "bureau.inspector"})
     reason = refused(staff, path, {"outcome": "verified"})  # staff do not sign off at all
-    assert "enterprise_staff may not verify a general hazard" in reason
+    assert "an enterprise staff member may not verify a general hazard" in reason
     assert created(api.get(path), 200)["status"] == "rectification_submitted"
 
     grid = account(api, "grid_officer", grid="Wukang-1")
@@ -468,7 +468,7 @@ def test_a_major_hazard_is_closed_only_by_an_officer_or_the_authority_other_than
     created(manager.post(path + "/plan", PLAN))
     created(manager.post(path + "/rectification", rectification()))
     assert "may not verify a major hazard" in refused(staff, path, {"outcome": "verified"})
-    assert "enterprise_manager may not verify a major hazard" in refused(
+    assert "an enterprise manager may not verify a major hazard" in refused(
         account(api, "enterprise_manager", enterprise_id=enterprise_id), path,
         {"outcome": "verified"})
     assert created(town.post(path + "/verification", {"outcome": "verified"}))["status"] == \

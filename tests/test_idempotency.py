@@ -4,16 +4,18 @@ the notices, and answers the same twice; the key names one request of one
 account; an RPC request the broker delivers twice is executed once; one
 that arrives after its caller's deadline is not executed at all; and a
 hazard process killed while clients post doubles nothing they were told
-was stored."""
+was stored; an operator's import sent twice imports once."""
 import json
 import signal
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import eventlet
 import pytest
 import requests
 from kombu import Connection, Exchange, Queue
+from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import func, select
 
 from einspection import eventstore
@@ -305,3 +307,23 @@ def test_a_hazard_process_killed_while_clients_post_doubles_nothing(crash_platfo
     doubled = {d: n for d, n in stored.items() if n > 1}
     assert doubled == {}, "doubled: %s" % doubled
     assert all(stored.get(description) == 1 for description in answered)
+
+
+# --- an operator's import, sent twice ------------------------------------------------------
+
+def test_an_import_sent_twice_imports_each_record_once(platform, api):
+    """Each imported record is a command of its own, its id derived from the
+    record: the same import again (a redelivery, or the whole file after a
+    fix) answers as the first did and records nothing more."""
+    enterprise_id = fixtures.register_enterprise(api)
+    description = "imported once " + uuid.uuid4().hex
+    at = (datetime.now(timezone.utc) - timedelta(days=2)).isoformat().replace("+00:00", "Z")
+    records = [{"command": "report_hazard", "at": at, "actor": "baide.staff",
+                "payload": factories.hazard(enterprise_id, found_hours_ago=60,
+                                            description=description)}]
+    with ClusterRpcProxy({"AMQP_URI": platform.amqp_uri}, timeout=30) as rpc:
+        first = rpc.hazard.import_records({"records": records, "actor": "admin"})
+        again = rpc.hazard.import_records({"records": records, "actor": "admin"})
+    assert again["results"] == first["results"] and again["events"] == []
+    assert [e["type"] for e in first["events"]] == ["einspection.hazard.reported.v1"]
+    assert hazards_described(platform, description) == 1

@@ -2,9 +2,11 @@
 
 Used by `make run`, by the end-to-end tests and by the benchmarks, so all
 three run the services exactly the same way."""
+import ctypes
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,11 +32,75 @@ DATABASE_KEYS = {"hazard": "HAZARD_DATABASE_URL", "checklist": "CHECKLIST_DATABA
 ADMIN = ("admin", "admin-password-1")
 
 
+# HOST is an IPv4 address or a host name: nameko's web server takes no IPv6 address.
+LOOPBACK = ("127.0.0.1", "localhost")
+ALL_INTERFACES = ("0.0.0.0", "")
+
+
+def machine_address():
+    """This machine's address on its network: the one its default route goes
+    out of (a UDP socket's connect sends nothing). None without a network."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))     # TEST-NET-1: any routed address will do
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def public_base_url(host, port):
+    """Where people reach a gateway listening on `host`: localhost for a
+    loopback host; the machine's network address for all interfaces (so a
+    phone on the same network can open a position's QR code); else the host."""
+    if host in LOOPBACK:
+        host = "localhost"
+    elif host in ALL_INTERFACES:
+        host = machine_address() or "localhost"
+    return "http://%s:%d" % (host, port)
+
+
+def local_url(host, port):
+    """The gateway's address for callers on this machine."""
+    if host in ALL_INTERFACES or host in LOOPBACK:
+        host = "127.0.0.1"
+    return "http://%s:%d" % (host, port)
+
+
+def listen_error(host, port):
+    """The OSError a server listening on (host, port) would meet, or None.
+    Checked before anything starts: the gateway's listener shares a port
+    (SO_REUSEPORT) with another one that does the same, so a second platform
+    on the port would not even fail — it would take half the requests."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as servers do
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc
+    return None
+
+
+def _die_with_parent():
+    """In a service process before it runs: killed when the launcher dies
+    without stopping it (SIGKILL, a crash), so no service outlives its
+    launcher. SIGKILL, not SIGTERM: a nameko process told to stop while its
+    broker is gone waits for ever, and nobody is left to kill it; a killed
+    service is a crash, which the outbox, inbox and acks after commit survive."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)           # PR_SET_PDEATHSIG
+        if os.getppid() == 1:                   # the launcher died before the prctl
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
 class Platform:
     def __init__(self, env, port, log_dir, admin=ADMIN):
         self.env = env
         self.port = port
-        self.base_url = "http://127.0.0.1:%d" % port
+        host = env.get("GATEWAY_ADDRESS", "127.0.0.1:%d" % port).rpartition(":")[0]
+        self.base_url = local_url(host, port)
+        self.public_base_url = env.get("PUBLIC_BASE_URL") or public_base_url(host, port)
         self.log_dir = log_dir
         self.admin = admin
         self.processes = {}
@@ -72,7 +138,7 @@ class Platform:
         process = subprocess.Popen(
             [sys.executable, "-m", "nameko", "run", "--config", CONFIG, SERVICES[name]],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=_die_with_parent)
         self.processes[key] = process
         return process
 
@@ -141,17 +207,21 @@ class Platform:
 
 
 def _free_port():
-    import socket
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def environment(amqp_uri, database_urls, port, exchange=None, queue_prefix=None, base=None):
+def environment(amqp_uri, database_urls, port, exchange=None, queue_prefix=None, base=None,
+                host="127.0.0.1"):
+    """The services' environment: the gateway listens on `host`:`port`, and QR
+    codes point at PUBLIC_BASE_URL — given, or where that gateway is reached."""
     env = dict(base if base is not None else os.environ)
     # every gateway process must sign tokens with the same key
     env.setdefault("AUTH_SECRET", secrets.token_urlsafe(32))
-    env.update({"AMQP_URI": amqp_uri, "GATEWAY_ADDRESS": "127.0.0.1:%d" % port,
+    if not env.get("PUBLIC_BASE_URL"):
+        env["PUBLIC_BASE_URL"] = public_base_url(host, port)
+    env.update({"AMQP_URI": amqp_uri, "GATEWAY_ADDRESS": "%s:%d" % (host, port),
                 "PYTHONPATH": ROOT, "PYTHONUNBUFFERED": "1",
                 "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::UserWarning"})
     if exchange:

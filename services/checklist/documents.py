@@ -11,6 +11,7 @@ embeds it as a CIDFontType2 with Identity-H, which every reader decodes
 (pypdf included); a CFF one (Noto Sans CJK) gets an embedded encoding CMap
 that some text extractors misread."""
 import io
+import logging
 import os
 
 import qrcode
@@ -18,6 +19,9 @@ import qrcode.image.svg
 from fpdf import FPDF
 
 from einspection import spreadsheet
+
+# fontTools reports every table it subsets at INFO: a page of log per QR sheet
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 PNG, SVG, PDF = "image/png", "image/svg+xml", "application/pdf"
 CSV, XLSX = spreadsheet.CSV, spreadsheet.XLSX

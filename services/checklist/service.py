@@ -1,7 +1,7 @@
 import contextlib
 
 from nameko.dependency_providers import Config
-from einspection import auth, eventstore, files, paging
+from einspection import auth, eventstore, files, imports, paging
 from einspection import scope as tenancy
 from einspection.acting import Acting
 from einspection.contract import UNSTORABLE_TEXT, isoformat, load_command, unstorable, utcnow
@@ -50,12 +50,14 @@ class ChecklistService(HealthCheck):
     # --- register -----------------------------------------------------------------
     @rpc
     def register_enterprise(self, payload, acting):
-        acting = Acting.from_dict(acting)
+        return self._register_enterprise(payload, Acting.from_dict(acting), now=utcnow())
+
+    def _register_enterprise(self, payload, acting, *, now):
         _authority_only(acting.scope, "the register")
         command = load_command(RegisterEnterprise, payload)
 
         def execute(conn):
-            event = domain.register_enterprise(command, actor=acting.actor, now=utcnow(),
+            event = domain.register_enterprise(command, actor=acting.actor, now=now,
                                                correlation_id=acting.correlation_id)
             if projections.find_by_credit_code(conn, event.data["credit_code"]):
                 raise Conflict("an enterprise with credit code %s is registered already"
@@ -187,7 +189,9 @@ class ChecklistService(HealthCheck):
     # --- checklists -----------------------------------------------------------------
     @rpc
     def create_checklist(self, payload, acting):
-        acting = Acting.from_dict(acting)
+        return self._create_checklist(payload, Acting.from_dict(acting), now=utcnow())
+
+    def _create_checklist(self, payload, acting, *, now):
         command = load_command(CreateChecklist, payload)
         if not command["enterprise_id"]:
             _authority_only(acting.scope, "a universal checklist")
@@ -196,7 +200,7 @@ class ChecklistService(HealthCheck):
             if command["enterprise_id"]:
                 self._enterprise(conn, command["enterprise_id"], as_field="enterprise_id",
                                  scope=acting.scope, actor=acting.actor)
-            checklist = Checklist.create(command, actor=acting.actor, now=utcnow(),
+            checklist = Checklist.create(command, actor=acting.actor, now=now,
                                          correlation_id=acting.correlation_id)
             return self._save_checklist(conn, checklist)
         return self.store.command(acting, "create_checklist", [payload]).run(execute)
@@ -254,12 +258,12 @@ class ChecklistService(HealthCheck):
 
     @rpc
     def publish_checklist(self, checklist_id, acting):
-        acting = Acting.from_dict(acting)
+        return self._publish_checklist(checklist_id, Acting.from_dict(acting), now=utcnow())
 
+    def _publish_checklist(self, checklist_id, acting, *, now):
         def execute(conn):
             checklist = self._load_checklist(conn, checklist_id, acting.scope, acting.actor)
-            checklist.publish(actor=acting.actor, now=utcnow(),
-                              correlation_id=acting.correlation_id)
+            checklist.publish(actor=acting.actor, now=now, correlation_id=acting.correlation_id)
             return self._save_checklist(conn, checklist)
         return self.store.command(acting, "publish_checklist", [checklist_id]).run(execute)
 
@@ -292,7 +296,10 @@ class ChecklistService(HealthCheck):
     # --- positions and their codes --------------------------------------------------
     @rpc
     def register_position(self, enterprise_id, payload, acting):
-        acting = Acting.from_dict(acting)
+        return self._register_position(enterprise_id, payload, Acting.from_dict(acting),
+                                       now=utcnow())
+
+    def _register_position(self, enterprise_id, payload, acting, *, now):
         command = load_command(RegisterPosition, payload)
 
         def execute(conn):
@@ -301,7 +308,7 @@ class ChecklistService(HealthCheck):
             assigned = {checklist_id: projections.find_checklist(conn, checklist_id)
                         for checklist_id in command["checklist_ids"]}
             position = Position.register(enterprise, command, assigned, actor=acting.actor,
-                                         now=utcnow(), correlation_id=acting.correlation_id)
+                                         now=now, correlation_id=acting.correlation_id)
             self._record(conn, positions.stream_id(position.id), 0, *position.pending)
             return projections.position_view(self._position_row(conn, position.id))
         return self.store.command(acting, "register_position", [enterprise_id, payload]).run(
@@ -413,7 +420,9 @@ class ChecklistService(HealthCheck):
     # --- inspections ------------------------------------------------------------------
     @rpc
     def log_inspection(self, payload, acting):
-        acting = Acting.from_dict(acting)
+        return self._log_inspection(payload, Acting.from_dict(acting), now=utcnow())
+
+    def _log_inspection(self, payload, acting, *, now):
         command = load_command(LogInspection, payload)
 
         def execute(conn):
@@ -426,7 +435,7 @@ class ChecklistService(HealthCheck):
                 checklist=projections.find_checklist(conn, command["checklist_id"]),
                 version=projections.find_checklist_version(conn, command["checklist_id"],
                                                            command["checklist_version"]),
-                actor=acting.actor, now=utcnow(), correlation_id=acting.correlation_id)
+                actor=acting.actor, now=now, correlation_id=acting.correlation_id)
             self._record(conn, domain.inspection_stream(event.data["inspection_id"]), 0, event)
             return projections.inspection_view(
                 projections.find_inspection(conn, event.data["inspection_id"]), with_items=True)
@@ -465,13 +474,16 @@ class ChecklistService(HealthCheck):
     # --- safety actions -----------------------------------------------------------------
     @rpc
     def record_safety_action(self, enterprise_id, payload, acting):
-        acting = Acting.from_dict(acting)
+        return self._record_safety_action(enterprise_id, payload, Acting.from_dict(acting),
+                                          now=utcnow())
+
+    def _record_safety_action(self, enterprise_id, payload, acting, *, now):
         command = load_command(RecordSafetyAction, payload)
 
         def execute(conn):
             self._enterprise(conn, enterprise_id, scope=acting.scope, actor=acting.actor)
             event = domain.record_safety_action(enterprise_id, command, actor=acting.actor,
-                                                now=utcnow(),
+                                                now=now,
                                                 correlation_id=acting.correlation_id)
             self._record(conn, domain.safety_action_stream(event.data["action_id"]), 0, event)
             return projections.safety_action_view(
@@ -493,6 +505,27 @@ class ChecklistService(HealthCheck):
             return dict(projections.training_statistics(conn, query, scope=scope),
                         **{"from": query["from_"] and query["from_"].isoformat(),
                            "to": query["to"] and query["to"].isoformat()})
+
+    # --- records from before (einspection/imports.py) ------------------------------------
+    @rpc
+    def import_records(self, payload):
+        """The register, checklists, positions, inspections and safety actions
+        of a previous system, or the demo's history, each at its record's time
+        and by its record's account."""
+        def about(key, command):
+            return lambda body, acting, **when: command(
+                imports.required(body, key), imports.without(body, key), acting, **when)
+        outcome = imports.run(self.store, payload, {
+            "register_enterprise": self._register_enterprise,
+            "create_checklist": self._create_checklist,
+            "publish_checklist": lambda body, acting, **when: self._publish_checklist(
+                imports.required(body, "checklist_id"), acting, **when),
+            "register_position": about("enterprise_id", self._register_position),
+            "log_inspection": self._log_inspection,
+            "record_safety_action": about("enterprise_id", self._record_safety_action),
+        }, now=utcnow(), skew=domain.CLOCK_SKEW)
+        self.store.committed()
+        return outcome
 
     # --- helpers ------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -18,25 +18,38 @@ from prometheus_client import Counter, Histogram
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Response
 
-from einspection import auth, files
+from einspection import auth, bus, files
 from einspection.contract import UNSTORABLE_TEXT, ContractError, Id, unstorable
 from einspection.errors import (ConcurrencyConflict, Conflict, DomainError, Forbidden,
-                                InvalidCommand, NotAuthenticated, NotFound, TooManyAttempts)
+                                InvalidCommand, NotAuthenticated, NotFound, ServiceUnavailable,
+                                TooManyAttempts)
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32          # the API's deepest body is 4 levels; json.loads itself fails near 1,000
 RPC_TIMEOUT_SECONDS = 15
+RETRY_AFTER_SECONDS = "5"      # what a 503 tells the client to wait before trying again
+BROKER_UNAVAILABLE = "the message broker is unavailable; retry later"
 
 REQUESTS = Counter("gateway_requests_total", "HTTP requests", ["route", "status"])
 LATENCY = Histogram("gateway_request_seconds", "HTTP request latency", ["route"])
 
 
 class HttpError(Exception):
-    def __init__(self, status, message, fields=None, headers=None):
+    """`nothing_done`: a 5xx whose request certainly changed nothing (it was
+    never sent); any other 5xx of a command may have been done."""
+
+    def __init__(self, status, message, fields=None, headers=None, nothing_done=False):
         super().__init__(message)
         self.status, self.message, self.fields, self.headers = status, message, fields, headers
+        self.nothing_done = nothing_done
+
+
+def unavailable(message, retry_after=RETRY_AFTER_SECONDS, nothing_done=True):
+    """A 503: nothing can be done now; the same request may succeed later."""
+    return HttpError(503, message, headers={"Retry-After": retry_after},
+                     nothing_done=nothing_done)
 
 
 def json_response(status, payload, headers=None):
@@ -306,8 +319,9 @@ def command_of(request):
 def with_idempotency_key(request, response):
     """The client's Idempotency-Key back on the answer. When a command was
     sent and the answer is a 5xx, whether it was done is unknown to the
-    client: the answer says how to find out (the key made here, if the
-    client sent none, in the header and the message)."""
+    client (unless it was never sent: the broker or the service away): the
+    answer says how to find out (the key made here, if the client sent
+    none, in the header and the message)."""
     try:
         key = getattr(request, "idempotency_key", None) or idempotency_key(request)
     except HttpError:
@@ -316,7 +330,8 @@ def with_idempotency_key(request, response):
             request, "idempotency_key_made", False)):
         return response
     response.headers[IDEMPOTENCY_KEY] = key
-    if response.status_code >= 500 and hasattr(request, "acting"):
+    if (response.status_code >= 500 and hasattr(request, "acting")
+            and not getattr(request, "nothing_done", False)):
         try:
             payload = json.loads(response.get_data())
             payload["error"]["message"] += (
@@ -330,16 +345,28 @@ def with_idempotency_key(request, response):
 
 
 def call(method, *args, **kwargs):
-    """An RPC with a deadline: a service that does not answer is a 503."""
+    """An RPC with the API's deadline; see call_within."""
+    return call_within(RPC_TIMEOUT_SECONDS, method, *args, **kwargs)
+
+
+def call_within(seconds, method, *args, **kwargs):
+    """An RPC with a deadline. What cannot be answered now is a 503 with
+    Retry-After: a broker the request cannot be sent over (it was not sent),
+    a service that is not running (it was not taken), or one that did not
+    answer in time (it may still be done). A service whose database is away
+    answers ServiceUnavailable itself, which the endpoint passes on."""
+    service = getattr(method, "service_name", "a")
     try:
-        with eventlet.Timeout(RPC_TIMEOUT_SECONDS):
+        with eventlet.Timeout(seconds):
             return method(*args, **kwargs)
     except eventlet.Timeout:
-        raise HttpError(503, "a service did not answer in %ss; try again"
-                        % RPC_TIMEOUT_SECONDS) from None
-    except UnknownService as exc:
-        raise HttpError(503, "the %s service is not running; try again"
-                        % exc.args[0]) from None
+        # a command's answer then says how to find out (with_idempotency_key)
+        raise unavailable("the %s service did not answer in %ss" % (service, seconds),
+                          nothing_done=False) from None
+    except UnknownService:
+        raise unavailable("the %s service is not running; retry later" % service) from None
+    except bus.CONNECTION_ERRORS:
+        raise unavailable(BROKER_UNAVAILABLE) from None
 
 
 def endpoint(route, roles=EVERYONE, public=False):
@@ -367,6 +394,7 @@ def endpoint(route, roles=EVERYONE, public=False):
                 # (status, payload) becomes JSON; a Response (a file) goes as it is
                 response = result if isinstance(result, Response) else json_response(*result)
             except HttpError as exc:
+                request.nothing_done = exc.nothing_done
                 response = error_response(exc.status, exc.message, exc.fields,
                                           headers=exc.headers)
             except InvalidCommand as exc:
@@ -388,6 +416,9 @@ def endpoint(route, roles=EVERYONE, public=False):
                                           "handled; reload it and try again")
             except Conflict as exc:
                 response = error_response(409, str(exc), current=exc.state)
+            except ServiceUnavailable as exc:
+                response = error_response(503, str(exc),
+                                          headers={"Retry-After": exc.retry_after})
             except DomainError as exc:
                 response = error_response(exc.status, str(exc))
             except Exception:

@@ -47,13 +47,15 @@ ERROR_MEANINGS = {
          "query): use a new key for a new request",
     429: "too many failed logins for this username or from this address: wait Retry-After "
          "seconds",
-    503: "a service did not answer; try again",
+    503: "unavailable for now (the broker, a service or its database; `error.message` names "
+         "it): try again after the Retry-After header's seconds",
 }
 # A command's 503: whether it was done is unknown to the client.
 COMMAND_UNKNOWN_OUTCOME = (
-    "a service did not answer in time, or is away: the command may have been done all the "
-    "same. The answer's Idempotency-Key header (the client's own, or one the gateway made) "
-    "and message say how to find out: send the same request again with that key; if it was "
+    "unavailable for now, or a service did not answer in time (`error.message` says which): "
+    "the command may have been done all the same. The answer's Idempotency-Key header (the "
+    "client's own, or one the gateway made) and message say how to find out: after the "
+    "Retry-After header's seconds, send the same request again with that key; if it was "
     "done, that answers what it answered, if not, it is done then, once")
 
 IDEMPOTENCY_KEY_PARAMETER = {
@@ -107,7 +109,10 @@ ROUTES = {
     # --- the platform ------------------------------------------------------------------
     ("GET", "/health"): Operation(
         "every service's status and outbox backlog", "platform", views.Health,
-        extra_errors=(503,), description="503 (with the same body) when a service is down"),
+        extra_errors=(503,), description="Every service is asked at once, with a deadline of "
+                                         "1.5 s: 503 (with the same body, `down` naming what "
+                                         "is down) when a service, its database or the "
+                                         "broker is unavailable"),
     ("GET", "/metrics"): Operation(
         "Prometheus metrics of the gateway", "platform", {"text/plain": {"type": "string"}}),
     ("GET", "/openapi.json"): Operation(
@@ -471,12 +476,16 @@ def _operation(converter, method, werkzeug_path, function_name, operation, publi
     for status in sorted(_error_statuses(method, werkzeug_path, operation, public, roles)):
         responses[str(status)] = {"description": ERROR_MEANINGS[status],
                                   "content": {JSON: {"schema": "Error"}}}
+    if "503" in responses and werkzeug_path == "/health":
+        responses["503"]["content"] = {JSON: {"schema": views.Health}}
+    if "503" in responses:
+        responses["503"]["headers"] = {"Retry-After": {
+            "description": "seconds to wait before trying again",
+            "schema": {"type": "integer"}}}
     if command:
         responses["503"]["description"] = COMMAND_UNKNOWN_OUTCOME
         for response in responses.values():
-            response["headers"] = {IDEMPOTENCY_KEY: IDEMPOTENCY_KEY_HEADER}
-    if 503 in responses and werkzeug_path == "/health":
-        responses["503"]["content"] = {JSON: {"schema": views.Health}}
+            response.setdefault("headers", {})[IDEMPOTENCY_KEY] = IDEMPOTENCY_KEY_HEADER
     document = {"operationId": operation.operation_id or function_name, "summary": operation.summary,
                 "tags": [operation.tag], "parameters": parameters, "responses": responses}
     description = [operation.description] if operation.description else []

@@ -84,12 +84,23 @@ class ServiceHealth(Schema):
     service = fields.String()
     outbox_pending = fields.Integer(metadata={
         "description": "events recorded but not yet confirmed by the broker"})
+    reason = fields.String(metadata={
+        "description": "when unavailable, why: its database is away, it did not answer "
+                       "within the check's deadline, it is not running, or the broker is away"})
+
+
+class BrokerHealth(Schema):
+    status = _one_of(("ok", "unavailable"))
 
 
 class Health(Schema):
     status = _one_of(("ok", "degraded"))
     services = fields.Dict(keys=fields.String(), values=fields.Nested(ServiceHealth),
                            required=True)
+    broker = fields.Nested(BrokerHealth, required=True)
+    down = fields.List(fields.String(), metadata={
+        "description": "when degraded: what is down, e.g. \"the hazard service's database "
+                       "is unavailable\""})
 
 
 # --- accounts -------------------------------------------------------------------------
@@ -486,7 +497,8 @@ class Indicator(Schema):
     nothing_to_measure = fields.Boolean(required=True)
     detail = fields.Dict(required=True, metadata={"description": "what was counted"})
     to_gain = _text(metadata={"description": "what would gain the missing points; "
-                                             "empty when none is missing"})
+                                             "empty when none is missing, or when the "
+                                             "indicator had nothing to judge"})
     i18n = fields.Dict(keys=fields.String(), values=fields.Nested(IndicatorText),
                        required=True, metadata={"description": "title and to_gain by language"})
 

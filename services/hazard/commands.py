@@ -12,7 +12,7 @@ from einspection.errors import ConcurrencyConflict, Conflict, InvalidCommand, No
 from einspection.acting import Acting
 
 from . import evidence, ledger
-from .domain import DEFAULT_DEADLINE_DAYS, Hazard, stream_id
+from .domain import DEFAULT_DEADLINE_DAYS, SERVICE, Hazard, stream_id
 
 CONSUMER = "hazard"          # the inbox name, and the queue <QUEUE_PREFIX>.hazard
 
@@ -172,6 +172,18 @@ def mark_overdue(store, now):
         except ConcurrencyConflict:
             continue
     return marked
+
+
+def check_overdue(conn, hazard_id, now, correlation_id=""):
+    """The overdue check of one hazard as of `now` (an imported hazard's, as
+    it ran then): HazardOverdue if it is due and not marked yet, recorded by
+    the hazard service as the live check would."""
+    hazard = load(conn, hazard_id)
+    acting = Acting(SERVICE.actor, correlation_id=correlation_id)
+    marked = hazard.mark_overdue(now, acting) is not None
+    if marked:
+        save(conn, hazard)
+    return {"hazard_id": hazard_id, "overdue": hazard.overdue_at is not None, "marked": marked}
 
 
 def history(conn, hazard_id, scope=None, actor=""):

@@ -2,16 +2,16 @@ import base64
 import binascii
 import os
 
-from nameko.timer import timer
 
-from einspection import files
+from einspection import files, imports
 from einspection import scope as tenancy
 from einspection.acting import Acting
 from einspection.contract import load_command, utcnow
 from einspection.errors import InvalidCommand
-from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe
+from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe, timer
 
 from . import blobs, commands, evidence, export, ledger, verification
+from .domain import CLOCK_SKEW
 from .schemas import (LedgerQuery, RecordPlan, ReportHazard, StatisticsQuery,
                       SubmitRectification, Verify)
 
@@ -45,32 +45,68 @@ class HazardService(HealthCheck):
     # `acting` (einspection.acting, as a dict) is the account acting and its
     # scope: the actor of every event recorded, the enterprises it may touch;
     # its command id makes a repeat answer as the first time (einspection.journal).
+    # Each runs at `now`: the moment it is recorded — the present, or an
+    # imported record's time (import_records below).
     @rpc
     def report_hazard(self, payload, acting):
-        acting = Acting.from_dict(acting)
+        return self._report_hazard(payload, Acting.from_dict(acting), now=utcnow())
+
+    def _report_hazard(self, payload, acting, *, now):
         return self._write(acting, "report_hazard", [payload], commands.report,
-                           load_command(ReportHazard, payload), acting, now=utcnow(),
+                           load_command(ReportHazard, payload), acting, now=now,
                            days=commands.deadline_days())
 
     @rpc
     def record_plan(self, hazard_id, payload, acting):
-        acting = Acting.from_dict(acting)
+        return self._record_plan(hazard_id, payload, Acting.from_dict(acting), now=utcnow())
+
+    def _record_plan(self, hazard_id, payload, acting, *, now):
         return self._write(acting, "record_plan", [hazard_id, payload], commands.record_plan,
-                           hazard_id, load_command(RecordPlan, payload), acting, now=utcnow())
+                           hazard_id, load_command(RecordPlan, payload), acting, now=now)
 
     @rpc
     def submit_rectification(self, hazard_id, payload, acting):
-        acting = Acting.from_dict(acting)
+        return self._submit_rectification(hazard_id, payload, Acting.from_dict(acting),
+                                          now=utcnow())
+
+    def _submit_rectification(self, hazard_id, payload, acting, *, now):
         return self._write(acting, "submit_rectification", [hazard_id, payload],
                            commands.submit_rectification, hazard_id,
-                           load_command(SubmitRectification, payload), acting, now=utcnow())
+                           load_command(SubmitRectification, payload), acting, now=now)
 
     @rpc
     def verify(self, hazard_id, payload, acting):
-        acting = Acting.from_dict(acting)
+        return self._verify(hazard_id, payload, Acting.from_dict(acting), now=utcnow())
+
+    def _verify(self, hazard_id, payload, acting, *, now):
         return self._write(acting, "verify", [hazard_id, payload], commands.verify, hazard_id,
-                           load_command(Verify, payload), acting, VERIFICATION_RULE,
-                           now=utcnow())
+                           load_command(Verify, payload), acting, VERIFICATION_RULE, now=now)
+
+    # --- records from before (einspection/imports.py) ---------------------------------
+    @rpc
+    def import_records(self, payload):
+        """Hazards from a previous system, or the demo's history: the commands
+        above at each record's time, by each record's account, plus
+        `check_overdue` {hazard_id}: the overdue check of one hazard as it ran then."""
+        def with_hazard(command):
+            return lambda body, acting, **when: command(
+                imports.required(body, "hazard_id"), imports.without(body, "hazard_id"),
+                acting, **when)
+        outcome = imports.run(self.store, payload, {
+            "report_hazard": self._report_hazard,
+            "record_plan": with_hazard(self._record_plan),
+            "submit_rectification": with_hazard(self._submit_rectification),
+            "verify": with_hazard(self._verify),
+            "check_overdue": self._check_overdue_of,
+        }, now=utcnow(), skew=CLOCK_SKEW)
+        self.store.committed()
+        return outcome
+
+    def _check_overdue_of(self, body, acting, *, now):
+        hazard_id = imports.required(body, "hazard_id")
+        return self.store.command(acting, "check_overdue", [hazard_id]).run(
+            lambda conn: commands.check_overdue(conn, hazard_id, now,
+                                                correlation_id=acting.correlation_id))
 
     @subscribe(commands.CONSUMER, ["einspection.inspection.logged.v1"])
     def on_inspection_logged(self, event):

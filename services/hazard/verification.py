@@ -19,7 +19,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from einspection.auth import ROLES
+from einspection.auth import ROLES, a_role
 from einspection.contract import LEVELS
 from einspection.errors import Forbidden
 
@@ -63,9 +63,10 @@ class VerificationRule:
         to what it recorded."""
         allowed = self.roles[level]
         if acting.role not in allowed:
-            raise Forbidden("a %s may not verify a %s hazard: under verification rule %s "
-                            "that is for %s" % (acting.role or "service", level, self.version,
-                                                " or ".join(allowed)))
+            raise Forbidden("%s may not verify a %s hazard: under verification rule %s "
+                            "that is for %s" % (a_role(acting.role) if acting.role
+                                                else "a service", level, self.version,
+                                                " or ".join(a_role(role) for role in allowed)))
         if acting.actor in recorded_by:
             raise Forbidden("%s recorded %s of hazard %s, so another account must verify it: "
                             "the people who planned or rectified a hazard do not sign it off "

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from einspection import auth, eventstore, paging
+from einspection.consumer import topic_matches
 from einspection import scope as tenancy
 from einspection.contract import UNIVERSAL, EVENT_TYPES, Event, isoformat, new_event, utcnow
 from einspection.errors import InvalidCommand, NotFound
@@ -156,7 +157,8 @@ def issue(conn, cause, recipient, enterprise_id, kind, settings, context_for,
         "notice_id": notice_id, "enterprise_id": enterprise_id, "recipient": recipient,
         "kind": kind, "language": language, "title": title, "body": body,
         "cause_event_id": cause.id, "publication_id": publication_id,
-    }, actor=actor, correlation_id=cause.correlation_id, causation_id=cause.id)
+    }, actor=actor, correlation_id=cause.correlation_id, causation_id=cause.id,
+        time=cause.time)        # a notice is dated by what it tells of (imported history too)
     model.record(conn, "notice-" + notice_id, 0, [notice])
     if settings.email_enabled:
         for address in emails:
@@ -170,18 +172,6 @@ def schedule(conn, cause, channel, target, **what):
         what, delivery_id=delivery_id, channel=channel, target=target),
         actor="notify", correlation_id=cause.correlation_id, causation_id=cause.id)
     model.record(conn, "delivery-" + delivery_id, 0, [scheduled])
-
-
-def topic_matches(pattern, event_type):
-    """AMQP topic semantics: '*' is one word, '#' zero or more."""
-    def match(pattern_words, words):
-        if not pattern_words:
-            return not words
-        head, rest = pattern_words[0], pattern_words[1:]
-        if head == "#":
-            return any(match(rest, words[i:]) for i in range(len(words) + 1))
-        return bool(words) and head in ("*", words[0]) and match(rest, words[1:])
-    return match(pattern.split("."), event_type.split("."))
 
 
 # Neither cancelled nor suspended (its owner's account disabled).

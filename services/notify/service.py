@@ -1,10 +1,9 @@
 import os
 
-from nameko.timer import timer
 
 from einspection.acting import Acting
 from einspection.contract import load_command
-from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe
+from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe, timer
 
 from . import addresses, dispatch, model, policy
 from .channels import SmtpSettings

@@ -35,16 +35,14 @@ _environment.filters["capitalize_first"] = _capitalize_first
 
 def weakest_advice(indicators, language):
     """What gains the missing points, weakest indicator first (by the share
-    of its points it got; ties by key, so the text is stable)."""
-    missing = [i for i in indicators if Decimal(i["points"]) < Decimal(i["max_points"])]
+    of its points it got; ties by key, so the text is stable). Only the
+    indicators scoring advises on: one that lost points with nothing to judge
+    (no hazard recorded, so nothing shows late records) has no advice."""
+    missing = [i for i in indicators
+               if Decimal(i["points"]) < Decimal(i["max_points"]) and i["advice"]]
     missing.sort(key=lambda i: (Decimal(i["points"]) / Decimal(i["max_points"]), i["key"]))
-    advice = []
-    for indicator in missing:
-        translated = indicator.get("i18n", {}).get(language, {})
-        text = (translated.get("advice") or indicator["advice"]
-                or "improve %s" % (translated.get("title") or indicator["title"]).lower())
-        advice.append(text)
-    return advice
+    return [indicator.get("i18n", {}).get(language, {}).get("advice") or indicator["advice"]
+            for indicator in missing]
 
 
 def render(kind, language, **context):

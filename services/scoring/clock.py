@@ -115,7 +115,7 @@ def _state_one(conn, rules, enterprise_id, state):
         dict(projection.grade_data(enterprise_id, evaluation, previous_grade),
              period=state.period),
         actor="scoring", correlation_id=state.period_event_id,
-        causation_id=state.period_event_id)
+        causation_id=state.period_event_id, time=projection.dated(state.period_day))
     # Version 0 of its own stream: one statement per enterprise and period, ever.
     eventstore.append(conn, "statement-%s-%s" % (enterprise_id, state.period), 0, [statement])
     projection.record_statement(conn, statement)

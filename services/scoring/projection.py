@@ -12,13 +12,13 @@ scoring's clock day): the clock (`clock.py`, its own ScoringClockAdvanced
 events) slides every window with time, and the max keeps the result
 independent of whether an event or a clock step came first."""
 import json
-from datetime import date, timezone
+from datetime import date, datetime, time, timezone
 
 from sqlalchemy import (Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, Text,
                         and_, bindparam, or_, select)
 
 from einspection import eventstore
-from einspection.contract import new_event
+from einspection.contract import new_event, utcnow
 from einspection.db import lock_row, upsert
 from einspection.projection import paged
 
@@ -298,10 +298,20 @@ def grade_data(enterprise_id, evaluation, previous_grade):
             "indicators": event_indicators(evaluation)}
 
 
+def dated(as_of, cause_time=None):
+    """When a grade changed, or a month was stated: at its cause (the event
+    scored), but never before the start of the day it is as of — a clock step
+    slides the window at the start of its day — and never in the future. Live
+    this is the moment of the cause; for imported history, a day in the past."""
+    start_of_day = datetime.combine(as_of, time.min, tzinfo=timezone.utc)
+    return min(utcnow(), max(filter(None, [cause_time, start_of_day])))
+
+
 def rescore(conn, rules, row, first_event_time, last_event_time, events_applied, *,
-            correlation_id, causation_id):
+            correlation_id, causation_id, cause_time=None):
     """Evaluate the enterprise of the locked score `row` again, store it, and
-    record GradeAssigned if the grade changed; returns it."""
+    record GradeAssigned if the grade changed; returns it. `cause_time`: the
+    scored event's (None: a clock step)."""
     enterprise_id = row.enterprise_id
     first_event_time, last_event_time = _utc(first_event_time), _utc(last_event_time)
     evaluation = evaluate(conn, rules, enterprise_id,
@@ -312,7 +322,8 @@ def rescore(conn, rules, row, first_event_time, last_event_time, events_applied,
         return None
     grade_event = new_event("GradeAssigned", grade_data(enterprise_id, evaluation, row.grade),
                             actor="scoring", correlation_id=correlation_id,
-                            causation_id=causation_id)
+                            causation_id=causation_id,
+                            time=dated(date.fromisoformat(evaluation["as_of"]), cause_time))
     stream = "grade-" + enterprise_id
     eventstore.append(conn, stream, eventstore.stream_version(conn, stream), [grade_event])
     return grade_event
@@ -333,7 +344,8 @@ def handle(conn, event, rules):
     first = min(filter(None, [_utc(row.first_event_time), event.time]))
     last = max(filter(None, [_utc(row.last_event_time), event.time]))
     return rescore(conn, rules, row, first, last, row.events_applied + 1,
-                   correlation_id=event.correlation_id, causation_id=event.id)
+                   correlation_id=event.correlation_id, causation_id=event.id,
+                   cause_time=event.time)
 
 
 def apply_clock(conn, event):

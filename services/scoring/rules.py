@@ -180,6 +180,17 @@ def grade_for(rules, points):
     return rules["grades"][-1][0]
 
 
+def judged(indicator, empty):
+    """Whether the points an indicator lost are a finding that its advice may
+    speak of. A measured shortfall is; so is the absence of records the rule
+    set scores as nothing done (`when_empty` 0: no self-inspection at all).
+    Credit withheld only for want of evidence is not: timeliness gives half
+    credit when no hazard was recorded, and "part of the hazard records are
+    kept afterwards" would then be untrue. Only the advice depends on this,
+    never the points."""
+    return not empty or Decimal(indicator["when_empty"]) == 0
+
+
 def evaluate(rules, as_of, facts):
     """The score of one enterprise as of a day, from its facts alone."""
     window = Window.ending(as_of, rules["window_months"])
@@ -194,15 +205,16 @@ def evaluate(rules, as_of, facts):
         points = (max_points * value).quantize(POINTS_QUANTUM, ROUND_HALF_UP)
         total += points
         missing = max_points - points
+        advised = missing > 0 and judged(indicator, empty)
         indicators.append({
             "key": indicator["key"], "title": indicator["title"], "value": str(value),
             "points": str(points), "max_points": str(max_points.quantize(POINTS_QUANTUM)),
             "nothing_to_measure": empty, "detail": detail,
-            "to_gain": (indicator["advice"] if missing > 0 else ""),
+            "to_gain": (indicator["advice"] if advised else ""),
             "missing_points": str(missing.quantize(POINTS_QUANTUM)),
             # the same title and advice in the rule set's other languages
             "i18n": {language: {"title": text["title"],
-                                "to_gain": (text["advice"] if missing > 0 else "")}
+                                "to_gain": (text["advice"] if advised else "")}
                      for language, text in sorted(indicator.get("i18n", {}).items())},
         })
     return {

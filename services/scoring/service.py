@@ -1,11 +1,11 @@
 import os
-from nameko.timer import timer
 
 from einspection.acting import Acting, checked_command_id, new_command_id
 from einspection.contract import load_command, utcnow
 from einspection import scope as tenancy
 from einspection.errors import NotFound
-from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, setting, subscribe
+from einspection.nameko_glue import (EventStore, HealthCheck, MetricsServer, rpc, setting,
+                                      subscribe, timer)
 
 from . import clock, projection, rankings
 from .rules import load_rules

@@ -73,3 +73,13 @@ def test_a_5xx_before_the_command_was_sent_only_echoes_the_key():
     assert "may have been done" not in json.loads(answer.get_data())["error"]["message"]
     keyless = request()
     assert "Idempotency-Key" not in with_idempotency_key(keyless, error_response(503, "x")).headers
+
+
+def test_a_5xx_of_a_command_never_sent_names_the_key_without_saying_it_may_be_done():
+    made = request(key="k-1")
+    sent_command(made)
+    made.nothing_done = True               # e.g. the service was not running: not taken
+    answer = with_idempotency_key(made, error_response(503, "the hazard service is not "
+                                                            "running; retry later"))
+    assert answer.headers["Idempotency-Key"] == "k-1"
+    assert "may have been done" not in json.loads(answer.get_data())["error"]["message"]

@@ -6,12 +6,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
-from einspection import eventstore
 from einspection.acting import Acting
 from einspection.auth import Principal
 from einspection.contract import load_command
 from einspection.errors import InvalidCommand
-from einspection.nameko_glue import StoreHandle
 from services.hazard import commands, ledger, verification
 from services.hazard.schemas import StatisticsQuery
 

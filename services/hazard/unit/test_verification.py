@@ -45,7 +45,7 @@ def test_the_default_rule_by_level():
 def test_a_general_hazard_is_verified_by_the_manager_or_an_officer_never_by_staff():
     staff_rectified = submitted(rectifier=STAFF)
     reason = refused(staff_rectified, acting("other.staff", "enterprise_staff"))
-    assert "enterprise_staff may not verify a general hazard" in reason and "2026.1" in reason
+    assert "an enterprise staff member may not verify a general hazard" in reason and "2026.1" in reason
     staff_rectified.verify(verdict(), MANAGER, RULE, now=staff_rectified.found_at)
     assert staff_rectified.state == CLOSED
     assert staff_rectified.pending[-1].actor == "baide.manager"
@@ -58,7 +58,7 @@ def test_a_general_hazard_is_verified_by_the_manager_or_an_officer_never_by_staf
 
 def test_a_major_hazard_is_verified_only_by_an_officer_or_the_authority():
     hazard = submitted("major")
-    assert "enterprise_manager may not verify a major hazard" in refused(
+    assert "an enterprise manager may not verify a major hazard" in refused(
         hazard, acting("another.manager"))
     assert "may not verify a major hazard" in refused(hazard, STAFF)
     hazard.verify(verdict(), GRID, RULE, now=hazard.found_at)

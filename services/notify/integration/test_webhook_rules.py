@@ -9,7 +9,6 @@ deliveries failed, and the rebuild agreeing.
 The resolver is the test's (names under .test that no DNS knows): that is
 what lets a name change its address between two checks."""
 import json
-import os
 import ssl
 import subprocess
 

@@ -57,6 +57,27 @@ def test_weakest_indicator_first_translated_with_english_fallback():
     assert templates.weakest_advice(indicators, "zh") == ["do b", "做甲"]
 
 
+def test_an_indicator_without_advice_is_left_out_of_the_notice():
+    """Scoring sends no advice for points lost with nothing to judge (no hazard
+    recorded): the notice then names only the real shortfalls."""
+    indicators = [
+        {"key": "timeliness", "title": "Timeliness of hazard reporting", "points": "1.00",
+         "max_points": "2.00", "advice": "",
+         "i18n": {"zh": {"title": "隐患上报及时性", "advice": ""}}},
+        {"key": "safety_actions", "title": "Safety action recording", "points": "0.30",
+         "max_points": "1.50", "advice": "increase safety action recording",
+         "i18n": {"zh": {"title": "安全活动记录", "advice": "增加安全活动记录"}}},
+    ]
+    data = dict(points="7.50", grade="C", window_start=date(2026, 8, 30),
+                window_end=date(2026, 11, 29), indicators=indicators)
+    _, english = templates.render("grade", "en", **templates.grade_context(data, "Baide", "en"))
+    _, chinese = templates.render("grade", "zh", **templates.grade_context(data, "Baide", "zh"))
+    assert english.endswith("OSH management notice: Increase safety action recording. This "
+                            "will improve your management capacity while gaining more points.")
+    assert "timeliness" not in english.lower() and "及时" not in chinese
+    assert "增加安全活动记录" in chinese
+
+
 @pytest.mark.parametrize("pattern, event_type, matches", [
     ("einspection.hazard.reported.v1", "einspection.hazard.reported.v1", True),
     ("einspection.hazard.#", "einspection.hazard.reported.v1", True),

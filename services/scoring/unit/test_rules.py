@@ -139,6 +139,27 @@ def test_v2_with_nothing_recorded_is_not_a_silent_ten():
     assert all(i["nothing_to_measure"] for i in score["indicators"])
 
 
+def test_no_advice_from_an_indicator_with_nothing_to_judge():
+    """No hazard recorded: timeliness keeps its half credit for want of
+    evidence, and says nothing — "part of the hazard records are kept
+    afterwards" would be untrue. Indicators that score the absence of records
+    as nothing done (no self-inspection, no position) still advise."""
+    as_of = date(2026, 11, 29)
+    actions = [ActionFact("training", as_of - timedelta(days=30 * n)) for n in range(4)]
+    score = evaluate(V2, as_of, Facts(actions=actions))
+    by_key = {i["key"]: i for i in score["indicators"]}
+    timeliness = by_key["timeliness"]
+    assert (timeliness["nothing_to_measure"], timeliness["points"],
+            timeliness["missing_points"]) == (True, "1.00", "1.00")      # the points stay
+    assert timeliness["to_gain"] == "" and timeliness["i18n"]["zh"]["to_gain"] == ""
+    assert by_key["self_inspection"]["nothing_to_measure"]
+    assert by_key["self_inspection"]["to_gain"] == (
+        "inspect your positions regularly with the checklists")
+    assert by_key["standardisation"]["to_gain"].startswith("improve level of standardization")
+    assert by_key["safety_actions"]["to_gain"] == ""                     # full points
+    assert score["points"] == "5.00"       # 1.00 + 2.50 + 0 + 1.50 + 0 + 0, as before
+
+
 @pytest.mark.parametrize("rules", [RULES, V2], ids=["2026.1", "2026.2"])
 def test_every_indicator_has_a_chinese_title_and_advice(rules):
     for indicator in rules["indicators"]:

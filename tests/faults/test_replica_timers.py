@@ -1,0 +1,130 @@
+"""Three processes each of hazard, scoring and notify, their timers ticking
+fast: every timer's effect happens once, as with one process.
+
+- hazard's overdue check: one HazardOverdue per hazard, so one overdue
+  notice per hazard and recipient;
+- scoring's clock (its timer, and advance_clock asked of every replica at
+  once): one ScoringClockAdvanced per day, one GradeStated per enterprise
+  and month;
+- notify's dispatcher: every webhook delivery POSTed once, one attempt each.
+"""
+import collections
+import json
+import time
+from datetime import date
+
+from nameko.standalone.rpc import ClusterRpcProxy
+from sqlalchemy import select
+
+from einspection import eventstore
+from einspection.db import make_engine
+from services.notify import channels, model
+
+from .. import factories
+from ..support import WebhookReceiver, wait_until
+
+HAZARDS = 30
+REPLICAS = {"hazard": 3, "scoring": 3, "notify": 3}
+
+
+def events_named(url, *names):
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [event for _, event in eventstore.read_all(conn, limit=100000)
+                    if event.name in names]
+    finally:
+        engine.dispose()
+
+
+def rows(url, table):
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(table)).all()
+    finally:
+        engine.dispose()
+
+
+def first_of_month(day, months_on):
+    month = day.month - 1 + months_on
+    return date(day.year + month // 12, month % 12 + 1, 1)
+
+
+def test_every_timer_has_its_effect_once_with_three_replicas(fault_platform):
+    receiver = WebhookReceiver()
+    try:
+        platform = fault_platform("timers", replicas=REPLICAS,
+                                  HAZARD_OVERDUE_CHECK_SECONDS="0.2",
+                                  SCORING_CLOCK_CHECK_SECONDS="0.3",
+                                  NOTIFY_DISPATCH_SECONDS="0.1", NOTIFY_LEASE_SECONDS="30")
+        run(platform, receiver)
+    finally:
+        receiver.close()
+
+
+def run(platform, receiver):
+    session = platform.session()
+    hook = session.post(platform.base_url + "/api/v1/webhooks", timeout=30, json={
+        "url": receiver.url, "event_types": ["einspection.hazard.#",
+                                             "einspection.grade.stated.v1"]})
+    assert hook.status_code == 201, hook.text
+    soon = factories.iso(factories.ago(seconds=-4))          # four seconds from now
+    hazard_ids = []
+    for n in range(HAZARDS):
+        body = factories.hazard(platform.enterprise_ids[n % len(platform.enterprise_ids)],
+                                level="major" if n % 3 == 0 else "general",
+                                rectification_deadline=soon)
+        response = session.post(platform.base_url + "/api/v1/hazards", json=body, timeout=30)
+        assert response.status_code == 201, response.text
+        hazard_ids.append(response.json()["id"])
+
+    # the clock, asked of all replicas at once: two months on, each day twice
+    today = date.today()
+    days = [first_of_month(today, 1), first_of_month(today, 2)]
+    with ClusterRpcProxy({"AMQP_URI": platform.amqp_uri}, timeout=60) as rpc:
+        for day in days:            # six requests at once: the replicas take them together
+            replies = [rpc.scoring.advance_clock.call_async(day.isoformat()) for _ in range(6)]
+            steps = [reply.result() for reply in replies]
+            assert sum(step["advanced"] for step in steps) == 1, steps
+
+    urls = platform.database_urls
+    wait_until(lambda: len(events_named(urls["hazard"], "HazardOverdue")) >= HAZARDS,
+               timeout=60, interval=0.5, message="every hazard overdue")
+    stated = len(platform.enterprise_ids) * len(days)
+    wait_until(lambda: len(events_named(urls["scoring"], "GradeStated")) >= stated,
+               timeout=60, interval=0.5, message="a statement per enterprise and month")
+    expected_deliveries = HAZARDS * 2 + stated         # reported + overdue, and statements
+    wait_until(lambda: len(receiver.received) >= expected_deliveries, timeout=60,
+               interval=0.5, message="every webhook delivery")
+    time.sleep(3.0)                 # many more ticks of every timer on every replica
+
+    overdue = collections.Counter(e.data["hazard_id"] for e in
+                                  events_named(urls["hazard"], "HazardOverdue"))
+    steps = collections.Counter(e.data["day"] for e in
+                                events_named(urls["scoring"], "ScoringClockAdvanced"))
+    statements = collections.Counter((e.data["enterprise_id"], e.data["period"]) for e in
+                                     events_named(urls["scoring"], "GradeStated"))
+    notices = [row for row in rows(urls["notify"], model.notices) if row.kind == "overdue"]
+    per_notice = collections.Counter((row.recipient, row.cause_event_id) for row in notices)
+    posts = collections.Counter(headers[channels.DELIVERY_HEADER]
+                                for headers, _ in receiver.received)
+    per_event = collections.Counter(json.loads(body)["id"] for _, body in receiver.received)
+    attempts = collections.Counter(e.data["delivery_id"] for e in
+                                   events_named(urls["notify"], "DeliveryAttempted"))
+    print("\n[timers with replicas %s] overdue events %d for %d hazards / clock steps %s / "
+          "statements %d for %d enterprise-months / overdue notices %d / webhook POSTs %d "
+          "of %d deliveries, %d events / delivery attempts %d"
+          % (REPLICAS, sum(overdue.values()), len(overdue), dict(steps),
+             sum(statements.values()), len(statements), len(notices), sum(posts.values()),
+             len(posts), len(per_event), sum(attempts.values())))
+
+    assert overdue == {hazard_id: 1 for hazard_id in hazard_ids}
+    assert set(steps.values()) == {1} and {date.fromisoformat(str(d)) for d in steps} >= set(
+        days)
+    assert len(statements) == stated and set(statements.values()) == {1}
+    assert len(notices) == HAZARDS * 2 and set(per_notice.values()) == {1}    # grid, authority
+    assert len(posts) == expected_deliveries and set(posts.values()) == {1}
+    assert set(per_event.values()) == {1}
+    assert set(attempts.values()) == {1}
+    platform.require_alive()

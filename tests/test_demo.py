@@ -1,0 +1,175 @@
+"""The demo data as a newcomer meets it after `make run`: each enterprise's
+history reads like a real one. Its records are dated over the past months
+(imported with their original times, einspection/imports.py), every grade
+notice stands for one real change of grade on the day it happened — none
+comes in a burst at load time — and every month that ended has its statement.
+On the session's demo platform (tests/conftest.py `demo_platform`), SQLite as
+`make run` has it."""
+from collections import defaultdict
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from einspection.errors import InvalidCommand
+from tools import demo
+
+from .support import Api, wait_until
+
+
+@pytest.fixture
+def loaded(demo_platform):
+    return demo_platform
+
+
+def _instant(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _by_enterprise(events, kind):
+    grouped = defaultdict(list)
+    for event in events:
+        if event["type"] == "einspection.grade.%s.v1" % kind:
+            grouped[event["subject"]].append(event)
+    for items in grouped.values():
+        items.sort(key=lambda e: e["time"])
+    return grouped
+
+
+def test_each_grade_notice_is_one_real_change_on_its_own_day(loaded):
+    events = loaded.at_load["grade_events"]
+    assigned = _by_enterprise(events, "assigned")
+    assert set(assigned) == set(loaded.ids)
+    first_day = loaded.today - timedelta(days=demo.HISTORY_DAYS)
+    for enterprise_id, grades in assigned.items():
+        previous = None
+        for grade in grades:
+            data, when = grade["data"], _instant(grade["time"])
+            # dated on the day it is as of, within the history, not at load time
+            assert when.date().isoformat() == data["as_of"], grade
+            assert first_day <= when.date() < loaded.today
+            # a change: from the grade before it
+            assert data["previous_grade"] == (previous and previous["data"]["grade"])
+            assert data["grade"] != data["previous_grade"]
+            if previous is not None:        # no burst: hours apart at least
+                assert when - _instant(previous["time"]) >= timedelta(hours=1), (previous,
+                                                                                  grade)
+            previous = grade
+    days = sorted(_instant(g["time"]).date() for grades in assigned.values() for g in grades)
+    months = {(day.year, day.month) for day in days}
+    assert len(months) >= 3, days                   # spread over the months of the history
+    # grades rise as the records build up (A is the best), and some fall: not only a fill-up
+    changes = [(g["data"]["previous_grade"], g["data"]["grade"])
+               for grades in assigned.values() for g in grades if g["data"]["previous_grade"]]
+    assert any(new < old for old, new in changes) and any(new > old for old, new in changes)
+
+
+def test_every_month_that_ended_is_stated_once_at_its_end(loaded):
+    events = loaded.at_load["grade_events"]
+    stated = _by_enterprise(events, "stated")
+    first_day = loaded.today - timedelta(days=demo.HISTORY_DAYS)
+    months, day = [], date(first_day.year, first_day.month, 1)
+    while True:
+        day = (day + timedelta(days=32)).replace(day=1)      # the next month's first day
+        if day >= loaded.today:
+            break
+        months.append(day)
+    assert len(months) >= 3
+    for enterprise_id in loaded.ids:
+        statements = stated[enterprise_id]
+        assert [s["data"]["period"] for s in statements] == [
+            "%04d-%02d" % ((m - timedelta(days=1)).year, (m - timedelta(days=1)).month)
+            for m in months]
+        assert [_instant(s["time"]).date() for s in statements] == months
+
+
+def test_the_notices_are_the_grade_changes_and_statements_dated_with_them(loaded):
+    events, notices = loaded.at_load["grade_events"], loaded.at_load["notices"]
+    by_id = {event["id"]: event for event in events}
+    for enterprise_id in loaded.ids:
+        causes = [by_id[n["cause_event_id"]] for n in notices[enterprise_id]]
+        assert [c["type"].split(".")[2] for c in causes] == [
+            {"grade": "assigned", "monthly": "stated"}[n["kind"]] for n in notices[enterprise_id]]
+        for notice, cause in zip(notices[enterprise_id], causes):
+            assert _instant(notice["issued_at"]) == _instant(cause["time"])
+            assert cause["data"]["grade"] in notice["title"]
+        grade_notices = [n for n in notices[enterprise_id] if n["kind"] == "grade"]
+        assert len(grade_notices) == len([e for e in events if e["subject"] == enterprise_id
+                                          and e["type"].startswith("einspection.grade.assig")])
+    # the model enterprise reads its notices in English, the others as they chose
+    baide = loaded.ids[0]
+    assert all(n["language"] == "en" for n in notices[baide])
+
+
+def test_the_records_are_dated_over_the_past_months(loaded):
+    api = Api(loaded.base_url, loaded.token)
+    hazards, inspections = loaded.at_load["hazards"], loaded.at_load["inspections"]
+    for rows, key in ((hazards, "reported_at"), (inspections, "completed_at")):
+        months = {row[key][:7] for row in rows}
+        assert len(months) >= 4, (key, sorted(months))
+        assert max(row[key] for row in rows) < loaded.today.isoformat()
+    # a hazard's history has each step at its own time, by the accounts that did it
+    closed = next(h for h in hazards if h["status"] == "closed")
+    history = api.get("/api/v1/hazards/%s/history" % closed["id"]).json()["items"]
+    times = [step["time"] for step in history]
+    assert times == sorted(times) and times[0][:10] != times[-1][:10]
+    actors = {step["type"].split(".")[2]: step["actor"] for step in history}
+    assert actors["reported"].endswith(".staff")
+    assert actors["verified"] != actors["rectification-done"]
+    # those found overdue in the history were found when their deadline passed
+    overdue = [h for h in hazards if h["overdue"]
+               and h["rectification_deadline"] < loaded.today.isoformat()]
+    assert overdue and all(_instant(h["overdue_at"]) - _instant(h["rectification_deadline"])
+                           < timedelta(minutes=2) for h in overdue)
+
+
+def test_a_second_start_loads_nothing_again(loaded):
+    api = Api(loaded.base_url, loaded.token)
+    before = api.get("/api/v1/hazards", params={"size": 1}).json()["total"]
+    ids, accounts = demo.load(loaded.base_url, loaded.token, loaded.amqp_uri)
+    assert set(ids) == set(loaded.ids)
+    assert accounts == loaded.accounts
+    assert api.get("/api/v1/hazards", params={"size": 1}).json()["total"] == before
+
+
+def test_an_import_checks_every_record_and_names_the_one_that_fails(loaded):
+    now = datetime.now(timezone.utc)
+
+    def at(delta):
+        return (now + delta).isoformat().replace("+00:00", "Z")
+    report = {"enterprise_id": loaded.ids[0], "level": "general", "category": "fire",
+              "description": "extinguisher missing", "reporter": "baide.staff",
+              "found_at": at(-timedelta(days=3))}
+    with ClusterRpcProxy({"AMQP_URI": loaded.amqp_uri}, timeout=30) as rpc:
+        def refused(records):
+            with pytest.raises(InvalidCommand) as raised:
+                rpc.hazard.import_records({"records": records, "actor": "admin"})
+            return raised.value.errors
+        assert refused([{"command": "report_hazard", "at": at(timedelta(hours=1)),
+                         "payload": report}]) == {"records": {"0": {"at": ["is in the future"]}}}
+        assert "not a command this service imports" in refused([{
+            "command": "drop_everything", "at": at(-timedelta(days=1)),
+            "payload": {}}])["records"]["0"]["command"][0]
+        assert refused([
+            {"command": "report_hazard", "at": at(-timedelta(days=1)), "payload": report},
+            {"command": "report_hazard", "at": at(-timedelta(days=2)), "payload": report},
+        ])["records"]["1"]["at"] == ["is before the record before it: import in time order"]
+        before = rpc.hazard.list_hazards({"enterprise_id": loaded.ids[0], "size": 1})["total"]
+        # the second one was found after it was recorded: that record fails, the first stays
+        errors = refused([
+            {"command": "report_hazard", "at": at(-timedelta(days=2)), "payload": report},
+            {"command": "report_hazard", "at": at(-timedelta(days=2, hours=-1)),
+             "payload": dict(report, found_at=at(-timedelta(days=1)))}])
+        assert errors["records"] == {"1": {"found_at": ["is in the future"]}}
+        assert "records before 1 were imported" in errors["imported"][0]
+        after = rpc.hazard.list_hazards({"enterprise_id": loaded.ids[0], "size": 1})["total"]
+        assert after == before + 1
+        # what was imported is dated when it was recorded then
+        outcome = rpc.hazard.import_records({"records": [
+            {"command": "report_hazard", "at": at(-timedelta(days=2)), "actor": "baide.staff",
+             "payload": report}], "actor": "admin"})
+        hazard = outcome["results"][0]
+        assert hazard["reported_at"][:16] == at(-timedelta(days=2))[:16]
+        assert [e["type"] for e in outcome["events"]] == ["einspection.hazard.reported.v1"]
+        wait_until(lambda: not rpc.scoring.awaiting(outcome["events"]), timeout=30,
+                   message="scoring to have the imported report")
