@@ -335,9 +335,9 @@ def with_idempotency_key(request, response):
         try:
             payload = json.loads(response.get_data())
             payload["error"]["message"] += (
-                " It may have been done all the same: send the same request again with the "
-                "header %s: %s. If it was done, that answers what it answered; if not, it is "
-                "done then, once." % (IDEMPOTENCY_KEY, key))
+                "; it may have been done all the same: send the same request again with the "
+                "header %s: %s (if it was done, that answers what it answered; if not, it is "
+                "done then, once)" % (IDEMPOTENCY_KEY, key))
         except (ValueError, KeyError, TypeError):
             return response
         response.set_data(json.dumps(payload, ensure_ascii=False))
