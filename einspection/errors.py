@@ -118,5 +118,32 @@ class ServiceUnavailable(DomainError):
         return self.message
 
 
+class CommandIdReused(DomainError):
+    """A command id (from a client's Idempotency-Key) that an earlier,
+    different request of the same command carried: HTTP 422."""
+    status = 422
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+class DeadlinePassed(DomainError):
+    """An RPC request that reached its service after its caller's deadline:
+    not executed (the caller has answered 503 already, or will)."""
+    status = 503
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
 ALL = (DomainError, InvalidCommand, NotFound, Conflict, ConcurrencyConflict, TooLarge,
-       NotAuthenticated, Forbidden, TooManyAttempts, ServiceUnavailable)
+       NotAuthenticated, Forbidden, TooManyAttempts, ServiceUnavailable, CommandIdReused,
+       DeadlinePassed)

@@ -1,9 +1,10 @@
-"""The append-only event store, its transactional outbox, and the inbox in
-which consumers record what they processed.
+"""The append-only event store, its transactional outbox, the inbox in
+which consumers record what they processed, and the journal of the
+commands that were executed (einspection.journal).
 
-All three are tables in the owning service's own database. Writes happen
+All four are tables in the owning service's own database. Writes happen
 inside the caller's transaction, so an event, its outbox entry and the
-effect that caused it commit together or not at all.
+effect or command that caused it commit together or not at all.
 """
 import json
 
@@ -53,6 +54,18 @@ inbox = Table(
     Column("body", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("consumer", "event_id", name="uq_inbox_consumer_event"),
+)
+
+# Write-side bookkeeping like the inbox, not a read model: no replay drops it.
+commands = Table(
+    "commands", metadata,
+    Column("command_id", String(64), primary_key=True),
+    Column("command", String(64), primary_key=True),      # the RPC method's name
+    Column("fingerprint", String(64), nullable=False),    # sha256 of the request
+    Column("answer", Text, nullable=True),                # JSON; null only while it runs
+    Column("concealed", Text, nullable=True),             # JSON list of keys not kept
+    Column("actor", String(128), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 

@@ -17,12 +17,19 @@ the moment it was originally recorded:
 absent), and the actor of what the record makes; where a command's rules ask
 what the actor's account is (who may verify a hazard), the record says it:
 `"account": {"role", and its "enterprise_id", "grid" or "town"}`. Every
-event of one import call shares its correlation id. Importing
+event of one import call shares its correlation id. Each record is one
+command of its own in the service's journal (einspection.journal), its
+command id derived from the record itself: the same import sent again — a
+redelivered RPC, or the whole file again after a failed record was fixed —
+imports nothing twice within the journal's hours (the records already in
+answer as they did). Importing
 is an operator's migration, over the services' internal RPC; it is not on the
 HTTP API, where nobody may back-date a record. A record that fails stops the
 import there: the records before it stay imported (each was one command) and
 the error names the record, so the rest can be imported after the fix.
 """
+import hashlib
+import json
 import uuid
 
 from marshmallow import Schema, fields, validate
@@ -54,12 +61,22 @@ class ImportRecord(Schema):
 
 def acting_of(record, actor, correlation_id):
     """Who acts in an imported record: its actor, with its account where the
-    record says it (scope: every enterprise, as for the operator importing)."""
+    record says it (scope: every enterprise, as for the operator importing);
+    the record's own command id."""
     account = record.get("account")
+    command_id = record_command_id(record, actor)
     if account is None:
-        return Acting(actor=actor, correlation_id=correlation_id)
+        return Acting(actor=actor, correlation_id=correlation_id, command_id=command_id)
     return Acting.by_account(Principal(account_id="imported:" + actor, username=actor,
-                                       **account), correlation_id)
+                                       **account), correlation_id, command_id=command_id)
+
+
+def record_command_id(record, actor):
+    """The command id of an imported record: what it is, when and by whom."""
+    text = json.dumps({"command": record["command"], "at": record["at"].isoformat(),
+                       "actor": actor, "account": record.get("account"),
+                       "payload": record["payload"]}, sort_keys=True, default=str)
+    return "import-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:57]
 
 
 class ImportRecords(Schema):

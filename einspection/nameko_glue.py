@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from functools import partial
 
 import eventlet
+import eventlet.event
 from eventlet import wsgi
 from eventlet.semaphore import Semaphore
 from nameko.exceptions import ContainerBeingKilled, IncorrectSignature, deserialize_to_instance
@@ -35,7 +36,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request
 
-from . import bus, consumer, errors, eventstore, metrics
+from . import bus, consumer, errors, eventstore, journal, metrics
 from .contract import ContractError
 from .db import make_engine, reading, unavailability
 from .relay import OutboxRelay
@@ -232,10 +233,19 @@ class StoreHandle:
         if self._relay is not None:
             self._relay.wake()
 
+    def command(self, acting, name, request):
+        """Command `name` of `acting` (its command id) in the journal
+        (einspection.journal): `.run(execute)` it, in one transaction."""
+        return journal.Command(self.engine, acting, name, request, on_commit=self.committed)
+
 
 class EventStore(DependencyProvider):
-    """The service's own database: event store, outbox, inbox and its
-    projection tables, plus the relay that empties the outbox onto the bus."""
+    """The service's own database: event store, outbox, inbox, command
+    journal and its projection tables, plus the relay that empties the
+    outbox onto the bus and the pruner that forgets commands older than
+    COMMAND_JOURNAL_HOURS."""
+
+    PRUNE_EVERY_SECONDS = 600
 
     def __init__(self, url_key, default_url, projections=(), relay=True):
         self.url_key = url_key
@@ -244,11 +254,13 @@ class EventStore(DependencyProvider):
         self.with_relay = relay
         self.engine = None
         self.relay = None
+        self._pruner = None
 
     def setup(self):
         config = self.container.config
         self.engine = make_engine(setting(config, self.url_key, self.default_url))
         eventstore.create_tables(self.engine, *self.projections)
+        self.journal_hours = journal.keep_hours(setting(config, "COMMAND_JOURNAL_HOURS"))
         if self.with_relay:
             self.relay = OutboxRelay(self.engine, bus.events_amqp_uri(config),
                                      bus.exchange_name(config))
@@ -257,8 +269,26 @@ class EventStore(DependencyProvider):
         if self.relay is not None:
             self._relay_thread = self.container.spawn_managed_thread(
                 self.relay.run, identifier="outbox-relay")
+        self._stop_pruning = eventlet.event.Event()
+        self._pruner = self.container.spawn_managed_thread(self._prune_journal,
+                                                           identifier="journal-pruner")
+
+    def _prune_journal(self):
+        while not self._stop_pruning.ready():
+            try:
+                journal.prune(self.engine, self.journal_hours)
+            except Exception as exc:       # the database away: next round
+                log.warning("pruning the command journal failed: %s", exc)
+            with eventlet.Timeout(self.PRUNE_EVERY_SECONDS, False):
+                self._stop_pruning.wait()
 
     def stop(self):
+        if self._pruner is not None:
+            if not self._stop_pruning.ready():
+                self._stop_pruning.send()
+            with eventlet.Timeout(10, False):
+                self._pruner.wait()
+            self._pruner = None
         if self.relay is not None:
             self.relay.stop()
             # Let it finish its batch and close its broker connection: a relay

@@ -57,9 +57,10 @@ def test_reports_are_accepted_while_the_broker_is_unreachable_and_published_once
     tap = EventTap(isolated.amqp_uri, isolated.exchange)
     try:
         with ClusterRpcProxy({"AMQP_URI": isolated.amqp_uri}, timeout=10) as rpc:
-            acting = Acting.by_account(Principal(account_id="a-1", username="admin",
-                                                 role="authority_admin")).to_dict()
-            ids = [rpc.hazard.report_hazard(factories.hazard("ent-1"), acting)["id"]
+            admin = Principal(account_id="a-1", username="admin", role="authority_admin")
+            # five commands, five command ids (one acting each)
+            ids = [rpc.hazard.report_hazard(factories.hazard("ent-1"),
+                                            Acting.by_account(admin).to_dict())["id"]
                    for _ in range(5)]
             assert rpc.hazard.health()["outbox_pending"] == 5
         engine = make_engine(isolated.urls["hazard"])

@@ -7,7 +7,9 @@ breaks the document.
 The platform here is this module's own (vhost, exchange, databases): the
 generated input registers enterprises, publishes notices to all of them and
 subscribes webhooks, which other tests' platform should not see."""
+import hashlib
 import html
+import inspect
 import json
 import os
 import re
@@ -27,13 +29,19 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,
                                                response_schema_conformance,
                                                status_code_conformance)
 from schemathesis.specs.openapi.definitions import OPENAPI_30
+from nameko.rpc import Rpc
 from sqlalchemy import select
 
 from conftest import BACKENDS
+from einspection import eventstore
+from einspection.contract import utcnow
 from einspection.db import make_engine
 from services.checklist import projections
+from services.checklist.service import ChecklistService
 from services.gateway import openapi
 from services.gateway.service import GatewayService
+from services.hazard.service import HazardService
+from services.notify.service import NotifyService
 from tools import launch
 
 from . import factories, fixtures
@@ -443,6 +451,122 @@ def test_every_operation_answers_real_data_as_documented(contract_platform, serv
 
 def contract_api(contract_platform):
     return Api(contract_platform.base_url, contract_platform.token)
+
+
+# --- every command, twice with one Idempotency-Key ---------------------------------------
+
+# The two commands whose repeat is not their first answer, and what it is instead:
+# a password change answers a new token (the gateway makes one per answer) for the
+# same account; a password reset's temporary password is kept nowhere, so its
+# repeat is a 409 with the rest of the first answer.
+REPEAT_ANSWERS = {
+    ("POST", "/api/v1/auth/password"): lambda first, again: (
+        again.status_code, _at(again, "account")) == (first.status_code, _at(first, "account")),
+    ("POST", "/api/v1/accounts/<string:account_id>/password-reset"): lambda first, again: (
+        again.status_code == 409 and _at(again, "error", "current")
+        == {"account": _at(first, "account")}),
+}
+
+
+def _at(response, *keys):
+    """The answer's value at `keys`, or None."""
+    value = response.json()
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+WRITING_SERVICES = {"hazard": HazardService, "checklist": ChecklistService,
+                    "notify": NotifyService}
+
+
+def command_rpcs(service_class):
+    """The RPC commands of a service: its @rpc methods that take `acting`."""
+    return {name for name in dir(service_class)
+            if any(isinstance(entrypoint, Rpc) for entrypoint in
+                   getattr(getattr(service_class, name), "nameko_entrypoints", ()))
+            and "acting" in inspect.signature(getattr(service_class, name)).parameters}
+
+
+def recorded_by(url, username, since):
+    """Events of one store recorded by `username` since `since`."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [row.name for row in conn.execute(
+                select(eventstore.events.c.name, eventstore.events.c.metadata)
+                .where(eventstore.events.c.recorded_at >= since))
+                if json.loads(row.metadata)["actor"] == username]
+    finally:
+        engine.dispose()
+
+
+def journaled(url):
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {(row.command_id, row.command) for row in conn.execute(
+                select(eventstore.commands.c.command_id, eventstore.commands.c.command))}
+    finally:
+        engine.dispose()
+
+
+def test_every_command_sent_again_with_its_key_answers_the_same_and_records_nothing(
+        contract_platform):
+    """Every operation that runs a command, with real data, twice with one
+    Idempotency-Key: the second answer is the first (status and body), and
+    the service that journaled it records nothing more. And every RPC
+    command of every service is in a journal: none records events outside it."""
+    api, data, urls = contract_api(contract_platform), contract_platform.data, \
+        contract_platform.urls
+    who, failures, routes = {}, [], openapi.http_routes(GatewayService)
+    for (method, werkzeug_path), build in sorted(REAL_REQUESTS.items()):
+        operation = openapi.ROUTES[(method, werkzeug_path)]
+        public, _roles = openapi.access(GatewayService, operation.access_of or
+                                        routes[(method, werkzeug_path)])
+        if not operation.is_command(method, public):
+            continue
+        request = build(api, data)
+        token = request.get("token", contract_platform.token)
+        if token not in who:
+            who[token] = requests.get(contract_platform.base_url + "/api/v1/auth/me", timeout=30,
+                                      headers={"Authorization": "Bearer " + token}).json()
+        key = "table-" + uuid.uuid4().hex
+        url = contract_platform.base_url + openapi.openapi_path(werkzeug_path).format(
+            **request.get("path", {}))
+        kwargs = {"params": request.get("query"), "timeout": 30, "headers": {
+            "Authorization": "Bearer " + token, "Idempotency-Key": key}}
+        if "body" in request:
+            kwargs["json"] = request["body"]
+        if "raw" in request:
+            kwargs["data"], kwargs["headers"]["Content-Type"] = request["raw"]
+        first = requests.request(method, url, **kwargs)
+        since = utcnow()
+        again = requests.request(method, url, **kwargs)
+        name = "%s %s" % (method, werkzeug_path)
+        if first.status_code >= 300:
+            failures.append("%s: the first request answered %s %s" % (
+                name, first.status_code, first.text[:200]))
+            continue
+        same = REPEAT_ANSWERS.get((method, werkzeug_path), lambda one, other: (
+            other.status_code, other.json()) == (one.status_code, one.json()))
+        if not same(first, again):
+            failures.append("%s: %s %s, then %s %s" % (name, first.status_code, first.text[:200],
+                                                       again.status_code, again.text[:200]))
+        command_id = hashlib.sha256(("%s\n%s" % (who[token]["account_id"], key))
+                                    .encode()).hexdigest()
+        owners = [service for service in WRITING_SERVICES if command_id in
+                  {journaled_id for journaled_id, _ in journaled(urls[service])}]
+        if len(owners) != 1:
+            failures.append("%s: journaled by %s" % (name, owners or "no service"))
+            continue
+        more = recorded_by(urls[owners[0]], who[token]["username"], since)
+        if more:
+            failures.append("%s: its repeat recorded %s" % (name, more))
+    assert failures == [], "\n".join(failures)
+    for service, service_class in WRITING_SERVICES.items():
+        names = {command for _, command in journaled(urls[service])}
+        assert command_rpcs(service_class) - names == set(), "%s commands not journaled" % service
 
 
 def test_unknown_paths_and_methods_answer_the_one_error_shape(contract_platform):

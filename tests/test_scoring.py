@@ -336,7 +336,10 @@ def test_the_clock_slides_the_window_states_the_month_and_replay_agrees(county):
                 rpc.scoring.advance_clock("next tuesday")
             assert "day" in bad_day.value.errors
             # The timer may catch up beside this call; either way, each effect once.
-            outcome = rpc.scoring.advance_clock(slid.isoformat())
+            step_id = "operator-step-%s" % slid.isoformat()
+            outcome = rpc.scoring.advance_clock(slid.isoformat(), command_id=step_id)
+            # the operator's retry of the same step: its first answer, nothing done again
+            assert rpc.scoring.advance_clock(slid.isoformat(), command_id=step_id) == outcome
         assert (outcome["day"], outcome["advanced"], outcome["period"]) == (
             slid.isoformat(), True, period_before(slid))
         step = clock()

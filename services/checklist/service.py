@@ -28,10 +28,18 @@ def _authority_only(scope, what):
         raise Forbidden("only the authority may change %s" % what)
 
 
+def _without(payload, *secrets):
+    """A request as its journal fingerprints it: without its secrets."""
+    return {key: value for key, value in payload.items() if key not in secrets}
+
+
 class ChecklistService(HealthCheck):
     """Checklists, positions and inspections — and the enterprise register.
     Every command takes `acting` (einspection.acting, as a dict): the account
-    acting, the actor of its events, and its scope."""
+    acting, the actor of its events, and its scope; and every command runs
+    in its journal (`self.store.command(...).run(execute)`,
+    einspection.journal), its answer built in its transaction, so that a
+    repeat answers what the first copy answered."""
     name = "checklist"
 
     metrics = MetricsServer()
@@ -47,9 +55,10 @@ class ChecklistService(HealthCheck):
     def _register_enterprise(self, payload, acting, *, now):
         _authority_only(acting.scope, "the register")
         command = load_command(RegisterEnterprise, payload)
-        event = domain.register_enterprise(command, actor=acting.actor, now=now,
-                                           correlation_id=acting.correlation_id)
-        with self.store.begin() as conn:
+
+        def execute(conn):
+            event = domain.register_enterprise(command, actor=acting.actor, now=now,
+                                               correlation_id=acting.correlation_id)
             if projections.find_by_credit_code(conn, event.data["credit_code"]):
                 raise Conflict("an enterprise with credit code %s is registered already"
                                % event.data["credit_code"])
@@ -60,8 +69,8 @@ class ChecklistService(HealthCheck):
                 raise Conflict("account prefix %s is taken: accounts named %s.… exist"
                                % (prefix, prefix))
             self._record(conn, domain.enterprise_stream(event.data["enterprise_id"]), 0, event)
-        self.store.committed()
-        return self.get_enterprise(event.data["enterprise_id"])
+            return self._enterprise(conn, event.data["enterprise_id"])
+        return self.store.command(acting, "register_enterprise", [payload]).run(execute)
 
     @rpc
     def get_enterprise(self, enterprise_id, scope=None, actor=""):
@@ -77,23 +86,29 @@ class ChecklistService(HealthCheck):
     # --- accounts -------------------------------------------------------------------
     @rpc
     def create_account(self, payload, acting):
+        acting = Acting.from_dict(acting)
         command = load_command(CreateAccount, payload)
-        creator = Acting.from_dict(acting).account
-        with self.store.begin() as conn:
-            account_id, event = accounts.create(conn, command, creator, utcnow())
+
+        def execute(conn):
+            account_id, event = accounts.create(conn, command, acting.account, utcnow())
             self._record(conn, accounts.stream_id(account_id), 0, event)
             return accounts.view(accounts.find(conn, account_id))
+        return self.store.command(acting, "create_account",
+                                  [_without(payload, "password")]).run(execute)
 
     @rpc
     def disable_account(self, account_id, payload, acting):
+        acting = Acting.from_dict(acting)
         command = load_command(DisableAccount, payload)
-        principal = Acting.from_dict(acting).account
-        with self.store.begin() as conn:
-            event = accounts.disable(conn, account_id, command["reason"], principal, utcnow())
+
+        def execute(conn):
+            event = accounts.disable(conn, account_id, command["reason"], acting.account,
+                                     utcnow())
             if event is not None:
                 stream = accounts.stream_id(account_id)
                 self._record(conn, stream, eventstore.stream_version(conn, stream), event)
             return accounts.view(accounts.find(conn, account_id))
+        return self.store.command(acting, "disable_account", [account_id, payload]).run(execute)
 
     @rpc
     def authenticate(self, payload, client_address=None):
@@ -110,34 +125,51 @@ class ChecklistService(HealthCheck):
     def change_password(self, payload, acting, client_address=None):
         """The account changes its own password (old and new); a temporary
         one set by a reset must be changed this way. Returns the principal
-        as it now is. A wrong old password counts as a failed login."""
+        as it now is. A wrong old password counts as a failed login. Its
+        journal keeps no password, not even hashed: a repeat (the same
+        Idempotency-Key) is the same request whatever passwords it names."""
+        acting = Acting.from_dict(acting)
         command = load_command(ChangePassword, payload)
-        principal = Acting.from_dict(acting).account
-        with self._attempt(principal.username, client_address):
-            with self.store.connect() as conn:
-                row = accounts.check_current_password(conn, principal, command["old_password"])
-        accounts.check_new_password(row, command["new_password"])
-        password_hash = auth.hash_password(command["new_password"])     # outside the lock
-        with self.store.begin() as conn:
+        principal = acting.account
+
+        def check():
+            with self._attempt(principal.username, client_address):
+                with self.store.connect() as conn:
+                    row = accounts.check_current_password(conn, principal,
+                                                          command["old_password"])
+            accounts.check_new_password(row, command["new_password"])
+            return row, auth.hash_password(command["new_password"])     # outside the lock
+
+        def execute(conn, checked):
+            row, password_hash = checked
             stream = accounts.stream_id(row.account_id)
             self._record(conn, stream, eventstore.stream_version(conn, stream),
                          accounts.password_changed(row, password_hash, utcnow()))
             return accounts.principal_of(accounts.find(conn, row.account_id)).to_dict()
+        return self.store.command(acting, "change_password", []).run(execute, prepare=check)
 
     @rpc
     def reset_password(self, account_id, acting):
         """A one-time temporary password for an account the caller manages;
         the account must change it at its next login. The temporary password
-        is in this answer only (the register keeps its hash)."""
-        principal = Acting.from_dict(acting).account
-        temporary = passwords.temporary()
-        password_hash = auth.hash_password(temporary)
-        with self.store.begin() as conn:
-            event = accounts.reset_password(conn, account_id, password_hash, principal, utcnow())
+        is in this answer only (the register keeps its hash, the journal
+        nothing of it): a repeat of the reset is a 409 saying so."""
+        acting = Acting.from_dict(acting)
+
+        def make_temporary():
+            temporary = passwords.temporary()
+            return temporary, auth.hash_password(temporary)
+
+        def execute(conn, made):
+            temporary, password_hash = made
+            event = accounts.reset_password(conn, account_id, password_hash, acting.account,
+                                            utcnow())
             stream = accounts.stream_id(account_id)
             self._record(conn, stream, eventstore.stream_version(conn, stream), event)
             return {"account": accounts.view(accounts.find(conn, account_id)),
                     "temporary_password": temporary}
+        return self.store.command(acting, "reset_password", [account_id]).run(
+            execute, prepare=make_temporary, conceal=("temporary_password",))
 
     @rpc
     def list_accounts(self, principal, query=None):
@@ -161,15 +193,17 @@ class ChecklistService(HealthCheck):
 
     def _create_checklist(self, payload, acting, *, now):
         command = load_command(CreateChecklist, payload)
-        if command["enterprise_id"]:
-            with self.store.connect() as conn:
+        if not command["enterprise_id"]:
+            _authority_only(acting.scope, "a universal checklist")
+
+        def execute(conn):
+            if command["enterprise_id"]:
                 self._enterprise(conn, command["enterprise_id"], as_field="enterprise_id",
                                  scope=acting.scope, actor=acting.actor)
-        else:
-            _authority_only(acting.scope, "a universal checklist")
-        checklist = Checklist.create(command, actor=acting.actor, now=now,
-                                     correlation_id=acting.correlation_id)
-        return self._save_checklist(checklist)
+            checklist = Checklist.create(command, actor=acting.actor, now=now,
+                                         correlation_id=acting.correlation_id)
+            return self._save_checklist(conn, checklist)
+        return self.store.command(acting, "create_checklist", [payload]).run(execute)
 
     @rpc
     def import_checklist(self, csv_text, query, acting):
@@ -186,8 +220,9 @@ class ChecklistService(HealthCheck):
             raise InvalidCommand({"_body": ["the CSV file " + UNSTORABLE_TEXT]})
         items = standard_csv.read_items(csv_text)
         digest = checklists.content_hash(command["title"], command["industry"], items)
-        now = utcnow()
-        with self.store.begin() as conn:
+
+        def execute(conn):
+            now = utcnow()
             # one import of this content at a time, so two at once make one checklist
             serialize(conn, "checklist-import-" + digest)
             existing = projections.find_universal_by_content(conn, digest)
@@ -205,26 +240,32 @@ class ChecklistService(HealthCheck):
                 checklist.publish(actor=acting.actor, now=now, correlation_id=acting.correlation_id)
             self._record(conn, checklists.stream_id(checklist.id), checklist.version,
                          *checklist.pending)
-        self.store.committed()
-        return {"created": existing is None, "checklist": self.get_checklist(checklist.id)}
+            return {"created": existing is None,
+                    "checklist": self._checklist_view(conn, checklist.id)}
+        return self.store.command(acting, "import_checklist", [digest, query]).run(execute)
 
     @rpc
     def edit_checklist(self, checklist_id, payload, acting):
         acting = Acting.from_dict(acting)
         command = load_command(EditChecklist, payload)
-        checklist = self._load_checklist(checklist_id, acting.scope, acting.actor)
-        checklist.edit(command, actor=acting.actor, now=utcnow(),
-                       correlation_id=acting.correlation_id)
-        return self._save_checklist(checklist)
+
+        def execute(conn):
+            checklist = self._load_checklist(conn, checklist_id, acting.scope, acting.actor)
+            checklist.edit(command, actor=acting.actor, now=utcnow(),
+                           correlation_id=acting.correlation_id)
+            return self._save_checklist(conn, checklist)
+        return self.store.command(acting, "edit_checklist", [checklist_id, payload]).run(execute)
 
     @rpc
     def publish_checklist(self, checklist_id, acting):
         return self._publish_checklist(checklist_id, Acting.from_dict(acting), now=utcnow())
 
     def _publish_checklist(self, checklist_id, acting, *, now):
-        checklist = self._load_checklist(checklist_id, acting.scope, acting.actor)
-        checklist.publish(actor=acting.actor, now=now, correlation_id=acting.correlation_id)
-        return self._save_checklist(checklist)
+        def execute(conn):
+            checklist = self._load_checklist(conn, checklist_id, acting.scope, acting.actor)
+            checklist.publish(actor=acting.actor, now=now, correlation_id=acting.correlation_id)
+            return self._save_checklist(conn, checklist)
+        return self.store.command(acting, "publish_checklist", [checklist_id]).run(execute)
 
     @rpc
     def list_checklists(self, query, scope=None):
@@ -239,11 +280,7 @@ class ChecklistService(HealthCheck):
         enterprise_id = load_command(VisibleTo, {"enterprise_id": enterprise_id}
                                      if enterprise_id is not None else {})["enterprise_id"]
         with self.store.connect() as conn:
-            checklist = self._visible_checklist(conn, checklist_id, enterprise_id, scope)
-            checklist["versions"] = projections.versions_of(conn, checklist_id)
-            checklist["latest"] = projections.find_checklist_version(
-                conn, checklist_id, checklist["latest_version"])
-        return checklist
+            return self._checklist_view(conn, checklist_id, enterprise_id, scope)
 
     @rpc
     def get_checklist_version(self, checklist_id, version, enterprise_id=None, scope=None):
@@ -264,7 +301,8 @@ class ChecklistService(HealthCheck):
 
     def _register_position(self, enterprise_id, payload, acting, *, now):
         command = load_command(RegisterPosition, payload)
-        with self.store.begin() as conn:
+
+        def execute(conn):
             enterprise = self._enterprise(conn, enterprise_id, scope=acting.scope,
                                           actor=acting.actor)
             assigned = {checklist_id: projections.find_checklist(conn, checklist_id)
@@ -272,8 +310,9 @@ class ChecklistService(HealthCheck):
             position = Position.register(enterprise, command, assigned, actor=acting.actor,
                                          now=now, correlation_id=acting.correlation_id)
             self._record(conn, positions.stream_id(position.id), 0, *position.pending)
-        self.store.committed()
-        return self.get_position(position.id)
+            return projections.position_view(self._position_row(conn, position.id))
+        return self.store.command(acting, "register_position", [enterprise_id, payload]).run(
+            execute)
 
     @rpc
     def get_position(self, position_id, scope=None, actor=""):
@@ -291,15 +330,16 @@ class ChecklistService(HealthCheck):
     @rpc
     def rotate_code(self, position_id, acting):
         acting = Acting.from_dict(acting)
-        with self.store.begin() as conn:
+
+        def execute(conn):
             position = Position.from_snapshot(
                 self._position_row(conn, position_id, acting.scope, acting.actor)._mapping)
             position.rotate_code(actor=acting.actor, now=utcnow(),
                                  correlation_id=acting.correlation_id)
             self._record(conn, positions.stream_id(position.id), position.version,
                          *position.pending)
-        self.store.committed()
-        return self.get_position(position_id)
+            return projections.position_view(self._position_row(conn, position_id))
+        return self.store.command(acting, "rotate_code", [position_id]).run(execute)
 
     @rpc
     def position_qr(self, position_id, image_format, scope=None, actor=""):
@@ -327,7 +367,8 @@ class ChecklistService(HealthCheck):
         there; records who was there (the account scanning) and when."""
         acting = Acting.from_dict(acting)
         load_command(Scan, query)
-        with self.store.begin() as conn:
+
+        def execute(conn):
             row = projections.find_position_by_token(conn, token) if token else None
             if row is None or not tenancy.visible(acting.scope, row.enterprise_id):
                 if row is not None:
@@ -344,12 +385,12 @@ class ChecklistService(HealthCheck):
                      for c in projections.list_checklists(conn)
                      if c["published_version"] and applies_to(c, enterprise)
                      and (c["id"] in view["checklist_ids"] or c["scope"] == "universal")]
-        self.store.committed()
-        scanned = position.pending[-1].data
-        return {"position": view, "enterprise": {key: enterprise[key] for key in
-                                                 ("id", "name", "industry")},
-                "scanned_by": scanned["scanned_by"], "scanned_at": isoformat(scanned["scanned_at"]),
-                "checklists": found}
+            scanned = position.pending[-1].data
+            return {"position": view, "enterprise": {key: enterprise[key] for key in
+                                                     ("id", "name", "industry")},
+                    "scanned_by": scanned["scanned_by"],
+                    "scanned_at": isoformat(scanned["scanned_at"]), "checklists": found}
+        return self.store.command(acting, "scan", [token, query]).run(execute)
 
     # --- what a hazard report refers to -------------------------------------------------
     @rpc
@@ -383,7 +424,8 @@ class ChecklistService(HealthCheck):
 
     def _log_inspection(self, payload, acting, *, now):
         command = load_command(LogInspection, payload)
-        with self.store.begin() as conn:
+
+        def execute(conn):
             enterprise = self._enterprise(conn, command["enterprise_id"], as_field="enterprise_id",
                                           scope=acting.scope, actor=acting.actor)
             row = projections.find_position(conn, command["position_id"])
@@ -395,8 +437,9 @@ class ChecklistService(HealthCheck):
                                                            command["checklist_version"]),
                 actor=acting.actor, now=now, correlation_id=acting.correlation_id)
             self._record(conn, domain.inspection_stream(event.data["inspection_id"]), 0, event)
-        self.store.committed()
-        return self.get_inspection(event.data["inspection_id"])
+            return projections.inspection_view(
+                projections.find_inspection(conn, event.data["inspection_id"]), with_items=True)
+        return self.store.command(acting, "log_inspection", [payload]).run(execute)
 
     @rpc
     def get_inspection(self, inspection_id, scope=None, actor=""):
@@ -436,16 +479,17 @@ class ChecklistService(HealthCheck):
 
     def _record_safety_action(self, enterprise_id, payload, acting, *, now):
         command = load_command(RecordSafetyAction, payload)
-        with self.store.begin() as conn:
+
+        def execute(conn):
             self._enterprise(conn, enterprise_id, scope=acting.scope, actor=acting.actor)
             event = domain.record_safety_action(enterprise_id, command, actor=acting.actor,
                                                 now=now,
                                                 correlation_id=acting.correlation_id)
             self._record(conn, domain.safety_action_stream(event.data["action_id"]), 0, event)
-        self.store.committed()
-        with self.store.connect() as conn:
             return projections.safety_action_view(
                 projections.find_safety_action(conn, event.data["action_id"]))
+        return self.store.command(acting, "record_safety_action", [enterprise_id, payload]).run(
+            execute)
 
     @rpc
     def list_safety_actions(self, enterprise_id, query, scope=None, actor=""):
@@ -535,10 +579,17 @@ class ChecklistService(HealthCheck):
             raise NotFound("checklist", checklist_id)
         return found
 
-    def _load_checklist(self, checklist_id, scope=None, actor=""):
+    def _checklist_view(self, conn, checklist_id, enterprise_id=None, scope=None):
+        checklist = self._visible_checklist(conn, checklist_id, enterprise_id, scope)
+        checklist["versions"] = projections.versions_of(conn, checklist_id)
+        checklist["latest"] = projections.find_checklist_version(
+            conn, checklist_id, checklist["latest_version"])
+        return checklist
+
+    @staticmethod
+    def _load_checklist(conn, checklist_id, scope=None, actor=""):
         """A checklist to change: an enterprise's own, or a universal one for the authority."""
-        with self.store.connect() as conn:
-            events = eventstore.load_stream(conn, checklists.stream_id(checklist_id))
+        events = eventstore.load_stream(conn, checklists.stream_id(checklist_id))
         if not events:
             raise NotFound("checklist", checklist_id)
         checklist = Checklist.from_history(checklist_id, events)
@@ -548,14 +599,13 @@ class ChecklistService(HealthCheck):
             tenancy.require(scope, checklist.enterprise_id, "checklist", checklist_id, actor)
         return checklist
 
-    def _save_checklist(self, checklist):
-        # Optimistic concurrency: a concurrent edit of the same checklist makes
-        # the append fail with ConcurrencyConflict and the transaction roll back.
-        with self.store.begin() as conn:
-            self._record(conn, checklists.stream_id(checklist.id), checklist.version,
-                         *checklist.pending)
-        self.store.committed()
-        return self.get_checklist(checklist.id)
+    def _save_checklist(self, conn, checklist):
+        """Record the checklist's pending events; its view as it then is.
+        Optimistic concurrency: a concurrent edit of the same checklist makes
+        the append fail with ConcurrencyConflict and the transaction roll back."""
+        self._record(conn, checklists.stream_id(checklist.id), checklist.version,
+                     *checklist.pending)
+        return self._checklist_view(conn, checklist.id)
 
     @staticmethod
     def _record(conn, stream_id, expected_version, *events):

@@ -1,10 +1,12 @@
 """JSON in and out of the HTTP API, and one error shape for all of it:
 {"error": {"status": 400, "message": "...", "fields": {field: [reasons]}}}."""
 import functools
+import hashlib
 import ipaddress
 import json
 import logging
 import os
+import re
 import secrets
 import time
 import uuid
@@ -35,14 +37,19 @@ LATENCY = Histogram("gateway_request_seconds", "HTTP request latency", ["route"]
 
 
 class HttpError(Exception):
-    def __init__(self, status, message, fields=None, headers=None):
+    """`nothing_done`: a 5xx whose request certainly changed nothing (it was
+    never sent); any other 5xx of a command may have been done."""
+
+    def __init__(self, status, message, fields=None, headers=None, nothing_done=False):
         super().__init__(message)
         self.status, self.message, self.fields, self.headers = status, message, fields, headers
+        self.nothing_done = nothing_done
 
 
-def unavailable(message, retry_after=RETRY_AFTER_SECONDS):
+def unavailable(message, retry_after=RETRY_AFTER_SECONDS, nothing_done=True):
     """A 503: nothing can be done now; the same request may succeed later."""
-    return HttpError(503, message, headers={"Retry-After": retry_after})
+    return HttpError(503, message, headers={"Retry-After": retry_after},
+                     nothing_done=nothing_done)
 
 
 def json_response(status, payload, headers=None):
@@ -282,6 +289,61 @@ def correlation_id(request):
     return request.headers.get("X-Request-Id") or str(uuid.uuid4())
 
 
+IDEMPOTENCY_KEY = "Idempotency-Key"
+_KEY_TEXT = re.compile(r"[\x20-\x7e]{1,255}")       # printable ASCII
+
+
+def idempotency_key(request):
+    """The client's Idempotency-Key header, or None; one that is not 1 to
+    255 printable ASCII characters is a 400 naming it."""
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    if key is not None and not (_KEY_TEXT.fullmatch(key) and key.strip()):
+        raise HttpError(400, "invalid %s header" % IDEMPOTENCY_KEY, {IDEMPOTENCY_KEY: [
+            "must be 1 to 255 printable ASCII characters"]})
+    return key
+
+
+def command_of(request):
+    """(command id, deadline) of the command a request makes (einspection.acting):
+    the id from the client's Idempotency-Key, or from a key made here for this
+    request (the answer tells it if the outcome is unknown: a 5xx), always
+    namespaced by the account, so two accounts' keys never meet; the deadline
+    is when `call` stops waiting for the answer."""
+    key = idempotency_key(request)
+    request.idempotency_key_made = key is None
+    request.idempotency_key = key = key or str(uuid.uuid4())
+    digest = hashlib.sha256(("%s\n%s" % (request.principal.account_id, key)).encode("ascii"))
+    return digest.hexdigest(), time.time() + RPC_TIMEOUT_SECONDS
+
+
+def with_idempotency_key(request, response):
+    """The client's Idempotency-Key back on the answer. When a command was
+    sent and the answer is a 5xx, whether it was done is unknown to the
+    client (unless it was never sent: the broker or the service away): the
+    answer says how to find out (the key made here, if the client sent
+    none, in the header and the message)."""
+    try:
+        key = getattr(request, "idempotency_key", None) or idempotency_key(request)
+    except HttpError:
+        return response             # an invalid key: the 400 names it
+    if key is None or (response.status_code < 500 and getattr(
+            request, "idempotency_key_made", False)):
+        return response
+    response.headers[IDEMPOTENCY_KEY] = key
+    if (response.status_code >= 500 and hasattr(request, "acting")
+            and not getattr(request, "nothing_done", False)):
+        try:
+            payload = json.loads(response.get_data())
+            payload["error"]["message"] += (
+                "; it may have been done all the same: send the same request again with the "
+                "header %s: %s (if it was done, that answers what it answered; if not, it is "
+                "done then, once)" % (IDEMPOTENCY_KEY, key))
+        except (ValueError, KeyError, TypeError):
+            return response
+        response.set_data(json.dumps(payload, ensure_ascii=False))
+    return response
+
+
 def call(method, *args, **kwargs):
     """An RPC with the API's deadline; see call_within."""
     return call_within(RPC_TIMEOUT_SECONDS, method, *args, **kwargs)
@@ -298,9 +360,9 @@ def call_within(seconds, method, *args, **kwargs):
         with eventlet.Timeout(seconds):
             return method(*args, **kwargs)
     except eventlet.Timeout:
-        raise unavailable("the %s service did not answer in %ss; a change you asked for may "
-                          "still be made, so look before you repeat it" % (service, seconds)
-                          ) from None
+        # a command's answer then says how to find out (with_idempotency_key)
+        raise unavailable("the %s service did not answer in %ss" % (service, seconds),
+                          nothing_done=False) from None
     except UnknownService:
         raise unavailable("the %s service is not running; retry later" % service) from None
     except bus.CONNECTION_ERRORS:
@@ -332,6 +394,7 @@ def endpoint(route, roles=EVERYONE, public=False):
                 # (status, payload) becomes JSON; a Response (a file) goes as it is
                 response = result if isinstance(result, Response) else json_response(*result)
             except HttpError as exc:
+                request.nothing_done = exc.nothing_done
                 response = error_response(exc.status, exc.message, exc.fields,
                                           headers=exc.headers)
             except InvalidCommand as exc:
@@ -361,6 +424,7 @@ def endpoint(route, roles=EVERYONE, public=False):
             except Exception:
                 log.exception("unexpected failure in %s", route)
                 response = error_response(500, "internal error; it has been logged")
+            response = with_idempotency_key(request, response)
             REQUESTS.labels(route, str(response.status_code)).inc()
             LATENCY.labels(route).observe(time.perf_counter() - started)
             return response

@@ -24,7 +24,7 @@ from services.notify import schemas as notify
 from services.scoring import schemas as scoring
 
 from . import openapi_views as views
-from .http_json import MAX_BODY_BYTES, path_parameter_field
+from .http_json import IDEMPOTENCY_KEY, MAX_BODY_BYTES, path_parameter_field
 
 TITLE = "E-inspection API"
 VERSION = "1"
@@ -43,11 +43,33 @@ ERROR_MEANINGS = {
     405: "the path exists, not with this method",
     409: "it does not fit the current state (`error.current`), or it changed meanwhile",
     413: "the body is too large",
+    422: "the Idempotency-Key was sent before with a different request (body, path or "
+         "query): use a new key for a new request",
     429: "too many failed logins for this username or from this address: wait Retry-After "
          "seconds",
     503: "unavailable for now (the broker, a service or its database; `error.message` names "
          "it): try again after the Retry-After header's seconds",
 }
+# A command's 503: whether it was done is unknown to the client.
+COMMAND_UNKNOWN_OUTCOME = (
+    "unavailable for now, or a service did not answer in time (`error.message` says which): "
+    "the command may have been done all the same. The answer's Idempotency-Key header (the "
+    "client's own, or one the gateway made) and message say how to find out: after the "
+    "Retry-After header's seconds, send the same request again with that key; if it was "
+    "done, that answers what it answered, if not, it is done then, once")
+
+IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header", "name": IDEMPOTENCY_KEY, "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+    "description": "a key of the client's own for this request (1-255 printable ASCII "
+                   "characters; a UUID is a good one): the same request again with the same key "
+                   "within 24 hours answers what the first answered and does nothing again. "
+                   "Keys are the account's own. Another request with a key already used is a "
+                   "422."}
+IDEMPOTENCY_KEY_HEADER = {
+    "description": "the request's Idempotency-Key; on a 5xx without one, the key the gateway "
+                   "made for it, to send the request again with",
+    "schema": {"type": "string"}}
 
 
 @dataclass(frozen=True)
@@ -68,6 +90,10 @@ class Operation:
     operation_id: str = ""          # when one function serves two routes
     access_of: str = ""             # the route function whose @endpoint checks the caller
     other_answers: tuple = ()       # (status, description, {media type: schema}) beside the usual
+    command: bool = None            # runs a command (Idempotency-Key); None: unless it is a GET
+
+    def is_command(self, method, public):
+        return not public and (self.command if self.command is not None else method != "GET")
 
 
 def _files(*media_types):
@@ -216,13 +242,13 @@ ROUTES = {
         conflicts=True),
     ("GET", "/api/v1/scan/<string:token>"): Operation(
         "scan a QR code: the position and the checklists that apply there", "positions",
-        views.ScanResult, query=checklist.Scan, conflicts=True,
+        views.ScanResult, query=checklist.Scan, conflicts=True, command=True,
         description="Records who scanned (the account scanning) and when. An unknown or "
                     "replaced code is 404."),
     ("GET", "/scan/<string:token>"): Operation(
         "the QR code's link itself: a browser goes to the inspection page, an API client "
         "gets the scan", "positions", views.ScanResult, query=checklist.Scan, conflicts=True,
-        access_of="scan", other_answers=((303, "a browser (Accept: text/html): to "
+        access_of="scan", command=True, other_answers=((303, "a browser (Accept: text/html): to "
                                                "/app/inspect.html#<token>", None),),
         description="JSON (as GET /api/v1/scan/{token}) unless the client prefers text/html."),
 
@@ -400,8 +426,10 @@ def access(service_class, function_name):
     return getattr(function, "public", True), getattr(function, "roles", auth.ROLES)
 
 
-def _error_statuses(werkzeug_path, operation, public, roles):
+def _error_statuses(method, werkzeug_path, operation, public, roles):
     statuses = {503}
+    if operation.is_command(method, public):
+        statuses |= {400, 422}           # a malformed or reused Idempotency-Key
     takes_input = operation.body or operation.query or path_parameter_names(werkzeug_path)
     if takes_input:
         statuses.add(400)
@@ -426,7 +454,7 @@ def _content(payload):
     return {JSON: {"schema": payload}}
 
 
-def _operation(converter, werkzeug_path, function_name, operation, public, roles):
+def _operation(converter, method, werkzeug_path, function_name, operation, public, roles):
     parameters = []
     for name in path_parameter_names(werkzeug_path):
         prop = converter.field2property(path_parameter_field(name))
@@ -436,13 +464,16 @@ def _operation(converter, werkzeug_path, function_name, operation, public, roles
         parameters.append(parameter)
     if operation.query is not None:
         parameters.append({"in": "query", "schema": operation.query})
+    command = operation.is_command(method, public)
+    if command:
+        parameters.append(IDEMPOTENCY_KEY_PARAMETER)
     responses = {str(operation.status): {"description": operation.returns_description,
                                          "content": _content(operation.returns)}}
     for status, description, content in operation.other_answers:
         responses[str(status)] = {"description": description}
         if content:
             responses[str(status)]["content"] = _content(content)
-    for status in sorted(_error_statuses(werkzeug_path, operation, public, roles)):
+    for status in sorted(_error_statuses(method, werkzeug_path, operation, public, roles)):
         responses[str(status)] = {"description": ERROR_MEANINGS[status],
                                   "content": {JSON: {"schema": "Error"}}}
     if "503" in responses and werkzeug_path == "/health":
@@ -451,6 +482,10 @@ def _operation(converter, werkzeug_path, function_name, operation, public, roles
         responses["503"]["headers"] = {"Retry-After": {
             "description": "seconds to wait before trying again",
             "schema": {"type": "integer"}}}
+    if command:
+        responses["503"]["description"] = COMMAND_UNKNOWN_OUTCOME
+        for response in responses.values():
+            response.setdefault("headers", {})[IDEMPOTENCY_KEY] = IDEMPOTENCY_KEY_HEADER
     document = {"operationId": operation.operation_id or function_name, "summary": operation.summary,
                 "tags": [operation.tag], "parameters": parameters, "responses": responses}
     description = [operation.description] if operation.description else []
@@ -497,7 +532,8 @@ def build(service_class):
             declared[(method, werkzeug_path)], operation)
     for werkzeug_path, operations in by_path.items():
         spec.path(path=openapi_path(werkzeug_path), operations={
-            method: _operation(plugin.converter, werkzeug_path, function_name, operation,
+            method: _operation(plugin.converter, method.upper(), werkzeug_path, function_name,
+                               operation,
                                *access(service_class, operation.access_of or function_name))
             for method, (function_name, operation) in operations.items()})
     return spec.to_dict()

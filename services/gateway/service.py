@@ -9,8 +9,8 @@ from einspection.errors import ServiceUnavailable
 from einspection.nameko_glue import RpcProxy   # (importing it registers the domain errors)
 
 from .http_json import (ANY_ID, AUTHORITY, BROKER_UNAVAILABLE, PASSWORD_CHANGE_TTL_SECONDS,
-                        HttpError, auth_secret, call, call_within, correlation_id, endpoint,
-                        read_json, request_address, token_ttl_seconds)
+                        HttpError, auth_secret, call, call_within, command_of, correlation_id,
+                        endpoint, read_json, request_address, token_ttl_seconds)
 from .routes_checklist import ChecklistRoutes
 from .routes_docs import DocsRoutes
 from .routes_hazard import HazardRoutes
@@ -148,10 +148,13 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes,
     def _acting(self, request):
         """Who acts and within what (einspection.acting), built once here from
         the token's account: the keyword argument `acting` of every command of
-        every service, and the only source of the actor of what it records."""
+        every service, and the only source of the actor of what it records;
+        with the command's id (from Idempotency-Key) and deadline."""
         if not hasattr(request, "acting"):
+            command_id, deadline = command_of(request)
             request.acting = Acting.by_account(request.principal, correlation_id(request),
-                                               self._scope(request)).to_dict()
+                                               self._scope(request), command_id=command_id,
+                                               deadline=deadline).to_dict()
         return {"acting": request.acting}
 
     def _reading(self, request):

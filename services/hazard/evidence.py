@@ -20,7 +20,7 @@ from sqlalchemy import (BigInteger, Column, DateTime, MetaData, String, Table, d
 from einspection import eventstore
 from einspection import scope as tenancy
 from einspection.contract import new_event, utcnow
-from einspection.errors import ConcurrencyConflict, InvalidCommand, NotFound, TooLarge
+from einspection.errors import InvalidCommand, NotFound, TooLarge
 from einspection.projection import paged
 
 DEFAULT_QUOTA_BYTES = 5 * 1024 ** 3          # 5 GiB per enterprise
@@ -73,42 +73,36 @@ def view(row):
             "enterprise_id": row.enterprise_id}
 
 
-def store(begin, ref, enterprise_id, content_type, size, save, *, quota, acting):
-    """Record that `enterprise_id` owns the file `ref`, within its quota:
-    `save()` keeps the bytes (blobs.BlobStore.save), called only once the
-    checks passed and before the ownership commits — a failed commit leaves
-    an unowned file, never an owner without its file. `begin()` opens a
-    transaction. Returns the file's view. The same bytes again change
-    nothing."""
+def store(conn, ref, enterprise_id, content_type, size, save, *, quota, acting):
+    """Record that `enterprise_id` owns the file `ref`, within its quota, in
+    `conn`'s transaction: `save()` keeps the bytes (blobs.BlobStore.save),
+    called only once the checks passed and before the ownership commits — a
+    failed commit leaves an unowned file, never an owner without its file.
+    Returns the file's view. The same bytes again change nothing. A
+    concurrent upload of the same enterprise that committed first makes the
+    append raise ConcurrencyConflict: the caller tries again (RETRIES)."""
     if not tenancy.visible(acting.scope, enterprise_id):
         tenancy.log_attempt("enterprise", enterprise_id, enterprise_id, acting.actor)
         raise InvalidCommand({"enterprise_id": ["no such enterprise"]})
-    for attempt in range(RETRIES):
-        try:
-            with begin() as conn:
-                stream = stream_id(enterprise_id)
-                # the version before the bytes used: a concurrent upload that
-                # commits between the two makes this append conflict (READ COMMITTED)
-                version = eventstore.stream_version(conn, stream)
-                owned = _owned_row(conn, ref, enterprise_id)
-                if owned is not None:
-                    return view(owned)
-                used = used_bytes(conn, enterprise_id)
-                if used + size > quota:
-                    raise TooLarge(
-                        "enterprise %s has used %d of its %d bytes of evidence storage; "
-                        "this file of %d bytes does not fit" % (enterprise_id, used, quota, size))
-                save()
-                event = new_event("EvidenceStored", {
-                    "ref": ref, "enterprise_id": enterprise_id, "content_type": content_type,
-                    "size": size}, actor=acting.actor, correlation_id=acting.correlation_id,
-                    causation_id=acting.causation_id, time=utcnow())
-                eventstore.append(conn, stream, version, [event])
-                project(conn, event)
-                return view(_owned_row(conn, ref, enterprise_id))
-        except ConcurrencyConflict:
-            if attempt == RETRIES - 1:
-                raise
+    stream = stream_id(enterprise_id)
+    # the version before the bytes used: a concurrent upload that commits
+    # between the two makes this append conflict (READ COMMITTED)
+    version = eventstore.stream_version(conn, stream)
+    owned = _owned_row(conn, ref, enterprise_id)
+    if owned is not None:
+        return view(owned)
+    used = used_bytes(conn, enterprise_id)
+    if used + size > quota:
+        raise TooLarge("enterprise %s has used %d of its %d bytes of evidence storage; "
+                       "this file of %d bytes does not fit" % (enterprise_id, used, quota, size))
+    save()
+    event = new_event("EvidenceStored", {
+        "ref": ref, "enterprise_id": enterprise_id, "content_type": content_type,
+        "size": size}, actor=acting.actor, correlation_id=acting.correlation_id,
+        causation_id=acting.causation_id, time=utcnow())
+    eventstore.append(conn, stream, version, [event])
+    project(conn, event)
+    return view(_owned_row(conn, ref, enterprise_id))
 
 
 def unowned(conn, enterprise_id, refs):

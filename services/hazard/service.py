@@ -34,16 +34,17 @@ class HazardService(HealthCheck):
     def blob_store(self):
         return blobs.from_environment()
 
-    def _write(self, action, *args, **kwargs):
-        """Run `action(conn, ...)` in one transaction; wake the relay after it."""
-        with self.store.begin() as conn:
-            hazard = action(conn, *args, **kwargs)
-        self.store.committed()
-        return hazard.view()
+    def _write(self, acting, name, request, action, *args, **kwargs):
+        """Command `name` (journaled under `acting`'s command id, with
+        `request` as what it was asked): `action(conn, ...)` in one
+        transaction, answering the hazard's view as it then is."""
+        return self.store.command(acting, name, request).run(
+            lambda conn: action(conn, *args, **kwargs).view())
 
     # --- commands ------------------------------------------------------------------
     # `acting` (einspection.acting, as a dict) is the account acting and its
-    # scope: the actor of every event recorded, the enterprises it may touch.
+    # scope: the actor of every event recorded, the enterprises it may touch;
+    # its command id makes a repeat answer as the first time (einspection.journal).
     # Each runs at `now`: the moment it is recorded — the present, or an
     # imported record's time (import_records below).
     @rpc
@@ -51,16 +52,17 @@ class HazardService(HealthCheck):
         return self._report_hazard(payload, Acting.from_dict(acting), now=utcnow())
 
     def _report_hazard(self, payload, acting, *, now):
-        return self._write(commands.report, load_command(ReportHazard, payload), acting,
-                           now=now, days=commands.deadline_days())
+        return self._write(acting, "report_hazard", [payload], commands.report,
+                           load_command(ReportHazard, payload), acting, now=now,
+                           days=commands.deadline_days())
 
     @rpc
     def record_plan(self, hazard_id, payload, acting):
         return self._record_plan(hazard_id, payload, Acting.from_dict(acting), now=utcnow())
 
     def _record_plan(self, hazard_id, payload, acting, *, now):
-        return self._write(commands.record_plan, hazard_id, load_command(RecordPlan, payload),
-                           acting, now=now)
+        return self._write(acting, "record_plan", [hazard_id, payload], commands.record_plan,
+                           hazard_id, load_command(RecordPlan, payload), acting, now=now)
 
     @rpc
     def submit_rectification(self, hazard_id, payload, acting):
@@ -68,7 +70,8 @@ class HazardService(HealthCheck):
                                           now=utcnow())
 
     def _submit_rectification(self, hazard_id, payload, acting, *, now):
-        return self._write(commands.submit_rectification, hazard_id,
+        return self._write(acting, "submit_rectification", [hazard_id, payload],
+                           commands.submit_rectification, hazard_id,
                            load_command(SubmitRectification, payload), acting, now=now)
 
     @rpc
@@ -76,8 +79,8 @@ class HazardService(HealthCheck):
         return self._verify(hazard_id, payload, Acting.from_dict(acting), now=utcnow())
 
     def _verify(self, hazard_id, payload, acting, *, now):
-        return self._write(commands.verify, hazard_id, load_command(Verify, payload), acting,
-                           VERIFICATION_RULE, now=now)
+        return self._write(acting, "verify", [hazard_id, payload], commands.verify, hazard_id,
+                           load_command(Verify, payload), acting, VERIFICATION_RULE, now=now)
 
     # --- records from before (einspection/imports.py) ---------------------------------
     @rpc
@@ -100,9 +103,10 @@ class HazardService(HealthCheck):
         return outcome
 
     def _check_overdue_of(self, body, acting, *, now):
-        with self.store.begin() as conn:
-            return commands.check_overdue(conn, imports.required(body, "hazard_id"), now,
-                                          correlation_id=acting.correlation_id)
+        hazard_id = imports.required(body, "hazard_id")
+        return self.store.command(acting, "check_overdue", [hazard_id]).run(
+            lambda conn: commands.check_overdue(conn, hazard_id, now,
+                                                correlation_id=acting.correlation_id))
 
     @subscribe(commands.CONSUMER, ["einspection.inspection.logged.v1"])
     def on_inspection_logged(self, event):
@@ -157,18 +161,26 @@ class HazardService(HealthCheck):
         """Store a file for `enterprise_id` (an enterprise of `scope`): the
         bytes are checked whole, then kept once; the enterprise owns them
         (EvidenceStored) within EVIDENCE_QUOTA_BYTES (413 past it)."""
+        acting = Acting.from_dict(acting)
         try:
             data = base64.b64decode(data_base64, validate=True)
         except (binascii.Error, TypeError, ValueError):
             raise InvalidCommand({"_body": ["not valid base64"]}) from None
         if not isinstance(enterprise_id, str) or not enterprise_id:
             raise InvalidCommand({"enterprise_id": ["required"]})
-        acting = Acting.from_dict(acting)
         blob_store = self.blob_store
-        content_type = blobs.check(data, content_type, blob_store.limit, blob_store.pixel_limit)
-        return evidence.store(self.store.begin, blobs.ref_of(data), enterprise_id, content_type,
-                              len(data), lambda: blob_store.save(data),
-                              quota=evidence.quota_bytes(), acting=acting)
+        ref = blobs.ref_of(data)
+
+        def check():
+            return blobs.check(data, content_type, blob_store.limit, blob_store.pixel_limit)
+
+        def store(conn, checked_type):
+            return evidence.store(conn, ref, enterprise_id, checked_type, len(data),
+                                  lambda: blob_store.save(data), quota=evidence.quota_bytes(),
+                                  acting=acting)
+        # the file is named by its digest: the request's fingerprint need not hold its bytes
+        return self.store.command(acting, "put_evidence", [ref, content_type, enterprise_id]).run(
+            store, prepare=check, attempts=evidence.RETRIES)
 
     @rpc
     def get_evidence(self, ref, scope=None, actor=""):

@@ -67,15 +67,14 @@ class NotifyService(HealthCheck):
 
     # --- commands --------------------------------------------------------------------
     # `acting` (einspection.acting, as a dict) is the account acting — the
-    # actor of what it records — and its scope.
+    # actor of what it records — and its scope; each command runs in its
+    # journal (einspection.journal): a repeat answers what the first answered.
     @rpc
     def publish(self, payload, acting):
         acting = Acting.from_dict(acting)
         command = load_command(Publish, payload)
-        with self.store.begin() as conn:
-            view = policy.publish(conn, command, POLICY, acting.actor)
-        self.store.committed()
-        return view
+        return self.store.command(acting, "publish", [payload]).run(
+            lambda conn: policy.publish(conn, command, POLICY, acting.actor))
 
     @rpc
     def read_notice(self, notice_id, payload, acting):
@@ -83,13 +82,13 @@ class NotifyService(HealthCheck):
         acting = Acting.from_dict(acting)
         principal = acting.account.to_dict()
         load_command(ReadNotice, payload)
-        with self.store.begin() as conn:
+
+        def execute(conn):
             notice = policy.notice_view(conn, notice_id)
             policy.require(policy.answers_for(principal, notice["recipient"]), principal,
                            "notice", notice_id)
-            view = policy.read_notice(conn, notice_id, acting.actor)
-        self.store.committed()
-        return view
+            return policy.read_notice(conn, notice_id, acting.actor)
+        return self.store.command(acting, "read_notice", [notice_id, payload]).run(execute)
 
     @rpc
     def change_recipient_settings(self, recipient, payload, acting):
@@ -98,22 +97,29 @@ class NotifyService(HealthCheck):
         command = load_command(RecipientSettings, payload)
         policy.check_recipient(recipient)
         policy.require(policy.manages(principal, recipient), principal, "recipient", recipient)
-        with self.store.begin() as conn:
-            return policy.change_recipient_settings(conn, recipient, command, acting.actor)
+        return self.store.command(acting, "change_recipient_settings", [recipient, payload]).run(
+            lambda conn: policy.change_recipient_settings(conn, recipient, command, acting.actor))
 
     @rpc
     def subscribe_webhook(self, payload, acting):
+        """A repeat answers the first answer, its signing secret too: the
+        secret is in this store anyway (deliveries are signed with it), and
+        only the same account with the same Idempotency-Key gets it."""
         acting = Acting.from_dict(acting)
-        command = policy.check_subscription(load_command(Subscribe, payload), WEBHOOK_ADDRESSES)
-        with self.store.begin() as conn:
-            return policy.subscribe(conn, command, acting.account.to_dict(), acting.scope)
+        command = load_command(Subscribe, payload)
+        return self.store.command(acting, "subscribe_webhook", [payload]).run(
+            lambda conn, checked: policy.subscribe(conn, checked, acting.account.to_dict(),
+                                                   acting.scope),
+            prepare=lambda: policy.check_subscription(command, WEBHOOK_ADDRESSES))
 
     @rpc
     def cancel_webhook(self, subscription_id, acting):
         acting = Acting.from_dict(acting)
-        with self.store.begin() as conn:
+
+        def execute(conn):
             self._subscription(conn, subscription_id, acting.account.to_dict())
             return policy.cancel_subscription(conn, subscription_id, acting.actor)
+        return self.store.command(acting, "cancel_webhook", [subscription_id]).run(execute)
 
     # --- reads -----------------------------------------------------------------------
     # `principal` (a dict) is the account asking, `scope` the enterprise ids

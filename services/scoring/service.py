@@ -1,5 +1,6 @@
 import os
 
+from einspection.acting import Acting, checked_command_id, new_command_id
 from einspection.contract import load_command, utcnow
 from einspection import scope as tenancy
 from einspection.errors import NotFound
@@ -40,10 +41,18 @@ class ScoringService(HealthCheck):
         self._step_clock(utcnow().date())
 
     @rpc
-    def advance_clock(self, day):
-        """Step the clock to `day` (YYYY-MM-DD; a day not after the clock's
-        only finishes what is left to do) and catch up."""
-        return self._step_clock(load_command(AdvanceClock, {"day": day})["day"])
+    def advance_clock(self, day, command_id=None):
+        """An operator's command: step the clock to `day` (YYYY-MM-DD; a day
+        not after the clock's only finishes what is left to do) and catch up.
+        With a `command_id`, a repeat of it answers what the first did and
+        does nothing (einspection.journal); every effect is once anyway (the
+        step is one per day, catching up and statements only do what is left)."""
+        day = load_command(AdvanceClock, {"day": day})["day"]
+        acting = Acting("scoring", command_id=checked_command_id(command_id) or new_command_id())
+        # the steps commit on their own (one enterprise per transaction); the
+        # journal row, in the last transaction, keeps the outcome
+        return self.store.command(acting, "advance_clock", [day.isoformat()]).run(
+            lambda conn, outcome: outcome, prepare=lambda: self._step_clock(day))
 
     def _step_clock(self, day):
         outcome = clock.step(self.store, self.rules, day)

@@ -64,7 +64,9 @@ class FaultPlatform(launch.Platform):
         env["EVENTS_AMQP_URI"] = self.amqp_uri
         env.update({"HAZARD_OVERDUE_CHECK_SECONDS": "3600",
                     "SCORING_CLOCK_CHECK_SECONDS": "3600",
-                    "NOTIFY_DISPATCH_SECONDS": "0.5"})
+                    "NOTIFY_DISPATCH_SECONDS": "0.5",
+                    # the tests' webhook receivers listen on 127.0.0.1
+                    "NOTIFY_WEBHOOK_ALLOW_LOOPBACK": "true"})
         env.update({key: str(value) for key, value in settings.items()})
         super().__init__(env, port, log_dir)
         self.token = None

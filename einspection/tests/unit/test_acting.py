@@ -8,7 +8,7 @@ import pytest
 from einspection.acting import Acting
 from einspection.auth import Principal
 from einspection.contract import new_event
-from einspection.errors import NotAuthenticated
+from einspection.errors import DeadlinePassed, InvalidCommand, NotAuthenticated
 
 MANAGER = Principal(account_id="a-1", username="baide.manager", role="enterprise_manager",
                     enterprise_id="e-1")
@@ -52,3 +52,24 @@ def test_the_platform_follows_the_event_that_caused_its_act():
 def test_an_event_without_an_actor_is_not_made(actor):
     with pytest.raises(ValueError):
         new_event("ScoringClockAdvanced", {"day": DAY}, actor=actor)
+
+
+def test_an_act_carries_its_command_id_and_deadline_and_a_late_one_is_not_executed():
+    acting = Acting.by_account(MANAGER, "corr-1", command_id="c" * 64, deadline=1000.0)
+    again = Acting.from_dict(acting.to_dict(), now=lambda: 999.5)
+    assert (again.command_id, again.deadline) == ("c" * 64, 1000.0)
+    with pytest.raises(DeadlinePassed) as late:
+        Acting.from_dict(acting.to_dict(), now=lambda: 1002.5)
+    assert late.value.status == 503 and "2.5 s after" in str(late.value)
+    # a caller that sends no id gets a fresh one (journaled, never a repeat)
+    sent = dict(acting.to_dict(), command_id=None, deadline=None)
+    assert Acting.from_dict(sent).command_id != Acting.from_dict(sent).command_id
+
+
+@pytest.mark.parametrize("field, value", [("command_id", ""), ("command_id", "c" * 65),
+                                          ("command_id", 7), ("deadline", "soon"),
+                                          ("deadline", True)])
+def test_a_malformed_command_id_or_deadline_is_refused(field, value):
+    with pytest.raises(InvalidCommand) as refused:
+        Acting.from_dict(dict(Acting.by_account(MANAGER).to_dict(), **{field: value}))
+    assert field in refused.value.errors

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from einspection import eventstore
 from einspection.errors import InvalidCommand, NotFound, TooLarge
-from einspection.acting import Acting
+from einspection.acting import Acting, new_command_id
 from services.hazard import commands, evidence
 
 
@@ -15,9 +15,14 @@ def ref(n):
 
 
 def put(store, n, enterprise_id="e-1", size=100, quota=1000, scope=None, saved=None):
-    return evidence.store(store.begin, ref(n), enterprise_id, "image/png", size,
-                          lambda: saved.append(n) if saved is not None else None,
-                          quota=quota, acting=Acting(actor="li", scope=scope))
+    """An upload as the service makes it: one journaled command, tried again
+    when a concurrent upload of the enterprise committed first."""
+    acting = Acting(actor="li", scope=scope, command_id=new_command_id())
+    return store.command(acting, "put_evidence", [ref(n), enterprise_id]).run(
+        lambda conn: evidence.store(conn, ref(n), enterprise_id, "image/png", size,
+                                    lambda: saved.append(n) if saved is not None else None,
+                                    quota=quota, acting=acting),
+        attempts=evidence.RETRIES)
 
 
 def test_the_same_bytes_are_owned_by_each_enterprise_that_uploads_them(store):

@@ -92,13 +92,15 @@ def test_evidence_must_be_the_enterprises_own(store):
         report(store, evidence=["sha256:" + "1" * 64])
     assert "evidence" in error.value.errors
     ref = "sha256:" + "2" * 64
-    evidence.store(store.begin, ref, "e-2", "application/pdf", 10, lambda: None,
-                   quota=100, acting=MANAGER)
+    with store.begin() as conn:
+        evidence.store(conn, ref, "e-2", "application/pdf", 10, lambda: None, quota=100,
+                       acting=MANAGER)
     with pytest.raises(InvalidCommand) as error:               # another enterprise's file
         report(store, evidence=[ref])
     assert error.value.errors == {"evidence": {0: [commands.no_such_evidence(ref)]}}
-    evidence.store(store.begin, ref, "e-1", "application/pdf", 10, lambda: None,
-                   quota=100, acting=MANAGER)
+    with store.begin() as conn:
+        evidence.store(conn, ref, "e-1", "application/pdf", 10, lambda: None, quota=100,
+                       acting=MANAGER)
     assert report(store, evidence=[ref]).view()["evidence"] == [ref]
     assert count(store, ledger.hazards) == 1
 
