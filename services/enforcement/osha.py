@@ -347,7 +347,8 @@ class _Mapper:
         enterprise_id = establishment_id(name, city)
         if enterprise_id in self.out.establishments:
             return enterprise_id
-        naics, sic = (values.get("naics_code") or "").strip(), (values.get("sic_code") or "").strip()
+        naics = (values.get("naics_code") or "").strip()
+        sic = (values.get("sic_code") or "").strip()
         if not missing(naics) and naics != "0":
             industry = "NAICS " + naics
         elif not missing(sic) and sic != "0":
