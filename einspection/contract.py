@@ -476,6 +476,113 @@ class AccountPasswordResetV1(_Data):
     enterprise_id = Id(load_default=None, allow_none=True)
 
 
+# --- enforcement: cases, citations, fines (services/enforcement/cases.py) ---------------
+# Money is an int of minor units (fen for CNY, cents for USD) beside its `currency`.
+CASE_OUTCOMES = ("paid", "no_penalty", "withdrawn", "terminated")
+CURRENCY_CODES = ("CNY", "USD")        # einspection.money.CURRENCIES
+
+
+def _fen(**kwargs):
+    return fields.Integer(strict=True, validate=validate.Range(min=0), **kwargs)
+
+
+def _currency():
+    return fields.String(required=True, validate=validate.OneOf(CURRENCY_CODES))
+
+
+class EstablishmentRecordedV1(_Data):
+    """An establishment the enforcement office inspected that is not in the
+    platform's register (an imported regulator's record: no credit code)."""
+    enterprise_id = Id(required=True)
+    name = _text(200, required=True)
+    town = _text(100, required=True)
+    industry = fields.String(load_default="", validate=validate.Length(max=100))
+    address = fields.String(load_default="", validate=validate.Length(max=300))
+    employees = fields.Integer(load_default=None, allow_none=True,
+                               validate=validate.Range(min=0))
+    source_system = _text(32, required=True)
+    source_ref = _text(200, required=True)
+    recorded_at = Instant(required=True)
+
+
+class CaseOpenedV1(_Data):
+    case_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    inspection_id = Id(required=True)
+    campaign_id = Id(load_default=None, allow_none=True)
+    opened_at = Instant(required=True)
+    currency = _currency()
+    # where a case imported from another system came from (None: opened here)
+    source_system = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Length(min=1, max=32))
+    source_ref = fields.String(load_default=None, allow_none=True,
+                               validate=validate.Length(min=1, max=200))
+
+
+class CitationIssuedV1(_Data):
+    case_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    citation_id = Id(required=True)
+    clause = _text(500, required=True)
+    violation_class = _text(32, required=True)
+    description = _text(4000, required=True)
+    fine_proposed = _fen(required=True, allow_none=True)     # None: not stated (imported)
+    currency = _currency()
+    abatement_date = Day(load_default=None, allow_none=True)
+    hazard_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=100))
+    issued_at = Instant(required=True)
+    source_ref = fields.String(load_default=None, allow_none=True,
+                               validate=validate.Length(min=1, max=200))
+
+
+class CitationWithdrawnV1(_Data):
+    """A citation vacated or deleted: kept in the file, out of every total."""
+    case_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    citation_id = Id(required=True)
+    reason = _text(2000, required=True)
+    withdrawn_at = Instant(required=True)
+
+
+class ImposedFineV1(_Data):
+    citation_id = Id(required=True)
+    fine_imposed = _fen(required=True, allow_none=True)      # None: not stated (imported)
+
+
+class PenaltyDecidedV1(_Data):
+    case_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    fines = fields.List(fields.Nested(ImposedFineV1), required=True)
+    total_imposed = _fen(required=True)
+    currency = _currency()
+    decided_at = Instant(required=True)
+
+
+class FinePaidV1(_Data):
+    case_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    amount = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    currency = _currency()
+    paid_on = Day(required=True)
+    reference = _text(200, required=True)
+
+
+class CitationAbatedV1(_Data):
+    case_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    citation_id = Id(required=True)
+    hazard_id = Id(load_default=None, allow_none=True)    # the verified hazard, if any
+    abated_at = Instant(required=True)
+
+
+class CaseClosedV1(_Data):
+    case_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(CASE_OUTCOMES))
+    closed_at = Instant(required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
 @dataclass(frozen=True)
 class EventType:
     name: str           # the past-tense domain name, e.g. HazardReported
@@ -541,6 +648,19 @@ EVENT_TYPES = {
                   DeliveryScheduledV1, public=False),
         EventType("DeliveryAttempted", "einspection.notify.delivery-attempted.v1", "notify",
                   DeliveryAttemptedV1, public=False),
+        EventType("EstablishmentRecorded", "einspection.establishment.recorded.v1",
+                  "enforcement", EstablishmentRecordedV1),
+        EventType("CaseOpened", "einspection.case.opened.v1", "enforcement", CaseOpenedV1),
+        EventType("CitationIssued", "einspection.case.citation-issued.v1", "enforcement",
+                  CitationIssuedV1),
+        EventType("CitationWithdrawn", "einspection.case.citation-withdrawn.v1",
+                  "enforcement", CitationWithdrawnV1),
+        EventType("PenaltyDecided", "einspection.case.penalty-decided.v1", "enforcement",
+                  PenaltyDecidedV1),
+        EventType("FinePaid", "einspection.case.fine-paid.v1", "enforcement", FinePaidV1),
+        EventType("CitationAbated", "einspection.case.citation-abated.v1", "enforcement",
+                  CitationAbatedV1),
+        EventType("CaseClosed", "einspection.case.closed.v1", "enforcement", CaseClosedV1),
     ]
 }
 BY_TYPE = {e.type: e for e in EVENT_TYPES.values()}
