@@ -20,6 +20,8 @@ MAX_EVENT_BYTES = 8 * 1024 * 1024
 
 LEVELS = ("general", "major")
 INSPECTION_KINDS = ("self", "grid", "enforcement")
+# how a hazard came to be recorded: a free report, or the kind of inspection it was found by
+HAZARD_SOURCES = ("report",) + INSPECTION_KINDS
 HAZARD_TYPES = ("unsafe_condition", "unsafe_act", "management_defect")
 ITEM_RESULTS = ("pass", "fail", "na")
 SAFETY_ACTION_KINDS = ("training", "drill", "meeting", "daily_record")
@@ -141,6 +143,9 @@ class HazardReportedV1(_Data):
     source_inspection_id = Id(load_default=None, allow_none=True)
     source_item_id = Id(load_default=None, allow_none=True)
     evidence = _refs()
+    # added to v1: a free report, or the kind of inspection that found it (events
+    # from before it read as a report, whatever inspection they name)
+    source = fields.String(load_default="report", validate=validate.OneOf(HAZARD_SOURCES))
 
 
 class RectificationDoneV1(_Data):
@@ -196,6 +201,39 @@ class HazardOverdueV1(_Data):
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
     rectification_deadline = Instant(required=True)
     detected_at = Instant(required=True)
+
+
+class HazardListedV1(_Data):
+    """The authority lists a major hazard for supervision (挂牌督办): it is to
+    be rectified by `deadline`, followed by the responsible `office`."""
+    hazard_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    listed_at = Instant(required=True)
+    deadline = Instant(required=True)
+    office = _text(200, required=True)
+    reason = _text(2000, required=True)
+
+
+class HazardListingDueV1(_Data):
+    """A listed hazard's deadline is near (`days_before` is the reminder's
+    configured distance, 0 on the deadline day): recorded once per reminder
+    by the hazard service's own check, so that notify reminds once."""
+    hazard_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    deadline = Instant(required=True)
+    office = _text(200, required=True)
+    days_before = fields.Integer(required=True, validate=validate.Range(min=0))
+    days_left = fields.Integer(required=True)     # deployment days from detected_at's day
+    detected_at = Instant(required=True)
+
+
+class HazardDelistedV1(_Data):
+    """The authority signs the listing off (its actor), after the hazard's
+    rectification was verified."""
+    hazard_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    delisted_at = Instant(required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
 class EvidenceStoredV1(_Data):
@@ -297,6 +335,11 @@ class InspectionLoggedV1(_Data):
     # added to v1: every item's result, so the inspection can be shown as it was done
     # (and the checklist service's read model rebuilt from its events)
     results = fields.List(fields.Nested(lambda: ItemResultV1()), load_default=list)
+    # added to v1: the enforcement campaign it was done for, if any, and the
+    # accounts (usernames) that inspected; the account that logged it is among them
+    campaign_id = Id(load_default=None, allow_none=True)
+    inspectors = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+                             load_default=list, validate=validate.Length(max=20))
 
 
 class ItemResultV1(_Data):
@@ -610,6 +653,11 @@ EVENT_TYPES = {
         EventType("HazardReturned", "einspection.hazard.returned.v1", "hazard",
                   HazardReturnedV1),
         EventType("HazardOverdue", "einspection.hazard.overdue.v1", "hazard", HazardOverdueV1),
+        EventType("HazardListed", "einspection.hazard.listed.v1", "hazard", HazardListedV1),
+        EventType("HazardListingDue", "einspection.hazard.listing-due.v1", "hazard",
+                  HazardListingDueV1),
+        EventType("HazardDelisted", "einspection.hazard.delisted.v1", "hazard",
+                  HazardDelistedV1),
         EventType("EvidenceStored", "einspection.evidence.stored.v1", "hazard",
                   EvidenceStoredV1, public=False),
         EventType("ChecklistPublished", "einspection.checklist.published.v1", "checklist",

@@ -84,6 +84,7 @@ def own_platform(request, databases, run_id, tmp_path_factory, name, prepare, **
     env.update(settings)
     running = launch.Platform(env, port, str(tmp_path_factory.mktemp("logs-" + name)))
     running.amqp_uri, running.exchange = broker, prefix + ".events"
+    running.backend = request.param
     running.urls = running.database_urls = urls
     failed_before = request.session.testsfailed
     try:

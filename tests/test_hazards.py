@@ -82,7 +82,7 @@ def test_full_lifecycle_with_a_return_and_a_resubmission(api, tap):  # noqa: F81
     photo = fixtures.photo(manager, enterprise_id)
     hazard = report(manager, enterprise_id, hazard_type="unsafe_act", evidence=[photo])
     assert hazard["hazard_type"] == "unsafe_act" and hazard["evidence"] == [photo]
-    assert hazard["source"] == {"kind": "report"}
+    assert hazard["source"] == {"kind": "report", "origin": "report"}
     path = "/api/v1/hazards/%s" % hazard["id"]
 
     early = api.post(path + "/verification", {"outcome": "verified", "verifier": "chen"})
@@ -203,7 +203,7 @@ def test_an_inspection_published_twice_raises_each_failed_item_once(api, platfor
                                                    for i in items}
     major = api.get("/api/v1/hazards/%s" % hazard_id_for_item(inspection_id, "exit-clear")).json()
     assert major["source"] == {"kind": "inspection", "inspection_id": inspection_id,
-                               "item_id": "exit-clear"}
+                               "item_id": "exit-clear", "origin": "self"}
     assert major["description"] == ("Emergency exit kept clear\n"
                                      "pallets stacked in front of the exit")
     assert major["reporter"] == "wang.wei" and major["position_id"] == "warehouse"
@@ -514,6 +514,7 @@ def test_a_reports_position_and_source_inspection_must_exist_in_its_enterprise(a
     later = created(api.post("/api/v1/hazards", factories.hazard(
         site.enterprise_id, position_id=site.position_id, source_inspection_id=inspection["id"],
         source_item_id=item_id)))
+    # a free report naming the inspection item: reported, not found by the round
     assert later["source"] == {"kind": "inspection", "inspection_id": inspection["id"],
-                               "item_id": item_id}
+                               "item_id": item_id, "origin": "report"}
     assert later["position_id"] == site.position_id

@@ -219,6 +219,24 @@ def _rectified_hazard(api, data):
     return hazard
 
 
+def _listing():
+    return {"deadline": factories.iso(factories.ago(days=-20)), "office": "执法大队",
+            "reason": "重大火灾隐患"}
+
+
+def _listed_and_verified_hazard(api, data):
+    """A major hazard the authority listed, rectified by the manager and
+    verified by the authority: ready for the authority's sign-off."""
+    hazard = _hazard(api, data, level="major")
+    manager = Api(api.base_url, data["manager_token"])
+    created(api.post("/api/v1/hazards/%s/listing" % hazard, _listing()))
+    created(manager.post("/api/v1/hazards/%s/plan" % hazard, _plan()))
+    created(manager.post("/api/v1/hazards/%s/rectification" % hazard, _rectification()))
+    created(api.post("/api/v1/hazards/%s/verification" % hazard,
+                     {"outcome": "verified", "verifier": "chen.jie"}))
+    return hazard
+
+
 def _draft(api, data):
     return created(api.post("/api/v1/checklists", factories.checklist(data["enterprise"])))["id"]
 
@@ -352,6 +370,12 @@ REAL_REQUESTS = {
     ("POST", "/api/v1/hazards/<string:hazard_id>/verification"): lambda api, d: {
         "path": {"hazard_id": _rectified_hazard(api, d)}, "status": 201,
         "body": {"outcome": "verified", "verifier": "chen.jie", "comment": "holds"}},
+    ("POST", "/api/v1/hazards/<string:hazard_id>/listing"): lambda api, d: {
+        "path": {"hazard_id": _hazard(api, d, level="major")}, "body": _listing(),
+        "status": 201},
+    ("POST", "/api/v1/hazards/<string:hazard_id>/delisting"): lambda api, d: {
+        "path": {"hazard_id": _listed_and_verified_hazard(api, d)},
+        "body": {"note": "复查合格"}},
     ("POST", "/api/v1/evidence"): lambda api, d: {
         "raw": (factories.image("JPEG"), "image/jpeg"), "query": {"enterprise_id": d["enterprise"]},
         "status": 201},

@@ -7,8 +7,9 @@ hang from. Other services learn of enterprises from EnterpriseRegistered."""
 import uuid
 from datetime import timedelta
 
+from einspection import auth
 from einspection.contract import new_event
-from einspection.errors import InvalidCommand
+from einspection.errors import Forbidden, InvalidCommand
 
 from .checklists import PUBLISHED, applies_to, no_usable_checklist
 
@@ -86,18 +87,57 @@ def _check_results(items, results):
     return errors
 
 
+ENFORCEMENT = "enforcement"
+# who may be named among an inspection's inspectors, by its kind
+INSPECTOR_ROLES = {ENFORCEMENT: auth.AUTHORITY_ROLES, "self": auth.ENTERPRISE_ROLES,
+                   "grid": ("grid_officer", "town_officer") + auth.AUTHORITY_ROLES}
+
+
+def require_may_log(kind, role):
+    """An enforcement inspection is the authority's law enforcement: no
+    other account may log one."""
+    if kind == ENFORCEMENT and role not in auth.AUTHORITY_ROLES:
+        raise Forbidden("only the authority's inspectors (an authority inspector or admin) "
+                        "may log an enforcement inspection; %s may not" % auth.a_role(role))
+
+
+def inspector_problem(kind, enterprise_id, account):
+    """Why `account` (a row of the register, or None) cannot be named among
+    the inspectors of an inspection of `kind` of `enterprise_id`, or None.
+    A missing account and one that does not fit read the same."""
+    if (account is None or account.disabled or account.role not in INSPECTOR_ROLES[kind]
+            or (kind == "self" and account.enterprise_id != enterprise_id)):
+        return "no such account that can inspect in an inspection of kind %s" % kind
+    return None
+
+
+def inspectors_of(actor, named):
+    """The inspecting accounts: the one logging it first (always among
+    them, whatever the request says), then the named, each once."""
+    inspectors = [actor]
+    for username in named:
+        if username.lower() not in {each.lower() for each in inspectors}:
+            inspectors.append(username)
+    return inspectors
+
+
 def log_inspection(command, *, enterprise, position, checklist, version, actor, now,
-                   correlation_id=""):
+                   correlation_id="", inspectors=None):
     """An inspection done: one result per item of a published checklist
     version that applies to the enterprise, at one of its positions.
     `checklist` is the checklist as it stands (or None), `version` the
-    version the inspection used (or None)."""
+    version the inspection used (or None); an enforcement inspection uses
+    one of the authority's universal checklists. `inspectors`: the
+    accounts that inspected, as checked (default: the actor alone)."""
     if command["completed_at"] > now + CLOCK_SKEW:
         raise InvalidCommand({"completed_at": ["is in the future"]})
     if position is None or position["enterprise_id"] != enterprise["id"]:
         raise InvalidCommand({"position_id": ["no such position in this enterprise"]})
     if checklist is None or not applies_to(checklist, enterprise):
         raise InvalidCommand({"checklist_id": [no_usable_checklist(command["checklist_id"])]})
+    if command["kind"] == ENFORCEMENT and checklist["scope"] != "universal":
+        raise InvalidCommand({"checklist_id": ["an enforcement inspection uses one of the "
+                                               "authority's universal checklists"]})
     if version is None or version["status"] != PUBLISHED:
         raise InvalidCommand({"checklist_version": ["is not a published version of checklist "
                                                     "%s" % command["checklist_id"]]})
@@ -117,6 +157,8 @@ def log_inspection(command, *, enterprise, position, checklist, version, actor, 
     data = {key: command[key] for key in ("enterprise_id", "position_id", "checklist_id",
                                           "checklist_version", "kind", "started_at",
                                           "completed_at", "inspector")}
+    data.update(campaign_id=command.get("campaign_id"),
+                inspectors=inspectors if inspectors is not None else [actor])
     data.update(inspection_id=str(uuid.uuid4()), items_passed=counts["pass"],
                 items_failed=counts["fail"], items_not_applicable=counts["na"],
                 failed_items=failed,

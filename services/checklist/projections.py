@@ -95,6 +95,9 @@ inspections = Table(
     Column("items_not_applicable", Integer, nullable=False),
     Column("inspector", String(200), nullable=False),
     Column("items", Text, nullable=False, default="[]"),  # JSON: each item with its result
+    # added with enforcement: the campaign, the inspecting accounts (JSON list)
+    Column("campaign_id", String(64), index=True),
+    Column("inspectors", Text, nullable=False, default="[]"),
 )
 
 safety_actions = Table(
@@ -204,8 +207,10 @@ def _inspection_logged(conn, event, data):
     items = [dict(item, **{key: results[item["item_id"]][key]
                            for key in ("result", "note", "photos")})
              for item in (version["items"] if version else []) if item["item_id"] in results]
+    columns = dict(_columns_of(inspections, data),
+                   inspectors=json.dumps(data["inspectors"], ensure_ascii=False))
     conn.execute(inspections.insert().values(items=json.dumps(items, ensure_ascii=False),
-                                             **_columns_of(inspections, data)))
+                                             **columns))
 
 
 def _safety_action(conn, event, data):
@@ -440,7 +445,7 @@ def _period(column, query, is_date=False):
 
 def _inspection_filter(query, scope=None):
     conditions = _period(inspections.c.completed_at, query)
-    for key in ("enterprise_id", "position_id", "kind"):
+    for key in ("enterprise_id", "position_id", "kind", "campaign_id"):
         if query.get(key):
             conditions.append(inspections.c[key] == query[key])
     if scope is not None:
@@ -451,6 +456,7 @@ def _inspection_filter(query, scope=None):
 def inspection_view(row, with_items=False):
     view = {key: value for key, value in row._mapping.items() if key != "items"}
     view["id"] = view.pop("inspection_id")
+    view["inspectors"] = json.loads(row.inspectors or "[]")
     view["started_at"] = isoformat(view["started_at"])
     view["completed_at"] = isoformat(view["completed_at"])
     if with_items:

@@ -156,11 +156,22 @@ class LogInspection(_Command):
     inspector = fields.String(required=True, validate=validate.Length(min=1, max=200))
     results = fields.List(fields.Nested(ItemResult), required=True,
                           validate=validate.Length(min=1, max=2000))
+    campaign_id = Id(load_default=None, allow_none=True, metadata={
+        "description": "the enforcement campaign it was done for (kind enforcement only)"})
+    inspectors = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+                             load_default=list, validate=validate.Length(max=20), metadata={
+        "description": "the accounts (usernames) that inspected beside the one logging it, "
+                       "which is always among them: of the authority for an enforcement "
+                       "inspection, of the enterprise for a self-inspection, officers or the "
+                       "authority for a grid inspection"})
 
     @validates_schema
     def _order(self, data, **_):
         if data["completed_at"] < data["started_at"]:
             raise ValidationError("must not be before started_at", "completed_at")
+        if data.get("campaign_id") and data["kind"] != "enforcement":
+            raise ValidationError("only an enforcement inspection belongs to a campaign",
+                                  "campaign_id")
 
 
 class _Period(_Command):
@@ -181,6 +192,7 @@ class InspectionQuery(_Period):
     enterprise_id = Id(load_default=None)
     position_id = Id(load_default=None)
     kind = fields.String(load_default=None, validate=validate.OneOf(INSPECTION_KINDS))
+    campaign_id = Id(load_default=None)
     page = paging.page_field()
     size = paging.size_field()
     sort = paging.sort_field(SORTS, "-completed_at")

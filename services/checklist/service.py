@@ -424,10 +424,12 @@ class ChecklistService(HealthCheck):
 
     def _log_inspection(self, payload, acting, *, now):
         command = load_command(LogInspection, payload)
+        domain.require_may_log(command["kind"], acting.account.role if acting.account else None)
 
         def execute(conn):
             enterprise = self._enterprise(conn, command["enterprise_id"], as_field="enterprise_id",
                                           scope=acting.scope, actor=acting.actor)
+            inspectors = self._inspectors(conn, command, acting.actor)
             row = projections.find_position(conn, command["position_id"])
             event = domain.log_inspection(
                 command, enterprise=enterprise,
@@ -435,11 +437,31 @@ class ChecklistService(HealthCheck):
                 checklist=projections.find_checklist(conn, command["checklist_id"]),
                 version=projections.find_checklist_version(conn, command["checklist_id"],
                                                            command["checklist_version"]),
-                actor=acting.actor, now=now, correlation_id=acting.correlation_id)
+                actor=acting.actor, now=now, correlation_id=acting.correlation_id,
+                inspectors=inspectors)
             self._record(conn, domain.inspection_stream(event.data["inspection_id"]), 0, event)
             return projections.inspection_view(
                 projections.find_inspection(conn, event.data["inspection_id"]), with_items=True)
         return self.store.command(acting, "log_inspection", [payload]).run(execute)
+
+    @staticmethod
+    def _inspectors(conn, command, actor):
+        """The inspecting accounts, each one of the register that may inspect
+        in this kind of inspection (InvalidCommand naming each that is not),
+        spelt as the register has them; the acting account first."""
+        found, problems = [], {}
+        for index, username in enumerate(command["inspectors"]):
+            if username.lower() == actor.lower():
+                continue
+            row = accounts.find_by_username(conn, username)
+            problem = domain.inspector_problem(command["kind"], command["enterprise_id"], row)
+            if problem:
+                problems[index] = [problem]
+            else:
+                found.append(row.username)
+        if problems:
+            raise InvalidCommand({"inspectors": problems})
+        return domain.inspectors_of(actor, found)
 
     @rpc
     def get_inspection(self, inspection_id, scope=None, actor=""):

@@ -257,7 +257,11 @@ ROUTES = {
         "log an inspection: a result for every item of a published checklist version",
         "inspections", views.Inspection, 201, body=checklist.LogInspection,
         description="Item problems are named by item: "
-                    "`{\"fields\": {\"results\": {\"<item_id>\": [...]}}}`."),
+                    "`{\"fields\": {\"results\": {\"<item_id>\": [...]}}}`. Kind "
+                    "`enforcement` is the authority's (403 with the reason for any other "
+                    "account) and uses one of its universal checklists; its failed items "
+                    "become hazards with source `enforcement`. The account logging it is "
+                    "always among `inspectors`."),
     ("GET", "/api/v1/inspections"): Operation(
         "the inspection ledger", "inspections", views.InspectionPage,
         query=checklist.InspectionQuery),
@@ -294,7 +298,7 @@ ROUTES = {
         "the standing book (hazard ledger)", "hazards", views.LedgerPage,
         query=hazard.LedgerQuery),
     ("GET", "/api/v1/statistics/hazards"): Operation(
-        "hazard counts per level, category, enterprise or month found", "hazards",
+        "hazard counts per level, category, enterprise, source or month found", "hazards",
         views.HazardStatistics, query=hazard.StatisticsQuery,
         description="Over the standing book's filters (status=open: reported or returned)."),
     ("GET", "/api/v1/hazards/export.csv"): Operation(
@@ -315,6 +319,22 @@ ROUTES = {
         "submit a rectification", "hazards", views.Hazard, 201,
         body=hazard.SubmitRectification, conflicts=True,
         description="A major hazard needs its plan first (409 otherwise)."),
+    ("POST", "/api/v1/hazards/<string:hazard_id>/listing"): Operation(
+        "list a major hazard for supervision (挂牌督办)", "hazards", views.Hazard, 201,
+        body=hazard.ListHazard, conflicts=True,
+        description="The authority's (authority_inspector, authority_admin): 403 with the "
+                    "reason for any other account, once the hazard is found in its scope "
+                    "(another tenant's is a 404). 409 for a general hazard, a closed one, or "
+                    "one listed already. Reminders go to the enterprise, its grid and the "
+                    "authority before the deadline (HAZARD_LISTING_REMINDER_DAYS, 7 and 1 "
+                    "days by default) and on its day (HazardListingDue)."),
+    ("POST", "/api/v1/hazards/<string:hazard_id>/delisting"): Operation(
+        "sign a listing off (delist): the authority's, after the verified rectification",
+        "hazards", views.Hazard, body=hazard.DelistHazard, conflicts=True,
+        description="403 with the reason for any account but the authority's; 409 \"delisting "
+                    "requires the verified rectification\" until the hazard is closed, or when "
+                    "it is not listed. The account delisting is the sign-off (the actor of "
+                    "HazardDelisted)."),
     ("POST", "/api/v1/hazards/<string:hazard_id>/verification"): Operation(
         "verify a rectification, or return it", "hazards", views.Hazard, 201,
         body=hazard.Verify, conflicts=True,

@@ -7,8 +7,9 @@ so a field a service adds without documenting it fails those checks."""
 from marshmallow import Schema, fields, validate
 
 from einspection import auth, paging
-from einspection.contract import (AUDIENCES, CHECKLIST_SCOPES, HAZARD_TYPES, INSPECTION_KINDS,
-                                  ITEM_RESULTS, LANGUAGES, LEVELS, SAFETY_ACTION_KINDS)
+from einspection.contract import (AUDIENCES, CHECKLIST_SCOPES, HAZARD_SOURCES, HAZARD_TYPES,
+                                  INSPECTION_KINDS, ITEM_RESULTS, LANGUAGES, LEVELS,
+                                  SAFETY_ACTION_KINDS)
 from services.hazard.domain import STATES as HAZARD_STATES
 from services.notify.schemas import DELIVERY_STATES, NOTICE_KINDS
 
@@ -40,8 +41,9 @@ def _decimal_text(description):
                                                   "example": "12.50"})
 
 
-def _one_of(choices, nullable=False):
-    return fields.String(required=True, allow_none=nullable, validate=validate.OneOf(choices))
+def _one_of(choices, nullable=False, **kwargs):
+    return fields.String(required=True, allow_none=nullable, validate=validate.OneOf(choices),
+                         **kwargs)
 
 
 def _list(item, **kwargs):
@@ -271,7 +273,10 @@ class InspectionSummary(Schema):
     items_passed = _count()
     items_failed = _count()
     items_not_applicable = _count()
-    inspector = _text()
+    inspector = _text(metadata={"description": "who inspected, as named (data)"})
+    campaign_id = _maybe_text(metadata={"description": "the enforcement campaign, if any"})
+    inspectors = _list(fields.String(), metadata={
+        "description": "the inspecting accounts (usernames): the one that logged it first"})
 
 
 class InspectedItem(ChecklistItem):
@@ -321,6 +326,9 @@ class HazardSource(Schema):
     kind = _one_of(("report", "inspection"))
     inspection_id = fields.String()
     item_id = fields.String()
+    origin = _one_of(HAZARD_SOURCES, metadata={
+        "description": "HazardReported's `source`: a free report, or the kind of inspection "
+                       "that found it (what the standing book's `source` filters)"})
 
 
 def _account(what):
@@ -371,6 +379,22 @@ class Return(Schema):
     rule_version = _rule_version()
 
 
+class Listing(Schema):
+    """Listed supervision (挂牌督办): by when, followed by which office; its
+    sign-off (delisting) once the rectification is verified."""
+    listed_at = _instant()
+    deadline = _instant()
+    office = _text()
+    reason = _text()
+    listed_by = _account("listed it")
+    reminded_days_before = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "the nearest reminder sent so far (days before the deadline's day; "
+                       "0: on the day), none yet: null"})
+    delisted_at = _instant(nullable=True)
+    note = _maybe_text()
+    delisted_by = _maybe_text(metadata={"description": "the account that signed it off"})
+
+
 class Hazard(Schema):
     id = _text()
     enterprise_id = _text()
@@ -395,6 +419,10 @@ class Hazard(Schema):
     rectification = fields.Nested(Rectification, required=True, allow_none=True)
     verification = fields.Nested(Verification, required=True, allow_none=True)
     returns = _list(fields.Nested(Return))
+    listed = fields.Boolean(required=True, metadata={
+        "description": "listed for supervision (挂牌督办) now"})
+    listing = fields.Nested(Listing, required=True, allow_none=True, metadata={
+        "description": "the latest listing, delisted or not; null if never listed"})
 
 
 class LedgerRow(Schema):
@@ -422,6 +450,12 @@ class LedgerRow(Schema):
     closed_at = _instant(nullable=True)
     closed_by = _maybe_text(metadata={"description": "the account that verified (closed) it"})
     returned_count = _count()
+    source = _one_of(HAZARD_SOURCES)
+    listed = fields.Boolean(required=True)
+    listed_at = _instant(nullable=True)
+    listing_deadline = _instant(nullable=True)
+    listing_office = _maybe_text()
+    delisted_at = _instant(nullable=True)
 
 
 LedgerPage = _page_of(LedgerRow, "LedgerPage")
@@ -438,12 +472,12 @@ class HazardCounts(Schema):
 
 
 class HazardCountsGroup(HazardCounts):
-    key = _text(metadata={"description": "the level, category, enterprise id or month "
+    key = _text(metadata={"description": "the level, category, enterprise id, source or month "
                                          "(YYYY-MM, UTC) of the group"})
 
 
 class HazardStatistics(Schema):
-    group_by = _one_of(("level", "month", "category", "enterprise"))
+    group_by = _one_of(("level", "month", "category", "enterprise", "source"))
     groups = _list(fields.Nested(HazardCountsGroup))
     totals = fields.Nested(HazardCounts, required=True)
 

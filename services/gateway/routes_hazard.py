@@ -94,6 +94,21 @@ class HazardRoutes:
         return 201, call(self.hazard.verify, hazard_id, read_json(request),
                          **self._acting(request))
 
+    # Listed supervision (挂牌督办) is the authority's; the hazard service says
+    # so (403 with the reason) after it found the hazard in the account's
+    # scope, so that another tenant's hazard answers 404 as a missing one.
+    @http("POST", "/api/v1/hazards/<string:hazard_id>/listing")
+    @endpoint("hazards.list_for_supervision", roles=WRITERS)
+    def list_hazard(self, request, hazard_id):
+        return 201, call(self.hazard.list_hazard, hazard_id, read_json(request),
+                         **self._acting(request))
+
+    @http("POST", "/api/v1/hazards/<string:hazard_id>/delisting")
+    @endpoint("hazards.delist", roles=WRITERS)
+    def delist_hazard(self, request, hazard_id):
+        return 200, call(self.hazard.delist_hazard, hazard_id, read_json(request),
+                         **self._acting(request))
+
     @http("POST", "/api/v1/evidence")
     @endpoint("evidence.upload", roles=WRITERS)
     def upload_evidence(self, request):

@@ -4,6 +4,7 @@ update the ledger in the caller's transaction. Every command takes the
 `Acting` it is done in (einspection.acting): its scope limits what it may
 touch, its actor is the actor of what it records. Plain: no nameko."""
 import os
+from datetime import timedelta
 
 from einspection import eventstore
 from einspection import scope as tenancy
@@ -12,7 +13,8 @@ from einspection.errors import ConcurrencyConflict, Conflict, InvalidCommand, No
 from einspection.acting import Acting
 
 from . import evidence, ledger
-from .domain import DEFAULT_DEADLINE_DAYS, SERVICE, Hazard, stream_id
+from .domain import (DEFAULT_DEADLINE_DAYS, DEFAULT_LISTING_REMINDER_DAYS, SERVICE, Hazard,
+                     stream_id)
 
 CONSUMER = "hazard"          # the inbox name, and the queue <QUEUE_PREFIX>.hazard
 
@@ -26,6 +28,23 @@ def deadline_days(environ=os.environ):
         if value < 1:
             raise ValueError("%s must be at least 1 day, not %r" % (key, value))
         days[level] = value
+    return days
+
+
+def listing_reminder_days(environ=os.environ):
+    """Days before a listing's deadline to remind: HAZARD_LISTING_REMINDER_DAYS,
+    comma-separated (default "7,1"); the deadline's day itself always counts."""
+    text = environ.get("HAZARD_LISTING_REMINDER_DAYS")
+    if not text:
+        return DEFAULT_LISTING_REMINDER_DAYS
+    try:
+        days = tuple(sorted({int(part) for part in text.split(",") if part.strip()},
+                            reverse=True))
+    except ValueError:
+        raise ValueError("HAZARD_LISTING_REMINDER_DAYS must be whole days separated by "
+                         "commas, not %r" % text) from None
+    if any(day < 1 or day > 366 for day in days):
+        raise ValueError("HAZARD_LISTING_REMINDER_DAYS must be 1 to 366 days, not %r" % text)
     return days
 
 
@@ -152,6 +171,40 @@ def raise_from_inspection(conn, event, *, days=None):
         save(conn, hazard)             # expected version 0: a concurrent twin conflicts
         raised.append(hazard)
     return raised
+
+
+def list_for_supervision(conn, hazard_id, command, acting, *, now):
+    return change(conn, hazard_id,
+                  lambda hazard: hazard.list_for_supervision(command, acting, now=now), acting)
+
+
+def delist(conn, hazard_id, command, acting, *, now):
+    return change(conn, hazard_id, lambda hazard: hazard.delist(command, acting, now=now),
+                  acting)
+
+
+def remind_listings(store, now, reminder_days, zone):
+    """Record HazardListingDue for every listed hazard whose reminder is due,
+    each in its own transaction. As with the overdue check, a process that
+    got there first makes the append conflict and the hazard is skipped, so
+    each reminder is recorded exactly once whatever the number of hazard
+    processes; notify then issues its notices from that one event (ids
+    derived from it). Returns the ids reminded by this call."""
+    # a day of margin: the deadline's day may begin up to a day before it in UTC terms
+    horizon = timedelta(days=max(reminder_days, default=0) + 2)
+    with store.connect() as conn:
+        candidates = ledger.listing_reminder_candidates(conn, now, horizon)
+    reminded = []
+    for hazard_id in candidates:
+        try:
+            with store.begin() as conn:
+                hazard = load(conn, hazard_id)
+                if hazard.remind_listing(now, reminder_days, zone) is not None:
+                    save(conn, hazard)
+                    reminded.append(hazard_id)
+        except ConcurrencyConflict:
+            continue
+    return reminded
 
 
 def mark_overdue(store, now):

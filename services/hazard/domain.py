@@ -11,6 +11,17 @@ Lifecycle:
 Overdue is a flag, not a state: `mark_overdue` records HazardOverdue once, when
 the deadline has passed and no rectification was submitted by the deadline.
 
+Listed supervision (挂牌督办) is a flag too, beside the lifecycle:
+
+    major, not closed ──list (authority)──▶ listed ──delist (authority, once closed)──▶ delisted
+                                               └─ HazardListingDue once per reminder day
+
+The authority lists a major hazard with a deadline and a responsible office;
+the listing is signed off (delisted) by the authority only after the
+rectification was verified (closed). Before the deadline the hazard service's
+own check records HazardListingDue once per configured reminder (N days
+before the deadline's day, and on that day), so that notify reminds once.
+
 Every command takes an `Acting` (einspection.acting): its actor is the actor
 of the events recorded, whatever names the command holds as data. A hazard
 raised from an inspection acts as the InspectionLogged it came from; the
@@ -21,9 +32,11 @@ or rectified the hazard.
 import uuid
 from datetime import timedelta
 
+from einspection import auth
 from einspection.acting import Acting
 from einspection.contract import isoformat, new_event
-from einspection.errors import Conflict, InvalidCommand
+from einspection.days import local_day, start_of
+from einspection.errors import Conflict, Forbidden, InvalidCommand
 
 # Default time allowed for rectification, by level (configurable per deployment).
 DEFAULT_DEADLINE_DAYS = {"general": 7, "major": 30}
@@ -47,6 +60,9 @@ INSPECTION_ITEM_NAMESPACE = uuid.UUID("5d0c7c1e-8f3b-4c39-9a43-2f1b5b8e6a10")
 DESCRIPTION_MAX = 4000
 
 SERVICE = Acting("hazard-service")     # what the hazard service does by itself
+# days before a listing's deadline (its day in the deployment's time zone) that
+# the enterprise, its grid and the authority are reminded; and on the day itself
+DEFAULT_LISTING_REMINDER_DAYS = (7, 1)
 # what recording each event makes its account, for separation of duties
 FIXES = {"RemediationPlanRecorded": "a remediation plan",
          "RectificationDone": "a rectification"}
@@ -77,6 +93,9 @@ class Hazard:
         self.returns = []
         self.overdue_at = None
         self.recorded_by = {}         # account -> what it recorded of the fix (a plan, ...)
+        self.listing = None           # HazardListed's data, with listed_by
+        self.delisting = None         # HazardDelisted's data, with delisted_by
+        self.reminded = None          # the nearest reminder recorded (its days_before)
         self.pending = []
 
     # --- rebuilding from history -------------------------------------------------
@@ -121,6 +140,17 @@ class Hazard:
             self.returns.append(dict(data, returned_by=event.actor))
         elif event.name == "HazardOverdue":
             self.overdue_at = data["detected_at"]
+        elif event.name == "HazardListed":
+            self.listing = dict(data, listed_by=event.actor)
+            self.delisting, self.reminded = None, None
+        elif event.name == "HazardListingDue":
+            self.reminded = data["days_before"]
+        elif event.name == "HazardDelisted":
+            self.delisting = dict(data, delisted_by=event.actor)
+
+    @property
+    def listed(self):
+        return self.listing is not None and self.delisting is None
 
     def _record(self, name, data, acting, now):
         event = new_event(name, data, actor=acting.actor, correlation_id=acting.correlation_id,
@@ -163,6 +193,7 @@ class Hazard:
             "found_at": found_at, "reported_at": now, "rectification_deadline": deadline,
             "reporter": command["reporter"], "source_inspection_id": inspection_id,
             "source_item_id": item_id, "evidence": list(command.get("evidence") or []),
+            "source": command.get("source") or "report",
         }, acting, now)
         return hazard
 
@@ -181,6 +212,7 @@ class Hazard:
             "found_at": inspection["completed_at"], "reporter": inspection["inspector"],
             "source_inspection_id": inspection["inspection_id"],
             "source_item_id": item["item_id"], "evidence": item.get("photos") or [],
+            "source": inspection["kind"],
         }, acting, now=now, deadline_days=deadline_days)
 
     def record_plan(self, command, acting, *, now):
@@ -251,6 +283,79 @@ class Hazard:
             "rectification_deadline": self.deadline, "detected_at": now,
         }, acting, now)
 
+    # --- listed supervision (挂牌督办) ------------------------------------------------
+    def _require_authority(self, acting, what):
+        role = acting.account.role if acting.account is not None else None
+        if role not in auth.AUTHORITY_ROLES:
+            raise Forbidden("only the authority may %s (挂牌督办); %s may not"
+                            % (what, auth.a_role(role) if role else "the platform"))
+
+    def list_for_supervision(self, command, acting, *, now):
+        """The authority lists a major, open hazard: rectified by `deadline`,
+        followed by `office`."""
+        self._require_authority(acting, "list a hazard for supervision")
+        if self.level != "major":
+            raise Conflict("hazard %s is a general hazard: only a major hazard can be listed "
+                           "for supervision" % self.id,
+                           {"state": self.state, "level": self.level, "listed": False})
+        if self.state == CLOSED:
+            raise Conflict("hazard %s is closed: its rectification is verified, there is "
+                           "nothing left to supervise" % self.id,
+                           {"state": self.state, "level": self.level, "listed": False})
+        if self.listed:
+            raise Conflict("hazard %s is listed for supervision already (deadline %s, %s)"
+                           % (self.id, isoformat(self.listing["deadline"]),
+                              self.listing["office"]),
+                           {"state": self.state, "level": self.level, "listed": True})
+        if command["deadline"] <= now:
+            raise InvalidCommand({"deadline": ["must be in the future"]})
+        self._record("HazardListed", {
+            "hazard_id": self.id, "enterprise_id": self.enterprise_id, "listed_at": now,
+            "deadline": command["deadline"], "office": command["office"],
+            "reason": command["reason"]}, acting, now)
+
+    def delist(self, command, acting, *, now):
+        """The authority's sign-off of a listing, once the rectification is verified."""
+        self._require_authority(acting, "delist a hazard")
+        if not self.listed:
+            raise Conflict("hazard %s is not listed for supervision" % self.id,
+                           {"state": self.state, "listed": False})
+        if self.state != CLOSED:
+            raise Conflict("delisting requires the verified rectification: hazard %s is %s"
+                           % (self.id, STATE_WORDS[self.state]),
+                           {"state": self.state, "listed": True})
+        self._record("HazardDelisted", {
+            "hazard_id": self.id, "enterprise_id": self.enterprise_id, "delisted_at": now,
+            "note": command.get("note") or ""}, acting, now)
+
+    def due_reminder(self, now, reminder_days, zone):
+        """The reminder due now (its days before the deadline's day), or None.
+        Reminder N begins at the start of the deadline's day minus N days (in
+        `zone`); 0, the deadline's day, always counts. Only the nearest begun
+        one is due, and only if nothing as near was recorded: a check that
+        runs late reminds once with the latest, never with each it missed.
+        None for a hazard no longer listed or already closed (its
+        rectification is verified: only the authority's sign-off is left)."""
+        if not self.listed or self.state == CLOSED:
+            return None
+        deadline_day = local_day(self.listing["deadline"], zone)
+        begun = [days for days in set(reminder_days) | {0}
+                 if start_of(deadline_day - timedelta(days=days), zone) <= now
+                 and (self.reminded is None or days < self.reminded)]
+        return min(begun) if begun else None
+
+    def remind_listing(self, now, reminder_days, zone, acting=SERVICE):
+        """Record HazardListingDue for the reminder due now; the event or None."""
+        days = self.due_reminder(now, reminder_days, zone)
+        if days is None:
+            return None
+        deadline = self.listing["deadline"]
+        return self._record("HazardListingDue", {
+            "hazard_id": self.id, "enterprise_id": self.enterprise_id, "deadline": deadline,
+            "office": self.listing["office"], "days_before": days,
+            "days_left": (local_day(deadline, zone) - local_day(now, zone)).days,
+            "detected_at": now}, acting, now)
+
     # --- what callers see ------------------------------------------------------------
     def view(self):
         reported = self.reported
@@ -291,14 +396,30 @@ class Hazard:
             "returns": [{"returned_at": isoformat(r["returned_at"]), "reason": r["reason"],
                          "verifier": r["verifier"], "returned_by": r["returned_by"],
                          "rule_version": r.get("rule_version")} for r in self.returns],
+            "listed": self.listed,
+            "listing": self._listing_view(),
         }
+
+    def _listing_view(self):
+        if self.listing is None:
+            return None
+        listing, delisting = self.listing, self.delisting or {}
+        return {"listed_at": isoformat(listing["listed_at"]),
+                "deadline": isoformat(listing["deadline"]), "office": listing["office"],
+                "reason": listing["reason"], "listed_by": listing["listed_by"],
+                "reminded_days_before": self.reminded,
+                "delisted_at": _iso(delisting.get("delisted_at")),
+                "note": delisting.get("note"), "delisted_by": delisting.get("delisted_by")}
 
 
 def _source_view(reported):
+    """`origin` is HazardReported's `source`: a free report, or the kind of
+    inspection (self, grid, enforcement) it was found by."""
+    origin = reported.get("source") or "report"
     if reported.get("source_inspection_id"):
         return {"kind": "inspection", "inspection_id": reported["source_inspection_id"],
-                "item_id": reported["source_item_id"]}
-    return {"kind": "report"}
+                "item_id": reported["source_item_id"], "origin": origin}
+    return {"kind": "report", "origin": origin}
 
 
 def _iso(moment):

@@ -11,6 +11,8 @@ COLUMNS = (
     ("closed_by", "closed by (account)"), ("returned_count", "returned"), ("has_plan", "plan"),
     ("reporter", "reporter"), ("reported_by", "reported by (account)"),
     ("source_inspection_id", "inspection"), ("source_item_id", "inspection item"),
+    ("source", "source"), ("listed", "listed (挂牌督办)"), ("listing_deadline", "listing deadline"),
+    ("listing_office", "listing office"),
 )
 FORMATS = {
     "csv": (lambda rows: spreadsheet.to_csv(COLUMNS, rows), spreadsheet.CSV),

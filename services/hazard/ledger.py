@@ -42,6 +42,13 @@ hazards = Table(
     Column("returned_count", Integer, nullable=False, default=0),
     Column("overdue", Boolean, nullable=False, default=False),
     Column("overdue_at", DateTime(timezone=True)),
+    # added with enforcement: how it was found (HazardReported's source), its listing
+    Column("source", String(16), nullable=False, index=True),
+    Column("listed", Boolean, nullable=False, default=False, index=True),
+    Column("listed_at", DateTime(timezone=True)),
+    Column("listing_deadline", DateTime(timezone=True)),
+    Column("listing_office", String(200)),
+    Column("delisted_at", DateTime(timezone=True)),
     Column("version", Integer, nullable=False),
 )
 
@@ -49,7 +56,8 @@ COLUMNS = ("hazard_id", "enterprise_id", "position_id", "hazard_type", "level", 
            "description", "source_inspection_id", "source_item_id", "reporter", "reported_by",
            "found_at", "reported_at", "rectification_deadline", "status", "overdue",
            "overdue_at", "has_plan", "rectified_at", "rectification_cost", "closed_at",
-           "closed_by", "returned_count")
+           "closed_by", "returned_count", "source", "listed", "listed_at", "listing_deadline",
+           "listing_office", "delisted_at")
 
 
 def _utc(moment):
@@ -67,8 +75,8 @@ def project(conn, event):
     where = row.hazard_id == data["hazard_id"]
     if event.name == "HazardReported":
         conn.execute(hazards.insert().values(
-            status=REPORTED, has_plan=False, returned_count=0, overdue=False,
-            version=event.stream_version, reported_by=event.actor,
+            status=REPORTED, has_plan=False, returned_count=0, overdue=False, listed=False,
+            version=event.stream_version, reported_by=event.actor, source=data["source"],
             **{key: data[key] for key in (
                 "hazard_id", "enterprise_id", "position_id", "hazard_type", "level",
                 "category", "description", "source_inspection_id", "source_item_id",
@@ -84,6 +92,11 @@ def project(conn, event):
         "HazardReturned": lambda: {"status": RETURNED,
                                    "returned_count": row.returned_count + 1},
         "HazardOverdue": lambda: {"overdue": True, "overdue_at": data["detected_at"]},
+        "HazardListed": lambda: {"listed": True, "listed_at": data["listed_at"],
+                                 "listing_deadline": data["deadline"],
+                                 "listing_office": data["office"], "delisted_at": None},
+        "HazardListingDue": lambda: {},
+        "HazardDelisted": lambda: {"listed": False, "delisted_at": data["delisted_at"]},
     }[event.name]()
     conn.execute(update(hazards).where(where).values(version=event.stream_version, **changes))
 
@@ -103,7 +116,7 @@ def _filtered(query, scope=None):
     c = hazards.c
     conditions = [getattr(c, key) == query[key]
                   for key in ("enterprise_id", "position_id", "source_inspection_id", "level",
-                              "category")
+                              "category", "source")
                   if query.get(key) is not None]
     if query.get("status") == OPEN:
         conditions.append(c.status.in_(OPEN_STATES))
@@ -111,6 +124,8 @@ def _filtered(query, scope=None):
         conditions.append(c.status == query["status"])
     if query.get("overdue") is not None:
         conditions.append(c.overdue.is_(query["overdue"]))
+    if query.get("listed") is not None:
+        conditions.append(c.listed.is_(query["listed"]))
     if query.get("from_") is not None:
         conditions.append(c.found_at >= query["from_"])
     if query.get("to") is not None:
@@ -149,7 +164,7 @@ def statistics(conn, query, scope=None):
     `overdue_open` only those still open (reported or returned)."""
     c = hazards.c
     key = {"level": lambda: c.level, "category": lambda: c.category,
-           "enterprise": lambda: c.enterprise_id,
+           "enterprise": lambda: c.enterprise_id, "source": lambda: c.source,
            "month": lambda: _month_found(conn)}[query["group_by"]]()
     flagged = c.overdue.is_(True)
     facts = select(key.label("key"), c.status.in_(OPEN_STATES).label("open"),
@@ -179,11 +194,21 @@ def rows_for_export(conn, query, limit, scope=None):
 def row_view(row):
     view = {key: getattr(row, key) for key in COLUMNS}
     for key in ("found_at", "reported_at", "rectification_deadline", "overdue_at",
-                "rectified_at", "closed_at"):
+                "rectified_at", "closed_at", "listed_at", "listing_deadline", "delisted_at"):
         moment = _utc(view[key])
         view[key] = None if moment is None else isoformat(moment)
     view["id"] = view.pop("hazard_id")
     return view
+
+
+def listing_reminder_candidates(conn, now, horizon):
+    """Ids of listed, open hazards whose listing deadline is within `horizon`
+    of `now` (or past): a cheap superset; the aggregate decides which
+    reminder is due (Hazard.due_reminder)."""
+    c = hazards.c
+    return conn.execute(select(c.hazard_id).where(and_(
+        c.listed.is_(True), c.status != CLOSED, c.listing_deadline <= now + horizon))
+        .order_by(c.listing_deadline, c.hazard_id)).scalars().all()
 
 
 def overdue_candidates(conn, now):

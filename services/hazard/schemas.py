@@ -4,7 +4,7 @@ Names of people (`reporter`, `rectified_by`, `verifier`) are data."""
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from einspection import paging
-from einspection.contract import HAZARD_TYPES, LEVELS, Id, Instant
+from einspection.contract import HAZARD_SOURCES, HAZARD_TYPES, LEVELS, Id, Instant
 
 from .domain import RETURN, STATES, VERIFIED
 
@@ -86,8 +86,22 @@ class Verify(_Command):
             raise ValidationError(["required when the outcome is returned"], "reason")
 
 
+class ListHazard(_Command):
+    """Listed supervision (挂牌督办) of a major hazard, by the authority."""
+    deadline = Instant(required=True, metadata={
+        "description": "by when it must be rectified under supervision"})
+    office = _text(200, required=True, metadata={
+        "description": "the responsible office that follows it (e.g. 县应急管理局执法大队)"})
+    reason = _text(2000, required=True)
+
+
+class DelistHazard(_Command):
+    """The authority's sign-off of a listing, after the verified rectification."""
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
 SORTABLE = ("found_at", "reported_at", "rectification_deadline", "level", "category",
-            "status", "enterprise_id")
+            "status", "enterprise_id", "listing_deadline")
 
 
 OPEN = "open"        # a status filter value: reported or returned, waiting for a rectification
@@ -102,6 +116,10 @@ class LedgerFilters(_Command):
     category = _text(100, load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(STATES + (OPEN,)))
     overdue = fields.Boolean(load_default=None, truthy={"true"}, falsy={"false"})
+    source = fields.String(load_default=None, validate=validate.OneOf(HAZARD_SOURCES), metadata={
+        "description": "how it was found: a free report, or the kind of inspection"})
+    listed = fields.Boolean(load_default=None, truthy={"true"}, falsy={"false"}, metadata={
+        "description": "listed for supervision (挂牌督办) now, or not"})
     from_ = Instant(load_default=None, data_key="from")
     to = Instant(load_default=None)
 
@@ -118,7 +136,7 @@ class LedgerQuery(LedgerFilters):
     sort = paging.sort_field(SORTABLE, "-found_at")
 
 
-GROUPINGS = ("level", "month", "category", "enterprise")
+GROUPINGS = ("level", "month", "category", "enterprise", "source")
 
 
 class StatisticsQuery(LedgerFilters):

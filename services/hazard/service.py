@@ -7,18 +7,21 @@ from einspection import files, imports
 from einspection import scope as tenancy
 from einspection.acting import Acting
 from einspection.contract import load_command, utcnow
+from einspection.days import deployment_zone
 from einspection.errors import InvalidCommand
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe, timer
 
 from . import blobs, commands, evidence, export, ledger, verification
 from .domain import CLOCK_SKEW
-from .schemas import (LedgerQuery, RecordPlan, ReportHazard, StatisticsQuery,
-                      SubmitRectification, Verify)
+from .schemas import (DelistHazard, LedgerQuery, ListHazard, RecordPlan, ReportHazard,
+                      StatisticsQuery, SubmitRectification, Verify)
 
 OVERDUE_CHECK_SECONDS = float(os.environ.get("HAZARD_OVERDUE_CHECK_SECONDS") or 60)
 EXPORT_MAX_ROWS = 50000
 # read at start: a bad rule file stops the service instead of its first verification
 VERIFICATION_RULE = verification.load(os.environ.get("HAZARD_VERIFICATION_RULES") or None)
+LISTING_REMINDER_DAYS = commands.listing_reminder_days()
+ZONE = deployment_zone()
 
 
 class HazardService(HealthCheck):
@@ -82,6 +85,20 @@ class HazardService(HealthCheck):
         return self._write(acting, "verify", [hazard_id, payload], commands.verify, hazard_id,
                            load_command(Verify, payload), acting, VERIFICATION_RULE, now=now)
 
+    # listed supervision (挂牌督办): the authority's, checked by the aggregate too
+    @rpc
+    def list_hazard(self, hazard_id, payload, acting):
+        acting = Acting.from_dict(acting)
+        return self._write(acting, "list_hazard", [hazard_id, payload],
+                           commands.list_for_supervision, hazard_id,
+                           load_command(ListHazard, payload), acting, now=utcnow())
+
+    @rpc
+    def delist_hazard(self, hazard_id, payload, acting):
+        acting = Acting.from_dict(acting)
+        return self._write(acting, "delist_hazard", [hazard_id, payload], commands.delist,
+                           hazard_id, load_command(DelistHazard, payload), acting, now=utcnow())
+
     # --- records from before (einspection/imports.py) ---------------------------------
     @rpc
     def import_records(self, payload):
@@ -118,6 +135,16 @@ class HazardService(HealthCheck):
     @timer(interval=OVERDUE_CHECK_SECONDS)
     def check_overdue(self):
         if commands.mark_overdue(self.store, utcnow()):
+            self.store.committed()
+
+    # Listing reminders are this service's events (HazardListingDue), like
+    # HazardOverdue, rather than notify's own timer: the listing, its deadline
+    # and whether it still stands are this aggregate's state, its stream's
+    # version makes each reminder once across replicas, integrators see the
+    # reminder too, and notify stays a consumer that issues what an event tells.
+    @timer(interval=OVERDUE_CHECK_SECONDS)
+    def check_listings(self):
+        if commands.remind_listings(self.store, utcnow(), LISTING_REMINDER_DAYS, ZONE):
             self.store.committed()
 
     # --- reads -----------------------------------------------------------------------

@@ -6,6 +6,10 @@
 | GradeStated (monthly statement)           | the enterprise                  | monthly        |
 | HazardReported, level major               | its grid officer, the authority | major_hazard   |
 | HazardOverdue                             | its grid officer, the authority | overdue        |
+| HazardListed (挂牌督办)                   | the enterprise, its grid        | listed         |
+| HazardListingDue (the hazard service's    | the enterprise, its grid, the   | listing_due    |
+|   check, once per reminder day)           |   authority                     |                |
+| HazardDelisted                            | the enterprise, its grid        | delisted       |
 | EnterpriseRegistered                      | (the directory; releases what waited for it) |   |
 | AccountDisabled                           | (suspends the account's webhook subscriptions) |  |
 | publish (command, the authority)          | each enterprise of the audience | publication    |
@@ -86,8 +90,11 @@ def on_grade(conn, event, settings):
     return True
 
 
+LISTING_EVENTS = ("HazardListed", "HazardListingDue", "HazardDelisted")
+
+
 def needs_grid(event):
-    return (event.name == "HazardOverdue"
+    return (event.name in ("HazardOverdue",) + LISTING_EVENTS
             or (event.name == "HazardReported" and event.data["level"] == "major"))
 
 
@@ -106,19 +113,33 @@ def on_hazard(conn, event, settings):
     data = event.data
     where = {"name": firm.name, "town": firm.town, "grid": firm.grid,
              "hazard_id": data["hazard_id"]}
+    grid_and_authority = ("grid:" + firm.grid, AUTHORITY)
+    enterprise_and_grid = (enterprise_recipient(event.subject), "grid:" + firm.grid)
+    level = data.get("level", "major")           # only a major hazard is listed
     if event.name == "HazardReported":
-        kind = "major_hazard"
+        kind, recipients = "major_hazard", grid_and_authority
         context = dict(where, category=data["category"], description=data["description"],
                        found_at=data["found_at"], reported_at=data["reported_at"],
                        reporter=data["reporter"], deadline=data["rectification_deadline"])
-    else:
-        kind = "overdue"
+    elif event.name == "HazardOverdue":
+        kind, recipients = "overdue", grid_and_authority
         context = dict(where, level=data["level"], deadline=data["rectification_deadline"],
                        detected_at=data["detected_at"])
-    for recipient in ("grid:" + firm.grid, AUTHORITY):
+    elif event.name == "HazardListed":
+        kind, recipients = "listed", enterprise_and_grid
+        context = dict(where, level=level, office=data["office"], reason=data["reason"],
+                       deadline=data["deadline"], listed_at=data["listed_at"])
+    elif event.name == "HazardListingDue":
+        kind, recipients = "listing_due", enterprise_and_grid + (AUTHORITY,)
+        context = dict(where, office=data["office"], deadline=data["deadline"],
+                       days_left=data["days_left"])
+    else:
+        kind, recipients = "delisted", enterprise_and_grid
+        context = dict(where, delisted_at=data["delisted_at"], note=data["note"],
+                       delisted_by=event.actor)
+    for recipient in recipients:
         issue(conn, event, recipient, event.subject, kind, settings,
-              lambda language: dict(context,
-                                    level_text=templates.level_text(data["level"], language)))
+              lambda language: dict(context, level_text=templates.level_text(level, language)))
     return True
 
 
@@ -134,6 +155,9 @@ HANDLERS = {
     "GradeStated": on_grade,
     "HazardReported": on_hazard,
     "HazardOverdue": on_hazard,
+    "HazardListed": on_hazard,
+    "HazardListingDue": on_hazard,
+    "HazardDelisted": on_hazard,
 }
 
 

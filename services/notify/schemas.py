@@ -42,7 +42,8 @@ class Subscribe(_Command):
     description = fields.String(load_default="", validate=validate.Length(max=500))
 
 
-NOTICE_KINDS = ("grade", "monthly", "major_hazard", "overdue", "publication")
+NOTICE_KINDS = ("grade", "monthly", "major_hazard", "overdue", "publication", "listed",
+                "listing_due", "delisted")
 DELIVERY_STATES = ("pending", "delivered", "failed")
 
 

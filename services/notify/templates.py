@@ -11,7 +11,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from einspection.contract import LANGUAGES
 
 TEMPLATES_DIR = os.path.join(os.path.dirname(__file__), "templates")
-KINDS = ("grade", "monthly", "major_hazard", "overdue", "publication")
+KINDS = ("grade", "monthly", "major_hazard", "overdue", "publication", "listed", "listing_due",
+         "delisted")
 LEVEL_TEXT = {"zh": {"general": "一般", "major": "重大"}}
 
 

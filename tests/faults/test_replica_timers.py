@@ -2,7 +2,9 @@
 fast: every timer's effect happens once, as with one process.
 
 - hazard's overdue check: one HazardOverdue per hazard, so one overdue
-  notice per hazard and recipient;
+  notice per hazard and recipient; and its listing check: one
+  HazardListingDue per listed hazard (its deadline in an hour: one reminder
+  due), so one reminder per hazard and recipient;
 - scoring's clock (its timer, and advance_clock asked of every replica at
   once): one ScoringClockAdvanced per day, one GradeStated per enterprise
   and month;
@@ -78,6 +80,14 @@ def run(platform, receiver):
         response = session.post(platform.base_url + "/api/v1/hazards", json=body, timeout=30)
         assert response.status_code == 201, response.text
         hazard_ids.append(response.json()["id"])
+    # the major ones listed for supervision (挂牌督办), due within the hour
+    listed_ids = hazard_ids[::3]
+    for hazard_id in listed_ids:
+        response = session.post(platform.base_url + "/api/v1/hazards/%s/listing" % hazard_id,
+                                timeout=30, json={
+                                    "deadline": factories.iso(factories.ago(hours=-1)),
+                                    "office": "执法大队", "reason": "重大隐患"})
+        assert response.status_code == 201, response.text
 
     # the clock, asked of all replicas at once: two months on, each day twice
     today = date.today()
@@ -91,10 +101,13 @@ def run(platform, receiver):
     urls = platform.database_urls
     wait_until(lambda: len(events_named(urls["hazard"], "HazardOverdue")) >= HAZARDS,
                timeout=60, interval=0.5, message="every hazard overdue")
+    wait_until(lambda: len(events_named(urls["hazard"], "HazardListingDue")) >= len(listed_ids),
+               timeout=60, interval=0.5, message="every listed hazard reminded")
     stated = len(platform.enterprise_ids) * len(days)
     wait_until(lambda: len(events_named(urls["scoring"], "GradeStated")) >= stated,
                timeout=60, interval=0.5, message="a statement per enterprise and month")
-    expected_deliveries = HAZARDS * 2 + stated         # reported + overdue, and statements
+    # reported + overdue, listed + reminded, and statements
+    expected_deliveries = HAZARDS * 2 + len(listed_ids) * 2 + stated
     wait_until(lambda: len(receiver.received) >= expected_deliveries, timeout=60,
                interval=0.5, message="every webhook delivery")
     time.sleep(3.0)                 # many more ticks of every timer on every replica
@@ -105,8 +118,13 @@ def run(platform, receiver):
                                 events_named(urls["scoring"], "ScoringClockAdvanced"))
     statements = collections.Counter((e.data["enterprise_id"], e.data["period"]) for e in
                                      events_named(urls["scoring"], "GradeStated"))
-    notices = [row for row in rows(urls["notify"], model.notices) if row.kind == "overdue"]
+    reminders = collections.Counter(e.data["hazard_id"] for e in
+                                    events_named(urls["hazard"], "HazardListingDue"))
+    all_notices = rows(urls["notify"], model.notices)
+    notices = [row for row in all_notices if row.kind == "overdue"]
     per_notice = collections.Counter((row.recipient, row.cause_event_id) for row in notices)
+    reminder_notices = collections.Counter((row.recipient, row.cause_event_id)
+                                           for row in all_notices if row.kind == "listing_due")
     posts = collections.Counter(headers[channels.DELIVERY_HEADER]
                                 for headers, _ in receiver.received)
     per_event = collections.Counter(json.loads(body)["id"] for _, body in receiver.received)
@@ -120,6 +138,10 @@ def run(platform, receiver):
              len(posts), len(per_event), sum(attempts.values())))
 
     assert overdue == {hazard_id: 1 for hazard_id in hazard_ids}
+    assert reminders == {hazard_id: 1 for hazard_id in listed_ids}
+    # enterprise, grid and authority: one reminder each
+    assert len(reminder_notices) == len(listed_ids) * 3
+    assert set(reminder_notices.values()) == {1}
     assert set(steps.values()) == {1} and {date.fromisoformat(str(d)) for d in steps} >= set(
         days)
     assert len(statements) == stated and set(statements.values()) == {1}

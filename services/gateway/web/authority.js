@@ -4,8 +4,8 @@
 // overdue list. The API scopes every answer to what the account may see.
 import { all, get } from "./api.js";
 import { columns, comparison, legend, lines, map, stackedBars } from "./charts.js";
-import { $, date, daysBetween, errorMessage, fill, gradeBadge, h, levelBadge, message,
-         mountTopbar } from "./ui.js";
+import { $, date, daysBetween, errorMessage, fill, gradeBadge, h, levelBadge, listedTable,
+         message, mountTopbar } from "./ui.js";
 
 const GRADE_COLORS = { A: "#2e8540", B: "#7cb342", C: "#f0a30a", D: "#ef6c00", E: "#c62828" };
 const NO_GRADE = "#8a96a3";
@@ -88,6 +88,7 @@ async function load() {
                                                              { order: "worst", limit: 10 }),
                                              enterprises, "No enterprise has a grade yet.")),
     part("overdue", async (box) => drawOverdue(box, enterprises)),
+    part("listed", async (box) => drawListed(box, enterprises)),
   ]);
 }
 
@@ -248,6 +249,18 @@ function drawRanking(box, answer, enterprises, none) {
       h("td", {}, enterpriseLink(entry.enterprise_id, enterprises)),
       h("td", {}, entry.town || ""), h("td", {}, entry.industry || ""),
       h("td", { class: "num" }, entry.points), h("td", {}, gradeBadge(entry.grade))))))));
+}
+
+// Listed supervision (挂牌督办): what the authority lists, within the account's
+// scope (a grid officer sees its grid's), nearest listing deadline first.
+async function drawListed(box, enterprises) {
+  const listed = await get("/api/v1/hazards", { listed: "true", sort: "listing_deadline",
+                                                size: 50 });
+  fill(box, listedTable(listed, (hazard) => {
+    const enterprise = enterprises.get(hazard.enterprise_id);
+    return [h("td", {}, enterpriseLink(hazard.enterprise_id, enterprises)),
+            h("td", {}, enterprise ? enterprise.town : "")];
+  }, ["企业 Enterprise", "镇街 Town"]));
 }
 
 async function drawOverdue(box, enterprises) {

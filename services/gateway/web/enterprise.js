@@ -5,8 +5,8 @@
 // before logging in is required).
 import { ApiError, account, actorName, all, download, get, me, post, rememberName,
          upload } from "./api.js";
-import { $, date, dateTime, errorMessage, fill, gradeBadge, h, levelBadge, message,
-         mountTopbar, statusBadge } from "./ui.js";
+import { $, date, dateTime, errorMessage, fill, gradeBadge, h, levelBadge, listedTable,
+         message, mountTopbar, statusBadge } from "./ui.js";
 
 const LEDGER_SIZE = 20;
 const NOTICES_SIZE = 10;
@@ -111,7 +111,18 @@ async function loadManagementNotice() {
 
 // --- hazards ---------------------------------------------------------------------------
 async function refreshHazards() {
-  await Promise.all([loadCounts(), loadOpenHazards(), loadLedger()]);
+  await Promise.all([loadCounts(), loadListed(), loadOpenHazards(), loadLedger()]);
+}
+
+// Listed supervision (挂牌督办): the enterprise's hazards the authority listed.
+async function loadListed() {
+  const box = $("#listed-body");
+  try {
+    fill(box, listedTable(await get("/api/v1/hazards", {
+      enterprise_id: state.enterprise.id, listed: "true", sort: "listing_deadline", size: 50 })));
+  } catch (err) {
+    fill(box, errorMessage(err));
+  }
 }
 
 async function loadCounts() {

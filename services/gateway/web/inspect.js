@@ -48,6 +48,10 @@ async function start() {
     return;
   }
   fill($("#status"));
+  // an enforcement inspection (the authority's) uses the authority's universal checklists only
+  if (inspectionKind(account()) === "enforcement") {
+    state.scan.checklists = state.scan.checklists.filter((c) => c.scope === "universal");
+  }
   const { position, enterprise, checklists } = state.scan;
   $("#position-name").textContent = position.name;
   $("#enterprise-name").textContent = enterprise.name + " · " + enterprise.industry;

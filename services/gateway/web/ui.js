@@ -72,6 +72,31 @@ export function statusBadge(hazard) {
   return h("span", { class: "badge " + (hazard.status === "closed" ? "closed" : "") }, label);
 }
 
+// Listed supervision (挂牌督办): a page of listed hazards as a table, Chinese
+// first; `leading(hazard)` gives the cells before the hazard's own, under `titles`.
+export function listedTable(page, leading = () => [], titles = []) {
+  if (!page.items.length) return message("ok", "无挂牌督办隐患 · No hazard is listed for supervision.");
+  const now = Date.now();
+  return [h("div", { class: "table-wrap" }, h("table", { class: "listed" },
+    h("thead", {}, h("tr", {}, [...titles, "类别 Category", "描述 Description",
+                                "督办单位 Office", "督办期限 Deadline", "剩余天数 Days left",
+                                "状态 Status"].map((title) => h("th", {}, title)))),
+    h("tbody", {}, page.items.map((hazard) => {
+      const left = daysBetween(now, Date.parse(hazard.listing_deadline));
+      return h("tr", { class: left < 0 ? "late" : "", dataset: { hazardId: hazard.id } },
+        ...leading(hazard),
+        h("td", {}, hazard.category),
+        h("td", {}, hazard.description.split("\n")[0]),
+        h("td", {}, hazard.listing_office),
+        h("td", {}, date(hazard.listing_deadline)),
+        h("td", { class: "num" }, left < 0 ? h("span", { class: "badge overdue" }, "已逾期 overdue")
+                                           : String(left)),
+        h("td", {}, statusBadge(hazard)));
+    })))),
+    page.total > page.items.length
+      ? h("small", {}, `${page.items.length} / ${page.total}`) : null];
+}
+
 export function message(kind, text) {
   return h("div", { class: "message " + kind, role: kind === "error" ? "alert" : "status" }, text);
 }

@@ -42,10 +42,10 @@ def query(**args):
     return LedgerQuery().load({key: str(value) for key, value in args.items()})
 
 
-def inspection_event(*items, event_id=None):
+def inspection_event(*items, event_id=None, kind="self"):
     event = new_event("InspectionLogged", {
         "inspection_id": "insp-1", "enterprise_id": "e-1", "position_id": "boiler",
-        "checklist_id": "c-1", "checklist_version": 1, "kind": "self",
+        "checklist_id": "c-1", "checklist_version": 1, "kind": kind,
         "started_at": NOW - timedelta(hours=1), "completed_at": NOW - timedelta(minutes=30),
         "items_passed": 3, "items_failed": len(items), "items_not_applicable": 0,
         "inspector": "wang", "failed_items": list(items)}, actor="staff.account")

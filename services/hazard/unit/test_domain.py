@@ -116,7 +116,7 @@ def test_hazard_ids_from_inspection_items_are_deterministic():
 
 def test_failed_item_becomes_a_hazard_linked_to_its_inspection():
     inspection = {"inspection_id": "insp-9", "enterprise_id": "e-1", "position_id": "boiler",
-                  "completed_at": FOUND, "inspector": "wang.wei"}
+                  "completed_at": FOUND, "inspector": "wang.wei", "kind": "grid"}
     item = {"item_id": "i-3", "prompt": "Exit kept clear", "category": "fire",
             "legal_basis": "GB 50016", "major": True, "note": "pallets in front of the exit",
             "photos": ["sha256:" + "a" * 64]}
@@ -134,6 +134,7 @@ def test_failed_item_becomes_a_hazard_linked_to_its_inspection():
     assert data["found_at"] == FOUND and data["reporter"] == "wang.wei"
     assert data["position_id"] == "boiler" and data["evidence"] == item["photos"]
     assert (data["source_inspection_id"], data["source_item_id"]) == ("insp-9", "i-3")
+    assert data["source"] == "grid"          # the kind of inspection that found it
     # who acted is the account that logged the inspection; the inspector is a name
     assert hazard.pending[0].actor == "staff.account"
     assert hazard.view()["reported_by"] == "staff.account"

@@ -23,7 +23,26 @@ CONTEXTS = {
                     level="major", level_text="重大", deadline=WHEN, detected_at=WHEN),
     "publication": dict(title="Enforcement inspection", body="Inspectors visit in May.",
                         published_by="Deqing ESB", published_at=WHEN),
+    "listed": dict(name="Baide Fabrics", town="Wukang", grid="Wukang-1", hazard_id="h-1",
+                   level="major", level_text="重大", office="县应急管理局执法大队",
+                   reason="重大火灾隐患", deadline=WHEN, listed_at=WHEN),
+    "listing_due": dict(name="Baide Fabrics", town="Wukang", grid="Wukang-1", hazard_id="h-1",
+                        level_text="重大", office="县应急管理局执法大队", deadline=WHEN,
+                        days_left=7),
+    "delisted": dict(name="Baide Fabrics", town="Wukang", grid="Wukang-1", hazard_id="h-1",
+                     level_text="重大", delisted_at=WHEN, delisted_by="sun.admin", note="复查合格"),
 }
+
+
+@pytest.mark.parametrize("days_left, zh, en", [
+    (7, "距整改期限还有7天", "7 days to its deadline"),
+    (1, "距整改期限还有1天", "1 day to its deadline"),
+    (0, "今日到期", "the deadline is today"),
+    (-2, "已超过整改期限", "past its deadline")])
+def test_a_listing_reminder_says_how_many_days_are_left(days_left, zh, en):
+    context = dict(CONTEXTS["listing_due"], days_left=days_left)
+    assert templates.render("listing_due", "zh", **context)[0] == "Baide Fabrics挂牌督办隐患" + zh
+    assert templates.render("listing_due", "en", **context)[0].endswith(en)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
