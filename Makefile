@@ -26,9 +26,10 @@ venv: $(VENV)/.installed
 run: venv
 	$(PY) -m tools.run --host $(HOST) --port $(PORT)
 
-## test: unit, integration and end-to-end tests on the real broker, SQLite and PostgreSQL
+## test: unit, integration and end-to-end tests on the real broker, SQLite and PostgreSQL,
+## in TEST_SHARDS (3) pytest processes side by side (tools/test_shards.py)
 test: venv
-	$(PY) -m pytest
+	$(PY) -m tools.test_shards
 
 ## chaos: the fault tests (broker and database outages, kill -9, SIGTERM, poison messages,
 ## replicas) on a RabbitMQ node and a PostgreSQL cluster of their own

@@ -11,6 +11,20 @@ from tools import launch
 from .support import Api, EventTap, SmtpSink, free_port, wait_until
 
 
+def pytest_collection_modifyitems(config, items):
+    """`pytestmark = pytest.mark.backends("postgres")`: a module's tests on
+    the session platform run on those backends only (the rest deselected)."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("backends")
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("platform") if callspec else None
+        (dropped if marker and backend and backend not in marker.args else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def smtp_sink(tmp_path_factory):
     """The platform's mail server: a real SMTP server the tests read."""

@@ -29,6 +29,9 @@ from .support import Api, wait_until
 FLOWS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser_flows.py")
 WEB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "services",
                    "gateway", "web")
+# the pages show what the API answers, and the API's tests run on both
+# backends: the pages on one, PostgreSQL, as deployed
+pytestmark = pytest.mark.backends("postgres")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 COUNTY = [  # name, industry, town, grid, latitude, longitude
@@ -117,7 +120,8 @@ def record_history(api, site, weekly_inspections, safety_actions, daily_records)
 @pytest.fixture(scope="module")
 def screenshots(artifacts_dir):
     path = os.path.join(artifacts_dir, "screenshots")
-    os.makedirs(path, exist_ok=True)
+    shutil.rmtree(path, ignore_errors=True)     # this run's pages only
+    os.makedirs(path)
     return path
 
 

@@ -36,7 +36,7 @@ from ..eventgen import activity
 from ..support import WebhookReceiver, wait_until
 
 ENTERPRISES = 200
-EVENTS = 1800
+EVENTS = 1000
 REPLICAS = {"scoring": 3, "hazard": 2, "notify": 2}
 # instants a platform takes from its own clock, not from the stream
 OWN_INSTANTS = ("detected_at",)

@@ -1,0 +1,122 @@
+"""`make test`: every test, in a few pytest processes side by side.
+
+Most of the suite waits — on service processes starting, on the broker, on
+a browser — so on two cores three pytest processes finish in about a third
+of the time one takes. Each process is an ordinary pytest session with its
+own run id, hence its own vhost, queues and databases (conftest.py): the
+shards never see each other.
+
+| setting | default | what |
+| --- | --- | --- |
+| `TEST_SHARDS` | `3` | how many pytest processes |
+| `TEST_SHARD_LOGS` | `test-artifacts/shards` | each shard's full output |
+
+A shard is a list of test files and folders; files that share a session
+fixture stay together (`TOGETHER`), the rest are dealt out longest first by
+the seconds in `tests/durations.json` (measured with `--durations=0`; a file
+missing there counts as `DEFAULT_SECONDS`). Each shard's output is printed
+when it ends; the exit status is the first failing shard's, or 0.
+
+    python -m tools.test_shards            # what make test runs
+    python -m tools.test_shards --list     # the shards, without running them
+    python -m pytest tests/test_hazards.py # one file, as usual
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DURATIONS = os.path.join(ROOT, "tests", "durations.json")
+DEFAULT_SECONDS = 20.0
+# tests/test_docs.py runs the documentation's examples on the demo platform
+# tests/test_demo.py checked first: one session, in this order
+TOGETHER = [("tests/test_demo.py", "tests/test_docs.py")]
+
+
+def units():
+    """The suite as units a shard takes whole: the end-to-end test files one
+    by one (they are the long ones), each service's and the core's own tests
+    as one unit per folder."""
+    found = []
+    for folder in sorted(glob.glob(os.path.join(ROOT, "services", "*"))) + [
+            os.path.join(ROOT, "einspection")]:
+        if glob.glob(os.path.join(folder, "**", "test_*.py"), recursive=True):
+            found.append(os.path.relpath(folder, ROOT))
+    tests = sorted(os.path.relpath(path, ROOT)
+                   for path in glob.glob(os.path.join(ROOT, "tests", "test_*.py")))
+    grouped = {name for group in TOGETHER for name in group}
+    found += [(name,) for name in tests if name not in grouped]
+    found += [group for group in TOGETHER if all(name in tests for name in group)]
+    return [unit if isinstance(unit, tuple) else (unit,) for unit in found]
+
+
+def deal(all_units, count, seconds):
+    """Longest first, each to the shard with the least so far (LPT)."""
+    shards = [{"paths": [], "seconds": 0.0} for _ in range(count)]
+    weighed = sorted(all_units, key=lambda unit: (-sum(
+        seconds.get(path, DEFAULT_SECONDS) for path in unit), unit))
+    for unit in weighed:
+        lightest = min(shards, key=lambda shard: shard["seconds"])
+        lightest["paths"].extend(unit)
+        lightest["seconds"] += sum(seconds.get(path, DEFAULT_SECONDS) for path in unit)
+    return [shard for shard in shards if shard["paths"]]
+
+
+def run(shards, log_dir, pytest_args):
+    os.makedirs(log_dir, exist_ok=True)
+    started = time.monotonic()
+    running = []
+    for number, shard in enumerate(shards, 1):
+        log_path = os.path.join(log_dir, "shard-%d.log" % number)
+        log = open(log_path, "w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pytest", *pytest_args, *shard["paths"]],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        running.append((number, shard, process, log, log_path))
+    status = 0
+    summary = []
+    pending = list(running)
+    while pending:
+        for entry in list(pending):
+            number, shard, process, log, log_path = entry
+            if process.poll() is None:
+                continue
+            pending.remove(entry)
+            log.close()
+            elapsed = time.monotonic() - started
+            print("\n===== shard %d of %d: exit %d after %.0f s (%s) =====" % (
+                number, len(shards), process.returncode, elapsed, " ".join(shard["paths"])))
+            with open(log_path) as output:
+                sys.stdout.write(output.read())
+            sys.stdout.flush()
+            summary.append("shard %d: exit %d, %.0f s" % (number, process.returncode, elapsed))
+            if process.returncode and not status:
+                status = process.returncode
+        time.sleep(0.5)
+    print("\n%s; all shards in %.0f s" % ("; ".join(summary), time.monotonic() - started))
+    return status
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shards", type=int, default=int(os.environ.get("TEST_SHARDS", "3")))
+    parser.add_argument("--list", action="store_true", help="print the shards and stop")
+    parser.add_argument("pytest_args", nargs="*", help="passed to every pytest (after --)")
+    args = parser.parse_args(argv)
+    with open(DURATIONS) as f:
+        seconds = json.load(f)
+    shards = deal(units(), max(1, args.shards), seconds)
+    if args.list:
+        for number, shard in enumerate(shards, 1):
+            print("shard %d (~%.0f s): %s" % (number, shard["seconds"], " ".join(shard["paths"])))
+        return 0
+    log_dir = os.environ.get("TEST_SHARD_LOGS", os.path.join(ROOT, "test-artifacts", "shards"))
+    return run(shards, log_dir, args.pytest_args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
