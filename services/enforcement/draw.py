@@ -32,6 +32,7 @@ import decimal
 import hashlib
 import json
 from collections import defaultdict
+from datetime import datetime
 
 ALGORITHM = "es-sha256-v1"
 CONTEXT = decimal.Context(prec=50, rounding=decimal.ROUND_HALF_EVEN, Emin=-999999,
@@ -355,10 +356,30 @@ def _differences(part, recorded, recomputed):
     return found
 
 
+def _commit_before_reveal(record):
+    """True/False when the record states both instants (the digest must be
+    published before the seed is fixed), None when it does not."""
+    if record.get("committed_at") is None or record.get("revealed_at") is None:
+        return None
+    instants = []
+    for key in ("committed_at", "revealed_at"):
+        try:
+            instant = datetime.fromisoformat(str(record[key]).replace("Z", "+00:00"))
+        except ValueError:
+            instant = None
+        if instant is None or instant.utcoffset() is None:
+            raise DrawError("record.%s: must be an instant with its offset, not %r"
+                            % (key, record[key]))
+        instants.append(instant)
+    return instants[0] < instants[1]
+
+
 def verify(record):
     """Re-run the draw (and the inspector assignment when recorded) from the
     record: {"identical": the recomputed lists equal the recorded ones,
     "digest_matches": the recorded digests are those of the recorded input,
+    "committed_before_revealed": True/False when the record states
+    `committed_at` and `revealed_at` (False is a difference), else None,
     "differences": [{"part", "position", "recorded", "recomputed"}],
     "targets": recomputed, "assignments": recomputed or None,
     "shortfall": {town: n}}. DrawError when the record cannot be re-run."""
@@ -385,11 +406,17 @@ def verify(record):
                             assignment_digest(record["inspectors"], record["conflicts"],
                                               per_target)))
     identical = not differences
+    order = _commit_before_reveal(record)
+    if order is False:
+        differences.append({"part": "committed_at", "position": None,
+                            "recorded": record["committed_at"],
+                            "recomputed": "before revealed_at %s" % record["revealed_at"]})
     for part, recorded, recomputed in digests:
         if recorded != recomputed:
             differences.append({"part": part, "position": None, "recorded": recorded,
                                 "recomputed": recomputed})
     return {"identical": identical,
             "digest_matches": all(recorded == recomputed for _, recorded, recomputed in digests),
+            "committed_before_revealed": order,
             "differences": differences, "targets": report["targets"],
             "assignments": assignments, "shortfall": report["shortfall"]}

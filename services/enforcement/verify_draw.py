@@ -7,7 +7,7 @@ can check that the published list is the one the snapshot and the seed give.
 | exit | meaning |
 | --- | --- |
 | 0 | the re-run is identical and the digests match the recorded input |
-| 1 | the list, the assignments or a digest differ (each difference is printed) |
+| 1 | the list, the assignments or a digest differ, or the record says the digest was published after the seed was fixed (each difference is printed) |
 | 2 | the record cannot be read or re-run (not JSON, a part missing, an unknown algorithm) |
 """
 import argparse
@@ -17,6 +17,7 @@ import sys
 from .draw import DrawError, export_record, dumps_record, loads, verify  # noqa: F401 (the record's helpers, for whoever exports one)
 
 IDENTICAL, DIFFERENT, UNREADABLE = 0, 1, 2
+SHOWN = 10
 
 
 def read_record(path):
@@ -24,15 +25,30 @@ def read_record(path):
         return json.load(handle)
 
 
-def _short(value):
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= 160 else text[:157] + "..."
+def _short(part, value):
+    if value is None:
+        return "—"
+    if part == "targets" and isinstance(value, dict):
+        return "%s %s%s key %s" % (value.get("enterprise_id"), value.get("town"),
+                                   " 必查" if value.get("mandatory") else "",
+                                   str(value.get("key"))[:16] + "…")
+    if part == "assignments" and isinstance(value, dict):
+        return "%s: %s" % (value.get("enterprise_id"), ", ".join(map(str, value.get(
+            "inspectors") or ())))
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
+                                                          sort_keys=True)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def passed(result):
+    return (result["identical"] and result["digest_matches"]
+            and result["committed_before_revealed"] is not False)
 
 
 def describe(record, result):
     """The readable report: a Chinese headline, then the figures."""
     snapshot = record["snapshot"]
-    ok = result["identical"] and result["digest_matches"]
+    ok = passed(result)
     lines = ["抽取结果核验：%s" % ("一致 ✓" if ok else "不一致 ✗"),
              "draw verification: %s" % ("identical, digests match" if ok else
                                          "DIFFERS — see below")]
@@ -69,17 +85,20 @@ def describe(record, result):
         lines.append("  检查人员 inspectors: %d, %d per target, load %d–%d"
                      % (len(record["inspectors"]), record.get("per_target", 2),
                         min(load.values(), default=0), max(load.values(), default=0)))
+    if result["committed_before_revealed"] is False:
+        lines.append("  顺序错误 order: the digest was published after the seed was fixed")
     differences = [d for d in result["differences"] if d["part"] != "snapshot_digest"]
     if differences:
         lines.append("  差异 differences: %d" % len(differences))
-        for difference in differences[:20]:
+        for difference in differences[:SHOWN]:
             where = difference["part"] + ("" if difference["position"] is None
                                           else "[%d]" % difference["position"])
-            lines.append("    %s: recorded %s" % (where, _short(difference["recorded"])))
-            lines.append("    %s  recomputed %s" % (" " * len(where),
-                                                   _short(difference["recomputed"])))
-        if len(differences) > 20:
-            lines.append("    … and %d more" % (len(differences) - 20))
+            lines.append("    %s  recorded   %s" % (where, _short(difference["part"],
+                                                               difference["recorded"])))
+            lines.append("    %s  recomputed %s" % (" " * len(where), _short(
+                difference["part"], difference["recomputed"])))
+        if len(differences) > SHOWN:
+            lines.append("    … %d more (--json shows them all)" % (len(differences) - SHOWN))
     return "\n".join(lines)
 
 
@@ -102,12 +121,13 @@ def main(argv=None):
               file=sys.stderr)
         return UNREADABLE
     if args.json:
-        print(json.dumps({key: result[key] for key in ("identical", "digest_matches",
-                                                       "differences", "shortfall")},
+        print(json.dumps({key: result[key] for key in (
+            "identical", "digest_matches", "committed_before_revealed", "differences",
+            "shortfall")},
                          ensure_ascii=False, indent=2, sort_keys=True))
     else:
         print(text)
-    return IDENTICAL if result["identical"] and result["digest_matches"] else DIFFERENT
+    return IDENTICAL if passed(result) else DIFFERENT
 
 
 if __name__ == "__main__":

@@ -114,7 +114,7 @@ def test_the_cli_reports_a_difference_and_an_unreadable_record(example, tmp_path
     differs = run_cli(exported)
     assert differs.returncode == 1, differs.stderr
     assert differs.stdout.startswith("抽取结果核验：不一致 ✗")
-    assert "targets[3]: recorded" in differs.stdout
+    assert "targets[3]  recorded   " in differs.stdout
     differs = run_cli(exported, "--json")
     assert differs.returncode == 1, differs.stderr
     answer = json.loads(differs.stdout)
@@ -369,6 +369,18 @@ def test_a_tampered_record_is_caught(example):
     changed_pool = copy.deepcopy(example)
     changed_pool["conflicts"] = changed_pool["conflicts"][1:]
     assert draw.verify(changed_pool)["digest_matches"] is False
+
+
+def test_a_record_whose_digest_was_published_after_the_seed_fails(example):
+    assert draw.verify(example)["committed_before_revealed"] is True
+    late = dict(example, committed_at="2026-12-08T13:31:00Z")
+    result = draw.verify(late)
+    assert result["identical"] is True and result["committed_before_revealed"] is False
+    assert [d["part"] for d in result["differences"]] == ["committed_at"]
+    undated = {k: v for k, v in example.items() if k != "committed_at"}
+    assert draw.verify(undated)["committed_before_revealed"] is None
+    with pytest.raises(DrawError, match="record.revealed_at: must be an instant"):
+        draw.verify(dict(example, revealed_at="2026-12-08 13:30"))
 
 
 @pytest.mark.parametrize("change, message", [
