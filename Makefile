@@ -32,9 +32,10 @@ test: venv
 	$(PY) -m tools.test_shards
 
 ## chaos: the fault tests (broker and database outages, kill -9, SIGTERM, poison messages,
-## replicas) on a RabbitMQ node and a PostgreSQL cluster of their own
+## replicas) on a RabbitMQ node and a PostgreSQL cluster of their own, in FAULT_SHARDS (2)
+## pytest processes side by side, each with its own node and cluster
 chaos: venv
-	$(PY) -m pytest tests/faults -v -s
+	$(PY) -m tools.test_shards --faults -- -v -s
 
 unit: venv
 	$(PY) -m pytest services/hazard/unit services/checklist/unit services/scoring/unit \

@@ -50,3 +50,14 @@ def test_the_longest_files_go_to_different_shards():
     shards = test_shards.deal(test_shards.units(), 3, seconds)
     for shard in shards:
         assert sum(path in seconds for path in shard["paths"]) == 1
+
+
+def test_make_chaos_runs_every_fault_test_file_once_and_the_stream_tests_in_one_session():
+    expected = sorted(os.path.relpath(p, ROOT) for p in glob.glob(
+        os.path.join(ROOT, "tests", "faults", "test_*.py")))
+    for count in (1, 2, 4):
+        shards = test_shards.deal(test_shards.units(faults=True), count, {})
+        assert sorted(f for shard in shards for f in shard["paths"]) == expected
+        streaming = [shard for shard in shards
+                     if "tests/faults/test_broker_restart.py" in shard["paths"]]
+        assert all(name in streaming[0]["paths"] for name in test_shards.FAULTS_TOGETHER[0])

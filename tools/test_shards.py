@@ -8,7 +8,7 @@ shards never see each other.
 
 | setting | default | what |
 | --- | --- | --- |
-| `TEST_SHARDS` | `3` | how many pytest processes |
+| `TEST_SHARDS` | `3` | how many pytest processes (`--faults`: `FAULT_SHARDS`, `2`) |
 | `TEST_SHARD_LOGS` | `test-artifacts/shards` | each shard's full output |
 
 A shard is a list of test files and folders; files that share a session
@@ -18,6 +18,8 @@ missing there counts as `DEFAULT_SECONDS`). Each shard's output is printed
 when it ends; the exit status is the first failing shard's, or 0.
 
     python -m tools.test_shards            # what make test runs
+    python -m tools.test_shards --faults   # what make chaos runs: tests/faults, each shard
+                                           # on a broker node and a cluster of its own
     python -m tools.test_shards --list     # the shards, without running them
     python -m pytest tests/test_hazards.py # one file, as usual
 """
@@ -35,23 +37,31 @@ DEFAULT_SECONDS = 20.0
 # tests/test_docs.py runs the documentation's examples on the demo platform
 # tests/test_demo.py checked first: one session, in this order
 TOGETHER = [("tests/test_demo.py", "tests/test_docs.py")]
+# the fault tests that stream hazards share one platform (tests/faults/conftest.py
+# stream_platform): one session starts it once
+FAULTS_TOGETHER = [("tests/faults/test_broker_restart.py", "tests/faults/test_database_outage.py",
+                    "tests/faults/test_process_faults.py")]
 
 
-def units():
+def units(faults=False):
     """The suite as units a shard takes whole: the end-to-end test files one
     by one (they are the long ones), each service's and the core's own tests
-    as one unit per folder."""
+    as one unit per folder; or (`faults`) the fault test files."""
+    if faults:
+        return _files("tests/faults/test_*.py", FAULTS_TOGETHER)
     found = []
     for folder in sorted(glob.glob(os.path.join(ROOT, "services", "*"))) + [
             os.path.join(ROOT, "einspection")]:
         if glob.glob(os.path.join(folder, "**", "test_*.py"), recursive=True):
-            found.append(os.path.relpath(folder, ROOT))
-    tests = sorted(os.path.relpath(path, ROOT)
-                   for path in glob.glob(os.path.join(ROOT, "tests", "test_*.py")))
-    grouped = {name for group in TOGETHER for name in group}
-    found += [(name,) for name in tests if name not in grouped]
-    found += [group for group in TOGETHER if all(name in tests for name in group)]
-    return [unit if isinstance(unit, tuple) else (unit,) for unit in found]
+            found.append((os.path.relpath(folder, ROOT),))
+    return found + _files("tests/test_*.py", TOGETHER)
+
+
+def _files(pattern, together):
+    files = sorted(os.path.relpath(path, ROOT) for path in glob.glob(os.path.join(ROOT, pattern)))
+    grouped = {name for group in together for name in group}
+    return [(name,) for name in files if name not in grouped] + [
+        group for group in together if all(name in files for name in group)]
 
 
 def deal(all_units, count, seconds):
@@ -103,18 +113,22 @@ def run(shards, log_dir, pytest_args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shards", type=int, default=int(os.environ.get("TEST_SHARDS", "3")))
+    parser.add_argument("--faults", action="store_true", help="the fault tests (tests/faults)")
+    parser.add_argument("--shards", type=int)
     parser.add_argument("--list", action="store_true", help="print the shards and stop")
     parser.add_argument("pytest_args", nargs="*", help="passed to every pytest (after --)")
     args = parser.parse_args(argv)
     with open(DURATIONS) as f:
         seconds = json.load(f)
-    shards = deal(units(), max(1, args.shards), seconds)
+    count = args.shards or int(os.environ.get(*(("FAULT_SHARDS", "2") if args.faults
+                                                 else ("TEST_SHARDS", "3"))))
+    shards = deal(units(args.faults), max(1, count), seconds)
     if args.list:
         for number, shard in enumerate(shards, 1):
             print("shard %d (~%.0f s): %s" % (number, shard["seconds"], " ".join(shard["paths"])))
         return 0
-    log_dir = os.environ.get("TEST_SHARD_LOGS", os.path.join(ROOT, "test-artifacts", "shards"))
+    log_dir = os.environ.get("TEST_SHARD_LOGS", os.path.join(
+        ROOT, "test-artifacts", "fault-shards" if args.faults else "shards"))
     return run(shards, log_dir, args.pytest_args)
 
 
