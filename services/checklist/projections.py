@@ -11,6 +11,7 @@ from einspection import eventstore, paging
 from einspection import scope as tenancy
 from einspection.contract import ChecklistItemV1, isoformat
 from einspection.db import upsert
+from einspection.errors import InvalidCommand
 from einspection.projection import paged
 
 from .checklists import content_hash
@@ -506,6 +507,19 @@ def list_safety_actions(conn, enterprise_id, query):
     return paging.page_of(conn, select(safety_actions).where(and_(*conditions)), query,
                           paging.ordering(safety_actions.c, query["sort"],
                                           safety_actions.c.action_id), safety_action_view)
+
+
+REGISTER_ATTRIBUTES = ("town", "grid", "industry")
+
+
+def enterprise_attributes(conn, attribute, scope=None):
+    if attribute not in REGISTER_ATTRIBUTES:
+        raise InvalidCommand({"group_by": ["must be one of: " + ", ".join(REGISTER_ATTRIBUTES)]})
+    column = enterprises.c[attribute]
+    query = select(enterprises.c.enterprise_id, column)
+    if scope is not None:
+        query = query.where(tenancy.where(enterprises.c.enterprise_id, scope))
+    return {row[0]: row[1] for row in conn.execute(query)}
 
 
 def training_statistics(conn, query, scope=None):

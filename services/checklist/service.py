@@ -181,6 +181,13 @@ class ChecklistService(HealthCheck):
             return accounts.listing(conn, accounts.scope_of(conn, principal), query)
 
     @rpc
+    def enterprise_attributes(self, attribute, scope=None):
+        """{enterprise id: its town, grid or industry} for the enterprises of
+        `scope` (None: all): what the authority's figures are grouped by."""
+        with self.store.connect() as conn:
+            return projections.enterprise_attributes(conn, attribute, scope)
+
+    @rpc
     def scope_of(self, principal):
         """The enterprise ids `principal` may see; None: all of them."""
         with self.store.connect() as conn:

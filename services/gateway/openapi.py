@@ -24,6 +24,7 @@ from services.notify import schemas as notify
 from services.scoring import schemas as scoring
 
 from . import openapi_views as views
+from . import statistics
 from .http_json import IDEMPOTENCY_KEY, MAX_BODY_BYTES, path_parameter_field
 
 TITLE = "E-inspection API"
@@ -100,6 +101,10 @@ def _files(*media_types):
     return {media_type: BINARY for media_type in media_types}
 
 
+FIGURES = ("compare=previous_period|previous_year (with from and to) adds the compared "
+           "period's figures (`previous`) and the differences of the counts (`change`) to "
+           "each group and the totals; format=csv answers the same figures as a CSV file, "
+           "previous_* and change_* columns beside.")
 LEDGER_FILTERS = ("the standing book's filters and sort (as the list), every matching row "
                   "(up to 50,000; more is a 400 asking to narrow the filters)")
 INSPECTION_EXPORT = ("the inspection ledger's filters and sort, every matching row (up to "
@@ -283,7 +288,8 @@ ROUTES = {
         query=checklist.SafetyActionQuery),
     ("GET", "/api/v1/statistics/training"): Operation(
         "training over all enterprises in a period", "safety actions",
-        views.TrainingStatistics, query=checklist.PeriodQuery),
+        {JSON: views.TrainingStatistics, CSV: BINARY}, query=statistics.TrainingStatisticsQuery,
+        description=FIGURES),
 
     # --- hazards -------------------------------------------------------------------------
     ("POST", "/api/v1/hazards"): Operation(
@@ -298,9 +304,13 @@ ROUTES = {
         "the standing book (hazard ledger)", "hazards", views.LedgerPage,
         query=hazard.LedgerQuery),
     ("GET", "/api/v1/statistics/hazards"): Operation(
-        "hazard counts per level, category, enterprise, source or month found", "hazards",
-        views.HazardStatistics, query=hazard.StatisticsQuery,
-        description="Over the standing book's filters (status=open: reported or returned)."),
+        "hazard counts and rates per level, category, status, source, enterprise, month "
+        "found, town, grid or industry", "hazards",
+        {JSON: views.HazardStatistics, CSV: BINARY}, query=statistics.HazardStatisticsQuery,
+        description="Over the standing book's filters (status=open: reported or returned). "
+                    "rectification_rate: closed / total; on_time_rate: closed_on_time / "
+                    "closed (rectified by the deadline). Town, grid and industry are the "
+                    "register's, per enterprise. " + FIGURES),
     ("GET", "/api/v1/hazards/export.csv"): Operation(
         "the standing book as CSV", "hazards", _files(CSV),
         query=hazard.LedgerQuery(exclude=("page", "size")), description=LEDGER_FILTERS),

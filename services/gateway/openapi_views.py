@@ -41,6 +41,17 @@ def _decimal_text(description):
                                                   "example": "12.50"})
 
 
+def _rate(description):
+    """A ratio of two counts, 4 places, as text; null when nothing to divide by."""
+    return fields.String(required=True, allow_none=True,
+                         metadata={"description": description + " (null when 0 / 0)",
+                                   "example": "0.8571"})
+
+
+def _change(**kwargs):
+    return fields.Integer(required=True, **kwargs)
+
+
 def _one_of(choices, nullable=False, **kwargs):
     return fields.String(required=True, allow_none=nullable, validate=validate.OneOf(choices),
                          **kwargs)
@@ -310,14 +321,34 @@ class SafetyAction(Schema):
 SafetyActionPage = _page_of(SafetyAction, "SafetyActionPage")
 
 
-class TrainingStatistics(Schema):
+class Period(Schema):
+    from_ = fields.String(required=True, data_key="from")
+    to = fields.String(required=True)
+
+
+class TrainingFigures(Schema):
     sessions = _count()
     people_trained = _count()
     enterprises_covered = _count()
     enterprises_registered = _count()
     coverage = _decimal_text("covered / registered, 4 places")
+
+
+class TrainingChanges(Schema):
+    sessions = _change()
+    people_trained = _change()
+    enterprises_covered = _change()
+    enterprises_registered = _change()
+
+
+class TrainingStatistics(TrainingFigures):
     from_ = fields.Date(required=True, allow_none=True, data_key="from")
     to = _day(nullable=True)
+    compare = fields.String(validate=validate.OneOf(("previous_period", "previous_year")))
+    previous = fields.Nested(TrainingFigures, metadata={
+        "description": "with compare: the compared period's figures"})
+    change = fields.Nested(TrainingChanges, metadata={"description": "with compare"})
+    previous_period = fields.Nested(Period, metadata={"description": "with compare: its period"})
 
 
 # --- hazards --------------------------------------------------------------------------
@@ -465,21 +496,48 @@ class HazardCounts(Schema):
     total = _count()
     open = _count(metadata={"description": "reported or returned"})
     rectification_submitted = _count()
-    closed = _count()
+    closed = _count(metadata={"description": "rectified and verified"})
+    closed_on_time = _count(metadata={"description": "closed, rectified by its deadline"})
     major = _count()
     overdue = _count(metadata={"description": "ever flagged overdue"})
     overdue_open = _count(metadata={"description": "flagged overdue and still open"})
+    rectification_rate = _rate("closed / total")
+    on_time_rate = _rate("closed_on_time / closed")
 
 
-class HazardCountsGroup(HazardCounts):
-    key = _text(metadata={"description": "the level, category, enterprise id, source or month "
-                                         "(YYYY-MM, UTC) of the group"})
+class HazardCountChanges(Schema):
+    """This period's counts less the compared period's."""
+    total = _change()
+    open = _change()
+    rectification_submitted = _change()
+    closed = _change()
+    closed_on_time = _change()
+    major = _change()
+    overdue = _change()
+    overdue_open = _change()
+
+
+class HazardCountsCompared(HazardCounts):
+    previous = fields.Nested(HazardCounts, metadata={
+        "description": "with compare: the compared period's figures"})
+    change = fields.Nested(HazardCountChanges, metadata={"description": "with compare"})
+
+
+class HazardCountsGroup(HazardCountsCompared):
+    key = _text(metadata={"description": "the level, category, enterprise id, source, status, "
+                                         "month (YYYY-MM, UTC), town, grid or industry of the "
+                                         "group"})
 
 
 class HazardStatistics(Schema):
-    group_by = _one_of(("level", "month", "category", "enterprise", "source"))
+    group_by = _one_of(("level", "month", "category", "enterprise", "source", "status", "town",
+                        "grid", "industry"))
     groups = _list(fields.Nested(HazardCountsGroup))
-    totals = fields.Nested(HazardCounts, required=True)
+    totals = fields.Nested(HazardCountsCompared, required=True)
+    from_ = fields.String(data_key="from", metadata={"description": "with compare"})
+    to = fields.String(metadata={"description": "with compare"})
+    compare = fields.String(validate=validate.OneOf(("previous_period", "previous_year")))
+    previous_period = fields.Nested(Period, metadata={"description": "with compare: its period"})
 
 
 class HistoryEntry(Schema):

@@ -7,9 +7,11 @@ from einspection.errors import NotFound
 
 from .http_json import (AUTHORITY, WRITERS, HttpError, call, endpoint, file_response, read_json,
                         read_text)
+from . import statistics
 from .server import http, log_scan_as_position
 
 MANAGERS = ("enterprise_manager",) + AUTHORITY
+TRAINING_COUNTS = ("sessions", "people_trained", "enterprises_covered", "enterprises_registered")
 
 
 def _query(request):
@@ -178,5 +180,9 @@ class ChecklistRoutes:
     @http("GET", "/api/v1/statistics/training")
     @endpoint("statistics.training")
     def training_statistics(self, request):
-        return 200, call(self.checklist.training_statistics, _query(request),
-                         scope=self._scope(request))
+        scope = self._scope(request)
+        return statistics.answer(
+            _query(request), lambda args: call(self.checklist.training_statistics, args,
+                                               scope=scope),
+            TRAINING_COUNTS, ("coverage",), statistics.DayFigures, "training-statistics",
+            grouped=False)

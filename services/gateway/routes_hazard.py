@@ -3,11 +3,13 @@ and evidence files. A mixin of GatewayService (its RpcProxy `hazard` and
 `checklist`, its `_acting` and `_scope`)."""
 import base64
 
+from einspection import figures
 from einspection.contract import load_command
 from einspection.errors import InvalidCommand, NotFound
-from services.hazard import blobs
-from services.hazard.schemas import ReportHazard, UploadEvidence
+from services.hazard import blobs, ledger
+from services.hazard.schemas import REGISTER_GROUPINGS, ReportHazard, UploadEvidence
 
+from . import statistics
 from .http_json import WRITERS, HttpError, call, endpoint, file_response, read_bytes, read_json
 from .server import http
 
@@ -46,8 +48,24 @@ class HazardRoutes:
     @http("GET", "/api/v1/statistics/hazards")
     @endpoint("statistics.hazards")
     def hazard_statistics(self, request):
-        return 200, call(self.hazard.hazard_statistics, request.args.to_dict(),
-                         scope=self._scope(request))
+        """Grouped by what the hazard service knows (level, category, status,
+        source, enterprise, month), or by what the register knows of each
+        enterprise (town, grid, industry: the hazard service's per-enterprise
+        counts summed per the checklist service's attribute)."""
+        scope = self._scope(request)
+
+        def fetch(args):
+            group_by = args.get("group_by")
+            if group_by not in REGISTER_GROUPINGS:
+                return call(self.hazard.hazard_statistics, args, scope=scope)
+            per_enterprise = call(self.hazard.hazard_statistics,
+                                  dict(args, group_by="enterprise"), scope=scope)
+            return figures.fold(per_enterprise,
+                                call(self.checklist.enterprise_attributes, group_by, scope),
+                                group_by, ledger.COUNTS, ledger.RATES)
+        return statistics.answer(request.args.to_dict(), fetch, ledger.COUNTS,
+                                 tuple(ledger.RATES), statistics.InstantFigures,
+                                 "hazard-statistics")
 
     @http("GET", "/api/v1/hazards/export.csv")
     @endpoint("hazards.export.csv")

@@ -6,13 +6,14 @@ from datetime import timezone
 from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, and_,
                         case, delete, func, literal_column, or_, select, true, update)
 
-from einspection import eventstore, paging
+from einspection import eventstore, figures, paging
 from einspection import scope as tenancy
 from einspection.contract import isoformat
+from einspection.errors import InvalidCommand
 from einspection.projection import paged
 
 from .domain import CLOSED, OPEN_STATES, REPORTED, RETURNED, SUBMITTED
-from .schemas import OPEN
+from .schemas import GROUPINGS, OPEN
 
 metadata = MetaData()
 
@@ -145,8 +146,12 @@ def search(conn, query, scope=None):
                           _ordering(query["sort"]), row_view)
 
 
-COUNTS = ("total", "open", "rectification_submitted", "closed", "major", "overdue",
-          "overdue_open")
+COUNTS = ("total", "open", "rectification_submitted", "closed", "closed_on_time", "major",
+          "overdue", "overdue_open")
+# rate: (numerator, denominator) of COUNTS (einspection.figures): hazards closed
+# (rectified and verified) of those found; of the closed, those rectified by
+# their deadline
+RATES = {"rectification_rate": ("closed", "total"), "on_time_rate": ("closed_on_time", "closed")}
 
 
 def _month_found(conn):
@@ -158,18 +163,26 @@ def _month_found(conn):
 
 def statistics(conn, query, scope=None):
     """Counts per group of the filtered ledger: {group_by, groups: [{key,
-    total, open, rectification_submitted, closed, major, overdue,
-    overdue_open}], totals}. `overdue` counts every hazard flagged
+    total, open, rectification_submitted, closed, closed_on_time, major,
+    overdue, overdue_open, rectification_rate, on_time_rate}], totals}. `overdue` counts every hazard flagged
     overdue (the flag stays after a rectification and after closing);
     `overdue_open` only those still open (reported or returned)."""
+    if query["group_by"] not in GROUPINGS:
+        raise InvalidCommand({"group_by": ["the register's (%s): counted per enterprise here, "
+                                           "summed by whoever holds the register"
+                                           % query["group_by"]]})
     c = hazards.c
     key = {"level": lambda: c.level, "category": lambda: c.category,
            "enterprise": lambda: c.enterprise_id, "source": lambda: c.source,
+           "status": lambda: c.status,
            "month": lambda: _month_found(conn)}[query["group_by"]]()
     flagged = c.overdue.is_(True)
     facts = select(key.label("key"), c.status.in_(OPEN_STATES).label("open"),
                    (c.status == SUBMITTED).label("rectification_submitted"),
-                   (c.status == CLOSED).label("closed"), (c.level == "major").label("major"),
+                   (c.status == CLOSED).label("closed"),
+                   and_(c.status == CLOSED, c.rectified_at <= c.rectification_deadline
+                        ).label("closed_on_time"),
+                   (c.level == "major").label("major"),
                    flagged.label("overdue"),
                    and_(flagged, c.status.in_(OPEN_STATES)).label("overdue_open")
                    ).where(_filtered(query, scope)).subquery()
@@ -179,7 +192,8 @@ def statistics(conn, query, scope=None):
     groups = [dict({name: int(getattr(row, name) or 0) for name in COUNTS}, key=row.key)
               for row in rows]
     totals = {name: sum(group[name] for group in groups) for name in COUNTS}
-    return {"group_by": query["group_by"], "groups": groups, "totals": totals}
+    return figures.with_rates({"group_by": query["group_by"], "groups": groups,
+                               "totals": totals}, RATES)
 
 
 def rows_for_export(conn, query, limit, scope=None):

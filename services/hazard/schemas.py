@@ -136,10 +136,14 @@ class LedgerQuery(LedgerFilters):
     sort = paging.sort_field(SORTABLE, "-found_at")
 
 
-GROUPINGS = ("level", "month", "category", "enterprise", "source")
+GROUPINGS = ("level", "month", "category", "enterprise", "source", "status")
+# what the register (the checklist service) knows of an enterprise: the gateway
+# sums the per-enterprise counts per town, grid or industry
+REGISTER_GROUPINGS = ("town", "grid", "industry")
 
 
 class StatisticsQuery(LedgerFilters):
     """Hazard counts per group of the filtered standing book; `month` is
     the month (UTC) a hazard was found in."""
-    group_by = fields.String(required=True, validate=validate.OneOf(GROUPINGS))
+    group_by = fields.String(required=True,
+                             validate=validate.OneOf(GROUPINGS + REGISTER_GROUPINGS))
