@@ -693,6 +693,9 @@ class TargetsDrawnV1(_Data):
     """The draw: a pure function of the committed snapshot, the algorithm
     and the seed (taken from the public source the campaign names)."""
     campaign_id = Id(required=True)
+    # the campaign as its notice names it, for whoever reads the draw alone (notify)
+    campaign_name = fields.String(load_default=None, allow_none=True)
+    legal_basis = fields.String(load_default=None, allow_none=True)
     seed = _text(200, required=True)
     seed_source = _text(500, required=True)
     algorithm = _text(32, required=True)

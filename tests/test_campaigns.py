@@ -153,6 +153,21 @@ def test_a_campaign_from_notice_to_draw_to_inspectors_re_runs_identical(county):
     listed = created(api.get("/api/v1/campaigns", params={"status": "assigned"}), 200)
     assert opened["campaign_id"] in [c["campaign_id"] for c in listed["items"]]
 
+    # the draw's notice: its list to the authority, each target to its grid
+    def notices(recipient, kind):
+        return [n for n in created(api.get("/api/v1/notices", params={
+            "recipient": recipient, "kind": kind, "size": 200}), 200)["items"]]
+    [notice] = wait_until(lambda: notices("authority", "targets_drawn"), timeout=30,
+                          message="the draw's notice to the authority")
+    assert notice["title"].startswith("2016年度重点企业执法检查")
+    assert SEED in notice["body"] and digest in notice["body"]
+    assert all(t["name"] in notice["body"] for t in targets)
+    for grid in sorted({t["grid"] for t in targets}):
+        [to_grid] = wait_until(lambda: notices("grid:" + grid, "grid_targets_drawn"),
+                               timeout=30, message="the notice to grid " + grid)
+        assert all(t["name"] in to_grid["body"] for t in targets if t["grid"] == grid)
+        assert not any(t["name"] in to_grid["body"] for t in targets if t["grid"] != grid)
+
 
 def test_quotas_without_figures_are_each_towns_share_by_largest_remainder(county):
     opened = created(county.api.post("/api/v1/campaigns", campaign(targets=5)))

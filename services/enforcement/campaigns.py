@@ -186,6 +186,7 @@ class Campaign:
             targets.append(dict({key: target[key] for key in TARGET_KEYS},
                                 grid=known.get("grid"), name=known.get("name")))
         return self._record("TargetsDrawn", {
+            "campaign_name": self.opened["name"], "legal_basis": self.opened["legal_basis"],
             "seed": command["seed"], "seed_source": command["seed_source"],
             "algorithm": draw.ALGORITHM, "snapshot_digest": self.commitment["snapshot_digest"],
             "targets": targets, "shortfall": dict(report.get("shortfall") or {}),
