@@ -17,7 +17,7 @@ from einspection import eventstore
 from einspection import scope as tenancy
 from einspection.acting import Acting
 from einspection.days import local_day
-from einspection.errors import NotFound
+from einspection.errors import Conflict, NotFound
 
 from . import case_commands, draw, establishments, facts, records
 from .campaigns import Campaign, candidates_view, stream_id as campaign_stream
@@ -77,8 +77,12 @@ def candidates(conn, campaign_id, *, now, zone):
     if campaign.commitment is not None:
         return candidates_view(campaign)
     today = local_day(now, zone)
-    return candidates_view(campaign, campaign.candidate_snapshot(
-        facts.facts_list(conn, today), today), today)
+    try:
+        preview = campaign.candidate_snapshot(facts.facts_list(conn, today), today)
+    except draw.DrawError as exc:
+        raise Conflict("campaign %s: its candidates cannot be taken now: %s"
+                       % (campaign_id, exc), {"state": campaign.state}) from None
+    return candidates_view(campaign, preview, today)
 
 
 def draw_record(conn, campaign_id):

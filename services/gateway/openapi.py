@@ -427,9 +427,10 @@ ROUTES = {
         views.Campaign),
     ("GET", "/api/v1/campaigns/<string:campaign_id>/candidates"): Operation(
         "the candidates with their weights and factors, and the exclusions with their reasons",
-        "enforcement", views.Candidates,
+        "enforcement", views.Candidates, conflicts=True,
         description="After the commit, the committed snapshot; before it, a preview from "
-                    "the facts as they stand (recorded nowhere)."),
+                    "the facts as they stand (recorded nowhere; 409 when they make no "
+                    "snapshot, e.g. a mandatory enterprise no longer registered)."),
     ("POST", "/api/v1/campaigns/<string:campaign_id>/commit"): Operation(
         "fix the candidate snapshot and publish its SHA-256 (before the seed is known)",
         "enforcement", views.Campaign, conflicts=True,
