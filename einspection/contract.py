@@ -677,6 +677,15 @@ class CandidatesCommittedV1(_Data):
     weights_version = _text(64, required=True)
     as_of = Day(required=True)        # the deployment's day the facts were taken on
     committed_at = Instant(required=True)
+    # the inspector draw's input, fixed with the snapshot: the pool (the
+    # authority's inspector accounts then), the conflicts, inspectors per
+    # target, and their SHA-256 (draw.assignment_digest)
+    inspectors = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+                             load_default=list)
+    conflicts = fields.List(fields.Nested(ConflictV1), load_default=list)
+    per_target = fields.Integer(load_default=None, allow_none=True)
+    assignment_digest = fields.String(load_default=None, allow_none=True,
+                                      validate=validate.Regexp(r"^[0-9a-f]{64}$"))
 
 
 class DrawnTargetV1(_Data):
@@ -712,9 +721,9 @@ class AssignmentV1(_Data):
 
 
 class InspectorsAssignedV1(_Data):
-    """Double random: inspectors drawn from the authority's inspector
-    accounts (`inspectors`, the pool as it was), never against a conflict,
-    with a balanced load, seeded by the draw's seed."""
+    """Double random: inspectors drawn from the pool committed with the
+    candidates (the authority's inspector accounts then), never against a
+    conflict, with a balanced load, seeded by the draw's seed."""
     campaign_id = Id(required=True)
     inspectors = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
                              required=True)

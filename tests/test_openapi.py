@@ -483,7 +483,7 @@ REAL_REQUESTS = {
     ("GET", "/api/v1/campaigns/<string:campaign_id>/draw/record"): lambda api, d: {
         "path": {"campaign_id": d["campaign"]}},
     ("POST", "/api/v1/campaigns/<string:campaign_id>/assignments"): lambda api, d: {
-        "path": {"campaign_id": _campaign(api, "drawn")}, "body": {"per_target": 2}},
+        "path": {"campaign_id": _campaign(api, "drawn")}, "body": {}},
     ("POST", "/api/v1/cases"): lambda api, d: {
         "body": {"inspection_id": created(api.get("/api/v1/cases/" + d["case"]),
                                           200)["inspection_id"]}, "status": 201},

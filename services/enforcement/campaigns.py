@@ -8,16 +8,18 @@ loads the campaign's events, runs a command, appends what it recorded).
 | command | event | refused when |
 | --- | --- | --- |
 | `open` | CampaignOpened | a period that ends before it starts; quotas that do not add up to the targets; no quotas and no enterprise to share the targets by; a mandatory enterprise unknown or listed twice, more mandatory ones in a town than its quota, or too many for the random share (`min_random_share`, at least 70 % by default) |
-| `commit` | CandidatesCommitted | committed before (the snapshot is fixed once) |
+| `commit` | CandidatesCommitted | committed before (the snapshot is fixed once); fewer inspectors in the pool than `per_target` |
 | `draw_targets` | TargetsDrawn | not committed; drawn before |
 | `assign` | InspectorsAssigned | not drawn; assigned before; a target that cannot get `per_target` inspectors without a conflict |
 
-Commit, then reveal: the candidate snapshot and its SHA-256 are recorded
-(and published on the bus) before the seed is given, so nobody can choose
-a seed for a snapshot or a snapshot for a seed. The draw is then a pure
-function of the snapshot, the algorithm and the seed (draw.py), and so is
-the assignment of inspectors, given the pool and the conflicts it records:
-`record()` holds all of it, and `draw.verify(record)` re-runs it anywhere.
+Commit, then reveal: the candidate snapshot and the inspector draw's input
+(the pool of inspector accounts, the conflicts, inspectors per target) and
+their SHA-256 are recorded (and published on the bus) before the seed is
+given, so nobody can choose a seed for a snapshot or a snapshot — or an
+inspector — for a seed. The draw is then a pure function of the snapshot,
+the algorithm and the seed (draw.py), and so is the assignment of
+inspectors: `record()` holds all of it, and `draw.verify(record)` re-runs it
+anywhere.
 
 Only the authority's accounts act on campaigns (`require_authority`)."""
 import uuid
@@ -149,12 +151,19 @@ class Campaign:
         return weights.snapshot(self.id, opened["targets"], opened["quotas"], facts_list,
                                 opened["mandatory"], today)
 
-    def commit(self, facts_list, today, acting, *, now):
-        """Fix the candidate snapshot and publish its digest, before any seed."""
+    def commit(self, facts_list, today, inspectors, acting, *, now):
+        """Fix the candidate snapshot and the inspector pool (`inspectors`:
+        the authority's inspector accounts' usernames, as the register has
+        them) and publish their digests, before any seed."""
         require_authority(acting)
         if self.state != OPENED:
             raise self._conflict("its candidates were committed on %s; a snapshot is fixed "
                                  "once" % isoformat(self.commitment["committed_at"]))
+        per_target, conflicts = self.opened["per_target"], list(self.opened["conflicts"])
+        pool = sorted(set(inspectors))
+        if len(pool) < per_target:
+            raise self._conflict("%d inspectors are drawn per target and the authority has "
+                                 "%d inspector accounts" % (per_target, len(pool)))
         try:
             snapshot = self.candidate_snapshot(facts_list, today)
         except draw.DrawError as exc:
@@ -162,7 +171,10 @@ class Campaign:
         return self._record("CandidatesCommitted", {
             "snapshot": snapshot, "snapshot_digest": draw.snapshot_digest(snapshot),
             "weights_version": snapshot.get("weights_version") or weights.WEIGHTS_VERSION,
-            "as_of": today, "committed_at": now}, acting, now)
+            "as_of": today, "committed_at": now, "inspectors": pool, "conflicts": conflicts,
+            "per_target": per_target,
+            "assignment_digest": draw.assignment_digest(pool, conflicts, per_target)},
+            acting, now)
 
     def draw_targets(self, command, directory, acting, *, now):
         """The draw from the committed snapshot with the revealed seed.
@@ -192,21 +204,17 @@ class Campaign:
             "targets": targets, "shortfall": dict(report.get("shortfall") or {}),
             "drawn_at": now}, acting, now)
 
-    def assign(self, command, inspectors, acting, *, now):
-        """Double random: `inspectors` (the authority's inspector accounts'
-        usernames, as the register has them) drawn to the targets."""
+    def assign(self, acting, *, now):
+        """Double random: the committed pool of inspectors drawn to the targets."""
         require_authority(acting)
         if self.state in (OPENED, COMMITTED):
             raise self._conflict("draw its targets first")
         if self.state != DRAWN:
             raise self._conflict("its inspectors were assigned on %s; an assignment is made "
                                  "once" % isoformat(self.assignment["assigned_at"]))
-        per_target = command.get("per_target") or self.opened["per_target"]
-        conflicts = list(self.opened["conflicts"]) + list(command.get("conflicts") or [])
-        pool = sorted(set(inspectors))
-        if len(pool) < per_target:
-            raise self._conflict("%d inspectors are needed per target and the authority has "
-                                 "%d inspector accounts" % (per_target, len(pool)))
+        commitment = self.commitment
+        pool, conflicts = list(commitment["inspectors"]), list(commitment["conflicts"])
+        per_target = commitment["per_target"]
         try:
             assignments = draw.assign_inspectors(self.drawn_targets(), pool, conflicts,
                                                  self.drawing["seed"], per_target=per_target)
@@ -227,22 +235,24 @@ class Campaign:
         verify_draw`), with no database at all."""
         if self.drawing is None:
             return None
-        record = {"campaign_id": self.id, "name": self.opened["name"],
-                  "legal_basis": self.opened["legal_basis"],
-                  "algorithm": self.drawing["algorithm"],
-                  "snapshot": self.commitment["snapshot"],
-                  "snapshot_digest": self.commitment["snapshot_digest"],
-                  "committed_at": isoformat(self.commitment["committed_at"]),
-                  "seed": self.drawing["seed"], "seed_source": self.drawing["seed_source"],
-                  "drawn_at": isoformat(self.drawing["drawn_at"]),
-                  "targets": self.drawn_targets()}
-        if self.assignment is not None:
-            record.update(inspectors=list(self.assignment["inspectors"]),
-                          conflicts=[dict(c) for c in self.assignment["conflicts"]],
-                          per_target=self.assignment["per_target"],
-                          assignments=[{"enterprise_id": a["enterprise_id"],
-                                        "inspectors": list(a["inspectors"])}
-                                       for a in self.assignment["assignments"]])
+        commitment, assignment = self.commitment, self.assignment
+        assigned = {} if assignment is None else {
+            "inspectors": list(assignment["inspectors"]),
+            "conflicts": [dict(c) for c in assignment["conflicts"]],
+            "per_target": assignment["per_target"],
+            "assignments": [{"enterprise_id": a["enterprise_id"],
+                             "inspectors": list(a["inspectors"])}
+                            for a in assignment["assignments"]]}
+        record = draw.export_record(
+            commitment["snapshot"], self.drawing["seed"], self.drawn_targets(), **assigned,
+            campaign_id=self.id, campaign_name=self.opened["name"],
+            legal_basis=self.opened["legal_basis"], seed_source=self.drawing["seed_source"],
+            committed_at=isoformat(commitment["committed_at"]),
+            revealed_at=isoformat(self.drawing["drawn_at"]))
+        # the digests as they were published, not as the snapshot gives them now
+        record["snapshot_digest"] = commitment["snapshot_digest"]
+        if assignment is not None and commitment.get("assignment_digest"):
+            record["assignment_digest"] = commitment["assignment_digest"]
         return record
 
 
@@ -302,6 +312,9 @@ def view(campaign):
         conflicts=[dict(c) for c in opened["conflicts"]], per_target=opened["per_target"],
         commitment=None if commitment is None else {
             "snapshot_digest": commitment["snapshot_digest"],
+            "inspectors": list(commitment["inspectors"]),
+            "per_target": commitment["per_target"],
+            "assignment_digest": commitment["assignment_digest"],
             "weights_version": commitment["weights_version"],
             "as_of": _day(commitment["as_of"]),
             "candidates": len(commitment["snapshot"].get("candidates") or []),

@@ -50,10 +50,10 @@ def open_campaign(conn, command, acting, *, now, min_share):
     return save_campaign(conn, campaign)
 
 
-def commit_candidates(conn, campaign_id, acting, *, now, zone):
+def commit_candidates(conn, campaign_id, inspectors, acting, *, now, zone):
     campaign = load_campaign(conn, campaign_id)
     today = local_day(now, zone)
-    campaign.commit(facts.facts_list(conn, today), today, acting, now=now)
+    campaign.commit(facts.facts_list(conn, today), today, inspectors, acting, now=now)
     return save_campaign(conn, campaign)
 
 
@@ -65,9 +65,9 @@ def draw_targets(conn, campaign_id, command, acting, *, now):
     return save_campaign(conn, campaign)
 
 
-def assign_inspectors(conn, campaign_id, command, inspectors, acting, *, now):
+def assign_inspectors(conn, campaign_id, acting, *, now):
     campaign = load_campaign(conn, campaign_id)
-    campaign.assign(command, inspectors, acting, now=now)
+    campaign.assign(acting, now=now)
     return save_campaign(conn, campaign)
 
 
@@ -101,6 +101,7 @@ def verify_draw(conn, campaign_id):
             "snapshot_digest": record["snapshot_digest"], "seed": record["seed"],
             "identical": bool(outcome["identical"]),
             "digest_matches": bool(outcome["digest_matches"]),
+            "committed_before_revealed": outcome.get("committed_before_revealed"),
             "differences": list(outcome.get("differences") or [])}
 
 

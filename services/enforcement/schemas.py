@@ -159,12 +159,8 @@ class DrawTargets(_Command):
 
 
 class AssignInspectors(_Command):
-    per_target = fields.Integer(strict=True, load_default=None, allow_none=True,
-                                validate=validate.Range(min=2, max=10), metadata={
-                                    "description": "the campaign's if absent"})
-    conflicts = fields.List(fields.Nested(InspectorConflict), load_default=list,
-                            validate=validate.Length(max=MAX_TARGETS), metadata={
-                                "description": "more, beside the campaign's"})
+    """`{}`: the pool, the conflicts and the inspectors per target were fixed
+    with the candidates (commit, then reveal)."""
 
 
 class CampaignQuery(_Command):

@@ -49,10 +49,15 @@ class EnforcementService(HealthCheck):
                                    min_share=MIN_RANDOM_SHARE)))
 
     @rpc
-    def commit_candidates(self, campaign_id, acting):
+    def commit_candidates(self, campaign_id, inspectors, acting):
+        """`inspectors`: the authority's inspector accounts' usernames, as the
+        register (the checklist service) lists them: the pool, fixed with
+        the candidates."""
         acting = Acting.from_dict(acting)
-        return self._campaign(acting, "commit_candidates", [campaign_id], lambda conn: (
-            commands.commit_candidates(conn, campaign_id, acting, now=utcnow(), zone=ZONE)))
+        return self._campaign(acting, "commit_candidates", [campaign_id, inspectors],
+                              lambda conn: commands.commit_candidates(
+                                  conn, campaign_id, list(inspectors), acting, now=utcnow(),
+                                  zone=ZONE))
 
     @rpc
     def draw_targets(self, campaign_id, payload, acting):
@@ -62,15 +67,11 @@ class EnforcementService(HealthCheck):
             commands.draw_targets(conn, campaign_id, command, acting, now=utcnow())))
 
     @rpc
-    def assign_inspectors(self, campaign_id, payload, inspectors, acting):
-        """`inspectors`: the authority's inspector accounts' usernames, as the
-        register (the checklist service) lists them."""
+    def assign_inspectors(self, campaign_id, payload, acting):
         acting = Acting.from_dict(acting)
-        command = load_command(AssignInspectors, payload)
-        return self._campaign(acting, "assign_inspectors", [campaign_id, payload, inspectors],
-                              lambda conn: commands.assign_inspectors(
-                                  conn, campaign_id, command, list(inspectors), acting,
-                                  now=utcnow()))
+        load_command(AssignInspectors, payload)
+        return self._campaign(acting, "assign_inspectors", [campaign_id, payload], lambda conn: (
+            commands.assign_inspectors(conn, campaign_id, acting, now=utcnow())))
 
     @rpc
     def get_campaign(self, campaign_id):

@@ -432,10 +432,12 @@ ROUTES = {
                     "the facts as they stand (recorded nowhere; 409 when they make no "
                     "snapshot, e.g. a mandatory enterprise no longer registered)."),
     ("POST", "/api/v1/campaigns/<string:campaign_id>/commit"): Operation(
-        "fix the candidate snapshot and publish its SHA-256 (before the seed is known)",
-        "enforcement", views.Campaign, conflicts=True,
+        "fix the candidate snapshot and the inspector pool and publish their SHA-256 (before "
+        "the seed is known)", "enforcement", views.Campaign, conflicts=True,
         description="CandidatesCommitted: the snapshot (ids, weights, exclusions, the weights "
-                    "version) and its digest. Once: 409 when committed already."),
+                    "version) and its digest; the pool (the authority's enabled inspector "
+                    "accounts), the conflicts and per_target and their digest. Once: 409 when "
+                    "committed already, or when the pool is smaller than per_target."),
     ("POST", "/api/v1/campaigns/<string:campaign_id>/draw"): Operation(
         "draw the targets from the committed snapshot with the revealed seed", "enforcement",
         views.Campaign, body=enforcement.DrawTargets, conflicts=True,
@@ -457,10 +459,10 @@ ROUTES = {
         "double random: draw the inspectors of every target", "enforcement", views.Campaign,
         body=enforcement.AssignInspectors, conflicts=True,
         description="InspectorsAssigned: at least `per_target` (2) inspectors per target from "
-                    "the authority's enabled inspector accounts, never against a conflict "
-                    "(the campaign's and the body's), with a balanced load. 409 before the "
-                    "draw, when assigned already, or when a target cannot get enough "
-                    "inspectors without a conflict."),
+                    "the pool committed with the candidates, never against the campaign's "
+                    "conflicts, with a balanced load, seeded by the draw's seed. The body is "
+                    "`{}`. 409 before the draw, when assigned already, or when a target cannot "
+                    "get enough inspectors without a conflict."),
 
     # --- enforcement: cases ----------------------------------------------------------------
     ("POST", "/api/v1/cases"): Operation(

@@ -738,6 +738,11 @@ class StepOf(Schema):
 class Commitment(Schema):
     snapshot_digest = _text(metadata={"description": "hex SHA-256 of the canonical JSON of the "
                                                      "snapshot, published before the seed"})
+    inspectors = _list(fields.String(), metadata={
+        "description": "the pool: the authority's inspector accounts when committed"})
+    per_target = fields.Integer(required=True, allow_none=True)
+    assignment_digest = _maybe_text(metadata={
+        "description": "hex SHA-256 of the pool, the conflicts and per_target"})
     weights_version = _text()
     as_of = _day()
     candidates = _count()
@@ -859,6 +864,8 @@ class DrawVerification(Schema):
     identical = fields.Boolean(required=True, metadata={
         "description": "the re-run gives the recorded targets (and assignment)"})
     digest_matches = fields.Boolean(required=True)
+    committed_before_revealed = fields.Boolean(required=True, allow_none=True, metadata={
+        "description": "the digests were published before the seed was fixed"})
     differences = _list(fields.Raw())
 
 

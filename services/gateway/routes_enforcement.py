@@ -42,7 +42,10 @@ class EnforcementRoutes:
     @http("POST", "/api/v1/campaigns/<string:campaign_id>/commit")
     @endpoint("campaigns.commit", roles=AUTHORITY)
     def commit_candidates(self, request, campaign_id):
-        return 200, call(self.enforcement.commit_candidates, campaign_id,
+        """The inspector pool is the register's (its enabled authority
+        inspector accounts), fixed with the candidates."""
+        inspectors = call(self.checklist.authority_inspectors)
+        return 200, call(self.enforcement.commit_candidates, campaign_id, inspectors,
                          **self._acting(request))
 
     @http("POST", "/api/v1/campaigns/<string:campaign_id>/draw")
@@ -64,10 +67,7 @@ class EnforcementRoutes:
     @http("POST", "/api/v1/campaigns/<string:campaign_id>/assignments")
     @endpoint("campaigns.assign", roles=AUTHORITY)
     def assign_inspectors(self, request, campaign_id):
-        """The pool is the register's: its enabled authority inspector accounts."""
-        body = read_json(request)
-        inspectors = call(self.checklist.authority_inspectors)
-        return 200, call(self.enforcement.assign_inspectors, campaign_id, body, inspectors,
+        return 200, call(self.enforcement.assign_inspectors, campaign_id, read_json(request),
                          **self._acting(request))
 
     # --- cases ----------------------------------------------------------------------------

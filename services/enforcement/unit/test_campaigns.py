@@ -46,9 +46,11 @@ def facts_of_all():
 def test_a_campaign_commits_draws_and_assigns_and_its_record_re_runs_identical():
     campaign = opened(quotas={"Wukang": 3, "Xinshi": 1}, mandatory=["e-4"],
                       conflicts=[{"inspector": "wu", "enterprise_id": "e-4", "reason": "亲属"}])
-    campaign.commit(facts_of_all(), NOW.date(), ADMIN, now=NOW)
-    campaign.draw_targets({"seed": "4 7 1", "seed_source": "福彩3D"}, DIRECTORY, ADMIN, now=NOW)
-    campaign.assign({}, ["wu", "li", "zhao"], ADMIN, now=NOW)
+    campaign.commit(facts_of_all(), NOW.date(), ["wu", "li", "zhao"], ADMIN,
+                    now=NOW + timedelta(minutes=1))
+    campaign.draw_targets({"seed": "4 7 1", "seed_source": "福彩3D"}, DIRECTORY, ADMIN,
+                          now=NOW + timedelta(hours=1))
+    campaign.assign(ADMIN, now=NOW + timedelta(hours=2))
     assert [e.name for e in campaign.pending] == ["CampaignOpened", "CandidatesCommitted",
                                                   "TargetsDrawn", "InspectorsAssigned"]
     targets = campaign.drawing["targets"]
@@ -59,7 +61,10 @@ def test_a_campaign_commits_draws_and_assigns_and_its_record_re_runs_identical()
                    if a["enterprise_id"] == "e-4")
     record = campaign.record()
     assert record["snapshot_digest"] == draw.snapshot_digest(record["snapshot"])
-    assert draw.verify(record)["identical"] is True
+    verified = draw.verify(record)
+    assert (verified["identical"], verified["digest_matches"],
+            verified["committed_before_revealed"]) == (True, True, True)
+    assert draw.verify(dict(record, inspectors=["wu", "li", "qian"]))["digest_matches"] is False
     assert draw.verify(dict(record, seed="4 7 2"))["identical"] is False
     with pytest.raises(Conflict):
         campaign.draw_targets({"seed": "again", "seed_source": "x"}, DIRECTORY, ADMIN, now=NOW)
