@@ -14,6 +14,8 @@ enterprise of the register as a candidate, so the towns and their
 enterprises must be only these."""
 import hashlib
 import json
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -22,6 +24,7 @@ from sqlalchemy import select
 from conftest import BACKENDS
 from einspection.db import make_engine
 from services.enforcement import cli, draw, facts, records
+from tools.launch import ROOT
 
 from . import factories, fixtures
 from .conftest import own_platform
@@ -73,7 +76,13 @@ def canonical_digest(snapshot):
 
 # --- campaigns ---------------------------------------------------------------------------
 
-def test_a_campaign_from_notice_to_draw_to_inspectors_re_runs_identical(county):
+def verify_offline(path):
+    """The exit status of the offline check: no database, no platform."""
+    return subprocess.run([sys.executable, "-m", "services.enforcement.verify_draw", str(path)],
+                          cwd=ROOT, capture_output=True, timeout=60).returncode
+
+
+def test_a_campaign_from_notice_to_draw_to_inspectors_re_runs_identical(county, tmp_path):
     api, towns = county.api, county.towns
     mandatory = towns["武康街道"][5]
     inspectors = sorted(i.username for i in county.inspectors)
@@ -144,9 +153,12 @@ def test_a_campaign_from_notice_to_draw_to_inspectors_re_runs_identical(county):
     record = download.json()
     assert canonical_digest(record["snapshot"]) == record["snapshot_digest"] == digest
     assert (record["seed"], record["algorithm"]) == (SEED, draw.ALGORITHM)
-    assert draw.verify(record)["identical"] is True
-    other_seed = dict(record, seed=SEED + " ")
-    assert draw.verify(other_seed)["identical"] is False
+    assert record["assignment_digest"] == committed["commitment"]["assignment_digest"]
+    offline = tmp_path / "draw-record.json"
+    offline.write_bytes(download.content)
+    assert verify_offline(offline) == 0
+    offline.write_text(json.dumps(dict(record, seed=SEED + " "), ensure_ascii=False))
+    assert verify_offline(offline) == 1                  # another seed: another list
     assert [step["event"] for step in assigned["history"]] == ["CampaignOpened", "CandidatesCommitted", "TargetsDrawn",
                       "InspectorsAssigned"]
 
