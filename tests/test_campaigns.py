@@ -7,7 +7,9 @@ mandatory list are honoured; only the authority acts. A case is opened by
 an enforcement inspection with findings, cites a hazard whose verified
 rectification abates the citation, and its fines — amounts a float sums
 wrong — are summed exactly to the cent through penalty, payments and
-closing. A replay rebuilds the facts and the lists identically.
+closing. A regulator's records (the shipped OSHA export) import through
+the service, and a second run imports nothing. A replay rebuilds the facts
+and the lists identically.
 
 The platform is this module's own: a draw takes every registered
 enterprise of the register as a candidate, so the towns and their
@@ -19,11 +21,17 @@ import sys
 import uuid
 
 import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import select
 
 from conftest import BACKENDS
+from einspection import eventstore, money
+from einspection.acting import Acting
+from einspection.contract import parse_instant
 from einspection.db import make_engine
-from services.enforcement import cli, draw, facts, records
+from services.enforcement import case_commands, cli, draw, facts, osha, records
+from services.enforcement.cases import violation_classes
+from services.enforcement.unit.test_osha import DATA
 from tools.launch import ROOT
 
 from . import factories, fixtures
@@ -320,6 +328,47 @@ def test_a_case_from_inspection_to_citations_exact_fines_payments_and_closing(co
     listed = created(api.get("/api/v1/cases", params={"status": "closed"}), 200)["items"]
     [row] = [c for c in listed if c["case_id"] == summary["case_id"]]
     assert row["totals"] == closed["totals"]
+
+
+# --- records from before: a regulator's export ---------------------------------------------
+
+def test_osha_records_import_through_the_service_and_a_second_run_imports_nothing(county):
+    """The first 300 records of the shipped OSHA export (import_osha's
+    send over the service's import_records, in batches of 100): their cases
+    are in the list, with the fines the mapping rehearsed; the same batches
+    again append no event."""
+    mapped = osha.map_export(DATA)
+    batches = osha.batches(mapped, 100)[:3]
+    sent = [record for batch in batches for record in batch.records]
+    rehearsed = {}
+    for record in sent:                 # the cases as these records alone make them
+        if record["command"] == "record_establishment":
+            continue
+        case_id = case_commands.case_of(record["command"], record["payload"])
+        case = case_commands.run(rehearsed.get(case_id), record["command"], record["payload"],
+                                 Acting(record["actor"]), now=parse_instant(record["at"]),
+                                 classes=violation_classes())
+        case.pending = []
+        rehearsed[case_id] = case
+    with ClusterRpcProxy({"AMQP_URI": county.amqp_uri}, timeout=120) as cluster:
+        imported, refused = osha.send(batches, cluster.enforcement.import_records)
+        assert (imported, refused) == (len(sent), [])
+        engine = make_engine(county.urls["enforcement"])
+        try:
+            with engine.connect() as conn:
+                before = conn.execute(select(eventstore.events.c.position)).all()
+            again, _ = osha.send(batches, cluster.enforcement.import_records)
+            with engine.connect() as conn:
+                after = conn.execute(select(eventstore.events.c.position)).all()
+        finally:
+            engine.dispose()
+    assert again == len(sent) and after == before        # answered from the journal
+    usd = created(county.api.get("/api/v1/cases", params={"currency": "USD", "size": 200}),
+                  200)
+    assert usd["total"] == len(rehearsed)
+    shown = {case["case_id"]: case["totals"]["imposed"] for case in usd["items"]}
+    assert shown and shown == {case_id: money.format(case.total_imposed())
+                               for case_id, case in rehearsed.items() if case_id in shown}
 
 
 # --- replay ------------------------------------------------------------------------------
