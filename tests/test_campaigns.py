@@ -167,8 +167,8 @@ def test_a_campaign_from_notice_to_draw_to_inspectors_re_runs_identical(county, 
     assert verify_offline(offline) == 0
     offline.write_text(json.dumps(dict(record, seed=SEED + " "), ensure_ascii=False))
     assert verify_offline(offline) == 1                  # another seed: another list
-    assert [step["event"] for step in assigned["history"]] == ["CampaignOpened", "CandidatesCommitted", "TargetsDrawn",
-                      "InspectorsAssigned"]
+    assert [step["event"] for step in assigned["history"]] == [
+        "CampaignOpened", "CandidatesCommitted", "TargetsDrawn", "InspectorsAssigned"]
 
     listed = created(api.get("/api/v1/campaigns", params={"status": "assigned"}), 200)
     assert opened["campaign_id"] in [c["campaign_id"] for c in listed["items"]]

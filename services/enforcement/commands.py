@@ -27,21 +27,34 @@ CONSUMER = facts.CONSUMER
 SERVICE_ACTOR = "enforcement-service"
 
 
+# --- the two aggregates' streams -----------------------------------------------------------
+
+def _load(conn, kind, stream, what, ident):
+    """The aggregate `kind` (Campaign, Case) of `stream`, or NotFound(what, ident)."""
+    events = eventstore.load_stream(conn, stream)
+    if not events:
+        raise NotFound(what, ident)
+    return kind.from_history(ident, events)
+
+
+def _save(conn, stream, aggregate, project):
+    """Append the aggregate's pending events (ConcurrencyConflict if its stream
+    moved since it was loaded) and `project` it, in `conn`'s transaction."""
+    eventstore.append(conn, stream, aggregate.version, aggregate.pending)
+    aggregate.version += len(aggregate.pending)
+    aggregate.pending = []
+    project(conn, aggregate)
+    return aggregate
+
+
 # --- campaigns ---------------------------------------------------------------------------
 
 def load_campaign(conn, campaign_id):
-    events = eventstore.load_stream(conn, campaign_stream(campaign_id))
-    if not events:
-        raise NotFound("campaign", campaign_id)
-    return Campaign.from_history(campaign_id, events)
+    return _load(conn, Campaign, campaign_stream(campaign_id), "campaign", campaign_id)
 
 
 def save_campaign(conn, campaign):
-    eventstore.append(conn, campaign_stream(campaign.id), campaign.version, campaign.pending)
-    campaign.version += len(campaign.pending)
-    campaign.pending = []
-    records.project_campaign(conn, campaign)
-    return campaign
+    return _save(conn, campaign_stream(campaign.id), campaign, records.project_campaign)
 
 
 def open_campaign(conn, command, acting, *, now, min_share):
@@ -109,20 +122,13 @@ def verify_draw(conn, campaign_id):
 
 def load_case(conn, case_id, scope=None, actor=""):
     """The case, if it exists and its enterprise is in `scope`."""
-    events = eventstore.load_stream(conn, case_stream(case_id))
-    if not events:
-        raise NotFound("case", case_id)
-    case = Case.from_history(case_id, events)
+    case = _load(conn, Case, case_stream(case_id), "case", case_id)
     tenancy.require(scope, case.enterprise_id, "case", case_id, actor)
     return case
 
 
 def save_case(conn, case):
-    eventstore.append(conn, case_stream(case.id), case.version, case.pending)
-    case.version += len(case.pending)
-    case.pending = []
-    records.project_case(conn, case)
-    return case
+    return _save(conn, case_stream(case.id), case, records.project_case)
 
 
 def case_command(conn, name, payload, acting, *, now, classes, zone, check=None):

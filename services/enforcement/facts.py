@@ -24,7 +24,7 @@ ones, listed ones), the day of the latest enforcement visit and the visits
 in the calendar year of `today` (days cut in EINSPECTION_TIME_ZONE)."""
 from datetime import date
 
-from sqlalchemy import (Column, Date, DateTime, Integer, MetaData, String, Table, and_, func,
+from sqlalchemy import (Column, Date, DateTime, MetaData, String, Table, and_, func,
                         select)
 
 from einspection import eventstore

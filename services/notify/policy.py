@@ -11,7 +11,7 @@
 |   check, once per reminder day)           |   authority                     |                |
 | HazardDelisted                            | the enterprise, its grid        | delisted       |
 | TargetsDrawn (an enforcement campaign's   | the authority (the list)        | targets_drawn  |
-|   draw)                                   | each target's grid (its targets)| grid_targets_drawn |
+|   draw)                                   | each target's grid (its list)   | grid_targets_drawn |
 | EnterpriseRegistered                      | (the directory; releases what waited for it) |   |
 | AccountDisabled                           | (suspends the account's webhook subscriptions) |  |
 | publish (command, the authority)          | each enterprise of the audience | publication    |
