@@ -21,7 +21,7 @@ $(VENV)/.installed: requirements.txt
 
 venv: $(VENV)/.installed
 
-## run: the five services and the gateway on http://localhost:$(PORT), SQLite under ./var, demo data
+## run: the six services (the gateway among them) on http://localhost:$(PORT), SQLite under ./var, demo data
 ## (HOST=0.0.0.0: listen on every interface, QR codes carry this machine's address)
 run: venv
 	$(PY) -m tools.run --host $(HOST) --port $(PORT)
@@ -41,12 +41,13 @@ unit: venv
 	$(PY) -m pytest services/hazard/unit services/checklist/unit services/scoring/unit \
 	  services/notify/unit services/gateway/unit einspection/tests/unit
 
-## replay: drop the hazard ledger and the checklist, scoring and notify read models and rebuild them from their events
+## replay: drop the hazard ledger and the checklist, scoring, notify and enforcement read models and rebuild them from their events
 replay: venv
 	$(PY) -m services.hazard.cli replay
 	$(PY) -m services.checklist.cli replay
 	$(PY) -m services.scoring.cli replay
 	$(PY) -m services.notify.cli replay
+	$(PY) -m services.enforcement.cli replay
 
 ## admin: create an authority admin in the register (USERNAME=...; asks for the password)
 admin: venv

@@ -626,6 +626,113 @@ class CaseClosedV1(_Data):
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
+# --- enforcement: campaigns and their draws (services/enforcement/campaigns.py) -----------
+QUOTA_BASES = ("given", "proportional")
+
+
+def _towns(**kwargs):
+    """{town: a count}: quotas per town, or the enterprises counted per town."""
+    return fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=100)),
+                       values=fields.Integer(strict=True, validate=validate.Range(min=0)),
+                       **kwargs)
+
+
+class ConflictV1(_Data):
+    """An inspector who must not inspect an enterprise: own ties, a recusal."""
+    inspector = _text(100, required=True)
+    enterprise_id = Id(required=True)
+    reason = _text(500, required=True)
+
+
+class CampaignOpenedV1(_Data):
+    """An enforcement campaign (专项执法检查): its legal basis, period, how
+    many targets and their quota per town — given, or proportional to each
+    town's enterprises (`town_counts`, by largest remainder) — the mandatory
+    list (key enterprises that must be inspected; the rest is drawn at
+    random, at least `min_random_share` of the plan), the inspectors'
+    conflicts, and how many inspectors go to each target."""
+    campaign_id = Id(required=True)
+    name = _text(200, required=True)
+    legal_basis = _text(200, required=True)
+    period_start = Day(required=True)
+    period_end = Day(required=True)
+    targets = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    quotas = _towns(required=True)
+    quota_basis = fields.String(required=True, validate=validate.OneOf(QUOTA_BASES))
+    town_counts = _towns(load_default=dict)
+    mandatory = fields.List(Id(), load_default=list)
+    min_random_share = fields.String(required=True)     # a decimal as text, e.g. "0.70"
+    conflicts = fields.List(fields.Nested(ConflictV1), load_default=list)
+    per_target = fields.Integer(strict=True, required=True, validate=validate.Range(min=2))
+    opened_at = Instant(required=True)
+
+
+class CandidatesCommittedV1(_Data):
+    """The candidate snapshot (ids, weights with their factors, exclusions
+    with their reasons) and its SHA-256, fixed and published before the
+    seed is known: commit, then reveal (services/enforcement/draw.py)."""
+    campaign_id = Id(required=True)
+    snapshot = fields.Dict(required=True)
+    snapshot_digest = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    weights_version = _text(64, required=True)
+    as_of = Day(required=True)        # the deployment's day the facts were taken on
+    committed_at = Instant(required=True)
+    # the inspector draw's input, fixed with the snapshot: the pool (the
+    # authority's inspector accounts then), the conflicts, inspectors per
+    # target, and their SHA-256 (draw.assignment_digest)
+    inspectors = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+                             load_default=list)
+    conflicts = fields.List(fields.Nested(ConflictV1), load_default=list)
+    per_target = fields.Integer(load_default=None, allow_none=True)
+    assignment_digest = fields.String(load_default=None, allow_none=True,
+                                      validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+
+
+class DrawnTargetV1(_Data):
+    enterprise_id = Id(required=True)
+    town = _text(100, required=True)
+    mandatory = fields.Boolean(required=True)
+    key = fields.String(required=True)             # the sampling key, a decimal as text
+    # where notices about it go (the register's, as the enforcement service knew it)
+    grid = fields.String(load_default=None, allow_none=True)
+    name = fields.String(load_default=None, allow_none=True)
+
+
+class TargetsDrawnV1(_Data):
+    """The draw: a pure function of the committed snapshot, the algorithm
+    and the seed (taken from the public source the campaign names)."""
+    campaign_id = Id(required=True)
+    # the campaign as its notice names it, for whoever reads the draw alone (notify)
+    campaign_name = fields.String(load_default=None, allow_none=True)
+    legal_basis = fields.String(load_default=None, allow_none=True)
+    seed = _text(200, required=True)
+    seed_source = _text(500, required=True)
+    algorithm = _text(32, required=True)
+    snapshot_digest = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    targets = fields.List(fields.Nested(DrawnTargetV1), required=True)
+    shortfall = _towns(load_default=dict)        # towns with fewer candidates than their quota
+    drawn_at = Instant(required=True)
+
+
+class AssignmentV1(_Data):
+    enterprise_id = Id(required=True)
+    inspectors = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+                             required=True)
+
+
+class InspectorsAssignedV1(_Data):
+    """Double random: inspectors drawn from the pool committed with the
+    candidates (the authority's inspector accounts then), never against a
+    conflict, with a balanced load, seeded by the draw's seed."""
+    campaign_id = Id(required=True)
+    inspectors = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+                             required=True)
+    conflicts = fields.List(fields.Nested(ConflictV1), load_default=list)
+    per_target = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    assignments = fields.List(fields.Nested(AssignmentV1), required=True)
+    assigned_at = Instant(required=True)
+
+
 @dataclass(frozen=True)
 class EventType:
     name: str           # the past-tense domain name, e.g. HazardReported
@@ -709,6 +816,14 @@ EVENT_TYPES = {
         EventType("CitationAbated", "einspection.case.citation-abated.v1", "enforcement",
                   CitationAbatedV1),
         EventType("CaseClosed", "einspection.case.closed.v1", "enforcement", CaseClosedV1),
+        EventType("CampaignOpened", "einspection.campaign.opened.v1", "enforcement",
+                  CampaignOpenedV1),
+        EventType("CandidatesCommitted", "einspection.campaign.candidates-committed.v1",
+                  "enforcement", CandidatesCommittedV1),
+        EventType("TargetsDrawn", "einspection.campaign.targets-drawn.v1", "enforcement",
+                  TargetsDrawnV1),
+        EventType("InspectorsAssigned", "einspection.campaign.inspectors-assigned.v1",
+                  "enforcement", InspectorsAssignedV1),
     ]
 }
 BY_TYPE = {e.type: e for e in EVENT_TYPES.values()}

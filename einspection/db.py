@@ -79,6 +79,12 @@ def _dialect_insert(conn):
     return _dialect_insert_for(conn.dialect.name)
 
 
+def dialect_insert(conn):
+    """The dialect's insert() (its ON CONFLICT clauses), for upserts with
+    more than `upsert` says (a condition on the update)."""
+    return _dialect_insert(conn)
+
+
 @functools.lru_cache(maxsize=None)
 def _insert_ignoring(dialect_name, table):
     insert = _dialect_insert_for(dialect_name)

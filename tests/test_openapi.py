@@ -38,6 +38,7 @@ from einspection.contract import utcnow
 from einspection.db import make_engine
 from services.checklist import projections
 from services.checklist.service import ChecklistService
+from services.enforcement.service import EnforcementService
 from services.gateway import openapi
 from services.gateway.service import GatewayService
 from services.hazard.service import HazardService
@@ -169,6 +170,16 @@ def seed(api, database_urls, receiver):
     data["notice"] = wait_until(lambda: created(api.get(
         "/api/v1/enterprises/%s/notices" % data["enterprise"], params={"kind": "publication"}),
         200)["items"], message="the publication's notice")[0]["notice_id"]
+    # enforcement: two authority inspectors, a universal checklist at a position, and a
+    # campaign drawn and assigned
+    for _ in range(2):
+        fixtures.account(api, "authority_inspector")
+    data["universal"] = fixtures.published_checklist(api, title="执法检查表")
+    data["enforced_position"] = fixtures.position(
+        api, data["enterprise"], name="Store", checklist_ids=[data["universal"]["checklist_id"]])[
+        "id"]
+    data["campaign"] = _campaign(api, "assigned")
+    data["case"] = _case(api, data)
     wait_until(lambda: api.get("/api/v1/enterprises/%s/score" % data["enterprise"])
                .status_code == 200, message="a score")
     wait_until(lambda: created(api.get("/api/v1/webhooks/%s/deliveries" % data["webhook"]),
@@ -235,6 +246,54 @@ def _listed_and_verified_hazard(api, data):
     created(api.post("/api/v1/hazards/%s/verification" % hazard,
                      {"outcome": "verified", "verifier": "chen.jie"}))
     return hazard
+
+
+CAMPAIGN = {"name": "2016年度重点企业执法检查", "legal_basis": "德安监发[2016]5号",
+            "period_start": "2016-05-01", "period_end": "2016-11-30", "targets": 1,
+            "quotas": {"Wukang": 1}}
+DRAW = {"seed": "3D 2016125: 4 7 1", "seed_source": "中国福利彩票3D 第2016125期开奖号码"}
+CAMPAIGN_STEPS = ("opened", "committed", "drawn", "assigned")
+
+
+def _campaign(api, status="opened"):
+    """A campaign taken as far as `status` (opened, committed, drawn, assigned)."""
+    campaign_id = created(api.post("/api/v1/campaigns", CAMPAIGN))["campaign_id"]
+    path = "/api/v1/campaigns/" + campaign_id
+    for step in CAMPAIGN_STEPS[1:CAMPAIGN_STEPS.index(status) + 1]:
+        suffix, body = {"committed": ("/commit", None), "drawn": ("/draw", DRAW),
+                        "assigned": ("/assignments", {})}[step]
+        created(api.post(path + suffix, body), 200)
+    return campaign_id
+
+
+def _case(api, data, citations=0, decided=False):
+    """The case of a new enforcement inspection (every item passed: the case
+    is the API's to open), with `citations` of 0.10 each, its penalty decided
+    if `decided`."""
+    inspection = created(api.post("/api/v1/inspections", factories.inspection(
+        data["enterprise"], data["enforced_position"], data["universal"], kind="enforcement",
+        inspector="赵执法")))
+    case = created(api.post("/api/v1/cases", {"inspection_id": inspection["id"]}))
+    for _ in range(citations):
+        case = created(api.post("/api/v1/cases/%s/citations" % case["case_id"], _citation()))
+    if decided:
+        created(api.post("/api/v1/cases/%s/penalty" % case["case_id"], {"fines": [
+            {"citation_id": c["citation_id"], "fine_imposed": c["fine_proposed"]}
+            for c in case["citations"]]}), 200)
+    return case["case_id"]
+
+
+def _citation():
+    return {"clause": "《安全生产法》第九十九条", "violation_class": "other",
+            "description": "未按规定进行隐患排查", "fine_proposed": "0.10",
+            "abatement_date": factories.ago(days=-30).date().isoformat()}
+
+
+def _cited(api, data):
+    """(case id, citation id) of a new case with one citation."""
+    case_id = _case(api, data, citations=1)
+    return {"case_id": case_id, "citation_id": created(api.get("/api/v1/cases/" + case_id),
+                                                       200)["citations"][0]["citation_id"]}
 
 
 def _draft(api, data):
@@ -409,6 +468,43 @@ REAL_REQUESTS = {
         "path": {"subscription_id": _webhook(api)}},
     ("GET", "/api/v1/webhooks/<string:subscription_id>/deliveries"): lambda api, d: {
         "path": {"subscription_id": d["webhook"]}, "query": {"status": "delivered"}},
+    ("POST", "/api/v1/campaigns"): lambda api, d: {"body": CAMPAIGN, "status": 201},
+    ("GET", "/api/v1/campaigns"): lambda api, d: {"query": {"status": "assigned"}},
+    ("GET", "/api/v1/campaigns/<string:campaign_id>"): lambda api, d: {
+        "path": {"campaign_id": d["campaign"]}},
+    ("GET", "/api/v1/campaigns/<string:campaign_id>/candidates"): lambda api, d: {
+        "path": {"campaign_id": d["campaign"]}},
+    ("POST", "/api/v1/campaigns/<string:campaign_id>/commit"): lambda api, d: {
+        "path": {"campaign_id": _campaign(api)}},
+    ("POST", "/api/v1/campaigns/<string:campaign_id>/draw"): lambda api, d: {
+        "path": {"campaign_id": _campaign(api, "committed")}, "body": DRAW},
+    ("POST", "/api/v1/campaigns/<string:campaign_id>/draw/verify"): lambda api, d: {
+        "path": {"campaign_id": d["campaign"]}},
+    ("GET", "/api/v1/campaigns/<string:campaign_id>/draw/record"): lambda api, d: {
+        "path": {"campaign_id": d["campaign"]}},
+    ("POST", "/api/v1/campaigns/<string:campaign_id>/assignments"): lambda api, d: {
+        "path": {"campaign_id": _campaign(api, "drawn")}, "body": {}},
+    ("POST", "/api/v1/cases"): lambda api, d: {
+        "body": {"inspection_id": created(api.get("/api/v1/cases/" + d["case"]),
+                                          200)["inspection_id"]}, "status": 201},
+    ("GET", "/api/v1/cases"): lambda api, d: {"query": {"enterprise_id": d["enterprise"],
+                                                       "sort": "-imposed"}},
+    ("GET", "/api/v1/cases/<string:case_id>"): lambda api, d: {"path": {"case_id": d["case"]}},
+    ("POST", "/api/v1/cases/<string:case_id>/citations"): lambda api, d: {
+        "path": {"case_id": _case(api, d)}, "body": _citation(), "status": 201},
+    ("POST", "/api/v1/cases/<string:case_id>/citations/<string:citation_id>/withdrawal"):
+        lambda api, d: {"path": _cited(api, d), "body": {"reason": "事实不清"}},
+    ("POST", "/api/v1/cases/<string:case_id>/citations/<string:citation_id>/abatement"):
+        lambda api, d: {"path": _cited(api, d), "body": {}},
+    ("POST", "/api/v1/cases/<string:case_id>/penalty"): lambda api, d: (lambda cited: {
+        "path": {"case_id": cited["case_id"]}, "body": {"fines": [
+            {"citation_id": cited["citation_id"], "fine_imposed": "0.10"}]}})(_cited(api, d)),
+    ("POST", "/api/v1/cases/<string:case_id>/payments"): lambda api, d: {
+        "path": {"case_id": _case(api, d, citations=2, decided=True)}, "status": 201,
+        "body": {"amount": "0.15", "paid_on": factories.ago(days=0).date().isoformat(),
+                 "reference": "receipt-" + uuid.uuid4().hex[:8]}},
+    ("POST", "/api/v1/cases/<string:case_id>/close"): lambda api, d: {
+        "path": {"case_id": _case(api, d)}, "body": {"outcome": "no_penalty"}},
 }
 
 
@@ -501,7 +597,7 @@ def _at(response, *keys):
 
 
 WRITING_SERVICES = {"hazard": HazardService, "checklist": ChecklistService,
-                    "notify": NotifyService}
+                    "notify": NotifyService, "enforcement": EnforcementService}
 
 
 def command_rpcs(service_class):
@@ -650,7 +746,8 @@ def test_lists_page_and_sort_the_same_way(contract_platform):
                  "/api/v1/enterprises/%s/positions" % data["enterprise"],
                  "/api/v1/enterprises/%s/safety-actions" % data["enterprise"],
                  "/api/v1/enterprises/%s/notices" % data["enterprise"],
-                 "/api/v1/webhooks/%s/deliveries" % data["webhook"]):
+                 "/api/v1/webhooks/%s/deliveries" % data["webhook"], "/api/v1/campaigns",
+                 "/api/v1/cases"):
         first = created(api.get(path, params={"size": 1}), 200)
         assert first["page"] == 1 and first["size"] == 1 and len(first["items"]) <= 1, path
         assert first["pages"] == first["total"], path
@@ -670,7 +767,8 @@ def test_lists_page_and_sort_the_same_way(contract_platform):
 SCHEMATHESIS = os.path.join(os.path.dirname(sys.executable), "schemathesis")
 SETTINGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                         "schemathesis.toml")
-_FIRST_HALF = r"^/api/v1/(hazards|evidence|notices|publications|recipients|webhooks|rankings|grades)"
+_FIRST_HALF = (r"^/api/v1/(hazards|evidence|notices|publications|recipients|webhooks|rankings|"
+               r"grades|cases)")
 SHARDS = [("--include-path-regex", _FIRST_HALF), ("--exclude-path-regex", _FIRST_HALF)]
 
 
@@ -685,7 +783,8 @@ def with_real_examples(document, data):
                 "notice_id": data["notice"], "publication_id": data["publication"],
                 "subscription_id": data["webhook"], "ref": data["evidence"],
                 "token": data["token"], "recipient": "enterprise:" + data["enterprise"],
-                "checklist_version": data["version"]}
+                "checklist_version": data["version"], "campaign_id": data["campaign"],
+                "case_id": data["case"]}
     document = json.loads(json.dumps(document))
     for item in document["paths"].values():
         for operation in item.values():

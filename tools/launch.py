@@ -21,10 +21,12 @@ SERVICES = {
     "checklist": "services.checklist.service:ChecklistService",
     "scoring": "services.scoring.service:ScoringService",
     "notify": "services.notify.service:NotifyService",
+    "enforcement": "services.enforcement.service:EnforcementService",
     "gateway": "services.gateway.service:GatewayService",
 }
 DATABASE_KEYS = {"hazard": "HAZARD_DATABASE_URL", "checklist": "CHECKLIST_DATABASE_URL",
-                 "scoring": "SCORING_DATABASE_URL", "notify": "NOTIFY_DATABASE_URL"}
+                 "scoring": "SCORING_DATABASE_URL", "notify": "NOTIFY_DATABASE_URL",
+                 "enforcement": "ENFORCEMENT_DATABASE_URL"}
 
 
 # The first authority admin of a platform started here (tests, benchmarks,

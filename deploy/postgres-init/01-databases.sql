@@ -6,3 +6,4 @@ CREATE DATABASE hazard;
 CREATE DATABASE checklist;
 CREATE DATABASE scoring;
 CREATE DATABASE notify;
+CREATE DATABASE enforcement;

@@ -228,6 +228,14 @@ def listing(conn, scope, query):
                           paging.ordering(accounts.c, query["sort"], accounts.c.account_id), view)
 
 
+def authority_inspectors(conn):
+    """The usernames of the enabled authority inspector accounts, in order:
+    the pool an enforcement campaign draws its inspectors from."""
+    return list(conn.execute(select(accounts.c.username).where(
+        accounts.c.role == "authority_inspector", accounts.c.disabled.is_(False))
+        .order_by(accounts.c.username)).scalars())
+
+
 def scope_of(conn, principal):
     """The enterprise ids `principal` may see, or None for all of them."""
     try:

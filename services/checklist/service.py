@@ -188,6 +188,13 @@ class ChecklistService(HealthCheck):
             return projections.enterprise_attributes(conn, attribute, scope)
 
     @rpc
+    def authority_inspectors(self):
+        """The enabled authority inspector accounts' usernames: the pool of
+        an enforcement campaign's double random draw."""
+        with self.store.connect() as conn:
+            return accounts.authority_inspectors(conn)
+
+    @rpc
     def scope_of(self, principal):
         """The enterprise ids `principal` may see; None: all of them."""
         with self.store.connect() as conn:

@@ -18,6 +18,7 @@ from nameko.web.handlers import HttpRequestHandler
 
 from einspection import auth
 from services.checklist import schemas as checklist
+from services.enforcement import schemas as enforcement
 from services.hazard import blobs
 from services.hazard import schemas as hazard
 from services.notify import schemas as notify
@@ -417,6 +418,113 @@ ROUTES = {
     ("GET", "/api/v1/webhooks/<string:subscription_id>/deliveries"): Operation(
         "a subscription's deliveries, newest first", "webhooks", views.DeliveryPage,
         query=notify.DeliveriesQuery),
+
+    # --- enforcement: campaigns and their draws --------------------------------------------
+    ("POST", "/api/v1/campaigns"): Operation(
+        "open an enforcement campaign: legal basis, period, targets and their quotas per town",
+        "enforcement", views.Campaign, 201, body=enforcement.OpenCampaign,
+        description="The authority's. Quotas given must add up to `targets` (400 `quotas`); "
+                    "without them each town gets its share of the targets in proportion to "
+                    "its registered enterprises, by largest remainder (docs/enforcement.md). "
+                    "400 `mandatory` for an unknown enterprise, more mandatory ones in a town "
+                    "than its quota, or a mandatory list that leaves less than "
+                    "ENFORCEMENT_MIN_RANDOM_SHARE (0.70 by default) of the plan to the random "
+                    "draw."),
+    ("GET", "/api/v1/campaigns"): Operation(
+        "campaigns", "enforcement", views.CampaignPage, query=enforcement.CampaignQuery),
+    ("GET", "/api/v1/campaigns/<string:campaign_id>"): Operation(
+        "one campaign: its quotas, commitment, draw and assignment", "enforcement",
+        views.Campaign),
+    ("GET", "/api/v1/campaigns/<string:campaign_id>/candidates"): Operation(
+        "the candidates with their weights and factors, and the exclusions with their reasons",
+        "enforcement", views.Candidates, conflicts=True,
+        description="After the commit, the committed snapshot; before it, a preview from "
+                    "the facts as they stand (recorded nowhere; 409 when they make no "
+                    "snapshot, e.g. a mandatory enterprise no longer registered)."),
+    ("POST", "/api/v1/campaigns/<string:campaign_id>/commit"): Operation(
+        "fix the candidate snapshot and the inspector pool and publish their SHA-256 (before "
+        "the seed is known)", "enforcement", views.Campaign, conflicts=True,
+        description="CandidatesCommitted: the snapshot (ids, weights, exclusions, the weights "
+                    "version) and its digest; the pool (the authority's enabled inspector "
+                    "accounts), the conflicts and per_target and their digest. Once: 409 when "
+                    "committed already, or when the pool is smaller than per_target."),
+    ("POST", "/api/v1/campaigns/<string:campaign_id>/draw"): Operation(
+        "draw the targets from the committed snapshot with the revealed seed", "enforcement",
+        views.Campaign, body=enforcement.DrawTargets, conflicts=True,
+        description="TargetsDrawn: weighted sampling without replacement per town "
+                    "(Efraimidis–Spirakis, keys from SHA-256 of the seed and the enterprise "
+                    "id), the mandatory enterprises first. 409 before the commit, or when "
+                    "drawn already."),
+    ("POST", "/api/v1/campaigns/<string:campaign_id>/draw/verify"): Operation(
+        "re-run the draw (and the assignment) from its record: is the list identical?",
+        "enforcement", views.DrawVerification, command=False,
+        description="Nothing is recorded. 404 before the draw."),
+    ("GET", "/api/v1/campaigns/<string:campaign_id>/draw/record"): Operation(
+        "the draw record as a JSON file, for the offline check", "enforcement",
+        {JSON: {"type": "object"}},
+        description="Everything an outsider needs to re-run the draw and the assignment with "
+                    "no database: `python -m services.enforcement.verify_draw FILE`. 404 "
+                    "before the draw."),
+    ("POST", "/api/v1/campaigns/<string:campaign_id>/assignments"): Operation(
+        "double random: draw the inspectors of every target", "enforcement", views.Campaign,
+        body=enforcement.AssignInspectors, conflicts=True,
+        description="InspectorsAssigned: at least `per_target` (2) inspectors per target from "
+                    "the pool committed with the candidates, never against the campaign's "
+                    "conflicts, with a balanced load, seeded by the draw's seed. The body is "
+                    "`{}`. 409 before the draw, when assigned already, or when a target cannot "
+                    "get enough inspectors without a conflict."),
+
+    # --- enforcement: cases ----------------------------------------------------------------
+    ("POST", "/api/v1/cases"): Operation(
+        "open the case of an enforcement inspection", "enforcement", views.Case, 201,
+        body=enforcement.OpenCaseRequest,
+        description="The authority's (403 for any other account once the inspection is "
+                    "found in its scope). The case's enterprise and campaign are the "
+                    "inspection's; its id derives from the inspection's, so opening it again "
+                    "answers the same case. An enforcement inspection with failed items has "
+                    "its case opened by itself. 400 `inspection_id` for an inspection not of "
+                    "kind enforcement (or not found)."),
+    ("GET", "/api/v1/cases"): Operation(
+        "cases (an enterprise's accounts: their own)", "enforcement", views.CasePage,
+        query=enforcement.CaseQuery),
+    ("GET", "/api/v1/cases/<string:case_id>"): Operation(
+        "one case with its citations, fines, payments and every step", "enforcement",
+        views.Case),
+    ("POST", "/api/v1/cases/<string:case_id>/citations"): Operation(
+        "issue a citation: clause, violation class, fine proposed, abatement day, hazards",
+        "enforcement", views.Case, 201, body=enforcement.IssueCitation, conflicts=True,
+        description="The authority's, after the case is found in the account's scope "
+                    "(another tenant's is a 404). Money is a decimal string (a JSON number is "
+                    "a 400). `hazard_ids` must be hazards of the case's enterprise (400 naming "
+                    "each that is not); a cited hazard's verified rectification abates the "
+                    "citation. 409 once the penalty is decided."),
+    ("POST", "/api/v1/cases/<string:case_id>/citations/<string:citation_id>/withdrawal"):
+        Operation("withdraw a citation (kept in the file, out of every total)", "enforcement",
+                  views.Case, body=enforcement.WithdrawCitation(exclude=("citation_id",)),
+                  conflicts=True, description="409 once the penalty is decided."),
+    ("POST", "/api/v1/cases/<string:case_id>/citations/<string:citation_id>/abatement"):
+        Operation("record a citation's abatement (put right)", "enforcement", views.Case,
+                  body=enforcement.AbateCitation(exclude=("citation_id",)), conflicts=True,
+                  description="A cited hazard's verified rectification does this by itself "
+                              "(with its `hazard_id`)."),
+    ("POST", "/api/v1/cases/<string:case_id>/penalty"): Operation(
+        "decide the penalty: the fine imposed for every citation in force", "enforcement",
+        views.Case, body=enforcement.DecidePenalty, conflicts=True,
+        description="Once. A fine imposed above the one proposed is a 400 naming it; every "
+                    "citation in force must be listed once. Totals are exact sums of the "
+                    "amounts in fen."),
+    ("POST", "/api/v1/cases/<string:case_id>/payments"): Operation(
+        "record a payment towards the fines imposed", "enforcement", views.Case, 201,
+        body=enforcement.RecordPayment, conflicts=True,
+        description="409 before the penalty is decided, and for an overpayment (the balance "
+                    "is in the message). The same reference with the same figures records "
+                    "nothing again."),
+    ("POST", "/api/v1/cases/<string:case_id>/close"): Operation(
+        "close the case: paid, no_penalty, withdrawn or terminated", "enforcement", views.Case,
+        body=enforcement.CloseCase, conflicts=True,
+        description="`paid` needs a balance of zero; `no_penalty` no penalty above zero; "
+                    "`withdrawn` no payment; `terminated` a penalty not paid in full and a "
+                    "`note` (409 / 400 otherwise)."),
 }
 
 # @http routes that are not operations of the API, and why.
@@ -545,10 +653,10 @@ def build(service_class):
         info={"description": "The HTTP API of E-inspection: the enterprise register, "
                              "checklists, positions and QR codes, inspections, safety actions, "
                              "hazards and the standing book, scores and rankings, notices and "
-                             "webhooks. Every error has one shape, `Error`. Lists take `page` "
-                             "(from 1), `size` (1-200, default 50) and `sort` (a key, `-` in "
-                             "front for descending) and answer {items, page, size, total, "
-                             "pages, sort}."},
+                             "webhooks, enforcement campaigns and cases. Every error has one "
+                             "shape, `Error`. Lists take `page` (from 1), `size` (1-200, "
+                             "default 50) and `sort` (a key, `-` in front for descending) and "
+                             "answer {items, page, size, total, pages, sort}."},
         security=[{"bearerAuth": []}])
     plugin.converter.add_attribute_function(_decimal_bounds_as_numbers)
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})

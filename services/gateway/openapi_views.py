@@ -4,12 +4,16 @@ plain dicts (their `*_view` functions); these describe them field by field,
 and the schemathesis run and tests/test_openapi.py check real answers
 against them. Unknown fields are not allowed (additionalProperties: false),
 so a field a service adds without documenting it fails those checks."""
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from einspection import auth, paging
 from einspection.contract import (AUDIENCES, CHECKLIST_SCOPES, HAZARD_SOURCES, HAZARD_TYPES,
                                   INSPECTION_KINDS, ITEM_RESULTS, LANGUAGES, LEVELS,
                                   SAFETY_ACTION_KINDS)
+from einspection.money import CURRENCIES
+from services.enforcement.campaigns import STATES as CAMPAIGN_STATES
+from services.enforcement.cases import OUTCOMES as CASE_OUTCOMES
+from services.enforcement.cases import STATES as CASE_STATES
 from services.hazard.domain import STATES as HAZARD_STATES
 from services.notify.schemas import DELIVERY_STATES, NOTICE_KINDS
 
@@ -763,3 +767,251 @@ class NewWebhook(Webhook):
 
 WebhookPage = _page_of(Webhook, "WebhookPage")
 DeliveryPage = _page_of(Delivery, "DeliveryPage")
+
+
+# --- enforcement: campaigns and their draws ------------------------------------------------
+
+def _towns(description):
+    return fields.Dict(required=True, keys=fields.String(), values=fields.Integer(),
+                       metadata={"description": description, "example": {"武康街道": 9}})
+
+
+def _actor(description="the account that did it"):
+    return _text(metadata={"description": description})
+
+
+class CampaignConflict(Schema):
+    inspector = _text()
+    enterprise_id = _text()
+    reason = _text()
+
+
+class StepOf(Schema):
+    """One event of an aggregate: what, when, by whom."""
+    event = _text()
+    at = _instant()
+    actor = _actor()
+
+
+class Commitment(Schema):
+    snapshot_digest = _text(metadata={"description": "hex SHA-256 of the canonical JSON of the "
+                                                     "snapshot, published before the seed"})
+    inspectors = _list(fields.String(), metadata={
+        "description": "the pool: the authority's inspector accounts when committed"})
+    per_target = fields.Integer(required=True, allow_none=True)
+    assignment_digest = _maybe_text(metadata={
+        "description": "hex SHA-256 of the pool, the conflicts and per_target"})
+    weights_version = _text()
+    as_of = _day()
+    candidates = _count()
+    exclusions = _count()
+    committed_at = _instant()
+    committed_by = _actor()
+
+
+class DrawnTarget(Schema):
+    enterprise_id = _text()
+    town = _text()
+    mandatory = fields.Boolean(required=True)
+    key = _text(metadata={"description": "the sampling key (Efraimidis–Spirakis), a decimal "
+                                         "as text: the largest keys of a town win"})
+    grid = _maybe_text()
+    name = _maybe_text()
+
+
+class Drawing(Schema):
+    seed = _text()
+    seed_source = _text()
+    algorithm = _text(metadata={"example": "es-sha256-v1"})
+    drawn_at = _instant()
+    drawn_by = _actor()
+    targets = _list(fields.Nested(DrawnTarget))
+    shortfall = _towns("towns with fewer candidates than their quota, and by how many")
+
+
+class Assignment(Schema):
+    enterprise_id = _text()
+    inspectors = _list(fields.String())
+
+
+class Assigning(Schema):
+    inspectors = _list(fields.String(), metadata={
+        "description": "the pool: the authority's inspector accounts when assigned"})
+    per_target = fields.Integer(required=True)
+    conflicts = _list(fields.Nested(CampaignConflict))
+    assignments = _list(fields.Nested(Assignment))
+    assigned_at = _instant()
+    assigned_by = _actor()
+
+
+class CampaignSummary(Schema):
+    campaign_id = _text()
+    name = _text()
+    legal_basis = _text(metadata={"example": "德安监发[2016]5号"})
+    period_start = _day()
+    period_end = _day()
+    targets = fields.Integer(required=True)
+    status = _one_of(CAMPAIGN_STATES)
+    opened_at = _instant()
+    opened_by = _actor()
+
+
+class Campaign(CampaignSummary):
+    quotas = _towns("targets per town")
+    quota_basis = _one_of(("given", "proportional"))
+    town_counts = _towns("registered enterprises per town when proportional quotas were "
+                         "computed (empty when given)")
+    mandatory = _list(fields.String())
+    min_random_share = _decimal_text("the least share of the plan drawn at random")
+    conflicts = _list(fields.Nested(CampaignConflict))
+    per_target = fields.Integer(required=True)
+    commitment = fields.Nested(Commitment, required=True, allow_none=True)
+    draw = fields.Nested(Drawing, required=True, allow_none=True)
+    assignment = fields.Nested(Assigning, required=True, allow_none=True)
+    history = _list(fields.Nested(StepOf))
+    version = fields.Integer(required=True)
+
+
+CampaignPage = _page_of(CampaignSummary, "CampaignPage")
+
+
+class _Open(Schema):
+    """Shaped by the weight function (services/enforcement/weights.py): the
+    keys listed are always there; a newer weights version may add more."""
+    class Meta:
+        unknown = INCLUDE
+
+
+class Factor(_Open):
+    name = _text()
+    value = fields.Raw(required=True, allow_none=True)
+    effect = _text()
+
+
+class Candidate(_Open):
+    enterprise_id = _text()
+    town = _text()
+    weight = fields.Integer(required=True, metadata={"description": "in thousandths"})
+    mandatory = fields.Boolean(required=True)
+    factors = _list(fields.Nested(Factor))
+
+
+class Exclusion(_Open):
+    enterprise_id = _text()
+    town = _text()
+    reason = _text()
+
+
+class Candidates(Schema):
+    campaign_id = _text()
+    committed = fields.Boolean(required=True, metadata={
+        "description": "false: a preview from the facts as they stand now, recorded nowhere"})
+    snapshot_digest = _maybe_text()
+    as_of = _day()
+    weights_version = _maybe_text()
+    quotas = _towns("targets per town")
+    candidates = _list(fields.Nested(Candidate))
+    exclusions = _list(fields.Nested(Exclusion))
+
+
+class DrawVerification(Schema):
+    campaign_id = _text()
+    algorithm = _text()
+    snapshot_digest = _text()
+    seed = _text()
+    identical = fields.Boolean(required=True, metadata={
+        "description": "the re-run gives the recorded targets (and assignment)"})
+    digest_matches = fields.Boolean(required=True)
+    committed_before_revealed = fields.Boolean(required=True, allow_none=True, metadata={
+        "description": "the digests were published before the seed was fixed"})
+    differences = _list(fields.Raw())
+
+
+# --- enforcement: cases -----------------------------------------------------------------------
+
+def _money(description="", nullable=False):
+    return fields.String(required=True, allow_none=nullable, metadata={
+        "description": description or "a decimal string in the case's currency",
+        "example": "30000.00"})
+
+
+class CaseTotals(Schema):
+    proposed = _money()
+    imposed = _money()
+    paid = _money()
+    balance = _money()
+
+
+class Citation(Schema):
+    citation_id = _text()
+    clause = _text(metadata={"example": "《安全生产法》第九十九条"})
+    violation_class = _text()
+    violation_class_label = _text()
+    description = _text()
+    fine_proposed = _money(nullable=True)
+    fine_imposed = _money("null until the penalty is decided (or not stated)", nullable=True)
+    abatement_date = _day(nullable=True)
+    hazard_ids = _list(fields.String())
+    issued_at = _instant()
+    issued_by = _actor()
+    source_ref = _maybe_text()
+    abated = fields.Boolean(required=True)
+    abated_at = _instant(nullable=True)
+    abated_by_hazard = _maybe_text()
+    withdrawn = fields.Boolean(required=True)
+    withdrawn_reason = _maybe_text()
+
+
+class Payment(Schema):
+    amount = _money()
+    paid_on = _day()
+    reference = _text()
+    recorded_by = _actor()
+
+
+class CaseSource(Schema):
+    system = _text()
+    ref = _text()
+
+
+class Case(Schema):
+    case_id = _text()
+    enterprise_id = _text()
+    inspection_id = _text()
+    campaign_id = _maybe_text()
+    opened_at = _instant()
+    opened_by = _actor()
+    source = fields.Nested(CaseSource, required=True, allow_none=True)
+    status = _one_of(CASE_STATES)
+    currency = _one_of(CURRENCIES)
+    citations = _list(fields.Nested(Citation))
+    totals = fields.Nested(CaseTotals, required=True)
+    decided_at = _instant(nullable=True)
+    decided_by = _maybe_text()
+    payments = _list(fields.Nested(Payment))
+    outcome = _one_of(CASE_OUTCOMES, nullable=True)
+    outcome_label = _maybe_text()
+    closed_at = _instant(nullable=True)
+    closed_by = _maybe_text()
+    close_note = _maybe_text()
+    history = _list(fields.Nested(StepOf))
+    version = fields.Integer(required=True)
+
+
+class CaseSummary(Schema):
+    case_id = _text()
+    enterprise_id = _text()
+    inspection_id = _text()
+    campaign_id = _maybe_text()
+    status = _one_of(CASE_STATES)
+    outcome = _one_of(CASE_OUTCOMES, nullable=True)
+    outcome_label = _maybe_text()
+    currency = _one_of(CURRENCIES)
+    citations = _count(metadata={"description": "in force"})
+    totals = fields.Nested(CaseTotals, required=True)
+    opened_at = _instant()
+    closed_at = _instant(nullable=True)
+    source_system = _maybe_text()
+
+
+CasePage = _page_of(CaseSummary, "CasePage")

@@ -13,13 +13,14 @@ from .http_json import (ANY_ID, AUTHORITY, BROKER_UNAVAILABLE, PASSWORD_CHANGE_T
                         endpoint, read_json, request_address, token_ttl_seconds)
 from .routes_checklist import ChecklistRoutes
 from .routes_docs import DocsRoutes
+from .routes_enforcement import EnforcementRoutes
 from .routes_hazard import HazardRoutes
 from .routes_notify import NotifyRoutes
 from .routes_scoring import ScoringRoutes
 from .routes_web import WebRoutes
 from .server import http
 
-SERVICES = ("hazard", "checklist", "scoring", "notify")
+SERVICES = ("hazard", "checklist", "scoring", "notify", "enforcement")
 # /health asks every service at once and waits this long for each: a dead
 # one is named within a second or two instead of holding the answer up.
 HEALTH_DEADLINE_SECONDS = 1.5
@@ -38,8 +39,8 @@ def _token_answer(principal_dict):
             "account": principal.to_dict()}
 
 
-class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes, WebRoutes,
-                     DocsRoutes):
+class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes,
+                     EnforcementRoutes, WebRoutes, DocsRoutes):
     """The HTTP API people and integrators call. Thin: it parses HTTP and
     forwards to the service that owns the data; validation lives there."""
     name = "gateway"
@@ -48,6 +49,7 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes,
     checklist = RpcProxy("checklist")
     scoring = RpcProxy("scoring")
     notify = RpcProxy("notify")
+    enforcement = RpcProxy("enforcement")
 
     @http("GET", "/health")
     @endpoint("health", public=True)

@@ -19,7 +19,7 @@ from sqlalchemy import (BigInteger, Column, DateTime, MetaData, String, Table, d
 
 from einspection import eventstore
 from einspection import scope as tenancy
-from einspection.contract import new_event, utcnow
+from einspection.contract import new_event, unstorable, utcnow
 from einspection.errors import InvalidCommand, NotFound, TooLarge
 from einspection.projection import paged
 
@@ -106,12 +106,14 @@ def store(conn, ref, enterprise_id, content_type, size, save, *, quota, acting):
 
 
 def unowned(conn, enterprise_id, refs):
-    """The refs of `refs` that `enterprise_id` does not own (missing ones too)."""
+    """The refs of `refs` that `enterprise_id` does not own (missing ones too).
+    A ref no store could hold (a NUL in it) is owned by nobody: never queried."""
     refs = [ref for ref in refs if isinstance(ref, str)]
-    if not refs:
-        return set()
+    storable = {ref for ref in refs if not unstorable(ref)}
+    if not storable:
+        return set(refs)
     owned = set(conn.execute(select(files.c.ref).where(
-        files.c.enterprise_id == enterprise_id, files.c.ref.in_(set(refs)))).scalars())
+        files.c.enterprise_id == enterprise_id, files.c.ref.in_(storable))).scalars())
     return set(refs) - owned
 
 

@@ -10,6 +10,8 @@
 | HazardListingDue (the hazard service's    | the enterprise, its grid, the   | listing_due    |
 |   check, once per reminder day)           |   authority                     |                |
 | HazardDelisted                            | the enterprise, its grid        | delisted       |
+| TargetsDrawn (an enforcement campaign's   | the authority (the list)        | targets_drawn  |
+|   draw)                                   | each target's grid (its list)   | grid_targets_drawn |
 | EnterpriseRegistered                      | (the directory; releases what waited for it) |   |
 | AccountDisabled                           | (suspends the account's webhook subscriptions) |  |
 | publish (command, the authority)          | each enterprise of the audience | publication    |
@@ -91,6 +93,7 @@ def on_grade(conn, event, settings):
 
 
 LISTING_EVENTS = ("HazardListed", "HazardListingDue", "HazardDelisted")
+CAMPAIGN_EVENTS = ("CampaignOpened", "CandidatesCommitted", "TargetsDrawn", "InspectorsAssigned")
 
 
 def needs_grid(event):
@@ -143,6 +146,32 @@ def on_hazard(conn, event, settings):
     return True
 
 
+def on_targets_drawn(conn, event, settings):
+    """The draw's notice with its list to the authority, and to each
+    target's grid the list of its targets (one notice per cause and
+    recipient). About the campaign, not one enterprise: subject `universal`."""
+    data = event.data
+    campaign = {"campaign_name": data["campaign_name"] or data["campaign_id"],
+                "legal_basis": data["legal_basis"] or "", "seed": data["seed"],
+                "seed_source": data["seed_source"], "drawn_at": data["drawn_at"]}
+    issue(conn, event, AUTHORITY, UNIVERSAL, "targets_drawn", settings,
+          lambda language: dict(campaign, algorithm=data["algorithm"],
+                                snapshot_digest=data["snapshot_digest"],
+                                targets=data["targets"], shortfall=data["shortfall"]))
+    by_grid = {}
+    for target in data["targets"]:
+        firm = model.enterprise(conn, target["enterprise_id"])
+        grid = target.get("grid") or (firm and firm.grid)
+        if grid:                       # else unknown to the register as the draw and notify knew it
+            by_grid.setdefault(grid, []).append(dict(target, name=target.get("name") or (
+                firm and firm.name)))
+    for grid, targets in sorted(by_grid.items()):
+        issue(conn, event, "grid:" + grid, UNIVERSAL, "grid_targets_drawn", settings,
+              lambda language, grid=grid, targets=targets: dict(campaign, grid=grid,
+                                                                 targets=targets))
+    return True
+
+
 def on_account_disabled(conn, event, settings):
     model.disable_account(conn, event)
     return False
@@ -158,6 +187,7 @@ HANDLERS = {
     "HazardListed": on_hazard,
     "HazardListingDue": on_hazard,
     "HazardDelisted": on_hazard,
+    "TargetsDrawn": on_targets_drawn,
 }
 
 
@@ -390,8 +420,8 @@ def may_receive(owner, scope, event):
     if event.name in ("NoticeIssued", "NoticeRead"):
         recipient = data["recipient"] or enterprise_recipient(data["enterprise_id"])
         return may_read(owner, scope, recipient)
-    if event.name == "PublicationPublished":
-        return _is_authority(owner)
+    if event.name in ("PublicationPublished",) + CAMPAIGN_EVENTS:
+        return _is_authority(owner)          # the authority's routes alone show them
     if event.name == "AccountDisabled":
         return owner["role"] in auth.ACCOUNT_MANAGERS and (
             scope is None or data["enterprise_id"] in scope)

@@ -43,7 +43,7 @@ class Subscribe(_Command):
 
 
 NOTICE_KINDS = ("grade", "monthly", "major_hazard", "overdue", "publication", "listed",
-                "listing_due", "delisted")
+                "listing_due", "delisted", "targets_drawn", "grid_targets_drawn")
 DELIVERY_STATES = ("pending", "delivered", "failed")
 
 

@@ -38,7 +38,7 @@ from .. import factories
 from ..support import wait_until
 from .nodes import free_port
 
-CONSUMERS = ("hazard", "scoring", "notify")
+CONSUMERS = ("hazard", "scoring", "notify", "enforcement")
 TAP_KEY = "einspection.hazard.reported.v1"
 
 

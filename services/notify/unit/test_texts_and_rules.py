@@ -31,6 +31,19 @@ CONTEXTS = {
                         days_left=7),
     "delisted": dict(name="Baide Fabrics", town="Wukang", grid="Wukang-1", hazard_id="h-1",
                      level_text="重大", delisted_at=WHEN, delisted_by="sun.admin", note="复查合格"),
+    "targets_drawn": dict(campaign_name="2016年度重点企业执法检查", legal_basis="德安监发[2016]5号",
+                          seed="4 7 1", seed_source="福彩3D 第2016125期", drawn_at=WHEN,
+                          algorithm="es-sha256-v1", snapshot_digest="ab" * 32,
+                          targets=[{"enterprise_id": "e-1", "name": "Baide Fabrics",
+                                    "town": "Wukang", "grid": "Wukang-1", "mandatory": True},
+                                   {"enterprise_id": "e-2", "name": None, "town": "Xinshi",
+                                    "grid": None, "mandatory": False}],
+                          shortfall={"Zhongguan": 1}),
+    "grid_targets_drawn": dict(campaign_name="2016年度重点企业执法检查",
+                               legal_basis="德安监发[2016]5号", seed="4 7 1",
+                               seed_source="福彩3D 第2016125期", drawn_at=WHEN, grid="Wukang-1",
+                               targets=[{"enterprise_id": "e-1", "name": "Baide Fabrics",
+                                         "town": "Wukang", "mandatory": True}]),
 }
 
 
