@@ -12,7 +12,7 @@ from services.scoring import cli, projection
 from services.scoring.rules import load_rules
 from tests.eventgen import activity
 
-EVENTS = 1500
+EVENTS = 1000
 
 
 def feed(url, events, batch=100):
