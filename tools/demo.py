@@ -358,7 +358,7 @@ class _Loader:
 
 def _accounts(session, base_url, enterprises):
     """A manager and a staff member for every enterprise, a grid officer for
-    every grid, the town officer of Wukang, an authority inspector and an
+    every grid, the town officer of Wukang, two authority inspectors and an
     integrator granted Baide Fabrics; created once. Returns them, Baide's and
     the officers first."""
     ids = {enterprise["name"]: enterprise["id"] for enterprise in enterprises}
@@ -373,6 +373,7 @@ def _accounts(session, base_url, enterprises):
                for grid in grids]
     wanted += [("wukang.town", "town_officer", {"town": "Wukang"}),
                ("bureau.inspector", "authority_inspector", {}),
+               ("bureau.zhao", "authority_inspector", {}),     # double random: two a target
                ("integrator.demo", "integrator", {"grants": [ids[ENTERPRISES[0].name]]})]
     for username, role, anchor in wanted:
         response = session.post(base_url + "/api/v1/accounts", json=dict(
