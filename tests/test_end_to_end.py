@@ -178,7 +178,8 @@ def test_bad_ids_and_invalid_transitions(api):
 def test_health_reports_every_service(api):
     health = api.get("/health").json()
     assert health["status"] == "ok"
-    assert set(health["services"]) == {"hazard", "checklist", "scoring", "notify"}
+    assert set(health["services"]) == {"hazard", "checklist", "scoring", "notify",
+                                       "enforcement"}
 
 
 def test_every_process_exports_its_metrics(api, platform):

@@ -79,13 +79,18 @@ def test_counts_by_month_found_in_utc(store, ledger_rows):
     assert list(months) == ["2026-01", "2026-02", "2026-03"]
     assert months["2026-01"] == {"key": "2026-01", "total": 2, "open": 0,
                                  "rectification_submitted": 0, "closed": 2, "major": 1,
-                                 "overdue": 2, "overdue_open": 0}
+                                 "overdue": 2, "overdue_open": 0,
+                                 # both closed, both rectified after their deadline
+                                 "closed_on_time": 0, "rectification_rate": "1.0000",
+                                 "on_time_rate": "0.0000"}
     assert months["2026-02"]["rectification_submitted"] == 1
     # rectified after its deadline: overdue, but no longer open
     assert (months["2026-02"]["overdue"], months["2026-02"]["overdue_open"]) == (1, 0)
     assert months["2026-03"]["open"] == 2 and months["2026-03"]["overdue_open"] == 1
     assert result["totals"] == {"total": 5, "open": 2, "rectification_submitted": 1,
-                                "closed": 2, "major": 2, "overdue": 4, "overdue_open": 1}
+                                "closed": 2, "closed_on_time": 0, "major": 2, "overdue": 4,
+                                "overdue_open": 1, "rectification_rate": "0.4000",
+                                "on_time_rate": "0.0000"}
 
 
 def test_counts_by_level_category_and_enterprise_under_the_ledger_filters(store, ledger_rows):
@@ -101,11 +106,12 @@ def test_counts_by_level_category_and_enterprise_under_the_ledger_filters(store,
                                                              "to": "2026-02-28T23:59:59Z"})
     assert [(g["key"], g["total"]) for g in february_on["groups"]] == [("e-2", 1)]
     assert statistics(store, group_by="level", enterprise_id="nobody") == {
-        "group_by": "level", "groups": [], "totals": dict.fromkeys(ledger.COUNTS, 0)}
+        "group_by": "level", "groups": [], "totals": dict(
+            dict.fromkeys(ledger.COUNTS, 0), rectification_rate=None, on_time_rate=None)}
 
 
 @pytest.mark.parametrize("args,field", [
-    ({}, "group_by"), ({"group_by": "town"}, "group_by"), ({"group_by": "level", "page": "1"},
+    ({}, "group_by"), ({"group_by": "nonsense"}, "group_by"), ({"group_by": "level", "page": "1"},
                                                            "page"),
     ({"group_by": "month", "status": "lost"}, "status"),
     ({"group_by": "month", "from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "to"),
