@@ -32,7 +32,7 @@ test: venv
 	$(PY) -m tools.test_shards
 
 ## chaos: the fault tests (broker and database outages, kill -9, SIGTERM, poison messages,
-## replicas) on a RabbitMQ node and a PostgreSQL cluster of their own, in FAULT_SHARDS (2)
+## replicas) on a RabbitMQ node and a PostgreSQL cluster of their own, in FAULT_SHARDS (1)
 ## pytest processes side by side, each with its own node and cluster
 chaos: venv
 	$(PY) -m tools.test_shards --faults -- -v -s
