@@ -184,5 +184,5 @@ class ChecklistRoutes:
         return statistics.answer(
             _query(request), lambda args: call(self.checklist.training_statistics, args,
                                                scope=scope),
-            TRAINING_COUNTS, ("coverage",), statistics.DayFigures, "training-statistics",
+            TRAINING_COUNTS, ("coverage",), statistics.TrainingStatisticsQuery, "training-statistics",
             grouped=False)

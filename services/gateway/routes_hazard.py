@@ -64,7 +64,7 @@ class HazardRoutes:
                                 call(self.checklist.enterprise_attributes, group_by, scope),
                                 group_by, ledger.COUNTS, ledger.RATES)
         return statistics.answer(request.args.to_dict(), fetch, ledger.COUNTS,
-                                 tuple(ledger.RATES), statistics.InstantFigures,
+                                 tuple(ledger.RATES), statistics.HazardStatisticsQuery,
                                  "hazard-statistics")
 
     @http("GET", "/api/v1/hazards/export.csv")

@@ -8,32 +8,17 @@ file. The arithmetic is einspection.figures'.
 | `compare` | `previous_period` (as long, just before `from`) or `previous_year` (the same dates a year earlier); needs `from` and `to` |
 | `format` | `json` (default) or `csv` |
 """
-from marshmallow import Schema, fields, validate
+from datetime import datetime
+
+from marshmallow import fields, validate
 from werkzeug.wrappers import Response
 
 from einspection import figures
-from einspection.contract import Day, Instant, isoformat, load_command
+from einspection.contract import isoformat, load_command
 from services.checklist.schemas import PeriodQuery
 from services.hazard.schemas import StatisticsQuery
 
 from .http_json import HttpError
-
-
-class _Figures(Schema):
-    compare = fields.String(load_default=None, validate=validate.OneOf(figures.COMPARISONS))
-    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
-
-
-class InstantFigures(_Figures):
-    """A period of instants (the hazards' `found_at`)."""
-    from_ = Instant(data_key="from", load_default=None)
-    to = Instant(load_default=None)
-
-
-class DayFigures(_Figures):
-    """A period of whole days (training held on)."""
-    from_ = Day(data_key="from", load_default=None)
-    to = Day(load_default=None)
 
 
 def _compare():
@@ -61,17 +46,18 @@ class TrainingStatisticsQuery(PeriodQuery):
 
 
 def _text(moment):
-    return moment.isoformat() if not hasattr(moment, "tzinfo") else isoformat(moment)
+    return isoformat(moment) if isinstance(moment, datetime) else moment.isoformat()
 
 
-def answer(args, fetch, names, rates, period, filename, grouped=True):
+def answer(args, fetch, names, rates, query, filename, grouped=True):
     """`fetch(args)`: the figures of the owning service for the query
     string `args`; `names`: their counts, `rates`: their other figures;
-    `period`: InstantFigures or DayFigures; `grouped`: {groups, totals}, or
+    `query`: the route's query schema (its period read as the service reads
+    it: instants or days); `grouped`: {groups, totals}, or
     one set of figures. JSON, or a CSV file, with the period compared beside."""
     args = dict(args)
-    options = load_command(period, {key: args[key] for key in ("compare", "format", "from", "to")
-                                    if key in args})
+    options = load_command(query(only=("compare", "format", "from_", "to")), {
+        key: args[key] for key in ("compare", "format", "from", "to") if key in args})
     args.pop("compare", None)
     args.pop("format", None)
     current = fetch(args)
