@@ -62,7 +62,7 @@ def test_health_answers_within_two_seconds_naming_every_database(run):
     assert answer["broker"] == {"status": "ok"}
     assert sorted(answer["down"]) == sorted(
         "the %s service's database is unavailable" % name
-        for name in ("checklist", "hazard", "notify", "scoring"))
+        for name in ("checklist", "enforcement", "hazard", "notify", "scoring"))
 
 
 def test_the_platform_recovers_without_restarts_and_nothing_is_half_written(run):

@@ -111,7 +111,7 @@ def _environment(values):
 
 
 def dead_counts(platform):
-    names = ["%s.%s.dead-letter" % (platform.queue_prefix, c) for c in CONSUMERS]
+    names = ["%s.%s.dead-letter" % (platform.queue_prefix, c) for c in CONSUMERS if c in PARKED]
     return {name.split(".")[-2]: depth for name, depth in queue_depths(platform, names).items()}
 
 
@@ -120,7 +120,7 @@ def parked(module_platform):
     """The consumers of a platform of their own, after every poison and a
     good event behind them."""
     platform = module_platform("poison", services=("hazard", "scoring", "notify"))
-    queues = ["%s.%s" % (platform.queue_prefix, c) for c in CONSUMERS]
+    queues = ["%s.%s" % (platform.queue_prefix, c) for c in CONSUMERS if c in PARKED]
     wait_until(lambda: None not in queue_depths(platform, queues).values(), timeout=60,
                message="the consumers' queues")
     sent = {}
