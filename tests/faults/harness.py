@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 
 from einspection import eventstore
 from einspection.db import make_engine
+from services.enforcement import facts
 from services.hazard import ledger
 from services.scoring import projection
 from tools import launch
@@ -292,6 +293,7 @@ class Tally:
     scoring: int                 # of the stored hazards, projected in scoring
     notify: int                  # of the stored hazards, taken in by notify
     dead: dict
+    enforcement: int = None      # of the stored hazards, in enforcement's facts (when it runs)
     lost: list = field(default_factory=list)
     doubled: dict = field(default_factory=dict)
     stored_after_error: list = field(default_factory=list)
@@ -303,11 +305,12 @@ class Tally:
         others = ", ".join("%s: %d" % (status or "no answer", count)
                            for status, count in sorted(self.statuses.items()) if status != 201)
         return ("sent %d / answered 201 %d (%s) / stored %d (%d requests) / published %d "
-                "(%d distinct) / projected scoring %d, notify %d / dead-lettered %s / "
+                "(%d distinct) / projected scoring %d, notify %d%s / dead-lettered %s / "
                 "lost %d / doubled %d / stored after an error answer %d%s"
                 % (self.sent, answered, others or "no other answers", self.stored,
                    self.stored_requests, self.published, self.published_distinct,
                    self.scoring, self.notify,
+                   "" if self.enforcement is None else ", enforcement %d" % self.enforcement,
                    sum(self.dead.values()) if self.dead else 0, len(self.lost),
                    sum(n - 1 for n in self.doubled.values()), len(self.stored_after_error),
                    " %s" % self.stored_after_error_kinds if self.stored_after_error else ""))
@@ -315,7 +318,8 @@ class Tally:
     def settled(self):
         """Everything stored is out on the bus and projected downstream."""
         return (self.outbox_pending == 0 and self.scoring == self.stored
-                and self.notify == self.stored and self.published_distinct == self.stored)
+                and self.notify == self.stored and self.published_distinct == self.stored
+                and self.enforcement in (None, self.stored))
 
 
 def query_store(url, fn):
@@ -462,6 +466,9 @@ def tally(platform, stream, tap):
         published=sum(published[i] for i in ids), published_distinct=len(ids & set(published)),
         scoring=projected(platform.database_urls["scoring"], projection.hazard_facts, ids),
         notify=_notified(platform.database_urls["notify"], ids),
+        enforcement=(projected(platform.database_urls["enforcement"], facts.hazards, ids)
+                     if any(key.startswith("enforcement-") for key in platform.processes)
+                     else None),
         dead=dead_letters(platform),
         lost=sorted(n for n, o in answered.items() if o.hazard_id not in stored),
         doubled={n: c for n, c in by_request.items() if c > 1},

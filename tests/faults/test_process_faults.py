@@ -13,8 +13,9 @@ import time
 
 from .harness import HazardStream, Tap, assert_nothing_lost_or_doubled, report, settle, statuses
 
-SIGTERMED = ("hazard", "checklist", "scoring", "notify")
-KILLED = ("hazard", "checklist", "scoring", "notify", "gateway", "hazard", "hazard", "hazard")
+SIGTERMED = ("hazard", "checklist", "scoring", "notify", "enforcement")
+KILLED = ("hazard", "checklist", "scoring", "notify", "enforcement", "gateway", "hazard", "hazard",
+          "hazard")
 
 
 def stop_and_start(platform, key, sig):
@@ -43,7 +44,7 @@ def faults_through(platform, stream, keys, sig, every):
 def test_sigterm_of_each_service_under_load_finishes_in_flight_work(streaming):
     platform = streaming
     tap = Tap(platform)
-    stream = HazardStream(platform, 600, clients=8).start()
+    stream = HazardStream(platform, 720, clients=8).start()
     stopped = faults_through(platform, stream, SIGTERMED, signal.SIGTERM, every=120)
     stream.wait(timeout=600)
     counted = settle(platform, stream, tap)
@@ -51,7 +52,7 @@ def test_sigterm_of_each_service_under_load_finishes_in_flight_work(streaming):
            exits=["%s rc %s in %ss" % each for each in stopped],
            slowest_answer="%.1fs" % max(o.seconds for o in stream.outcomes.values()))
     assert all(code == 0 for _, code, _ in stopped), stopped
-    assert stream.statuses() == {201: 600}, statuses(stream.outcomes.values())
+    assert stream.statuses() == {201: 720}, statuses(stream.outcomes.values())
     assert_nothing_lost_or_doubled(counted)
     platform.require_alive()
 
@@ -59,7 +60,7 @@ def test_sigterm_of_each_service_under_load_finishes_in_flight_work(streaming):
 def test_kill_9_of_each_service_and_again_in_a_row_loses_and_doubles_nothing(streaming):
     platform = streaming
     tap = Tap(platform)
-    stream = HazardStream(platform, 1200, clients=8).start()
+    stream = HazardStream(platform, 1300, clients=8).start()
     killed = faults_through(platform, stream, KILLED, signal.SIGKILL, every=130)
     stream.wait(timeout=600)
     counted = settle(platform, stream, tap)
