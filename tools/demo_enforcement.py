@@ -169,6 +169,8 @@ def plan(checklist_size=len(CHECKLIST), majors=None, seed=PLAN_SEED):
                 closing = "paid" if rng.random() < 0.5 else None
             elif settle < 0.85:                         # the first part only, so far
                 payments = [total // 2 // 100 * 100]
+            if not total:           # only ordered to put it right: a penalty of nothing
+                payments, closing = [], "no_penalty"
         visits.append({"target": target, "failed": failed, "citations": citations,
                        "payments": payments, "closing": closing, "revisit": n in revisits,
                        "lenient": n in lenient})
