@@ -214,6 +214,20 @@ def test_the_campaign_visits_hazards_and_fines_are_of_the_seeds_order(loaded):
                                                                              for h in ours}
     assert classes >= {"serious", "other"}
 
+    # the second visits (复查) found everything put right: the hazards verified, and so
+    # their citations abated
+    twice = {e for e in visited if sum(i["enterprise_id"] == e for i in inspections) > 1}
+    assert {h["status"] for h in ours if h["enterprise_id"] in twice} == {"closed"}
+    assert "closed" not in {h["status"] for h in ours if h["enterprise_id"] not in twice}
+
+    def citations_of_the_twice_visited():
+        citations = [citation for case in cases if case["enterprise_id"] in twice
+                     for citation in api.get("/api/v1/cases/" + case["case_id"]).json()[
+                         "citations"]]
+        return all(c["abated"] for c in citations) and citations
+    assert wait_until(citations_of_the_twice_visited, timeout=30,
+                      message="the verified hazards' citations abated")
+
 
 def test_a_second_start_loads_nothing_again(loaded):
     api = Api(loaded.base_url, loaded.token)

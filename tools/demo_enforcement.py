@@ -16,10 +16,12 @@ What it does, in order, each step a route of docs/enforcement.md:
 4. opens the campaign with the seed's quotas, commits the snapshot, draws with
    a lottery result as the seed, assigns two inspectors per target;
 5. visits 58 of the targets: an enforcement inspection by their assigned
-   inspectors, its failed items the enforcement hazards; some get a second
-   visit (复查) that finds nothing new;
+   inspectors, its failed items the enforcement hazards;
 6. on every case: citations (class, clause, abatement day, the hazards they
-   cite), the penalty, payments and closings.
+   cite), the penalty, payments and closings;
+7. 14 of them put everything right (their manager's plans and
+   rectifications) and get a second visit (复查) that finds nothing and
+   verifies each hazard, which abates the citations.
 
 Which enterprises are drawn depends on their ids (the register makes them),
 so it differs from one start to the next; what is done at the n-th visit —
@@ -28,6 +30,8 @@ own seed, so the figures are the same on every start."""
 import random
 import time
 from datetime import datetime, timedelta, timezone
+
+import requests
 
 from services.checklist.credit_code import complete
 from services.enforcement.unit.county_plan import PLAN
@@ -197,15 +201,18 @@ class _Api:
                                                           response.text[:500]))
         return response.json()
 
+    def login(self, username):
+        """A session of `username` (the demo's password)."""
+        session = requests.Session()
+        token = self.call("POST", "/api/v1/auth/token", {"username": username,
+                                                        "password": self.password},
+                          session=session)["token"]
+        session.headers["Authorization"] = "Bearer " + token
+        return session
+
     def as_inspector(self, username):
         if username not in self.inspectors:
-            import requests
-            session = requests.Session()
-            token = self.call("POST", "/api/v1/auth/token", {"username": username,
-                                                            "password": self.password},
-                              session=session)["token"]
-            session.headers["Authorization"] = "Bearer " + token
-            self.inspectors[username] = session
+            self.inspectors[username] = self.login(username)
         return self.inspectors[username]
 
     def every(self, path, **params):
@@ -265,8 +272,11 @@ def run(session, base_url, password, progress=print):
     started = time.monotonic()
     api = _Api(session, base_url, password)
     visits = plan()
-    registered = [(town, api.call("POST", "/api/v1/enterprises", body)["id"])
-                  for town, body in county()]
+    registered, prefixes = [], {}
+    for town, body in county():
+        enterprise_id = api.call("POST", "/api/v1/enterprises", body)["id"]
+        registered.append((town, enterprise_id))
+        prefixes[enterprise_id] = body["account_prefix"]
     checklist = _checklist(api)
     earlier = _earlier_visits(api, registered, checklist)
     campaign_id, assignments = _campaign(api, len(registered) + _others(api, registered),
@@ -274,7 +284,8 @@ def run(session, base_url, password, progress=print):
     progress("demo campaign: %d targets drawn and assigned (%.0f s)"
              % (len(assignments), time.monotonic() - started))
     inspections = _visit(api, visits, assignments, checklist, campaign_id)
-    _cases(api, visits, inspections, checklist)
+    hazards = _cases(api, visits, inspections, checklist)
+    _follow_ups(api, visits, inspections, hazards, checklist, campaign_id, prefixes)
     progress("demo campaign: %d enterprises visited, %d hazards, cases decided (%.0f s)"
              % (len(visits), HAZARDS, time.monotonic() - started))
     return [enterprise_id for _, enterprise_id in registered]
@@ -302,18 +313,14 @@ def _position(api, enterprise_id):
 
 
 def _inspect(api, inspector, other, enterprise_id, position_id, checklist, completed,
-             failed=(), campaign_id=None, pending=()):
-    """An enforcement inspection: `failed` items fail, `pending` ones (cited
-    at the first visit, their abatement day not yet come) are not inspected
-    again, the rest pass."""
+             failed=(), campaign_id=None):
+    """An enforcement inspection by `inspector` with `other`: the `failed`
+    items fail, the rest pass."""
     results = []
     for n, item in enumerate(checklist["items"]):
         if n in failed:
             results.append({"item_id": item["item_id"], "result": "fail",
                             "note": "现场检查发现：%s不符合要求" % item["prompt"].split("，")[0]})
-        elif n in pending:
-            results.append({"item_id": item["item_id"], "result": "na",
-                            "note": "复查：责令限期整改中，整改期满后再查"})
         else:
             results.append({"item_id": item["item_id"], "result": "pass", "note": ""})
     body = {"enterprise_id": enterprise_id, "position_id": position_id,
@@ -371,9 +378,8 @@ def _campaign(api, enterprises, excluded):
 
 
 def _visit(api, visits, assignments, checklist, campaign_id):
-    """Each planned visit: the inspection by the target's assigned
-    inspectors, then the second visits (复查), which find nothing new.
-    Returns the inspections of the first visits, in the plan's order."""
+    """Each planned first visit: the inspection by the target's assigned
+    inspectors. Returns the inspections, in the plan's order."""
     first = []
     for visit in visits:
         target = assignments[visit["target"]]
@@ -384,24 +390,18 @@ def _visit(api, visits, assignments, checklist, campaign_id):
         first.append(_inspect(api, inspector, other, target["enterprise_id"], position,
                               checklist, datetime.now(timezone.utc), visit["failed"],
                               campaign_id))
-    for visit in visits:
-        if visit["revisit"]:
-            inspector, other = visit["inspectors"]
-            _inspect(api, other, inspector, visit["enterprise_id"], visit["position"],
-                     checklist, datetime.now(timezone.utc), campaign_id=campaign_id,
-                     pending=visit["failed"])
     return first
 
 
 def _cases(api, visits, inspections, checklist):
     """Citations of what each visit found (with the hazards they cite), the
-    penalty, the payments, the closing."""
+    penalty, the payments, the closing. Returns the hazards
+    {(inspection id, item id): hazard}."""
     _wait("the enforcement hazards", lambda: api.call(
         "GET", "/api/v1/hazards", source="enforcement", size=1)["total"] >= HAZARDS)
     hazards = {}
     for hazard in api.every("/api/v1/hazards", source="enforcement"):
-        hazards.setdefault((hazard["source_inspection_id"], hazard["source_item_id"]),
-                           hazard["id"])
+        hazards.setdefault((hazard["source_inspection_id"], hazard["source_item_id"]), hazard)
     item_ids = [item["item_id"] for item in checklist["items"]]
     today = datetime.now(LOCAL).date()
     receipt = 0
@@ -421,7 +421,7 @@ def _cases(api, visits, inspections, checklist):
                     CHECKLIST[n][0] for n in citation["items"]),
                 "fine_proposed": _yuan(citation["fine_proposed"]),
                 "abatement_date": (today + timedelta(days=days)).isoformat(),
-                "hazard_ids": [hazards[(inspection["id"], item_ids[n])]
+                "hazard_ids": [hazards[(inspection["id"], item_ids[n])]["id"]
                                for n in citation["items"]]},
                 session=inspector)
             citations.append((cited["citations"][-1]["citation_id"], citation["fine_imposed"]))
@@ -439,6 +439,43 @@ def _cases(api, visits, inspections, checklist):
                 "reference": "非税收入缴款书 33052126%05d" % receipt})
         if visit["closing"]:
             api.call("POST", path + "/close", {"outcome": visit["closing"]})
+    return hazards
+
+
+def _follow_ups(api, visits, inspections, hazards, checklist, campaign_id, prefixes):
+    """The second visits (复查): the enterprise put everything right (its
+    manager records a plan for each major hazard and the rectification of
+    each), the inspectors inspect again and find nothing, and verify each
+    hazard — which abates the citations that cite it."""
+    item_ids = [item["item_id"] for item in checklist["items"]]
+    now = datetime.now(timezone.utc)
+    for visit, inspection in zip(visits, inspections):
+        if not visit["revisit"]:
+            continue
+        username = prefixes[visit["enterprise_id"]] + ".manager"
+        api.call("POST", "/api/v1/accounts", {
+            "username": username, "password": api.password, "role": "enterprise_manager",
+            "enterprise_id": visit["enterprise_id"]}, status=(201, 409))
+        manager = api.login(username)
+        found = [hazards[(inspection["id"], item_ids[n])] for n in visit["failed"]]
+        for hazard in found:
+            path = "/api/v1/hazards/%s" % hazard["id"]
+            if hazard["level"] == "major":
+                api.call("POST", path + "/plan", {
+                    "goal": "彻底消除隐患", "measures": "停用整改，完善设施，复查验收",
+                    "funds": "20000.00", "responsible_person": "企业负责人",
+                    "deadline": _iso(now + timedelta(days=10)),
+                    "interim_measures": "划定警戒区域，设置警示标志，专人监护"}, session=manager)
+            api.call("POST", path + "/rectification", {
+                "measures": "已按执法检查要求整改到位", "done_at": _iso(datetime.now(timezone.utc)),
+                "cost": "1500.00", "rectified_by": "设备安全员"}, session=manager)
+        inspector, other = visit["inspectors"]
+        _inspect(api, other, inspector, visit["enterprise_id"], visit["position"], checklist,
+                 datetime.now(timezone.utc), campaign_id=campaign_id)
+        for hazard in found:
+            api.call("POST", "/api/v1/hazards/%s/verification" % hazard["id"], {
+                "outcome": "verified", "verifier": INSPECTORS[other],
+                "comment": "复查：整改到位"}, session=api.as_inspector(other))
 
 
 def _yuan(fen):
