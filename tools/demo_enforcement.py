@@ -18,10 +18,11 @@ What it does, in order, each step a route of docs/enforcement.md:
 5. visits 58 of the targets: an enforcement inspection by their assigned
    inspectors, its failed items the enforcement hazards;
 6. on every case: citations (class, clause, abatement day, the hazards they
-   cite), the penalty, payments and closings;
+   cite), the penalty, payments;
 7. 14 of them put everything right (their manager's plans and
    rectifications) and get a second visit (复查) that finds nothing and
-   verifies each hazard, which abates the citations.
+   verifies each hazard, which abates the citations;
+8. the closings, last (a closed case takes no abatement).
 
 Which enterprises are drawn depends on their ids (the register makes them),
 so it differs from one start to the next; what is done at the n-th visit —
@@ -285,9 +286,12 @@ def run(session, base_url, password, progress=print):
              % (len(assignments), time.monotonic() - started))
     inspections = _visit(api, visits, assignments, checklist, campaign_id)
     hazards = _cases(api, visits, inspections, checklist)
-    _follow_ups(api, visits, inspections, hazards, checklist, campaign_id, prefixes)
-    progress("demo campaign: %d enterprises visited, %d hazards, cases decided (%.0f s)"
+    progress("demo campaign: %d enterprises visited, %d hazards, their cases decided (%.0f s)"
              % (len(visits), HAZARDS, time.monotonic() - started))
+    _follow_ups(api, visits, inspections, hazards, checklist, campaign_id, prefixes)
+    _close(api, visits)
+    progress("demo campaign: %d visited again, their citations abated; cases closed (%.0f s)"
+             % (REVISITED, time.monotonic() - started))
     return [enterprise_id for _, enterprise_id in registered]
 
 
@@ -425,9 +429,8 @@ def _cases(api, visits, inspections, checklist):
                                for n in citation["items"]]},
                 session=inspector)
             citations.append((cited["citations"][-1]["citation_id"], citation["fine_imposed"]))
+        visit["case"] = path
         if visit["lenient"]:
-            api.call("POST", path + "/close", {
-                "outcome": "no_penalty", "note": "首次违法且已当场整改，依法不予行政处罚"})
             continue
         api.call("POST", path + "/penalty", {"fines": [
             {"citation_id": citation_id, "fine_imposed": _yuan(imposed)}
@@ -437,9 +440,21 @@ def _cases(api, visits, inspections, checklist):
             api.call("POST", path + "/payments", {
                 "amount": _yuan(amount), "paid_on": today.isoformat(),
                 "reference": "非税收入缴款书 33052126%05d" % receipt})
-        if visit["closing"]:
-            api.call("POST", path + "/close", {"outcome": visit["closing"]})
     return hazards
+
+
+def _close(api, visits):
+    """The closings, last: a case visited again once its citations are abated."""
+    def abated(visit):
+        return all(c["abated"] for c in api.call("GET", visit["case"])["citations"])
+    for visit in visits:
+        if visit["revisit"]:
+            _wait("the citations of %s abated" % visit["case"], lambda: abated(visit), 60)
+        if visit["lenient"]:
+            api.call("POST", visit["case"] + "/close", {
+                "outcome": "no_penalty", "note": "首次违法且已当场整改，依法不予行政处罚"})
+        elif visit["closing"]:
+            api.call("POST", visit["case"] + "/close", {"outcome": visit["closing"]})
 
 
 def _follow_ups(api, visits, inspections, hazards, checklist, campaign_id, prefixes):
