@@ -5,6 +5,7 @@ notice stands for one real change of grade on the day it happened — none
 comes in a burst at load time — and every month that ended has its statement.
 On the session's demo platform (tests/conftest.py `demo_platform`), SQLite as
 `make run` has it."""
+import os
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 
@@ -14,7 +15,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from einspection import money
 from einspection.errors import InvalidCommand
 from services.enforcement.unit.county_plan import PLAN
-from tools import demo, demo_enforcement
+from tools import demo, demo_enforcement, launch
 
 from .support import Api, wait_until
 
@@ -227,6 +228,32 @@ def test_the_campaign_visits_hazards_and_fines_are_of_the_seeds_order(loaded):
         return all(c["abated"] for c in citations) and citations
     assert wait_until(citations_of_the_twice_visited, timeout=30,
                       message="the verified hazards' citations abated")
+
+
+def test_the_readme_states_the_demos_figures_as_the_api_counts_them(loaded):
+    api = Api(loaded.base_url, loaded.token)
+    [summary] = [c for c in _every(api, "/api/v1/campaigns")
+                 if c["name"] == demo_enforcement.CAMPAIGN_NAME]
+    inspections = _every(api, "/api/v1/inspections", campaign_id=summary["campaign_id"])
+    cases = _every(api, "/api/v1/cases", campaign_id=summary["campaign_id"])
+
+    def total(key):
+        fen = sum(money.parse(c["totals"][key], key) for c in cases)
+        return "{:,}.{:02d}".format(*divmod(fen, 100))
+    with open(os.path.join(launch.ROOT, "README.md"), encoding="utf-8") as handle:
+        rows = {line.split("|")[1].strip(): line for line in handle
+                if line.startswith("| ") and line.count("|") == 4}
+    assert "%d, in %d enforcement inspections" % (
+        len({i["enterprise_id"] for i in inspections}), len(inspections)) in rows[
+        "enterprises visited"]
+    assert " %d (`source=enforcement`)" % sum(i["items_failed"] for i in inspections) in rows[
+        "hazards identified by inspectors"]
+    assert "CNY %s imposed in %d citations (%s proposed), %s paid" % (
+        total("imposed"), sum(c["citations"] for c in cases), total("proposed"),
+        total("paid")) in rows["fined"]
+    closed = sum(c["status"] == "closed" for c in cases)
+    assert "%d cases closed" % closed in " ".join(open(os.path.join(
+        launch.ROOT, "README.md"), encoding="utf-8").read().split())
 
 
 def test_a_second_start_loads_nothing_again(loaded):
