@@ -241,8 +241,9 @@ def test_the_readme_states_the_demos_figures_as_the_api_counts_them(loaded):
         fen = sum(money.parse(c["totals"][key], key) for c in cases)
         return "{:,}.{:02d}".format(*divmod(fen, 100))
     with open(os.path.join(launch.ROOT, "README.md"), encoding="utf-8") as handle:
-        rows = {line.split("|")[1].strip(): line for line in handle
-                if line.startswith("| ") and line.count("|") == 4}
+        readme = handle.read()
+    rows = {line.split("|")[1].strip(): line for line in readme.splitlines()
+            if line.startswith("| ") and line.count("|") == 4}
     assert "%d, in %d enforcement inspections" % (
         len({i["enterprise_id"] for i in inspections}), len(inspections)) in rows[
         "enterprises visited"]
@@ -252,8 +253,7 @@ def test_the_readme_states_the_demos_figures_as_the_api_counts_them(loaded):
         total("imposed"), sum(c["citations"] for c in cases), total("proposed"),
         total("paid")) in rows["fined"]
     closed = sum(c["status"] == "closed" for c in cases)
-    assert "%d cases closed" % closed in " ".join(open(os.path.join(
-        launch.ROOT, "README.md"), encoding="utf-8").read().split())
+    assert "%d cases closed" % closed in " ".join(readme.split())
 
 
 def test_a_second_start_loads_nothing_again(loaded):
