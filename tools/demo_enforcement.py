@@ -7,9 +7,9 @@ the inspectors, about 300 thousand yuan fined.
 What it does, in order, each step a route of docs/enforcement.md:
 
 1. registers the county: enterprises in the seed's twelve towns, each town
-   with more than its quota (`EXTRA`), with grids, industries, Chinese names
-   and valid credit codes; six more authority inspectors' worth of accounts
-   come from tools/demo.py;
+   with more than its quota (`extra`), with grids, industries, Chinese names
+   and valid credit codes (the six inspectors' accounts, `INSPECTORS`, are
+   tools/demo.py's, made before the history);
 2. publishes the bureau's universal enforcement checklist;
 3. records one earlier enforcement visit in each town (weeks ago, nothing
    found), so the snapshot lists exclusions with their reasons;
@@ -151,7 +151,7 @@ def plan(checklist_size=len(CHECKLIST), majors=None, seed=PLAN_SEED):
             elif majors & set(items) and not any(c["violation_class"] == "serious"
                                                  for c in citations) and rng.random() < 0.5:
                 violation_class = "serious"     # a major hazard, left as it was found
-            elif rng.random() < 0.15:               # cited before for the same (屡查屡犯)
+            elif rng.random() < 0.15:   # cited for the same before (in the bureau's paper files)
                 violation_class = "repeat"
             else:
                 violation_class = "other"
