@@ -5,14 +5,17 @@ notice stands for one real change of grade on the day it happened — none
 comes in a burst at load time — and every month that ended has its statement.
 On the session's demo platform (tests/conftest.py `demo_platform`), SQLite as
 `make run` has it."""
+import os
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from einspection import money
 from einspection.errors import InvalidCommand
-from tools import demo
+from services.enforcement.unit.county_plan import PLAN
+from tools import demo, demo_enforcement, launch
 
 from .support import Api, wait_until
 
@@ -39,7 +42,7 @@ def _by_enterprise(events, kind):
 def test_each_grade_notice_is_one_real_change_on_its_own_day(loaded):
     events = loaded.at_load["grade_events"]
     assigned = _by_enterprise(events, "assigned")
-    assert set(assigned) == set(loaded.ids)
+    assert set(assigned) == set(loaded.history_ids)
     first_day = loaded.today - timedelta(days=demo.HISTORY_DAYS)
     for enterprise_id, grades in assigned.items():
         previous = None
@@ -75,7 +78,7 @@ def test_every_month_that_ended_is_stated_once_at_its_end(loaded):
             break
         months.append(day)
     assert len(months) >= 3
-    for enterprise_id in loaded.ids:
+    for enterprise_id in loaded.history_ids:
         statements = stated[enterprise_id]
         assert [s["data"]["period"] for s in statements] == [
             "%04d-%02d" % ((m - timedelta(days=1)).year, (m - timedelta(days=1)).month)
@@ -86,7 +89,7 @@ def test_every_month_that_ended_is_stated_once_at_its_end(loaded):
 def test_the_notices_are_the_grade_changes_and_statements_dated_with_them(loaded):
     events, notices = loaded.at_load["grade_events"], loaded.at_load["notices"]
     by_id = {event["id"]: event for event in events}
-    for enterprise_id in loaded.ids:
+    for enterprise_id in loaded.history_ids:
         causes = [by_id[n["cause_event_id"]] for n in notices[enterprise_id]]
         assert [c["type"].split(".")[2] for c in causes] == [
             {"grade": "assigned", "monthly": "stated"}[n["kind"]] for n in notices[enterprise_id]]
@@ -121,6 +124,136 @@ def test_the_records_are_dated_over_the_past_months(loaded):
                and h["rectification_deadline"] < loaded.today.isoformat()]
     assert overdue and all(_instant(h["overdue_at"]) - _instant(h["rectification_deadline"])
                            < timedelta(minutes=2) for h in overdue)
+
+
+def _every(api, path, **params):
+    items, page = [], 1
+    while True:
+        found = api.get(path, params=dict(params, page=page, size=200)).json()
+        items += found["items"]
+        if len(items) >= found["total"] or not found["items"]:
+            return items
+        page += 1
+
+
+def test_the_seeds_campaign_drew_100_targets_by_its_town_quotas_and_re_runs_identical(loaded):
+    api = Api(loaded.base_url, loaded.token)
+    [summary] = [c for c in _every(api, "/api/v1/campaigns")
+                 if c["name"] == demo_enforcement.CAMPAIGN_NAME]
+    path = "/api/v1/campaigns/" + summary["campaign_id"]
+    campaign = api.get(path).json()
+    assert (campaign["status"], campaign["legal_basis"], campaign["targets"]) == (
+        "assigned", "德安监发[2016]5号", 100)
+    assert campaign["quota_basis"] == "given" and campaign["quotas"] == PLAN
+    targets = campaign["draw"]["targets"]
+    drawn = defaultdict(int)
+    for target in targets:
+        drawn[target["town"]] += 1
+    assert dict(drawn) == PLAN and campaign["draw"]["shortfall"] == {}
+    assert len({t["enterprise_id"] for t in targets}) == 100
+    assert campaign["draw"]["seed_source"] == demo_enforcement.SEED_SOURCE
+    # every town had more candidates than its quota, beside those excluded
+    candidates = api.get(path + "/candidates").json()
+    towns = defaultdict(int)
+    for candidate in candidates["candidates"]:
+        towns[candidate["town"]] += 1
+    assert all(towns[town] > quota for town, quota in PLAN.items()), dict(towns)
+    excluded = [e for e in candidates["exclusions"] if e["town"] in PLAN]
+    assert {e["town"] for e in excluded} == set(PLAN)
+    assert {e["code"] for e in excluded} == {"visited_recently"} and all(e["reason"]
+                                                                         for e in excluded)
+    # two inspectors each, of the six, the load balanced
+    load = defaultdict(int)
+    for each in campaign["assignment"]["assignments"]:
+        assert len(set(each["inspectors"])) == 2
+        for inspector in each["inspectors"]:
+            load[inspector] += 1
+    assert len(load) == 6 and max(load.values()) - min(load.values()) <= 1
+    verified = api.post(path + "/draw/verify").json()
+    assert (verified["identical"], verified["digest_matches"],
+            verified["committed_before_revealed"]) == (True, True, True)
+
+
+def test_the_campaign_visits_hazards_and_fines_are_of_the_seeds_order(loaded):
+    """The seed's results page: 58 enterprises frequently visited, over 380
+    hazards identified by inspectors, over 300 thousand yuan fined — counted
+    here from the inspections, the standing book and the cases."""
+    api = Api(loaded.base_url, loaded.token)
+    [summary] = [c for c in _every(api, "/api/v1/campaigns")
+                 if c["name"] == demo_enforcement.CAMPAIGN_NAME]
+    campaign = api.get("/api/v1/campaigns/" + summary["campaign_id"]).json()
+    assigned = {a["enterprise_id"]: set(a["inspectors"])
+                for a in campaign["assignment"]["assignments"]}
+    inspections = _every(api, "/api/v1/inspections", campaign_id=campaign["campaign_id"])
+    visited = {i["enterprise_id"] for i in inspections}
+    assert len(visited) == 58 and visited <= set(assigned)
+    assert len(inspections) > len(visited)          # some twice: frequently visited
+    for inspection in inspections:                  # by the target's own inspectors
+        assert inspection["kind"] == "enforcement"
+        assert set(inspection["inspectors"]) == assigned[inspection["enterprise_id"]]
+
+    hazards = _every(api, "/api/v1/hazards", source="enforcement")
+    ours = [h for h in hazards if h["source_inspection_id"] in {i["id"] for i in inspections}]
+    assert 380 <= len(ours) <= 400 and len(ours) == sum(i["items_failed"] for i in inspections)
+
+    cases = _every(api, "/api/v1/cases", campaign_id=campaign["campaign_id"])
+    assert len(cases) == len({i["id"] for i in inspections if i["items_failed"]}) == 58
+    assert {c["currency"] for c in cases} == {"CNY"}
+    imposed = sum(money.parse(c["totals"]["imposed"], "imposed") for c in cases)
+    paid = sum(money.parse(c["totals"]["paid"], "paid") for c in cases)
+    assert 300_000_00 <= imposed <= 320_000_00, money.format(imposed)
+    assert 0 < paid < imposed
+    statuses = {c["status"] for c in cases}
+    assert statuses >= {"closed", "paid", "penalty_decided"}, statuses
+    classes = set()
+    for case in cases[:20]:
+        detail = api.get("/api/v1/cases/" + case["case_id"]).json()
+        for citation in detail["citations"]:
+            classes.add(citation["violation_class"])
+            assert citation["abatement_date"] and citation["clause"].startswith("《安全生产法》")
+            assert citation["hazard_ids"] and set(citation["hazard_ids"]) <= {h["id"]
+                                                                             for h in ours}
+    assert classes >= {"serious", "other"}
+
+    # the second visits (复查) found everything put right: the hazards verified, and so
+    # their citations abated
+    twice = {e for e in visited if sum(i["enterprise_id"] == e for i in inspections) > 1}
+    assert {h["status"] for h in ours if h["enterprise_id"] in twice} == {"closed"}
+    assert "closed" not in {h["status"] for h in ours if h["enterprise_id"] not in twice}
+
+    def citations_of_the_twice_visited():
+        citations = [citation for case in cases if case["enterprise_id"] in twice
+                     for citation in api.get("/api/v1/cases/" + case["case_id"]).json()[
+                         "citations"]]
+        return all(c["abated"] for c in citations) and citations
+    assert wait_until(citations_of_the_twice_visited, timeout=30,
+                      message="the verified hazards' citations abated")
+
+
+def test_the_readme_states_the_demos_figures_as_the_api_counts_them(loaded):
+    api = Api(loaded.base_url, loaded.token)
+    [summary] = [c for c in _every(api, "/api/v1/campaigns")
+                 if c["name"] == demo_enforcement.CAMPAIGN_NAME]
+    inspections = _every(api, "/api/v1/inspections", campaign_id=summary["campaign_id"])
+    cases = _every(api, "/api/v1/cases", campaign_id=summary["campaign_id"])
+
+    def total(key):
+        fen = sum(money.parse(c["totals"][key], key) for c in cases)
+        return "{:,}.{:02d}".format(*divmod(fen, 100))
+    with open(os.path.join(launch.ROOT, "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    rows = {line.split("|")[1].strip(): line for line in readme.splitlines()
+            if line.startswith("| ") and line.count("|") == 4}
+    assert "%d, in %d enforcement inspections" % (
+        len({i["enterprise_id"] for i in inspections}), len(inspections)) in rows[
+        "enterprises visited"]
+    assert " %d (`source=enforcement`)" % sum(i["items_failed"] for i in inspections) in rows[
+        "hazards identified by inspectors"]
+    assert "CNY %s imposed in %d citations (%s proposed), %s paid" % (
+        total("imposed"), sum(c["citations"] for c in cases), total("proposed"),
+        total("paid")) in rows["fined"]
+    closed = sum(c["status"] == "closed" for c in cases)
+    assert "%d cases closed" % closed in " ".join(readme.split())
 
 
 def test_a_second_start_loads_nothing_again(loaded):

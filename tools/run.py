@@ -125,7 +125,7 @@ def main():
         accounts = []
         if not args.no_demo:
             say("loading the demo data (the first start only: four months of history, "
-                "day by day) ...")
+                "day by day, then the seed's enforcement campaign) ...")
             ids, accounts = demo.load(platform.base_url, platform.login(), amqp_uri,
                                       progress=say)
             say("demo data: %d enterprises" % len(ids))
