@@ -130,7 +130,8 @@ class Campaign:
                                       "town: give the quotas"]
                 shares = {}
             else:
-                shares = quotas.largest_remainder(targets, counts)
+                shares = _proportional_shares(targets, counts, command.get("mandatory") or [],
+                                              directory)
         mandatory = list(command.get("mandatory") or [])
         problems.update(_mandatory_problems(mandatory, directory, shares, targets, min_share))
         if problems:
@@ -254,6 +255,26 @@ class Campaign:
         if assignment is not None and commitment.get("assignment_digest"):
             record["assignment_digest"] = commitment["assignment_digest"]
         return record
+
+
+def _proportional_shares(targets, counts, mandatory, directory):
+    """Each town's mandatory enterprises plus its share of the rest of the
+    plan, proportional to its other enterprises (largest remainder): a key
+    list never crowds the random draw out of its own town. A list that does
+    not fit (unknown ids, more than the targets) gets the plain shares and is
+    refused by `_mandatory_problems`."""
+    fixed = {}
+    for enterprise_id in set(mandatory):
+        if enterprise_id in directory:
+            town = directory[enterprise_id]["town"]
+            fixed[town] = fixed.get(town, 0) + 1
+    rest = targets - sum(fixed.values())
+    others = {town: max(0, counts.get(town, 0) - fixed.get(town, 0))
+              for town in set(counts) | set(fixed)}
+    if rest < 0 or (rest and not sum(others.values())):
+        return quotas.largest_remainder(targets, counts)
+    shares = quotas.largest_remainder(rest, others)
+    return {town: shares[town] + fixed.get(town, 0) for town in others}
 
 
 def _mandatory_problems(mandatory, directory, shares, targets, min_share):

@@ -77,6 +77,15 @@ def test_quotas_by_largest_remainder_when_none_are_given():
     assert campaign.opened["town_counts"] == COUNTS
 
 
+def test_proportional_quotas_give_a_town_its_mandatory_enterprises_plus_its_share_of_the_rest():
+    # without the key list: 4 × 5/8 = 2.5, 4 × 3/8 = 1.5, the tie to the larger town: 3 and 1;
+    # with Xinshi's e-5 on it: 3 left over 5 and 2 others, 2.14 and 0.86: 2 and 1, plus e-5
+    assert opened().opened["quotas"] == {"Wukang": 3, "Xinshi": 1}
+    campaign = opened(mandatory=["e-5"])
+    assert campaign.opened["quotas"] == {"Wukang": 2, "Xinshi": 2}
+    assert campaign.opened["town_counts"] == COUNTS
+
+
 @pytest.mark.parametrize("command, field, words", [
     ({"quotas": {"Wukang": 1}}, "quotas", "add up to 1, not to the 4 targets"),
     ({"mandatory": ["e-0", "e-1"]}, "mandatory", "drawn at random"),
