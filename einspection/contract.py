@@ -585,6 +585,8 @@ class CitationWithdrawnV1(_Data):
     citation_id = Id(required=True)
     reason = _text(2000, required=True)
     withdrawn_at = Instant(required=True)
+    # added to v1: it had been marked overdue for abatement (scoring takes that back)
+    abatement_overdue = fields.Boolean(load_default=False)
 
 
 class ImposedFineV1(_Data):

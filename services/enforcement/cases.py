@@ -260,7 +260,8 @@ class Case:
                                  "a citation is withdrawn before it")
         return self._record("CitationWithdrawn", {
             "citation_id": command["citation_id"], "reason": command["reason"],
-            "withdrawn_at": now}, acting, now)
+            "withdrawn_at": now, "abatement_overdue": citation["overdue"] is not None},
+            acting, now)
 
     def decide_penalty(self, command, acting, *, now):
         """The fine imposed for every citation in force, once."""
