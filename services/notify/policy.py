@@ -109,12 +109,21 @@ def wait_for_enterprise(conn, event):
                                                body=event.to_json()))
 
 
-def on_hazard(conn, event, settings):
-    if not needs_grid(event):
-        return False
+def enterprise_or_wait(conn, event):
+    """The event's enterprise in the directory; None if it is not there yet,
+    and then the event waits for its EnterpriseRegistered (which releases it
+    to its handler)."""
     firm = model.enterprise(conn, event.subject)
     if firm is None:
         wait_for_enterprise(conn, event)
+    return firm
+
+
+def on_hazard(conn, event, settings):
+    if not needs_grid(event):
+        return False
+    firm = enterprise_or_wait(conn, event)
+    if firm is None:
         return False
     data = event.data
     where = {"name": firm.name, "town": firm.town, "grid": firm.grid,
@@ -153,9 +162,8 @@ def on_abatement_overdue(conn, event, settings):
     """A citation not abated by its abatement day: the enterprise and its
     grid are told (once per citation and recipient: the event is recorded
     once, the notice's id derives from it)."""
-    firm = model.enterprise(conn, event.subject)
+    firm = enterprise_or_wait(conn, event)
     if firm is None:
-        wait_for_enterprise(conn, event)
         return False
     data = event.data
     context = {"name": firm.name, "town": firm.town, "grid": firm.grid,
