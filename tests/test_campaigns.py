@@ -8,8 +8,10 @@ an enforcement inspection with findings, cites a hazard whose verified
 rectification abates the citation, and its fines — amounts a float sums
 wrong — are summed exactly to the cent through penalty, payments and
 closing. A regulator's records (the shipped OSHA export) import through
-the service, and a second run imports nothing. A replay rebuilds the facts
-and the lists identically.
+the service, and a second run imports nothing. A citation past its
+abatement day is marked overdue once (never an imported one), told to the
+enterprise and its grid, and scored under rule set 2026.3. A replay rebuilds
+the facts and the lists identically.
 
 The platform is this module's own: a draw takes every registered
 enterprise of the register as a candidate, so the towns and their
