@@ -585,6 +585,8 @@ class CitationWithdrawnV1(_Data):
     citation_id = Id(required=True)
     reason = _text(2000, required=True)
     withdrawn_at = Instant(required=True)
+    # added to v1: it had been marked overdue for abatement (scoring takes that back)
+    abatement_overdue = fields.Boolean(load_default=False)
 
 
 class ImposedFineV1(_Data):
@@ -616,6 +618,22 @@ class CitationAbatedV1(_Data):
     citation_id = Id(required=True)
     hazard_id = Id(load_default=None, allow_none=True)    # the verified hazard, if any
     abated_at = Instant(required=True)
+
+
+class CitationAbatementOverdueV1(_Data):
+    """A citation in force not abated by its abatement day (a day in the
+    deployment's time zone): recorded once per citation by the enforcement
+    service's own check, while its case is not closed; never for a case
+    imported from another system (its history is as the source holds it)."""
+    case_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    citation_id = Id(required=True)
+    clause = _text(500, required=True)
+    violation_class = _text(32, required=True)
+    abatement_date = Day(required=True)
+    overdue_since = Instant(required=True)      # the start of the day after abatement_date
+    hazard_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=100))
+    detected_at = Instant(required=True)
 
 
 class CaseClosedV1(_Data):
@@ -815,6 +833,8 @@ EVENT_TYPES = {
         EventType("FinePaid", "einspection.case.fine-paid.v1", "enforcement", FinePaidV1),
         EventType("CitationAbated", "einspection.case.citation-abated.v1", "enforcement",
                   CitationAbatedV1),
+        EventType("CitationAbatementOverdue", "einspection.case.abatement-overdue.v1",
+                  "enforcement", CitationAbatementOverdueV1),
         EventType("CaseClosed", "einspection.case.closed.v1", "enforcement", CaseClosedV1),
         EventType("CampaignOpened", "einspection.campaign.opened.v1", "enforcement",
                   CampaignOpenedV1),

@@ -8,8 +8,10 @@ an enforcement inspection with findings, cites a hazard whose verified
 rectification abates the citation, and its fines — amounts a float sums
 wrong — are summed exactly to the cent through penalty, payments and
 closing. A regulator's records (the shipped OSHA export) import through
-the service, and a second run imports nothing. A replay rebuilds the facts
-and the lists identically.
+the service, and a second run imports nothing. A citation past its
+abatement day is marked overdue once (never an imported one), told to the
+enterprise and its grid, and scored under rule set 2026.3. A replay rebuilds
+the facts and the lists identically.
 
 The platform is this module's own: a draw takes every registered
 enterprise of the register as a candidate, so the towns and their
@@ -18,7 +20,9 @@ import hashlib
 import json
 import subprocess
 import sys
+import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -28,6 +32,7 @@ from conftest import BACKENDS
 from einspection import eventstore, money
 from einspection.acting import Acting
 from einspection.contract import parse_instant
+from einspection.days import deployment_zone, local_day
 from einspection.db import make_engine
 from services.enforcement import case_commands, cli, draw, facts, osha, records
 from services.enforcement.cases import violation_classes
@@ -64,8 +69,8 @@ def county(request, databases, run_id, tmp_path_factory):
         wait_until(lambda: len(created(api.get("/api/v1/campaigns/%s/candidates"
                                                 % probe["campaign_id"]), 200)["candidates"])
                    == sum(TOWNS.values()), timeout=30, message="every enterprise among the facts")
-    with own_platform(request, databases, run_id, tmp_path_factory, "campaigns", register) \
-            as running:
+    with own_platform(request, databases, run_id, tmp_path_factory, "campaigns", register,
+                      ENFORCEMENT_ABATEMENT_CHECK_SECONDS="0.5") as running:
         yield running
 
 
@@ -369,6 +374,90 @@ def test_osha_records_import_through_the_service_and_a_second_run_imports_nothin
     shown = {case["case_id"]: case["totals"]["imposed"] for case in usd["items"]}
     assert shown and shown == {case_id: money.format(case.total_imposed())
                                for case_id, case in rehearsed.items() if case_id in shown}
+
+
+def test_an_overdue_abatement_is_marked_once_told_to_the_enterprise_and_grid_and_scored(
+        county):
+    """A citation whose abatement day passed (yesterday in the deployment's
+    zone) is marked overdue by the enforcement service's check — once,
+    though it ticks every half second — the enterprise and its grid get the
+    notice, the score takes 0.50 off under rule set 2026.3, the list filters
+    the case, and a later abatement still abates, late."""
+    api, inspector = county.api, county.inspectors[1]
+    enterprise_id = county.towns["乾元镇"][1]                      # grid 乾元镇-1
+    universal = fixtures.published_checklist(api, title="执法检查表 " + uuid.uuid4().hex[:6])
+    where = fixtures.position(api, enterprise_id, checklist_ids=[universal["checklist_id"]])
+    logged = created(inspector.post("/api/v1/inspections", factories.inspection(
+        enterprise_id, where["id"], universal, kind="enforcement", failed=(0,),
+        photo=fixtures.photo(api, enterprise_id), inspector="钱执法")))
+
+    def the_case():
+        return [c for c in created(api.get("/api/v1/cases", params={
+            "enterprise_id": enterprise_id}), 200)["items"] if c["inspection_id"] == logged["id"]]
+    [summary] = wait_until(the_case, timeout=30, message="the inspection's case")
+    case_path = "/api/v1/cases/" + summary["case_id"]
+    today = local_day(datetime.now(timezone.utc), deployment_zone())
+    citations = {}
+    for key, day in (("past", today - timedelta(days=1)), ("today", today)):
+        case = created(inspector.post(case_path + "/citations", {
+            "clause": "《安全生产法》第一百零二条", "violation_class": "other",
+            "description": "未按期整改事故隐患（%s）" % key, "fine_proposed": "5000.00",
+            "abatement_date": day.isoformat()}))
+        citations[key] = case["citations"][-1]["citation_id"]
+
+    def overdue():
+        shown = {c["citation_id"]: c for c in created(api.get(case_path), 200)["citations"]}
+        return shown if shown[citations["past"]]["abatement_overdue"] else None
+    shown = wait_until(overdue, timeout=30, message="the citation marked overdue")
+    assert shown[citations["today"]]["abatement_overdue"] is False      # its day is not over
+    assert shown[citations["past"]]["abatement_overdue_at"]
+    flagged = created(api.get("/api/v1/cases", params={"abatement_overdue": "true",
+                                                        "size": 200}), 200)["items"]
+    assert [(c["case_id"], c["abatements_overdue"]) for c in flagged] == [
+        (summary["case_id"], 1)]
+    bad = api.get("/api/v1/cases", params={"abatement_overdue": "maybe"})
+    assert bad.status_code == 400 and "abatement_overdue" in bad.json()["error"]["fields"]
+
+    def notices(recipient):
+        return [n for n in created(api.get("/api/v1/notices", params={
+            "recipient": recipient, "kind": "abatement_overdue", "size": 200}), 200)["items"]]
+    [to_firm] = wait_until(lambda: notices("enterprise:" + enterprise_id), timeout=30,
+                           message="the enterprise's notice")
+    [to_grid] = wait_until(lambda: notices("grid:乾元镇-1"), timeout=30,
+                           message="the grid's notice")
+    assert to_firm["language"] == "zh" and to_firm["title"].endswith("执法检查违法行为逾期未整改")
+    assert "《安全生产法》第一百零二条" in to_grid["body"]
+    assert (today - timedelta(days=1)).isoformat() in to_grid["body"]
+
+    def deduction():
+        response = api.get("/api/v1/enterprises/%s/score" % enterprise_id)
+        if response.status_code != 200:
+            return None
+        score = response.json()
+        [indicator] = [i for i in score["indicators"] if i["key"] == "rectification_on_time"]
+        taken = indicator["deductions"][0]
+        return (score, taken) if taken["count"] == 1 else None
+    score, taken = wait_until(deduction, timeout=30, message="the score's deduction")
+    assert score["rule_version"] == taken["rule_version"] == "2026.3"
+    assert taken["points"] == "-0.50" and taken["detail"] == {"citations": [citations["past"]]}
+    assert "2026.3" in taken["i18n"]["zh"]["why"]
+
+    abated = created(inspector.post(case_path + "/citations/%s/abatement" % citations["past"],
+                                    {}), 200)
+    [late] = [c for c in abated["citations"] if c["citation_id"] == citations["past"]]
+    assert (late["abated"], late["abated_late"], late["abatement_overdue"]) == (True, True, True)
+    assert created(api.get("/api/v1/cases", params={"abatement_overdue": "true"}),
+                   200)["items"] == []
+    time.sleep(2)                              # four more ticks of the check
+    engine = make_engine(county.urls["enforcement"])
+    try:
+        with engine.connect() as conn:
+            marks = [e.data["citation_id"] for _, e in eventstore.read_all(conn, limit=100000)
+                     if e.name == "CitationAbatementOverdue"]
+    finally:
+        engine.dispose()
+    assert marks == [citations["past"]]        # once; none of the imported records (above)
+    assert len(notices("grid:乾元镇-1")) == 1
 
 
 # --- replay ------------------------------------------------------------------------------

@@ -167,7 +167,7 @@ def window_of(as_of):
 NOTHING = {"timeliness": {"hazards_recorded": 0}, "rectification_on_time": {"hazards_due": 0}}
 
 # What each enterprise's indicators count today, and (value, points) each.
-# Rule set 2026.2: timeliness 2, rectification 2.5 (a major counts 3 times),
+# Rule set 2026.3 (2026.2 with overdue citations deducted; none here): timeliness 2, rectification 2.5 (a major counts 3 times),
 # self-inspection 2 (one a week), safety actions 1.5 (one a month), daily
 # management 1 (20 a month), standardisation 1. The window has 89 to 92 days,
 # so 13.14 self-inspections and 3.02 safety actions are expected at most.

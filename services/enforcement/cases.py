@@ -15,6 +15,7 @@ service loads the case's events, runs a command, appends what it recorded).
 | `decide_penalty` | PenaltyDecided | closed; decided otherwise before; no citation in force; a citation in force not listed, listed twice or unknown; a fine above the one proposed |
 | `record_payment` | FinePaid | closed; no penalty decided; more than the balance (overpayment); a reference recorded before with other figures |
 | `abate_citation` | CitationAbated | closed; unknown or withdrawn citation; a hazard the citation does not cite |
+| `mark_abatement_overdue` (the service's timer) | CitationAbatementOverdue, once per citation | (records nothing) closed; imported; nothing past its abatement day |
 | `close` | CaseClosed | closed otherwise before; `paid` with a balance; `no_penalty` after a penalty above zero; `withdrawn` after a payment; `terminated` without a decision above zero or without a note |
 
 Money is an int of minor units (fen) in the case's `currency` and is summed
@@ -26,6 +27,14 @@ A command that repeats what the case already holds — the same citation, the
 same decision, a payment with the same reference and figures, an abated
 citation abated again, a case closed again with its outcome — records
 nothing and returns None: consumers and re-imports may run it twice.
+
+Abatement: a citation in force with an abatement day is due by the end of
+that day in the deployment's time zone. Not abated by then, while its case
+is not closed, it is overdue: `mark_abatement_overdue` records
+CitationAbatementOverdue once for it (the enforcement service's timer; the
+stream's version makes it once across processes). A later abatement still
+abates, and the view says it was late. An imported case is a record of the
+past as its source holds it: never marked.
 """
 import functools
 import json
@@ -37,6 +46,7 @@ from datetime import timedelta
 from einspection import money
 from einspection.acting import Acting
 from einspection.contract import isoformat, new_event
+from einspection.days import deployment_zone, local_day, start_of
 from einspection.errors import Conflict, InvalidCommand
 
 OPEN = "open"
@@ -140,7 +150,8 @@ class Case:
             self.currency = data["currency"]
         elif event.name == "CitationIssued":
             self.citations[data["citation_id"]] = dict(
-                data, fine_imposed=None, abated=None, withdrawn=None, issued_by=event.actor)
+                data, fine_imposed=None, abated=None, withdrawn=None, overdue=None,
+                issued_by=event.actor)
         elif event.name == "CitationWithdrawn":
             self.citations[data["citation_id"]]["withdrawn"] = dict(data, by=event.actor)
         elif event.name == "PenaltyDecided":
@@ -154,6 +165,8 @@ class Case:
                 self.state = PAID
         elif event.name == "CitationAbated":
             self.citations[data["citation_id"]]["abated"] = dict(data, by=event.actor)
+        elif event.name == "CitationAbatementOverdue":
+            self.citations[data["citation_id"]]["overdue"] = dict(data, by=event.actor)
         elif event.name == "CaseClosed":
             self.state = CLOSED
             self.closing = dict(data, closed_by=event.actor)
@@ -247,7 +260,8 @@ class Case:
                                  "a citation is withdrawn before it")
         return self._record("CitationWithdrawn", {
             "citation_id": command["citation_id"], "reason": command["reason"],
-            "withdrawn_at": now}, acting, now)
+            "withdrawn_at": now, "abatement_overdue": citation["overdue"] is not None},
+            acting, now)
 
     def decide_penalty(self, command, acting, *, now):
         """The fine imposed for every citation in force, once."""
@@ -337,6 +351,26 @@ class Case:
             "citation_id": command["citation_id"], "hazard_id": hazard_id,
             "abated_at": abated_at}, acting, now)
 
+    def mark_abatement_overdue(self, now, zone, acting=SERVICE):
+        """CitationAbatementOverdue for each citation in force past its
+        abatement day (in `zone`) and not abated, not marked before, while
+        the case is not closed; nothing for an imported case. Returns the
+        events recorded."""
+        if self.imported:
+            return []
+        recorded = []
+        for citation_id in self.overdue_citations(local_day(now, zone)):
+            citation = self.citations[citation_id]
+            if citation["overdue"] is not None:
+                continue
+            recorded.append(self._record("CitationAbatementOverdue", {
+                "citation_id": citation_id, "clause": citation["clause"],
+                "violation_class": citation["violation_class"],
+                "abatement_date": citation["abatement_date"],
+                "overdue_since": start_of(citation["abatement_date"] + timedelta(days=1), zone),
+                "hazard_ids": list(citation["hazard_ids"]), "detected_at": now}, acting, now))
+        return recorded
+
     def close(self, command, acting, *, now):
         outcome, note = command["outcome"], (command.get("note") or "").strip()
         if self.state == CLOSED:
@@ -368,6 +402,26 @@ class Case:
             raise InvalidCommand({"currency": ["case %s is in %s" % (self.id, self.currency)]})
 
     # --- questions the service asks ------------------------------------------------------
+    @property
+    def imported(self):
+        """A case recorded from another system's records (osha.py)."""
+        return bool(self.opened and self.opened.get("source_system"))
+
+    def next_abatement_due(self):
+        """The earliest abatement day still to be watched — a citation in
+        force, not abated, not marked overdue — or None (closed, imported,
+        none left): what the timer's cheap candidate query reads."""
+        if self.state in (None, CLOSED) or self.imported:
+            return None
+        return min((c["abatement_date"] for c in self.citations_in_force()
+                    if c["abated"] is None and c["overdue"] is None
+                    and c["abatement_date"] is not None), default=None)
+
+    def abatements_overdue(self):
+        """The citations in force marked overdue and still not abated."""
+        return [c["citation_id"] for c in self.citations_in_force()
+                if c["overdue"] is not None and c["abated"] is None]
+
     def citations_of_hazard(self, hazard_id):
         """The citations in force, not yet abated, that cite `hazard_id`."""
         return [c["citation_id"] for c in self.citations_in_force()
@@ -388,13 +442,25 @@ def _amount(fen):
     return None if fen is None else money.format(fen)
 
 
-def case_view(case, classes=None):
+def abated_late(citation, zone):
+    """Whether a citation was abated after its abatement day (marked
+    overdue first, or abated on a later day of the deployment's zone)."""
+    abated, day = citation["abated"], citation["abatement_date"]
+    if abated is None:
+        return False
+    return citation["overdue"] is not None or (
+        day is not None and local_day(abated["abated_at"], zone) > day)
+
+
+def case_view(case, classes=None, zone=None):
     """The case as the API shows it: money as decimal strings in its currency."""
     classes = classes or violation_classes()
+    zone = zone or deployment_zone()
     opened, decision, closing = case.opened, case.decision, case.closing
 
     def citation_view(c):
         label = classes.labels.get(c["violation_class"])
+        overdue = c["overdue"]
         return {
             "citation_id": c["citation_id"], "clause": c["clause"],
             "violation_class": c["violation_class"],
@@ -407,6 +473,9 @@ def case_view(case, classes=None):
             "abated": c["abated"] is not None,
             "abated_at": c["abated"] and isoformat(c["abated"]["abated_at"]),
             "abated_by_hazard": c["abated"] and c["abated"]["hazard_id"],
+            "abated_late": abated_late(c, zone),
+            "abatement_overdue": overdue is not None,
+            "abatement_overdue_at": overdue and isoformat(overdue["detected_at"]),
             "withdrawn": c["withdrawn"] is not None,
             "withdrawn_reason": c["withdrawn"] and c["withdrawn"]["reason"],
         }
@@ -418,6 +487,7 @@ def case_view(case, classes=None):
             "system": opened["source_system"], "ref": opened["source_ref"]},
         "status": case.state, "currency": case.currency,
         "citations": [citation_view(c) for c in case.citations.values()],
+        "abatements_overdue": len(case.abatements_overdue()),
         "totals": {"proposed": money.format(case.total_proposed()),
                    "imposed": money.format(case.total_imposed()),
                    "paid": money.format(case.total_paid()),
@@ -438,6 +508,6 @@ def case_view(case, classes=None):
     }
 
 
-def view(case_id, events, classes=None):
+def view(case_id, events, classes=None, zone=None):
     """The view of a case from its events: the pure projection the API answers with."""
-    return case_view(Case.from_history(case_id, events), classes)
+    return case_view(Case.from_history(case_id, events), classes, zone)

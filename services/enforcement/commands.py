@@ -10,6 +10,7 @@ caller's transaction. Plain: no nameko.
 | EnterpriseRegistered, GradeAssigned/-Stated, Hazard…, InspectionLogged | the facts of the draw (facts.py) |
 | InspectionLogged, kind enforcement, with failed items | opens the inspection's case (its id derives from the inspection's) |
 | HazardVerified | abates the citations in force that cite the hazard (CitationAbated) |
+| the abatement check (a timer) | CitationAbatementOverdue, once per citation past its abatement day (einspection.sweep) |
 """
 from datetime import timezone
 
@@ -18,6 +19,7 @@ from einspection import scope as tenancy
 from einspection.acting import Acting
 from einspection.days import local_day
 from einspection.errors import Conflict, NotFound
+from einspection.sweep import record_once_each
 
 from . import case_commands, draw, establishments, facts, records
 from .campaigns import Campaign, candidates_view, stream_id as campaign_stream
@@ -167,6 +169,24 @@ def _abate_verified(case, citation, verified, acting, now):
 
 def _utc(moment):
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def mark_abatement_overdue(store, now, zone):
+    """Record CitationAbatementOverdue for every citation whose abatement day
+    has passed unabated, each case in its own transaction; a process that
+    got there first makes the append conflict and that case is skipped, so
+    each citation is marked once however many enforcement processes run.
+    Returns the ids of the cases marked by this call."""
+    with store.connect() as conn:
+        candidates = records.abatement_candidates(conn, local_day(now, zone))
+
+    def mark(conn, case_id):
+        case = load_case(conn, case_id)
+        if not case.mark_abatement_overdue(now, zone):
+            return False
+        save_case(conn, case)
+        return True
+    return record_once_each(store, candidates, mark)
 
 
 def record_establishment(conn, command, acting, *, now):

@@ -1,6 +1,7 @@
 """The enforcement service's read models of its own events: the list of
-campaigns, the list of cases with their totals (exact sums of int fen), and
-which citation cites which hazard (what a HazardVerified abates).
+campaigns, the list of cases with their totals (exact sums of int fen) and
+their abatements (the next day to watch, how many are overdue), and which
+citation cites which hazard (what a HazardVerified abates).
 
 Each row is the projection of its aggregate as it stands after a save
 (`project_campaign`, `project_case`), so the live rows and a replay
@@ -8,8 +9,8 @@ Each row is the projection of its aggregate as it stands after a save
 and come out the same."""
 from collections import OrderedDict
 
-from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String, Table, and_,
-                        select)
+from sqlalchemy import (BigInteger, Column, Date, DateTime, Integer, MetaData, String, Table,
+                        and_, select)
 
 from einspection import eventstore, money, paging
 from einspection import scope as tenancy
@@ -54,6 +55,10 @@ case_list = Table(
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("closed_at", DateTime(timezone=True)),
     Column("source_system", String(32)),
+    # the earliest abatement day of a citation still watched (Case.next_abatement_due):
+    # the abatement check's candidates are the cases whose day has passed
+    Column("abatement_due", Date, index=True),
+    Column("abatements_overdue", Integer, nullable=False),   # marked and not abated
     Column("version", Integer, nullable=False),
 )
 
@@ -86,7 +91,9 @@ def project_case(conn, case):
               "citations": len(case.citations_in_force()), "proposed": case.total_proposed(),
               "imposed": case.total_imposed(), "paid": case.total_paid(),
               "opened_at": opened["opened_at"], "closed_at": closing and closing["closed_at"],
-              "source_system": opened.get("source_system"), "version": case.version}
+              "source_system": opened.get("source_system"),
+              "abatement_due": case.next_abatement_due(),
+              "abatements_overdue": len(case.abatements_overdue()), "version": case.version}
     upsert(conn, case_list, dict(values, case_id=case.id), ["case_id"], list(values))
     for citation in case.citations.values():
         for hazard_id in citation["hazard_ids"]:
@@ -99,6 +106,15 @@ def cases_citing(conn, hazard_id):
     """The ids of the cases with a citation of `hazard_id`."""
     return sorted({row.case_id for row in conn.execute(
         select(cited_hazards.c.case_id).where(cited_hazards.c.hazard_id == hazard_id))})
+
+
+def abatement_candidates(conn, today):
+    """Ids of the cases with a citation whose abatement day is before
+    `today` (the deployment's): a cheap superset; the case decides
+    (Case.mark_abatement_overdue)."""
+    c = case_list.c
+    return conn.execute(select(c.case_id).where(c.abatement_due < today)
+                        .order_by(c.abatement_due, c.case_id)).scalars().all()
 
 
 def campaign_page(conn, query):
@@ -118,6 +134,9 @@ def _campaign_row(row):
 
 def case_page(conn, query, scope):
     conditions = [case_list.c[key] == query[key] for key in CASE_FILTERS if query.get(key)]
+    if query.get("abatement_overdue") is not None:
+        conditions.append(case_list.c.abatements_overdue > 0 if query["abatement_overdue"]
+                          else case_list.c.abatements_overdue == 0)
     in_scope = tenancy.where(case_list.c.enterprise_id, scope)
     if in_scope is not None:
         conditions.append(in_scope)
@@ -134,6 +153,7 @@ def _case_row(row):
             "status": row.status, "outcome": row.outcome,
             "outcome_label": row.outcome and case_rules.OUTCOME_LABELS[row.outcome],
             "currency": row.currency, "citations": row.citations,
+            "abatements_overdue": row.abatements_overdue,
             "totals": {"proposed": money.format(row.proposed),
                        "imposed": money.format(row.imposed), "paid": money.format(row.paid),
                        "balance": money.format(row.imposed - row.paid)},

@@ -183,6 +183,9 @@ class CaseQuery(_Command):
     campaign_id = Id(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(STATES))
     currency = fields.String(load_default=None, validate=validate.OneOf(CURRENCIES))
+    abatement_overdue = fields.Boolean(load_default=None, metadata={
+        "description": "true: cases with a citation whose abatement is overdue and not "
+                       "abated yet; false: cases without"})
     page = paging.page_field()
     size = paging.size_field()
     sort = paging.sort_field(("opened_at", "closed_at", "imposed", "status"), "-opened_at")

@@ -5,7 +5,7 @@ from einspection import files, imports
 from einspection.acting import Acting
 from einspection.contract import load_command, utcnow
 from einspection.days import deployment_zone
-from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe
+from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe, timer
 
 from . import campaigns, case_commands, commands, facts, records
 from .campaigns import require_authority
@@ -19,6 +19,9 @@ MIN_RANDOM_SHARE = campaigns.min_random_share(
     os.environ.get("ENFORCEMENT_MIN_RANDOM_SHARE") or campaigns.DEFAULT_MIN_RANDOM_SHARE)
 VIOLATION_CLASSES = violation_classes(
     os.environ.get("ENFORCEMENT_VIOLATION_CLASSES") or DEFAULT_VIOLATION_CLASSES)
+# how often to look for citations past their abatement day (the hazard service's
+# overdue check has the same default)
+ABATEMENT_CHECK_SECONDS = float(os.environ.get("ENFORCEMENT_ABATEMENT_CHECK_SECONDS") or 60)
 ATTEMPTS = 3          # a command that meets a concurrent append to its stream tries again
 
 
@@ -112,7 +115,7 @@ class EnforcementService(HealthCheck):
             case = commands.case_command(conn, name, payload, acting, now=now,
                                          classes=VIOLATION_CLASSES, zone=ZONE,
                                          check=lambda: require_authority(acting, "cases"))
-            return answer(case) if answer else case_view(case, VIOLATION_CLASSES)
+            return answer(case) if answer else case_view(case, VIOLATION_CLASSES, ZONE)
         return self.store.command(acting, name, [payload]).run(execute, attempts=ATTEMPTS)
 
     def _on_case(self, name, case_id, payload, acting):
@@ -152,7 +155,8 @@ class EnforcementService(HealthCheck):
     @rpc
     def get_case(self, case_id, scope=None, actor=""):
         with self.store.connect() as conn:
-            return case_view(commands.load_case(conn, case_id, scope, actor), VIOLATION_CLASSES)
+            return case_view(commands.load_case(conn, case_id, scope, actor), VIOLATION_CLASSES,
+                             ZONE)
 
     @rpc
     def list_cases(self, query, scope=None):
@@ -183,6 +187,15 @@ class EnforcementService(HealthCheck):
             return commands.record_establishment(conn, command, acting, now=now)
         return self.store.command(acting, "record_establishment", [body]).run(
             execute, attempts=ATTEMPTS)
+
+    # Overdue abatement is this service's event (CitationAbatementOverdue), as
+    # HazardOverdue is the hazard service's: the citation, its day and whether
+    # it still stands are the case's state, its stream's version makes the
+    # mark once across replicas, and notify and scoring consume the one event.
+    @timer(interval=ABATEMENT_CHECK_SECONDS)
+    def check_abatement(self):
+        if commands.mark_abatement_overdue(self.store, utcnow(), ZONE):
+            self.store.committed()
 
     # --- what other services record ------------------------------------------------------
     @subscribe(facts.CONSUMER, facts.SUBSCRIBED)

@@ -583,6 +583,23 @@ class IndicatorText(Schema):
     to_gain = _text()
 
 
+class DeductionText(Schema):
+    why = _text()
+
+
+class Deduction(Schema):
+    key = _text(metadata={"example": "abatement_overdue"})
+    count = _count(metadata={"description": "the findings counted in the window"})
+    per = _decimal_text("points per finding, 2 places")
+    cap = _decimal_text("the most taken, 2 places")
+    points = _decimal_text("the points taken off, as a negative number, 2 places")
+    rule_version = _text(metadata={"example": "2026.3"})
+    detail = fields.Dict(required=True, metadata={"description": "what was counted"})
+    why = _text()
+    i18n = fields.Dict(keys=fields.String(), values=fields.Nested(DeductionText),
+                       required=True, metadata={"description": "why, by language"})
+
+
 class Indicator(Schema):
     key = _text()
     title = _text()
@@ -597,6 +614,10 @@ class Indicator(Schema):
                                              "indicator had nothing to judge"})
     i18n = fields.Dict(keys=fields.String(), values=fields.Nested(IndicatorText),
                        required=True, metadata={"description": "title and to_gain by language"})
+    deductions = fields.List(fields.Nested(Deduction), metadata={
+        "description": "points taken off what the indicator measured, for findings "
+                       "elsewhere (rule set 2026.3 on: citations overdue for abatement); "
+                       "absent under earlier rule sets"})
 
 
 class Score(Schema):
@@ -958,6 +979,13 @@ class Citation(Schema):
     abated = fields.Boolean(required=True)
     abated_at = _instant(nullable=True)
     abated_by_hazard = _maybe_text()
+    abated_late = fields.Boolean(required=True, metadata={
+        "description": "abated after its abatement day (marked overdue first, or abated on a "
+                       "later day of the deployment's time zone)"})
+    abatement_overdue = fields.Boolean(required=True, metadata={
+        "description": "its abatement day passed without abatement while the case was open "
+                       "(CitationAbatementOverdue); stays true once abated late"})
+    abatement_overdue_at = _instant(nullable=True)
     withdrawn = fields.Boolean(required=True)
     withdrawn_reason = _maybe_text()
 
@@ -985,6 +1013,8 @@ class Case(Schema):
     status = _one_of(CASE_STATES)
     currency = _one_of(CURRENCIES)
     citations = _list(fields.Nested(Citation))
+    abatements_overdue = _count(metadata={
+        "description": "citations in force overdue for abatement and not abated yet"})
     totals = fields.Nested(CaseTotals, required=True)
     decided_at = _instant(nullable=True)
     decided_by = _maybe_text()
@@ -1008,6 +1038,8 @@ class CaseSummary(Schema):
     outcome_label = _maybe_text()
     currency = _one_of(CURRENCIES)
     citations = _count(metadata={"description": "in force"})
+    abatements_overdue = _count(metadata={
+        "description": "citations in force overdue for abatement and not abated yet"})
     totals = fields.Nested(CaseTotals, required=True)
     opened_at = _instant()
     closed_at = _instant(nullable=True)

@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from einspection import eventstore
 from einspection import scope as tenancy
-from einspection.errors import ConcurrencyConflict, Conflict, InvalidCommand, NotFound
+from einspection.errors import Conflict, InvalidCommand, NotFound
+from einspection.sweep import record_once_each
 
 from einspection.acting import Acting
 
@@ -194,17 +195,14 @@ def remind_listings(store, now, reminder_days, zone):
     horizon = timedelta(days=max(reminder_days, default=0) + 2)
     with store.connect() as conn:
         candidates = ledger.listing_reminder_candidates(conn, now, horizon)
-    reminded = []
-    for hazard_id in candidates:
-        try:
-            with store.begin() as conn:
-                hazard = load(conn, hazard_id)
-                if hazard.remind_listing(now, reminder_days, zone) is not None:
-                    save(conn, hazard)
-                    reminded.append(hazard_id)
-        except ConcurrencyConflict:
-            continue
-    return reminded
+
+    def remind(conn, hazard_id):
+        hazard = load(conn, hazard_id)
+        if hazard.remind_listing(now, reminder_days, zone) is None:
+            return False
+        save(conn, hazard)
+        return True
+    return record_once_each(store, candidates, remind)
 
 
 def mark_overdue(store, now):
@@ -214,17 +212,14 @@ def mark_overdue(store, now):
     Returns the ids marked by this call."""
     with store.connect() as conn:
         candidates = ledger.overdue_candidates(conn, now)
-    marked = []
-    for hazard_id in candidates:
-        try:
-            with store.begin() as conn:
-                hazard = load(conn, hazard_id)
-                if hazard.mark_overdue(now) is not None:
-                    save(conn, hazard)
-                    marked.append(hazard_id)
-        except ConcurrencyConflict:
-            continue
-    return marked
+
+    def mark(conn, hazard_id):
+        hazard = load(conn, hazard_id)
+        if hazard.mark_overdue(now) is None:
+            return False
+        save(conn, hazard)
+        return True
+    return record_once_each(store, candidates, mark)
 
 
 def check_overdue(conn, hazard_id, now, correlation_id=""):

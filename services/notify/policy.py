@@ -10,6 +10,8 @@
 | HazardListingDue (the hazard service's    | the enterprise, its grid, the   | listing_due    |
 |   check, once per reminder day)           |   authority                     |                |
 | HazardDelisted                            | the enterprise, its grid        | delisted       |
+| CitationAbatementOverdue (enforcement's   | the enterprise, its grid        | abatement_overdue |
+|   check, once per citation)               |                                 |                |
 | TargetsDrawn (an enforcement campaign's   | the authority (the list)        | targets_drawn  |
 |   draw)                                   | each target's grid (its list)   | grid_targets_drawn |
 | EnterpriseRegistered                      | (the directory; releases what waited for it) |   |
@@ -79,7 +81,8 @@ def on_enterprise_registered(conn, event, settings):
             model.waiting.c.enterprise_id == event.data["enterprise_id"])
             .order_by(model.waiting.c.event_id)).all():
         conn.execute(model.waiting.delete().where(model.waiting.c.event_id == row.event_id))
-        published |= bool(on_hazard(conn, Event.from_json(row.body), settings))
+        released = Event.from_json(row.body)
+        published |= bool(HANDLERS[released.name](conn, released, settings))
     return published
 
 
@@ -106,12 +109,21 @@ def wait_for_enterprise(conn, event):
                                                body=event.to_json()))
 
 
-def on_hazard(conn, event, settings):
-    if not needs_grid(event):
-        return False
+def enterprise_or_wait(conn, event):
+    """The event's enterprise in the directory; None if it is not there yet,
+    and then the event waits for its EnterpriseRegistered (which releases it
+    to its handler)."""
     firm = model.enterprise(conn, event.subject)
     if firm is None:
         wait_for_enterprise(conn, event)
+    return firm
+
+
+def on_hazard(conn, event, settings):
+    if not needs_grid(event):
+        return False
+    firm = enterprise_or_wait(conn, event)
+    if firm is None:
         return False
     data = event.data
     where = {"name": firm.name, "town": firm.town, "grid": firm.grid,
@@ -143,6 +155,24 @@ def on_hazard(conn, event, settings):
     for recipient in recipients:
         issue(conn, event, recipient, event.subject, kind, settings,
               lambda language: dict(context, level_text=templates.level_text(level, language)))
+    return True
+
+
+def on_abatement_overdue(conn, event, settings):
+    """A citation not abated by its abatement day: the enterprise and its
+    grid are told (once per citation and recipient: the event is recorded
+    once, the notice's id derives from it)."""
+    firm = enterprise_or_wait(conn, event)
+    if firm is None:
+        return False
+    data = event.data
+    context = {"name": firm.name, "town": firm.town, "grid": firm.grid,
+               "case_id": data["case_id"], "citation_id": data["citation_id"],
+               "clause": data["clause"], "abatement_date": data["abatement_date"],
+               "hazard_ids": ", ".join(data["hazard_ids"]), "detected_at": data["detected_at"]}
+    for recipient in (enterprise_recipient(event.subject), "grid:" + firm.grid):
+        issue(conn, event, recipient, event.subject, "abatement_overdue", settings,
+              lambda language: context)
     return True
 
 
@@ -188,6 +218,7 @@ HANDLERS = {
     "HazardListingDue": on_hazard,
     "HazardDelisted": on_hazard,
     "TargetsDrawn": on_targets_drawn,
+    "CitationAbatementOverdue": on_abatement_overdue,
 }
 
 

@@ -43,7 +43,8 @@ class Subscribe(_Command):
 
 
 NOTICE_KINDS = ("grade", "monthly", "major_hazard", "overdue", "publication", "listed",
-                "listing_due", "delisted", "targets_drawn", "grid_targets_drawn")
+                "listing_due", "delisted", "targets_drawn", "grid_targets_drawn",
+                "abatement_overdue")
 DELIVERY_STATES = ("pending", "delivered", "failed")
 
 

@@ -57,12 +57,32 @@ hazard_steps = Table(
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
+# Citations of enforcement cases overdue for abatement (rule set 2026.3):
+# the overdue mark and a withdrawal after it, each filling in its column,
+# so either may arrive first.
+citation_facts = Table(
+    "citation_facts", metadata,
+    Column("citation_id", String(64), primary_key=True),
+    Column("enterprise_id", String(64), nullable=False, index=True),
+    Column("case_id", String(64), nullable=False),
+    Column("overdue_since", DateTime(timezone=True)),
+    Column("withdrawn_at", DateTime(timezone=True)),
+)
+
 STEPS = {"RectificationDone": ("rectified", "done_at"),
          "HazardReturned": ("returned", "returned_at"),
          "HazardVerified": ("verified", "verified_at"),
          "HazardOverdue": ("overdue", "detected_at")}
 SCORED = {"HazardReported", "InspectionLogged", "SafetyActionRecorded",
-          "PositionRegistered"} | set(STEPS)
+          "PositionRegistered", "CitationAbatementOverdue"} | set(STEPS)
+
+
+def scored(event):
+    """Whether an event bears on its enterprise's score. A withdrawn citation
+    does only if it had been marked overdue (the event says so): the
+    withdrawals of imported records make no score rows."""
+    return event.name in SCORED or (event.name == "CitationWithdrawn"
+                                    and event.data["abatement_overdue"])
 
 inspection_facts = Table(
     "inspection_facts", metadata,
@@ -128,7 +148,7 @@ statements = Table(
 CLOCK_STREAM = "scoring-clock"
 
 TABLES = [enterprises, hazard_facts, hazard_steps, inspection_facts, action_facts,
-          position_facts, scores, clock, statements]
+          position_facts, citation_facts, scores, clock, statements]
 
 
 def _utc(moment):
@@ -171,6 +191,15 @@ def apply_fact(conn, event):
                                     "enterprise_id": data["enterprise_id"],
                                     "kind": data["kind"], "held_on": data["held_on"]},
                ["action_id"])
+    elif event.name == "CitationAbatementOverdue" or (event.name == "CitationWithdrawn"
+                                                      and data["abatement_overdue"]):
+        column, at = (("overdue_since", data["overdue_since"])
+                      if event.name == "CitationAbatementOverdue"
+                      else ("withdrawn_at", data["withdrawn_at"]))
+        upsert(conn, citation_facts, {"citation_id": data["citation_id"],
+                                      "enterprise_id": data["enterprise_id"],
+                                      "case_id": data["case_id"], column: at},
+               ["citation_id"], [column])
     elif event.name == "PositionRegistered":
         upsert(conn, position_facts, {"position_id": data["position_id"],
                                       "enterprise_id": data["enterprise_id"],
@@ -206,6 +235,11 @@ ACTIONS_QUERY = (select(action_facts.c.kind, action_facts.c.held_on)
                         action_facts.c.held_on >= bindparam("first_day"),
                         action_facts.c.held_on <= bindparam("last_day"))
                  .order_by(action_facts.c.action_id))
+CITATIONS_QUERY = (select(citation_facts.c.citation_id, citation_facts.c.overdue_since,
+                          citation_facts.c.withdrawn_at)
+                   .where(citation_facts.c.enterprise_id == bindparam("enterprise_id"),
+                          _in_window(citation_facts.c.overdue_since))
+                   .order_by(citation_facts.c.citation_id))
 POSITIONS_QUERY = (select(position_facts.c.position_id, position_facts.c.has_checklist)
                    .where(position_facts.c.enterprise_id == bindparam("enterprise_id"))
                    .order_by(position_facts.c.position_id))
@@ -214,8 +248,9 @@ POSITIONS_QUERY = (select(position_facts.c.position_id, position_facts.c.has_che
 def facts_of(conn, enterprise_id, window):
     """The facts the rules can see in `window`: hazards recorded or due in
     it (with their steps), inspections and safety actions in it, and the
-    enterprise's positions. Bounded by three months of activity, however
-    long the enterprise's history."""
+    enterprise's positions, and its citations overdue for abatement in it.
+    Bounded by three months of activity, however long the enterprise's
+    history."""
     params = {"enterprise_id": enterprise_id, "start": window.start_instant,
               "end": window.end_instant, "first_day": window.start, "last_day": window.end}
     steps = {}
@@ -240,7 +275,10 @@ def facts_of(conn, enterprise_id, window):
         actions=[scoring_rules.ActionFact(kind=r.kind, held_on=r.held_on)
                  for r in conn.execute(ACTIONS_QUERY, params)],
         positions=[scoring_rules.PositionFact(r.position_id, bool(r.has_checklist))
-                   for r in conn.execute(POSITIONS_QUERY, params)])
+                   for r in conn.execute(POSITIONS_QUERY, params)],
+        citations=[scoring_rules.CitationFact(r.citation_id, _utc(r.overdue_since),
+                                              withdrawn=r.withdrawn_at is not None)
+                   for r in conn.execute(CITATIONS_QUERY, params)])
 
 
 def evaluate(conn, rules, enterprise_id, as_of):
@@ -334,7 +372,7 @@ def handle(conn, event, rules):
     the GradeAssigned event it recorded, if the grade changed."""
     if not eventstore.record_received(conn, CONSUMER, event):
         return None                                   # a duplicate: already applied
-    if event.name not in SCORED:
+    if not scored(event):
         apply_fact(conn, event)
         return None
     # One writer per enterprise at a time; the clock is read after the lock,

@@ -3,7 +3,12 @@ measured, and the grade thresholds — read from a versioned JSON file, so a
 new rule set is configuration, not a code branch.
 
 All arithmetic is Decimal: a score recomputed anywhere, any time, is the
-same to the last digit."""
+same to the last digit.
+
+An indicator may also carry `deductions` (rule set 2026.3 on): points taken
+off what it measured for findings elsewhere — `per` each, at most `cap`,
+never below zero — each shown in the explanation with its count, the points
+taken and why, under the rule version that took them."""
 import functools
 import json
 import os
@@ -12,7 +17,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 RULES_DIR = os.path.join(os.path.dirname(__file__), "rules")
-DEFAULT_RULES = "v2.json"
+DEFAULT_RULES = "v3.json"
 VALUE_QUANTUM = Decimal("0.0001")
 POINTS_QUANTUM = Decimal("0.01")
 
@@ -98,12 +103,23 @@ class PositionFact:
 
 
 @dataclass
+class CitationFact:
+    """A citation of an enforcement case that was not abated by its
+    abatement day: overdue from `overdue_since` (the start of the next day in
+    the deployment's zone); `withdrawn` if the citation was withdrawn since."""
+    citation_id: str
+    overdue_since: datetime
+    withdrawn: bool = False
+
+
+@dataclass
 class Facts:
     """What the rules can see of one enterprise."""
     hazards: list = field(default_factory=list)
     inspections: list = field(default_factory=list)
     actions: list = field(default_factory=list)
     positions: list = field(default_factory=list)
+    citations: list = field(default_factory=list)
 
 
 def _ratio(numerator, denominator):
@@ -173,6 +189,43 @@ MEASURES = {f.__name__: f for f in (share_recorded_within, share_rectified_by_de
                                     positions_standardised)}
 
 
+# --- deductions: each returns (how many findings, detail) -------------------------------------
+
+def citations_abatement_overdue(window, facts):
+    """Citations in force that became overdue for abatement in the window
+    (a later abatement does not undo that it was late; a withdrawal does:
+    the violation was not upheld)."""
+    overdue = sorted(c.citation_id for c in facts.citations
+                     if not c.withdrawn and window.contains(c.overdue_since))
+    return len(overdue), {"citations": overdue}
+
+
+DEDUCTIONS = {f.__name__: f for f in (citations_abatement_overdue,)}
+
+
+def _deductions(rules, indicator, window, facts, measured):
+    """The indicator's deductions as the explanation shows them, and the
+    points they take together (never more than `measured`)."""
+    shown, left = [], measured
+    for rule in indicator.get("deductions", []):
+        count, detail = DEDUCTIONS[rule["measure"]](window, facts)
+        per, cap = Decimal(rule["per"]), Decimal(rule["cap"])
+        taken = min(per * count, cap, left).quantize(POINTS_QUANTUM, ROUND_HALF_UP)
+        left -= taken
+        words = {"count": count, "per": rule["per"], "cap": rule["cap"],
+                 "taken": str(taken), "version": rules["version"]}
+
+        def why(texts):
+            return (texts["why"] if count else texts["why_none"]).format(**words)
+        shown.append({
+            "key": rule["key"], "count": count, "per": str(per.quantize(POINTS_QUANTUM)),
+            "cap": str(cap.quantize(POINTS_QUANTUM)), "points": str(-taken) if taken else "0.00",
+            "rule_version": rules["version"], "detail": detail, "why": why(rule),
+            "i18n": {language: {"why": why(texts)}
+                     for language, texts in sorted(rule.get("i18n", {}).items())}})
+    return shown, measured - left
+
+
 def grade_for(rules, points):
     for grade, threshold in rules["grades"]:
         if points >= Decimal(threshold):
@@ -203,10 +256,12 @@ def evaluate(rules, as_of, facts):
             value = Decimal(indicator["when_empty"]).quantize(VALUE_QUANTUM)
         max_points = Decimal(indicator["points"])
         points = (max_points * value).quantize(POINTS_QUANTUM, ROUND_HALF_UP)
+        deductions, taken = _deductions(rules, indicator, window, facts, points)
+        points -= taken
         total += points
         missing = max_points - points
-        advised = missing > 0 and judged(indicator, empty)
-        indicators.append({
+        advised = missing > 0 and (judged(indicator, empty) or taken > 0)
+        shown = {
             "key": indicator["key"], "title": indicator["title"], "value": str(value),
             "points": str(points), "max_points": str(max_points.quantize(POINTS_QUANTUM)),
             "nothing_to_measure": empty, "detail": detail,
@@ -216,7 +271,10 @@ def evaluate(rules, as_of, facts):
             "i18n": {language: {"title": text["title"],
                                 "to_gain": (text["advice"] if advised else "")}
                      for language, text in sorted(indicator.get("i18n", {}).items())},
-        })
+        }
+        if "deductions" in indicator:         # rule sets before 2026.3 explain as they did
+            shown["deductions"] = deductions
+        indicators.append(shown)
     return {
         "rule_version": rules["version"], "as_of": as_of.isoformat(),
         "window_start": window.start.isoformat(), "window_end": window.end.isoformat(),

@@ -12,7 +12,10 @@ from .rules import load_rules
 from .schemas import AdvanceClock, DistributionQuery, ExcellentQuery, RankingQuery, ScoreQuery
 
 SUBSCRIBED = ["einspection.enterprise.#", "einspection.hazard.#", "einspection.inspection.#",
-              "einspection.safety-action.#", "einspection.position.registered.v1"]
+              "einspection.safety-action.#", "einspection.position.registered.v1",
+              # enforcement: overdue abatement counts under rule set 2026.3
+              "einspection.case.abatement-overdue.v1",
+              "einspection.case.citation-withdrawn.v1"]
 CLOCK_CHECK_SECONDS = float(os.environ.get("SCORING_CLOCK_CHECK_SECONDS") or 300)
 
 

@@ -64,6 +64,7 @@ class FaultPlatform(launch.Platform):
                                  exchange=self.exchange, queue_prefix=self.tag)
         env["EVENTS_AMQP_URI"] = self.amqp_uri
         env.update({"HAZARD_OVERDUE_CHECK_SECONDS": "3600",
+                    "ENFORCEMENT_ABATEMENT_CHECK_SECONDS": "3600",
                     "SCORING_CLOCK_CHECK_SECONDS": "3600",
                     "NOTIFY_DISPATCH_SECONDS": "0.5",
                     # the tests' webhook receivers listen on 127.0.0.1

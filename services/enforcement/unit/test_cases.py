@@ -2,6 +2,7 @@
 error), exact money, partial payments, abatement, and the view."""
 import json
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -412,3 +413,68 @@ def test_an_establishment_is_recorded_once_until_it_changes():
     assert establishments.record(command, OFFICER, now=T0, known=event.data) is None
     changed = dict(command, name="CA CORRECTIONS AVENAL STATE PRISON")
     assert establishments.record(changed, OFFICER, now=T0, known=event.data) is not None
+
+
+# --- overdue abatement -----------------------------------------------------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def shanghai(day, hour=0):
+    return datetime(2026, 3, day, hour, tzinfo=SHANGHAI).astimezone(timezone.utc)
+
+
+def test_a_citation_past_its_abatement_day_is_marked_overdue_once():
+    stream, case = opened()
+    case = cite(case, stream, "c1", hazard_ids=["h-1"])                # due 2026-03-20
+    case = cite(case, stream, "c2", abatement_date="2026-03-25")
+    case = cite(case, stream, "c3")
+    case = cite(case, stream, "c4", abatement_date=None)               # no day: never due
+    case.withdraw_citation({"citation_id": "c3", "reason": "撤销"}, OFFICER, now=at(2))
+    case = stream.save(case)
+    assert case.next_abatement_due() == date(2026, 3, 20)
+    # the last hour of the 20th in Shanghai (16:00Z on the 20th): not yet
+    assert case.mark_abatement_overdue(shanghai(20, 23), SHANGHAI) == []
+    [marked] = case.mark_abatement_overdue(shanghai(21, 0), SHANGHAI)
+    assert marked.name == "CitationAbatementOverdue" and marked.actor == "enforcement-service"
+    assert marked.data["citation_id"] == "c1" and marked.data["hazard_ids"] == ["h-1"]
+    assert marked.data["abatement_date"] == date(2026, 3, 20)
+    assert marked.data["overdue_since"] == datetime(2026, 3, 20, 16, tzinfo=timezone.utc)
+    case = stream.save(case)
+    assert case.mark_abatement_overdue(shanghai(22), SHANGHAI) == []     # once
+    assert case.next_abatement_due() == date(2026, 3, 25)
+    assert case.abatements_overdue() == ["c1"]
+    shown = {c["citation_id"]: c for c in cases.case_view(case, zone=SHANGHAI)["citations"]}
+    assert shown["c1"]["abatement_overdue"] is True
+    assert shown["c1"]["abatement_overdue_at"] == "2026-03-20T16:00:00.000000Z"
+    assert shown["c2"]["abatement_overdue"] is False and shown["c2"]["abated_late"] is False
+    assert cases.case_view(case, zone=SHANGHAI)["abatements_overdue"] == 1
+
+    # a later abatement still abates, and says it was late
+    case.abate_citation({"citation_id": "c1", "hazard_id": "h-1"}, cases.SERVICE, now=at(22))
+    case = stream.save(case)
+    view = cases.case_view(case, zone=SHANGHAI)
+    c1 = view["citations"][0]
+    assert (c1["abated"], c1["abated_late"], c1["abatement_overdue"]) == (True, True, True)
+    assert view["abatements_overdue"] == 0 and case.abatements_overdue() == []
+    # c2 abated on its day: not late, never marked
+    case.abate_citation({"citation_id": "c2", "abated_at": shanghai(25, 20)}, OFFICER,
+                        now=at(30))
+    case = stream.save(case)
+    assert case.mark_abatement_overdue(shanghai(28), SHANGHAI) == []
+    assert cases.case_view(case, zone=SHANGHAI)["citations"][1]["abated_late"] is False
+    assert case.next_abatement_due() is None
+    assert [e.name for e in stream.events].count("CitationAbatementOverdue") == 1
+
+
+def test_no_overdue_abatement_for_a_closed_or_an_imported_case():
+    stream, case = opened()
+    case = cite(case, stream, "c1")
+    case = close(case, stream, "withdrawn")
+    assert case.next_abatement_due() is None
+    assert case.mark_abatement_overdue(shanghai(28), SHANGHAI) == []
+    stream, case = opened(source_system="osha", source_ref="317-1")
+    case = cite(case, stream, "c1")
+    assert case.imported and case.overdue_citations(date(2026, 3, 28)) == ["c1"]
+    assert case.next_abatement_due() is None
+    assert case.mark_abatement_overdue(shanghai(28), SHANGHAI) == []

@@ -91,7 +91,12 @@ function indicator(item) {
     Number(item.missing_points) > 0 && item.to_gain
       ? h("div", { class: "advice" }, item.to_gain,
           zh.to_gain ? h("div", { class: "zh" }, zh.to_gain) : null)
-      : null);
+      : null,
+    // points taken off for findings elsewhere (rule set 2026.3: citations overdue for abatement)
+    ...(item.deductions || []).filter((d) => d.count > 0).map((d) =>
+      h("div", { class: "advice deduction", dataset: { key: d.key } },
+        (d.i18n && d.i18n.zh && d.i18n.zh.why) || d.why,
+        d.i18n && d.i18n.zh ? h("div", { class: "zh" }, d.why) : null)));
 }
 
 async function loadManagementNotice() {

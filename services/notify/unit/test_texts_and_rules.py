@@ -44,6 +44,10 @@ CONTEXTS = {
                                seed_source="福彩3D 第2016125期", drawn_at=WHEN, grid="Wukang-1",
                                targets=[{"enterprise_id": "e-1", "name": "Baide Fabrics",
                                          "town": "Wukang", "mandatory": True}]),
+    "abatement_overdue": dict(name="Baide Fabrics", town="Wukang", grid="Wukang-1",
+                              case_id="case-1", citation_id="c-1",
+                              clause="《安全生产法》第九十九条", abatement_date=date(2026, 3, 20),
+                              hazard_ids="h-1", detected_at=WHEN),
 }
 
 

@@ -5,12 +5,13 @@ import pytest
 
 import os
 
-from services.scoring.rules import (RULES_DIR, ActionFact, Facts, HazardFact, InspectionFact,
-                                    PositionFact, Window, evaluate, grade_for, load_rules,
-                                    months_before, period_before)
+from services.scoring.rules import (RULES_DIR, ActionFact, CitationFact, Facts, HazardFact,
+                                    InspectionFact, PositionFact, Window, evaluate, grade_for,
+                                    load_rules, months_before, period_before)
 
 RULES = load_rules(os.path.join(RULES_DIR, "v1.json"))     # the first rule set, kept as it was
-V2 = load_rules()                                           # the default
+V2 = load_rules(os.path.join(RULES_DIR, "v2.json"))        # kept: its scores stay explained
+V3 = load_rules()                                           # the default
 
 
 def at(day, hour=10):
@@ -160,7 +161,7 @@ def test_no_advice_from_an_indicator_with_nothing_to_judge():
     assert score["points"] == "5.00"       # 1.00 + 2.50 + 0 + 1.50 + 0 + 0, as before
 
 
-@pytest.mark.parametrize("rules", [RULES, V2], ids=["2026.1", "2026.2"])
+@pytest.mark.parametrize("rules", [RULES, V2, V3], ids=["2026.1", "2026.2", "2026.3"])
 def test_every_indicator_has_a_chinese_title_and_advice(rules):
     for indicator in rules["indicators"]:
         zh = indicator["i18n"]["zh"]
@@ -188,3 +189,87 @@ def test_the_explanation_carries_chinese_advice_only_where_points_were_lost():
                                         (date(2026, 3, 31), "2026-02")])
 def test_a_statement_is_about_the_month_before(day, period):
     assert period_before(day) == period
+
+
+# --- rule set 2026.3: overdue abatement of citations ------------------------------------------
+
+def seed_like_facts(citations=()):
+    as_of = date(2026, 11, 29)
+    hazards = [HazardFact(found_at=at(date(2026, 10, 1), 8), reported_at=at(date(2026, 10, 1), 9),
+                          deadline=at(date(2026, 10, 8)), level="general",
+                          rectified_at=at(date(2026, 10, 5)))]
+    inspections = [InspectionFact("self", at(as_of - timedelta(days=7 * n)), "p-1")
+                   for n in range(13)]
+    return as_of, Facts(hazards=hazards, inspections=inspections, citations=list(citations))
+
+
+def overdue(citation_id, day, withdrawn=False):
+    return CitationFact(citation_id, at(day, 16), withdrawn=withdrawn)
+
+
+def test_v3_is_the_default_and_scores_like_v2_without_overdue_citations():
+    assert V3["version"] == "2026.3" and V3["grades"] == V2["grades"]
+    as_of, facts = seed_like_facts()
+    v2, v3 = evaluate(V2, as_of, facts), evaluate(V3, as_of, facts)
+    assert (v3["points"], v3["grade"]) == (v2["points"], v2["grade"])
+    [rectification] = [i for i in v3["indicators"] if i["key"] == "rectification_on_time"]
+    [deduction] = rectification["deductions"]
+    assert (deduction["count"], deduction["points"]) == (0, "0.00")
+    assert deduction["why"].startswith("no cited violation overdue")
+    assert "2026.3" in deduction["why"] and "不扣分" in deduction["i18n"]["zh"]["why"]
+    # rule sets before it explain as they did
+    assert all("deductions" not in i for i in v2["indicators"])
+
+
+def test_v3_takes_half_a_point_per_overdue_citation_off_rectification_on_time():
+    as_of, facts = seed_like_facts([overdue("c-1", date(2026, 11, 2)),
+                                    overdue("c-2", date(2026, 10, 1)),
+                                    overdue("c-0", date(2026, 8, 1)),        # before the window
+                                    overdue("c-9", date(2026, 11, 3), withdrawn=True)])
+    before = evaluate(V2, as_of, facts)
+    score = evaluate(V3, as_of, facts)
+    by_key = {i["key"]: i for i in score["indicators"]}
+    rectification = by_key["rectification_on_time"]
+    assert rectification["value"] == "1.0000"                 # what it measured is unchanged
+    assert (rectification["points"], rectification["missing_points"]) == ("1.50", "1.00")
+    [deduction] = rectification["deductions"]
+    assert deduction == {
+        "key": "abatement_overdue", "count": 2, "per": "0.50", "cap": "1.50",
+        "points": "-1.00", "rule_version": "2026.3", "detail": {"citations": ["c-1", "c-2"]},
+        "why": "2 cited violation(s) of an enforcement case not abated by the abatement day, "
+               "overdue in the window: -0.50 each, at most 1.50; 1.00 taken off "
+               "(rule set 2026.3)",
+        "i18n": {"zh": {"why": "窗口期内有2项执法检查违法行为逾期未整改：每项扣0.50分，"
+                               "最多扣1.50分，共扣1.00分（评分规则2026.3）"}}}
+    # a full indicator now advises, in both languages
+    assert "abate every cited violation" in rectification["to_gain"]
+    assert "违法行为须在整改期限内整改完毕" in rectification["i18n"]["zh"]["to_gain"]
+    assert Decimal(score["points"]) == Decimal(before["points"]) - Decimal("1.00")
+
+
+def test_v3_deduction_is_capped_and_never_below_zero():
+    as_of, facts = seed_like_facts([overdue("c-%d" % n, date(2026, 11, n + 1))
+                                    for n in range(5)])
+    rectification = {i["key"]: i for i in evaluate(V3, as_of, facts)["indicators"]}[
+        "rectification_on_time"]
+    assert rectification["deductions"][0]["points"] == "-1.50"          # 5 × 0.50, capped
+    assert rectification["points"] == "1.00"
+    # a major hazard open past its deadline: 0.63 measured, not less than zero after
+    facts.hazards.append(HazardFact(found_at=at(date(2026, 11, 1)),
+                                    reported_at=at(date(2026, 11, 1), 12),
+                                    deadline=at(date(2026, 11, 8)), level="major"))
+    rectification = {i["key"]: i for i in evaluate(V3, as_of, facts)["indicators"]}[
+        "rectification_on_time"]
+    assert rectification["deductions"][0]["points"] == "-0.63"
+    assert rectification["points"] == "0.00"
+
+
+def test_v3_advises_on_overdue_citations_even_with_no_hazard_due():
+    """Nothing fell due: the indicator keeps its credit for want of evidence,
+    but an overdue citation is a finding, and the advice says so."""
+    as_of = date(2026, 11, 29)
+    score = evaluate(V3, as_of, Facts(citations=[overdue("c-1", date(2026, 11, 2))]))
+    rectification = {i["key"]: i for i in score["indicators"]}["rectification_on_time"]
+    assert rectification["nothing_to_measure"] and rectification["points"] == "2.00"
+    assert rectification["to_gain"].startswith("rectify hazards")
+    assert score["points"] == "3.00"              # 3.50 with nothing recorded, less 0.50
