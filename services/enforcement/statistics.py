@@ -83,7 +83,7 @@ class EnforcementStatisticsQuery(Schema):
 
     @validates_schema
     def _order(self, data, **_):
-        if data["from_"] and data["to"] and data["to"] < data["from_"]:
+        if data.get("from_") and data.get("to") and data["to"] < data["from_"]:
             raise ValidationError("must not be before from", "to")
 
 
