@@ -209,7 +209,7 @@ def test_fines_that_floats_get_wrong_are_summed_to_the_cent(county):
 
 
 def test_figures_per_town_grid_industry_year_campaign_and_violation_class(county):
-    api, ids = county.api, county.ids
+    api = county.api
     hazards_settled(county)
     towns = by_key(figures(api, group_by="town", source="recorded"))
     assert set(towns) == {TOWN_A, TOWN_B}
