@@ -40,7 +40,7 @@ CAMPAIGN = str(uuid.uuid4())
 # amounts a float sums wrong: 0.10 + 0.20, and many x.x5
 FINES = {"a1": [("serious", "0.10"), ("other", "0.20"), ("repeat", "1005.05")],
          "a1-again": [("other", "0.15"), ("other", "2.35")],
-         "b1": [("serious", "0.05"), ("other", "1.15"), ("other", "3.45"), ("willful", "0.70")]}
+         "b1": [("serious", "0.05"), ("other", "1.15"), ("other", "3.55"), ("willful", "0.70")]}
 WITHDRAWN = ("b1", 1)             # b1's second citation is withdrawn
 PAID = {"a1": [("0.30", "r-1"), ("1005.05", "r-2")], "b1": [("0.05", "r-3")]}
 
@@ -185,13 +185,13 @@ def test_fines_that_floats_get_wrong_are_summed_to_the_cent(county):
                 if (visit, index) != WITHDRAWN]
     assert floats_get_it_wrong(proposed)
     totals = figures(api, group_by="year", source="recorded")["totals"]
-    assert totals["fines_proposed"] == str(sum(Decimal(f) for f in proposed)) == "1012.05"
+    assert totals["fines_proposed"] == str(sum(Decimal(f) for f in proposed)) == "1012.15"
     # a1's case closed paid; b1's decided and partly paid; a1-again open, not decided
     imposed = [f for visit in ("a1", "b1") for index, (_, f) in enumerate(FINES[visit])
                if (visit, index) != WITHDRAWN]
-    assert totals["fines_imposed"] == "%.2f" % sum(Decimal(f) for f in imposed) == "1009.55"
+    assert totals["fines_imposed"] == "%.2f" % sum(Decimal(f) for f in imposed) == "1009.65"
     assert totals["fines_paid"] == "1005.40"
-    assert totals["fines_outstanding"] == "4.15" and totals["fines_uncollected"] == "0.00"
+    assert totals["fines_outstanding"] == "4.25" and totals["fines_uncollected"] == "0.00"
     assert (totals["cases_open"], totals["cases_closed"]) == (2, 1)
     assert (totals["citations_in_force"], totals["citations_withdrawn"]) == (8, 1)
     assert (totals["citations_serious"], totals["citations_other"], totals["citations_repeat"],
@@ -200,12 +200,13 @@ def test_fines_that_floats_get_wrong_are_summed_to_the_cent(county):
     assert (totals["inspections"], totals["enterprises_visited"],
             totals["enterprises_visited_more_than_once"]) == (4, 3, 1)
     enterprise = by_key(figures(api, group_by="enterprise", source="recorded"))
-    assert enterprise[ids["a1"]]["fines_proposed"] == "1005.35" == str(
-        Decimal("0.10") + Decimal("0.20") + Decimal("1005.05"))
+    assert enterprise[ids["a1"]]["fines_proposed"] == "1007.85" == str(sum(
+        Decimal(fine) for visit in ("a1", "a1-again") for _, fine in FINES[visit]))
     assert enterprise[ids["a1"]]["name"] == "统计企业a1"
     assert enterprise[ids["a1"]]["inspections"] == 2
     assert sum(float(f) for _, f in FINES["a1"]) != 1005.35            # what a float says
-    assert enterprise[ids["b1"]]["fines_proposed"] == "4.20"          # 1.15 withdrawn
+    assert enterprise[ids["a1"]]["fines_imposed"] == "1005.35"        # a1-again: not decided
+    assert enterprise[ids["b1"]]["fines_proposed"] == "4.30"          # 1.15 withdrawn
 
 
 def test_figures_per_town_grid_industry_year_campaign_and_violation_class(county):
@@ -216,7 +217,7 @@ def test_figures_per_town_grid_industry_year_campaign_and_violation_class(county
     assert (towns[TOWN_A]["inspections"], towns[TOWN_A]["enterprises_visited"],
             towns[TOWN_A]["enterprises_visited_more_than_once"]) == (3, 2, 1)
     assert (towns[TOWN_A]["fines_proposed"], towns[TOWN_B]["fines_proposed"]) == (
-        "1007.85", "4.20")
+        "1007.85", "4.30")
     assert towns[TOWN_B]["hazards_found"] == 2 and towns[TOWN_A]["hazards_found"] == 4
     grids = by_key(figures(api, group_by="grid", source="recorded"))
     assert {key: group["inspections"] for key, group in grids.items()} == {
@@ -238,7 +239,7 @@ def test_figures_per_town_grid_industry_year_campaign_and_violation_class(county
     assert {key: group["citations_in_force"] for key, group in classes.items()} == {
         "serious": 2, "other": 4, "repeat": 1, "willful": 1}
     assert classes["other"]["citations_withdrawn"] == 1
-    assert classes["other"]["fines_proposed"] == "6.15"          # 0.20 + 0.15 + 2.35 + 3.45
+    assert classes["other"]["fines_proposed"] == "6.25"          # 0.20 + 0.15 + 2.35 + 3.55
     assert classes["serious"]["cases_open"] + classes["serious"]["cases_closed"] == 2
     assert classes["serious"]["fines_paid"] is None              # a payment is the case's
 
@@ -248,7 +249,7 @@ def test_figures_per_town_grid_industry_year_campaign_and_violation_class(county
                      counted_from_the_files()["by_establishment"].items() if city == "CHOWCHILLA")
     assert Decimal(usd_towns["CHOWCHILLA"]["fines_imposed"]) == chowchilla > Decimal("37430")
     assert usd_towns["CHOWCHILLA"]["enterprises_visited"] == 7
-    assert set(by_key(figures(api, group_by="grid", currency="USD"))) == {"(unknown)"}
+    assert set(by_key(figures(api, group_by="grid", source="imported"))) == {"(unknown)"}
 
 
 def test_a_period_compared_and_the_figures_as_csv(county):
@@ -261,7 +262,7 @@ def test_a_period_compared_and_the_figures_as_csv(county):
     totals = compared["totals"]
     assert totals["previous"]["inspections"] == 0 and totals["change"]["inspections"] == 4
     assert totals["previous"]["fines_proposed"] == "0.00"
-    assert totals["change"]["fines_proposed"] == totals["fines_proposed"] == "1012.05"
+    assert totals["change"]["fines_proposed"] == totals["fines_proposed"] == "1012.15"
     before = figures(api, group_by="town", source="recorded", compare="previous_period",
                      **window)
     assert before["previous_period"]["to"] < window["from"]
@@ -272,9 +273,9 @@ def test_a_period_compared_and_the_figures_as_csv(county):
     assert download.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(download.text)))
     assert rows[-1]["enterprise"] == "total"
-    assert rows[-1]["fines_proposed"] == "1012.05" and rows[-1]["inspections"] == "4"
+    assert rows[-1]["fines_proposed"] == "1012.15" and rows[-1]["inspections"] == "4"
     assert rows[-1]["previous_fines_proposed"] == "0.00"
-    assert rows[-1]["change_fines_proposed"] == "1012.05"
+    assert rows[-1]["change_fines_proposed"] == "1012.15"
     assert {row["enterprise"] for row in rows[:-1]} == set(county.ids.values())
 
 
@@ -292,7 +293,7 @@ def test_each_caller_sees_the_figures_of_its_own_scope(county):
     manager = account(api, "enterprise_manager", enterprise_id=ids["b1"])
     own = figures(manager, group_by="town")
     assert [group["key"] for group in own["groups"]] == [TOWN_B]
-    assert own["totals"]["fines_proposed"] == everyone[ids["b1"]]["fines_proposed"] == "4.20"
+    assert own["totals"]["fines_proposed"] == everyone[ids["b1"]]["fines_proposed"] == "4.30"
     # another tenant's figures are nothing, whatever is asked (and no imported USD)
     stranger = account(api, "enterprise_manager", enterprise_id=ids["a2"])
     theirs = figures(stranger, group_by="enterprise", enterprise_id=ids["b1"])
@@ -323,7 +324,8 @@ def counted_from_the_files():
     in_force = [v for v in violations if missing(v["delete_flag"])]
     dollars = defaultdict(Decimal)
     for v in in_force:
-        dollars[where[v["activity_nr"]]] += Decimal(v["current_penalty"] or 0)
+        if not missing(v["current_penalty"]):
+            dollars[where[v["activity_nr"]]] += Decimal(v["current_penalty"])
     names = {"O": "other", "S": "serious", "R": "repeat", "W": "willful"}
     return {"inspections": len(inspections), "deleted": len(violations) - len(in_force),
             "by_class": Counter(names[v["viol_type"]] for v in in_force),
