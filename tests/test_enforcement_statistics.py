@@ -364,6 +364,14 @@ def test_the_imported_osha_export_answers_its_figures(county):
     first = top["groups"][0]
     assert (first["name"], first["town"], first["fines_imposed"]) == (
         "CA PRISON INDUSTRY AUTHORITY", "CHOWCHILLA", "37430.00")
+    # its one inspection (2017-06-28, closed 2019-10-09): 2 serious, 2 other; the case closed
+    # as terminated (the export holds no payments), so its balance is uncollected
+    assert (first["inspections"], first["cases_closed"], first["citations_serious"],
+            first["citations_other"]) == (1, 1, 2, 2)
+    assert (first["fines_proposed"], first["fines_paid"], first["fines_outstanding"],
+            first["fines_uncollected"]) == ("37430.00", "0.00", "0.00", "37430.00")
+    assert cents(totals["fines_uncollected"]) + cents(totals["fines_outstanding"]) == cents(
+        totals["fines_imposed"])
     ranked = sorted(counted["by_establishment"].items(), key=lambda item: (-item[1], item[0]))
     assert [Decimal(group["fines_imposed"]) for group in top["groups"]] == [
         dollars for _, dollars in ranked[:10]]
