@@ -271,6 +271,7 @@ def test_a_period_compared_and_the_figures_as_csv(county):
                                           compare="previous_period", format="csv"))
     assert download.status_code == 200, download.text
     assert download.headers["Content-Type"].startswith("text/csv")
+    assert "enforcement-statistics-CNY.csv" in download.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(download.text)))
     assert rows[-1]["enterprise"] == "total"
     assert rows[-1]["fines_proposed"] == "1012.15" and rows[-1]["inspections"] == "4"

@@ -7,6 +7,8 @@ Campaigns are the authority's alone (403 for any other account). Cases are
 read within the account's scope (an enterprise's accounts see their own,
 read-only); the enforcement service acts on them only for the authority,
 after it found the case in the account's scope (another tenant's is a 404)."""
+from werkzeug.wrappers import Response
+
 from einspection import figures
 from einspection.contract import load_command
 from einspection.errors import InvalidCommand, NotFound
@@ -188,7 +190,12 @@ class EnforcementRoutes:
                 found = figures.fold(found, attribute_of, group_by,
                                      statistics.ENFORCEMENT_FIGURES, {})
             return found
-        return statistics.answer(
+        answered = statistics.answer(
             args, fetch, statistics.ENFORCEMENT_COUNTS, (), statistics.EnforcementStatisticsQuery,
             "enforcement-statistics", amounts=statistics.ENFORCEMENT_AMOUNTS,
             arrange=lambda found: statistics.arranged(found, order["sort"], order["limit"]))
+        if isinstance(answered, Response):          # the CSV's money: its currency in its name
+            answered.headers["Content-Disposition"] = (
+                'attachment; filename="enforcement-statistics-%s.csv"'
+                % same_currency["currency"])
+        return answered
