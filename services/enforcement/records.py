@@ -1,6 +1,9 @@
 """The enforcement service's read models of its own events: the list of
-campaigns, the list of cases with their totals (exact sums of int fen), and
-which citation cites which hazard (what a HazardVerified abates).
+campaigns, the list of cases with their totals (exact sums of int fen),
+which citation cites which hazard (what a HazardVerified abates), each
+citation's class and fines, and the establishments recorded outside the
+register (the last EstablishmentRecorded of each) — the last two for the
+authority's figures (statistics.py).
 
 Each row is the projection of its aggregate as it stands after a save
 (`project_campaign`, `project_case`), so the live rows and a replay
