@@ -8,6 +8,7 @@ statistics route.
 | rates | `with_rates(figures, rates)` | each group's and the totals' rates, exact decimal strings |
 | window | `previous_window(start, end, compare)` | the period compared with: the one just before, or a year earlier |
 | compare | `compared(current, previous, names, rates)` | each group and the totals with `previous` and `change` |
+| money | `with_amounts(figures, amounts)` | int minor units written as decimal strings, once every sum and difference is made |
 | CSV | `to_csv(figures, names, rates)` | one row per group, then the totals; the previous period's columns beside |
 
 A rate is `numerator / denominator` rounded half up to four decimals, as a
@@ -19,6 +20,8 @@ import csv
 import io
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+
+from . import money
 
 COMPARISONS = ("previous_period", "previous_year")
 UNKNOWN = "(unknown)"           # an enterprise the register does not describe
@@ -95,8 +98,30 @@ def compared_totals(current, previous, names, rates=()):
 
 
 def _beside(now, then, names, rates):
+    # a figure a group does not have (null) has no change either
     return dict(now, previous={name: then.get(name) for name in list(names) + list(rates)},
-                change={name: now[name] - (then.get(name) or 0) for name in names})
+                change={name: None if now.get(name) is None else
+                        now[name] - (then.get(name) or 0) for name in names})
+
+
+def with_amounts(figures, amounts):
+    """`amounts` (int minor units, in groups, totals and beside them in
+    `previous` and `change`) written as decimal strings ("30000.00"), after
+    every sum and difference was made on the ints."""
+    def written(row):
+        row = dict(row, **{name: _money(row.get(name)) for name in amounts if name in row})
+        for beside in ("previous", "change"):
+            if beside in row:
+                row[beside] = dict(row[beside], **{name: _money(row[beside].get(name))
+                                                   for name in amounts
+                                                   if name in row[beside]})
+        return row
+    return dict(figures, groups=[written(group) for group in figures["groups"]],
+                totals=written(figures["totals"]))
+
+
+def _money(fen):
+    return None if fen is None else money.format(fen)
 
 
 def to_csv(figures, names, rates=()):

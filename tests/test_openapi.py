@@ -505,6 +505,9 @@ REAL_REQUESTS = {
                  "reference": "receipt-" + uuid.uuid4().hex[:8]}},
     ("POST", "/api/v1/cases/<string:case_id>/close"): lambda api, d: {
         "path": {"case_id": _case(api, d)}, "body": {"outcome": "no_penalty"}},
+    ("GET", "/api/v1/statistics/enforcement"): lambda api, d: {
+        "query": {"group_by": "enterprise", "currency": "CNY", "sort": "-fines_imposed",
+                  "limit": 5}},
 }
 
 

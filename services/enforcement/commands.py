@@ -198,6 +198,7 @@ def record_establishment(conn, command, acting, *, now):
                                   known=events[-1].data if events else None)
     if event is not None:
         eventstore.append(conn, stream, len(events) and events[-1].stream_version, [event])
+        records.project_establishment(conn, event.data)
     return {"enterprise_id": command["enterprise_id"], "recorded": event is not None}
 
 

@@ -11,6 +11,7 @@ inbox by `python -m services.enforcement.cli replay`.
 | HazardVerified (hazard) | the hazard closed: no longer open, overdue or counted as listed |
 | HazardListed, HazardDelisted (hazard) | listed for supervision (挂牌督办), until signed off |
 | InspectionLogged, kind enforcement (checklist) | a visit on the deployment's day of its completion |
+| HazardReported, source enforcement (hazard) | a hazard found by inspectors, on the day reported (the figures, statistics.py) |
 
 Order-proof, so any number of enforcement processes can share the queue:
 each event sets its own column of its own row (a verification that overtakes
@@ -78,7 +79,16 @@ visits = Table(
     Column("campaign_id", String(64)),
 )
 
-TABLES = [enterprises, grades, hazards, visits]
+# hazards found by inspectors (HazardReported, source enforcement): the authority's figures
+inspector_hazards = Table(
+    "facts_inspector_hazards", metadata,
+    Column("hazard_id", String(64), primary_key=True),
+    Column("enterprise_id", String(64), nullable=False, index=True),
+    Column("inspection_id", String(64)),
+    Column("day", Date, nullable=False),                # reported, the deployment's day
+)
+
+TABLES = [enterprises, grades, hazards, visits, inspector_hazards]
 
 # which column of the hazard's row each hazard event sets
 HAZARD_COLUMNS = {"HazardOverdue": ("overdue_at", "detected_at"),
@@ -112,6 +122,11 @@ def apply(conn, event, zone):
         upsert(conn, hazards, {"hazard_id": data["hazard_id"], "level": data["level"],
                                "enterprise_id": data["enterprise_id"]},
                ["hazard_id"], ["level"])
+        if data.get("source") == "enforcement":
+            upsert(conn, inspector_hazards, {
+                "hazard_id": data["hazard_id"], "enterprise_id": data["enterprise_id"],
+                "inspection_id": data.get("source_inspection_id"),
+                "day": local_day(data["reported_at"], zone)}, ["hazard_id"])
     elif event.name in HAZARD_COLUMNS:
         column, field = HAZARD_COLUMNS[event.name]
         values = {"hazard_id": data["hazard_id"], "enterprise_id": data["enterprise_id"],

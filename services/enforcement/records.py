@@ -1,7 +1,10 @@
 """The enforcement service's read models of its own events: the list of
 campaigns, the list of cases with their totals (exact sums of int fen) and
-their abatements (the next day to watch, how many are overdue), and which
-citation cites which hazard (what a HazardVerified abates).
+their abatements (the next day to watch, how many are overdue), which
+citation cites which hazard (what a HazardVerified abates), each citation's
+class and fines, and the establishments recorded outside the register (the
+last EstablishmentRecorded of each) — the last two for the authority's
+figures (statistics.py).
 
 Each row is the projection of its aggregate as it stands after a save
 (`project_campaign`, `project_case`), so the live rows and a replay
@@ -9,8 +12,8 @@ Each row is the projection of its aggregate as it stands after a save
 and come out the same."""
 from collections import OrderedDict
 
-from sqlalchemy import (BigInteger, Column, Date, DateTime, Integer, MetaData, String, Table,
-                        and_, select)
+from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, String,
+                        Table, and_, select)
 
 from einspection import eventstore, money, paging
 from einspection import scope as tenancy
@@ -69,7 +72,28 @@ cited_hazards = Table(
     Column("citation_id", String(64), primary_key=True),
 )
 
-TABLES = [campaigns, case_list, cited_hazards]
+# each citation as it stands: the figures by violation class (statistics.py)
+case_citations = Table(
+    "case_citations", metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("citation_id", String(64), primary_key=True),
+    Column("violation_class", String(32), nullable=False),
+    Column("withdrawn", Boolean, nullable=False),
+    Column("fine_proposed", Money),                   # None: not stated (imported)
+    Column("fine_imposed", Money),
+)
+
+# establishments outside the register (EstablishmentRecorded): names and towns of the figures
+establishment_list = Table(
+    "establishments", metadata,
+    Column("enterprise_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("town", String(100), nullable=False),
+    Column("industry", String(100), nullable=False),
+    Column("source_system", String(32)),
+)
+
+TABLES = [campaigns, case_list, cited_hazards, case_citations, establishment_list]
 CASE_FILTERS = ("enterprise_id", "campaign_id", "status", "currency")
 
 
@@ -96,10 +120,24 @@ def project_case(conn, case):
               "abatements_overdue": len(case.abatements_overdue()), "version": case.version}
     upsert(conn, case_list, dict(values, case_id=case.id), ["case_id"], list(values))
     for citation in case.citations.values():
+        upsert(conn, case_citations, {
+            "case_id": case.id, "citation_id": citation["citation_id"],
+            "violation_class": citation["violation_class"],
+            "withdrawn": citation["withdrawn"] is not None,
+            "fine_proposed": citation["fine_proposed"],
+            "fine_imposed": citation["fine_imposed"]}, ["case_id", "citation_id"],
+            ["violation_class", "withdrawn", "fine_proposed", "fine_imposed"])
         for hazard_id in citation["hazard_ids"]:
             upsert(conn, cited_hazards, {"hazard_id": hazard_id, "case_id": case.id,
                                          "citation_id": citation["citation_id"]},
                    ["hazard_id", "case_id", "citation_id"])
+
+
+def project_establishment(conn, data):
+    values = {key: data[key] or "" for key in ("name", "town", "industry")}
+    values["source_system"] = data.get("source_system")
+    upsert(conn, establishment_list, dict(values, enterprise_id=data["enterprise_id"]),
+           ["enterprise_id"], list(values))
 
 
 def cases_citing(conn, hazard_id):
@@ -178,6 +216,8 @@ def rebuild(conn):
         read += 1
         if event.stream_id.startswith(("campaign-", "case-")):
             streams.setdefault(event.stream_id, []).append(event)
+        elif event.name == "EstablishmentRecorded":       # the last one recorded stands
+            project_establishment(conn, event.data)
     counted = {"campaign": 0, "case": 0}
     for stream, events in streams.items():
         kind, _, ident = stream.partition("-")

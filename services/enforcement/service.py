@@ -7,7 +7,7 @@ from einspection.contract import load_command, utcnow
 from einspection.days import deployment_zone
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe, timer
 
-from . import campaigns, case_commands, commands, facts, records
+from . import campaigns, case_commands, commands, facts, records, statistics
 from .campaigns import require_authority
 from .cases import CLOCK_SKEW, DEFAULT_VIOLATION_CLASSES, case_view, violation_classes
 from .schemas import (AssignInspectors, CampaignQuery, CaseQuery, DrawTargets, OpenCampaign,
@@ -163,6 +163,14 @@ class EnforcementService(HealthCheck):
         query = load_command(CaseQuery, query)
         with self.store.connect() as conn:
             return records.case_page(conn, query, scope)
+
+    @rpc
+    def enforcement_statistics(self, query, scope=None):
+        """The authority's figures (statistics.py); money as int minor units."""
+        query = load_command(statistics.EnforcementStatisticsQuery, query)
+        with self.store.connect() as conn:
+            return statistics.enforcement_statistics(conn, query, VIOLATION_CLASSES, ZONE,
+                                                     scope)
 
     # --- records from before (einspection/imports.py) ---------------------------------
     @rpc

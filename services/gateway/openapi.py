@@ -519,6 +519,20 @@ ROUTES = {
         description="409 before the penalty is decided, and for an overpayment (the balance "
                     "is in the message). The same reference with the same figures records "
                     "nothing again."),
+    ("GET", "/api/v1/statistics/enforcement"): Operation(
+        "the authority's enforcement figures per campaign, town, grid, industry, year, "
+        "enterprise or violation class", "enforcement",
+        {JSON: views.EnforcementStatistics, CSV: BINARY},
+        query=statistics.EnforcementStatisticsQuery,
+        description="Within the caller's scope (an enterprise: its own; a grid's or town's "
+                    "officer: their enterprises). " + views.ENFORCEMENT_FIGURE_WORDS + ". "
+                    "Money is summed exactly in one currency: `currency`, else the one of the "
+                    "cases selected (400 naming `currency` when they are in two). from / to "
+                    "are days of the deployment's time zone, both included; each record "
+                    "counts on its own day (an inspection's, a hazard's report, a case's "
+                    "opening). sort / limit order and cut the groups, e.g. "
+                    "group_by=enterprise&sort=-fines_imposed&limit=10 for the establishments "
+                    "with the highest fines. " + FIGURES),
     ("POST", "/api/v1/cases/<string:case_id>/close"): Operation(
         "close the case: paid, no_penalty, withdrawn or terminated", "enforcement", views.Case,
         body=enforcement.CloseCase, conflicts=True,

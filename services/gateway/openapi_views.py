@@ -14,8 +14,11 @@ from einspection.money import CURRENCIES
 from services.enforcement.campaigns import STATES as CAMPAIGN_STATES
 from services.enforcement.cases import OUTCOMES as CASE_OUTCOMES
 from services.enforcement.cases import STATES as CASE_STATES
+from services.enforcement.statistics import GROUPINGS as ENFORCEMENT_GROUPINGS
 from services.hazard.domain import STATES as HAZARD_STATES
 from services.notify.schemas import DELIVERY_STATES, NOTICE_KINDS
+
+from .statistics import ENFORCEMENT_AMOUNTS, ENFORCEMENT_COUNTS
 
 
 def _text(**kwargs):
@@ -1047,3 +1050,54 @@ class CaseSummary(Schema):
 
 
 CasePage = _page_of(CaseSummary, "CasePage")
+
+
+# --- enforcement: the authority's figures -----------------------------------------------------
+
+def _figures_schema(name, count, amount):
+    declared = {figure: count() for figure in ENFORCEMENT_COUNTS}
+    declared.update({figure: amount() for figure in ENFORCEMENT_AMOUNTS})
+    return Schema.from_dict(declared, name=name)
+
+
+ENFORCEMENT_FIGURE_WORDS = (
+    "inspections: enforcement inspections (visits); enterprises_visited(_more_than_once): "
+    "distinct enterprises with one (two) or more; hazards_found: by inspectors (source "
+    "enforcement); cases_open: not closed; citations_in_force and per class: withdrawn (an "
+    "OSHA delete_flag) excluded, counted in citations_withdrawn; fines_*: decimal strings in "
+    "`currency` — proposed, imposed, paid, outstanding (imposed − paid of cases not closed), "
+    "uncollected (imposed − paid of closed cases); null where a figure is not the group's "
+    "(payments per violation class)")
+EnforcementFigures = _figures_schema(
+    "EnforcementFigures", _count,
+    lambda: _money("a decimal string in `currency`; null: not the group's", nullable=True))
+EnforcementChanges = _figures_schema(
+    "EnforcementChanges", lambda: fields.Integer(required=True, allow_none=True),
+    lambda: _money("this period's less the compared one's (may be negative)", nullable=True))
+
+
+class EnforcementFiguresCompared(EnforcementFigures):
+    previous = fields.Nested(EnforcementFigures, metadata={
+        "description": "with compare: the compared period's figures"})
+    change = fields.Nested(EnforcementChanges, metadata={"description": "with compare"})
+
+
+class EnforcementFiguresGroup(EnforcementFiguresCompared):
+    key = _text(metadata={"description": "the campaign id ((none) outside campaigns), town, "
+                                         "grid, industry, year (the deployment's time zone), "
+                                         "enterprise id or violation class of the group"})
+    name = fields.String(allow_none=True, metadata={"description": "group_by=enterprise: its "
+                                                                    "name"})
+    town = fields.String(allow_none=True, metadata={"description": "group_by=enterprise: its "
+                                                                    "town"})
+
+
+class EnforcementStatistics(Schema):
+    group_by = _one_of(ENFORCEMENT_GROUPINGS)
+    currency = _one_of(CURRENCIES, metadata={"description": "of every fines_* figure"})
+    groups = _list(fields.Nested(EnforcementFiguresGroup))
+    totals = fields.Nested(EnforcementFiguresCompared, required=True)
+    from_ = fields.String(data_key="from", metadata={"description": "with compare"})
+    to = fields.String(metadata={"description": "with compare"})
+    compare = fields.String(validate=validate.OneOf(("previous_period", "previous_year")))
+    previous_period = fields.Nested(Period, metadata={"description": "with compare: its period"})

@@ -7,10 +7,15 @@ Campaigns are the authority's alone (403 for any other account). Cases are
 read within the account's scope (an enterprise's accounts see their own,
 read-only); the enforcement service acts on them only for the authority,
 after it found the case in the account's scope (another tenant's is a 404)."""
+from werkzeug.wrappers import Response
+
+from einspection import figures
 from einspection.contract import load_command
 from einspection.errors import InvalidCommand, NotFound
 from services.enforcement.schemas import IssueCitation, OpenCaseRequest
+from services.enforcement.statistics import REGISTER_GROUPINGS
 
+from . import statistics
 from .http_json import AUTHORITY, WRITERS, call, endpoint, file_response, read_json
 from .server import http
 
@@ -157,3 +162,40 @@ class EnforcementRoutes:
     def close_case(self, request, case_id):
         return 200, call(self.enforcement.close_case, case_id, read_json(request),
                          **self._acting(request))
+
+    # --- the authority's figures --------------------------------------------------------------
+    @http("GET", "/api/v1/statistics/enforcement")
+    @endpoint("statistics.enforcement")
+    def enforcement_statistics(self, request):
+        """The enforcement service's figures (services/enforcement/statistics.py)
+        within the caller's scope; per town, grid or industry its
+        per-enterprise figures summed per the register's attribute (an
+        imported establishment outside the register: its own town and
+        industry). The compared period is summed in the same currency."""
+        scope = self._scope(request)
+        args = request.args.to_dict()
+        order = load_command(statistics.EnforcementStatisticsQuery(only=("sort", "limit")), {
+            key: args.pop(key) for key in ("sort", "limit") if key in args})
+        same_currency = {}
+
+        def fetch(args):
+            found = call(self.enforcement.enforcement_statistics, dict(args, **same_currency),
+                         scope=scope)
+            same_currency.setdefault("currency", found["currency"])
+            group_by = args.get("group_by")
+            if group_by in REGISTER_GROUPINGS:
+                register = call(self.checklist.enterprise_attributes, group_by, scope)
+                attribute_of = dict(found.pop("attributes", {}),
+                                    **{key: value for key, value in register.items() if value})
+                found = figures.fold(found, attribute_of, group_by,
+                                     statistics.ENFORCEMENT_FIGURES, {})
+            return found
+        answered = statistics.answer(
+            args, fetch, statistics.ENFORCEMENT_COUNTS, (), statistics.EnforcementStatisticsQuery,
+            "enforcement-statistics", amounts=statistics.ENFORCEMENT_AMOUNTS,
+            arrange=lambda found: statistics.arranged(found, order["sort"], order["limit"]))
+        if isinstance(answered, Response):          # the CSV's money: its currency in its name
+            answered.headers["Content-Disposition"] = (
+                'attachment; filename="enforcement-statistics-%s.csv"'
+                % same_currency["currency"])
+        return answered

@@ -8,6 +8,7 @@ file. The arithmetic is einspection.figures'.
 | `compare` | `previous_period` (as long, just before `from`) or `previous_year` (the same dates a year earlier); needs `from` and `to` |
 | `format` | `json` (default) or `csv` |
 """
+import os
 from datetime import datetime
 
 from marshmallow import fields, validate
@@ -16,6 +17,8 @@ from werkzeug.wrappers import Response
 from einspection import figures
 from einspection.contract import isoformat, load_command
 from services.checklist.schemas import PeriodQuery
+from services.enforcement import statistics as enforcement_statistics
+from services.enforcement.cases import DEFAULT_VIOLATION_CLASSES, violation_classes
 from services.hazard.schemas import StatisticsQuery
 
 from .http_json import HttpError
@@ -45,17 +48,55 @@ class TrainingStatisticsQuery(PeriodQuery):
     format = _format()
 
 
+ENFORCEMENT_COUNTS = enforcement_statistics.counts(violation_classes(
+    os.environ.get("ENFORCEMENT_VIOLATION_CLASSES") or DEFAULT_VIOLATION_CLASSES))
+ENFORCEMENT_AMOUNTS = enforcement_statistics.AMOUNTS
+ENFORCEMENT_FIGURES = ENFORCEMENT_COUNTS + ENFORCEMENT_AMOUNTS
+
+
+class EnforcementStatisticsQuery(enforcement_statistics.EnforcementStatisticsQuery):
+    """The enforcement service's figures query, how to answer it, and which
+    groups first."""
+    compare = _compare()
+    format = _format()
+    sort = fields.String(load_default=None, validate=validate.OneOf(
+        [prefix + name for name in ("key",) + ENFORCEMENT_FIGURES for prefix in ("", "-")]),
+        metadata={"description": "the groups in the order of a figure (or key), `-` "
+                                 "for the largest first; ties by key; a null figure last",
+                  "example": "-fines_imposed"})
+    limit = fields.Integer(strict=False, load_default=None,
+                           validate=validate.Range(min=1, max=10000), metadata={
+                               "description": "the first groups only (after sort); the "
+                                              "totals stay those of every group"})
+
+
+def arranged(figures_, sort, limit):
+    """The groups in the order of `sort` ("-fines_imposed"), the first `limit`."""
+    groups = sorted(figures_["groups"], key=lambda group: str(group["key"]))
+    if sort:
+        name = sort.lstrip("-")
+        valued = [group for group in groups if group.get(name) is not None]
+        groups = sorted(valued, key=lambda group: group[name], reverse=sort.startswith("-")) + [
+            group for group in groups if group.get(name) is None]
+    return dict(figures_, groups=groups[:limit] if limit else groups)
+
+
 def _text(moment):
     return isoformat(moment) if isinstance(moment, datetime) else moment.isoformat()
 
 
-def answer(args, fetch, names, rates, query, filename, grouped=True):
+def answer(args, fetch, names, rates, query, filename, grouped=True, amounts=(),
+           arrange=None):
     """`fetch(args)`: the figures of the owning service for the query
     string `args`; `names`: their counts, `rates`: their other figures;
     `query`: the route's query schema (its period read as the service reads
     it: instants or days); `grouped`: {groups, totals}, or
-    one set of figures. JSON, or a CSV file, with the period compared beside."""
+    one set of figures. JSON, or a CSV file, with the period compared beside.
+    `amounts`: names of money figures (int minor units, compared like counts,
+    then written as decimal strings); `arrange(figures)`: the groups in the
+    order to show (after the comparison)."""
     args = dict(args)
+    names = tuple(names) + tuple(amounts)
     options = load_command(query(only=("compare", "format", "from_", "to")), {
         key: args[key] for key in ("compare", "format", "from", "to") if key in args})
     args.pop("compare", None)
@@ -75,6 +116,11 @@ def answer(args, fetch, names, rates, query, filename, grouped=True):
         current = (figures.compared(current, previous, names, rates) if grouped
                    else figures.compared_totals(current, previous, names, rates))
         current["compare"] = options["compare"]
+    if arrange is not None:
+        current = arrange(current)
+    if amounts:
+        current = (figures.with_amounts(current, amounts) if grouped else figures.with_amounts(
+            {"groups": [], "totals": current}, amounts)["totals"])
     if options["format"] == "csv":
         table = current if grouped else {"group_by": "period", "groups": [],
                                          "totals": current}

@@ -56,3 +56,23 @@ def test_compared_keeps_groups_of_either_period_and_the_csv_has_both_side_by_sid
                         "previous_rectification_rate,change_total,change_closed")
     assert lines[1] == "A,3,1,0.3333,0,0,,3,1"
     assert lines[-1] == "total,3,1,0.3333,2,2,1.0000,1,-1"
+
+
+def test_money_is_compared_as_ints_and_written_as_decimal_strings_after():
+    # 0.10 + 0.20 and x.x5 amounts: ints of fen, so the sums and differences are exact
+    now = {"groups": [{"key": "a", "cases": 2, "fines": 30, "paid": None},
+                      {"key": "b", "cases": 1, "fines": 1005, "paid": 5}],
+           "totals": {"cases": 3, "fines": 1035, "paid": 5}}
+    then = {"groups": [{"key": "a", "cases": 1, "fines": 1065, "paid": None},
+                       {"key": "c", "cases": 1, "fines": 15, "paid": 15}],
+            "totals": {"cases": 2, "fines": 1080, "paid": 15}}
+    names = ("cases", "fines", "paid")
+    written = figures.with_amounts(figures.compared(now, then, names), ("fines", "paid"))
+    groups = {group["key"]: group for group in written["groups"]}
+    assert (groups["a"]["fines"], groups["a"]["previous"]["fines"],
+            groups["a"]["change"]["fines"]) == ("0.30", "10.65", "-10.35")
+    assert groups["a"]["paid"] is None and groups["a"]["change"]["paid"] is None
+    assert (groups["c"]["fines"], groups["c"]["change"]["fines"]) == ("0.00", "-0.15")
+    assert written["totals"]["change"] == {"cases": 1, "fines": "-0.45", "paid": "-0.10"}
+    text = figures.to_csv(dict(written, group_by="campaign"), names)
+    assert text.splitlines()[-1] == "total,3,10.35,0.05,2,10.80,0.15,1,-0.45,-0.10"
