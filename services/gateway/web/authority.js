@@ -2,7 +2,8 @@
 // a period, the trend over months and the period before, grades, a map of
 // the enterprises and their open hazards, the best and the worst, the
 // overdue list. The API scopes every answer to what the account may see.
-import { all, get } from "./api.js";
+import { account, all, get } from "./api.js";
+import { mayEnforce } from "./roles.js";
 import { timeZone } from "./deployment.js";
 import { columns, comparison, legend, lines, map, stackedBars } from "./charts.js";
 import { $, date, daysBetween, errorMessage, fill, gradeBadge, h, levelBadge, listedTable,
@@ -18,6 +19,12 @@ const STATUS_SERIES = [
 const TREND_MONTHS = 12;
 
 mountTopbar("authority");
+// campaigns are the authority's acts: other officers are not shown the link
+if (!mayEnforce(account())) {
+  document.querySelectorAll("#enforcement-links [data-role=enforce]").forEach((link) => {
+    link.hidden = true;
+  });
+}
 $("#period").addEventListener("change", load);
 load();
 

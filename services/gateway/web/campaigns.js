@@ -3,13 +3,10 @@
 // per town as rows, the mandatory list, inspectors per target — with the
 // API's reason for each field shown beside it.
 import { all, get, post } from "./api.js";
+import { campaignStatus } from "./enforcement.js";
 import { $, date, dateTime, errorMessage, field, fill, h, message, mountTopbar,
          showFieldErrors } from "./ui.js";
 
-export const CAMPAIGN_STATES = {
-  opened: "已开立 opened", committed: "已公布快照摘要 committed", drawn: "已抽取 drawn",
-  assigned: "已分配检查人员 assigned",
-};
 const PAGE_SIZE = 20;
 let page = 1;
 let towns = [];
@@ -43,8 +40,7 @@ async function loadList() {
       h("td", {}, c.legal_basis),
       h("td", {}, `${c.period_start} – ${c.period_end}`),
       h("td", { class: "num" }, String(c.targets)),
-      h("td", {}, h("span", { class: "badge campaign-" + c.status }, CAMPAIGN_STATES[c.status]
-                                                                       || c.status)),
+      h("td", {}, campaignStatus(c.status)),
       h("td", {}, dateTime(c.opened_at), h("br"), h("small", {}, c.opened_by)))));
   } catch (err) {
     fill(rows, h("tr", {}, h("td", { colspan: 6 }, errorMessage(err))));
