@@ -238,7 +238,7 @@ def campaign(page, spec):
     page.goto(spec["base_url"] + "/app/campaigns.html")
     log_in(page, spec["username"], spec["password"])
     page.wait_for_selector("#f-mandatory option[value='%s']" % spec["mandatory"])
-    page.fill("#f-name", spec["name"])
+    page.fill("#f-name", spec["campaign_name"])
     page.fill("#f-legal_basis", spec["legal_basis"])
     page.fill("#f-period_start", spec["period_start"])
     page.fill("#f-period_end", spec["bad_period_end"])

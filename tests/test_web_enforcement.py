@@ -122,7 +122,7 @@ def test_a_campaign_is_opened_committed_drawn_assigned_and_verified_in_the_brows
     name = "2026年度网页专项执法 " + uuid.uuid4().hex[:6]
     shown = run_flow(
         "campaign", base_url=platform.base_url, username=officer.username,
-        password=officer.password, name=name, legal_basis=LEGAL_BASIS,
+        password=officer.password, campaign_name=name, legal_basis=LEGAL_BASIS,
         period_start="2026-12-01", bad_period_end="2026-11-30", period_end="2027-02-28",
         targets=4, quotas=quotas, mandatory=mandatory, seed=SEED, seed_source=SEED_SOURCE,
         expected_console_errors=("status of 400",),        # the form's first try, refused
@@ -165,7 +165,8 @@ def test_a_campaign_is_opened_committed_drawn_assigned_and_verified_in_the_brows
     assert shown["targets"] == [t["enterprise_id"] for t in targets]
     assert shown["towns"] == sorted(quotas)
     assert {t["town"] for t in targets} == set(quotas) and len(targets) == 4
-    assert targets[0]["enterprise_id"] == mandatory and targets[0]["mandatory"] is True
+    first_of_town = next(t for t in targets if t["town"] == "阜溪街道")   # towns in code point order
+    assert first_of_town["enterprise_id"] == mandatory and first_of_town["mandatory"] is True
     assert shown["inspectors"] == ["，".join(a["inspectors"])
                                    for a in campaign["assignment"]["assignments"]]
     assert all(len(a["inspectors"]) == 2 for a in campaign["assignment"]["assignments"])
