@@ -237,7 +237,8 @@ def campaign(page, spec):
     assign the inspectors, download the draw record, verify."""
     page.goto(spec["base_url"] + "/app/campaigns.html")
     log_in(page, spec["username"], spec["password"])
-    page.wait_for_selector("#f-mandatory option[value='%s']" % spec["mandatory"])
+    page.wait_for_selector("#f-mandatory option[value='%s']" % spec["mandatory"],
+                           state="attached")
     page.fill("#f-name", spec["campaign_name"])
     page.fill("#f-legal_basis", spec["legal_basis"])
     page.fill("#f-period_start", spec["period_start"])
@@ -371,7 +372,8 @@ def case(page, spec):
     page.screenshot(path=spec["screenshots"]["case"], full_page=True)
 
     page.goto(spec["base_url"] + "/app/cases.html")
-    page.wait_for_selector("#filter-campaign option[value='%s']" % spec["campaign_id"])
+    page.wait_for_selector("#filter-campaign option[value='%s']" % spec["campaign_id"],
+                           state="attached")
     page.select_option("#filter-campaign", spec["campaign_id"])
     page.locator("#cases-page", has_text=re.compile(r"· 1 件")).wait_for()
     seen["by_campaign"] = attributes(page, "#case-rows tr.case", "data-case-id")
