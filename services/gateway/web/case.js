@@ -116,7 +116,7 @@ function drawCitations(found) {
         c.withdrawn ? h("div", {}, h("span", { class: "badge" }, "已撤销 withdrawn"),
                         " " + (c.withdrawn_reason || "")) : null),
       h("td", { class: "num proposed" }, amount(c.fine_proposed, found.currency)),
-      h("td", { class: "num imposed" }, c.fine_imposed === null && !found.decided_at
+      h("td", { class: "num imposed" }, c.withdrawn || (c.fine_imposed === null && !found.decided_at)
         ? "–" : amount(c.fine_imposed, found.currency)),
       h("td", {}, c.abatement_date || "–"),
       h("td", { class: "abated" }, c.abated
