@@ -115,11 +115,11 @@ function drawCitations(found) {
       h("td", {}, c.description,
         c.withdrawn ? h("div", {}, h("span", { class: "badge" }, "已撤销 withdrawn"),
                         " " + (c.withdrawn_reason || "")) : null),
-      h("td", { class: "num proposed" }, amount(c.fine_proposed, found.currency)),
-      h("td", { class: "num imposed" }, c.withdrawn || (c.fine_imposed === null && !found.decided_at)
+      h("td", { class: "num money proposed" }, amount(c.fine_proposed, found.currency)),
+      h("td", { class: "num money imposed" }, c.withdrawn || (c.fine_imposed === null && !found.decided_at)
         ? "–" : amount(c.fine_imposed, found.currency)),
       h("td", {}, c.abatement_date || "–"),
-      h("td", { class: "abated" }, c.abated
+      h("td", { class: "abated" }, c.withdrawn ? "–" : c.abated
         ? h("span", { class: "badge pass" }, `已整改 abated ${dateTime(c.abated_at)}`)
         : (c.abatement_date && c.abatement_date < today && !c.withdrawn
           ? h("span", { class: "badge overdue" }, "逾期未整改 overdue")
@@ -142,7 +142,7 @@ function drawPayments(found) {
       h("thead", {}, h("tr", {}, ["金额 Amount", "缴款日 Paid on", "票据号 Reference",
                                   "登记 Recorded by"].map((t) => h("th", {}, t)))),
       h("tbody", {}, found.payments.map((p) => h("tr", { class: "payment" },
-        h("td", { class: "num" }, amount(p.amount, found.currency)), h("td", {}, p.paid_on),
+        h("td", { class: "num money" }, amount(p.amount, found.currency)), h("td", {}, p.paid_on),
         h("td", {}, p.reference), h("td", {}, p.recorded_by))))))
       : message("info", "尚无缴款 · No payment yet."),
     h("p", {}, "未缴余额 balance: ",

@@ -53,7 +53,7 @@ async function load() {
     }
     fill(rows, answer.items.map((row) => {
       const enterprise = enterprises.get(row.enterprise_id);
-      const money = (key) => h("td", { class: "num" }, amount(row.totals[key], row.currency));
+      const money = (key) => h("td", { class: "num money" }, amount(row.totals[key], row.currency));
       return h("tr", { class: "case", dataset: { caseId: row.case_id } },
         h("td", {}, h("a", { href: "/app/case.html?id=" + encodeURIComponent(row.case_id) },
                       enterprise ? enterprise.name : row.enterprise_id),
