@@ -250,11 +250,22 @@ def campaign(page, spec):
         row.locator(".quota-town").fill(town)
         row.locator(".quota-count").fill(str(quota))
     page.select_option("#f-mandatory", [spec["mandatory"]])
+    page.click("#add-conflict")                                 # its reason left out at first
+    conflict = page.locator(".conflict-row").last
+    conflict.locator(".conflict-inspector").fill(spec["conflict"]["inspector"])
+    conflict.locator(".conflict-enterprise").select_option(spec["conflict"]["enterprise_id"])
     page.click("#campaign-submit")
+    # the schema's reasons come first (the conflict's missing reason, beside its row) …
+    conflict.locator(".field-error", has_text=re.compile(r"\S")).wait_for()
+    refused = {"conflict": conflict.locator(".field-error").inner_text()}
+    conflict.locator(".conflict-reason").fill(spec["conflict"]["reason"])
+    page.click("#campaign-submit")
+    # … then the campaign's rules (the period, the quotas), each beside its field
     page.locator("[data-error-for=period_end]", has_text=re.compile(r"\S")).wait_for()
-    refused = {"period_end": page.inner_text("[data-error-for=period_end]"),
-               "quotas": page.inner_text("[data-error-for=quotas]"),
-               "targets": page.inner_text("[data-error-for=targets]")}
+    refused.update(period_end=page.inner_text("[data-error-for=period_end]"),
+                   quotas=page.inner_text("[data-error-for=quotas]"),
+                   targets=page.inner_text("[data-error-for=targets]"),
+                   conflict_after=conflict.locator(".field-error").inner_text())
     page.screenshot(path=spec["screenshots"]["form"], full_page=True)
     page.fill("#f-period_end", spec["period_end"])
     page.fill("#f-targets", str(spec["targets"]))
@@ -285,6 +296,7 @@ def campaign(page, spec):
     seen["inspectors"] = texts(page, "tr.target td.inspectors")
     seen["towns"] = attributes(page, "#targets-body .town", "data-town")
     seen["steps"] = texts(page, "#steps li")
+    seen["conflicts"] = page.inner_text("#conflicts")
     with page.expect_download() as download:
         page.click("#download-record")
     with open(download.value.path(), "rb") as record:

@@ -45,7 +45,7 @@ def campaign_body(**extra):
 
 @pytest.fixture(scope="module")
 def enforcement(platform, admin_tokens):
-    """Seven enterprises in the module's two towns; two authority inspectors
+    """Seven enterprises in the module's two towns; three authority inspectors
     (the first is the officer in the browser); an enforcement inspection with
     two failed items at the first enterprise, for a campaign — it opens its
     case, raises two hazards, and excludes the enterprise from draws as
@@ -56,7 +56,8 @@ def enforcement(platform, admin_tokens):
     towns = {town: [fixtures.register_enterprise(
         api, name="%s网页企业%d" % (town, n), town=town, grid="%s-%d" % (town, n % 2))
         for n in range(count)] for town, count in TOWNS.items()}
-    inspectors = [account(api, "authority_inspector") for _ in range(2)]
+    # three: one recused from an enterprise leaves two to draw there
+    inspectors = [account(api, "authority_inspector") for _ in range(3)]
     officer = inspectors[0]
     visited = towns["阜溪街道"][0]
     probe = created(api.post("/api/v1/campaigns", campaign_body()))
@@ -139,13 +140,16 @@ def test_a_campaign_is_opened_committed_drawn_assigned_and_verified_in_the_brows
     api, towns, officer = enforcement["api"], enforcement["towns"], enforcement["officer"]
     mandatory = towns["阜溪街道"][2]
     quotas = {"阜溪街道": 2, "洛舍镇": 2}
+    recused = {"inspector": officer.username, "enterprise_id": mandatory,
+               "reason": "其配偶在该企业任职"}
     name = "2026年度网页专项执法 " + uuid.uuid4().hex[:6]
     shown = run_flow(
         "campaign", base_url=platform.base_url, username=officer.username,
         password=officer.password, campaign_name=name, legal_basis=LEGAL_BASIS,
         period_start="2026-12-01", bad_period_end="2026-11-30", period_end="2027-02-28",
         targets=4, quotas=quotas, mandatory=mandatory, seed=SEED, seed_source=SEED_SOURCE,
-        expected_console_errors=("status of 400",),        # the form's first try, refused
+        conflict=recused,
+        expected_console_errors=("status of 400",),        # the form's first tries, refused
         screenshots={
             "form": os.path.join(screenshots, "campaigns-form-%s.png" % platform.backend),
             "campaign": os.path.join(screenshots, "campaign-%s.png" % platform.backend),
@@ -155,6 +159,8 @@ def test_a_campaign_is_opened_committed_drawn_assigned_and_verified_in_the_brows
     assert "before period_start" in shown["refused"]["period_end"]
     assert "add up to 4, not to the 5 targets" in shown["refused"]["quotas"]
     assert shown["refused"]["targets"] == ""
+    assert shown["refused"]["conflict"].startswith("reason: ")       # the row's own reason
+    assert shown["refused"]["conflict_after"] == ""                  # cleared once given
 
     path = "/api/v1/campaigns/" + shown["campaign_id"]
     campaign = created(api.get(path), 200)
@@ -195,6 +201,12 @@ def test_a_campaign_is_opened_committed_drawn_assigned_and_verified_in_the_brows
     assert shown["inspectors"] == ["，".join(a["inspectors"])
                                    for a in campaign["assignment"]["assignments"]]
     assert all(len(a["inspectors"]) == 2 for a in campaign["assignment"]["assignments"])
+    # the recusal from the form: on the campaign, and the officer not drawn to that enterprise
+    assert campaign["conflicts"] == [recused]
+    assert officer.username in shown["conflicts"] and "其配偶在该企业任职" in shown["conflicts"]
+    [at_mandatory] = [a for a in campaign["assignment"]["assignments"]
+                      if a["enterprise_id"] == mandatory]
+    assert officer.username not in at_mandatory["inspectors"]
 
     # the record downloaded is the API's, byte for byte; "verify" re-ran it identical
     record = api.get(path + "/draw/record")

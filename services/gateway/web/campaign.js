@@ -68,7 +68,11 @@ async function load() {
                                       : "按企业数最大余额法 largest remainder"})：${quotas}`),
     campaign.mandatory.length
       ? h("div", {}, "必查企业 mandatory: ", campaign.mandatory.map((id, n) =>
-          [n ? "，" : "", enterpriseLink(id)])) : null);
+          [n ? "，" : "", enterpriseLink(id)])) : null,
+    campaign.conflicts.length
+      ? h("div", { id: "conflicts" }, "回避 conflicts: ", campaign.conflicts.map((c, n) =>
+          [n ? "；" : "", `${c.inspector} — `, enterpriseLink(c.enterprise_id),
+           `（${c.reason}）`])) : null);
   drawSteps(campaign);
   drawNextStep(campaign);
   drawCommitment(campaign);

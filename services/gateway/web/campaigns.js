@@ -10,12 +10,14 @@ import { $, date, dateTime, errorMessage, field, fill, h, message, mountTopbar,
 const PAGE_SIZE = 20;
 let page = 1;
 let towns = [];
+let register = [];
 
 mountTopbar("campaigns");
 $("#filter-status").addEventListener("change", () => { page = 1; loadList(); });
 $("#campaigns-prev").addEventListener("click", () => { page -= 1; loadList(); });
 $("#campaigns-next").addEventListener("click", () => { page += 1; loadList(); });
 $("#add-quota").addEventListener("click", () => addQuotaRow());
+$("#add-conflict").addEventListener("click", () => addConflictRow());
 $("#campaign-form").addEventListener("submit", submit);
 loadList();
 buildForm();
@@ -66,6 +68,7 @@ async function buildForm() {
     towns = [...new Set(enterprises.map((e) => e.town).filter(Boolean))].sort();
     const byTown = [...enterprises].sort((a, b) => (a.town || "").localeCompare(b.town || "")
                                                    || a.name.localeCompare(b.name));
+    register = byTown;
     fill($("#mandatory-field"), field("必查企业 Mandatory list", "mandatory",
       h("select", { multiple: true, size: Math.min(8, Math.max(3, byTown.length)) },
         byTown.map((e) => h("option", { value: e.id }, `${e.name} · ${e.town}`))),
@@ -94,6 +97,25 @@ function addQuotaRow(town = "", quota = "") {
   return row;
 }
 
+// A conflict: the inspector (a username), the enterprise, why. Its error box
+// is numbered as the API numbers the list it was sent in (renumbered on submit).
+function addConflictRow() {
+  const index = $("#conflict-rows").children.length;
+  const row = h("div", { class: "conflict-row" },
+    h("div", {}, h("label", { for: `conflict-inspector-${index}` }, "检查人员 Inspector (username)"),
+      h("input", { type: "text", id: `conflict-inspector-${index}`, class: "conflict-inspector" })),
+    h("div", {}, h("label", { for: `conflict-enterprise-${index}` }, "企业 Enterprise"),
+      h("select", { id: `conflict-enterprise-${index}`, class: "conflict-enterprise" },
+        register.map((e) => h("option", { value: e.id }, `${e.name} · ${e.town}`)))),
+    h("div", {}, h("label", { for: `conflict-reason-${index}` }, "回避理由 Reason"),
+      h("input", { type: "text", id: `conflict-reason-${index}`, class: "conflict-reason",
+                   placeholder: "其配偶在该企业任职" })),
+    h("button", { type: "button", class: "small", onclick: () => row.remove() }, "删除 Remove"),
+    h("div", { class: "field-error conflict-error" }));
+  $("#conflict-rows").append(row);
+  return row;
+}
+
 function integer(text) {
   // a whole number as typed; anything else goes to the API as it is, to be refused by name
   return /^\d+$/.test(text.trim()) ? Number(text.trim()) : text.trim();
@@ -113,6 +135,12 @@ function body(form) {
     mandatory: form.mandatory ? [...form.mandatory.selectedOptions].map((o) => o.value) : [],
   };
   if (Object.keys(quotas).length) answer.quotas = quotas;
+  answer.conflicts = [...$("#conflict-rows").children].map((row, n) => {
+    row.querySelector(".conflict-error").dataset.errorFor = `conflicts.${n}`;
+    return { inspector: row.querySelector(".conflict-inspector").value.trim(),
+             enterprise_id: row.querySelector(".conflict-enterprise").value,
+             reason: row.querySelector(".conflict-reason").value.trim() };
+  });
   return answer;
 }
 
