@@ -196,6 +196,15 @@ function drawTargets(campaign) {
     h("p", {}, `种子 seed `, h("code", { id: "seed" }, drawing.seed), ` · 来源 source ` +
                `${drawing.seed_source} · 算法 ${drawing.algorithm} · ${dateTime(drawing.drawn_at)}` +
                ` · ${drawing.drawn_by}`),
+    (() => {
+      const mandatory = drawing.targets.filter((t) => t.mandatory).length;
+      const random = drawing.targets.length - mandatory;
+      // a share in tenths of a percent from integers: for reading, never for a rule
+      const share = drawing.targets.length
+        ? (Math.round(1000 * random / drawing.targets.length) / 10).toFixed(1) + " %" : "–";
+      return h("p", { id: "draw-split" }, `必查 mandatory ${mandatory} · 随机 random ${random}` +
+                                          `（随机占 random share ${share}）`);
+    })(),
     Object.keys(drawing.shortfall).length
       ? message("error", "名额不足 shortfall: " + Object.entries(drawing.shortfall)
           .map(([town, n]) => `${town} ${n}`).join("，")) : null,
