@@ -229,9 +229,214 @@ def temporary_password(page, spec):
 
 
 
+# --- enforcement: campaigns, cases, listed hazards -------------------------------------------
+
+def campaign(page, spec):
+    """Open a campaign from the form (first with two mistakes the API names
+    per field), then on its page: the candidates, commit, draw with a seed,
+    assign the inspectors, download the draw record, verify."""
+    page.goto(spec["base_url"] + "/app/campaigns.html")
+    log_in(page, spec["username"], spec["password"])
+    page.wait_for_selector("#f-mandatory option[value='%s']" % spec["mandatory"],
+                           state="attached")
+    page.fill("#f-name", spec["campaign_name"])
+    page.fill("#f-legal_basis", spec["legal_basis"])
+    page.fill("#f-period_start", spec["period_start"])
+    page.fill("#f-period_end", spec["bad_period_end"])
+    page.fill("#f-targets", str(spec["targets"] + 1))          # the quotas add up to one less
+    for town, quota in spec["quotas"].items():
+        page.click("#add-quota")
+        row = page.locator(".quota-row").last
+        row.locator(".quota-town").fill(town)
+        row.locator(".quota-count").fill(str(quota))
+    page.select_option("#f-mandatory", [spec["mandatory"]])
+    page.click("#add-conflict")                                 # its reason left out at first
+    conflict = page.locator(".conflict-row").last
+    conflict.locator(".conflict-inspector").fill(spec["conflict"]["inspector"])
+    conflict.locator(".conflict-enterprise").select_option(spec["conflict"]["enterprise_id"])
+    page.click("#campaign-submit")
+    # the schema's reasons come first (the conflict's missing reason, beside its row) …
+    conflict.locator(".field-error", has_text=re.compile(r"\S")).wait_for()
+    refused = {"conflict": conflict.locator(".field-error").inner_text()}
+    conflict.locator(".conflict-reason").fill(spec["conflict"]["reason"])
+    page.click("#campaign-submit")
+    # … then the campaign's rules (the period, the quotas), each beside its field
+    page.locator("[data-error-for=period_end]", has_text=re.compile(r"\S")).wait_for()
+    refused.update(period_end=page.inner_text("[data-error-for=period_end]"),
+                   quotas=page.inner_text("[data-error-for=quotas]"),
+                   targets=page.inner_text("[data-error-for=targets]"),
+                   conflict_after=conflict.locator(".field-error").inner_text())
+    page.screenshot(path=spec["screenshots"]["form"], full_page=True)
+    page.fill("#f-period_end", spec["period_end"])
+    page.fill("#f-targets", str(spec["targets"]))
+    page.click("#campaign-submit")
+    page.wait_for_url(re.compile(r"/app/campaign\.html\?id="))
+    campaign_id = page.url.split("id=", 1)[1]
+    page.wait_for_selector("#candidate-table tr.candidate")
+    page.wait_for_selector("#steps li[data-step=opened].done")
+    seen = {
+        "campaign_id": campaign_id, "refused": refused,
+        "preview": dict(zip(attributes(page, "tr.candidate", "data-enterprise-id"),
+                            attributes(page, "tr.candidate", "data-weight"))),
+        "weights_shown": texts(page, "tr.candidate td.weight"),
+        "factors_shown": texts(page, "tr.candidate:first-child ul.factors li"),
+        "exclusions": dict(zip(attributes(page, "tr.exclusion", "data-enterprise-id"),
+                               texts(page, "tr.exclusion td.reason"))),
+    }
+    page.click("#commit")
+    page.wait_for_selector("#snapshot-digest")
+    seen["digest"] = page.inner_text("#snapshot-digest")
+    page.fill("#f-seed", spec["seed"])
+    page.fill("#f-seed_source", spec["seed_source"])
+    page.click("#draw")
+    page.wait_for_selector("tr.target")
+    page.click("#assign")
+    page.wait_for_selector("#steps li[data-step=assigned].done")
+    seen["targets"] = attributes(page, "tr.target", "data-enterprise-id")
+    seen["inspectors"] = texts(page, "tr.target td.inspectors")
+    seen["towns"] = attributes(page, "#targets-body .town", "data-town")
+    seen["steps"] = texts(page, "#steps li")
+    seen["conflicts"] = page.inner_text("#conflicts")
+    with page.expect_download() as download:
+        page.click("#download-record")
+    with open(download.value.path(), "rb") as record:
+        seen["record"] = record.read().decode("utf-8")
+    seen["record_filename"] = download.value.suggested_filename
+    page.click("#verify")
+    page.wait_for_selector("#verification")
+    seen["verification"] = page.inner_text("#verification")
+    seen["identical"] = page.get_attribute("#verification", "data-identical")
+    page.screenshot(path=spec["screenshots"]["campaign"], full_page=True)
+    page.goto(spec["base_url"] + "/app/campaigns.html")
+    page.wait_for_selector("#campaign-rows tr[data-campaign-id='%s']" % campaign_id)
+    seen["listed_row"] = page.inner_text("#campaign-rows tr[data-campaign-id='%s']" % campaign_id)
+    page.screenshot(path=spec["screenshots"]["list"], full_page=True)
+    return seen
+
+
+def citations(page):
+    return {"ids": attributes(page, "tr.citation", "data-citation-id"),
+            "rows": texts(page, "tr.citation")}
+
+
+def case(page, spec):
+    """The officer's work on a case: a citation refused for its fine, then
+    three issued (one citing a hazard), one withdrawn, the penalty (first
+    above the proposed fine, refused), the payment, closing; then the list
+    filtered by status and campaign."""
+    page.goto(spec["base_url"] + "/app/case.html?id=" + spec["case_id"])
+    log_in(page, spec["username"], spec["password"])
+    page.wait_for_selector("#cite-form")
+    seen = {}
+    for number, citation in enumerate(spec["citations"]):
+        page.fill("#f-clause", citation["clause"])
+        page.select_option("#f-violation_class", citation["violation_class"])
+        page.fill("#f-description", citation["description"])
+        page.fill("#f-abatement_date", citation["abatement_date"])
+        for hazard_id in citation.get("hazard_ids", []):
+            page.check("#cite-hazard-" + hazard_id)
+        if number == 0:
+            page.fill("#f-fine_proposed", spec["bad_fine"])
+            page.click("#cite-submit")
+            page.locator("[data-error-for=fine_proposed]", has_text=re.compile(r"\S")).wait_for()
+            seen["refused_fine"] = page.inner_text("[data-error-for=fine_proposed]")
+            page.screenshot(path=spec["screenshots"]["refused"], full_page=True)
+        page.fill("#f-fine_proposed", citation["fine_proposed"])
+        page.click("#cite-submit")
+        page.locator("tr.citation").nth(number).wait_for()
+        page.wait_for_selector("#cite-form")
+    seen["issued"] = citations(page)
+    withdrawn = seen["issued"]["ids"][spec["withdraw"]]
+    page.select_option("#f-citation_id", withdrawn)
+    page.fill("#f-reason", spec["withdraw_reason"])
+    page.click("#withdraw-submit")
+    page.wait_for_selector("tr.citation.withdrawn[data-citation-id='%s']" % withdrawn)
+    seen["withdrawn"] = withdrawn
+    inputs = page.locator("#penalty .fine-imposed")
+    seen["penalty_prefilled"] = [inputs.nth(n).input_value() for n in range(inputs.count())]
+    inputs.nth(0).fill(spec["too_high"])
+    page.click("#penalty-submit")
+    page.locator("[data-error-for='fines.0.fine_imposed']",
+                 has_text=re.compile(r"\S")).wait_for()
+    seen["refused_penalty"] = page.inner_text("[data-error-for='fines.0.fine_imposed']")
+    for n, fine in enumerate(spec["imposed"]):
+        inputs.nth(n).fill(fine)
+    page.click("#penalty-submit")
+    page.wait_for_selector("#case[data-status=penalty_decided]")
+    page.wait_for_selector("#pay-form")
+    seen["amount_prefilled"] = page.input_value("#f-amount")
+    page.fill("#f-reference", spec["reference"])
+    page.click("#pay-submit")
+    page.wait_for_selector("#case[data-status=paid]")
+    page.wait_for_selector("#close-form")
+    seen["outcome_suggested"] = page.input_value("#f-outcome")
+    page.click("#close-submit")
+    page.wait_for_selector("#case[data-status=closed]")
+    seen.update(
+        final=citations(page),
+        totals=dict(zip(attributes(page, "#totals .tile", "data-total"),
+                        texts(page, "#totals .tile .value"))),
+        history=attributes(page, "#history-body tr.step", "data-event"),
+        actors=texts(page, "#history-body tr.step td.actor"),
+        payments=texts(page, "tr.payment"),
+        balance=page.inner_text("#balance"),
+        forms_hidden=page.is_hidden("#officer-forms"))
+    page.screenshot(path=spec["screenshots"]["case"], full_page=True)
+
+    page.goto(spec["base_url"] + "/app/cases.html")
+    page.wait_for_selector("#filter-campaign option[value='%s']" % spec["campaign_id"],
+                           state="attached")
+    page.select_option("#filter-campaign", spec["campaign_id"])
+    page.locator("#cases-page", has_text=re.compile(r"· 1 件")).wait_for()
+    seen["by_campaign"] = attributes(page, "#case-rows tr.case", "data-case-id")
+    page.select_option("#filter-status", "open")
+    page.locator("#cases-page", has_text=re.compile(r"· 0 件")).wait_for()
+    page.select_option("#filter-status", "closed")
+    page.wait_for_selector("#case-rows tr.case[data-case-id='%s']" % spec["case_id"])
+    seen["closed_row"] = page.inner_text("#case-rows tr.case[data-case-id='%s']"
+                                         % spec["case_id"])
+    page.screenshot(path=spec["screenshots"]["list"], full_page=True)
+    return seen
+
+
+def case_read_only(page, spec):
+    """An enterprise's manager: its cases in the list, one opened, no forms."""
+    page.goto(spec["base_url"] + "/app/cases.html")
+    log_in(page, spec["username"], spec["password"])
+    page.wait_for_selector("#case-rows tr.case")
+    seen = {"listed": attributes(page, "#case-rows tr.case", "data-case-id"),
+            "campaign_filter_hidden": page.is_hidden("#campaign-filter"),
+            "nav": texts(page, ".topbar nav a")}
+    page.click("#case-rows tr.case[data-case-id='%s'] a" % spec["case_id"])
+    page.wait_for_selector("#case:not([hidden]) #history-body tr.step")
+    page.wait_for_selector("#citations-body > *")
+    seen.update(citations=citations(page), forms_hidden=page.is_hidden("#officer-forms"),
+                forms=page.locator("#case form").count(),
+                title=page.inner_text("#case-title"))
+    page.screenshot(path=spec["screenshots"]["case"], full_page=True)
+    return seen
+
+
+def listed(page, spec):
+    """The listed hazards: deadline, days left, office; nearest first."""
+    page.goto(spec["base_url"] + "/app/listed.html")
+    log_in(page, spec["username"], spec["password"])
+    page.wait_for_selector("#listed table.listed tr[data-hazard-id]")
+    rows = page.locator("#listed tr[data-hazard-id]")
+    shown = []
+    for n in range(rows.count()):
+        cells = rows.nth(n).locator("td")
+        shown.append({"id": rows.nth(n).get_attribute("data-hazard-id"),
+                      "cells": [cells.nth(k).inner_text().strip() for k in range(cells.count())]})
+    page.screenshot(path=spec["screenshots"]["page"], full_page=True)
+    return {"rows": shown, "zone": page.inner_text("#zone")}
+
+
 FLOWS = {"inspection": (inspection, PHONE), "enterprise": (enterprise, DESK),
          "authority": (authority, DESK), "login_next": (login_next, DESK),
-         "docs": (docs, DESK), "temporary_password": (temporary_password, DESK)}
+         "docs": (docs, DESK), "temporary_password": (temporary_password, DESK),
+         "campaign": (campaign, DESK), "case": (case, DESK),
+         "case_read_only": (case_read_only, DESK), "listed": (listed, DESK)}
 
 # Every page reports what its Content-Security-Policy refused, across navigations.
 REPORT_CSP_VIOLATIONS = """

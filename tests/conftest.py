@@ -9,6 +9,7 @@ from conftest import BACKENDS, _rabbitmqctl, _vhost
 from tools import launch
 
 from .support import Api, EventTap, SmtpSink, free_port, wait_until
+from .web_support import screenshots  # noqa: F401 (the browser tests' fixture)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -11,12 +11,8 @@ page showed against the API."""
 import csv
 import hashlib
 import io
-import json
 import os
 import re
-import shutil
-import subprocess
-import sys
 
 import pytest
 import requests
@@ -25,14 +21,11 @@ from PIL import Image, ImageDraw
 from . import factories, fixtures
 from .fixtures import created, position_token
 from .support import Api, wait_until
+from .web_support import WEB, run_flow
 
-FLOWS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser_flows.py")
-WEB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "services",
-                   "gateway", "web")
 # the pages show what the API answers, and the API's tests run on both
 # backends: the pages on one, PostgreSQL, as deployed
 pytestmark = pytest.mark.backends("postgres")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 COUNTY = [  # name, industry, town, grid, latitude, longitude
     ("Baide Fabrics", "textiles", "Wukang", "Wukang-1", 30.545, 119.970),
@@ -55,24 +48,6 @@ FAILED_ITEMS = [(), (1,), (0, 2), (3,), (1, 3)]     # per enterprise of COUNTY, 
 # today's, trainings / drills / meetings, daily records). Under rules 2026.3 the
 # first earns an A: every indicator full but the daily records.
 HISTORY = [(13, 4, 10), (6, 1, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0)]
-
-
-def run_flow(name, expected_console_errors=(), **spec):
-    """One browser flow in its own interpreter; what the page showed.
-    `expected_console_errors`: what the flow makes the page log on purpose
-    (e.g. an answer of 400 to a refused input), as parts of the message."""
-    finished = subprocess.run([sys.executable, FLOWS, json.dumps(dict(spec, flow=name,
-                                                                       chromium=CHROMIUM))],
-                              capture_output=True, text=True, timeout=120)
-    assert finished.returncode == 0, "browser flow %s failed:\n%s" % (name, finished.stderr)
-    result = json.loads(finished.stdout.strip().splitlines()[-1])
-    assert result["page_errors"] == [], result["page_errors"]
-    # the pages run under the gateway's Content-Security-Policy and break none of it
-    assert result["csp_violations"] == [], result["csp_violations"]
-    unexpected = [error for error in result["console_errors"]
-                  if not any(part in error for part in expected_console_errors)]
-    assert unexpected == [], result["console_errors"]
-    return result
 
 
 def photo_of_a_cabinet(path):
@@ -115,14 +90,6 @@ def record_history(api, site, weekly_inspections, safety_actions, daily_records)
             "kind": "daily_record", "topic": "shift handover safety check",
             "held_on": factories.ago(days=day).date().isoformat(),
             "recorded_by": "shift.leader"}))
-
-
-@pytest.fixture(scope="module")
-def screenshots(artifacts_dir):
-    path = os.path.join(artifacts_dir, "screenshots")
-    shutil.rmtree(path, ignore_errors=True)     # this run's pages only
-    os.makedirs(path)
-    return path
 
 
 @pytest.fixture(scope="module")

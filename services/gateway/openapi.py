@@ -547,6 +547,7 @@ NOT_OPERATIONS = {
     ("GET", "/app"): "the web pages",
     ("GET", "/app/"): "the web pages",
     ("GET", "/app/<path:filename>"): "the web pages",
+    ("GET", "/app/deployment.json"): "the web pages' settings (the deployment's time zone)",
 }
 
 _CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")

@@ -3,11 +3,15 @@ under /app/, talking to the JSON API with fetch; and the QR link
 /scan/<token>, which opens the inspection page in a browser and answers
 the scan as JSON to API clients. A mixin of GatewayService (its `scan`
 route from ChecklistRoutes)."""
+import json
 import os
 from urllib.parse import quote
 
 from werkzeug.security import safe_join
 from werkzeug.utils import redirect, send_file
+from werkzeug.wrappers import Response
+
+from einspection.days import deployment_zone
 
 from .http_json import HttpError, endpoint
 from .server import http
@@ -44,6 +48,18 @@ class WebRoutes:
     @endpoint("web.page", public=True)
     def web_index(self, request):
         return self._web_file(request, "index.html")
+
+    @http("GET", "/app/deployment.json")
+    @endpoint("web.page", public=True)
+    def web_deployment(self, request):
+        """What the pages need to know of the deployment: the time zone its
+        days are cut in (EINSPECTION_TIME_ZONE), so that "days left" on a
+        page is counted as the services count it."""
+        response = Response(json.dumps({"time_zone": deployment_zone().key}),
+                            mimetype="application/json")
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
     @http("GET", "/app/<path:filename>")
     @endpoint("web.page", public=True)

@@ -2,7 +2,9 @@
 // a period, the trend over months and the period before, grades, a map of
 // the enterprises and their open hazards, the best and the worst, the
 // overdue list. The API scopes every answer to what the account may see.
-import { all, get } from "./api.js";
+import { account, all, get } from "./api.js";
+import { mayEnforce } from "./roles.js";
+import { timeZone } from "./deployment.js";
 import { columns, comparison, legend, lines, map, stackedBars } from "./charts.js";
 import { $, date, daysBetween, errorMessage, fill, gradeBadge, h, levelBadge, listedTable,
          message, mountTopbar } from "./ui.js";
@@ -17,6 +19,12 @@ const STATUS_SERIES = [
 const TREND_MONTHS = 12;
 
 mountTopbar("authority");
+// campaigns are the authority's acts: other officers are not shown the link
+if (!mayEnforce(account())) {
+  document.querySelectorAll("#enforcement-links [data-role=enforce]").forEach((link) => {
+    link.hidden = true;
+  });
+}
 $("#period").addEventListener("change", load);
 load();
 
@@ -254,13 +262,13 @@ function drawRanking(box, answer, enterprises, none) {
 // Listed supervision (挂牌督办): what the authority lists, within the account's
 // scope (a grid officer sees its grid's), nearest listing deadline first.
 async function drawListed(box, enterprises) {
-  const listed = await get("/api/v1/hazards", { listed: "true", sort: "listing_deadline",
-                                                size: 50 });
+  const [listed, zone] = await Promise.all([
+    get("/api/v1/hazards", { listed: "true", sort: "listing_deadline", size: 50 }), timeZone()]);
   fill(box, listedTable(listed, (hazard) => {
     const enterprise = enterprises.get(hazard.enterprise_id);
     return [h("td", {}, enterpriseLink(hazard.enterprise_id, enterprises)),
             h("td", {}, enterprise ? enterprise.town : "")];
-  }, ["企业 Enterprise", "镇街 Town"]));
+  }, ["企业 Enterprise", "镇街 Town"], zone));
 }
 
 async function drawOverdue(box, enterprises) {

@@ -5,6 +5,7 @@
 // before logging in is required).
 import { ApiError, account, actorName, all, download, get, me, post, rememberName,
          upload } from "./api.js";
+import { timeZone } from "./deployment.js";
 import { $, date, dateTime, errorMessage, fill, gradeBadge, h, levelBadge, listedTable,
          message, mountTopbar, statusBadge } from "./ui.js";
 
@@ -123,8 +124,10 @@ async function refreshHazards() {
 async function loadListed() {
   const box = $("#listed-body");
   try {
-    fill(box, listedTable(await get("/api/v1/hazards", {
-      enterprise_id: state.enterprise.id, listed: "true", sort: "listing_deadline", size: 50 })));
+    const [listed, zone] = await Promise.all([get("/api/v1/hazards", {
+      enterprise_id: state.enterprise.id, listed: "true", sort: "listing_deadline", size: 50 }),
+      timeZone()]);
+    fill(box, listedTable(listed, undefined, undefined, zone));
   } catch (err) {
     fill(box, errorMessage(err));
   }

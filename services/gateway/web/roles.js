@@ -24,3 +24,25 @@ export function inspectionKind(account) {
   if (role === "authority_inspector" || role === "authority_admin") return "enforcement";
   return "self";
 }
+
+// The authority's legal acts (campaigns, cases): its inspectors and admins only.
+const ENFORCEMENT_ROLES = ["authority_inspector", "authority_admin"];
+
+export function mayEnforce(account) {
+  return ENFORCEMENT_ROLES.includes(account && account.role);
+}
+
+// The top bar's links for the account: [key, href, label]. Enforcement pages
+// only where the API answers them (campaigns: the authority; cases: everyone,
+// within their scope; listed hazards: whoever supervises).
+export function navigationOf(account) {
+  const role = account && account.role;
+  const links = [["enterprise", "/app/enterprise.html", "Enterprise"],
+                 ["authority", "/app/authority.html", "Authority"]];
+  if (mayEnforce(account)) links.push(["campaigns", "/app/campaigns.html", "执法计划 Campaigns"]);
+  if (role) links.push(["cases", "/app/cases.html", "执法案件 Cases"]);
+  if (isAuthorityRole(role) || role === "integrator") {
+    links.push(["listed", "/app/listed.html", "挂牌督办 Listed"]);
+  }
+  return links;
+}

@@ -1,6 +1,7 @@
 // Small DOM helpers shared by the pages. Text always goes in as text nodes,
 // never as HTML, so data from the API cannot inject markup.
 import { account, clearSession, loginUrl, token } from "./api.js";
+import { navigationOf } from "./roles.js";
 
 export function h(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -57,6 +58,71 @@ export function daysBetween(from, to) {
   return Math.floor((to - from) / 86400000);
 }
 
+// The calendar day (YYYY-MM-DD) an instant falls on in `zone` (an IANA name).
+export function dayIn(moment, zone) {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit",
+                                            day: "2-digit" }).format(new Date(moment));
+}
+
+// Days from today to the day of `deadline`, both cut in the deployment's time
+// zone, as the hazard service counts a listing's days left (0: due today).
+export function daysLeft(deadline, zone, now = Date.now()) {
+  return Math.round((Date.parse(dayIn(deadline, zone)) - Date.parse(dayIn(now, zone)))
+                    / 86400000);
+}
+
+// An amount as the API gives it (a decimal string) with its currency; never a float.
+export function amount(value, currency) {
+  if (value === null || value === undefined) return "未载明 not stated";
+  return `${value} ${currency || ""}`.trim();
+}
+
+// A form field: its label, the input, and the box the API's reason for it goes
+// in (`data-error-for`: the field's path in the API's 400 answer, e.g. fines.0.fine_imposed).
+export function field(label, name, input, { id, hint } = {}) {
+  input.id = id || "f-" + name.replace(/\./g, "-");
+  if (!input.name) input.name = name;
+  return h("div", { class: "field" }, h("label", { for: input.id }, label), input,
+           hint ? h("small", {}, hint) : null,
+           h("div", { class: "field-error", dataset: { errorFor: name } }));
+}
+
+// The API's reasons per field, each in the box of its field inside `root`, or
+// of the nearest enclosing field that has one (quotas.武康街道 → quotas); what
+// has no box stays in the message errorMessage shows. Returns how many were placed.
+export function showFieldErrors(root, fields) {
+  root.querySelectorAll(".field-error").forEach((box) => { box.textContent = ""; });
+  const boxes = new Map([...root.querySelectorAll(".field-error[data-error-for]")].map(
+    (box) => [box.dataset.errorFor, box]));
+  let placed = 0;
+  for (const [path, reasons] of flattenFields(fields || {})) {
+    const parts = path.split(".");
+    for (let length = parts.length; length > 0; length -= 1) {
+      const box = boxes.get(parts.slice(0, length).join("."));
+      if (!box) continue;
+      const rest = parts.slice(length).join(".");
+      const text = (rest ? rest + ": " : "") + reasons.join(" ");
+      box.textContent = box.textContent ? box.textContent + "; " + text : text;
+      placed += 1;
+      break;
+    }
+  }
+  return placed;
+}
+
+function flattenFields(fields, prefix = "") {
+  const pairs = [];
+  for (const [key, value] of Object.entries(fields)) {
+    const path = prefix ? prefix + "." + key : key;
+    if (value && typeof value === "object" && !Array.isArray(value)) {
+      pairs.push(...flattenFields(value, path));
+    } else {
+      pairs.push([path, [].concat(value).map(String)]);
+    }
+  }
+  return pairs;
+}
+
 export function gradeBadge(grade, big = false) {
   return h("span", { class: "grade grade-" + (grade || "none") + (big ? " big" : ""),
                      title: "grade " + (grade || "none") }, grade || "–");
@@ -74,7 +140,8 @@ export function statusBadge(hazard) {
 
 // Listed supervision (挂牌督办): a page of listed hazards as a table, Chinese
 // first; `leading(hazard)` gives the cells before the hazard's own, under `titles`.
-export function listedTable(page, leading = () => [], titles = []) {
+// `zone`: the deployment's time zone (deployment.js), in which days left are counted.
+export function listedTable(page, leading = () => [], titles = [], zone = "Asia/Shanghai") {
   if (!page.items.length) return message("ok", "无挂牌督办隐患 · No hazard is listed for supervision.");
   const now = Date.now();
   return [h("div", { class: "table-wrap" }, h("table", { class: "listed" },
@@ -82,13 +149,13 @@ export function listedTable(page, leading = () => [], titles = []) {
                                 "督办单位 Office", "督办期限 Deadline", "剩余天数 Days left",
                                 "状态 Status"].map((title) => h("th", {}, title)))),
     h("tbody", {}, page.items.map((hazard) => {
-      const left = daysBetween(now, Date.parse(hazard.listing_deadline));
+      const left = daysLeft(hazard.listing_deadline, zone, now);
       return h("tr", { class: left < 0 ? "late" : "", dataset: { hazardId: hazard.id } },
         ...leading(hazard),
         h("td", {}, hazard.category),
         h("td", {}, hazard.description.split("\n")[0]),
         h("td", {}, hazard.listing_office),
-        h("td", {}, date(hazard.listing_deadline)),
+        h("td", {}, dayIn(hazard.listing_deadline, zone)),
         h("td", { class: "num" }, left < 0 ? h("span", { class: "badge overdue" }, "已逾期 overdue")
                                            : String(left)),
         h("td", {}, statusBadge(hazard)));
@@ -126,10 +193,7 @@ function flatten(reasons) {
 // The top bar of every page: where to go, who is logged in.
 export function topbar(current) {
   const who = account();
-  const links = [
-    ["enterprise", "/app/enterprise.html", "Enterprise"],
-    ["authority", "/app/authority.html", "Authority"],
-  ];
+  const links = navigationOf(who);
   const session = token()
     ? [h("span", { class: "who" }, who ? who.username + " · " + who.role.replace(/_/g, " ") : ""),
        h("button", { type: "button", class: "small", onclick: () => {

@@ -1,0 +1,42 @@
+"""What the browser tests share (tests/test_web.py, tests/test_web_enforcement.py):
+running one flow of tests/browser_flows.py in its own interpreter and the
+folder the pages' screenshots go to."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+FLOWS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser_flows.py")
+WEB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "services",
+                   "gateway", "web")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def run_flow(name, expected_console_errors=(), **spec):
+    """One browser flow in its own interpreter; what the page showed.
+    `expected_console_errors`: what the flow makes the page log on purpose
+    (e.g. an answer of 400 to a refused input), as parts of the message."""
+    finished = subprocess.run([sys.executable, FLOWS, json.dumps(dict(spec, flow=name,
+                                                                       chromium=CHROMIUM))],
+                              capture_output=True, text=True, timeout=180)
+    assert finished.returncode == 0, "browser flow %s failed:\n%s" % (name, finished.stderr)
+    result = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert result["page_errors"] == [], result["page_errors"]
+    # the pages run under the gateway's Content-Security-Policy and break none of it
+    assert result["csp_violations"] == [], result["csp_violations"]
+    unexpected = [error for error in result["console_errors"]
+                  if not any(part in error for part in expected_console_errors)]
+    assert unexpected == [], result["console_errors"]
+    return result
+
+
+@pytest.fixture(scope="session")
+def screenshots(artifacts_dir):
+    """test-artifacts/screenshots/, emptied once a session: this run's pages only."""
+    path = os.path.join(artifacts_dir, "screenshots")
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
