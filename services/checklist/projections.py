@@ -7,9 +7,10 @@ from datetime import datetime, time, timedelta, timezone
 from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Integer, MetaData, String, Table,
                         Text, and_, case, func, or_, select, true, update)
 
-from einspection import eventstore, paging
+from einspection import days, eventstore, paging
 from einspection import scope as tenancy
 from einspection.contract import ChecklistItemV1, isoformat
+from einspection.figures import UNKNOWN as UNKNOWN_GROUP
 from einspection.db import upsert
 from einspection.errors import InvalidCommand
 from einspection.projection import paged
@@ -520,6 +521,72 @@ def enterprise_attributes(conn, attribute, scope=None):
     if scope is not None:
         query = query.where(tenancy.where(enterprises.c.enterprise_id, scope))
     return {row[0]: row[1] for row in conn.execute(query)}
+
+
+INSPECTION_COUNTS = ("inspections", "enterprises_inspected", "with_findings", "items_checked",
+                     "items_failed")
+# rate: (numerator, denominator) of INSPECTION_COUNTS (einspection.figures)
+INSPECTION_RATES = {"findings_rate": ("with_findings", "inspections"),
+                    "failed_item_rate": ("items_failed", "items_checked")}
+
+
+def inspection_statistics(conn, query, zone, scope=None):
+    """Inspections per kind, month, enterprise, checklist, town, grid or
+    industry within `scope`: how many, of how many enterprises, how many
+    found something, items checked (passed or failed) and failed. Days and
+    months are the deployment's (`zone`): an inspection completed at 00:30
+    in Shanghai is of that day, not of the day before in UTC."""
+    group_by = query["group_by"]
+    conditions = []
+    if query.get("from_"):
+        conditions.append(inspections.c.completed_at >= days.start_of(query["from_"], zone))
+    if query.get("to"):
+        conditions.append(inspections.c.completed_at
+                          < days.start_of(query["to"] + timedelta(days=1), zone))
+    for key in ("enterprise_id", "kind", "campaign_id"):
+        if query.get(key):
+            conditions.append(inspections.c[key] == query[key])
+    if scope is not None:
+        conditions.append(tenancy.where(inspections.c.enterprise_id, scope))
+    rows = conn.execute(
+        select(inspections.c.enterprise_id, inspections.c.kind, inspections.c.checklist_id,
+               inspections.c.completed_at, inspections.c.items_passed,
+               inspections.c.items_failed, enterprises.c.town, enterprises.c.grid,
+               enterprises.c.industry)
+        .select_from(inspections.outerjoin(
+            enterprises, enterprises.c.enterprise_id == inspections.c.enterprise_id))
+        .where(and_(*conditions)))
+
+    def key_of(row):
+        if group_by == "month":
+            return days.local_day(_aware(row.completed_at), zone).strftime("%Y-%m")
+        if group_by == "checklist":
+            return row.checklist_id
+        return getattr(row, group_by if group_by != "enterprise" else "enterprise_id") \
+            or UNKNOWN_GROUP
+
+    groups, seen, total_seen = {}, {}, set()
+    totals = dict.fromkeys(INSPECTION_COUNTS, 0)
+    for row in rows:
+        key = key_of(row)
+        group = groups.setdefault(key, dict(dict.fromkeys(INSPECTION_COUNTS, 0), key=key))
+        for figures_of in (group, totals):
+            figures_of["inspections"] += 1
+            figures_of["with_findings"] += 1 if row.items_failed else 0
+            figures_of["items_checked"] += row.items_passed + row.items_failed
+            figures_of["items_failed"] += row.items_failed
+        seen.setdefault(key, set()).add(row.enterprise_id)
+        total_seen.add(row.enterprise_id)
+    for key, group in groups.items():
+        group["enterprises_inspected"] = len(seen[key])
+    totals["enterprises_inspected"] = len(total_seen)
+    return {"group_by": group_by, "groups": [groups[key] for key in sorted(groups)],
+            "totals": totals}
+
+
+def _aware(moment):
+    """SQLite gives back naive UTC datetimes."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def training_statistics(conn, query, scope=None):

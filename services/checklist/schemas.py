@@ -227,6 +227,22 @@ class PeriodQuery(_Period):
     """from / to only: the training statistics."""
 
 
+INSPECTION_GROUPINGS = ("kind", "month", "enterprise", "checklist", "town", "grid", "industry")
+
+
+class InspectionStatisticsQuery(_Period):
+    """The inspection statistics: from / to are days of the deployment's
+    time zone, as the months of `group_by=month` are."""
+    group_by = fields.String(load_default="kind", validate=validate.OneOf(INSPECTION_GROUPINGS),
+                             metadata={"description": "kind (default), month (YYYY-MM of the "
+                                                      "completion, in the deployment's time "
+                                                      "zone), enterprise, checklist, or the "
+                                                      "register's town, grid or industry"})
+    kind = fields.String(load_default=None, validate=validate.OneOf(INSPECTION_KINDS))
+    enterprise_id = Id(load_default=None)
+    campaign_id = Id(load_default=None)
+
+
 def _password(**kwargs):
     return fields.String(validate=validate.Length(max=passwords.MAX_LENGTH), metadata={
         "description": "at least %d characters; not the username, not one character "

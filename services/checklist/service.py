@@ -1,7 +1,7 @@
 import contextlib
 
 from nameko.dependency_providers import Config
-from einspection import auth, eventstore, files, imports, paging
+from einspection import auth, days, eventstore, figures, files, imports, paging
 from einspection import scope as tenancy
 from einspection.acting import Acting
 from einspection.contract import UNSTORABLE_TEXT, isoformat, load_command, unstorable, utcnow
@@ -16,8 +16,9 @@ from .positions import Position
 from .schemas import (AccountQuery, ChangePassword, ChecklistQuery, CreateAccount,
                       CreateChecklist, DisableAccount, EditChecklist, EnterpriseQuery,
                       HazardReferences, ImportChecklist, InspectionExportQuery, InspectionQuery,
-                      LogInspection, Login, PeriodQuery, PositionQuery, RecordSafetyAction,
-                      RegisterEnterprise, RegisterPosition, SafetyActionQuery, Scan, VisibleTo)
+                      InspectionStatisticsQuery, LogInspection, Login, PeriodQuery, PositionQuery,
+                      RecordSafetyAction, RegisterEnterprise, RegisterPosition, SafetyActionQuery,
+                      Scan, VisibleTo)
 
 EXPORT_LIMIT = 10000
 DEFAULT_PUBLIC_BASE_URL = "http://localhost:8000"
@@ -533,6 +534,16 @@ class ChecklistService(HealthCheck):
         with self.store.connect() as conn:
             self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
             return projections.list_safety_actions(conn, enterprise_id, query)
+
+    @rpc
+    def inspection_statistics(self, query, scope=None):
+        query = load_command(InspectionStatisticsQuery, query)
+        with self.store.connect() as conn:
+            answer = projections.inspection_statistics(conn, query, days.deployment_zone(),
+                                                       scope=scope)
+        return dict(figures.with_rates(answer, projections.INSPECTION_RATES),
+                    **{"from": query["from_"] and query["from_"].isoformat(),
+                       "to": query["to"] and query["to"].isoformat()})
 
     @rpc
     def training_statistics(self, query, scope=None):

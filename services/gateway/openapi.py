@@ -287,6 +287,14 @@ ROUTES = {
     ("GET", "/api/v1/enterprises/<string:enterprise_id>/safety-actions"): Operation(
         "an enterprise's safety actions", "safety actions", views.SafetyActionPage,
         query=checklist.SafetyActionQuery),
+    ("GET", "/api/v1/statistics/inspections"): Operation(
+        "inspections per kind, month, enterprise, checklist, town, grid or industry",
+        "inspections", {JSON: views.InspectionStatistics, CSV: BINARY},
+        query=statistics.InspectionStatisticsQuery,
+        description="Self-, grid and enforcement inspections of the caller's scope: how many, "
+                    "of how many enterprises, how many found something (findings_rate), items "
+                    "checked and failed (failed_item_rate). from / to and the months are days "
+                    "of the deployment's time zone. " + FIGURES),
     ("GET", "/api/v1/statistics/training"): Operation(
         "training over all enterprises in a period", "safety actions",
         {JSON: views.TrainingStatistics, CSV: BINARY}, query=statistics.TrainingStatisticsQuery,

@@ -333,6 +333,49 @@ class Period(Schema):
     to = fields.String(required=True)
 
 
+class InspectionCounts(Schema):
+    inspections = _count()
+    enterprises_inspected = _count(metadata={"description": "distinct enterprises (of the "
+                                                            "group: not a sum of its parts)"})
+    with_findings = _count(metadata={"description": "inspections with a failed item"})
+    items_checked = _count(metadata={"description": "passed or failed (not applicable left "
+                                                    "out)"})
+    items_failed = _count()
+    findings_rate = _rate("with_findings / inspections")
+    failed_item_rate = _rate("items_failed / items_checked")
+
+
+class InspectionCountChanges(Schema):
+    """This period's counts less the compared period's."""
+    inspections = _change()
+    enterprises_inspected = _change()
+    with_findings = _change()
+    items_checked = _change()
+    items_failed = _change()
+
+
+class InspectionCountsCompared(InspectionCounts):
+    previous = fields.Nested(InspectionCounts, metadata={
+        "description": "with compare: the compared period's figures"})
+    change = fields.Nested(InspectionCountChanges, metadata={"description": "with compare"})
+
+
+class InspectionCountsGroup(InspectionCountsCompared):
+    key = _text(metadata={"description": "the kind, month (YYYY-MM in the deployment's time "
+                                         "zone), enterprise id, checklist id, town, grid or "
+                                         "industry of the group"})
+
+
+class InspectionStatistics(Schema):
+    group_by = _one_of(("kind", "month", "enterprise", "checklist", "town", "grid", "industry"))
+    groups = _list(fields.Nested(InspectionCountsGroup))
+    totals = fields.Nested(InspectionCountsCompared, required=True)
+    from_ = fields.String(data_key="from", allow_none=True)
+    to = fields.String(allow_none=True)
+    compare = fields.String(validate=validate.OneOf(("previous_period", "previous_year")))
+    previous_period = fields.Nested(Period, metadata={"description": "with compare: its period"})
+
+
 class TrainingFigures(Schema):
     sessions = _count()
     people_trained = _count()

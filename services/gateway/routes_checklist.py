@@ -4,6 +4,7 @@ their ledger, safety actions. A mixin of GatewayService: it uses its RPC
 proxy `checklist`."""
 
 from einspection.errors import NotFound
+from services.checklist.projections import INSPECTION_COUNTS, INSPECTION_RATES
 
 from .http_json import (AUTHORITY, WRITERS, HttpError, call, endpoint, file_response, read_json,
                         read_text)
@@ -11,6 +12,7 @@ from . import statistics
 from .server import http, log_scan_as_position
 
 MANAGERS = ("enterprise_manager",) + AUTHORITY
+
 TRAINING_COUNTS = ("sessions", "people_trained", "enterprises_covered", "enterprises_registered")
 
 
@@ -176,6 +178,19 @@ class ChecklistRoutes:
     def list_safety_actions(self, request, enterprise_id):
         return 200, call(self.checklist.list_safety_actions, enterprise_id, _query(request),
                          **self._reading(request))
+
+    @http("GET", "/api/v1/statistics/inspections")
+    @endpoint("statistics.inspections")
+    def inspection_statistics(self, request):
+        """Inspections by kind (self, grid, enforcement), month, enterprise,
+        checklist, town, grid or industry: the checklist service holds both
+        the inspections and the register."""
+        scope = self._scope(request)
+        return statistics.answer(
+            _query(request), lambda args: call(self.checklist.inspection_statistics, args,
+                                               scope=scope),
+            INSPECTION_COUNTS, tuple(INSPECTION_RATES), statistics.InspectionStatisticsQuery,
+            "inspection-statistics")
 
     @http("GET", "/api/v1/statistics/training")
     @endpoint("statistics.training")

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from einspection import figures
 from einspection.contract import isoformat, load_command
+from services.checklist import schemas as checklist_schemas
 from services.checklist.schemas import PeriodQuery
 from services.enforcement import statistics as enforcement_statistics
 from services.enforcement.cases import DEFAULT_VIOLATION_CLASSES, violation_classes
@@ -39,6 +40,11 @@ def _format():
 
 class HazardStatisticsQuery(StatisticsQuery):
     """The hazard service's statistics query, and how to answer it."""
+    compare = _compare()
+    format = _format()
+
+
+class InspectionStatisticsQuery(checklist_schemas.InspectionStatisticsQuery):
     compare = _compare()
     format = _format()
 
