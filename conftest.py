@@ -14,6 +14,12 @@ import uuid  # noqa: E402
 
 import pytest  # noqa: E402
 
+# Every platform a test starts inherits these: `make test` runs three pytest
+# processes side by side, each with PostgreSQL platforms of six processes, on
+# one server of max_connections 100. Two connections kept per process (more
+# only while busy) keep them all under it.
+os.environ.setdefault("DATABASE_POOL_SIZE", "2")
+
 BROKER_HOST = os.environ.get("TEST_BROKER_HOST", "127.0.0.1:5672")
 POSTGRES_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = [b for b in os.environ.get("TEST_BACKENDS", "sqlite,postgres").split(",") if b]

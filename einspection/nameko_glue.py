@@ -189,6 +189,29 @@ def setting(config, key, default=None):
     return value
 
 
+def pool_settings(config):
+    """A PostgreSQL process's connection pool: DATABASE_POOL_SIZE kept open,
+    up to DATABASE_MAX_OVERFLOW more while busy, and a wait of at most
+    DATABASE_POOL_TIMEOUT seconds for one (then the command is refused as
+    the database being unavailable, a 503, not a hang). The sum over every
+    process of (size + overflow) must stay under the server's
+    max_connections (docs/operations.md)."""
+    return {"pool_size": _whole(config, "DATABASE_POOL_SIZE", 5, least=1),
+            "max_overflow": _whole(config, "DATABASE_MAX_OVERFLOW", 10, least=0),
+            "pool_timeout": _whole(config, "DATABASE_POOL_TIMEOUT", 10, least=1)}
+
+
+def _whole(config, key, default, least):
+    text = setting(config, key, str(default))
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < least:
+        raise ValueError("%s must be a whole number ≥ %d, not %r" % (key, least, text))
+    return value
+
+
 class MetricsServer(DependencyProvider):
     """Serves this process's Prometheus metrics on METRICS_PORT, if set
     (each process of a service needs its own port; 0 or unset: off), at
@@ -258,7 +281,8 @@ class EventStore(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        self.engine = make_engine(setting(config, self.url_key, self.default_url))
+        self.engine = make_engine(setting(config, self.url_key, self.default_url),
+                                  **pool_settings(config))
         eventstore.create_tables(self.engine, *self.projections)
         self.journal_hours = journal.keep_hours(setting(config, "COMMAND_JOURNAL_HOURS"))
         if self.with_relay:

@@ -284,7 +284,9 @@ def every_route():
 PUBLIC = {("GET", "/health"), ("GET", "/metrics"), ("POST", "/api/v1/auth/token"),
           # the web pages' HTML, JS and CSS: no data in them (tests/test_web.py)
           ("GET", "/"), ("GET", "/app"), ("GET", "/app/"), ("GET", "/app/<path:filename>"),
-          ("GET", "/openapi.json"), ("GET", "/docs")}
+          ("GET", "/openapi.json"), ("GET", "/docs"),
+          # the deployment's time zone, for the pages' days: a setting, no tenant's data
+          ("GET", "/app/deployment.json")}
 
 
 def test_every_route_but_the_public_ones_refuses_no_expired_and_forged_tokens(platform):
