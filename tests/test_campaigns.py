@@ -35,7 +35,7 @@ from einspection.contract import parse_instant
 from einspection.days import deployment_zone, local_day
 from einspection.db import make_engine
 from services.enforcement import case_commands, cli, draw, facts, osha, records
-from services.enforcement.cases import violation_classes
+from services.enforcement.cases import DEFAULT_VIOLATION_CLASSES, violation_classes
 from services.enforcement.unit.test_osha import DATA
 from tools.launch import ROOT
 
@@ -217,6 +217,16 @@ def test_a_plan_must_leave_its_random_share_and_quotas_must_add_up(county):
     unknown = api.post("/api/v1/campaigns", campaign(mandatory=["no-such-enterprise"]))
     assert unknown.status_code == 400
     assert unknown.json()["error"]["fields"]["mandatory"] == {"0": ["no such enterprise"]}
+
+
+def test_the_violation_classes_are_the_configured_file_for_any_account(county):
+    with open(DEFAULT_VIOLATION_CLASSES, encoding="utf-8") as handle:
+        configured = json.load(handle)
+    for reader in (county.api, county.manager):
+        answer = created(reader.get("/api/v1/violation-classes"), 200)
+        assert answer["version"] == configured["version"]
+        assert answer["classes"] == [{"key": c["key"], "zh": c["zh"], "en": c["en"]}
+                                     for c in configured["classes"]]
 
 
 def test_campaigns_are_the_authoritys_alone(county):

@@ -406,6 +406,7 @@ REAL_REQUESTS = {
                  "recorded_by": "safety.manager"}},
     ("GET", "/api/v1/enterprises/<string:enterprise_id>/safety-actions"): lambda api, d: {
         "path": {"enterprise_id": d["enterprise"]}, "query": {"kind": "training"}},
+    ("GET", "/api/v1/violation-classes"): lambda api, d: {},
     ("GET", "/api/v1/statistics/inspections"): lambda api, d: {
         "query": {"group_by": "town", "from": factories.ago(days=30).date().isoformat(),
                   "to": factories.ago(days=0).date().isoformat(),

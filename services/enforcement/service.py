@@ -159,6 +159,14 @@ class EnforcementService(HealthCheck):
                              ZONE)
 
     @rpc
+    def list_violation_classes(self):
+        """The classes a citation may have, as this deployment configured them
+        (ENFORCEMENT_VIOLATION_CLASSES), in the file's order."""
+        return {"version": VIOLATION_CLASSES.version,
+                "classes": [dict(labels, key=key)
+                            for key, labels in VIOLATION_CLASSES.labels.items()]}
+
+    @rpc
     def list_cases(self, query, scope=None):
         query = load_command(CaseQuery, query)
         with self.store.connect() as conn:

@@ -492,6 +492,12 @@ ROUTES = {
                     "answers the same case. An enforcement inspection with failed items has "
                     "its case opened by itself. 400 `inspection_id` for an inspection not of "
                     "kind enforcement (or not found)."),
+    ("GET", "/api/v1/violation-classes"): Operation(
+        "the violation classes a citation may have", "enforcement", views.ViolationClasses,
+        description="As this deployment configured them (ENFORCEMENT_VIOLATION_CLASSES), in "
+                    "their order, with their Chinese and English labels; any account may read "
+                    "them. A citation with another `violation_class` is a 400 naming the "
+                    "field."),
     ("GET", "/api/v1/cases"): Operation(
         "cases (an enterprise's accounts: their own)", "enforcement", views.CasePage,
         query=enforcement.CaseQuery),

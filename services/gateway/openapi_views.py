@@ -1043,6 +1043,17 @@ class Payment(Schema):
     recorded_by = _actor()
 
 
+class ViolationClass(Schema):
+    key = _text(metadata={"example": "serious"})
+    zh = _text(metadata={"example": "严重违法"})
+    en = _text(metadata={"example": "serious"})
+
+
+class ViolationClasses(Schema):
+    version = _text()
+    classes = _list(fields.Nested(ViolationClass))
+
+
 class CaseSource(Schema):
     system = _text()
     ref = _text()

@@ -95,6 +95,13 @@ class EnforcementRoutes:
             "inspection_id": inspection["id"], "enterprise_id": inspection["enterprise_id"],
             "campaign_id": inspection.get("campaign_id")}, **self._acting(request))
 
+    @http("GET", "/api/v1/violation-classes")
+    @endpoint("violation_classes.list")
+    def list_violation_classes(self, request):
+        """The configured classes, for a citation form: any account may read
+        them (they are the deployment's rule, not a tenant's data)."""
+        return 200, call(self.enforcement.list_violation_classes)
+
     @http("GET", "/api/v1/cases")
     @endpoint("cases.list")
     def list_cases(self, request):

@@ -5,14 +5,15 @@
 // enterprise's own accounts, officers) reads it only.
 import { account, all, get, post } from "./api.js";
 import { timeZone } from "./deployment.js";
-import { CASE_EVENTS, OUTCOMES, VIOLATION_CLASSES, caseStatus } from "./enforcement.js";
+import { CASE_EVENTS, OUTCOMES, caseStatus } from "./enforcement.js";
 import { mayEnforce } from "./roles.js";
 import { $, amount, dateTime, dayIn, errorMessage, field, fill, h, levelBadge, message,
          mountTopbar, showFieldErrors } from "./ui.js";
 
 const caseId = new URLSearchParams(location.search).get("id");
 const path = "/api/v1/cases/" + encodeURIComponent(caseId || "");
-const state = { zone: "Asia/Shanghai", enterprise: null, hazards: new Map(), case: null };
+const state = { zone: "Asia/Shanghai", enterprise: null, hazards: new Map(), case: null,
+                classes: [] };
 
 mountTopbar("cases");
 main().catch((err) => fill($("#status"), errorMessage(err)));
@@ -23,6 +24,8 @@ async function main() {
     return;
   }
   state.zone = await timeZone();
+  // the deployment's configured classes (ENFORCEMENT_VIOLATION_CLASSES), in their order
+  state.classes = (await get("/api/v1/violation-classes")).classes;
   const found = await get(path);
   const [enterprise, hazards] = await Promise.allSettled([
     get("/api/v1/enterprises/" + encodeURIComponent(found.enterprise_id)),
@@ -225,8 +228,8 @@ function citationForm() {
   return [
     field("违反条款 Legal clause", "clause", h("input", {
       type: "text", required: true, placeholder: "《安全生产法》第九十九条" })),
-    field("违法类别 Violation class", "violation_class", h("select", {}, VIOLATION_CLASSES.map(
-      ([key, label]) => h("option", { value: key }, label)))),
+    field("违法类别 Violation class", "violation_class", h("select", {}, state.classes.map(
+      (kind) => h("option", { value: kind.key }, `${kind.zh} ${kind.en}`)))),
     field("违法事实 Description", "description", h("textarea", { required: true })),
     field(`拟罚款 Fine proposed (${state.case.currency})`, "fine_proposed", h("input", {
       type: "text", inputmode: "decimal", placeholder: "30000.00" }),

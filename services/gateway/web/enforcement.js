@@ -12,13 +12,6 @@ export const CASE_STATES = {
   paid: "罚款已缴清 paid", closed: "已结案 closed",
 };
 
-// The keys of services/enforcement/rules/violation_classes.json (the API
-// refuses any other, naming the field); the case view labels each citation.
-export const VIOLATION_CLASSES = [
-  ["serious", "严重违法 serious"], ["willful", "故意违法 willful"],
-  ["repeat", "重复违法 repeat"], ["other", "一般违法 other"],
-];
-
 export const OUTCOMES = [
   ["paid", "罚款缴清结案 paid"], ["no_penalty", "不予处罚结案 no penalty"],
   ["withdrawn", "撤销立案 withdrawn"], ["terminated", "终结 terminated (a note why)"],
@@ -28,6 +21,7 @@ export const CASE_EVENTS = {
   CaseOpened: "立案 case opened", CitationIssued: "认定违法行为 citation issued",
   CitationWithdrawn: "撤销违法行为 citation withdrawn",
   CitationAbated: "违法行为已整改 citation abated",
+  CitationAbatementOverdue: "逾期未整改 abatement overdue",
   PenaltyDecided: "作出处罚决定 penalty decided", FinePaid: "缴纳罚款 fine paid",
   CaseClosed: "结案 case closed",
 };
