@@ -13,7 +13,8 @@ from einspection.errors import ConcurrencyConflict, Conflict, InvalidCommand, No
 from einspection.acting import Acting
 
 from . import evidence, ledger
-from .domain import (DEFAULT_DEADLINE_DAYS, DEFAULT_LISTING_REMINDER_DAYS, SERVICE, Hazard,
+from .domain import (DEFAULT_DEADLINE_DAYS, DEFAULT_ESCALATION_DAYS,
+                     DEFAULT_LISTING_REMINDER_DAYS, DEFAULT_REMINDER_DAYS, SERVICE, Hazard,
                      stream_id)
 
 CONSUMER = "hazard"          # the inbox name, and the queue <QUEUE_PREFIX>.hazard
@@ -31,20 +32,43 @@ def deadline_days(environ=os.environ):
     return days
 
 
-def listing_reminder_days(environ=os.environ):
-    """Days before a listing's deadline to remind: HAZARD_LISTING_REMINDER_DAYS,
-    comma-separated (default "7,1"); the deadline's day itself always counts."""
-    text = environ.get("HAZARD_LISTING_REMINDER_DAYS")
+def _days_list(environ, key, default, least):
+    text = environ.get(key)
     if not text:
-        return DEFAULT_LISTING_REMINDER_DAYS
+        return default
     try:
         days = tuple(sorted({int(part) for part in text.split(",") if part.strip()},
                             reverse=True))
     except ValueError:
-        raise ValueError("HAZARD_LISTING_REMINDER_DAYS must be whole days separated by "
-                         "commas, not %r" % text) from None
-    if any(day < 1 or day > 366 for day in days):
-        raise ValueError("HAZARD_LISTING_REMINDER_DAYS must be 1 to 366 days, not %r" % text)
+        raise ValueError("%s must be whole days separated by commas, not %r"
+                         % (key, text)) from None
+    if any(day < least or day > 366 for day in days):
+        raise ValueError("%s must be %d to 366 days, not %r" % (key, least, text))
+    return days
+
+
+def listing_reminder_days(environ=os.environ):
+    """Days before a listing's deadline to remind: HAZARD_LISTING_REMINDER_DAYS,
+    comma-separated (default "7,1"); the deadline's day itself always counts."""
+    return _days_list(environ, "HAZARD_LISTING_REMINDER_DAYS", DEFAULT_LISTING_REMINDER_DAYS, 1)
+
+
+def reminder_days(environ=os.environ):
+    """Days before an assignment's due to remind its assignee: HAZARD_REMINDER_DAYS,
+    comma-separated, 0 for the due's day (default "3,1,0")."""
+    return _days_list(environ, "HAZARD_REMINDER_DAYS", DEFAULT_REMINDER_DAYS, 0)
+
+
+def escalation_days(environ=os.environ):
+    """Days after the deadline's day that an assigned hazard still open is
+    escalated to the grid: HAZARD_ESCALATION_DAYS (default 3)."""
+    text = environ.get("HAZARD_ESCALATION_DAYS")
+    try:
+        days = int(text) if text else DEFAULT_ESCALATION_DAYS
+    except ValueError:
+        raise ValueError("HAZARD_ESCALATION_DAYS must be whole days, not %r" % text) from None
+    if days < 0 or days > 366:
+        raise ValueError("HAZARD_ESCALATION_DAYS must be 0 to 366 days, not %r" % text)
     return days
 
 
@@ -181,6 +205,58 @@ def list_for_supervision(conn, hazard_id, command, acting, *, now):
 def delist(conn, hazard_id, command, acting, *, now):
     return change(conn, hazard_id, lambda hazard: hazard.delist(command, acting, now=now),
                   acting)
+
+
+def assign(conn, hazard_id, command, assignee, acting, *, now):
+    """Give the hazard to `assignee` (the register's account, checked by the
+    gateway with the checklist service: enabled, of an enterprise)."""
+    return change(conn, hazard_id,
+                  lambda hazard: hazard.assign(command, assignee, acting, now=now), acting)
+
+
+def _each_once(store, candidates, decide):
+    """`decide(hazard)` for each candidate in its own transaction; a process
+    that got there first makes the append conflict and the hazard is skipped,
+    so what it records is recorded once whatever the number of processes.
+    Returns the ids it recorded something for."""
+    done = []
+    for hazard_id in candidates:
+        try:
+            with store.begin() as conn:
+                hazard = load(conn, hazard_id)
+                if decide(hazard) is not None:
+                    save(conn, hazard)
+                    done.append(hazard_id)
+        except ConcurrencyConflict:
+            continue
+    return done
+
+
+def remind_assignees(store, now, days, zone):
+    """Record HazardRectificationDue for every assigned hazard whose reminder
+    is due, exactly once each across processes (as remind_listings)."""
+    horizon = timedelta(days=max(days, default=0) + 2)    # a day of margin, as for listings
+    with store.connect() as conn:
+        candidates = ledger.assignment_reminder_candidates(conn, now, horizon)
+    return _each_once(store, candidates, lambda hazard: hazard.remind_assignee(now, days, zone))
+
+
+def escalate_overdue(store, now, days, zone):
+    """Record HazardEscalated for every assigned hazard still open `days`
+    deployment days after its deadline's day, exactly once each."""
+    # the deadline's day begins at most a day before the deadline
+    with store.connect() as conn:
+        candidates = ledger.escalation_candidates(conn, now - timedelta(days=days - 1))
+    return _each_once(store, candidates, lambda hazard: hazard.escalate(now, days, zone))
+
+
+def work_of(conn, username, role, scope, rule):
+    """What waits for an account: the hazards assigned to it, and the
+    submitted rectifications it may verify (`rule`'s levels for its role,
+    minus the hazards it planned or rectified)."""
+    return {"assigned": ledger.assigned_to(conn, username, scope),
+            "awaiting_verification": ledger.awaiting_verification_by(
+                conn, username, rule.levels_for(role) if role else (), scope)}
 
 
 def remind_listings(store, now, reminder_days, zone):
