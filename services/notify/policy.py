@@ -131,7 +131,8 @@ def on_hazard(conn, event, settings):
              "hazard_id": data["hazard_id"]}
     grid_and_authority = ("grid:" + firm.grid, AUTHORITY)
     enterprise_and_grid = (enterprise_recipient(event.subject), "grid:" + firm.grid)
-    level = data.get("level", "major")           # only a major hazard is listed
+    level = data.get("level", "major")           # only a major hazard is listed (assignment
+    # events but the escalation carry no level, and their notices do not say it)
     if event.name == "HazardReported":
         kind, recipients = "major_hazard", grid_and_authority
         context = dict(where, category=data["category"], description=data["description"],
@@ -159,7 +160,7 @@ def on_hazard(conn, event, settings):
             context.update(due=data["due"], days_left=data["days_left"])
         else:
             kind, recipients = "escalated", ("grid:" + firm.grid,)
-            context.update(deadline=data["rectification_deadline"],
+            context.update(level=data["level"], deadline=data["rectification_deadline"],
                            days_overdue=data["days_overdue"])
     elif event.name == "HazardListed":
         kind, recipients = "listed", enterprise_and_grid
