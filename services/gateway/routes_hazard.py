@@ -89,7 +89,7 @@ class HazardRoutes:
             return figures.fold(per_enterprise,
                                 call(self.checklist.enterprise_attributes, group_by, scope),
                                 group_by, ledger.COUNTS, ledger.RATES)
-        return statistics.answer(request.args.to_dict(), fetch, ledger.COUNTS,
+        return statistics.answer(self._ledger_query(request), fetch, ledger.COUNTS,
                                  tuple(ledger.RATES), statistics.HazardStatisticsQuery,
                                  "hazard-statistics")
 
@@ -105,7 +105,7 @@ class HazardRoutes:
 
     def _export(self, request, file_format):
         return file_response(call(self.hazard.export_hazards, file_format,
-                                  request.args.to_dict(), scope=self._scope(request)),
+                                  self._ledger_query(request), scope=self._scope(request)),
                              download=True)
 
     @http("GET", "/api/v1/hazards/<string:hazard_id>")
