@@ -131,8 +131,8 @@ def on_hazard(conn, event, settings):
              "hazard_id": data["hazard_id"]}
     grid_and_authority = ("grid:" + firm.grid, AUTHORITY)
     enterprise_and_grid = (enterprise_recipient(event.subject), "grid:" + firm.grid)
-    level = data.get("level", "major")           # only a major hazard is listed (assignment
-    # events but the escalation carry no level, and their notices do not say it)
+    # only a major hazard is listed; of the assignment's notices only the escalation names a level
+    level = data.get("level", "major")
     if event.name == "HazardReported":
         kind, recipients = "major_hazard", grid_and_authority
         context = dict(where, category=data["category"], description=data["description"],
