@@ -138,9 +138,6 @@ class HazardRoutes:
         return 201, call(self.hazard.verify, hazard_id, read_json(request),
                          **self._acting(request))
 
-    # Listed supervision (挂牌督办) is the authority's; the hazard service says
-    # so (403 with the reason) after it found the hazard in the account's
-    # scope, so that another tenant's hazard answers 404 as a missing one.
     @http("POST", "/api/v1/hazards/<string:hazard_id>/assignment")
     @endpoint("hazards.assign", roles=ASSIGNERS)
     def assign_hazard(self, request, hazard_id):
@@ -180,6 +177,9 @@ class HazardRoutes:
                      "unread_notices": {"unread": sum(i["unread"] for i in inboxes),
                                         "inboxes": inboxes}}
 
+    # Listed supervision (挂牌督办) is the authority's; the hazard service says
+    # so (403 with the reason) after it found the hazard in the account's
+    # scope, so that another tenant's hazard answers 404 as a missing one.
     @http("POST", "/api/v1/hazards/<string:hazard_id>/listing")
     @endpoint("hazards.list_for_supervision", roles=WRITERS)
     def list_hazard(self, request, hazard_id):
