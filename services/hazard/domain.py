@@ -363,12 +363,8 @@ class Hazard:
         assignment = self.assignment
         if assignment is None or self.state not in OPEN_STATES or now > assignment["due"]:
             return None
-        due_day = local_day(assignment["due"], zone)
-        begun = [days for days in set(reminder_days)
-                 if assignment["assigned_at"] < start_of(due_day - timedelta(days=days), zone)
-                 <= now and (self.assignment_reminded is None
-                             or days < self.assignment_reminded)]
-        return min(begun) if begun else None
+        return nearest_reminder(local_day(assignment["due"], zone), reminder_days, now, zone,
+                                self.assignment_reminded, after=assignment["assigned_at"])
 
     def remind_assignee(self, now, reminder_days, zone, acting=SERVICE):
         """Record HazardRectificationDue for the reminder due now; the event or None."""
@@ -457,11 +453,8 @@ class Hazard:
         rectification is verified: only the authority's sign-off is left)."""
         if not self.listed or self.state == CLOSED:
             return None
-        deadline_day = local_day(self.listing["deadline"], zone)
-        begun = [days for days in set(reminder_days) | {0}
-                 if start_of(deadline_day - timedelta(days=days), zone) <= now
-                 and (self.reminded is None or days < self.reminded)]
-        return min(begun) if begun else None
+        return nearest_reminder(local_day(self.listing["deadline"], zone),
+                                set(reminder_days) | {0}, now, zone, self.reminded)
 
     def remind_listing(self, now, reminder_days, zone, acting=SERVICE):
         """Record HazardListingDue for the reminder due now; the event or None."""
@@ -540,6 +533,20 @@ class Hazard:
                 "reminded_days_before": self.reminded,
                 "delisted_at": _iso(delisting.get("delisted_at")),
                 "note": delisting.get("note"), "delisted_by": delisting.get("delisted_by")}
+
+
+def nearest_reminder(day, reminder_days, now, zone, recorded, after=None):
+    """Of the reminders `reminder_days` days before `day` (each begins at the
+    start of its day in `zone`), the nearest one begun by `now` (and after
+    `after`) and nearer than the one `recorded` (days before, or None); None
+    if there is none."""
+    begun = []
+    for days in set(reminder_days):
+        begins = start_of(day - timedelta(days=days), zone)
+        if (after is None or after < begins) and begins <= now and (
+                recorded is None or days < recorded):
+            begun.append(days)
+    return min(begun) if begun else None
 
 
 def _source_view(reported):
