@@ -195,11 +195,59 @@ class HazardReturnedV1(_Data):
     rule_version = fields.String(load_default=None, allow_none=True)
 
 
+class AccountRefV1(_Data):
+    """An account as a hazard's assignment names it: the register's id and username."""
+    account_id = Id(required=True)
+    username = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
 class HazardOverdueV1(_Data):
     hazard_id = Id(required=True)
     enterprise_id = Id(required=True)
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
     rectification_deadline = Instant(required=True)
+    detected_at = Instant(required=True)
+    # added to v1: the account it was assigned to when it became overdue (None: nobody)
+    assignee = fields.Nested(AccountRefV1, load_default=None, allow_none=True)
+
+
+class HazardAssignedV1(_Data):
+    """A hazard given to a person of its enterprise to rectify (the actor
+    assigned it: the enterprise's manager, an officer or the authority); a
+    reassignment is another HazardAssigned. `due`: by when the assignee is
+    to have it rectified (the rectification deadline unless sooner)."""
+    hazard_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    assignee = fields.Nested(AccountRefV1, required=True)
+    previous_assignee = fields.Nested(AccountRefV1, load_default=None, allow_none=True)
+    due = Instant(required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    assigned_at = Instant(required=True)
+
+
+class HazardRectificationDueV1(_Data):
+    """An assigned hazard's due is near (`days_before` is the reminder's
+    configured distance, 0 on the due day): recorded once per reminder by the
+    hazard service's own check, so that notify reminds the assignee once."""
+    hazard_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    assignee = fields.Nested(AccountRefV1, required=True)
+    due = Instant(required=True)
+    days_before = fields.Integer(required=True, validate=validate.Range(min=0))
+    days_left = fields.Integer(required=True)     # deployment days from detected_at's day
+    detected_at = Instant(required=True)
+
+
+class HazardEscalatedV1(_Data):
+    """An assigned hazard still open `days_overdue` deployment days after its
+    rectification deadline: recorded once by the hazard service's own check,
+    so that notify tells the grid."""
+    hazard_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    level = fields.String(required=True, validate=validate.OneOf(LEVELS))
+    rectification_deadline = Instant(required=True)
+    assignee = fields.Nested(AccountRefV1, required=True)
+    days_overdue = fields.Integer(required=True, validate=validate.Range(min=0))
     detected_at = Instant(required=True)
 
 
@@ -778,6 +826,12 @@ EVENT_TYPES = {
         EventType("HazardReturned", "einspection.hazard.returned.v1", "hazard",
                   HazardReturnedV1),
         EventType("HazardOverdue", "einspection.hazard.overdue.v1", "hazard", HazardOverdueV1),
+        EventType("HazardAssigned", "einspection.hazard.assigned.v1", "hazard",
+                  HazardAssignedV1),
+        EventType("HazardRectificationDue", "einspection.hazard.rectification-due.v1", "hazard",
+                  HazardRectificationDueV1),
+        EventType("HazardEscalated", "einspection.hazard.escalated.v1", "hazard",
+                  HazardEscalatedV1),
         EventType("HazardListed", "einspection.hazard.listed.v1", "hazard", HazardListedV1),
         EventType("HazardListingDue", "einspection.hazard.listing-due.v1", "hazard",
                   HazardListingDueV1),

@@ -313,6 +313,15 @@ def _account(api, data):
         "role": "enterprise_staff", "enterprise_id": data["enterprise"]}))["account_id"]
 
 
+def _assignee(api, data):
+    """The username of a new staff account of the enterprise, to assign a hazard to."""
+    username = fixtures.username_for(api, "enterprise_staff", data["enterprise"])
+    created(api.post("/api/v1/accounts", {
+        "username": username, "password": "password-" + uuid.uuid4().hex,
+        "role": "enterprise_staff", "enterprise_id": data["enterprise"]}))
+    return username
+
+
 def _password_change(api, data):
     """A token of a new account and the body that changes its password."""
     staff = fixtures.account(api, "enterprise_staff", enterprise_id=data["enterprise"])
@@ -434,6 +443,10 @@ REAL_REQUESTS = {
     ("POST", "/api/v1/hazards/<string:hazard_id>/verification"): lambda api, d: {
         "path": {"hazard_id": _rectified_hazard(api, d)}, "status": 201,
         "body": {"outcome": "verified", "verifier": "chen.jie", "comment": "holds"}},
+    ("POST", "/api/v1/hazards/<string:hazard_id>/assignment"): lambda api, d: {
+        "path": {"hazard_id": _hazard(api, d)}, "status": 201,
+        "body": {"assignee": _assignee(api, d), "note": "今天下班前整改"}},
+    ("GET", "/api/v1/me/work"): lambda api, d: {"token": d["manager_token"]},
     ("POST", "/api/v1/hazards/<string:hazard_id>/listing"): lambda api, d: {
         "path": {"hazard_id": _hazard(api, d, level="major")}, "body": _listing(),
         "status": 201},

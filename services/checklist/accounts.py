@@ -25,6 +25,7 @@ import uuid
 from sqlalchemy import select
 
 from einspection import auth, paging
+from einspection import scope as tenancy
 from einspection.contract import isoformat, new_event
 from einspection.errors import Conflict, Forbidden, InvalidCommand, NotAuthenticated, NotFound
 
@@ -234,6 +235,23 @@ def authority_inspectors(conn):
     return list(conn.execute(select(accounts.c.username).where(
         accounts.c.role == "authority_inspector", accounts.c.disabled.is_(False))
         .order_by(accounts.c.username)).scalars())
+
+
+def assignable(conn, enterprise_id, username, actor=""):
+    """The account `username` names, if it is an enabled account of
+    `enterprise_id` (a hazard of that enterprise may be assigned to it):
+    {account_id, username, enterprise_id, display_name}. Otherwise a 400 on
+    `assignee`; another enterprise's account reads like a missing one."""
+    row = find_by_username(conn, username)
+    if row is not None and row.enterprise_id != enterprise_id:
+        tenancy.log_attempt("account", username, row.enterprise_id or "-", actor)
+        row = None
+    if row is None:
+        raise InvalidCommand({"assignee": ["no such account of the hazard's enterprise"]})
+    if row.disabled:
+        raise InvalidCommand({"assignee": ["the account %s is disabled" % row.username]})
+    return {"account_id": row.account_id, "username": row.username,
+            "enterprise_id": row.enterprise_id, "display_name": row.display_name}
 
 
 def scope_of(conn, principal):

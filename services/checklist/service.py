@@ -196,6 +196,16 @@ class ChecklistService(HealthCheck):
             return accounts.authority_inspectors(conn)
 
     @rpc
+    def assignable_account(self, enterprise_id, username, actor=""):
+        """The enabled account of `enterprise_id` that `username` names, to
+        whom a hazard of that enterprise may be assigned (a 400 on `assignee`
+        otherwise; another tenant's account answers like a missing one)."""
+        if not isinstance(username, str) or not username.strip():
+            raise InvalidCommand({"assignee": ["required"]})
+        with self.store.connect() as conn:
+            return accounts.assignable(conn, enterprise_id, username.strip(), actor)
+
+    @rpc
     def scope_of(self, principal):
         """The enterprise ids `principal` may see; None: all of them."""
         with self.store.connect() as conn:

@@ -338,6 +338,27 @@ ROUTES = {
         "submit a rectification", "hazards", views.Hazard, 201,
         body=hazard.SubmitRectification, conflicts=True,
         description="A major hazard needs its plan first (409 otherwise)."),
+    ("POST", "/api/v1/hazards/<string:hazard_id>/assignment"): Operation(
+        "assign the hazard to a person of its enterprise (or reassign it)", "hazards",
+        views.Hazard, 201, body=hazard.AssignHazard, conflicts=True,
+        description="The enterprise's manager, a grid or town officer or the authority, within "
+                    "its scope (another tenant's hazard is a 404; any other role a 403). "
+                    "`assignee` must be an enabled account of the hazard's enterprise: 400 "
+                    "naming `assignee` otherwise, another enterprise's account as a missing "
+                    "one. 409 for a closed hazard. The same assignment again changes nothing. "
+                    "The assignee is reminded HAZARD_REMINDER_DAYS (3, 1 and 0 by default) "
+                    "days before the due's day (HazardRectificationDue); overdue, it and the "
+                    "enterprise are told, and HAZARD_ESCALATION_DAYS (3) days after the "
+                    "deadline's day still open it is escalated to the grid "
+                    "(HazardEscalated)."),
+    ("GET", "/api/v1/me/work"): Operation(
+        "my work: hazards assigned to me, waiting for my verification, my unread notices",
+        "hazards", views.MyWork,
+        description="Within the account's scope. Waiting for verification: submitted "
+                    "rectifications of the levels the verification rule lets its role "
+                    "verify, minus those it planned or rectified (separation of duties). "
+                    "Unread notices: its own inbox (`account:<username>`) and the one it "
+                    "answers for (its enterprise's, its grid's or the authority's)."),
     ("POST", "/api/v1/hazards/<string:hazard_id>/listing"): Operation(
         "list a major hazard for supervision (挂牌督办)", "hazards", views.Hazard, 201,
         body=hazard.ListHazard, conflicts=True,

@@ -476,6 +476,24 @@ class Listing(Schema):
     delisted_by = _maybe_text(metadata={"description": "the account that signed it off"})
 
 
+class AccountRef(Schema):
+    account_id = _text()
+    username = _text()
+
+
+class Assignment(Schema):
+    """To whom the hazard is given to rectify, by when; the latest
+    HazardAssigned (the history holds the earlier ones)."""
+    assignee = fields.Nested(AccountRef, required=True)
+    due = _instant()
+    note = _text()
+    assigned_by = _account("assigned it")
+    assigned_at = _instant()
+    reminded_days_before = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "the assignee's nearest reminder so far (days before the due's day; "
+                       "0: on the day), none yet: null"})
+
+
 class Hazard(Schema):
     id = _text()
     enterprise_id = _text()
@@ -504,6 +522,9 @@ class Hazard(Schema):
         "description": "listed for supervision (挂牌督办) now"})
     listing = fields.Nested(Listing, required=True, allow_none=True, metadata={
         "description": "the latest listing, delisted or not; null if never listed"})
+    assignment = fields.Nested(Assignment, required=True, allow_none=True, metadata={
+        "description": "null if never assigned"})
+    escalated_at = _instant(nullable=True)
 
 
 class LedgerRow(Schema):
@@ -537,9 +558,19 @@ class LedgerRow(Schema):
     listing_deadline = _instant(nullable=True)
     listing_office = _maybe_text()
     delisted_at = _instant(nullable=True)
+    assignee = _maybe_text(metadata={"description": "the username it is assigned to"})
+    assignee_account_id = _maybe_text()
+    assigned_at = _instant(nullable=True)
+    assignment_due = _instant(nullable=True)
+    escalated_at = _instant(nullable=True)
 
 
 LedgerPage = _page_of(LedgerRow, "LedgerPage")
+
+
+class WorkList(Schema):
+    total = _count(metadata={"description": "how many there are (at most 100 are listed)"})
+    items = _list(fields.Nested(LedgerRow))
 
 
 class HazardCounts(Schema):
@@ -771,6 +802,33 @@ class NoticeWithDeliveries(Notice):
 
 
 Inbox = _page_of(Notice, "Inbox", recipient=_text(), unread=_count())
+
+
+class UnreadInbox(Schema):
+    recipient = _text()
+    unread = _count()
+    items = _list(fields.Nested(Notice), metadata={"description": "the newest unread (20)"})
+
+
+class UnreadNotices(Schema):
+    unread = _count(metadata={"description": "over the inboxes below"})
+    inboxes = _list(fields.Nested(UnreadInbox))
+
+
+class WorkAccount(Schema):
+    username = _text()
+    role = _one_of(auth.ROLES)
+
+
+class MyWork(Schema):
+    """What waits for the account asking, within its scope."""
+    account = fields.Nested(WorkAccount, required=True)
+    assigned = fields.Nested(WorkList, required=True, metadata={
+        "description": "hazards assigned to it, not closed, soonest due first"})
+    awaiting_verification = fields.Nested(WorkList, required=True, metadata={
+        "description": "submitted rectifications it may verify (the verification rule for "
+                       "its role, never one it planned or rectified), oldest first"})
+    unread_notices = fields.Nested(UnreadNotices, required=True)
 
 
 class PublicationSummary(Schema):

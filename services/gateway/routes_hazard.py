@@ -7,13 +7,31 @@ from einspection import figures
 from einspection.contract import load_command
 from einspection.errors import InvalidCommand, NotFound
 from services.hazard import blobs, ledger
-from services.hazard.schemas import REGISTER_GROUPINGS, ReportHazard, UploadEvidence
+from services.hazard.domain import ASSIGNERS
+from services.hazard.schemas import AssignHazard, REGISTER_GROUPINGS, ReportHazard, UploadEvidence
 
 from . import statistics
 from .http_json import WRITERS, HttpError, call, endpoint, file_response, read_bytes, read_json
 from .server import http
 
 IMAGES = tuple(blobs.IMAGE_FORMATS)
+
+
+ME = "me"            # `assignee=me`: the caller
+UNREAD_SHOWN = 20    # the newest unread notices "my work" shows per inbox (`unread` counts all)
+
+
+def own_inboxes(principal):
+    """The inboxes an account answers for (einspection notify's recipients):
+    its own, and its enterprise's, its grid's or the authority's."""
+    inboxes = ["account:" + principal.username]
+    if principal.role in ("enterprise_staff", "enterprise_manager"):
+        inboxes.append("enterprise:" + principal.enterprise_id)
+    elif principal.role == "grid_officer":
+        inboxes.append("grid:" + principal.grid)
+    elif principal.role in ("authority_inspector", "authority_admin"):
+        inboxes.append("authority")
+    return inboxes
 
 
 # What a hazard report names that the register (the checklist service) owns.
@@ -42,8 +60,16 @@ class HazardRoutes:
     @http("GET", "/api/v1/hazards")
     @endpoint("hazards.list")
     def list_hazards(self, request):
-        return 200, call(self.hazard.list_hazards, request.args.to_dict(),
+        return 200, call(self.hazard.list_hazards, self._ledger_query(request),
                          scope=self._scope(request))
+
+    @staticmethod
+    def _ledger_query(request):
+        """The query string, `assignee=me` read as the caller's own username."""
+        query = request.args.to_dict()
+        if query.get("assignee") == ME:
+            query["assignee"] = request.principal.username
+        return query
 
     @http("GET", "/api/v1/statistics/hazards")
     @endpoint("statistics.hazards")
@@ -63,7 +89,7 @@ class HazardRoutes:
             return figures.fold(per_enterprise,
                                 call(self.checklist.enterprise_attributes, group_by, scope),
                                 group_by, ledger.COUNTS, ledger.RATES)
-        return statistics.answer(request.args.to_dict(), fetch, ledger.COUNTS,
+        return statistics.answer(self._ledger_query(request), fetch, ledger.COUNTS,
                                  tuple(ledger.RATES), statistics.HazardStatisticsQuery,
                                  "hazard-statistics")
 
@@ -79,7 +105,7 @@ class HazardRoutes:
 
     def _export(self, request, file_format):
         return file_response(call(self.hazard.export_hazards, file_format,
-                                  request.args.to_dict(), scope=self._scope(request)),
+                                  self._ledger_query(request), scope=self._scope(request)),
                              download=True)
 
     @http("GET", "/api/v1/hazards/<string:hazard_id>")
@@ -111,6 +137,45 @@ class HazardRoutes:
     def verify(self, request, hazard_id):
         return 201, call(self.hazard.verify, hazard_id, read_json(request),
                          **self._acting(request))
+
+    @http("POST", "/api/v1/hazards/<string:hazard_id>/assignment")
+    @endpoint("hazards.assign", roles=ASSIGNERS)
+    def assign_hazard(self, request, hazard_id):
+        """The hazard first (another tenant's is a missing one: 404), then
+        the assignee, from the register that holds accounts (an enabled
+        account of the hazard's enterprise, else 400 on `assignee`), then
+        the hazard service records it (who may assign, not a closed one)."""
+        body = read_json(request)
+        command = load_command(AssignHazard, body)
+        hazard = call(self.hazard.get_hazard, hazard_id, scope=self._scope(request),
+                      actor=request.principal.username)
+        assignee = call(self.checklist.assignable_account, hazard["enterprise_id"],
+                        command["assignee"], request.principal.username)
+        return 201, call(self.hazard.assign_hazard, hazard_id, body, assignee,
+                         **self._acting(request))
+
+    @http("GET", "/api/v1/me/work")
+    @endpoint("me.work")
+    def my_work(self, request):
+        """What waits for the caller, within its scope: the hazards assigned
+        to it, the rectifications waiting for its verification (by the
+        verification rule and separation of duties) and its unread notices
+        (its own inbox and those it answers for)."""
+        principal = request.principal
+        work = call(self.hazard.work_of, principal.username, principal.role,
+                    scope=self._scope(request))
+        inboxes = []
+        for recipient in own_inboxes(principal):
+            found = call(self.notify.inbox, {"recipient": recipient, "unread": "true",
+                                             "size": str(UNREAD_SHOWN)},
+                         principal=principal.to_dict(), scope=self._scope(request))
+            inboxes.append({"recipient": recipient, "unread": found["unread"],
+                            "items": found["items"]})
+        return 200, {"account": {"username": principal.username, "role": principal.role},
+                     "assigned": work["assigned"],
+                     "awaiting_verification": work["awaiting_verification"],
+                     "unread_notices": {"unread": sum(i["unread"] for i in inboxes),
+                                        "inboxes": inboxes}}
 
     # Listed supervision (挂牌督办) is the authority's; the hazard service says
     # so (403 with the reason) after it found the hazard in the account's

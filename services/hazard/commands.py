@@ -14,7 +14,8 @@ from einspection.sweep import record_once_each
 from einspection.acting import Acting
 
 from . import evidence, ledger
-from .domain import (DEFAULT_DEADLINE_DAYS, DEFAULT_LISTING_REMINDER_DAYS, SERVICE, Hazard,
+from .domain import (DEFAULT_DEADLINE_DAYS, DEFAULT_ESCALATION_DAYS,
+                     DEFAULT_LISTING_REMINDER_DAYS, DEFAULT_REMINDER_DAYS, SERVICE, Hazard,
                      stream_id)
 
 CONSUMER = "hazard"          # the inbox name, and the queue <QUEUE_PREFIX>.hazard
@@ -32,20 +33,43 @@ def deadline_days(environ=os.environ):
     return days
 
 
-def listing_reminder_days(environ=os.environ):
-    """Days before a listing's deadline to remind: HAZARD_LISTING_REMINDER_DAYS,
-    comma-separated (default "7,1"); the deadline's day itself always counts."""
-    text = environ.get("HAZARD_LISTING_REMINDER_DAYS")
+def _days_list(environ, key, default, least):
+    text = environ.get(key)
     if not text:
-        return DEFAULT_LISTING_REMINDER_DAYS
+        return default
     try:
         days = tuple(sorted({int(part) for part in text.split(",") if part.strip()},
                             reverse=True))
     except ValueError:
-        raise ValueError("HAZARD_LISTING_REMINDER_DAYS must be whole days separated by "
-                         "commas, not %r" % text) from None
-    if any(day < 1 or day > 366 for day in days):
-        raise ValueError("HAZARD_LISTING_REMINDER_DAYS must be 1 to 366 days, not %r" % text)
+        raise ValueError("%s must be whole days separated by commas, not %r"
+                         % (key, text)) from None
+    if any(day < least or day > 366 for day in days):
+        raise ValueError("%s must be %d to 366 days, not %r" % (key, least, text))
+    return days
+
+
+def listing_reminder_days(environ=os.environ):
+    """Days before a listing's deadline to remind: HAZARD_LISTING_REMINDER_DAYS,
+    comma-separated (default "7,1"); the deadline's day itself always counts."""
+    return _days_list(environ, "HAZARD_LISTING_REMINDER_DAYS", DEFAULT_LISTING_REMINDER_DAYS, 1)
+
+
+def reminder_days(environ=os.environ):
+    """Days before an assignment's due to remind its assignee: HAZARD_REMINDER_DAYS,
+    comma-separated, 0 for the due's day (default "3,1,0")."""
+    return _days_list(environ, "HAZARD_REMINDER_DAYS", DEFAULT_REMINDER_DAYS, 0)
+
+
+def escalation_days(environ=os.environ):
+    """Days after the deadline's day that an assigned hazard still open is
+    escalated to the grid: HAZARD_ESCALATION_DAYS (default 3)."""
+    text = environ.get("HAZARD_ESCALATION_DAYS")
+    try:
+        days = int(text) if text else DEFAULT_ESCALATION_DAYS
+    except ValueError:
+        raise ValueError("HAZARD_ESCALATION_DAYS must be whole days, not %r" % text) from None
+    if days < 0 or days > 366:
+        raise ValueError("HAZARD_ESCALATION_DAYS must be 0 to 366 days, not %r" % text)
     return days
 
 
@@ -184,6 +208,53 @@ def delist(conn, hazard_id, command, acting, *, now):
                   acting)
 
 
+def assign(conn, hazard_id, command, assignee, acting, *, now):
+    """Give the hazard to `assignee` (the register's account, checked by the
+    gateway with the checklist service: enabled, of an enterprise)."""
+    return change(conn, hazard_id,
+                  lambda hazard: hazard.assign(command, assignee, acting, now=now), acting)
+
+
+def _each_once(store, candidates, decide):
+    """`decide(hazard)` for each candidate hazard, exactly once across
+    processes (einspection.sweep): what it records is saved with the version
+    the hazard was loaded at. Returns the ids it recorded something for."""
+    def step(conn, hazard_id):
+        hazard = load(conn, hazard_id)
+        if decide(hazard) is None:
+            return False
+        save(conn, hazard)
+        return True
+    return record_once_each(store, candidates, step)
+
+
+def remind_assignees(store, now, days, zone):
+    """Record HazardRectificationDue for every assigned hazard whose reminder
+    is due, exactly once each across processes (as remind_listings)."""
+    horizon = timedelta(days=max(days, default=0) + 2)    # a day of margin, as for listings
+    with store.connect() as conn:
+        candidates = ledger.assignment_reminder_candidates(conn, now, horizon)
+    return _each_once(store, candidates, lambda hazard: hazard.remind_assignee(now, days, zone))
+
+
+def escalate_overdue(store, now, days, zone):
+    """Record HazardEscalated for every assigned hazard still open `days`
+    deployment days after its deadline's day, exactly once each."""
+    # the deadline's day begins at most a day before the deadline
+    with store.connect() as conn:
+        candidates = ledger.escalation_candidates(conn, now - timedelta(days=days - 1))
+    return _each_once(store, candidates, lambda hazard: hazard.escalate(now, days, zone))
+
+
+def work_of(conn, username, role, scope, rule):
+    """What waits for an account: the hazards assigned to it, and the
+    submitted rectifications it may verify (`rule`'s levels for its role,
+    minus the hazards it planned or rectified)."""
+    return {"assigned": ledger.assigned_to(conn, username, scope),
+            "awaiting_verification": ledger.awaiting_verification_by(
+                conn, username, rule.levels_for(role) if role else (), scope)}
+
+
 def remind_listings(store, now, reminder_days, zone):
     """Record HazardListingDue for every listed hazard whose reminder is due,
     each in its own transaction. As with the overdue check, a process that
@@ -195,14 +266,8 @@ def remind_listings(store, now, reminder_days, zone):
     horizon = timedelta(days=max(reminder_days, default=0) + 2)
     with store.connect() as conn:
         candidates = ledger.listing_reminder_candidates(conn, now, horizon)
-
-    def remind(conn, hazard_id):
-        hazard = load(conn, hazard_id)
-        if hazard.remind_listing(now, reminder_days, zone) is None:
-            return False
-        save(conn, hazard)
-        return True
-    return record_once_each(store, candidates, remind)
+    return _each_once(store, candidates,
+                      lambda hazard: hazard.remind_listing(now, reminder_days, zone))
 
 
 def mark_overdue(store, now):
@@ -212,14 +277,7 @@ def mark_overdue(store, now):
     Returns the ids marked by this call."""
     with store.connect() as conn:
         candidates = ledger.overdue_candidates(conn, now)
-
-    def mark(conn, hazard_id):
-        hazard = load(conn, hazard_id)
-        if hazard.mark_overdue(now) is None:
-            return False
-        save(conn, hazard)
-        return True
-    return record_once_each(store, candidates, mark)
+    return _each_once(store, candidates, lambda hazard: hazard.mark_overdue(now))
 
 
 def check_overdue(conn, hazard_id, now, correlation_id=""):

@@ -22,6 +22,18 @@ rectification was verified (closed). Before the deadline the hazard service's
 own check records HazardListingDue once per configured reminder (N days
 before the deadline's day, and on that day), so that notify reminds once.
 
+Assignment is beside the lifecycle too: the enterprise's manager, an officer
+or the authority (in scope) gives an open hazard to an enabled account of its
+enterprise, by a due (the rectification deadline unless sooner); a
+reassignment is another HazardAssigned. The hazard service's own checks then
+record, once each:
+
+    HazardRectificationDue   per reminder day (N days before the due's day, in
+                             the deployment's time zone; 0: on the day) that
+                             begins after the assignment, while it is open
+    HazardEscalated          once, when an assigned hazard is still open N days
+                             (HAZARD_ESCALATION_DAYS) after its deadline's day
+
 Every command takes an `Acting` (einspection.acting): its actor is the actor
 of the events recorded, whatever names the command holds as data. A hazard
 raised from an inspection acts as the InspectionLogged it came from; the
@@ -63,6 +75,14 @@ SERVICE = Acting("hazard-service")     # what the hazard service does by itself
 # days before a listing's deadline (its day in the deployment's time zone) that
 # the enterprise, its grid and the authority are reminded; and on the day itself
 DEFAULT_LISTING_REMINDER_DAYS = (7, 1)
+# days before an assignment's due (its day in the deployment's time zone) that
+# the assignee is reminded (0: on the day); and the days after the deadline's
+# day that an assigned hazard still open is escalated to the grid
+DEFAULT_REMINDER_DAYS = (3, 1, 0)
+DEFAULT_ESCALATION_DAYS = 3
+# who may give a hazard to a person: the enterprise's manager, an officer or the
+# authority (each within its scope); staff and integrators may not
+ASSIGNERS = ("enterprise_manager", "grid_officer", "town_officer") + auth.AUTHORITY_ROLES
 # what recording each event makes its account, for separation of duties
 FIXES = {"RemediationPlanRecorded": "a remediation plan",
          "RectificationDone": "a rectification"}
@@ -96,6 +116,9 @@ class Hazard:
         self.listing = None           # HazardListed's data, with listed_by
         self.delisting = None         # HazardDelisted's data, with delisted_by
         self.reminded = None          # the nearest reminder recorded (its days_before)
+        self.assignment = None        # the latest HazardAssigned's data, with assigned_by
+        self.assignment_reminded = None   # its nearest reminder recorded (days_before)
+        self.escalated_at = None
         self.pending = []
 
     # --- rebuilding from history -------------------------------------------------
@@ -147,6 +170,13 @@ class Hazard:
             self.reminded = data["days_before"]
         elif event.name == "HazardDelisted":
             self.delisting = dict(data, delisted_by=event.actor)
+        elif event.name == "HazardAssigned":
+            self.assignment = dict(data, assigned_by=event.actor)
+            self.assignment_reminded = None       # the new assignee's reminders start afresh
+        elif event.name == "HazardRectificationDue":
+            self.assignment_reminded = data["days_before"]
+        elif event.name == "HazardEscalated":
+            self.escalated_at = data["detected_at"]
 
     @property
     def listed(self):
@@ -281,7 +311,92 @@ class Hazard:
         return self._record("HazardOverdue", {
             "hazard_id": self.id, "enterprise_id": self.enterprise_id, "level": self.level,
             "rectification_deadline": self.deadline, "detected_at": now,
+            "assignee": self.assignee,
         }, acting, now)
+
+    # --- assignment, its reminders and escalation --------------------------------------
+    @property
+    def assignee(self):
+        """The account the hazard is assigned to ({account_id, username}), or None."""
+        return None if self.assignment is None else dict(self.assignment["assignee"])
+
+    def assign(self, command, assignee, acting, *, now):
+        """Give the hazard to `assignee` ({account_id, username, enterprise_id}:
+        an enabled account the register vouched for), to be rectified by
+        `due` (default: the rectification deadline). The same assignment
+        again records nothing."""
+        if acting.role not in ASSIGNERS:
+            raise Forbidden("%s may not assign a hazard: the enterprise's manager, an officer "
+                            "or the authority assigns it" % (auth.a_role(acting.role)
+                                                             if acting.role else "the platform"))
+        if self.state == CLOSED:
+            raise self._conflict("a closed hazard is not assigned to anyone")
+        if assignee.get("enterprise_id") != self.enterprise_id:
+            raise InvalidCommand({"assignee": ["no such account of the hazard's enterprise"]})
+        due = command.get("due")
+        if due is None:
+            due = self.deadline
+        elif due <= now:
+            raise InvalidCommand({"due": ["must be in the future"]})
+        elif due > self.deadline:
+            raise InvalidCommand({"due": ["must not be after the rectification deadline (%s)"
+                                          % isoformat(self.deadline)]})
+        ref = {"account_id": assignee["account_id"], "username": assignee["username"]}
+        note = command.get("note") or ""
+        current = self.assignment
+        if current is not None and (current["assignee"], current["due"], current["note"]) == (
+                ref, due, note):
+            return None
+        return self._record("HazardAssigned", {
+            "hazard_id": self.id, "enterprise_id": self.enterprise_id, "assignee": ref,
+            "previous_assignee": self.assignee, "due": due, "note": note, "assigned_at": now,
+        }, acting, now)
+
+    def due_assignment_reminder(self, now, reminder_days, zone):
+        """The assignee's reminder due now (its days before the due's day), or
+        None. Reminder N begins at the start of the due's day minus N days (in
+        `zone`); only those that begin after the assignment count (the
+        assignment's own notice says the due), and only the nearest begun one
+        not yet recorded: a check that runs late reminds once, with the
+        latest. None once the hazard is not open (rectification submitted,
+        or closed) or its due has passed (then it is overdue's)."""
+        assignment = self.assignment
+        if assignment is None or self.state not in OPEN_STATES or now > assignment["due"]:
+            return None
+        return nearest_reminder(local_day(assignment["due"], zone), reminder_days, now, zone,
+                                self.assignment_reminded, after=assignment["assigned_at"])
+
+    def remind_assignee(self, now, reminder_days, zone, acting=SERVICE):
+        """Record HazardRectificationDue for the reminder due now; the event or None."""
+        days = self.due_assignment_reminder(now, reminder_days, zone)
+        if days is None:
+            return None
+        due = self.assignment["due"]
+        return self._record("HazardRectificationDue", {
+            "hazard_id": self.id, "enterprise_id": self.enterprise_id,
+            "assignee": self.assignee, "due": due, "days_before": days,
+            "days_left": (local_day(due, zone) - local_day(now, zone)).days,
+            "detected_at": now}, acting, now)
+
+    def is_escalation_due(self, now, escalation_days, zone):
+        """An assigned hazard, overdue and still open (nothing submitted), at
+        or after the start of the deadline's day plus `escalation_days` (in
+        `zone`), not escalated yet."""
+        if (self.assignment is None or self.escalated_at is not None
+                or self.overdue_at is None or self.state not in OPEN_STATES):
+            return False
+        escalation_day = local_day(self.deadline, zone) + timedelta(days=escalation_days)
+        return start_of(escalation_day, zone) <= now
+
+    def escalate(self, now, escalation_days, zone, acting=SERVICE):
+        """Record HazardEscalated once; the event, or None if not (or already) due."""
+        if not self.is_escalation_due(now, escalation_days, zone):
+            return None
+        return self._record("HazardEscalated", {
+            "hazard_id": self.id, "enterprise_id": self.enterprise_id, "level": self.level,
+            "rectification_deadline": self.deadline, "assignee": self.assignee,
+            "days_overdue": (local_day(now, zone) - local_day(self.deadline, zone)).days,
+            "detected_at": now}, acting, now)
 
     # --- listed supervision (挂牌督办) ------------------------------------------------
     def _require_authority(self, acting, what):
@@ -338,11 +453,8 @@ class Hazard:
         rectification is verified: only the authority's sign-off is left)."""
         if not self.listed or self.state == CLOSED:
             return None
-        deadline_day = local_day(self.listing["deadline"], zone)
-        begun = [days for days in set(reminder_days) | {0}
-                 if start_of(deadline_day - timedelta(days=days), zone) <= now
-                 and (self.reminded is None or days < self.reminded)]
-        return min(begun) if begun else None
+        return nearest_reminder(local_day(self.listing["deadline"], zone),
+                                set(reminder_days) | {0}, now, zone, self.reminded)
 
     def remind_listing(self, now, reminder_days, zone, acting=SERVICE):
         """Record HazardListingDue for the reminder due now; the event or None."""
@@ -398,7 +510,18 @@ class Hazard:
                          "rule_version": r.get("rule_version")} for r in self.returns],
             "listed": self.listed,
             "listing": self._listing_view(),
+            "assignment": self._assignment_view(),
+            "escalated_at": _iso(self.escalated_at),
         }
+
+    def _assignment_view(self):
+        assignment = self.assignment
+        if assignment is None:
+            return None
+        return {"assignee": dict(assignment["assignee"]), "due": isoformat(assignment["due"]),
+                "note": assignment["note"], "assigned_by": assignment["assigned_by"],
+                "assigned_at": isoformat(assignment["assigned_at"]),
+                "reminded_days_before": self.assignment_reminded}
 
     def _listing_view(self):
         if self.listing is None:
@@ -410,6 +533,20 @@ class Hazard:
                 "reminded_days_before": self.reminded,
                 "delisted_at": _iso(delisting.get("delisted_at")),
                 "note": delisting.get("note"), "delisted_by": delisting.get("delisted_by")}
+
+
+def nearest_reminder(day, reminder_days, now, zone, recorded, after=None):
+    """Of the reminders `reminder_days` days before `day` (each begins at the
+    start of its day in `zone`), the nearest one begun by `now` (and after
+    `after`) and nearer than the one `recorded` (days before, or None); None
+    if there is none."""
+    begun = []
+    for days in set(reminder_days):
+        begins = start_of(day - timedelta(days=days), zone)
+        if (after is None or after < begins) and begins <= now and (
+                recorded is None or days < recorded):
+            begun.append(days)
+    return min(begun) if begun else None
 
 
 def _source_view(reported):

@@ -6,7 +6,7 @@ from datetime import timezone
 from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, and_,
                         case, delete, func, literal_column, or_, select, true, update)
 
-from einspection import eventstore, figures, paging
+from einspection import db, eventstore, figures, paging
 from einspection import scope as tenancy
 from einspection.contract import isoformat
 from einspection.errors import InvalidCommand
@@ -50,7 +50,23 @@ hazards = Table(
     Column("listing_deadline", DateTime(timezone=True)),
     Column("listing_office", String(200)),
     Column("delisted_at", DateTime(timezone=True)),
+    # added with assignments: to whom it is given (HazardAssigned), by when; its escalation
+    Column("assignee", String(100), index=True),             # the account's username
+    Column("assignee_account_id", String(64)),
+    Column("assigned_at", DateTime(timezone=True)),
+    Column("assignment_due", DateTime(timezone=True)),
+    Column("escalated_at", DateTime(timezone=True)),
     Column("version", Integer, nullable=False),
+)
+
+# The accounts that recorded a remediation plan or a rectification of each
+# hazard (returned ones included): whom separation of duties keeps from
+# verifying it, so that the verification queue can be read without loading
+# every aggregate.
+fixers = Table(
+    "hazard_fixers", metadata,
+    Column("hazard_id", String(64), primary_key=True),
+    Column("account", String(200), primary_key=True),
 )
 
 COLUMNS = ("hazard_id", "enterprise_id", "position_id", "hazard_type", "level", "category",
@@ -58,7 +74,8 @@ COLUMNS = ("hazard_id", "enterprise_id", "position_id", "hazard_type", "level", 
            "found_at", "reported_at", "rectification_deadline", "status", "overdue",
            "overdue_at", "has_plan", "rectified_at", "rectification_cost", "closed_at",
            "closed_by", "returned_count", "source", "listed", "listed_at", "listing_deadline",
-           "listing_office", "delisted_at")
+           "listing_office", "delisted_at", "assignee", "assignee_account_id", "assigned_at",
+           "assignment_due", "escalated_at")
 
 
 def _utc(moment):
@@ -83,6 +100,9 @@ def project(conn, event):
                 "category", "description", "source_inspection_id", "source_item_id",
                 "reporter", "found_at", "reported_at", "rectification_deadline")}))
         return
+    if event.name in ("RemediationPlanRecorded", "RectificationDone"):
+        conn.execute(db.insert_ignoring_duplicates(conn, fixers),
+                     {"hazard_id": data["hazard_id"], "account": event.actor})
     changes = {
         "RemediationPlanRecorded": lambda: {"has_plan": True},
         "RectificationDone": lambda: {
@@ -98,6 +118,12 @@ def project(conn, event):
                                  "listing_office": data["office"], "delisted_at": None},
         "HazardListingDue": lambda: {},
         "HazardDelisted": lambda: {"listed": False, "delisted_at": data["delisted_at"]},
+        "HazardAssigned": lambda: {"assignee": data["assignee"]["username"],
+                                   "assignee_account_id": data["assignee"]["account_id"],
+                                   "assigned_at": data["assigned_at"],
+                                   "assignment_due": data["due"]},
+        "HazardRectificationDue": lambda: {},
+        "HazardEscalated": lambda: {"escalated_at": data["detected_at"]},
     }[event.name]()
     conn.execute(update(hazards).where(where).values(version=event.stream_version, **changes))
 
@@ -105,6 +131,7 @@ def project(conn, event):
 def rebuild(conn):
     """Drop every row and replay the hazard service's own event store."""
     conn.execute(delete(hazards))
+    conn.execute(delete(fixers))
     count = 0
     for _, event in paged(lambda after, limit: eventstore.read_all(conn, after, limit)):
         if event.stream_id.startswith("hazard-"):
@@ -127,6 +154,8 @@ def _filtered(query, scope=None):
         conditions.append(c.overdue.is_(query["overdue"]))
     if query.get("listed") is not None:
         conditions.append(c.listed.is_(query["listed"]))
+    if query.get("assignee") is not None:          # usernames are case-insensitive
+        conditions.append(func.lower(c.assignee) == query["assignee"].lower())
     if query.get("from_") is not None:
         conditions.append(c.found_at >= query["from_"])
     if query.get("to") is not None:
@@ -208,7 +237,8 @@ def rows_for_export(conn, query, limit, scope=None):
 def row_view(row):
     view = {key: getattr(row, key) for key in COLUMNS}
     for key in ("found_at", "reported_at", "rectification_deadline", "overdue_at",
-                "rectified_at", "closed_at", "listed_at", "listing_deadline", "delisted_at"):
+                "rectified_at", "closed_at", "listed_at", "listing_deadline", "delisted_at",
+                "assigned_at", "assignment_due", "escalated_at"):
         moment = _utc(view[key])
         view[key] = None if moment is None else isoformat(moment)
     view["id"] = view.pop("hazard_id")
@@ -233,3 +263,58 @@ def overdue_candidates(conn, now):
         c.overdue.is_(False), c.status != CLOSED, c.rectification_deadline < now,
         or_(c.status.in_(OPEN_STATES), c.submitted_at > c.rectification_deadline)))
         .order_by(c.rectification_deadline)).scalars().all()
+
+
+def assignment_reminder_candidates(conn, now, horizon):
+    """Ids of assigned, open hazards whose due is within `horizon` of `now`
+    and not past: a cheap superset; the aggregate decides which reminder is
+    due (Hazard.due_assignment_reminder)."""
+    c = hazards.c
+    return conn.execute(select(c.hazard_id).where(and_(
+        c.assignee.is_not(None), c.status.in_(OPEN_STATES), c.assignment_due >= now,
+        c.assignment_due <= now + horizon))
+        .order_by(c.assignment_due, c.hazard_id)).scalars().all()
+
+
+def escalation_candidates(conn, latest_deadline):
+    """Ids of assigned, overdue, open hazards not escalated whose deadline is
+    at or before `latest_deadline`: a cheap superset; the aggregate decides
+    (Hazard.is_escalation_due)."""
+    c = hazards.c
+    return conn.execute(select(c.hazard_id).where(and_(
+        c.assignee.is_not(None), c.overdue.is_(True), c.escalated_at.is_(None),
+        c.status.in_(OPEN_STATES), c.rectification_deadline <= latest_deadline))
+        .order_by(c.rectification_deadline, c.hazard_id)).scalars().all()
+
+
+WORK_SIZE = 100      # the most of each list "my work" shows (its total says how many there are)
+
+
+def _work_list(conn, where, order):
+    total = conn.execute(select(func.count()).select_from(hazards).where(where)).scalar_one()
+    rows = conn.execute(select(hazards).where(where).order_by(*order, hazards.c.hazard_id)
+                        .limit(WORK_SIZE)).all()
+    return {"total": total, "items": [row_view(r) for r in rows]}
+
+
+def assigned_to(conn, username, scope=None):
+    """The hazards assigned to `username` that are not closed (a submitted one
+    is still its until verified), soonest due first."""
+    c = hazards.c
+    where = and_(true(), func.lower(c.assignee) == username.lower(), c.status != CLOSED,
+                 *([tenancy.where(c.enterprise_id, scope)] if scope is not None else []))
+    return _work_list(conn, where, (c.assignment_due,))
+
+
+def awaiting_verification_by(conn, account, levels, scope=None):
+    """The submitted rectifications `account` may verify: hazards of `levels`
+    (those its role may verify by the rule) in `scope`, none of whose plans or
+    rectifications it recorded (separation of duties); oldest first."""
+    c = hazards.c
+    if not levels:
+        return {"total": 0, "items": []}
+    recorded = select(fixers.c.hazard_id).where(fixers.c.hazard_id == c.hazard_id,
+                                                fixers.c.account == account).exists()
+    where = and_(true(), c.status == SUBMITTED, c.level.in_(list(levels)), ~recorded,
+                 *([tenancy.where(c.enterprise_id, scope)] if scope is not None else []))
+    return _work_list(conn, where, (c.submitted_at,))

@@ -86,6 +86,16 @@ class Verify(_Command):
             raise ValidationError(["required when the outcome is returned"], "reason")
 
 
+class AssignHazard(_Command):
+    """Give a hazard to a person of its enterprise (a reassignment too)."""
+    assignee = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={
+        "description": "the username of an enabled account of the hazard's enterprise"})
+    due = Instant(load_default=None, allow_none=True, metadata={
+        "description": "by when the assignee is to have it rectified: in the future, not "
+                       "after the rectification deadline (default: the deadline)"})
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
 class ListHazard(_Command):
     """Listed supervision (挂牌督办) of a major hazard, by the authority."""
     deadline = Instant(required=True, metadata={
@@ -101,7 +111,7 @@ class DelistHazard(_Command):
 
 
 SORTABLE = ("found_at", "reported_at", "rectification_deadline", "level", "category",
-            "status", "enterprise_id", "listing_deadline")
+            "status", "enterprise_id", "listing_deadline", "assignment_due")
 
 
 OPEN = "open"        # a status filter value: reported or returned, waiting for a rectification
@@ -120,6 +130,9 @@ class LedgerFilters(_Command):
         "description": "how it was found: a free report, or the kind of inspection"})
     listed = fields.Boolean(load_default=None, truthy={"true"}, falsy={"false"}, metadata={
         "description": "listed for supervision (挂牌督办) now, or not"})
+    assignee = fields.String(load_default=None, validate=validate.Length(min=1, max=100),
+                             metadata={"description": "assigned to this account (a username; "
+                                                      "`me`: the caller's own)"})
     from_ = Instant(load_default=None, data_key="from")
     to = Instant(load_default=None)
 

@@ -13,14 +13,16 @@ from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc,
 
 from . import blobs, commands, evidence, export, ledger, verification
 from .domain import CLOCK_SKEW
-from .schemas import (DelistHazard, LedgerQuery, ListHazard, RecordPlan, ReportHazard,
-                      StatisticsQuery, SubmitRectification, Verify)
+from .schemas import (AssignHazard, DelistHazard, LedgerQuery, ListHazard, RecordPlan,
+                      ReportHazard, StatisticsQuery, SubmitRectification, Verify)
 
 OVERDUE_CHECK_SECONDS = float(os.environ.get("HAZARD_OVERDUE_CHECK_SECONDS") or 60)
 EXPORT_MAX_ROWS = 50000
 # read at start: a bad rule file stops the service instead of its first verification
 VERIFICATION_RULE = verification.load(os.environ.get("HAZARD_VERIFICATION_RULES") or None)
 LISTING_REMINDER_DAYS = commands.listing_reminder_days()
+REMINDER_DAYS = commands.reminder_days()
+ESCALATION_DAYS = commands.escalation_days()
 ZONE = deployment_zone()
 
 
@@ -99,6 +101,16 @@ class HazardService(HealthCheck):
         return self._write(acting, "delist_hazard", [hazard_id, payload], commands.delist,
                            hazard_id, load_command(DelistHazard, payload), acting, now=utcnow())
 
+    # Assignment: the gateway asked the register (the checklist service) that
+    # `assignee` is an enabled account and of which enterprise; the aggregate
+    # checks it is the hazard's, and who may assign.
+    @rpc
+    def assign_hazard(self, hazard_id, payload, assignee, acting):
+        acting = Acting.from_dict(acting)
+        return self._write(acting, "assign_hazard", [hazard_id, payload, assignee],
+                           commands.assign, hazard_id, load_command(AssignHazard, payload),
+                           assignee, acting, now=utcnow())
+
     # --- records from before (einspection/imports.py) ---------------------------------
     @rpc
     def import_records(self, payload):
@@ -147,6 +159,16 @@ class HazardService(HealthCheck):
         if commands.remind_listings(self.store, utcnow(), LISTING_REMINDER_DAYS, ZONE):
             self.store.committed()
 
+    # The assignee's reminders and the escalation of an assigned hazard left
+    # overdue: this service's events for the same reasons as listing reminders.
+    @timer(interval=OVERDUE_CHECK_SECONDS)
+    def check_assignments(self):
+        now = utcnow()
+        reminded = commands.remind_assignees(self.store, now, REMINDER_DAYS, ZONE)
+        escalated = commands.escalate_overdue(self.store, now, ESCALATION_DAYS, ZONE)
+        if reminded or escalated:
+            self.store.committed()
+
     # --- reads -----------------------------------------------------------------------
     @rpc
     def get_hazard(self, hazard_id, scope=None, actor=""):
@@ -157,6 +179,13 @@ class HazardService(HealthCheck):
     def history(self, hazard_id, scope=None, actor=""):
         with self.store.connect() as conn:
             return commands.history(conn, hazard_id, scope, actor)
+
+    @rpc
+    def work_of(self, username, role, scope=None):
+        """The hazards assigned to the account, and those waiting for its
+        verification under the verification rule (separation of duties too)."""
+        with self.store.connect() as conn:
+            return commands.work_of(conn, username, role, scope, VERIFICATION_RULE)
 
     @rpc
     def list_hazards(self, query, scope=None):

@@ -57,6 +57,10 @@ class VerificationRule:
             roles[level] = tuple(listed)
         return cls(version=data["version"], roles=roles)
 
+    def levels_for(self, role):
+        """The levels of hazard `role` may verify under this rule."""
+        return tuple(level for level in LEVELS if role in self.roles[level])
+
     def require_may_verify(self, hazard_id, level, acting, recorded_by):
         """Forbidden unless `acting` may verify a hazard of `level`;
         `recorded_by` maps each account that planned or rectified the hazard

@@ -6,6 +6,13 @@
 | GradeStated (monthly statement)           | the enterprise                  | monthly        |
 | HazardReported, level major               | its grid officer, the authority | major_hazard   |
 | HazardOverdue                             | its grid officer, the authority | overdue        |
+|   and, if assigned,                       | the assignee, the enterprise    | assignment_overdue |
+|                                           |   (its manager)                 |                |
+| HazardAssigned                            | the assignee                    | assigned       |
+| HazardRectificationDue (the hazard        | the assignee                    | rectification_due |
+|   service's check, once per reminder day) |                                 |                |
+| HazardEscalated (assigned, still open N   | its grid                        | escalated      |
+|   days after the deadline's day)          |                                 |                |
 | HazardListed (挂牌督办)                   | the enterprise, its grid        | listed         |
 | HazardListingDue (the hazard service's    | the enterprise, its grid, the   | listing_due    |
 |   check, once per reminder day)           |   authority                     |                |
@@ -43,7 +50,7 @@ from .model import (CONSUMER, deliveries, directory, disabled_accounts, notices,
 
 NAMESPACE = uuid.UUID("8f5e8d52-5b7b-4c8e-9a57-1c0a7e3f2d10")
 AUTHORITY = "authority"
-RECIPIENT_KINDS = ("enterprise", "grid")
+RECIPIENT_KINDS = ("enterprise", "grid", "account")
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,11 @@ def derived_id(*parts):
 
 def enterprise_recipient(enterprise_id):
     return "enterprise:" + enterprise_id
+
+
+def account_recipient(username):
+    """One person's inbox (an assignee's): `account:<username>`."""
+    return "account:" + username
 
 
 # --- received events ------------------------------------------------------------------------
@@ -96,11 +108,12 @@ def on_grade(conn, event, settings):
 
 
 LISTING_EVENTS = ("HazardListed", "HazardListingDue", "HazardDelisted")
+ASSIGNMENT_EVENTS = ("HazardAssigned", "HazardRectificationDue", "HazardEscalated")
 CAMPAIGN_EVENTS = ("CampaignOpened", "CandidatesCommitted", "TargetsDrawn", "InspectorsAssigned")
 
 
 def needs_grid(event):
-    return (event.name in ("HazardOverdue",) + LISTING_EVENTS
+    return (event.name in ("HazardOverdue",) + LISTING_EVENTS + ASSIGNMENT_EVENTS
             or (event.name == "HazardReported" and event.data["level"] == "major"))
 
 
@@ -130,7 +143,8 @@ def on_hazard(conn, event, settings):
              "hazard_id": data["hazard_id"]}
     grid_and_authority = ("grid:" + firm.grid, AUTHORITY)
     enterprise_and_grid = (enterprise_recipient(event.subject), "grid:" + firm.grid)
-    level = data.get("level", "major")           # only a major hazard is listed
+    # only a major hazard is listed; of the assignment's notices only the escalation names a level
+    level = data.get("level", "major")
     if event.name == "HazardReported":
         kind, recipients = "major_hazard", grid_and_authority
         context = dict(where, category=data["category"], description=data["description"],
@@ -140,6 +154,26 @@ def on_hazard(conn, event, settings):
         kind, recipients = "overdue", grid_and_authority
         context = dict(where, level=data["level"], deadline=data["rectification_deadline"],
                        detected_at=data["detected_at"])
+        if data.get("assignee"):
+            # the assignee and the enterprise's manager, in words for them
+            assignee = data["assignee"]["username"]
+            for recipient in (account_recipient(assignee), enterprise_recipient(event.subject)):
+                issue(conn, event, recipient, event.subject, "assignment_overdue", settings,
+                      lambda language: dict(context, assignee=assignee,
+                                            level_text=templates.level_text(level, language)))
+    elif event.name in ASSIGNMENT_EVENTS:
+        assignee = data["assignee"]["username"]
+        context = dict(where, assignee=assignee)
+        if event.name == "HazardAssigned":
+            kind, recipients = "assigned", (account_recipient(assignee),)
+            context.update(due=data["due"], note=data["note"], assigned_by=event.actor)
+        elif event.name == "HazardRectificationDue":
+            kind, recipients = "rectification_due", (account_recipient(assignee),)
+            context.update(due=data["due"], days_left=data["days_left"])
+        else:
+            kind, recipients = "escalated", ("grid:" + firm.grid,)
+            context.update(level=data["level"], deadline=data["rectification_deadline"],
+                           days_overdue=data["days_overdue"])
     elif event.name == "HazardListed":
         kind, recipients = "listed", enterprise_and_grid
         context = dict(where, level=level, office=data["office"], reason=data["reason"],
@@ -217,6 +251,9 @@ HANDLERS = {
     "HazardListed": on_hazard,
     "HazardListingDue": on_hazard,
     "HazardDelisted": on_hazard,
+    "HazardAssigned": on_hazard,
+    "HazardRectificationDue": on_hazard,
+    "HazardEscalated": on_hazard,
     "TargetsDrawn": on_targets_drawn,
     "CitationAbatementOverdue": on_abatement_overdue,
 }
@@ -328,7 +365,7 @@ def check_recipient(recipient):
     kind, _, name = recipient.partition(":")
     if recipient != AUTHORITY and (kind not in RECIPIENT_KINDS or not name):
         raise InvalidCommand({"recipient": [
-            "must be 'authority', 'enterprise:<id>' or 'grid:<grid>'"]})
+            "must be 'authority', 'enterprise:<id>', 'grid:<grid>' or 'account:<username>'"]})
 
 
 def change_recipient_settings(conn, recipient, command, actor):
@@ -400,7 +437,13 @@ def may_read(principal, scope, recipient):
         return scope is None or name in scope
     if kind == "grid":
         return principal["role"] == "grid_officer" and principal["grid"] == name
+    if kind == "account":
+        return _same_account(principal, name)
     return False
+
+
+def _same_account(principal, username):
+    return principal["username"].lower() == username.lower()     # usernames ignore case
 
 
 def answers_for(principal, recipient):
@@ -411,6 +454,8 @@ def answers_for(principal, recipient):
     if kind == "enterprise":
         return principal["role"] in ("enterprise_staff", "enterprise_manager") \
             and principal["enterprise_id"] == name
+    if kind == "account":
+        return _same_account(principal, name)
     return kind == "grid" and principal["role"] == "grid_officer" and principal["grid"] == name
 
 
@@ -421,6 +466,8 @@ def manages(principal, recipient):
     kind, _, name = recipient.partition(":")
     if kind == "enterprise":
         return principal["role"] == "enterprise_manager" and principal["enterprise_id"] == name
+    if kind == "account":
+        return _same_account(principal, name)
     return kind == "grid" and principal["role"] == "grid_officer" and principal["grid"] == name
 
 

@@ -44,14 +44,15 @@ class Subscribe(_Command):
 
 NOTICE_KINDS = ("grade", "monthly", "major_hazard", "overdue", "publication", "listed",
                 "listing_due", "delisted", "targets_drawn", "grid_targets_drawn",
-                "abatement_overdue")
+                "abatement_overdue", "assigned", "rectification_due", "assignment_overdue",
+                "escalated")
 DELIVERY_STATES = ("pending", "delivered", "failed")
 
 
 class InboxQuery(_Command):
     recipient = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                              metadata={"description": "enterprise:<id>, grid:<grid> or "
-                                                       "authority"})
+                              metadata={"description": "enterprise:<id>, grid:<grid>, "
+                                                       "account:<username> or authority"})
     unread = fields.Boolean(load_default=False, metadata={"description": "only unread notices"})
     kind = fields.String(load_default=None, validate=validate.OneOf(NOTICE_KINDS))
     page = paging.page_field()

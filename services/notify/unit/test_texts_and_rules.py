@@ -5,7 +5,8 @@ from datetime import date, datetime, timezone
 import pytest
 
 from einspection.contract import LANGUAGES
-from services.notify import channels, dispatch, templates
+from einspection.errors import InvalidCommand
+from services.notify import channels, dispatch, policy, templates
 from services.notify.policy import topic_matches
 
 WHEN = datetime(2026, 11, 29, 8, 30, tzinfo=timezone.utc)
@@ -48,7 +49,52 @@ CONTEXTS = {
                               case_id="case-1", citation_id="c-1",
                               clause="《安全生产法》第九十九条", abatement_date=date(2026, 3, 20),
                               hazard_ids="h-1", detected_at=WHEN),
+    "assigned": dict(name="Baide Fabrics", town="Wukang", grid="Wukang-1", hazard_id="h-1",
+                     level_text="一般", assignee="baide.li", due=WHEN, note="先断电",
+                     assigned_by="baide.manager"),
+    "rectification_due": dict(name="Baide Fabrics", town="Wukang", grid="Wukang-1",
+                              hazard_id="h-1", level_text="一般", assignee="baide.li", due=WHEN,
+                              days_left=3),
+    "assignment_overdue": dict(name="Baide Fabrics", town="Wukang", grid="Wukang-1",
+                               hazard_id="h-1", level="general", level_text="一般",
+                               deadline=WHEN, detected_at=WHEN, assignee="baide.li"),
+    "escalated": dict(name="Baide Fabrics", town="Wukang", grid="Wukang-1", hazard_id="h-1",
+                      level="general", level_text="一般", deadline=WHEN, days_overdue=3,
+                      assignee="baide.li"),
 }
+
+
+@pytest.mark.parametrize("days_left, zh, en", [
+    (3, "您负责的隐患距整改期限还有3天", "due in 3 days"),
+    (1, "您负责的隐患距整改期限还有1天", "due in 1 day"),
+    (0, "您负责的隐患今日到期", "due today")])
+def test_the_assignees_reminder_says_how_many_days_are_left(days_left, zh, en):
+    context = dict(CONTEXTS["rectification_due"], days_left=days_left)
+    assert templates.render("rectification_due", "zh", **context)[0] == zh
+    assert templates.render("rectification_due", "en", **context)[0].endswith(en)
+    # a note only when there is one
+    assert "说明" not in templates.render("assigned", "zh", **dict(CONTEXTS["assigned"],
+                                                                   note=""))[1]
+
+
+def test_one_persons_inbox_is_read_answered_and_managed_by_that_account():
+    def principal(username, role, **anchor):
+        return dict({"username": username, "role": role, "enterprise_id": None, "grid": None,
+                     "town": None}, **anchor)
+    li = principal("baide.li", "enterprise_staff", enterprise_id="e-1")
+    colleague = principal("baide.wang", "enterprise_manager", enterprise_id="e-1")
+    admin = principal("sun.admin", "authority_admin")
+    inbox = "account:baide.li"
+    assert policy.may_read(li, ["e-1"], inbox) and policy.may_read(admin, None, inbox)
+    assert policy.may_read(dict(li, username="Baide.Li"), ["e-1"], inbox)   # case ignored
+    assert not policy.may_read(colleague, ["e-1"], inbox)
+    assert policy.answers_for(li, inbox) and not policy.answers_for(admin, inbox)
+    assert not policy.answers_for(colleague, inbox)
+    assert policy.manages(li, inbox) and policy.manages(admin, inbox)
+    assert not policy.manages(colleague, inbox)
+    policy.check_recipient(inbox)
+    with pytest.raises(InvalidCommand):
+        policy.check_recipient("account:")
 
 
 @pytest.mark.parametrize("days_left, zh, en", [
