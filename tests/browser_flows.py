@@ -432,11 +432,21 @@ def listed(page, spec):
     return {"rows": shown, "zone": page.inner_text("#zone")}
 
 
+TOO_WIDE = []        # what stuck out at 375 px, in the flow's result
+
+
 def width_at_375(page):
     """How wide the page is on a 375 px phone: more than 375 scrolls sideways."""
     page.set_viewport_size({"width": 375, "height": 812})
     page.wait_for_timeout(300)
-    width = page.evaluate("document.documentElement.scrollWidth")
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    if width > 375:                       # which elements stick out, for the report
+        TOO_WIDE.extend(page.evaluate("() => [...document.querySelectorAll('body *')]"
+                                         ".filter((n) => !n.closest('.table-wrap') && (n.getBoundingClientRect().right > 376"
+                                         " || n.scrollWidth > n.clientWidth + 1))"
+                                         ".slice(0, 8).map((n) => n.tagName + '.' + n.className"
+                                         " + '#' + n.id + ' ' + Math.round("
+                                         "n.getBoundingClientRect().right))"))
     page.set_viewport_size(DESK["viewport"])
     return width
 
@@ -459,13 +469,13 @@ def daily_assign(page, spec):
             "before": page.inner_text("#assignment-body"),
             "choices": attributes(page, "#assignee-choices option", "value"),
             # the zone a datetime-local field is read in: the browser's
-            "browser_zone": page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")}
+            "browser_zone": page.evaluate("() => Intl.DateTimeFormat().resolvedOptions().timeZone")}
     page.fill("#f-assignee", spec["assignee"])
     page.fill("#f-due", spec["due_local"])
     page.fill("#f-note", spec["note"])
     page.click("#assign-submit")
-    page.wait_for_function("document.querySelector('#assignment-body').innerText.includes(%s)"
-                           % json.dumps(spec["assignee"]))
+    # locators, not wait_for_function: a predicate string is eval'd, which the CSP refuses
+    page.locator("#assignment-body", has_text=spec["assignee"]).wait_for()
     page.wait_for_selector("#history-body tr.step[data-event='einspection.hazard.assigned.v1']")
     seen.update(assignment=page.inner_text("#assignment-body"),
                 message=page.inner_text("#assign-message"), history=history_of(page),
@@ -473,7 +483,7 @@ def daily_assign(page, spec):
     # a photo full size, on click
     page.click("#hazard-photos button.thumb")
     page.wait_for_selector("dialog#photo-viewer[open] img#photo-full")
-    seen["full_size"] = page.evaluate("document.querySelector('#photo-full').naturalWidth")
+    seen["full_size"] = page.evaluate("() => document.querySelector('#photo-full').naturalWidth")
     page.screenshot(path=spec["screenshots"]["photo"])
     page.click("dialog#photo-viewer button[type=submit]")
     page.screenshot(path=spec["screenshots"]["hazard"], full_page=True)
@@ -516,8 +526,11 @@ def daily_verify(page, spec):
     item = queue_item(page, spec["hazard_id"])
     page.wait_for_selector(item + " .before img")
     page.wait_for_selector(item + " .after img")
-    page.wait_for_function("[...document.querySelectorAll(%s)].every((i) => i.complete && "
-                           "i.naturalWidth > 0)" % json.dumps(item + " img"))
+    for _ in range(100):                     # every photo decoded
+        if page.eval_on_selector_all(item + " img", "(images) => images.every("
+                                                    "(i) => i.complete && i.naturalWidth > 0)"):
+            break
+        page.wait_for_timeout(100)
     boxes = {side: page.locator(item + " ." + side).bounding_box() for side in ("before", "after")}
     seen = {"queued": attributes(page, ".queue-item", "data-hazard-id"),
             "before": len(page.locator(item + " .before img").all()),
@@ -542,8 +555,8 @@ def daily_return(page, spec):
     log_in(page, spec["username"], spec["password"])
     item = queue_item(page, spec["hazard_id"])
     page.click(item + " button.return")
-    page.wait_for_function("document.querySelector(%s).textContent.length > 0" % json.dumps(
-        item + " .field-error[data-error-for=reason]"))
+    page.locator(item + " .field-error[data-error-for=reason]",
+                 has_text=re.compile(r"\S")).wait_for()
     seen = {"refused": page.inner_text(item + " .field-error[data-error-for=reason]"),
             "still_queued": page.locator(item + " form.verify-form").count()}
     page.screenshot(path=spec["screenshots"]["refused"], full_page=True)
@@ -628,7 +641,7 @@ def main(spec):
             raise
         finally:
             browser.close()
-    result.update(page_errors=page_errors, csp_violations=csp_violations,
+    result.update(too_wide=TOO_WIDE, page_errors=page_errors, csp_violations=csp_violations,
                   console_errors=console_errors)
     print(json.dumps(result))
 

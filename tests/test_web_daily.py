@@ -21,7 +21,7 @@ from einspection.days import deployment_zone
 
 from . import factories, fixtures
 from .fixtures import account, created
-from .support import wait_until
+from .support import Api, wait_until
 from .web_support import run_flow
 
 pytestmark = pytest.mark.backends("postgres")
@@ -35,7 +35,6 @@ def daily(platform, admin_tokens):
     officers; two general hazards reported by the staff with a photo each (the
     first with two lines and a position), and a major one, whose notice goes
     to the grid's inbox."""
-    from .support import Api
     if platform.base_url not in admin_tokens:
         admin_tokens[platform.base_url] = platform.login()
     api = Api(platform.base_url, admin_tokens[platform.base_url])
@@ -111,7 +110,7 @@ def test_a_hazard_is_assigned_on_its_page_rectified_by_the_assignee_and_verified
     assert shown["history"]["times"] == [
         datetime.fromisoformat(step["time"].replace("Z", "+00:00")).astimezone(zone)
         .strftime("%Y-%m-%d %H:%M") for step in history]
-    assert shown["width"] <= PHONE_WIDTH
+    assert shown["width"] <= PHONE_WIDTH, shown["too_wide"]
 
     # the assignee: the hazard in My work, the assignment's notice in its own inbox
     inbox = "account:" + staff.username
@@ -134,7 +133,7 @@ def test_a_hazard_is_assigned_on_its_page_rectified_by_the_assignee_and_verified
     assert any("My work" in link for link in seen["nav"])
     assert seen["hazard_url"].endswith("/app/hazard.html?id=" + hazard["id"])
     assert seen["assign_form_hidden"] and staff.username in seen["assignment"]
-    assert seen["width"] <= PHONE_WIDTH
+    assert seen["width"] <= PHONE_WIDTH, seen["too_wide"]
 
     rectify(staff, daily["enterprise"], hazard)
     officer = daily["officers"][0]
@@ -144,7 +143,7 @@ def test_a_hazard_is_assigned_on_its_page_rectified_by_the_assignee_and_verified
     assert hazard["id"] in verified["queued"]
     assert (verified["before"], verified["after"]) == (1, 1) and verified["side_by_side"]
     assert any("Close-out" in link for link in verified["nav"])
-    assert verified["width"] <= PHONE_WIDTH
+    assert verified["width"] <= PHONE_WIDTH, verified["too_wide"]
     assert verified["outcome"] == "verified" and "已验收" in verified["message"]
     closed = created(officer.get(path), 200)
     assert closed["status"] == "closed"
@@ -185,7 +184,7 @@ def test_an_officers_inbox_shows_unread_first_and_marking_one_read_is_the_read_r
     order = shown["order"]
     assert order == sorted(order, reverse=True) and order[0] is True     # unread first
     now = created(officer.get("/api/v1/notices", params={"recipient": recipient}), 200)
-    assert shown["width"] <= PHONE_WIDTH
+    assert shown["width"] <= PHONE_WIDTH, shown["too_wide"]
     read = created(officer.get("/api/v1/notices/" + notice["notice_id"]), 200)
     assert read["read_by"] == officer.username and read["read_at"]
     assert officer.username in shown["receipt"]
