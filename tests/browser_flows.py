@@ -467,9 +467,7 @@ def daily_assign(page, spec):
     seen = {"description": page.inner_text("#hazard-description"),
             "summary": page.inner_text("#hazard-summary"),
             "before": page.inner_text("#assignment-body"),
-            "choices": attributes(page, "#assignee-choices option", "value"),
-            # the zone a datetime-local field is read in: the browser's
-            "browser_zone": page.evaluate("() => Intl.DateTimeFormat().resolvedOptions().timeZone")}
+            "choices": attributes(page, "#assignee-choices option", "value")}
     page.fill("#f-assignee", spec["assignee"])
     page.fill("#f-due", spec["due_local"])
     page.fill("#f-note", spec["note"])

@@ -5,7 +5,7 @@
 // deployment's time zone.
 import { account, all, ApiError, get, post } from "./api.js";
 import { $, errorMessage, field, fill, h, message, mountTopbar, showFieldErrors,
-         timeIn } from "./ui.js";
+         instantIn, timeIn } from "./ui.js";
 import { mayAssign } from "./roles.js";
 import { timeZone } from "./deployment.js";
 import { STATUS_LABELS, eventLabel, levelTag, photoRow, statusTag } from "./daily.js";
@@ -66,7 +66,7 @@ async function showHazard(hazard) {
                       ` (${hazard.reported_by})`],
     ["整改期限 Rectify by", timeIn(hazard.rectification_deadline, zone)],
     ["来源 Source", hazard.source ? hazard.source.kind + (hazard.source.origin
-                                                           ? " · " + hazard.source.origin : "") : ""],
+      && hazard.source.origin !== hazard.source.kind ? " · " + hazard.source.origin : "") : ""],
     ["逾期 Overdue since", hazard.overdue_at ? timeIn(hazard.overdue_at, zone) : ""],
   ]));
   show(hazard.enterprise_id, hazard.position_id || "未指定 none");
@@ -108,7 +108,8 @@ function assignForm(hazard) {
     fill($("#assign-fields"),
       field("负责人 Assignee (用户名 username)", "assignee", who),
       h("datalist", { id: "assignee-choices" }),
-      field("完成期限 Due", "due", due, { hint: "留空则为整改期限 empty: the rectification deadline" }),
+      field(`完成期限 Due (${zone})`, "due", due,
+            { hint: "留空则为整改期限 empty: the rectification deadline" }),
       field("说明 Note", "note", note));
     form.addEventListener("submit", (event) => { event.preventDefault(); assign(); });
   }
@@ -129,11 +130,6 @@ async function offerAccounts(enterpriseId) {
   } catch (_) { /* not theirs to list: the field takes a username */ }
 }
 
-// A datetime-local value is the browser's local time; sent as an instant.
-function instant(value) {
-  return value ? new Date(value).toISOString() : undefined;
-}
-
 async function assign() {
   const form = $("#assign-form");
   const box = $("#assign-message");
@@ -142,7 +138,7 @@ async function assign() {
   $("#assign-submit").disabled = true;
   try {
     const body = { assignee: $("#f-assignee").value.trim() };
-    const due = instant($("#f-due").value);
+    const due = instantIn($("#f-due").value, zone);      // typed in the deployment's zone
     if (due) body.due = due;
     if ($("#f-note").value.trim()) body.note = $("#f-note").value.trim();
     const hazard = await post(`/api/v1/hazards/${encodeURIComponent(hazardId)}/assignment`, body);

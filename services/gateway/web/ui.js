@@ -63,6 +63,29 @@ export function timeIn(iso, zone) {
                                             hour12: false }).format(new Date(iso));
 }
 
+// A wall time typed in a datetime-local field ("2026-12-05T09:30") read in
+// `zone`, not in the browser's: the instant (ISO, UTC). The zone's offset at
+// that moment is found by formatting a first guess there, then corrected once
+// (a change of offset between the guess and the answer).
+export function instantIn(value, zone) {
+  if (!value) return undefined;
+  const [day, clock] = value.split("T");
+  const [y, mo, d] = day.split("-").map(Number);
+  const [hh, mm] = (clock || "00:00").split(":").map(Number);
+  const wall = Date.UTC(y, mo - 1, d, hh, mm);
+  const offsetAt = (moment) => {
+    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-US", {
+      timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit" }).formatToParts(new Date(moment))
+      .map((part) => [part.type, part.value]));
+    return Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute)
+      - Math.floor(moment / 60000) * 60000;
+  };
+  let moment = wall - offsetAt(wall);
+  moment = wall - offsetAt(moment);
+  return new Date(moment).toISOString();
+}
+
 // A hazard's description (its first line, as tables show it) as a link to its page.
 export function hazardLink(hazard, text) {
   return h("a", { class: "hazard-link", href: "/app/hazard.html?id=" + encodeURIComponent(hazard.id) },
