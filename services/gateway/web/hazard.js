@@ -120,7 +120,8 @@ function assignForm(hazard) {
 // A manager may list its enterprise's accounts: offered as choices; the
 // others type the username (the API checks it is the hazard's enterprise's).
 async function offerAccounts(enterpriseId) {
-  if (accountsOffered) return;
+  // only they may list accounts: anyone else's call would be a 403
+  if (accountsOffered || !["enterprise_manager", "authority_admin"].includes(account().role)) return;
   accountsOffered = true;
   try {
     const accounts = await all("/api/v1/accounts", {}, 1000);
