@@ -432,11 +432,168 @@ def listed(page, spec):
     return {"rows": shown, "zone": page.inner_text("#zone")}
 
 
+TOO_WIDE = []        # what stuck out at 375 px, in the flow's result
+
+
+def width_at_375(page):
+    """How wide the page is on a 375 px phone: more than 375 scrolls sideways."""
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.wait_for_timeout(300)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    if width > 375:                       # which elements stick out, for the report
+        TOO_WIDE.extend(page.evaluate("() => [...document.querySelectorAll('body *')]"
+                                         ".filter((n) => !n.closest('.table-wrap') && (n.getBoundingClientRect().right > 376"
+                                         " || n.scrollWidth > n.clientWidth + 1))"
+                                         ".slice(0, 8).map((n) => n.tagName + '.' + n.className"
+                                         " + '#' + n.id + ' ' + Math.round("
+                                         "n.getBoundingClientRect().right))"))
+    page.set_viewport_size(DESK["viewport"])
+    return width
+
+
+def history_of(page):
+    page.wait_for_selector("#history-body tr.step")
+    return {"events": attributes(page, "#history-body tr.step", "data-event"),
+            "actors": texts(page, "#history-body tr.step td.actor"),
+            "times": texts(page, "#history-body tr.step td.when")}
+
+
+def daily_assign(page, spec):
+    """A manager opens a hazard's page and assigns it (account, due, note)."""
+    page.goto(spec["base_url"] + "/app/hazard.html?id=" + spec["hazard_id"])
+    log_in(page, spec["username"], spec["password"])
+    page.wait_for_selector("#assign-form:not([hidden])")
+    page.wait_for_selector("#hazard-photos img")
+    seen = {"description": page.inner_text("#hazard-description"),
+            "summary": page.inner_text("#hazard-summary"),
+            "before": page.inner_text("#assignment-body"),
+            "choices": attributes(page, "#assignee-choices option", "value")}
+    page.fill("#f-assignee", spec["assignee"])
+    page.fill("#f-due", spec["due_local"])
+    page.fill("#f-note", spec["note"])
+    page.click("#assign-submit")
+    # locators, not wait_for_function: a predicate string is eval'd, which the CSP refuses
+    page.locator("#assignment-body", has_text=spec["assignee"]).wait_for()
+    page.wait_for_selector("#history-body tr.step[data-event='einspection.hazard.assigned.v1']")
+    seen.update(assignment=page.inner_text("#assignment-body"),
+                message=page.inner_text("#assign-message"), history=history_of(page),
+                zone=page.inner_text("#zone"))
+    # a photo full size, on click
+    page.click("#hazard-photos button.thumb")
+    page.wait_for_selector("dialog#photo-viewer[open] img#photo-full")
+    seen["full_size"] = page.evaluate("() => document.querySelector('#photo-full').naturalWidth")
+    page.screenshot(path=spec["screenshots"]["photo"])
+    page.click("dialog#photo-viewer button[type=submit]")
+    page.screenshot(path=spec["screenshots"]["hazard"], full_page=True)
+    seen["width"] = width_at_375(page)
+    return seen
+
+
+def daily_work(page, spec):
+    """The assignee: the hazard in My work, its unread notice; the hazard's page."""
+    page.goto(spec["base_url"] + "/app/work.html")
+    log_in(page, spec["username"], spec["password"])
+    page.wait_for_selector("#assigned tr[data-hazard-id]")
+    page.wait_for_selector("#unread .inbox-summary, #unread .message")
+    seen = {"assigned": attributes(page, "#assigned tr[data-hazard-id]", "data-hazard-id"),
+            "assigned_count": page.inner_text("#assigned-count"),
+            "awaiting": page.inner_text("#awaiting .body"),
+            "unread_inboxes": attributes(page, "#unread .inbox-summary", "data-recipient"),
+            "unread_notices": attributes(page, "#unread li[data-notice-id]", "data-notice-id"),
+            "nav": texts(page, ".topbar nav a")}
+    page.screenshot(path=spec["screenshots"]["work"], full_page=True)
+    seen["width"] = width_at_375(page)
+    page.click("#assigned tr[data-hazard-id='%s'] a.hazard-link" % spec["hazard_id"])
+    page.wait_for_url("**/app/hazard.html?id=*")
+    page.wait_for_selector("#history-body tr.step")
+    seen.update(hazard_url=page.url, assign_form_hidden=page.is_hidden("#assign-form"),
+                assignment=page.inner_text("#assignment-body"))
+    return seen
+
+
+def queue_item(page, hazard_id):
+    item = ".queue-item[data-hazard-id='%s']" % hazard_id
+    page.wait_for_selector(item + " form.verify-form")
+    return item
+
+
+def daily_verify(page, spec):
+    """A grid officer verifies from the queue, the photos before and after side by side."""
+    page.goto(spec["base_url"] + "/app/queue.html")
+    log_in(page, spec["username"], spec["password"])
+    item = queue_item(page, spec["hazard_id"])
+    page.wait_for_selector(item + " .before img")
+    page.wait_for_selector(item + " .after img")
+    for _ in range(100):                     # every photo decoded
+        if page.eval_on_selector_all(item + " img", "(images) => images.every("
+                                                    "(i) => i.complete && i.naturalWidth > 0)"):
+            break
+        page.wait_for_timeout(100)
+    boxes = {side: page.locator(item + " ." + side).bounding_box() for side in ("before", "after")}
+    seen = {"queued": attributes(page, ".queue-item", "data-hazard-id"),
+            "before": len(page.locator(item + " .before img").all()),
+            "after": len(page.locator(item + " .after img").all()),
+            "side_by_side": boxes["before"]["y"] == boxes["after"]["y"]
+                            and boxes["before"]["x"] < boxes["after"]["x"],
+            "nav": texts(page, ".topbar nav a")}
+    page.screenshot(path=spec["screenshots"]["queue"], full_page=True)
+    seen["width"] = width_at_375(page)
+    page.fill(item + " textarea[name=comment]", spec["comment"])
+    page.click(item + " button.verify")
+    page.wait_for_selector(item + ".decided")
+    seen["outcome"] = page.get_attribute(item, "data-outcome")
+    seen["message"] = page.inner_text(item + " .message")
+    return seen
+
+
+def daily_return(page, spec):
+    """Another officer returns one: first without a reason (the API's reason shown
+    beside the field), then with one."""
+    page.goto(spec["base_url"] + "/app/queue.html")
+    log_in(page, spec["username"], spec["password"])
+    item = queue_item(page, spec["hazard_id"])
+    page.click(item + " button.return")
+    page.locator(item + " .field-error[data-error-for=reason]",
+                 has_text=re.compile(r"\S")).wait_for()
+    seen = {"refused": page.inner_text(item + " .field-error[data-error-for=reason]"),
+            "still_queued": page.locator(item + " form.verify-form").count()}
+    page.screenshot(path=spec["screenshots"]["refused"], full_page=True)
+    page.fill(item + " textarea[name=reason]", spec["reason"])
+    page.click(item + " button.return")
+    page.wait_for_selector(item + ".decided")
+    seen["outcome"] = page.get_attribute(item, "data-outcome")
+    return seen
+
+
+def daily_inbox(page, spec):
+    """The account's inboxes, unread first; one notice marked read."""
+    page.goto(spec["base_url"] + "/app/inbox.html")
+    log_in(page, spec["username"], spec["password"])
+    section = ".inbox[data-recipient='%s']" % spec["recipient"]
+    notice = section + " article.notice[data-notice-id='%s']" % spec["notice_id"]
+    page.wait_for_selector(notice + ".unread")
+    seen = {"inboxes": attributes(page, ".inbox", "data-recipient"),
+            "order": page.eval_on_selector_all(section + " article.notice",
+                                               "(nodes) => nodes.map((n) => "
+                                               "n.classList.contains('unread'))"),
+            "unread_before": page.inner_text(section + " .unread-count")}
+    page.screenshot(path=spec["screenshots"]["inbox"], full_page=True)
+    seen["width"] = width_at_375(page)
+    page.click(notice + " button.mark-read")
+    page.wait_for_selector(notice + ":not(.unread) .read-receipt")
+    seen.update(receipt=page.inner_text(notice + " .read-receipt"),
+                unread_after=page.inner_text(section + " .unread-count"))
+    return seen
+
+
 FLOWS = {"inspection": (inspection, PHONE), "enterprise": (enterprise, DESK),
          "authority": (authority, DESK), "login_next": (login_next, DESK),
          "docs": (docs, DESK), "temporary_password": (temporary_password, DESK),
          "campaign": (campaign, DESK), "case": (case, DESK),
-         "case_read_only": (case_read_only, DESK), "listed": (listed, DESK)}
+         "case_read_only": (case_read_only, DESK), "listed": (listed, DESK),
+         "daily_assign": (daily_assign, DESK), "daily_work": (daily_work, DESK),
+         "daily_verify": (daily_verify, DESK), "daily_return": (daily_return, DESK),
+         "daily_inbox": (daily_inbox, DESK)}
 
 # Every page reports what its Content-Security-Policy refused, across navigations.
 REPORT_CSP_VIOLATIONS = """
@@ -482,7 +639,7 @@ def main(spec):
             raise
         finally:
             browser.close()
-    result.update(page_errors=page_errors, csp_violations=csp_violations,
+    result.update(too_wide=TOO_WIDE, page_errors=page_errors, csp_violations=csp_violations,
                   console_errors=console_errors)
     print(json.dumps(result))
 

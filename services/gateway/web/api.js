@@ -117,6 +117,12 @@ export async function upload(path, file) {
   return (await send("POST", path, { raw: file, contentType: file.type })).json();
 }
 
+// A file the API serves behind the token (an evidence photo) as a Blob: an
+// <img> cannot send the token, so the page shows it through an object URL.
+export async function blob(path) {
+  return (await send("GET", path)).blob();
+}
+
 // A file download that carries the bearer token (a plain link could not):
 // fetched as a blob, then saved through a temporary object URL.
 export async function download(path, query, filename) {

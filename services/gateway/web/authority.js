@@ -6,7 +6,8 @@ import { account, all, get } from "./api.js";
 import { mayEnforce } from "./roles.js";
 import { timeZone } from "./deployment.js";
 import { columns, comparison, legend, lines, map, stackedBars } from "./charts.js";
-import { $, date, daysBetween, errorMessage, fill, gradeBadge, h, levelBadge, listedTable,
+import { $, date, daysBetween, errorMessage, fill, gradeBadge, h, hazardLink, levelBadge,
+         listedTable,
          message, mountTopbar } from "./ui.js";
 
 const GRADE_COLORS = { A: "#2e8540", B: "#7cb342", C: "#f0a30a", D: "#ef6c00", E: "#c62828" };
@@ -290,7 +291,7 @@ async function drawOverdue(box, enterprises) {
         h("td", {}, enterprise ? enterprise.town : ""),
         h("td", {}, levelBadge(hazard.level)),
         h("td", {}, hazard.category),
-        h("td", {}, hazard.description.split("\n")[0]),
+        h("td", {}, hazardLink(hazard)),
         h("td", {}, date(hazard.rectification_deadline)),
         h("td", { class: "num" }, String(daysBetween(Date.parse(hazard.rectification_deadline),
                                                      now))));

@@ -6,7 +6,7 @@
 import { ApiError, account, actorName, all, download, get, me, post, rememberName,
          upload } from "./api.js";
 import { timeZone } from "./deployment.js";
-import { $, date, dateTime, errorMessage, fill, gradeBadge, h, levelBadge, listedTable,
+import { $, date, dateTime, errorMessage, fill, gradeBadge, h, hazardLink, levelBadge, listedTable,
          message, mountTopbar, statusBadge } from "./ui.js";
 
 const LEDGER_SIZE = 20;
@@ -175,7 +175,7 @@ async function loadOpenHazards() {
         return h("tr", { class: late ? "late" : "", dataset: { hazardId: hazard.id } },
           h("td", {}, levelBadge(hazard.level)),
           h("td", {}, hazard.category),
-          h("td", {}, hazard.description,
+          h("td", {}, hazardLink(hazard, hazard.description),
             hazard.status === "returned" ? h("div", {}, h("span", { class: "badge fail" },
                                                           "returned")) : null),
           h("td", {}, date(hazard.rectification_deadline),
@@ -358,7 +358,7 @@ async function loadLedger() {
         h("td", {}, date(hazard.found_at)),
         h("td", {}, levelBadge(hazard.level)),
         h("td", {}, hazard.category),
-        h("td", {}, hazard.description.split("\n")[0]),
+        h("td", {}, hazardLink(hazard)),
         h("td", {}, statusBadge(hazard),
           hazard.overdue ? h("span", { class: "badge overdue" }, "overdue") : null),
         h("td", {}, date(hazard.rectification_deadline)),

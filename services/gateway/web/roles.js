@@ -32,12 +32,36 @@ export function mayEnforce(account) {
   return ENFORCEMENT_ROLES.includes(account && account.role);
 }
 
-// The top bar's links for the account: [key, href, label]. Enforcement pages
+// The top bar's links for the account: the daily pages first: [key, href, label]. Enforcement pages
 // only where the API answers them (campaigns: the authority; cases: everyone,
 // within their scope; listed hazards: whoever supervises).
+// Who may verify or return a rectification (the verification rule's roles;
+// the service still decides each hazard by its level and separation of duties).
+const VERIFYING_ROLES = ["enterprise_manager", ...AUTHORITY_ROLES];
+
+export function mayVerify(account) {
+  return VERIFYING_ROLES.includes(account && account.role);
+}
+
+// Who may assign a hazard to a person of its enterprise: the same accounts.
+export function mayAssign(account) {
+  return VERIFYING_ROLES.includes(account && account.role);
+}
+
+// The accounts with work and inboxes of their own: the enterprise's and the authority's
+// (an integrator reads through its grant and has neither).
+export function hasOwnWork(account) {
+  const role = account && account.role;
+  return isEnterpriseRole(role) || isAuthorityRole(role);
+}
+
 export function navigationOf(account) {
   const role = account && account.role;
-  const links = [["enterprise", "/app/enterprise.html", "Enterprise"],
+  const daily = [];
+  if (hasOwnWork(account)) daily.push(["work", "/app/work.html", "我的工作 My work"]);
+  if (mayVerify(account)) daily.push(["queue", "/app/queue.html", "待验收 Close-out"]);
+  if (hasOwnWork(account)) daily.push(["inbox", "/app/inbox.html", "通知 Inbox"]);
+  const links = [...daily, ["enterprise", "/app/enterprise.html", "Enterprise"],
                  ["authority", "/app/authority.html", "Authority"]];
   if (mayEnforce(account)) links.push(["campaigns", "/app/campaigns.html", "执法计划 Campaigns"]);
   if (role) links.push(["cases", "/app/cases.html", "执法案件 Cases"]);

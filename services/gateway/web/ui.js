@@ -54,6 +54,44 @@ export function dateTime(iso) {
                                             hour: "2-digit", minute: "2-digit" });
 }
 
+// An instant as the deployment's people read it: day and minute in `zone`
+// (the deployment's time zone, deployment.js), e.g. "2026-12-03 22:40".
+export function timeIn(iso, zone) {
+  if (!iso) return "";
+  return new Intl.DateTimeFormat("sv-SE", { timeZone: zone, year: "numeric", month: "2-digit",
+                                            day: "2-digit", hour: "2-digit", minute: "2-digit",
+                                            hour12: false }).format(new Date(iso));
+}
+
+// A wall time typed in a datetime-local field ("2026-12-05T09:30") read in
+// `zone`, not in the browser's: the instant (ISO, UTC). The zone's offset at
+// that moment is found by formatting a first guess there, then corrected once
+// (a change of offset between the guess and the answer).
+export function instantIn(value, zone) {
+  if (!value) return undefined;
+  const [day, clock] = value.split("T");
+  const [y, mo, d] = day.split("-").map(Number);
+  const [hh, mm] = (clock || "00:00").split(":").map(Number);
+  const wall = Date.UTC(y, mo - 1, d, hh, mm);
+  const offsetAt = (moment) => {
+    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-US", {
+      timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit" }).formatToParts(new Date(moment))
+      .map((part) => [part.type, part.value]));
+    return Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute)
+      - Math.floor(moment / 60000) * 60000;
+  };
+  let moment = wall - offsetAt(wall);
+  moment = wall - offsetAt(moment);
+  return new Date(moment).toISOString();
+}
+
+// A hazard's description (its first line, as tables show it) as a link to its page.
+export function hazardLink(hazard, text) {
+  return h("a", { class: "hazard-link", href: "/app/hazard.html?id=" + encodeURIComponent(hazard.id) },
+           text || hazard.description.split("\n")[0]);
+}
+
 export function daysBetween(from, to) {
   return Math.floor((to - from) / 86400000);
 }
@@ -153,7 +191,7 @@ export function listedTable(page, leading = () => [], titles = [], zone = "Asia/
       return h("tr", { class: left < 0 ? "late" : "", dataset: { hazardId: hazard.id } },
         ...leading(hazard),
         h("td", {}, hazard.category),
-        h("td", {}, hazard.description.split("\n")[0]),
+        h("td", {}, hazardLink(hazard)),
         h("td", {}, hazard.listing_office),
         h("td", {}, dayIn(hazard.listing_deadline, zone)),
         h("td", { class: "num" }, left < 0 ? h("span", { class: "badge overdue" }, "已逾期 overdue")
