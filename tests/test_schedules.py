@@ -11,6 +11,7 @@ own check from this process at a later instant, from two threads at once
 (beside the service's timer, which runs at the real time); the outbox relay
 publishes what it records, as it would the service's."""
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -25,6 +26,7 @@ from services.checklist import projections, schedules
 from services.checklist.service import ChecklistService
 
 from .fixtures import account, created, position, site
+from .support import wait_until
 from .test_end_to_end import register
 
 ZONE = deployment_zone()
@@ -121,6 +123,19 @@ def test_due_done_missed_once_notice_score_and_replay(api, platform):
     assert [r["schedule_id"] for r in created(staff.get("/api/v1/me/work"), 200)[
         "rounds_due_today"]] == [by_role["id"]]
 
+    def self_inspection(rounds_due):
+        def found():
+            response = api.get("/api/v1/enterprises/%s/score" % enterprise_id)
+            if response.status_code != 200:
+                return None
+            [shown] = [i for i in response.json()["indicators"] if i["key"] == "self_inspection"]
+            return response.json() if shown["detail"].get("rounds_due") == rounds_due else None
+        score = wait_until(found, timeout=30, message="%d rounds in the score" % rounds_due)
+        return score, {i["key"]: i for i in score["indicators"]}["self_inspection"]
+    score, shown = self_inspection(1)
+    assert score["rule_version"] == "2026.4" and "2026.4" in shown["i18n"]["zh"]["why"]
+    assert (shown["detail"]["rounds_done"], shown["points"]) == (1, "2.00")
+
     # two days on: today's round of the store room and tomorrow's of both are missed, once
     later = start_of(today + timedelta(days=2), ZONE) + timedelta(minutes=1)
     store, engine = checklist_store(platform)
@@ -164,3 +179,23 @@ def test_due_done_missed_once_notice_score_and_replay(api, platform):
         engine.dispose()
     assert after == before
     assert len([r for r in before[1] if r[0] in (by_person["id"], by_role["id"])]) == 4
+
+    # the score reads done vs due: one round done of four
+    score, shown = self_inspection(4)
+    assert shown["detail"] == {"measured_by": "rounds", "rounds_due": 4, "rounds_done": 1,
+                               "rounds_missed": 3}
+    assert (shown["value"], shown["points"]) == ("0.2500", "0.50")
+
+    # the enterprise is told of each missed round, once
+    def told():
+        found = [n for n in created(manager.get("/api/v1/notices", params={
+            "recipient": "enterprise:" + enterprise_id, "size": 200}), 200)["items"]
+            if n["kind"] == "round_missed"]
+        return found if len(found) == 3 else None
+    notices = wait_until(told, timeout=30, message="three missed-round notices")
+    assert all(n["title"].endswith("的计划检查未完成") for n in notices)
+    assert {n["title"] for n in notices} == {"%s漏检：%s的计划检查未完成" % (
+        created(api.get("/api/v1/enterprises/" + enterprise_id), 200)["name"], day)
+        for day in (today.isoformat(), tomorrow)}
+    time.sleep(1)
+    assert told() is not None
