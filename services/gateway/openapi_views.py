@@ -887,7 +887,7 @@ class Round(Schema):
 
 class RoundList(Schema):
     items = _list(fields.Nested(Round))
-    from_ = _day(data_key="from")
+    from_ = fields.Date(required=True, data_key="from")
     to = _day()
     time_zone = _text(metadata={"example": "Asia/Shanghai"})
 
