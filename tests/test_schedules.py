@@ -7,10 +7,12 @@ at once, a notice to the enterprise for each, the score's self-inspection
 indicator reading done vs due, and read models that replay to the same rows.
 
 The missed check looks at the clock: the test runs the checklist service's
-own check from this process at a later instant, from two threads at once
-(beside the service's timer, which runs at the real time); the outbox relay
+own check at a later instant from two processes of its own at once (beside
+the service's timer, which runs at the real time); the outbox relay
 publishes what it records, as it would the service's."""
-import threading
+import json
+import subprocess
+import sys
 import time
 from collections import Counter
 from datetime import timedelta
@@ -24,6 +26,8 @@ from einspection.db import make_engine
 from einspection.nameko_glue import StoreHandle
 from services.checklist import projections, schedules
 from services.checklist.service import ChecklistService
+
+from tools import launch
 
 from .fixtures import account, created, position, site
 from .support import wait_until
@@ -45,6 +49,22 @@ def rounds(api, **params):
 def checklist_store(platform):
     engine = make_engine(platform.database_urls["checklist"])
     return StoreHandle(engine, None), engine
+
+
+# the checklist service's check, as a process of its own would run it
+CHECK_IN_ANOTHER_PROCESS = """
+import json, sys
+from datetime import datetime
+from einspection.days import deployment_zone
+from einspection.db import make_engine
+from einspection.nameko_glue import StoreHandle
+from services.checklist import projections, schedules
+from services.checklist.service import ChecklistService
+engine = make_engine(sys.argv[1])
+print(json.dumps(schedules.mark_missed(
+    StoreHandle(engine, None), datetime.fromisoformat(sys.argv[2]), deployment_zone(),
+    ChecklistService._record, projections.inspections)))
+"""
 
 
 def check_rounds(store, now):
@@ -138,13 +158,16 @@ def test_due_done_missed_once_notice_score_and_replay(api, platform):
 
     # two days on: today's round of the store room and tomorrow's of both are missed, once
     later = start_of(today + timedelta(days=2), ZONE) + timedelta(minutes=1)
+    checks = [subprocess.Popen([sys.executable, "-c", CHECK_IN_ANOTHER_PROCESS,
+                                platform.database_urls["checklist"], later.isoformat()],
+                               cwd=launch.ROOT, stdout=subprocess.PIPE, text=True)
+              for _ in range(2)]
+    recorded = [json.loads(each.communicate(timeout=120)[0]) for each in checks]
+    assert all(each.returncode == 0 for each in checks)
+    # each schedule's ended rounds decided by one of the two, the other skipping it
+    assert sorted(sum(recorded, [])) == sorted([by_person["id"], by_role["id"]])
     store, engine = checklist_store(platform)
     try:
-        threads = [threading.Thread(target=check_rounds, args=(store, later)) for _ in range(2)]
-        for each in threads:
-            each.start()
-        for each in threads:
-            each.join()
         assert check_rounds(store, later) == []
         with store.connect() as conn:
             streams = {s["id"]: [(e.name, e.data["round"]) for e in eventstore.load_stream(
