@@ -287,7 +287,7 @@ def of_enterprise(conn, enterprise_id):
         schedules.c.scheduled_at, schedules.c.schedule_id)).all()]
 
 
-def rounds_listing(conn, query, zone, now, scope, inspections):
+def rounds_listing(conn, query, zone, scope, inspections):
     """The rounds of the schedules of the query's enterprise (or all in
     `scope`) whose window begins on a local day from `from` to `to`: each
     with its status — done or missed as decided, otherwise done if an

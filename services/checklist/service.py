@@ -593,7 +593,7 @@ class ChecklistService(HealthCheck):
             if query["enterprise_id"]:
                 self._enterprise(conn, query["enterprise_id"], as_field="enterprise_id",
                                  scope=scope, actor=actor)
-            items = schedules.rounds_listing(conn, query, zone, now, scope,
+            items = schedules.rounds_listing(conn, query, zone, scope,
                                              projections.inspections)
         return {"items": items, "from": query["from_"].isoformat(),
                 "to": query["to"].isoformat(), "time_zone": zone.key}
