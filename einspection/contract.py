@@ -799,6 +799,71 @@ class InspectorsAssignedV1(_Data):
     assigned_at = Instant(required=True)
 
 
+class ShiftV1(_Data):
+    """A named time window within a local day (end at or before start: it
+    ends the next day, a night shift)."""
+    name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    start = fields.String(required=True, validate=validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))
+    end = fields.String(required=True, validate=validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))
+
+
+class InspectionScheduledV1(_Data):
+    """A checklist to be done at a position of the enterprise how often
+    (`frequency`: daily, weekly on `weekdays` (ISO, 1 = Monday), monthly,
+    or each of `shifts`, on `weekdays` if given), by whom (`assignee`, a
+    username of the enterprise, or anyone in `assignee_role`), from
+    `starts_on` (a day of the deployment's time zone, whose rounds are cut there)."""
+    schedule_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    checklist_id = Id(required=True)
+    position_id = Id(required=True)
+    frequency = fields.String(required=True, validate=validate.OneOf(
+        ("daily", "weekly", "monthly", "shift")))
+    weekdays = fields.List(fields.Integer(validate=validate.Range(min=1, max=7)),
+                           load_default=list)
+    shifts = fields.List(fields.Nested(ShiftV1), load_default=list)
+    assignee = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(min=1, max=100))
+    assignee_role = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.OneOf(("enterprise_staff",
+                                                           "enterprise_manager")))
+    starts_on = Day(required=True)
+    scheduled_at = Instant(required=True)
+
+
+class ScheduleEndedV1(_Data):
+    """No rounds of the schedule from `ends_on` on (rounds before stand)."""
+    schedule_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    ends_on = Day(required=True)
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    ended_at = Instant(required=True)
+
+
+class _RoundV1(_Data):
+    schedule_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    checklist_id = Id(required=True)
+    position_id = Id(required=True)
+    round = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    window_start = Instant(required=True)
+    window_end = Instant(required=True)
+
+
+class InspectionRoundDoneV1(_RoundV1):
+    """A round done: a self-inspection of the schedule's checklist at its
+    position completed within the round's window (the first one)."""
+    inspection_id = Id(required=True)
+    completed_at = Instant(required=True)
+
+
+class InspectionMissedV1(_RoundV1):
+    """A round whose window ended without such an inspection: recorded once,
+    by the checklist service's check, at the end of its window."""
+    assignee = fields.String(load_default=None, allow_none=True)
+    assignee_role = fields.String(load_default=None, allow_none=True)
+
+
 @dataclass(frozen=True)
 class EventType:
     name: str           # the past-tense domain name, e.g. HazardReported
@@ -851,6 +916,14 @@ EVENT_TYPES = {
                   PositionCodeIssuedV1, public=False),
         EventType("SafetyActionRecorded", "einspection.safety-action.recorded.v1", "checklist",
                   SafetyActionRecordedV1),
+        EventType("InspectionScheduled", "einspection.schedule.scheduled.v1", "checklist",
+                  InspectionScheduledV1),
+        EventType("ScheduleEnded", "einspection.schedule.ended.v1", "checklist",
+                  ScheduleEndedV1),
+        EventType("InspectionRoundDone", "einspection.schedule.round-done.v1", "checklist",
+                  InspectionRoundDoneV1),
+        EventType("InspectionMissed", "einspection.schedule.round-missed.v1", "checklist",
+                  InspectionMissedV1),
         EventType("AccountCreated", "einspection.account.created.v1", "checklist",
                   AccountCreatedV1, public=False),
         EventType("AccountDisabled", "einspection.account.disabled.v1", "checklist",

@@ -10,7 +10,7 @@ wrong — are summed exactly to the cent through penalty, payments and
 closing. A regulator's records (the shipped OSHA export) import through
 the service, and a second run imports nothing. A citation past its
 abatement day is marked overdue once (never an imported one), told to the
-enterprise and its grid, and scored under rule set 2026.3. A replay rebuilds
+enterprise and its grid, and scored under rule set 2026.4. A replay rebuilds
 the facts and the lists identically.
 
 The platform is this module's own: a draw takes every registered
@@ -391,7 +391,7 @@ def test_an_overdue_abatement_is_marked_once_told_to_the_enterprise_and_grid_and
     """A citation whose abatement day passed (yesterday in the deployment's
     zone) is marked overdue by the enforcement service's check — once,
     though it ticks every half second — the enterprise and its grid get the
-    notice, the score takes 0.50 off under rule set 2026.3, the list filters
+    notice, the score takes 0.50 off under rule set 2026.4, the list filters
     the case, and a later abatement still abates, late."""
     api, inspector = county.api, county.inspectors[1]
     enterprise_id = county.towns["乾元镇"][1]                      # grid 乾元镇-1
@@ -448,9 +448,9 @@ def test_an_overdue_abatement_is_marked_once_told_to_the_enterprise_and_grid_and
         taken = indicator["deductions"][0]
         return (score, taken) if taken["count"] == 1 else None
     score, taken = wait_until(deduction, timeout=30, message="the score's deduction")
-    assert score["rule_version"] == taken["rule_version"] == "2026.3"
+    assert score["rule_version"] == taken["rule_version"] == "2026.4"
     assert taken["points"] == "-0.50" and taken["detail"] == {"citations": [citations["past"]]}
-    assert "2026.3" in taken["i18n"]["zh"]["why"]
+    assert "2026.4" in taken["i18n"]["zh"]["why"]
 
     abated = created(inspector.post(case_path + "/citations/%s/abatement" % citations["past"],
                                     {}), 200)

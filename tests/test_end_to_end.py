@@ -68,7 +68,7 @@ def test_hazard_rectification_and_inspection_reach_score_and_notice(api, tap):
     assert indicators["timeliness"]["detail"] == {"hazards_recorded": 3, "recorded_late": 1}
     assert indicators["timeliness"]["value"] == "0.6667"
     assert indicators["timeliness"]["points"] == "1.33"
-    assert score["rule_version"] == "2026.3"
+    assert score["rule_version"] == "2026.4"
     assert score["window_end"] >= score["window_start"]
     total = sum(float(i["points"]) for i in score["indicators"])
     assert f"{total:.2f}" == score["points"]

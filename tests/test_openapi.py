@@ -18,6 +18,7 @@ import subprocess
 import sys
 import uuid
 import xml.etree.ElementTree as ElementTree
+from datetime import timedelta
 
 import jsonschema
 import pytest
@@ -35,6 +36,7 @@ from sqlalchemy import select
 from conftest import BACKENDS
 from einspection import eventstore
 from einspection.contract import utcnow
+from einspection.days import deployment_zone, local_day
 from einspection.db import make_engine
 from services.checklist import projections
 from services.checklist.service import ChecklistService
@@ -158,6 +160,8 @@ def seed(api, database_urls, receiver):
     created(api.post("/api/v1/hazards/%s/verification" % major,
                      {"outcome": "verified", "verifier": "chen.jie"}))
     data["hazard"] = major
+    data["schedule"] = created(manager.post("/api/v1/enterprises/%s/schedules"
+                                            % data["enterprise"], _schedule(data)))["id"]
     created(api.post("/api/v1/enterprises/%s/safety-actions" % data["enterprise"], {
         "kind": "training", "topic": "fire extinguishers", "held_on": factories.ago(days=2)
         .date().isoformat(), "people": 12, "recorded_by": "safety.manager"}))
@@ -313,6 +317,13 @@ def _account(api, data):
         "role": "enterprise_staff", "enterprise_id": data["enterprise"]}))["account_id"]
 
 
+def _schedule(data, **terms):
+    return dict({"checklist_id": data["checklist"], "position_id": data["position"],
+                 "frequency": "weekly", "weekdays": [1, 3, 5], "assignee_role":
+                 "enterprise_staff",
+                 "starts_on": local_day(utcnow(), deployment_zone()).isoformat()}, **terms)
+
+
 def _assignee(api, data):
     """The username of a new staff account of the enterprise, to assign a hazard to."""
     username = fixtures.username_for(api, "enterprise_staff", data["enterprise"])
@@ -416,6 +427,21 @@ REAL_REQUESTS = {
     ("GET", "/api/v1/enterprises/<string:enterprise_id>/safety-actions"): lambda api, d: {
         "path": {"enterprise_id": d["enterprise"]}, "query": {"kind": "training"}},
     ("GET", "/api/v1/violation-classes"): lambda api, d: {},
+    ("POST", "/api/v1/enterprises/<string:enterprise_id>/schedules"): lambda api, d: {
+        "path": {"enterprise_id": d["enterprise"]}, "token": d["manager_token"], "status": 201,
+        "body": _schedule(d, frequency="shift", weekdays=[], shifts=[
+            {"name": "早班", "start": "08:00", "end": "16:00"},
+            {"name": "夜班", "start": "22:00", "end": "06:00"}])},
+    ("GET", "/api/v1/enterprises/<string:enterprise_id>/schedules"): lambda api, d: {
+        "path": {"enterprise_id": d["enterprise"]}},
+    ("POST", "/api/v1/schedules/<string:schedule_id>/end"): lambda api, d: {
+        "path": {"schedule_id": created(Api(api.base_url, d["manager_token"]).post(
+            "/api/v1/enterprises/%s/schedules" % d["enterprise"], _schedule(d)))["id"]},
+        "token": d["manager_token"], "body": {"reason": "停产检修"}},
+    ("GET", "/api/v1/rounds"): lambda api, d: {
+        "query": {"enterprise_id": d["enterprise"],
+                  "from": utcnow().date().isoformat(),
+                  "to": (utcnow() + timedelta(days=7)).date().isoformat()}},
     ("GET", "/api/v1/statistics/inspections"): lambda api, d: {
         "query": {"group_by": "town", "from": factories.ago(days=30).date().isoformat(),
                   "to": factories.ago(days=0).date().isoformat(),

@@ -16,6 +16,7 @@ from einspection.errors import InvalidCommand
 from einspection.projection import paged
 
 from .checklists import content_hash
+from . import schedules
 from .domain import default_account_prefix
 
 metadata = MetaData()
@@ -134,7 +135,7 @@ accounts = Table(
 )
 
 TABLES = [enterprises, checklists, checklist_versions, positions, scans, inspections,
-          safety_actions, accounts]
+          safety_actions, accounts] + schedules.TABLES
 
 
 def _columns_of(table, data):
@@ -260,6 +261,7 @@ _HANDLERS = {
     "AccountDisabled": _account_disabled,
     "AccountPasswordChanged": _password_changed,
     "AccountPasswordReset": _password_reset,
+    **schedules.HANDLERS,
 }
 
 

@@ -294,3 +294,66 @@ class AccountQuery(_Command):
 
 class DisableAccount(_Command):
     reason = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+FREQUENCIES = ("daily", "weekly", "monthly", "shift")
+_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class Shift(_Command):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    start = fields.String(required=True, validate=validate.Regexp(_CLOCK, error="HH:MM"))
+    end = fields.String(required=True, validate=validate.Regexp(_CLOCK, error="HH:MM"),
+                        metadata={"description": "at or before start: the next day"})
+
+
+class CreateSchedule(_Command):
+    """Which checklist at which position how often, by whom, from when."""
+    checklist_id = Id(required=True)
+    position_id = Id(required=True)
+    frequency = fields.String(required=True, validate=validate.OneOf(FREQUENCIES))
+    weekdays = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=7)),
+                           load_default=list, validate=validate.Length(max=7),
+                           metadata={"description": "ISO weekdays (1 = Monday): required "
+                                                    "for weekly, optional for shift"})
+    shifts = fields.List(fields.Nested(Shift), load_default=list,
+                         validate=validate.Length(max=6))
+    assignee = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(min=1, max=100))
+    assignee_role = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.OneOf(("enterprise_staff",
+                                                           "enterprise_manager")))
+    starts_on = Day(required=True)
+
+    @validates_schema
+    def _terms(self, data, **_):
+        if data["frequency"] == "weekly" and not data["weekdays"]:
+            raise ValidationError("a weekly schedule names its days", "weekdays")
+        if data["frequency"] in ("daily", "monthly") and data["weekdays"]:
+            raise ValidationError("only a weekly or shift schedule has weekdays", "weekdays")
+        if data["frequency"] == "shift" and not data["shifts"]:
+            raise ValidationError("a shift schedule names its shifts", "shifts")
+        if data["frequency"] != "shift" and data["shifts"]:
+            raise ValidationError("only a shift schedule has shifts", "shifts")
+        names = [shift["name"] for shift in data["shifts"]]
+        if len(set(names)) != len(names):
+            raise ValidationError("each shift has its own name", "shifts")
+        if bool(data["assignee"]) == bool(data["assignee_role"]):
+            raise ValidationError("name either a person (assignee) or a role (assignee_role)",
+                                  "assignee")
+        data["weekdays"] = sorted(set(data["weekdays"]))
+
+
+class EndSchedule(_Command):
+    ends_on = Day(load_default=None, metadata={"description": "default: today"})
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+ROUND_STATUSES = ("due", "done", "missed")
+
+
+class RoundQuery(_Period):
+    """from / to: local days whose rounds (by the start of their window);
+    default today, at most 92 days."""
+    enterprise_id = Id(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(ROUND_STATUSES))

@@ -7,20 +7,22 @@ from einspection.acting import Acting
 from einspection.contract import UNSTORABLE_TEXT, isoformat, load_command, unstorable, utcnow
 from einspection.db import serialize
 from einspection.errors import Conflict, Forbidden, InvalidCommand, NotFound
-from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, setting
+from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, setting, timer
 
 from . import (accounts, checklists, documents, domain, passwords, positions, projections,
-               standard_csv, throttle)
+               schedules, standard_csv, throttle)
 from .checklists import Checklist, applies_to
 from .positions import Position
 from .schemas import (AccountQuery, ChangePassword, ChecklistQuery, CreateAccount,
                       CreateChecklist, DisableAccount, EditChecklist, EnterpriseQuery,
                       HazardReferences, ImportChecklist, InspectionExportQuery, InspectionQuery,
-                      InspectionStatisticsQuery, LogInspection, Login, PeriodQuery, PositionQuery,
-                      RecordSafetyAction, RegisterEnterprise, RegisterPosition, SafetyActionQuery,
-                      Scan, VisibleTo)
+                      CreateSchedule, EndSchedule, InspectionStatisticsQuery, LogInspection,
+                      Login, PeriodQuery, PositionQuery, RecordSafetyAction, RegisterEnterprise,
+                      RegisterPosition, RoundQuery, SafetyActionQuery, Scan, VisibleTo)
 
 EXPORT_LIMIT = 10000
+ROUND_CHECK_SECONDS = 60
+ROUND_DAYS_LIMIT = 92
 DEFAULT_PUBLIC_BASE_URL = "http://localhost:8000"
 
 
@@ -45,7 +47,8 @@ class ChecklistService(HealthCheck):
 
     metrics = MetricsServer()
     store = EventStore("CHECKLIST_DATABASE_URL", "sqlite:///var/checklist.db",
-                       projections=[projections.metadata, throttle.metadata])
+                       projections=[projections.metadata, throttle.metadata,
+                                    schedules.metadata])
     config = Config()
 
     # --- register -----------------------------------------------------------------
@@ -465,9 +468,14 @@ class ChecklistService(HealthCheck):
                 actor=acting.actor, now=now, correlation_id=acting.correlation_id,
                 inspectors=inspectors)
             self._record(conn, domain.inspection_stream(event.data["inspection_id"]), 0, event)
+            for stream, version, done in schedules.rounds_done_by(
+                    conn, event.data, days.deployment_zone(),
+                    correlation_id=acting.correlation_id):
+                self._record(conn, stream, version, done)
             return projections.inspection_view(
                 projections.find_inspection(conn, event.data["inspection_id"]), with_items=True)
-        return self.store.command(acting, "log_inspection", [payload]).run(execute)
+        # a concurrent check deciding the same schedule's round conflicts: try again
+        return self.store.command(acting, "log_inspection", [payload]).run(execute, attempts=3)
 
     @staticmethod
     def _inspectors(conn, command, actor):
@@ -517,6 +525,90 @@ class ChecklistService(HealthCheck):
         if file_format == "xlsx":
             return files.pack(documents.ledger_xlsx(views), documents.XLSX, "inspections.xlsx")
         return files.pack(documents.ledger_csv(views), documents.CSV, "inspections.csv")
+
+    # --- schedules and their rounds -------------------------------------------------------
+    @rpc
+    def create_schedule(self, enterprise_id, payload, acting):
+        acting = Acting.from_dict(acting)
+        schedules.require_manager(acting)
+        command = load_command(CreateSchedule, payload)
+
+        def execute(conn):
+            now = utcnow()
+            enterprise = self._enterprise(conn, enterprise_id, scope=acting.scope,
+                                          actor=acting.actor)
+            position = projections.find_position(conn, command["position_id"])
+            assignee = command["assignee"] and accounts.find_by_username(conn,
+                                                                         command["assignee"])
+            event = schedules.schedule(
+                command, enterprise=enterprise,
+                position=position and projections.position_view(position),
+                checklist=projections.find_checklist(conn, command["checklist_id"]),
+                assignee=assignee or None, actor=acting.actor, now=now,
+                zone=days.deployment_zone(), correlation_id=acting.correlation_id)
+            self._record(conn, schedules.stream_id(event.data["schedule_id"]), 0, event)
+            return schedules.view(schedules.find(conn, event.data["schedule_id"]))
+        return self.store.command(acting, "create_schedule", [enterprise_id, payload]).run(
+            execute)
+
+    @rpc
+    def end_schedule(self, schedule_id, payload, acting):
+        acting = Acting.from_dict(acting)
+        schedules.require_manager(acting)
+        command = load_command(EndSchedule, payload)
+
+        def execute(conn):
+            row = self._schedule_row(conn, schedule_id, acting.scope, acting.actor)
+            event = schedules.end(row, command, actor=acting.actor, now=utcnow(),
+                                  zone=days.deployment_zone(),
+                                  correlation_id=acting.correlation_id)
+            if event is not None:
+                self._record(conn, schedules.stream_id(schedule_id), row.version, event)
+            return schedules.view(schedules.find(conn, schedule_id))
+        return self.store.command(acting, "end_schedule", [schedule_id, payload]).run(
+            execute, attempts=3)
+
+    @rpc
+    def list_schedules(self, enterprise_id, scope=None, actor=""):
+        with self.store.connect() as conn:
+            self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
+            return {"items": schedules.of_enterprise(conn, enterprise_id)}
+
+    @rpc
+    def list_rounds(self, query, scope=None, actor="", assignee=None, role=None):
+        """The rounds of the schedules in `scope` (of one enterprise if the
+        query says) by local day; `assignee`/`role`: only the account's (by
+        person, or by its role where the schedule names no person)."""
+        query = load_command(RoundQuery, query or {})
+        zone = days.deployment_zone()
+        now = utcnow()
+        today = days.local_day(now, zone)
+        query["from_"] = query["from_"] or (query["to"] if query["to"] and query["to"] < today
+                                            else today)
+        query["to"] = query["to"] or max(query["from_"], today)
+        if (query["to"] - query["from_"]).days >= ROUND_DAYS_LIMIT:
+            raise InvalidCommand({"to": ["at most %d days from from" % ROUND_DAYS_LIMIT]})
+        query.update(assignee=assignee, role=role)
+        with self.store.connect() as conn:
+            if query["enterprise_id"]:
+                self._enterprise(conn, query["enterprise_id"], as_field="enterprise_id",
+                                 scope=scope, actor=actor)
+            items = schedules.rounds_listing(conn, query, zone, scope,
+                                             projections.inspections)
+        return {"items": items, "from": query["from_"].isoformat(),
+                "to": query["to"].isoformat(), "time_zone": zone.key}
+
+    # Missed rounds are this service's events (InspectionMissed), like the
+    # hazard service's HazardOverdue: the schedule's stream version makes each
+    # round decided once across replicas, and notify and scoring consume it.
+    @timer(interval=ROUND_CHECK_SECONDS)
+    def check_rounds(self):
+        if self.decide_rounds(utcnow()):
+            self.store.committed()
+
+    def decide_rounds(self, now):
+        return schedules.mark_missed(self.store, now, days.deployment_zone(), self._record,
+                                     projections.inspections)
 
     # --- safety actions -----------------------------------------------------------------
     @rpc
@@ -621,6 +713,14 @@ class ChecklistService(HealthCheck):
         if row is None:
             raise NotFound("position", position_id)
         tenancy.require(scope, row.enterprise_id, "position", position_id, actor)
+        return row
+
+    @staticmethod
+    def _schedule_row(conn, schedule_id, scope=None, actor=""):
+        row = schedules.find(conn, schedule_id)
+        if row is None:
+            raise NotFound("schedule", schedule_id)
+        tenancy.require(scope, row.enterprise_id, "schedule", schedule_id, actor)
         return row
 
     def _visible_checklist(self, conn, checklist_id, enterprise_id, scope=None):

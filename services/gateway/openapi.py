@@ -287,6 +287,28 @@ ROUTES = {
     ("GET", "/api/v1/enterprises/<string:enterprise_id>/safety-actions"): Operation(
         "an enterprise's safety actions", "safety actions", views.SafetyActionPage,
         query=checklist.SafetyActionQuery),
+    # --- schedules and rounds ------------------------------------------------------------
+    ("POST", "/api/v1/enterprises/<string:enterprise_id>/schedules"): Operation(
+        "schedule a checklist at a position: daily, weekly, monthly or by shift",
+        "schedules", views.Schedule, 201, body=checklist.CreateSchedule,
+        description="The enterprise's manager's (403 for any other role). Rounds are cut in "
+                    "the deployment's time zone (EINSPECTION_TIME_ZONE) from `starts_on` "
+                    "(today or later). Who: a person (`assignee`, an enabled account of the "
+                    "enterprise) or a role (`assignee_role`), one of the two."),
+    ("GET", "/api/v1/enterprises/<string:enterprise_id>/schedules"): Operation(
+        "an enterprise's schedules", "schedules", views.ScheduleList),
+    ("POST", "/api/v1/schedules/<string:schedule_id>/end"): Operation(
+        "end a schedule: no rounds from `ends_on` (default today) on", "schedules",
+        views.Schedule, body=checklist.EndSchedule,
+        description="The enterprise's manager's. Rounds before stand, done or missed."),
+    ("GET", "/api/v1/rounds"): Operation(
+        "scheduled rounds by local day: due, done or missed", "schedules", views.RoundList,
+        query=checklist.RoundQuery,
+        description="Rounds whose window begins on a day from `from` to `to` (default "
+                    "today; at most 92 days) of the schedules in the caller's scope. A round "
+                    "is done by the first self-inspection of its checklist at its position "
+                    "completed in its window; one whose window ended without is missed "
+                    "(InspectionMissed, once)."),
     ("GET", "/api/v1/statistics/inspections"): Operation(
         "inspections per kind, month, enterprise, checklist, town, grid or industry",
         "inspections", {JSON: views.InspectionStatistics, CSV: BINARY},

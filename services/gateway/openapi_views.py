@@ -658,6 +658,7 @@ class EvidenceStored(Schema):
 class IndicatorText(Schema):
     title = _text()
     to_gain = _text()
+    why = fields.String(metadata={"description": "how it is measured (rule set 2026.4 on)"})
 
 
 class DeductionText(Schema):
@@ -695,6 +696,10 @@ class Indicator(Schema):
         "description": "points taken off what the indicator measured, for findings "
                        "elsewhere (rule set 2026.3 on: citations overdue for abatement); "
                        "absent under earlier rule sets"})
+    why = fields.String(metadata={
+        "description": "how the indicator is measured, where the rule set says (2026.4 on: "
+                       "self-inspection by scheduled rounds done of due, else the weekly "
+                       "rhythm); absent under earlier rule sets"})
 
 
 class Score(Schema):
@@ -829,6 +834,62 @@ class MyWork(Schema):
         "description": "submitted rectifications it may verify (the verification rule for "
                        "its role, never one it planned or rectified), oldest first"})
     unread_notices = fields.Nested(UnreadNotices, required=True)
+    rounds_due_today = _list(fields.Nested(lambda: Round()), metadata={
+        "description": "today's scheduled rounds still due that are the account's: by "
+                       "person, or by its role where the schedule names no person"})
+
+
+class Shift(Schema):
+    name = _text()
+    start = _text(metadata={"example": "08:00"})
+    end = _text(metadata={"example": "16:00", "description": "at or before start: the next "
+                                                             "day"})
+
+
+class Schedule(Schema):
+    id = _text()
+    enterprise_id = _text()
+    checklist_id = _text()
+    position_id = _text()
+    frequency = _one_of(("daily", "weekly", "monthly", "shift"))
+    weekdays = _list(fields.Integer(), metadata={"description": "ISO weekdays, 1 = Monday"})
+    shifts = _list(fields.Nested(Shift))
+    assignee = _maybe_text(metadata={"description": "a username of the enterprise"})
+    assignee_role = _one_of(auth.ENTERPRISE_ROLES, nullable=True)
+    starts_on = _day()
+    ends_on = _day(nullable=True)
+    scheduled_by = _text()
+    scheduled_at = _instant()
+
+
+class ScheduleList(Schema):
+    items = _list(fields.Nested(Schedule))
+
+
+class Round(Schema):
+    schedule_id = _text()
+    enterprise_id = _text()
+    checklist_id = _text()
+    position_id = _text()
+    round = _text(metadata={"example": "2026-12-03",
+                            "description": "the local day, month (2026-12) or day/shift"})
+    shift = _maybe_text()
+    window_start = _instant()
+    window_end = _instant()
+    status = _one_of(("due", "done", "missed"), metadata={
+        "description": "done: a self-inspection of the checklist at the position completed "
+                       "in the window; missed: recorded at the window's end without one; "
+                       "due: otherwise (to come, open, or ended and not yet checked)"})
+    inspection_id = _maybe_text()
+    assignee = _maybe_text()
+    assignee_role = _maybe_text()
+
+
+class RoundList(Schema):
+    items = _list(fields.Nested(Round))
+    from_ = fields.Date(required=True, data_key="from")
+    to = _day()
+    time_zone = _text(metadata={"example": "Asia/Shanghai"})
 
 
 class PublicationSummary(Schema):

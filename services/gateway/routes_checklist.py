@@ -179,6 +179,29 @@ class ChecklistRoutes:
         return 200, call(self.checklist.list_safety_actions, enterprise_id, _query(request),
                          **self._reading(request))
 
+    # --- schedules and their rounds ---------------------------------------------------------
+    @http("POST", "/api/v1/enterprises/<string:enterprise_id>/schedules")
+    @endpoint("schedules.create", roles=("enterprise_manager",))
+    def create_schedule(self, request, enterprise_id):
+        return 201, call(self.checklist.create_schedule, enterprise_id, read_json(request),
+                         **self._acting(request))
+
+    @http("GET", "/api/v1/enterprises/<string:enterprise_id>/schedules")
+    @endpoint("schedules.list")
+    def list_schedules(self, request, enterprise_id):
+        return 200, call(self.checklist.list_schedules, enterprise_id, **self._reading(request))
+
+    @http("POST", "/api/v1/schedules/<string:schedule_id>/end")
+    @endpoint("schedules.end", roles=("enterprise_manager",))
+    def end_schedule(self, request, schedule_id):
+        return 200, call(self.checklist.end_schedule, schedule_id, read_json(request),
+                         **self._acting(request))
+
+    @http("GET", "/api/v1/rounds")
+    @endpoint("rounds.list")
+    def list_rounds(self, request):
+        return 200, call(self.checklist.list_rounds, _query(request), **self._reading(request))
+
     @http("GET", "/api/v1/statistics/inspections")
     @endpoint("statistics.inspections")
     def inspection_statistics(self, request):

@@ -164,6 +164,8 @@ class HazardRoutes:
         principal = request.principal
         work = call(self.hazard.work_of, principal.username, principal.role,
                     scope=self._scope(request))
+        rounds = call(self.checklist.list_rounds, {}, scope=self._scope(request),
+                      assignee=principal.username, role=principal.role)
         inboxes = []
         for recipient in own_inboxes(principal):
             found = call(self.notify.inbox, {"recipient": recipient, "unread": "true",
@@ -172,6 +174,7 @@ class HazardRoutes:
             inboxes.append({"recipient": recipient, "unread": found["unread"],
                             "items": found["items"]})
         return 200, {"account": {"username": principal.username, "role": principal.role},
+                     "rounds_due_today": [r for r in rounds["items"] if r["status"] == "due"],
                      "assigned": work["assigned"],
                      "awaiting_verification": work["awaiting_verification"],
                      "unread_notices": {"unread": sum(i["unread"] for i in inboxes),

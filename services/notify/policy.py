@@ -19,6 +19,8 @@
 | HazardDelisted                            | the enterprise, its grid        | delisted       |
 | CitationAbatementOverdue (enforcement's   | the enterprise, its grid        | abatement_overdue |
 |   check, once per citation)               |                                 |                |
+| InspectionMissed (the checklist service's | the enterprise                  | round_missed   |
+|   check, once per round)                  |                                 |                |
 | TargetsDrawn (an enforcement campaign's   | the authority (the list)        | targets_drawn  |
 |   draw)                                   | each target's grid (its list)   | grid_targets_drawn |
 | EnterpriseRegistered                      | (the directory; releases what waited for it) |   |
@@ -210,6 +212,24 @@ def on_abatement_overdue(conn, event, settings):
     return True
 
 
+def on_round_missed(conn, event, settings):
+    """A scheduled round not done in its window: the enterprise is told
+    (once per round: the event is recorded once, the notice's id derives
+    from it)."""
+    firm = enterprise_or_wait(conn, event)
+    if firm is None:
+        return False
+    data = event.data
+    context = {"name": firm.name, "town": firm.town, "grid": firm.grid,
+               "schedule_id": data["schedule_id"], "round": data["round"],
+               "position_id": data["position_id"], "checklist_id": data["checklist_id"],
+               "window_start": data["window_start"], "window_end": data["window_end"],
+               "who": data["assignee"] or data["assignee_role"] or ""}
+    issue(conn, event, enterprise_recipient(event.subject), event.subject, "round_missed",
+          settings, lambda language: context)
+    return True
+
+
 def on_targets_drawn(conn, event, settings):
     """The draw's notice with its list to the authority, and to each
     target's grid the list of its targets (one notice per cause and
@@ -256,6 +276,7 @@ HANDLERS = {
     "HazardEscalated": on_hazard,
     "TargetsDrawn": on_targets_drawn,
     "CitationAbatementOverdue": on_abatement_overdue,
+    "InspectionMissed": on_round_missed,
 }
 
 

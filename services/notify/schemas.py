@@ -45,7 +45,7 @@ class Subscribe(_Command):
 NOTICE_KINDS = ("grade", "monthly", "major_hazard", "overdue", "publication", "listed",
                 "listing_due", "delisted", "targets_drawn", "grid_targets_drawn",
                 "abatement_overdue", "assigned", "rectification_due", "assignment_overdue",
-                "escalated")
+                "escalated", "round_missed")
 DELIVERY_STATES = ("pending", "delivered", "failed")
 
 

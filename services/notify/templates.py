@@ -13,7 +13,7 @@ from einspection.contract import LANGUAGES
 TEMPLATES_DIR = os.path.join(os.path.dirname(__file__), "templates")
 KINDS = ("grade", "monthly", "major_hazard", "overdue", "publication", "listed", "listing_due",
          "delisted", "targets_drawn", "grid_targets_drawn", "abatement_overdue", "assigned",
-         "rectification_due", "assignment_overdue", "escalated")
+         "rectification_due", "assignment_overdue", "escalated", "round_missed")
 LEVEL_TEXT = {"zh": {"general": "一般", "major": "重大"}}
 
 

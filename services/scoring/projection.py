@@ -69,12 +69,24 @@ citation_facts = Table(
     Column("withdrawn_at", DateTime(timezone=True)),
 )
 
+# Scheduled rounds decided (rule set 2026.4): done at the inspection's
+# completion, or missed at the end of the window; keyed by the round.
+round_facts = Table(
+    "round_facts", metadata,
+    Column("schedule_id", String(64), primary_key=True),
+    Column("round", String(80), primary_key=True),
+    Column("enterprise_id", String(64), nullable=False, index=True),
+    Column("done", Boolean, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
 STEPS = {"RectificationDone": ("rectified", "done_at"),
          "HazardReturned": ("returned", "returned_at"),
          "HazardVerified": ("verified", "verified_at"),
          "HazardOverdue": ("overdue", "detected_at")}
 SCORED = {"HazardReported", "InspectionLogged", "SafetyActionRecorded",
-          "PositionRegistered", "CitationAbatementOverdue"} | set(STEPS)
+          "PositionRegistered", "CitationAbatementOverdue", "InspectionRoundDone",
+          "InspectionMissed"} | set(STEPS)
 
 
 def scored(event):
@@ -148,7 +160,7 @@ statements = Table(
 CLOCK_STREAM = "scoring-clock"
 
 TABLES = [enterprises, hazard_facts, hazard_steps, inspection_facts, action_facts,
-          position_facts, citation_facts, scores, clock, statements]
+          position_facts, citation_facts, round_facts, scores, clock, statements]
 
 
 def _utc(moment):
@@ -200,6 +212,12 @@ def apply_fact(conn, event):
                                       "enterprise_id": data["enterprise_id"],
                                       "case_id": data["case_id"], column: at},
                ["citation_id"], [column])
+    elif event.name in ("InspectionRoundDone", "InspectionMissed"):
+        done = event.name == "InspectionRoundDone"
+        upsert(conn, round_facts, {"schedule_id": data["schedule_id"], "round": data["round"],
+                                   "enterprise_id": data["enterprise_id"], "done": done,
+                                   "at": data["completed_at"] if done else data["window_end"]},
+               ["schedule_id", "round"])
     elif event.name == "PositionRegistered":
         upsert(conn, position_facts, {"position_id": data["position_id"],
                                       "enterprise_id": data["enterprise_id"],
@@ -240,6 +258,10 @@ CITATIONS_QUERY = (select(citation_facts.c.citation_id, citation_facts.c.overdue
                    .where(citation_facts.c.enterprise_id == bindparam("enterprise_id"),
                           _in_window(citation_facts.c.overdue_since))
                    .order_by(citation_facts.c.citation_id))
+ROUNDS_QUERY = (select(round_facts.c.done, round_facts.c.at)
+                .where(round_facts.c.enterprise_id == bindparam("enterprise_id"),
+                       _in_window(round_facts.c.at))
+                .order_by(round_facts.c.schedule_id, round_facts.c.round))
 POSITIONS_QUERY = (select(position_facts.c.position_id, position_facts.c.has_checklist)
                    .where(position_facts.c.enterprise_id == bindparam("enterprise_id"))
                    .order_by(position_facts.c.position_id))
@@ -278,7 +300,9 @@ def facts_of(conn, enterprise_id, window):
                    for r in conn.execute(POSITIONS_QUERY, params)],
         citations=[scoring_rules.CitationFact(r.citation_id, _utc(r.overdue_since),
                                               withdrawn=r.withdrawn_at is not None)
-                   for r in conn.execute(CITATIONS_QUERY, params)])
+                   for r in conn.execute(CITATIONS_QUERY, params)],
+        rounds=[scoring_rules.RoundFact(bool(r.done), _utc(r.at))
+                for r in conn.execute(ROUNDS_QUERY, params)])
 
 
 def evaluate(conn, rules, enterprise_id, as_of):

@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 RULES_DIR = os.path.join(os.path.dirname(__file__), "rules")
-DEFAULT_RULES = "v3.json"
+DEFAULT_RULES = "v4.json"
 VALUE_QUANTUM = Decimal("0.0001")
 POINTS_QUANTUM = Decimal("0.01")
 
@@ -113,6 +113,14 @@ class CitationFact:
 
 
 @dataclass
+class RoundFact:
+    """A scheduled round decided: `done` (at the inspection's completion) or
+    missed (at the end of its window); `at` is that instant."""
+    done: bool
+    at: datetime
+
+
+@dataclass
 class Facts:
     """What the rules can see of one enterprise."""
     hazards: list = field(default_factory=list)
@@ -120,6 +128,7 @@ class Facts:
     actions: list = field(default_factory=list)
     positions: list = field(default_factory=list)
     citations: list = field(default_factory=list)
+    rounds: list = field(default_factory=list)
 
 
 def _ratio(numerator, denominator):
@@ -165,6 +174,20 @@ def inspections_against_rhythm(window, facts, per_week, kinds):
     return (_capped(len(done), expected) if done else None), detail
 
 
+def rounds_done_of_due(window, facts, per_week, kinds):
+    """Rule set 2026.4: the share of the scheduled rounds decided in the
+    window that were done; an enterprise without any is measured against
+    the rhythm of `per_week` inspections, as before."""
+    decided = [r for r in facts.rounds if window.contains(r.at)]
+    if not decided:
+        value, detail = inspections_against_rhythm(window, facts, per_week, kinds)
+        return value, dict(detail, measured_by="rhythm")
+    done = len([r for r in decided if r.done])
+    return _ratio(done, len(decided)), {"measured_by": "rounds", "rounds_due": len(decided),
+                                        "rounds_done": done,
+                                        "rounds_missed": len(decided) - done}
+
+
 def actions_against_rhythm(window, facts, kinds, per_month):
     """Safety actions of `kinds` held in the window, against `per_month`."""
     done = [a for a in facts.actions
@@ -185,8 +208,8 @@ def positions_standardised(window, facts):
 
 
 MEASURES = {f.__name__: f for f in (share_recorded_within, share_rectified_by_deadline,
-                                    inspections_against_rhythm, actions_against_rhythm,
-                                    positions_standardised)}
+                                    inspections_against_rhythm, rounds_done_of_due,
+                                    actions_against_rhythm, positions_standardised)}
 
 
 # --- deductions: each returns (how many findings, detail) -------------------------------------
@@ -274,6 +297,11 @@ def evaluate(rules, as_of, facts):
         }
         if "deductions" in indicator:         # rule sets before 2026.3 explain as they did
             shown["deductions"] = deductions
+        if "why" in indicator:                # how it is measured (2026.4 on)
+            shown["why"] = indicator["why"]
+            for language, text in indicator.get("i18n", {}).items():
+                if "why" in text:
+                    shown["i18n"][language]["why"] = text["why"]
         indicators.append(shown)
     return {
         "rule_version": rules["version"], "as_of": as_of.isoformat(),

@@ -15,7 +15,9 @@ SUBSCRIBED = ["einspection.enterprise.#", "einspection.hazard.#", "einspection.i
               "einspection.safety-action.#", "einspection.position.registered.v1",
               # enforcement: overdue abatement counts under rule set 2026.3
               "einspection.case.abatement-overdue.v1",
-              "einspection.case.citation-withdrawn.v1"]
+              "einspection.case.citation-withdrawn.v1",
+              # scheduled rounds done or missed count under rule set 2026.4
+              "einspection.schedule.round-done.v1", "einspection.schedule.round-missed.v1"]
 CLOCK_CHECK_SECONDS = float(os.environ.get("SCORING_CLOCK_CHECK_SECONDS") or 300)
 
 

@@ -65,12 +65,12 @@ def test_overdue_citations_are_deducted_once_and_a_withdrawal_takes_it_back(back
         handle(engine, event)
         handle(engine, event)                             # a redelivery counts once
     view, indicator = rectification(engine)
-    assert view["rule_version"] == "2026.3"
+    assert view["rule_version"] == "2026.4"
     [deduction] = indicator["deductions"]
     assert (deduction["count"], deduction["points"], deduction["rule_version"]) == (
-        2, "-1.00", "2026.3")
+        2, "-1.00", "2026.4")
     assert deduction["detail"] == {"citations": ["c-1", "c-2"]}
-    assert "2026.3" in deduction["why"] and "共扣1.00分" in deduction["i18n"]["zh"]["why"]
+    assert "2026.4" in deduction["why"] and "共扣1.00分" in deduction["i18n"]["zh"]["why"]
     assert indicator["points"] == "1.50"                # 2.50 (nothing fell due) − 1.00
     handle(engine, third)
     handle(engine, withdrawn("c-2"))
@@ -89,7 +89,7 @@ def test_overdue_citations_are_deducted_once_and_a_withdrawal_takes_it_back(back
     with engine.connect() as conn:
         assert projection.snapshot(conn) == before
         stored = json.loads(projection.snapshot(conn)[FIRM][3])
-    assert stored["rule_version"] == "2026.3"
+    assert stored["rule_version"] == "2026.4"
 
 
 def test_a_withdrawal_before_its_mark_gives_the_same_score(backend, databases):

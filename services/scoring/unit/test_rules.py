@@ -6,12 +6,13 @@ import pytest
 import os
 
 from services.scoring.rules import (RULES_DIR, ActionFact, CitationFact, Facts, HazardFact,
-                                    InspectionFact, PositionFact, Window, evaluate, grade_for,
+                                    RoundFact, InspectionFact, PositionFact, Window, evaluate, grade_for,
                                     load_rules, months_before, period_before)
 
 RULES = load_rules(os.path.join(RULES_DIR, "v1.json"))     # the first rule set, kept as it was
 V2 = load_rules(os.path.join(RULES_DIR, "v2.json"))        # kept: its scores stay explained
-V3 = load_rules()                                           # the default
+V3 = load_rules(os.path.join(RULES_DIR, "v3.json"))        # kept: its scores stay explained
+V4 = load_rules()                                           # the default
 
 
 def at(day, hour=10):
@@ -161,7 +162,8 @@ def test_no_advice_from_an_indicator_with_nothing_to_judge():
     assert score["points"] == "5.00"       # 1.00 + 2.50 + 0 + 1.50 + 0 + 0, as before
 
 
-@pytest.mark.parametrize("rules", [RULES, V2, V3], ids=["2026.1", "2026.2", "2026.3"])
+@pytest.mark.parametrize("rules", [RULES, V2, V3, V4],
+                         ids=["2026.1", "2026.2", "2026.3", "2026.4"])
 def test_every_indicator_has_a_chinese_title_and_advice(rules):
     for indicator in rules["indicators"]:
         zh = indicator["i18n"]["zh"]
@@ -273,3 +275,32 @@ def test_v3_advises_on_overdue_citations_even_with_no_hazard_due():
     assert rectification["nothing_to_measure"] and rectification["points"] == "2.00"
     assert rectification["to_gain"].startswith("rectify hazards")
     assert score["points"] == "3.00"              # 3.50 with nothing recorded, less 0.50
+
+
+# --- rule set 2026.4: scheduled rounds done vs due --------------------------------------------
+
+def _self_inspection(rules, facts, as_of=date(2026, 11, 29)):
+    return {i["key"]: i for i in evaluate(rules, as_of, facts)["indicators"]}["self_inspection"]
+
+
+def test_2026_4_measures_self_inspection_by_rounds_done_of_due():
+    rounds = [RoundFact(done=True, at=at(date(2026, 11, day))) for day in (1, 2, 3)] + [
+        RoundFact(done=False, at=at(date(2026, 11, 4))),
+        RoundFact(done=False, at=at(date(2026, 1, 4)))]         # outside the window
+    shown = _self_inspection(V4, Facts(rounds=rounds))
+    assert shown["value"] == "0.7500" and shown["points"] == "1.50"
+    assert shown["detail"] == {"measured_by": "rounds", "rounds_due": 4, "rounds_done": 3,
+                               "rounds_missed": 1}
+    assert "2026.4" in shown["why"] and "2026.4" in shown["i18n"]["zh"]["why"]
+    assert shown["to_gain"] and shown["i18n"]["zh"]["to_gain"]
+    # the same facts under 2026.3: no rounds measured, no self-inspection, nothing, no why
+    old = _self_inspection(V3, Facts(rounds=rounds))
+    assert old["points"] == "0.00" and "why" not in old and "measured_by" not in old["detail"]
+
+
+def test_2026_4_without_rounds_falls_back_to_the_weekly_rhythm_of_2026_3():
+    inspections = [InspectionFact(kind="self", completed_at=at(date(2026, 11, day)))
+                   for day in range(1, 8)]
+    new, old = (_self_inspection(rules, Facts(inspections=inspections)) for rules in (V4, V3))
+    assert new["points"] == old["points"] and new["value"] == old["value"]
+    assert new["detail"] == dict(old["detail"], measured_by="rhythm")
