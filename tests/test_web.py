@@ -36,7 +36,7 @@ COUNTY = [  # name, industry, town, grid, latitude, longitude
 ]
 
 
-GRADE_FLOORS = [("A", 9.0), ("B", 8.0), ("C", 7.0), ("D", 6.0), ("E", 0.0)]   # rules 2026.3
+GRADE_FLOORS = [("A", 9.0), ("B", 8.0), ("C", 7.0), ("D", 6.0), ("E", 0.0)]   # rules 2026.4 (as 2026.2 and 2026.3)
 
 
 def unread(badge):
@@ -45,7 +45,7 @@ def unread(badge):
 
 FAILED_ITEMS = [(), (1,), (0, 2), (3,), (1, 3)]     # per enterprise of COUNTY, by item index
 # Three months of diligence for the first two: (weekly self-inspections before
-# today's, trainings / drills / meetings, daily records). Under rules 2026.3 the
+# today's, trainings / drills / meetings, daily records). Under rules 2026.4 the
 # first earns an A: every indicator full but the daily records.
 HISTORY = [(13, 4, 10), (6, 1, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0)]
 
