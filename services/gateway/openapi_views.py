@@ -606,13 +606,14 @@ class HazardCountsCompared(HazardCounts):
 
 class HazardCountsGroup(HazardCountsCompared):
     key = _text(metadata={"description": "the level, category, enterprise id, source, status, "
-                                         "month (YYYY-MM, UTC), town, grid or industry of the "
-                                         "group"})
+                                         "day (YYYY-MM-DD) or month (YYYY-MM) of the "
+                                         "deployment's time zone, town, grid or industry of "
+                                         "the group"})
 
 
 class HazardStatistics(Schema):
-    group_by = _one_of(("level", "month", "category", "enterprise", "source", "status", "town",
-                        "grid", "industry"))
+    group_by = _one_of(("level", "day", "month", "category", "enterprise", "source", "status",
+                        "town", "grid", "industry"))
     groups = _list(fields.Nested(HazardCountsGroup))
     totals = fields.Nested(HazardCountsCompared, required=True)
     from_ = fields.String(data_key="from", metadata={"description": "with compare"})

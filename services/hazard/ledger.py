@@ -4,9 +4,9 @@ hazard event; `rebuild` makes it again from the event store alone."""
 from datetime import timezone
 
 from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, and_,
-                        case, delete, func, literal_column, or_, select, true, update)
+                        case, delete, func, or_, select, true, update)
 
-from einspection import db, eventstore, figures, paging
+from einspection import days, db, eventstore, figures, paging
 from einspection import scope as tenancy
 from einspection.contract import isoformat
 from einspection.errors import InvalidCommand
@@ -183,19 +183,18 @@ COUNTS = ("total", "open", "rectification_submitted", "closed", "closed_on_time"
 RATES = {"rectification_rate": ("closed", "total"), "on_time_rate": ("closed_on_time", "closed")}
 
 
-def _month_found(conn):
-    """'YYYY-MM' of found_at in UTC, in the database's own dialect."""
-    if conn.dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", hazards.c.found_at), literal_column("'YYYY-MM'"))
-    return func.strftime("%Y-%m", hazards.c.found_at)     # SQLite keeps UTC wall time
+# the local calendar's groupings: counted per instant found in SQL, folded into
+# the deployment's days or months here, alike on SQLite and PostgreSQL
+CALENDAR_GROUPINGS = {"day": "%Y-%m-%d", "month": "%Y-%m"}
 
 
-def statistics(conn, query, scope=None):
+def statistics(conn, query, scope=None, zone=None):
     """Counts per group of the filtered ledger: {group_by, groups: [{key,
     total, open, rectification_submitted, closed, closed_on_time, major,
     overdue, overdue_open, rectification_rate, on_time_rate}], totals}. `overdue` counts every hazard flagged
     overdue (the flag stays after a rectification and after closing);
-    `overdue_open` only those still open (reported or returned)."""
+    `overdue_open` only those still open (reported or returned). `day` and
+    `month` are those of `zone` (the deployment's) the hazard was found in."""
     if query["group_by"] not in GROUPINGS:
         raise InvalidCommand({"group_by": ["the register's (%s): counted per enterprise here, "
                                            "summed by whoever holds the register"
@@ -204,7 +203,7 @@ def statistics(conn, query, scope=None):
     key = {"level": lambda: c.level, "category": lambda: c.category,
            "enterprise": lambda: c.enterprise_id, "source": lambda: c.source,
            "status": lambda: c.status,
-           "month": lambda: _month_found(conn)}[query["group_by"]]()
+           "day": lambda: c.found_at, "month": lambda: c.found_at}[query["group_by"]]()
     flagged = c.overdue.is_(True)
     facts = select(key.label("key"), c.status.in_(OPEN_STATES).label("open"),
                    (c.status == SUBMITTED).label("rectification_submitted"),
@@ -220,9 +219,23 @@ def statistics(conn, query, scope=None):
                         .group_by(facts.c.key).order_by(facts.c.key)).all()
     groups = [dict({name: int(getattr(row, name) or 0) for name in COUNTS}, key=row.key)
               for row in rows]
+    if query["group_by"] in CALENDAR_GROUPINGS:
+        groups = _by_calendar(groups, CALENDAR_GROUPINGS[query["group_by"]],
+                              zone or days.deployment_zone())
     totals = {name: sum(group[name] for group in groups) for name in COUNTS}
     return figures.with_rates({"group_by": query["group_by"], "groups": groups,
                                "totals": totals}, RATES)
+
+
+def _by_calendar(groups, pattern, zone):
+    """Groups keyed by instant summed into the local days or months they fall on."""
+    folded = {}
+    for group in groups:
+        key = days.local_day(_utc(group["key"]), zone).strftime(pattern)
+        into = folded.setdefault(key, dict(dict.fromkeys(COUNTS, 0), key=key))
+        for name in COUNTS:
+            into[name] += group[name]
+    return [folded[key] for key in sorted(folded)]
 
 
 def rows_for_export(conn, query, limit, scope=None):

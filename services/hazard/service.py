@@ -197,7 +197,7 @@ class HazardService(HealthCheck):
     def hazard_statistics(self, query, scope=None):
         query = load_command(StatisticsQuery, query)
         with self.store.connect() as conn:
-            return ledger.statistics(conn, query, scope)
+            return ledger.statistics(conn, query, scope, ZONE)
 
     @rpc
     def export_hazards(self, file_format, query, scope=None):
@@ -209,7 +209,7 @@ class HazardService(HealthCheck):
         if rows is None:
             raise InvalidCommand({"_query": ["more than %d hazards match; narrow the filters"
                                              % EXPORT_MAX_ROWS]})
-        return files.pack(render(rows), content_type, "hazards." + file_format)
+        return files.pack(render(rows, ZONE), content_type, "hazards." + file_format)
 
     # --- evidence ----------------------------------------------------------------------
     @rpc
