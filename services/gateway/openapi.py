@@ -17,6 +17,7 @@ from marshmallow import fields
 from nameko.web.handlers import HttpRequestHandler
 
 from einspection import auth
+from einspection.contract import InstantOrDay
 from services.checklist import schemas as checklist
 from services.enforcement import schemas as enforcement
 from services.hazard import blobs
@@ -695,6 +696,14 @@ def _decimal_bounds_as_numbers(converter, field, ret, **kwargs):
     return {}
 
 
+def _instant_or_day(converter, field, ret, **kwargs):
+    """An InstantOrDay takes a date-time or a date: a string of either pattern."""
+    if isinstance(field, InstantOrDay):
+        ret.pop("format", None)
+        return {"pattern": r"^\d{4}-\d{2}-\d{2}($|T)"}
+    return {}
+
+
 def build(service_class):
     """The OpenAPI document (a dict) of `service_class`'s documented routes."""
     plugin = MarshmallowPlugin()
@@ -709,6 +718,7 @@ def build(service_class):
                              "answer {items, page, size, total, pages, sort}."},
         security=[{"bearerAuth": []}])
     plugin.converter.add_attribute_function(_decimal_bounds_as_numbers)
+    plugin.converter.add_attribute_function(_instant_or_day)
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", schema=views.Error)
     declared = http_routes(service_class)
