@@ -177,9 +177,9 @@ class LogInspection(_Command):
 class _Period(_Command):
     """from / to: whole days, both included."""
     from_ = Day(data_key="from", load_default=None, metadata={
-        "description": "completed on or after this day of the deployment's time zone"})
+        "description": "from this day of the deployment's time zone, included"})
     to = Day(load_default=None, metadata={
-        "description": "completed on or before this day of the deployment's time zone"})
+        "description": "to this day of the deployment's time zone, included"})
 
     @validates_schema
     def _order(self, data, **_):
