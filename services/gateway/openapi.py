@@ -514,6 +514,13 @@ ROUTES = {
                     "answers the same case. An enforcement inspection with failed items has "
                     "its case opened by itself. 400 `inspection_id` for an inspection not of "
                     "kind enforcement (or not found)."),
+    ("GET", "/api/v1/hazard-categories"): Operation(
+        "the hazard categories (隐患类别)", "hazards", views.HazardCategories,
+        description="The fixed taxonomy with its Chinese and English labels and synonyms, "
+                    "as this deployment extended it (HAZARD_CATEGORIES); any account may "
+                    "read it. A hazard or a filter given a key, label or synonym (消防, Fire) "
+                    "is recorded and filtered as the key (fire); other text is kept as "
+                    "given."),
     ("GET", "/api/v1/violation-classes"): Operation(
         "the violation classes a citation may have", "enforcement", views.ViolationClasses,
         description="As this deployment configured them (ENFORCEMENT_VIOLATION_CLASSES), in "

@@ -1108,6 +1108,20 @@ class ViolationClass(Schema):
     en = _text(metadata={"example": "serious"})
 
 
+class HazardCategory(Schema):
+    key = _text(metadata={"example": "fire"})
+    zh = _text(metadata={"example": "消防"})
+    en = _text(metadata={"example": "fire"})
+    synonyms = _list(fields.String(), metadata={
+        "description": "other names read as the key (any case)", "example": ["火灾", "防火"]})
+
+
+class HazardCategories(Schema):
+    version = _text(metadata={"description": "the shipped taxonomy's version, `+` each "
+                                             "extension's (HAZARD_CATEGORIES)"})
+    categories = _list(fields.Nested(HazardCategory))
+
+
 class ViolationClasses(Schema):
     version = _text()
     classes = _list(fields.Nested(ViolationClass))

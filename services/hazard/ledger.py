@@ -12,6 +12,7 @@ from einspection.contract import isoformat
 from einspection.errors import InvalidCommand
 from einspection.projection import paged
 
+from .categories import CATEGORIES
 from .domain import CLOSED, OPEN_STATES, REPORTED, RETURNED, SUBMITTED
 from .schemas import GROUPINGS, OPEN
 
@@ -144,8 +145,12 @@ def _filtered(query, scope=None):
     c = hazards.c
     conditions = [getattr(c, key) == query[key]
                   for key in ("enterprise_id", "position_id", "source_inspection_id", "level",
-                              "category", "source")
+                              "source")
                   if query.get(key) is not None]
+    if query.get("category") is not None:            # 消防 asks for fire
+        conditions.append(c.category == CATEGORIES.normalised(query["category"]))
+    if query.get("q"):
+        conditions.append(_matching(query["q"]))
     if query.get("status") == OPEN:
         conditions.append(c.status.in_(OPEN_STATES))
     elif query.get("status") is not None:
@@ -163,6 +168,20 @@ def _filtered(query, scope=None):
     if scope is not None:
         conditions.append(tenancy.where(c.enterprise_id, scope))
     return and_(true(), *conditions)
+
+
+def _matching(text):
+    """Descriptions containing `text` (any case; % and _ are literal), or a
+    category whose key, label or synonym contains it: alike on SQLite and
+    PostgreSQL (lower() on both sides; Chinese has no case)."""
+    c = hazards.c
+    needle = text.strip().lower()
+    found = [func.lower(c.description).contains(needle, autoescape=True),
+             func.lower(c.category).contains(needle, autoescape=True)]
+    keys = CATEGORIES.names_matching(needle)
+    if keys:
+        found.append(c.category.in_(keys))
+    return or_(*found)
 
 
 def _ordering(sort):

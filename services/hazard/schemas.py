@@ -133,6 +133,9 @@ class LedgerFilters(_Command):
     assignee = fields.String(load_default=None, validate=validate.Length(min=1, max=100),
                              metadata={"description": "assigned to this account (a username; "
                                                       "`me`: the caller's own)"})
+    q = fields.String(load_default=None, validate=validate.Length(min=1, max=200), metadata={
+        "description": "text the description contains, or a category's key, label or "
+                       "synonym does (any case)", "example": "消防"})
     from_ = InstantOrDay(load_default=None, data_key="from", metadata={
         "description": "found at or after this instant, or from this day (YYYY-MM-DD) of "
                        "the deployment's time zone"})

@@ -12,6 +12,7 @@ from einspection.errors import InvalidCommand
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe, timer
 
 from . import blobs, commands, evidence, export, ledger, verification
+from .categories import CATEGORIES
 from .domain import CLOCK_SKEW
 from .schemas import (AssignHazard, DelistHazard, LedgerQuery, ListHazard, RecordPlan,
                       ReportHazard, StatisticsQuery, SubmitRectification, Verify)
@@ -186,6 +187,12 @@ class HazardService(HealthCheck):
         verification under the verification rule (separation of duties too)."""
         with self.store.connect() as conn:
             return commands.work_of(conn, username, role, scope, VERIFICATION_RULE)
+
+    @rpc
+    def list_hazard_categories(self):
+        """The deployment's hazard categories (services/hazard/categories.py):
+        the shipped taxonomy with HAZARD_CATEGORIES' extension, in order."""
+        return CATEGORIES.view()
 
     @rpc
     def list_hazards(self, query, scope=None):
