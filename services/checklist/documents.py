@@ -122,18 +122,19 @@ LEDGER_COLUMNS = tuple((key, key) for key in (
     "items_not_applicable", "inspector"))
 
 
-def _dated(views, zone):
+def _dated(views, zone=None):
     """(columns, rows): the instants stay UTC; `completed_on` is the
     deployment's day, its zone named in the column's title."""
+    zone = zone or days.deployment_zone()
     columns = tuple((key, "completed_on (%s)" % zone.key if key == "completed_on" else title)
                     for key, title in LEDGER_COLUMNS)
     return columns, [dict(view, completed_on=days.local_day(
         parse_instant(view["completed_at"]), zone).isoformat()) for view in views]
 
 
-def ledger_csv(views, zone):
+def ledger_csv(views, zone=None):
     return spreadsheet.to_csv(*_dated(views, zone))
 
 
-def ledger_xlsx(views, zone):
+def ledger_xlsx(views, zone=None):
     return spreadsheet.to_xlsx("inspections", *_dated(views, zone))

@@ -20,19 +20,20 @@ COLUMNS = (
 )
 
 
-def _dated(rows, zone):
+def _dated(rows, zone=None):
     """(columns, rows) with the local day found and the zone in its title."""
+    zone = zone or days.deployment_zone()
     columns = tuple((key, title % zone.key if key == "found_on" else title)
                     for key, title in COLUMNS)
     return columns, [dict(row, found_on=days.local_day(parse_instant(row["found_at"]), zone)
                           .isoformat()) for row in rows]
 
 
-def _csv(rows, zone):
+def _csv(rows, zone=None):
     return spreadsheet.to_csv(*_dated(rows, zone))
 
 
-def _xlsx(rows, zone):
+def _xlsx(rows, zone=None):
     return spreadsheet.to_xlsx("hazards", *_dated(rows, zone))
 
 
