@@ -8,9 +8,11 @@ import functools
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from . import days
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -74,6 +76,26 @@ class Instant(fields.DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else isoformat(value)
+
+
+class InstantOrDay(Instant):
+    """A period's end given as an instant, or as a day (YYYY-MM-DD) of the
+    deployment's time zone (einspection.days): a `from` day means its first
+    instant, a `to` day its last (microsecond), so that from=D&to=D is the
+    whole local day D, an hour found at 00:30 in Shanghai included."""
+
+    def __init__(self, end_of_day=False, **kwargs):
+        super().__init__(**kwargs)
+        self.end_of_day = end_of_day
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and len(value) == 10 and value[4:5] == "-":
+            day = Day()._deserialize(value, attr, data, **kwargs)
+            zone = days.deployment_zone()
+            if self.end_of_day:
+                return days.start_of(day + timedelta(days=1), zone) - timedelta(microseconds=1)
+            return days.start_of(day, zone)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class Day(fields.Date):

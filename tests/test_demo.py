@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from einspection import money
+from einspection import days, money
 from einspection.errors import InvalidCommand
 from services.enforcement.unit.county_plan import PLAN
 from tools import demo, demo_enforcement, launch
@@ -27,6 +27,11 @@ def loaded(demo_platform):
 
 def _instant(text):
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _local_day(text):
+    """The day of the deployment's zone (scoring's days) an instant falls on."""
+    return days.local_day(_instant(text), days.deployment_zone())
 
 
 def _by_enterprise(events, kind):
@@ -48,9 +53,10 @@ def test_each_grade_notice_is_one_real_change_on_its_own_day(loaded):
         previous = None
         for grade in grades:
             data, when = grade["data"], _instant(grade["time"])
-            # dated on the day it is as of, within the history, not at load time
-            assert when.date().isoformat() == data["as_of"], grade
-            assert first_day <= when.date() < loaded.today
+            # dated on the (local) day it is as of, within the history, not at load
+            # time; the history ends yesterday in UTC, which may be today locally
+            assert _local_day(grade["time"]).isoformat() == data["as_of"], grade
+            assert first_day <= _local_day(grade["time"]) <= loaded.today
             # a change: from the grade before it
             assert data["previous_grade"] == (previous and previous["data"]["grade"])
             assert data["grade"] != data["previous_grade"]
@@ -83,7 +89,7 @@ def test_every_month_that_ended_is_stated_once_at_its_end(loaded):
         assert [s["data"]["period"] for s in statements] == [
             "%04d-%02d" % ((m - timedelta(days=1)).year, (m - timedelta(days=1)).month)
             for m in months]
-        assert [_instant(s["time"]).date() for s in statements] == months
+        assert [_local_day(s["time"]) for s in statements] == months
 
 
 def test_the_notices_are_the_grade_changes_and_statements_dated_with_them(loaded):

@@ -7,13 +7,20 @@ import csv
 import io
 import uuid
 from collections import Counter
+from zoneinfo import ZoneInfo
 
 import pytest
+
+from einspection import days
+from einspection.contract import parse_instant
 
 from . import factories, fixtures
 from .fixtures import created
 from .support import wait_until
 from .test_hazards import PLAN, rectification, report
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")        # the platform's EINSPECTION_TIME_ZONE default
 
 
 def by_key(result):
@@ -47,7 +54,8 @@ def test_hazard_statistics_count_per_group_under_the_ledger_filters(api):
     assert {key: group["total"] for key, group in levels.items()} == {"general": 2}
     months = created(api.get("/api/v1/statistics/hazards", params={
         "group_by": "month", "category": category, "status": "open"}), 200)
-    found_in = Counter(hazard["found_at"][:7] for hazard in (open_general, major))
+    found_in = Counter(days.local_day(parse_instant(hazard["found_at"]), SHANGHAI)
+                       .strftime("%Y-%m") for hazard in (open_general, major))   # local months
     assert {key: group["total"] for key, group in by_key(months).items()} == found_in
     assert (months["totals"]["open"], months["totals"]["major"]) == (2, 1)
     assert created(api.get("/api/v1/statistics/hazards", params={

@@ -442,6 +442,7 @@ REAL_REQUESTS = {
         "query": {"enterprise_id": d["enterprise"],
                   "from": utcnow().date().isoformat(),
                   "to": (utcnow() + timedelta(days=7)).date().isoformat()}},
+    ("GET", "/api/v1/hazard-categories"): lambda api, d: {},
     ("GET", "/api/v1/statistics/inspections"): lambda api, d: {
         "query": {"group_by": "town", "from": factories.ago(days=30).date().isoformat(),
                   "to": factories.ago(days=0).date().isoformat(),
@@ -451,7 +452,8 @@ REAL_REQUESTS = {
     ("POST", "/api/v1/hazards"): lambda api, d: {
         "body": factories.hazard(d["enterprise"], position_id=d["position"]), "status": 201},
     ("GET", "/api/v1/hazards"): lambda api, d: {
-        "query": {"enterprise_id": d["enterprise"], "sort": "level", "size": 3}},
+        "query": {"enterprise_id": d["enterprise"], "sort": "level", "size": 3,
+                  "q": "FIRE", "from": factories.ago(days=30).date().isoformat()}},
     ("GET", "/api/v1/statistics/hazards"): lambda api, d: {
         "query": {"group_by": "month", "enterprise_id": d["enterprise"]}},
     ("GET", "/api/v1/hazards/export.csv"): lambda api, d: {

@@ -18,7 +18,8 @@ import qrcode
 import qrcode.image.svg
 from fpdf import FPDF
 
-from einspection import spreadsheet
+from einspection import days, spreadsheet
+from einspection.contract import parse_instant
 
 # fontTools reports every table it subsets at INFO: a page of log per QR sheet
 logging.getLogger("fontTools").setLevel(logging.WARNING)
@@ -117,13 +118,23 @@ def qr_sheet_pdf(title, labelled_urls, columns=3, rows=4, font_path=None):
 
 LEDGER_COLUMNS = tuple((key, key) for key in (
     "id", "enterprise_id", "position_id", "checklist_id", "checklist_version", "kind",
-    "started_at", "completed_at", "items_passed", "items_failed", "items_not_applicable",
-    "inspector"))
+    "started_at", "completed_at", "completed_on", "items_passed", "items_failed",
+    "items_not_applicable", "inspector"))
 
 
-def ledger_csv(views):
-    return spreadsheet.to_csv(LEDGER_COLUMNS, views)
+def _dated(views, zone=None):
+    """(columns, rows): the instants stay UTC; `completed_on` is the
+    deployment's day, its zone named in the column's title."""
+    zone = zone or days.deployment_zone()
+    columns = tuple((key, "completed_on (%s)" % zone.key if key == "completed_on" else title)
+                    for key, title in LEDGER_COLUMNS)
+    return columns, [dict(view, completed_on=days.local_day(
+        parse_instant(view["completed_at"]), zone).isoformat()) for view in views]
 
 
-def ledger_xlsx(views):
-    return spreadsheet.to_xlsx("inspections", LEDGER_COLUMNS, views)
+def ledger_csv(views, zone=None):
+    return spreadsheet.to_csv(*_dated(views, zone))
+
+
+def ledger_xlsx(views, zone=None):
+    return spreadsheet.to_xlsx("inspections", *_dated(views, zone))

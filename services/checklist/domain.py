@@ -7,7 +7,7 @@ hang from. Other services learn of enterprises from EnterpriseRegistered."""
 import uuid
 from datetime import timedelta
 
-from einspection import auth
+from einspection import auth, days
 from einspection.contract import new_event
 from einspection.errors import Forbidden, InvalidCommand
 
@@ -168,7 +168,9 @@ def log_inspection(command, *, enterprise, position, checklist, version, actor, 
 
 
 def record_safety_action(enterprise_id, command, *, actor, now, correlation_id=""):
-    if command["held_on"] > (now + CLOCK_SKEW).date():
+    # held_on is a day of the deployment: at 00:30 in Shanghai it is already
+    # the day that UTC has not reached
+    if command["held_on"] > days.local_day(now + CLOCK_SKEW, days.deployment_zone()):
         raise InvalidCommand({"held_on": ["is in the future"]})
     data = dict(command, action_id=str(uuid.uuid4()), enterprise_id=enterprise_id)
     return new_event("SafetyActionRecorded", data, actor=actor, correlation_id=correlation_id,

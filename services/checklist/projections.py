@@ -2,7 +2,7 @@
 the same transaction) and rebuildable from them (`rebuild`)."""
 import json
 from decimal import ROUND_HALF_UP, Decimal
-from datetime import datetime, time, timedelta, timezone
+from datetime import timedelta, timezone
 
 from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Integer, MetaData, String, Table,
                         Text, and_, case, func, or_, select, true, update)
@@ -432,23 +432,22 @@ def position_page(conn, enterprise_id, query):
                           position_view)
 
 
-def _day_start(day):
-    return datetime.combine(day, time(0), tzinfo=timezone.utc)
-
-
-def _period(column, query, is_date=False):
-    """Conditions for from / to (whole days, both included) on a column."""
+def _period(column, query, is_date=False, zone=None):
+    """Conditions for from / to (whole days, both included) on a column: a
+    day column as it is, an instant column cut in the deployment's days."""
     conditions = []
+    zone = zone or days.deployment_zone()
     if query.get("from_"):
-        conditions.append(column >= (query["from_"] if is_date else _day_start(query["from_"])))
+        conditions.append(column >= (query["from_"] if is_date
+                                     else days.start_of(query["from_"], zone)))
     if query.get("to"):
         conditions.append(column <= query["to"] if is_date
-                          else column < _day_start(query["to"] + timedelta(days=1)))
+                          else column < days.start_of(query["to"] + timedelta(days=1), zone))
     return conditions
 
 
-def _inspection_filter(query, scope=None):
-    conditions = _period(inspections.c.completed_at, query)
+def _inspection_filter(query, scope=None, zone=None):
+    conditions = _period(inspections.c.completed_at, query, zone=zone)
     for key in ("enterprise_id", "position_id", "kind", "campaign_id"):
         if query.get(key):
             conditions.append(inspections.c[key] == query[key])
@@ -473,10 +472,11 @@ def find_inspection(conn, inspection_id):
         inspections.c.inspection_id == inspection_id)).first()
 
 
-def inspection_page(conn, query, limit=None, scope=None):
+def inspection_page(conn, query, limit=None, scope=None, zone=None):
     """(total, rows): the ledger filtered and sorted, one page of it, or up to
-    `limit` rows from the first if `limit` is given; only `scope`'s enterprises."""
-    where = _inspection_filter(query, scope)
+    `limit` rows from the first if `limit` is given; only `scope`'s enterprises;
+    from / to are days of `zone` (the deployment's)."""
+    where = _inspection_filter(query, scope, zone)
     total = conn.execute(select(func.count()).select_from(inspections).where(where)).scalar_one()
     key = query["sort"].lstrip("-")
     order = inspections.c[key].desc() if query["sort"].startswith("-") else inspections.c[key]

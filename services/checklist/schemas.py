@@ -176,8 +176,10 @@ class LogInspection(_Command):
 
 class _Period(_Command):
     """from / to: whole days, both included."""
-    from_ = Day(data_key="from", load_default=None)
-    to = Day(load_default=None)
+    from_ = Day(data_key="from", load_default=None, metadata={
+        "description": "from this day of the deployment's time zone, included"})
+    to = Day(load_default=None, metadata={
+        "description": "to this day of the deployment's time zone, included"})
 
     @validates_schema
     def _order(self, data, **_):

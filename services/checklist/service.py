@@ -509,7 +509,8 @@ class ChecklistService(HealthCheck):
     def list_inspections(self, query, scope=None):
         query = load_command(InspectionQuery, query)
         with self.store.connect() as conn:
-            total, rows = projections.inspection_page(conn, query, scope=scope)
+            total, rows = projections.inspection_page(conn, query, scope=scope,
+                                                      zone=days.deployment_zone())
         return paging.envelope([projections.inspection_view(row) for row in rows], query, total)
 
     @rpc
@@ -517,14 +518,14 @@ class ChecklistService(HealthCheck):
         query = load_command(InspectionExportQuery, query)
         with self.store.connect() as conn:
             total, rows = projections.inspection_page(conn, query, limit=EXPORT_LIMIT,
-                                                      scope=scope)
+                                                      scope=scope, zone=days.deployment_zone())
         if total > EXPORT_LIMIT:
             raise InvalidCommand({"_query": ["%d inspections match; an export holds at most %d: "
                                              "narrow the filters" % (total, EXPORT_LIMIT)]})
         views = [projections.inspection_view(row) for row in rows]
         if file_format == "xlsx":
-            return files.pack(documents.ledger_xlsx(views), documents.XLSX, "inspections.xlsx")
-        return files.pack(documents.ledger_csv(views), documents.CSV, "inspections.csv")
+            return files.pack(documents.ledger_xlsx(views, days.deployment_zone()), documents.XLSX, "inspections.xlsx")
+        return files.pack(documents.ledger_csv(views, days.deployment_zone()), documents.CSV, "inspections.csv")
 
     # --- schedules and their rounds -------------------------------------------------------
     @rpc

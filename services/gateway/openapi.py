@@ -17,6 +17,7 @@ from marshmallow import fields
 from nameko.web.handlers import HttpRequestHandler
 
 from einspection import auth
+from einspection.contract import InstantOrDay
 from services.checklist import schemas as checklist
 from services.enforcement import schemas as enforcement
 from services.hazard import blobs
@@ -535,6 +536,13 @@ ROUTES = {
                     "answers the same case. An enforcement inspection with failed items has "
                     "its case opened by itself. 400 `inspection_id` for an inspection not of "
                     "kind enforcement (or not found)."),
+    ("GET", "/api/v1/hazard-categories"): Operation(
+        "the hazard categories (隐患类别)", "hazards", views.HazardCategories,
+        description="The fixed taxonomy with its Chinese and English labels and synonyms, "
+                    "as this deployment extended it (HAZARD_CATEGORIES); any account may "
+                    "read it. A hazard or a filter given a key, label or synonym (消防, Fire) "
+                    "is recorded and filtered as the key (fire); other text is kept as "
+                    "given."),
     ("GET", "/api/v1/violation-classes"): Operation(
         "the violation classes a citation may have", "enforcement", views.ViolationClasses,
         description="As this deployment configured them (ENFORCEMENT_VIOLATION_CLASSES), in "
@@ -717,6 +725,14 @@ def _decimal_bounds_as_numbers(converter, field, ret, **kwargs):
     return {}
 
 
+def _instant_or_day(converter, field, ret, **kwargs):
+    """An InstantOrDay takes a date-time or a date: a string of either pattern."""
+    if isinstance(field, InstantOrDay):
+        ret.pop("format", None)
+        return {"pattern": r"^\d{4}-\d{2}-\d{2}($|T)"}
+    return {}
+
+
 def build(service_class):
     """The OpenAPI document (a dict) of `service_class`'s documented routes."""
     plugin = MarshmallowPlugin()
@@ -731,6 +747,7 @@ def build(service_class):
                              "answer {items, page, size, total, pages, sort}."},
         security=[{"bearerAuth": []}])
     plugin.converter.add_attribute_function(_decimal_bounds_as_numbers)
+    plugin.converter.add_attribute_function(_instant_or_day)
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", schema=views.Error)
     declared = http_routes(service_class)

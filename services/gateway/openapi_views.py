@@ -606,13 +606,14 @@ class HazardCountsCompared(HazardCounts):
 
 class HazardCountsGroup(HazardCountsCompared):
     key = _text(metadata={"description": "the level, category, enterprise id, source, status, "
-                                         "month (YYYY-MM, UTC), town, grid or industry of the "
-                                         "group"})
+                                         "day (YYYY-MM-DD) or month (YYYY-MM) of the "
+                                         "deployment's time zone, town, grid or industry of "
+                                         "the group"})
 
 
 class HazardStatistics(Schema):
-    group_by = _one_of(("level", "month", "category", "enterprise", "source", "status", "town",
-                        "grid", "industry"))
+    group_by = _one_of(("level", "day", "month", "category", "enterprise", "source", "status",
+                        "town", "grid", "industry"))
     groups = _list(fields.Nested(HazardCountsGroup))
     totals = fields.Nested(HazardCountsCompared, required=True)
     from_ = fields.String(data_key="from", metadata={"description": "with compare"})
@@ -1166,6 +1167,20 @@ class ViolationClass(Schema):
     key = _text(metadata={"example": "serious"})
     zh = _text(metadata={"example": "严重违法"})
     en = _text(metadata={"example": "serious"})
+
+
+class HazardCategory(Schema):
+    key = _text(metadata={"example": "fire"})
+    zh = _text(metadata={"example": "消防"})
+    en = _text(metadata={"example": "fire"})
+    synonyms = _list(fields.String(), metadata={
+        "description": "other names read as the key (any case)", "example": ["火灾", "防火"]})
+
+
+class HazardCategories(Schema):
+    version = _text(metadata={"description": "the shipped taxonomy's version, `+` each "
+                                             "extension's (HAZARD_CATEGORIES)"})
+    categories = _list(fields.Nested(HazardCategory))
 
 
 class ViolationClasses(Schema):

@@ -57,6 +57,13 @@ class HazardRoutes:
              {key: command[key] for key in REGISTER_REFERENCES}, self._scope(request),
              request.principal.username)
 
+    @http("GET", "/api/v1/hazard-categories")
+    @endpoint("hazard_categories.list")
+    def list_hazard_categories(self, request):
+        """The deployment's categories, for a report or checklist form: any
+        account may read them (the deployment's rule, not a tenant's data)."""
+        return 200, call(self.hazard.list_hazard_categories)
+
     @http("GET", "/api/v1/hazards")
     @endpoint("hazards.list")
     def list_hazards(self, request):

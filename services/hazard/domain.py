@@ -50,6 +50,8 @@ from einspection.contract import isoformat, new_event
 from einspection.days import local_day, start_of
 from einspection.errors import Conflict, Forbidden, InvalidCommand
 
+from .categories import CATEGORIES
+
 # Default time allowed for rectification, by level (configurable per deployment).
 DEFAULT_DEADLINE_DAYS = {"general": 7, "major": 30}
 CLOCK_SKEW = timedelta(minutes=5)
@@ -219,7 +221,9 @@ class Hazard:
             "hazard_id": hazard.id, "enterprise_id": command["enterprise_id"],
             "position_id": command.get("position_id"), "level": command["level"],
             "hazard_type": command.get("hazard_type") or "unsafe_condition",
-            "category": command["category"], "description": command["description"],
+            # the taxonomy's key for a key, label or synonym (消防 → fire); other text as given
+            "category": CATEGORIES.normalised(command["category"]),
+            "description": command["description"],
             "found_at": found_at, "reported_at": now, "rectification_deadline": deadline,
             "reporter": command["reporter"], "source_inspection_id": inspection_id,
             "source_item_id": item_id, "evidence": list(command.get("evidence") or []),

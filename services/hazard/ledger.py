@@ -4,14 +4,15 @@ hazard event; `rebuild` makes it again from the event store alone."""
 from datetime import timezone
 
 from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, and_,
-                        case, delete, func, literal_column, or_, select, true, update)
+                        case, delete, func, or_, select, true, update)
 
-from einspection import db, eventstore, figures, paging
+from einspection import days, db, eventstore, figures, paging
 from einspection import scope as tenancy
 from einspection.contract import isoformat
 from einspection.errors import InvalidCommand
 from einspection.projection import paged
 
+from .categories import CATEGORIES
 from .domain import CLOSED, OPEN_STATES, REPORTED, RETURNED, SUBMITTED
 from .schemas import GROUPINGS, OPEN
 
@@ -144,8 +145,12 @@ def _filtered(query, scope=None):
     c = hazards.c
     conditions = [getattr(c, key) == query[key]
                   for key in ("enterprise_id", "position_id", "source_inspection_id", "level",
-                              "category", "source")
+                              "source")
                   if query.get(key) is not None]
+    if query.get("category") is not None:            # 消防 asks for fire
+        conditions.append(c.category == CATEGORIES.normalised(query["category"]))
+    if query.get("q"):
+        conditions.append(_matching(query["q"]))
     if query.get("status") == OPEN:
         conditions.append(c.status.in_(OPEN_STATES))
     elif query.get("status") is not None:
@@ -163,6 +168,20 @@ def _filtered(query, scope=None):
     if scope is not None:
         conditions.append(tenancy.where(c.enterprise_id, scope))
     return and_(true(), *conditions)
+
+
+def _matching(text):
+    """Descriptions containing `text` (any case; % and _ are literal), or a
+    category whose key, label or synonym contains it: alike on SQLite and
+    PostgreSQL (lower() on both sides; Chinese has no case)."""
+    c = hazards.c
+    needle = text.strip().lower()
+    found = [func.lower(c.description).contains(needle, autoescape=True),
+             func.lower(c.category).contains(needle, autoescape=True)]
+    keys = CATEGORIES.names_matching(needle)
+    if keys:
+        found.append(c.category.in_(keys))
+    return or_(*found)
 
 
 def _ordering(sort):
@@ -183,19 +202,18 @@ COUNTS = ("total", "open", "rectification_submitted", "closed", "closed_on_time"
 RATES = {"rectification_rate": ("closed", "total"), "on_time_rate": ("closed_on_time", "closed")}
 
 
-def _month_found(conn):
-    """'YYYY-MM' of found_at in UTC, in the database's own dialect."""
-    if conn.dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", hazards.c.found_at), literal_column("'YYYY-MM'"))
-    return func.strftime("%Y-%m", hazards.c.found_at)     # SQLite keeps UTC wall time
+# the local calendar's groupings: counted per instant found in SQL, folded into
+# the deployment's days or months here, alike on SQLite and PostgreSQL
+CALENDAR_GROUPINGS = {"day": "%Y-%m-%d", "month": "%Y-%m"}
 
 
-def statistics(conn, query, scope=None):
+def statistics(conn, query, scope=None, zone=None):
     """Counts per group of the filtered ledger: {group_by, groups: [{key,
     total, open, rectification_submitted, closed, closed_on_time, major,
     overdue, overdue_open, rectification_rate, on_time_rate}], totals}. `overdue` counts every hazard flagged
     overdue (the flag stays after a rectification and after closing);
-    `overdue_open` only those still open (reported or returned)."""
+    `overdue_open` only those still open (reported or returned). `day` and
+    `month` are those of `zone` (the deployment's) the hazard was found in."""
     if query["group_by"] not in GROUPINGS:
         raise InvalidCommand({"group_by": ["the register's (%s): counted per enterprise here, "
                                            "summed by whoever holds the register"
@@ -204,7 +222,7 @@ def statistics(conn, query, scope=None):
     key = {"level": lambda: c.level, "category": lambda: c.category,
            "enterprise": lambda: c.enterprise_id, "source": lambda: c.source,
            "status": lambda: c.status,
-           "month": lambda: _month_found(conn)}[query["group_by"]]()
+           "day": lambda: c.found_at, "month": lambda: c.found_at}[query["group_by"]]()
     flagged = c.overdue.is_(True)
     facts = select(key.label("key"), c.status.in_(OPEN_STATES).label("open"),
                    (c.status == SUBMITTED).label("rectification_submitted"),
@@ -220,9 +238,23 @@ def statistics(conn, query, scope=None):
                         .group_by(facts.c.key).order_by(facts.c.key)).all()
     groups = [dict({name: int(getattr(row, name) or 0) for name in COUNTS}, key=row.key)
               for row in rows]
+    if query["group_by"] in CALENDAR_GROUPINGS:
+        groups = _by_calendar(groups, CALENDAR_GROUPINGS[query["group_by"]],
+                              zone or days.deployment_zone())
     totals = {name: sum(group[name] for group in groups) for name in COUNTS}
     return figures.with_rates({"group_by": query["group_by"], "groups": groups,
                                "totals": totals}, RATES)
+
+
+def _by_calendar(groups, pattern, zone):
+    """Groups keyed by instant summed into the local days or months they fall on."""
+    folded = {}
+    for group in groups:
+        key = days.local_day(_utc(group["key"]), zone).strftime(pattern)
+        into = folded.setdefault(key, dict(dict.fromkeys(COUNTS, 0), key=key))
+        for name in COUNTS:
+            into[name] += group[name]
+    return [folded[key] for key in sorted(folded)]
 
 
 def rows_for_export(conn, query, limit, scope=None):

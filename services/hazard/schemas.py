@@ -4,7 +4,7 @@ Names of people (`reporter`, `rectified_by`, `verifier`) are data."""
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from einspection import paging
-from einspection.contract import HAZARD_SOURCES, HAZARD_TYPES, LEVELS, Id, Instant
+from einspection.contract import HAZARD_SOURCES, HAZARD_TYPES, LEVELS, Id, Instant, InstantOrDay
 
 from .domain import RETURN, STATES, VERIFIED
 
@@ -133,8 +133,15 @@ class LedgerFilters(_Command):
     assignee = fields.String(load_default=None, validate=validate.Length(min=1, max=100),
                              metadata={"description": "assigned to this account (a username; "
                                                       "`me`: the caller's own)"})
-    from_ = Instant(load_default=None, data_key="from")
-    to = Instant(load_default=None)
+    q = fields.String(load_default=None, validate=validate.Length(min=1, max=200), metadata={
+        "description": "text the description contains, or a category's key, label or "
+                       "synonym does (any case)", "example": "消防"})
+    from_ = InstantOrDay(load_default=None, data_key="from", metadata={
+        "description": "found at or after this instant, or from this day (YYYY-MM-DD) of "
+                       "the deployment's time zone"})
+    to = InstantOrDay(load_default=None, end_of_day=True, metadata={
+        "description": "found at or before this instant, or to the end of this day "
+                       "(YYYY-MM-DD) of the deployment's time zone"})
 
     @validates_schema
     def _period(self, data, **kwargs):
@@ -149,14 +156,15 @@ class LedgerQuery(LedgerFilters):
     sort = paging.sort_field(SORTABLE, "-found_at")
 
 
-GROUPINGS = ("level", "month", "category", "enterprise", "source", "status")
+GROUPINGS = ("level", "day", "month", "category", "enterprise", "source", "status")
 # what the register (the checklist service) knows of an enterprise: the gateway
 # sums the per-enterprise counts per town, grid or industry
 REGISTER_GROUPINGS = ("town", "grid", "industry")
 
 
 class StatisticsQuery(LedgerFilters):
-    """Hazard counts per group of the filtered standing book; `month` is
-    the month (UTC) a hazard was found in."""
+    """Hazard counts per group of the filtered standing book; `day` and
+    `month` are the day and month of the deployment's time zone a hazard was
+    found in."""
     group_by = fields.String(required=True,
                              validate=validate.OneOf(GROUPINGS + REGISTER_GROUPINGS))

@@ -12,6 +12,7 @@ from einspection.errors import InvalidCommand
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe, timer
 
 from . import blobs, commands, evidence, export, ledger, verification
+from .categories import CATEGORIES
 from .domain import CLOCK_SKEW
 from .schemas import (AssignHazard, DelistHazard, LedgerQuery, ListHazard, RecordPlan,
                       ReportHazard, StatisticsQuery, SubmitRectification, Verify)
@@ -188,6 +189,12 @@ class HazardService(HealthCheck):
             return commands.work_of(conn, username, role, scope, VERIFICATION_RULE)
 
     @rpc
+    def list_hazard_categories(self):
+        """The deployment's hazard categories (services/hazard/categories.py):
+        the shipped taxonomy with HAZARD_CATEGORIES' extension, in order."""
+        return CATEGORIES.view()
+
+    @rpc
     def list_hazards(self, query, scope=None):
         query = load_command(LedgerQuery, query)
         with self.store.connect() as conn:
@@ -197,7 +204,7 @@ class HazardService(HealthCheck):
     def hazard_statistics(self, query, scope=None):
         query = load_command(StatisticsQuery, query)
         with self.store.connect() as conn:
-            return ledger.statistics(conn, query, scope)
+            return ledger.statistics(conn, query, scope, ZONE)
 
     @rpc
     def export_hazards(self, file_format, query, scope=None):
@@ -209,7 +216,7 @@ class HazardService(HealthCheck):
         if rows is None:
             raise InvalidCommand({"_query": ["more than %d hazards match; narrow the filters"
                                              % EXPORT_MAX_ROWS]})
-        return files.pack(render(rows), content_type, "hazards." + file_format)
+        return files.pack(render(rows, ZONE), content_type, "hazards." + file_format)
 
     # --- evidence ----------------------------------------------------------------------
     @rpc

@@ -3,11 +3,12 @@
 the body. Wording lives in the templates; what to advise comes from the
 rule set, through the grade event's indicators."""
 import os
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from einspection import days
 from einspection.contract import LANGUAGES
 
 TEMPLATES_DIR = os.path.join(os.path.dirname(__file__), "templates")
@@ -21,10 +22,13 @@ def _capitalize_first(text):
     return text[:1].upper() + text[1:]
 
 
-def _when(value):
-    """Instants as people read them: to the minute, in UTC (the stored form)."""
+def _when(value, zone=None):
+    """Instants as people read them: to the minute, on the deployment's clock
+    (einspection.days), the zone named; the events keep them in UTC."""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
+        zone = zone or days.deployment_zone()
+        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return aware.astimezone(zone).strftime("%Y-%m-%d %H:%M ") + zone.key
     if isinstance(value, date):
         return value.isoformat()
     return value

@@ -8,11 +8,9 @@ step, `catch_up` re-evaluates every score that is behind the clock and
 `state_month` makes the open month's GradeStated; each enterprise in its own
 short transaction, and both look only at what is still to be done, so after
 a crash the next step (or the next timer tick) just carries on."""
-from datetime import datetime, timezone
-
 from sqlalchemy import and_, exists, select
 
-from einspection import eventstore
+from einspection import days, eventstore
 from einspection.contract import new_event
 from einspection.db import lock_row
 from einspection.errors import ConcurrencyConflict
@@ -80,8 +78,7 @@ def state_month(store, rules):
         state = projection.clock_state(conn)
         if state is None:
             return []
-        period_end = datetime(state.period_day.year, state.period_day.month, 1,
-                              tzinfo=timezone.utc)
+        period_end = days.start_of(state.period_day.replace(day=1), days.deployment_zone())
         stated = exists().where(and_(statements.c.enterprise_id == scores.c.enterprise_id,
                                      statements.c.period == state.period))
         due = conn.execute(select(scores.c.enterprise_id)

@@ -12,12 +12,12 @@ scoring's clock day): the clock (`clock.py`, its own ScoringClockAdvanced
 events) slides every window with time, and the max keeps the result
 independent of whether an event or a clock step came first."""
 import json
-from datetime import date, datetime, time, timezone
+from datetime import date, timezone
 
 from sqlalchemy import (Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, Text,
                         and_, bindparam, or_, select)
 
-from einspection import eventstore
+from einspection import days, eventstore
 from einspection.contract import new_event, utcnow
 from einspection.db import lock_row, upsert
 from einspection.projection import paged
@@ -337,7 +337,8 @@ def clock_day(conn):
 def score_day(last_event_time, day_of_clock):
     """The day a stored score is evaluated as of: its latest event's or the
     clock's, whichever is later; a max, so arrival order cannot matter."""
-    return max(filter(None, [last_event_time.date(), day_of_clock]))
+    return max(filter(None, [days.local_day(_utc(last_event_time), days.deployment_zone()),
+                             day_of_clock]))
 
 
 def event_indicators(evaluation):
@@ -365,7 +366,7 @@ def dated(as_of, cause_time=None):
     scored), but never before the start of the day it is as of — a clock step
     slides the window at the start of its day — and never in the future. Live
     this is the moment of the cause; for imported history, a day in the past."""
-    start_of_day = datetime.combine(as_of, time.min, tzinfo=timezone.utc)
+    start_of_day = days.start_of(as_of, days.deployment_zone())
     return min(utcnow(), max(filter(None, [cause_time, start_of_day])))
 
 

@@ -13,8 +13,10 @@ import functools
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+
+from einspection import days
 
 RULES_DIR = os.path.join(os.path.dirname(__file__), "rules")
 DEFAULT_RULES = "v4.json"
@@ -48,8 +50,9 @@ def period_before(day):
 
 @dataclass(frozen=True)
 class Window:
-    """(as_of − N months, as_of], in whole UTC days: 2026-11-29 covers
-    2026-08-30 00:00Z up to 2026-11-30 00:00Z (exclusive)."""
+    """(as_of − N months, as_of], in whole days of the deployment's time
+    zone (einspection.days): in Shanghai 2026-11-29 covers 2026-08-29 16:00Z
+    up to 2026-11-29 16:00Z (exclusive)."""
     start: date
     end: date
 
@@ -59,11 +62,11 @@ class Window:
 
     @property
     def start_instant(self):
-        return datetime.combine(self.start, time.min, tzinfo=timezone.utc)
+        return days.start_of(self.start, days.deployment_zone())
 
     @property
     def end_instant(self):        # exclusive
-        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=timezone.utc)
+        return days.start_of(self.end + timedelta(days=1), days.deployment_zone())
 
     def contains(self, moment):
         return moment is not None and self.start_instant <= moment < self.end_instant

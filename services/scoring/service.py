@@ -1,5 +1,6 @@
 import os
 
+from einspection import days
 from einspection.acting import Acting, checked_command_id, new_command_id
 from einspection.contract import load_command, utcnow
 from einspection import scope as tenancy
@@ -43,7 +44,7 @@ class ScoringService(HealthCheck):
     # --- the clock: the window slides daily, a statement monthly --------------------
     @timer(interval=CLOCK_CHECK_SECONDS)
     def check_clock(self):
-        self._step_clock(utcnow().date())
+        self._step_clock(days.local_day(utcnow(), days.deployment_zone()))
 
     @rpc
     def advance_clock(self, day, command_id=None):

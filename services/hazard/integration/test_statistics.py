@@ -1,7 +1,8 @@
 """Hazard statistics over the standing book, on SQLite and PostgreSQL: counts
-per level, category, enterprise and month found (UTC, whatever the database
-session's time zone), under the ledger's filters."""
+per level, category, enterprise and day or month found (of the deployment's
+time zone, whatever the database session's), under the ledger's filters."""
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -31,12 +32,12 @@ def report(store, found_at, enterprise_id="e-1", level="general",
             now=NOW)
 
 
-def statistics(store, **args):
+def statistics(store, zone=timezone.utc, **args):
     with store.connect() as conn:
         if conn.dialect.name == "postgresql":
-            # a session far from UTC: the month must still be the UTC month
-            conn.execute(text("SET TIME ZONE 'Asia/Shanghai'"))
-        return ledger.statistics(conn, load_command(StatisticsQuery(), args))
+            # a session far from the zone asked for: the month must still be the zone's
+            conn.execute(text("SET TIME ZONE 'America/New_York'"))
+        return ledger.statistics(conn, load_command(StatisticsQuery(), args), zone=zone)
 
 
 def by_key(result):
@@ -71,6 +72,20 @@ def ledger_rows(store, tmp_path):
             commands.verify(conn, hazard.id, {"outcome": "verified", "verifier": "chen",
                                               "comment": ""}, OFFICER, verification.load(),
                             now=NOW)
+
+
+def test_counts_by_the_deployments_day_and_month_found(store, ledger_rows):
+    """23:30 UTC on 31 January is 07:30 on 1 February in Shanghai; 00:10 UTC
+    on 1 March is 08:10 that day."""
+    months = by_key(statistics(store, zone=ZoneInfo("Asia/Shanghai"), group_by="month"))
+    assert {key: group["total"] for key, group in months.items()} == {
+        "2026-01": 1, "2026-02": 2, "2026-03": 2}
+    assert (months["2026-02"]["closed"], months["2026-02"]["rectification_submitted"]) == (1, 1)
+    local_days = by_key(statistics(store, zone=ZoneInfo("Asia/Shanghai"), group_by="day"))
+    assert {key: group["total"] for key, group in local_days.items()} == {
+        "2026-01-05": 1, "2026-02-01": 1, "2026-02-14": 1, "2026-03-01": 1, "2026-03-09": 1}
+    utc_days = by_key(statistics(store, group_by="day"))
+    assert "2026-01-31" in utc_days and "2026-02-01" not in utc_days
 
 
 def test_counts_by_month_found_in_utc(store, ledger_rows):

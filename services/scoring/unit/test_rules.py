@@ -26,13 +26,25 @@ def test_grade_thresholds_match_the_seed(points, grade):
     assert grade_for(RULES, Decimal(points)) == grade
 
 
-def test_window_is_the_three_months_up_to_and_including_as_of():
+def test_window_is_the_three_months_up_to_and_including_as_of(monkeypatch):
+    monkeypatch.setenv("EINSPECTION_TIME_ZONE", "UTC")
     window = Window.ending(date(2026, 11, 29), 3)
     assert (window.start, window.end) == (date(2026, 8, 30), date(2026, 11, 29))
     assert window.contains(at(date(2026, 8, 30), 0))
     assert not window.contains(at(date(2026, 8, 29), 23))
     assert window.contains(datetime(2026, 11, 29, 23, 59, 59, tzinfo=timezone.utc))
     assert not window.contains(datetime(2026, 11, 30, 0, 0, tzinfo=timezone.utc))
+
+
+def test_the_window_is_of_whole_days_of_the_deployments_zone(monkeypatch):
+    monkeypatch.setenv("EINSPECTION_TIME_ZONE", "Asia/Shanghai")
+    window = Window.ending(date(2026, 11, 29), 3)
+    # 00:30 on 30 August in Shanghai is 16:30 UTC on the 29th: in the window
+    assert window.contains(datetime(2026, 8, 29, 16, 30, tzinfo=timezone.utc))
+    assert not window.contains(datetime(2026, 8, 29, 15, 59, tzinfo=timezone.utc))
+    # the window ends with 29 November in Shanghai: 16:00 UTC that day
+    assert window.contains(datetime(2026, 11, 29, 15, 59, tzinfo=timezone.utc))
+    assert not window.contains(datetime(2026, 11, 29, 16, 0, tzinfo=timezone.utc))
 
 
 def test_month_arithmetic_clips_to_month_end():
