@@ -586,6 +586,26 @@ def daily_inbox(page, spec):
     return seen
 
 
+def fresh_rectification(page, spec):
+    """The manager's dashboard: the ledger row of a hazard with a description
+    of two lines, then its rectification with the form's own "done at", seconds
+    after the hazard was found."""
+    page.goto(spec["base_url"] + "/app/enterprise.html")
+    log_in(page, spec["username"], spec["password"])
+    page.wait_for_url("**/app/enterprise.html")
+    row = "#ledger-rows tr[data-hazard-id='%s']" % spec["hazard_id"]
+    page.wait_for_selector(row)
+    seen = {"ledger_cell": page.inner_text(row + " td:nth-child(4)")}
+    opened = "#open-body tr[data-hazard-id='%s']" % spec["hazard_id"]
+    page.click(opened + " button.rectify")
+    page.wait_for_selector("#rectify-dialog[data-step=rectification]")
+    seen["done_at_default"] = page.input_value("#done_at")
+    page.fill("#measures", "cabinet locked, warning sign put up")
+    page.click("#rectify-submit")
+    page.wait_for_selector(opened, state="detached")
+    return seen
+
+
 FLOWS = {"inspection": (inspection, PHONE), "enterprise": (enterprise, DESK),
          "authority": (authority, DESK), "login_next": (login_next, DESK),
          "docs": (docs, DESK), "temporary_password": (temporary_password, DESK),
@@ -593,7 +613,8 @@ FLOWS = {"inspection": (inspection, PHONE), "enterprise": (enterprise, DESK),
          "case_read_only": (case_read_only, DESK), "listed": (listed, DESK),
          "daily_assign": (daily_assign, DESK), "daily_work": (daily_work, DESK),
          "daily_verify": (daily_verify, DESK), "daily_return": (daily_return, DESK),
-         "daily_inbox": (daily_inbox, DESK)}
+         "daily_inbox": (daily_inbox, DESK),
+         "fresh_rectification": (fresh_rectification, DESK)}
 
 # Every page reports what its Content-Security-Policy refused, across navigations.
 REPORT_CSP_VIOLATIONS = """

@@ -190,3 +190,20 @@ def test_an_officers_inbox_shows_unread_first_and_marking_one_read_is_the_read_r
     assert officer.username in shown["receipt"]
     assert shown["unread_after"].startswith("%d " % now["unread"])
     assert int(shown["unread_before"].split()[0]) == now["unread"] + 1
+
+
+def test_a_hazard_found_seconds_ago_is_rectified_with_the_forms_own_time_and_shown_in_full(
+        platform, daily):
+    """The rectify form's "done at" used to be a minute back, to the minute:
+    before a hazard found seconds ago, which the API refuses; and the ledger
+    showed a description's first line only."""
+    manager, enterprise = daily["manager"], daily["enterprise"]
+    hazard = created(manager.post("/api/v1/hazards", factories.hazard(
+        enterprise, found_hours_ago=0, description="配电柜未上锁\n柜门警示标志缺失")))
+    shown = run_flow("fresh_rectification", base_url=platform.base_url,
+                     username=manager.username, password=manager.password,
+                     hazard_id=hazard["id"])
+    assert "配电柜未上锁" in shown["ledger_cell"] and "柜门警示标志缺失" in shown["ledger_cell"]
+    after = created(manager.get("/api/v1/hazards/" + hazard["id"]), 200)
+    assert after["status"] == "rectification_submitted", after["status"]
+    assert after["rectification"]["done_at"] >= hazard["found_at"][:19]

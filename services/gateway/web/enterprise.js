@@ -206,9 +206,21 @@ function field(label, id, input) {
            h("div", { class: "field-error", id: "error-" + id }));
 }
 
-function localNow() {
-  const now = new Date(Date.now() - 60000);   // a minute back: never "in the future"
-  return new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+// The ledger shows a description in full: its first line links to the
+// hazard's page, the others follow as written.
+function moreLines(hazard) {
+  const rest = hazard.description.split("\n").slice(1).join("\n").trim();
+  return rest ? h("div", { class: "more-lines" }, rest) : null;
+}
+
+// "Done at" as the form offers it: now, to the second (a minute's precision
+// would put it before a hazard found seconds ago, which the API refuses), a
+// few seconds back, but never before the finding (its second rounded up: the
+// API allows a few minutes of clock skew ahead, none before the finding).
+function doneAtDefault(hazard) {
+  const found = hazard ? Math.ceil(Date.parse(hazard.found_at) / 1000) * 1000 : 0;
+  const at = new Date(Math.max(Date.now() - 5000, found || 0));
+  return new Date(at.getTime() - at.getTimezoneOffset() * 60000).toISOString().slice(0, 19);
 }
 
 function endOfDay(day) {
@@ -241,10 +253,10 @@ const FORMS = {
   rectification: {
     title: "Rectification",
     submit: "Submit rectification",
-    fields: () => [
+    fields: (hazard) => [
       field("What was done", "measures", h("textarea", { required: true })),
-      field("Done at", "done_at", h("input", { type: "datetime-local", value: localNow(),
-                                               required: true })),
+      field("Done at", "done_at", h("input", { type: "datetime-local", step: 1,
+                                               value: doneAtDefault(hazard), required: true })),
       field("Cost (yuan, optional)", "cost", h("input", { type: "number", min: 0,
                                                           step: "0.01" })),
       field("Photo of the result (optional)", "evidence",
@@ -287,7 +299,7 @@ function showStep(note) {
   $("#rectify-title").textContent = form.title;
   fill($("#rectify-hazard"), levelBadge(hazard.level), ` ${hazard.category}: `,
        hazard.description.split("\n")[0], ` — rectify by ${date(hazard.rectification_deadline)}`);
-  fill($("#rectify-fields"), form.fields());
+  fill($("#rectify-fields"), form.fields(hazard));
   fill($("#rectify-message"), note ? message("ok", note) : null);
   $("#rectify-submit").textContent = form.submit;
   $("#rectify-submit").disabled = false;
@@ -358,7 +370,7 @@ async function loadLedger() {
         h("td", {}, date(hazard.found_at)),
         h("td", {}, levelBadge(hazard.level)),
         h("td", {}, hazard.category),
-        h("td", {}, hazardLink(hazard)),
+        h("td", {}, hazardLink(hazard), moreLines(hazard)),
         h("td", {}, statusBadge(hazard),
           hazard.overdue ? h("span", { class: "badge overdue" }, "overdue") : null),
         h("td", {}, date(hazard.rectification_deadline)),
