@@ -10,6 +10,7 @@ JSON from argv and prints one JSON line with what the page showed.
 
     python tests/browser_flows.py '{"flow": "inspection", "base_url": ..., ...}'
 """
+import io
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import shutil
 import sys
 
 from playwright.sync_api import sync_playwright
+from pypdf import PdfReader
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1,
          "is_mobile": True, "has_touch": True}
@@ -484,6 +486,13 @@ def daily_assign(page, spec):
     seen["full_size"] = page.evaluate("() => document.querySelector('#photo-full').naturalWidth")
     page.screenshot(path=spec["screenshots"]["photo"])
     page.click("dialog#photo-viewer button[type=submit]")
+    # the printable rectification notice, downloaded behind the token
+    with page.expect_download() as download:
+        page.click("#print-notice")
+    with open(download.value.path(), "rb") as notice:
+        seen["notice_text"] = "\n".join(
+            p.extract_text() for p in PdfReader(io.BytesIO(notice.read())).pages)
+    seen["notice_filename"] = download.value.suggested_filename
     page.screenshot(path=spec["screenshots"]["hazard"], full_page=True)
     seen["width"] = width_at_375(page)
     return seen
