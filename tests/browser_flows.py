@@ -623,7 +623,40 @@ FLOWS = {"inspection": (inspection, PHONE), "enterprise": (enterprise, DESK),
          "daily_assign": (daily_assign, DESK), "daily_work": (daily_work, DESK),
          "daily_verify": (daily_verify, DESK), "daily_return": (daily_return, DESK),
          "daily_inbox": (daily_inbox, DESK),
-         "fresh_rectification": (fresh_rectification, DESK)}
+         "fresh_rectification": (fresh_rectification, DESK), "report": (report, PHONE)}
+
+def report(page, spec):
+    """A hazard reported on the phone at the scanned position: first without a
+    description (the API's reason beside the field), then in full with a
+    photo, the submit tapped twice; then the page without a position offers
+    the enterprise's list."""
+    page.goto(spec["base_url"] + "/app/report.html?position=" + spec["position_id"])
+    log_in(page, spec["username"], spec["password"])
+    page.wait_for_selector("#report:not([hidden])")
+    seen = {"nav": texts(page, ".topbar nav a"),
+            "categories": attributes(page, "#f-category option", "value"),
+            "positions": attributes(page, "#f-position_id option", "value")}
+    page.select_option("#f-category", spec["category"])
+    page.click("#report-submit")
+    page.locator(".field-error[data-error-for=description]",
+                 has_text=re.compile(r"\S")).wait_for()
+    seen["refused"] = page.inner_text(".field-error[data-error-for=description]")
+    page.fill("#f-description", spec["description"])
+    page.set_input_files("#f-evidence", spec["photo"])
+    page.dblclick("#report-submit")
+    page.wait_for_selector("#reported-link")
+    page.click("#report-submit")            # a third tap after the answer: the same report
+    page.wait_for_timeout(500)
+    page.wait_for_selector("#reported-link")
+    seen["hazard_href"] = page.get_attribute("#reported-link", "href")
+    seen["field_errors"] = texts(page, ".field-error")
+    page.screenshot(path=spec["screenshots"]["report"], full_page=True)
+    seen["width"] = width_at_375(page)
+    page.goto(spec["base_url"] + "/app/report.html")
+    page.wait_for_selector("#report:not([hidden])")
+    seen["listed_positions"] = texts(page, "#f-position_id option")
+    return seen
+
 
 # Every page reports what its Content-Security-Policy refused, across navigations.
 REPORT_CSP_VIOLATIONS = """
