@@ -623,7 +623,7 @@ FLOWS = {"inspection": (inspection, PHONE), "enterprise": (enterprise, DESK),
          "daily_assign": (daily_assign, DESK), "daily_work": (daily_work, DESK),
          "daily_verify": (daily_verify, DESK), "daily_return": (daily_return, DESK),
          "daily_inbox": (daily_inbox, DESK),
-         "fresh_rectification": (fresh_rectification, DESK), "report": (report, PHONE)}
+         "fresh_rectification": (fresh_rectification, DESK)}
 
 def report(page, spec):
     """A hazard reported on the phone at the scanned position: first without a
@@ -657,6 +657,8 @@ def report(page, spec):
     seen["listed_positions"] = texts(page, "#f-position_id option")
     return seen
 
+
+FLOWS["report"] = (report, PHONE)
 
 # Every page reports what its Content-Security-Policy refused, across navigations.
 REPORT_CSP_VIOLATIONS = """
