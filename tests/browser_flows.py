@@ -626,14 +626,19 @@ FLOWS = {"inspection": (inspection, PHONE), "enterprise": (enterprise, DESK),
          "fresh_rectification": (fresh_rectification, DESK)}
 
 def report(page, spec):
-    """A hazard reported on the phone at the scanned position: first without a
+    """A hazard reported on the phone at the scanned position (the scan's page
+    links to the report page with the position): first without a
     description (the API's reason beside the field), then in full with a
     photo, the submit tapped twice; then the page without a position offers
     the enterprise's list."""
-    page.goto(spec["base_url"] + "/app/report.html?position=" + spec["position_id"])
+    page.goto(spec["base_url"] + "/app/inspect.html#" + spec["token"])     # the QR scan
     log_in(page, spec["username"], spec["password"])
+    page.wait_for_selector("#position:not([hidden])")
+    page.click("#report-here")
+    page.wait_for_url("**/app/report.html?position=*")
     page.wait_for_selector("#report:not([hidden])")
-    seen = {"nav": texts(page, ".topbar nav a"),
+    report_url = page.url
+    seen = {"nav": texts(page, ".topbar nav a"), "report_url": report_url,
             "categories": attributes(page, "#f-category option", "value"),
             "positions": attributes(page, "#f-position_id option", "value")}
     page.select_option("#f-category", spec["category"])

@@ -44,11 +44,13 @@ def test_a_hazard_is_reported_once_with_its_photo_however_often_submit_is_tapped
     description = "配电箱门未关闭\n带电部位裸露 " + uuid.uuid4().hex[:6]
     seen = run_flow("report", expected_console_errors=("status of 400",),
                     base_url=platform.base_url, username=staff.username,
-                    password=staff.password, position_id=scanned["id"], category="fire",
+                    password=staff.password, token=fixtures.position_token(platform, scanned["id"]),
+                    category="fire",
                     description=description, photo=str(photo_path),
                     screenshots={"report": os.path.join(
                         screenshots, "report-%s.png" % platform.backend)})
 
+    assert seen["report_url"].endswith("/app/report.html?position=" + scanned["id"])
     assert seen["refused"]                                  # the API's reason, beside its field
     assert any("上报隐患" in link for link in seen["nav"])
     categories = created(staff.get("/api/v1/hazard-categories"), 200)["categories"]
