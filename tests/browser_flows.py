@@ -10,6 +10,7 @@ JSON from argv and prints one JSON line with what the page showed.
 
     python tests/browser_flows.py '{"flow": "inspection", "base_url": ..., ...}'
 """
+import io
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import shutil
 import sys
 
 from playwright.sync_api import sync_playwright
+from pypdf import PdfReader
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1,
          "is_mobile": True, "has_touch": True}
@@ -484,6 +486,13 @@ def daily_assign(page, spec):
     seen["full_size"] = page.evaluate("() => document.querySelector('#photo-full').naturalWidth")
     page.screenshot(path=spec["screenshots"]["photo"])
     page.click("dialog#photo-viewer button[type=submit]")
+    # the printable rectification notice, downloaded behind the token
+    with page.expect_download() as download:
+        page.click("#print-notice")
+    with open(download.value.path(), "rb") as notice:
+        seen["notice_text"] = "\n".join(
+            p.extract_text() for p in PdfReader(io.BytesIO(notice.read())).pages)
+    seen["notice_filename"] = download.value.suggested_filename
     page.screenshot(path=spec["screenshots"]["hazard"], full_page=True)
     seen["width"] = width_at_375(page)
     return seen
@@ -615,6 +624,46 @@ FLOWS = {"inspection": (inspection, PHONE), "enterprise": (enterprise, DESK),
          "daily_verify": (daily_verify, DESK), "daily_return": (daily_return, DESK),
          "daily_inbox": (daily_inbox, DESK),
          "fresh_rectification": (fresh_rectification, DESK)}
+
+def report(page, spec):
+    """A hazard reported on the phone at the scanned position (the scan's page
+    links to the report page with the position): first without a
+    description (the API's reason beside the field), then in full with a
+    photo, the submit tapped twice; then the page without a position offers
+    the enterprise's list."""
+    page.goto(spec["base_url"] + "/app/inspect.html#" + spec["token"])     # the QR scan
+    log_in(page, spec["username"], spec["password"])
+    page.wait_for_selector("#position:not([hidden])")
+    page.click("#report-here")
+    page.wait_for_url("**/app/report.html?position=*")
+    page.wait_for_selector("#report:not([hidden])")
+    report_url = page.url
+    seen = {"nav": texts(page, ".topbar nav a"), "report_url": report_url,
+            "categories": attributes(page, "#f-category option", "value"),
+            "positions": attributes(page, "#f-position_id option", "value")}
+    page.select_option("#f-category", spec["category"])
+    page.click("#report-submit")
+    page.locator(".field-error[data-error-for=description]",
+                 has_text=re.compile(r"\S")).wait_for()
+    seen["refused"] = page.inner_text(".field-error[data-error-for=description]")
+    page.fill("#f-description", spec["description"])
+    page.set_input_files("#f-evidence", spec["photo"])
+    page.dblclick("#report-submit")
+    page.wait_for_selector("#reported-link")
+    page.click("#report-submit")            # a third tap after the answer: the same report
+    page.wait_for_timeout(500)
+    page.wait_for_selector("#reported-link")
+    seen["hazard_href"] = page.get_attribute("#reported-link", "href")
+    seen["field_errors"] = texts(page, ".field-error")
+    page.screenshot(path=spec["screenshots"]["report"], full_page=True)
+    seen["width"] = width_at_375(page)
+    page.goto(spec["base_url"] + "/app/report.html")
+    page.wait_for_selector("#report:not([hidden])")
+    seen["listed_positions"] = texts(page, "#f-position_id option")
+    return seen
+
+
+FLOWS["report"] = (report, PHONE)
 
 # Every page reports what its Content-Security-Policy refused, across navigations.
 REPORT_CSP_VIOLATIONS = """

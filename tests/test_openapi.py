@@ -464,6 +464,8 @@ REAL_REQUESTS = {
         "path": {"hazard_id": d["hazard"]}},
     ("GET", "/api/v1/hazards/<string:hazard_id>/history"): lambda api, d: {
         "path": {"hazard_id": d["hazard"]}},
+    ("GET", "/api/v1/hazards/<string:hazard_id>/rectification-notice.pdf"): lambda api, d: {
+        "path": {"hazard_id": d["hazard"]}},
     ("POST", "/api/v1/hazards/<string:hazard_id>/plan"): lambda api, d: {
         "path": {"hazard_id": _hazard(api, d, level="major")}, "body": _plan(), "status": 201},
     ("POST", "/api/v1/hazards/<string:hazard_id>/rectification"): lambda api, d: {

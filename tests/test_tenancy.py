@@ -89,6 +89,7 @@ def a_requests(a):
         ("POST", "/api/v1/checklists/{checklist}/publish", None),
         ("GET", "/api/v1/hazards/{hazard}", None),
         ("GET", "/api/v1/hazards/{hazard}/history", None),
+        ("GET", "/api/v1/hazards/{hazard}/rectification-notice.pdf", None),
         ("POST", "/api/v1/hazards/{hazard}/plan", hazard_plan),
         ("POST", "/api/v1/hazards/{hazard}/rectification",
          {"measures": "m", "done_at": factories.iso(factories.ago(minutes=1))}),

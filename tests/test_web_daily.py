@@ -91,6 +91,10 @@ def test_a_hazard_is_assigned_on_its_page_rectified_by_the_assignee_and_verified
     assert "尚未指派" in shown["before"]
     assert staff.username in shown["choices"]          # the manager's accounts, offered
     assert shown["full_size"] > 0
+    # the print link gives the notice: its text names the enterprise and every description line
+    assert shown["notice_filename"] == "rectification-notice-%s.pdf" % hazard["id"]
+    for line in ["隐患整改通知书", "日常工作测试企业"] + hazard["description"].splitlines():
+        assert line in shown["notice_text"], (line, shown["notice_text"])
     after = created(manager.get(path), 200)
     assignment = after["assignment"]
     # the due typed is read in the deployment's time zone, whatever the browser's

@@ -2,38 +2,18 @@
 sheet of an enterprise's position codes (PDF) and the inspection ledger as
 CSV or XLSX. Plain functions returning bytes.
 
-The QR sheet is a real PDF (fpdf2), not a picture of one: its labels are
-text, in a CJK font embedded as a subset of the glyphs used, so Chinese
-position names print and can be searched and copied. The font is WenQuanYi
-Zen Hei from Debian's fonts-wqy-zenhei (the project's setup installs it), or
-the file QR_SHEET_FONT names. A TrueType-outline font on purpose: fpdf2
-embeds it as a CIDFontType2 with Identity-H, which every reader decodes
-(pypdf included); a CFF one (Noto Sans CJK) gets an embedded encoding CMap
-that some text extractors misread."""
+The QR sheet is a real PDF (fpdf2) with its labels as text in an embedded
+CJK font: einspection.pdf says how and why."""
 import io
-import logging
-import os
 
 import qrcode
 import qrcode.image.svg
-from fpdf import FPDF
 
-from einspection import days, spreadsheet
+from einspection import days, pdf as printing, spreadsheet
 from einspection.contract import parse_instant
 
-# fontTools reports every table it subsets at INFO: a page of log per QR sheet
-logging.getLogger("fontTools").setLevel(logging.WARNING)
-
-PNG, SVG, PDF = "image/png", "image/svg+xml", "application/pdf"
+PNG, SVG, PDF = "image/png", "image/svg+xml", printing.PDF
 CSV, XLSX = spreadsheet.CSV, spreadsheet.XLSX
-
-# Where Debian's fonts-wqy-zenhei puts it: a collection whose first face is
-# the proportional one.
-WQY_ZENHEI = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
-
-
-class FontMissing(RuntimeError):
-    """No font that can print Chinese: an installation fault, not bad input."""
 
 
 def _qr(url):
@@ -55,41 +35,11 @@ def qr_svg(url):
     return out.getvalue()
 
 
-def label_font(path=None):
-    """The labels' font file: `path` (the setting QR_SHEET_FONT; of a
-    collection, its first face) or WenQuanYi Zen Hei."""
-    path = path or WQY_ZENHEI
-    if not os.path.isfile(path):
-        raise FontMissing("no CJK font for the QR sheet at %s: install Debian's "
-                          "fonts-wqy-zenhei (make venv does) or set QR_SHEET_FONT to a "
-                          "TrueType font file with Chinese glyphs" % path)
-    return path
-
-
-def _printable(text):
-    """Text as it can be drawn: a control or format character (which a name
-    may hold) shows as U+FFFD rather than moving the pen."""
-    return "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
-
-
-def _fitted(pdf, text, width):
-    """`text`, cut with an ellipsis where it is wider than `width`."""
-    if pdf.get_string_width(text) <= width:
-        return text
-    while text and pdf.get_string_width(text + "…") > width:
-        text = text[:-1]
-    return text + "…"
-
-
 def qr_sheet_pdf(title, labelled_urls, columns=3, rows=4, font_path=None):
     """A4 pages of QR codes, each with its label under it. `labelled_urls`:
     [(label, url)]; an empty list gives one page that says so."""
-    font_file = label_font(font_path)
-    pdf = FPDF(format="A4", unit="mm")
+    pdf = printing.document(title, font_path)
     pdf.set_auto_page_break(False)
-    pdf.set_creator("E-inspection")
-    pdf.set_title(_printable(title))
-    pdf.add_font("labels", fname=font_file)
     margin, heading = 12.0, 12.0
     cell_w = (pdf.w - 2 * margin) / columns
     cell_h = (pdf.h - 2 * margin - heading) / rows
@@ -100,8 +50,8 @@ def qr_sheet_pdf(title, labelled_urls, columns=3, rows=4, font_path=None):
         pdf.add_page()
         pdf.set_font("labels", size=14)
         pdf.set_xy(margin, margin)
-        pdf.cell(pdf.w - 2 * margin, 8, _fitted(pdf, "%s  (page %d of %d)" % (
-            _printable(title), number, len(chunks) or 1), pdf.w - 2 * margin))
+        pdf.cell(pdf.w - 2 * margin, 8, printing.fitted(pdf, "%s  (page %d of %d)" % (
+            printing.printable(title), number, len(chunks) or 1), pdf.w - 2 * margin))
         pdf.set_font("labels", size=11)
         if not chunk:
             pdf.set_xy(margin, margin + heading)
@@ -112,7 +62,7 @@ def qr_sheet_pdf(title, labelled_urls, columns=3, rows=4, font_path=None):
             code = _qr(url).make_image().get_image().convert("1")
             pdf.image(code, x=x + (cell_w - side) / 2, y=y, w=side, h=side)
             pdf.set_xy(x, y + side + 1)
-            pdf.cell(cell_w, 6, _fitted(pdf, _printable(label), cell_w - 4), align="C")
+            pdf.cell(cell_w, 6, printing.fitted(pdf, printing.printable(label), cell_w - 4), align="C")
     return bytes(pdf.output())
 
 

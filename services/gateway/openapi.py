@@ -351,6 +351,16 @@ ROUTES = {
         query=hazard.LedgerQuery(exclude=("page", "size")), description=LEDGER_FILTERS),
     ("GET", "/api/v1/hazards/<string:hazard_id>"): Operation(
         "one hazard", "hazards", views.Hazard),
+    ("GET", "/api/v1/hazards/<string:hazard_id>/rectification-notice.pdf"): Operation(
+        "the hazard's printable rectification notice (隐患整改通知书)", "hazards",
+        _files("application/pdf"),
+        description="An A4 PDF, Chinese with English beside: the notice's number (stable: "
+                    "the local day found and the hazard id's digest), the enterprise, the "
+                    "position, level, category, the description in full, the day found and "
+                    "the deadline in the deployment's time zone (EINSPECTION_TIME_ZONE), the "
+                    "failed checklist item's legal basis, a major hazard's plan, who reported "
+                    "it, when it was printed and signature lines. Seen as the hazard is: "
+                    "another tenant's is a 404."),
     ("GET", "/api/v1/hazards/<string:hazard_id>/history"): Operation(
         "every event of the hazard, oldest first", "hazards", views.History,
         description="Not paged: a hazard's stream is a handful of events."),

@@ -2,15 +2,17 @@
 and evidence files. A mixin of GatewayService (its RpcProxy `hazard` and
 `checklist`, its `_acting` and `_scope`)."""
 import base64
+import os
+from datetime import datetime, timezone
 
-from einspection import figures
+from einspection import days, figures, files, pdf as printing
 from einspection.contract import load_command
 from einspection.errors import InvalidCommand, NotFound
 from services.hazard import blobs, ledger
 from services.hazard.domain import ASSIGNERS
 from services.hazard.schemas import AssignHazard, REGISTER_GROUPINGS, ReportHazard, UploadEvidence
 
-from . import statistics
+from . import notice, statistics
 from .http_json import WRITERS, HttpError, call, endpoint, file_response, read_bytes, read_json
 from .server import http
 
@@ -120,6 +122,38 @@ class HazardRoutes:
     def get_hazard(self, request, hazard_id):
         return 200, call(self.hazard.get_hazard, hazard_id, scope=self._scope(request),
                          actor=request.principal.username)
+
+    @http("GET", "/api/v1/hazards/<string:hazard_id>/rectification-notice.pdf")
+    @endpoint("hazards.rectification_notice")
+    def rectification_notice(self, request, hazard_id):
+        """The hazard's 隐患整改通知书 to print: seen as the hazard is (another
+        tenant's is a 404), with the register's names and, for a hazard from
+        an inspection, the failed item's legal basis."""
+        reading = {"scope": self._scope(request), "actor": request.principal.username}
+        hazard = call(self.hazard.get_hazard, hazard_id, **reading)
+        enterprise = call(self.checklist.get_enterprise, hazard["enterprise_id"], **reading)
+        position = hazard["position_id"] and call(self.checklist.get_position,
+                                                  hazard["position_id"], **reading)
+        zone = days.deployment_zone()
+        document = notice.rectification_notice_pdf(
+            hazard, enterprise, position or None,
+            call(self.hazard.list_hazard_categories)["categories"],
+            self._legal_basis(hazard, reading), datetime.now(timezone.utc), zone,
+            font_path=os.environ.get(printing.FONT_SETTING))
+        return file_response(files.pack(document, printing.PDF,
+                                        "rectification-notice-%s.pdf" % hazard_id))
+
+    def _legal_basis(self, hazard, reading):
+        """The legal basis of the checklist item whose failure the hazard is, or ""."""
+        source = hazard["source"]
+        if source["kind"] != "inspection":
+            return ""
+        inspection = call(self.checklist.get_inspection, source["inspection_id"], **reading)
+        version = call(self.checklist.get_checklist_version, inspection["checklist_id"],
+                       inspection["checklist_version"], hazard["enterprise_id"],
+                       reading["scope"])
+        return next((item.get("legal_basis") or "" for item in version["items"]
+                     if item["item_id"] == source["item_id"]), "")
 
     @http("GET", "/api/v1/hazards/<string:hazard_id>/history")
     @endpoint("hazards.history")

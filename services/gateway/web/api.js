@@ -68,8 +68,9 @@ function withQuery(path, query) {
   return text ? path + (path.includes("?") ? "&" : "?") + text : path;
 }
 
-async function send(method, path, { query, json, raw, contentType } = {}) {
+async function send(method, path, { query, json, raw, contentType, idempotencyKey } = {}) {
   const headers = { Accept: "application/json" };
+  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   const bearer = token();
   if (bearer) headers.Authorization = "Bearer " + bearer;
   let body;
@@ -109,8 +110,10 @@ export async function get(path, query) {
   return (await send("GET", path, { query })).json();
 }
 
-export async function post(path, body) {
-  return (await send("POST", path, { json: body || {} })).json();
+// `idempotencyKey`: the same request sent again with it (a double tap, a
+// retry) answers the first answer and records nothing twice (docs/api.md).
+export async function post(path, body, { idempotencyKey } = {}) {
+  return (await send("POST", path, { json: body || {}, idempotencyKey })).json();
 }
 
 export async function upload(path, file) {

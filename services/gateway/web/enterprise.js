@@ -41,6 +41,7 @@ async function main() {
   const e = state.enterprise;
   document.title = e.name + " · E-inspection";
   $("#enterprise-name").textContent = e.name;
+  $("#report-link").href = "/app/report.html?enterprise=" + encodeURIComponent(e.id);
   $("#enterprise-facts").textContent = [e.industry, e.town, "grid " + e.grid, e.credit_code,
                                         e.employees ? e.employees + " employees" : null]
     .filter(Boolean).join(" · ");

@@ -3,7 +3,7 @@
 // whoever may assign), plan, rectification with its photos, verification,
 // returns, listing, and the history with each actor and time — times in the
 // deployment's time zone.
-import { account, all, ApiError, get, post } from "./api.js";
+import { account, all, ApiError, download, get, post } from "./api.js";
 import { $, errorMessage, field, fill, h, message, mountTopbar, showFieldErrors,
          instantIn, timeIn } from "./ui.js";
 import { mayAssign } from "./roles.js";
@@ -15,6 +15,22 @@ let zone = "Asia/Shanghai";
 
 mountTopbar("hazard");
 main();
+
+// The notice is behind the token, which a plain link cannot send: fetched
+// and saved as a file, to open and print.
+$("#print-notice").addEventListener("click", async (event) => {
+  event.preventDefault();
+  const box = $("#print-message");
+  fill(box, h("small", {}, "正在生成 Preparing …"));
+  try {
+    const file = `rectification-notice-${hazardId}.pdf`;
+    await download(`/api/v1/hazards/${encodeURIComponent(hazardId)}/rectification-notice.pdf`,
+                   {}, file);
+    fill(box, h("small", { class: "exported" }, "已下载 Downloaded " + file));
+  } catch (err) {
+    fill(box, errorMessage(err));
+  }
+});
 
 async function main() {
   if (!hazardId) {

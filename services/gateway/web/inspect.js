@@ -54,6 +54,7 @@ async function start() {
   }
   const { position, enterprise, checklists } = state.scan;
   $("#position-name").textContent = position.name;
+  $("#report-here").href = "/app/report.html?position=" + encodeURIComponent(position.id);
   $("#enterprise-name").textContent = enterprise.name + " · " + enterprise.industry;
   $("#scanned").textContent = "Scanned " + dateTime(state.scan.scanned_at);
   $("#position").hidden = false;

@@ -61,6 +61,7 @@ export function navigationOf(account) {
   if (hasOwnWork(account)) daily.push(["work", "/app/work.html", "我的工作 My work"]);
   if (mayVerify(account)) daily.push(["queue", "/app/queue.html", "待验收 Close-out"]);
   if (hasOwnWork(account)) daily.push(["inbox", "/app/inbox.html", "通知 Inbox"]);
+  if (isEnterpriseRole(role)) daily.push(["report", "/app/report.html", "上报隐患 Report"]);
   const links = [...daily, ["enterprise", "/app/enterprise.html", "Enterprise"],
                  ["authority", "/app/authority.html", "Authority"]];
   if (mayEnforce(account)) links.push(["campaigns", "/app/campaigns.html", "执法计划 Campaigns"]);
