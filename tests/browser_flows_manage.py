@@ -14,10 +14,10 @@ def manage_positions(page, spec):
     log_in(page, spec["username"], spec["password"])
     page.wait_for_selector("#create:not([hidden]) #f-name")
     page.wait_for_selector(f"#checklist-options input[value='{spec['checklist_id']}']")
-    page.fill("#f-name", spec["name"])
+    page.fill("#f-name", spec["position_name"])
     page.check(f"#checklist-options input[value='{spec['checklist_id']}']")
     page.click("#position-submit")
-    page.locator("#positions-list td.name", has_text=spec["name"]).wait_for()
+    page.locator("#positions-list td.name", has_text=spec["position_name"]).wait_for()
     seen = {"names": texts(page, "#positions-list td.name"),
             "checklists": texts(page, "#positions-list td.checklists"),
             "message": page.inner_text("#position-message"),

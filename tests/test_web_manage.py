@@ -56,7 +56,7 @@ def test_a_manager_creates_a_position_and_downloads_its_qr_sheet(platform, manag
     name = "锅炉房 Boiler " + uuid.uuid4().hex[:4]
     pdf_path = str(tmp_path / "sheet.pdf")
     shown = run_flow("manage_positions", script=MANAGE_FLOWS, base_url=platform.base_url,
-                     username=manager.username, password=manager.password, name=name,
+                     username=manager.username, password=manager.password, position_name=name,
                      checklist_id=checklist_id, pdf_path=pdf_path,
                      screenshots={"positions": shot(screenshots, platform, "positions")})
     positions = created(manager.get("/api/v1/enterprises/%s/positions" % enterprise), 200)["items"]

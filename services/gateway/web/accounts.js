@@ -2,7 +2,7 @@
 // its enterprise's (usernames in its prefix), the authority admin everyone's,
 // by role. Disable and reset a password per row; a reset's temporary password
 // is shown once, in this page only (the API answers it once).
-import { ApiError, all, get, me, post } from "./api.js";
+import { ApiError, all, get, goToLogin, me, post } from "./api.js";
 import { $, errorMessage, field, fill, h, message, mountTopbar, showFieldErrors } from "./ui.js";
 
 const ROLE_LABELS = {
@@ -24,6 +24,10 @@ async function main() {
     who = await me();
   } catch (err) {
     fill($("#status"), errorMessage(err));
+    return;
+  }
+  if (!who) {
+    goToLogin();   // nobody logged in yet: back here after the login
     return;
   }
   if (!who || !["enterprise_manager", "authority_admin"].includes(who.role)) {

@@ -1,7 +1,7 @@
 // One's own password: POST /api/v1/auth/password {old_password, new_password};
 // the API's password rules come back as its reasons beside the field, and its
 // answer is a new token, kept as the session.
-import { ApiError, me, post, saveSession } from "./api.js";
+import { ApiError, goToLogin, me, post, saveSession } from "./api.js";
 import { $, errorMessage, field, fill, h, message, mountTopbar, showFieldErrors } from "./ui.js";
 
 mountTopbar("password");
@@ -9,7 +9,10 @@ main();
 
 async function main() {
   try {
-    await me();
+    if (!(await me())) {
+      goToLogin();   // nobody logged in yet: back here after the login
+      return;
+    }
   } catch (err) {
     fill($("#status"), errorMessage(err));
     return;

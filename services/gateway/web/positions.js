@@ -4,7 +4,7 @@
 // the token, so through api.download). Others in scope read only: the page
 // offers what the API would refuse to nobody. `?enterprise_id=` picks the
 // enterprise for the authority; an enterprise account sees its own.
-import { ApiError, account, all, download, get, me, post } from "./api.js";
+import { ApiError, all, download, get, goToLogin, me, post } from "./api.js";
 import { $, errorMessage, field, fill, h, message, mountTopbar, showFieldErrors } from "./ui.js";
 
 mountTopbar("positions");
@@ -16,9 +16,13 @@ let titles = new Map();
 async function main() {
   let who;
   try {
-    who = (await me()) || account();
+    who = await me();
   } catch (err) {
     fill($("#status"), errorMessage(err));
+    return;
+  }
+  if (!who) {
+    goToLogin();   // nobody logged in yet: back here after the login
     return;
   }
   enterpriseId = new URLSearchParams(location.search).get("enterprise_id") ||
