@@ -1,7 +1,7 @@
 // An enterprise's positions (GET /api/v1/enterprises/{id}/positions) with the
 // checklists attached and each code's image; its manager creates one (name,
-// published checklists) and downloads the printable QR sheet (the PDF behind
-// the token, so through api.download). Others in scope read only: the page
+// published checklists) and downloads the printable QR sheet of the positions
+// ticked, or of all (the PDF behind the token, so through api.download). Others in scope read only: the page
 // offers what the API would refuse to nobody. `?enterprise_id=` picks the
 // enterprise for the authority; an enterprise account sees its own.
 import { ApiError, all, download, get, goToLogin, me, post } from "./api.js";
@@ -77,9 +77,11 @@ async function load() {
     return;
   }
   fill(box, h("div", { class: "table-wrap" }, h("table", { class: "positions" },
-    h("thead", {}, h("tr", {}, ["名称 Name", "检查表 Checklists", "二维码 QR code"].map(
+    h("thead", {}, h("tr", {}, ["选择 Select", "名称 Name", "检查表 Checklists", "二维码 QR code"].map(
       (title) => h("th", {}, title)))),
     h("tbody", {}, positions.map((position) => h("tr", { dataset: { positionId: position.id } },
+      h("td", {}, h("input", { type: "checkbox", class: "pick", value: position.id,
+                               "aria-label": "选择 select " + position.name })),
       h("td", { class: "name" }, position.name),
       h("td", { class: "checklists" }, position.checklist_ids.map(
         (id) => titles.get(id) || id).join("; ") || "—"),
@@ -100,9 +102,12 @@ async function saveCode(position) {
 async function downloadSheet() {
   const box = $("#qr-message");
   fill(box);
+  // the positions ticked, or all of them when none is
+  const picked = [...document.querySelectorAll("#positions-list input.pick:checked")]
+    .map((box) => box.value);
   try {
     await download(`/api/v1/enterprises/${encodeURIComponent(enterpriseId)}/positions/qr-sheet.pdf`,
-                   {}, "positions-qr-sheet.pdf");
+                   { position_ids: picked.join(",") }, "positions-qr-sheet.pdf");
     fill(box, message("ok", "已下载，请打印张贴 · Downloaded: print it and put each code up."));
   } catch (err) {
     fill(box, errorMessage(err));
