@@ -9,7 +9,8 @@ from browser_flows import attributes, log_in, texts, width_at_375
 
 
 def manage_positions(page, spec):
-    """A manager creates a position with a published checklist, then downloads the QR sheet."""
+    """A manager creates a position with a published checklist, then downloads the QR
+    sheet of that position only."""
     page.goto(spec["base_url"] + "/app/positions.html")
     log_in(page, spec["username"], spec["password"])
     page.wait_for_selector("#create:not([hidden]) #f-name")
@@ -22,6 +23,8 @@ def manage_positions(page, spec):
             "checklists": texts(page, "#positions-list td.checklists"),
             "message": page.inner_text("#position-message"),
             "links": attributes(page, ".topbar nav a", "href")}
+    # the sheet of the new position only: ticked in its row
+    page.locator("#positions-list tr", has_text=spec["position_name"]).locator("input.pick").check()
     with page.expect_download() as downloading:
         page.click("#qr-sheet")
     downloading.value.save_as(spec["pdf_path"])

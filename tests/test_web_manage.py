@@ -1,6 +1,6 @@
 """The management pages in headless Chromium against the running processes:
 a manager creates a position with a published checklist (the API has it) and
-downloads the QR sheet (a PDF naming it); creates a staff account (a weak
+downloads the QR sheet of it alone, ticked (a PDF naming it, not the other); creates a staff account (a weak
 password refused first, the API's reason beside the field) that can then log
 in, resets another account's password (the temporary one works) and disables
 the new account (which can no longer log in); an account changes its own
@@ -54,6 +54,7 @@ def test_a_manager_creates_a_position_and_downloads_its_qr_sheet(platform, manag
     manager, enterprise = manage["manager"], manage["enterprise"]
     checklist_id = manage["checklist"]["checklist_id"]
     name = "锅炉房 Boiler " + uuid.uuid4().hex[:4]
+    other = fixtures.position(manager, enterprise, name="仓库 Store " + uuid.uuid4().hex[:4])
     pdf_path = str(tmp_path / "sheet.pdf")
     shown = run_flow("manage_positions", script=MANAGE_FLOWS, base_url=platform.base_url,
                      username=manager.username, password=manager.password, position_name=name,
@@ -68,6 +69,13 @@ def test_a_manager_creates_a_position_and_downloads_its_qr_sheet(platform, manag
         assert sheet.read(5) == b"%PDF-"
     text = "".join(page.extract_text() for page in pypdf.PdfReader(pdf_path).pages)
     assert name in text
+    assert other["name"] not in text          # not ticked: not on the sheet
+    # a position that is not the enterprise's is refused by name, like a missing one
+    foreign = created(manage["api"].get(
+        "/api/v1/enterprises/%s/positions/qr-sheet.pdf" % enterprise,
+        params={"position_ids": made["id"] + ",no-such-position"}), 400)
+    assert foreign["error"]["fields"]["position_ids"] == [
+        "no position no-such-position of this enterprise"]
     assert shown["pdf_name"].endswith(".pdf")
     assert shown["width"] <= PHONE_WIDTH, shown["too_wide"]
 
