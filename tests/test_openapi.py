@@ -395,7 +395,8 @@ REAL_REQUESTS = {
     ("GET", "/api/v1/enterprises/<string:enterprise_id>/positions"): lambda api, d: {
         "path": {"enterprise_id": d["enterprise"]}, "query": {"sort": "name"}},
     ("GET", "/api/v1/enterprises/<string:enterprise_id>/positions/qr-sheet.pdf"):
-        lambda api, d: {"path": {"enterprise_id": d["enterprise"]}},
+        lambda api, d: {"path": {"enterprise_id": d["enterprise"]},
+                        "query": {"position_ids": d["position"]}},
     ("GET", "/api/v1/positions/<string:position_id>"): lambda api, d: {
         "path": {"position_id": d["position"]}},
     ("GET", "/api/v1/positions/<string:position_id>/qr.png"): lambda api, d: {

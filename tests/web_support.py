@@ -15,11 +15,11 @@ WEB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-def run_flow(name, expected_console_errors=(), **spec):
-    """One browser flow in its own interpreter; what the page showed.
+def run_flow(name, expected_console_errors=(), script=FLOWS, **spec):
+    """One browser flow in its own interpreter (of `script`'s flows); what the page showed.
     `expected_console_errors`: what the flow makes the page log on purpose
     (e.g. an answer of 400 to a refused input), as parts of the message."""
-    finished = subprocess.run([sys.executable, FLOWS, json.dumps(dict(spec, flow=name,
+    finished = subprocess.run([sys.executable, script, json.dumps(dict(spec, flow=name,
                                                                        chromium=CHROMIUM))],
                               capture_output=True, text=True, timeout=180)
     assert finished.returncode == 0, "browser flow %s failed:\n%s" % (name, finished.stderr)

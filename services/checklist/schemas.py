@@ -117,6 +117,11 @@ class PositionQuery(_Command):
     sort = paging.sort_field(("name", "code_issued_at"), "name")
 
 
+class QrSheetQuery(_Command):
+    # some of the enterprise's positions, comma-separated ids; none: all of them
+    position_ids = fields.String(load_default=None, validate=validate.Length(min=1, max=4000))
+
+
 class RegisterPosition(_Command):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     latitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-90, 90))

@@ -13,7 +13,7 @@ from . import (accounts, checklists, documents, domain, passwords, positions, pr
                schedules, standard_csv, throttle)
 from .checklists import Checklist, applies_to
 from .positions import Position
-from .schemas import (AccountQuery, ChangePassword, ChecklistQuery, CreateAccount,
+from .schemas import (AccountQuery, QrSheetQuery, ChangePassword, ChecklistQuery, CreateAccount,
                       CreateChecklist, DisableAccount, EditChecklist, EnterpriseQuery,
                       HazardReferences, ImportChecklist, InspectionExportQuery, InspectionQuery,
                       CreateSchedule, EndSchedule, InspectionStatisticsQuery, LogInspection,
@@ -379,10 +379,20 @@ class ChecklistService(HealthCheck):
         return files.pack(documents.qr_png(url), documents.PNG, "position-%s.png" % position_id)
 
     @rpc
-    def qr_sheet(self, enterprise_id, scope=None, actor=""):
+    def qr_sheet(self, enterprise_id, query=None, scope=None, actor=""):
+        query = load_command(QrSheetQuery, query or {})
         with self.store.connect() as conn:
             enterprise = self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
             rows = projections.positions_of(conn, enterprise_id)
+        if query["position_ids"]:
+            chosen = [part.strip() for part in query["position_ids"].split(",") if part.strip()]
+            by_id = {row.position_id: row for row in rows}
+            unknown = [one for one in chosen if one not in by_id]
+            if unknown or not chosen:
+                # another enterprise's position reads like a missing one
+                raise InvalidCommand({"position_ids": ["no position %s of this enterprise" % one
+                                                       for one in unknown] or ["empty"]})
+            rows = [by_id[one] for one in dict.fromkeys(chosen)]
         base = self._public_base_url()
         pdf = documents.qr_sheet_pdf(enterprise["name"], [
             (row.name, positions.scan_url(base, row.token)) for row in rows],

@@ -235,8 +235,8 @@ ROUTES = {
         "an enterprise's positions", "positions", views.PositionPage,
         query=checklist.PositionQuery),
     ("GET", "/api/v1/enterprises/<string:enterprise_id>/positions/qr-sheet.pdf"): Operation(
-        "a printable A4 sheet of the enterprise's position codes", "positions",
-        _files("application/pdf")),
+        "a printable A4 sheet of the enterprise's position codes (all, or those of position_ids)",
+        "positions", _files("application/pdf"), query=checklist.QrSheetQuery),
     ("GET", "/api/v1/positions/<string:position_id>"): Operation(
         "one position", "positions", views.Position),
     ("GET", "/api/v1/positions/<string:position_id>/qr.png"): Operation(

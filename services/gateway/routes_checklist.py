@@ -82,7 +82,7 @@ class ChecklistRoutes:
     @http("GET", "/api/v1/enterprises/<string:enterprise_id>/positions/qr-sheet.pdf")
     @endpoint("positions.qr_sheet")
     def qr_sheet(self, request, enterprise_id):
-        return file_response(call(self.checklist.qr_sheet, enterprise_id,
+        return file_response(call(self.checklist.qr_sheet, enterprise_id, request.args.to_dict(),
                                   **self._reading(request)), download=True)
 
     @http("GET", "/api/v1/positions/<string:position_id>")

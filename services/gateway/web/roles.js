@@ -69,5 +69,16 @@ export function navigationOf(account) {
   if (isAuthorityRole(role) || role === "integrator") {
     links.push(["listed", "/app/listed.html", "挂牌督办 Listed"]);
   }
+  // management: positions (the enterprise's, read by who supervises it too; from an
+  // enterprise's page for the authority), accounts (who may list them), one's own password
+  if (isEnterpriseRole(role)) links.push(["positions", "/app/positions.html", "岗位 Positions"]);
+  if (mayManageAccounts(account)) links.push(["accounts", "/app/accounts.html", "账号 Accounts"]);
+  if (role) links.push(["password", "/app/password.html", "密码 Password"]);
   return links;
+}
+
+const ACCOUNT_MANAGERS = ["authority_admin", "enterprise_manager"];
+
+export function mayManageAccounts(account) {
+  return ACCOUNT_MANAGERS.includes(account && account.role);
 }
