@@ -15,6 +15,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 import einspection.nameko_glue  # noqa: F401  (an RPC caller gets InvalidCommand back as itself)
 from conftest import BACKENDS
+from einspection.days import deployment_zone, local_day
 from einspection.db import make_engine
 from einspection.errors import InvalidCommand
 from services.scoring import cli, projection
@@ -270,7 +271,7 @@ def test_three_months_of_activity_scored_indicator_by_indicator(county):
                           grade=expected["grade"]))
         today = date.fromisoformat(score["as_of"])
         assert (score["window_start"], score["window_end"]) == window_of(today)
-    assert today == datetime.now(timezone.utc).date()
+    assert today == local_day(datetime.now(timezone.utc), deployment_zone())    # scoring's day
     late = {i["key"]: i for i in score_of(api, county.ids["late"])["indicators"]}
     assert late["timeliness"]["to_gain"].startswith("part of the hazard records are kept")
     assert late["timeliness"]["i18n"]["zh"]["to_gain"] == (
@@ -318,7 +319,7 @@ def test_the_clock_slides_the_window_states_the_month_and_replay_agrees(county):
     for name, expected in TODAY.items():
         settled(api, county.ids[name], expected["counts"])
     engine = make_engine(county.urls["scoring"])
-    today = datetime.now(timezone.utc).date()
+    today = local_day(datetime.now(timezone.utc), deployment_zone())   # the clock's days are local
 
     def clock():
         with engine.connect() as conn:
