@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from conftest import BACKENDS, _rabbitmqctl, _vhost
+from einspection import days
 from tools import launch
 
 from .support import Api, EventTap, SmtpSink, free_port, wait_until
@@ -129,7 +130,7 @@ def demo_platform(request, databases, run_id, tmp_path_factory):
     def load(running):
         tap = EventTap(running.amqp_uri, running.exchange, "einspection.grade.#")
         try:
-            running.today = datetime.now(timezone.utc).date()
+            running.today = days.local_day(datetime.now(timezone.utc), days.deployment_zone())
             running.ids, running.accounts = demo.load(
                 running.base_url, running.token, running.amqp_uri, progress=lambda _: None)
             # the six with four months of history (the campaign's county comes after them)

@@ -32,6 +32,7 @@ import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
 import einspection.nameko_glue  # noqa: F401  (an RPC caller gets InvalidCommand back as itself)
+from einspection import days
 from services.checklist.credit_code import complete
 from tools import demo_enforcement
 
@@ -151,8 +152,10 @@ def load(base_url, admin_token, amqp_uri, seed=2016, progress=print, today=None)
     existing = _registered(session, base_url)
     if existing:
         return [e["id"] for e in existing], _accounts(session, base_url, existing)
-    # The history ends yesterday, so that no working hour of it lies ahead of now.
-    last_day = (today or datetime.now(timezone.utc).date()) - timedelta(days=1)
+    # The history ends yesterday (the county's, as scoring's clock counts days),
+    # so that no working hour of it lies ahead of now.
+    last_day = (today or days.local_day(datetime.now(timezone.utc),
+                                        days.deployment_zone())) - timedelta(days=1)
     with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=120) as rpc:
         loader = _Loader(rpc, random.Random(seed), last_day, progress)
         loader.register_enterprises()
