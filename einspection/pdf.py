@@ -14,6 +14,8 @@ import os
 
 from fpdf import FPDF
 
+from .errors import ServiceUnavailable
+
 # fontTools reports every table it subsets at INFO: a page of log per document
 logging.getLogger("fontTools").setLevel(logging.WARNING)
 
@@ -25,8 +27,9 @@ FONT_SETTING = "QR_SHEET_FONT"
 WQY_ZENHEI = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
 
 
-class FontMissing(RuntimeError):
-    """No font that can print Chinese: an installation fault, not bad input."""
+class FontMissing(ServiceUnavailable):
+    """No font that can print Chinese: an installation fault, not bad input —
+    the printout is unavailable (503 naming the font) until it is installed."""
 
 
 def label_font(path=None):

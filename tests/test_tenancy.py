@@ -287,7 +287,9 @@ PUBLIC = {("GET", "/health"), ("GET", "/metrics"), ("POST", "/api/v1/auth/token"
           ("GET", "/"), ("GET", "/app"), ("GET", "/app/"), ("GET", "/app/<path:filename>"),
           ("GET", "/openapi.json"), ("GET", "/docs"),
           # the deployment's time zone, for the pages' days: a setting, no tenant's data
-          ("GET", "/app/deployment.json")}
+          ("GET", "/app/deployment.json"),
+          # the pages' words (web/messages/): text of the pages, no tenant's data
+          ("GET", "/app/messages/<string:language>.json")}
 
 
 def test_every_route_but_the_public_ones_refuses_no_expired_and_forged_tokens(platform):

@@ -133,8 +133,8 @@ def test_a_hazard_is_assigned_on_its_page_rectified_by_the_assignee_and_verified
     assert inbox in seen["unread_inboxes"]
     assert set(told()) <= set(seen["unread_notices"])
     assert "不验收" in seen["awaiting"]                  # staff verify nothing
-    assert not any("Close-out" in link for link in seen["nav"])   # nor see the queue
-    assert any("My work" in link for link in seen["nav"])
+    assert not any("待验收" in link for link in seen["nav"])   # nor see the queue
+    assert any("我的工作" in link for link in seen["nav"])
     assert seen["hazard_url"].endswith("/app/hazard.html?id=" + hazard["id"])
     assert seen["assign_form_hidden"] and staff.username in seen["assignment"]
     assert seen["width"] <= PHONE_WIDTH, seen["too_wide"]
@@ -146,7 +146,7 @@ def test_a_hazard_is_assigned_on_its_page_rectified_by_the_assignee_and_verified
                         screenshots={"queue": shot(screenshots, platform, "queue")})
     assert hazard["id"] in verified["queued"]
     assert (verified["before"], verified["after"]) == (1, 1) and verified["side_by_side"]
-    assert any("Close-out" in link for link in verified["nav"])
+    assert any("待验收" in link for link in verified["nav"])
     assert verified["width"] <= PHONE_WIDTH, verified["too_wide"]
     assert verified["outcome"] == "verified" and "已验收" in verified["message"]
     closed = created(officer.get(path), 200)

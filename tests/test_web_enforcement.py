@@ -307,7 +307,7 @@ def test_an_enterprise_sees_its_own_case_without_the_forms(platform, enforcement
     own = created(manager.get("/api/v1/cases"), 200)["items"]
     assert shown["listed"] == [c["case_id"] for c in own] and case["case_id"] in shown["listed"]
     assert shown["campaign_filter_hidden"]                 # campaigns are the authority's
-    assert not any("Campaigns" in link for link in shown["nav"])
+    assert not any("执法计划" in link for link in shown["nav"])
     assert shown["forms_hidden"] and shown["forms"] == 0
     seen = created(manager.get("/api/v1/cases/" + case["case_id"]), 200)
     assert shown["citations"]["ids"] == [c["citation_id"] for c in seen["citations"]]

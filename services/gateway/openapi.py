@@ -623,6 +623,7 @@ NOT_OPERATIONS = {
     ("GET", "/app/"): "the web pages",
     ("GET", "/app/<path:filename>"): "the web pages",
     ("GET", "/app/deployment.json"): "the web pages' settings (the deployment's time zone)",
+    ("GET", "/app/messages/<string:language>.json"): "the web pages' words per language",
 }
 
 _CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")

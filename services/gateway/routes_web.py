@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from einspection.days import deployment_zone
 
+from . import messages
 from .http_json import HttpError, endpoint
 from .server import http
 
@@ -57,6 +58,21 @@ class WebRoutes:
         page is counted as the services count it."""
         response = Response(json.dumps({"time_zone": deployment_zone().key}),
                             mimetype="application/json")
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @http("GET", "/app/messages/<string:language>.json")
+    @endpoint("web.page", public=True)
+    def web_messages(self, request, language):
+        """The pages' words in `language` (zh, en), from web/messages/."""
+        if language not in messages.LANGUAGES:
+            raise HttpError(404, "no messages in %s; there are: %s"
+                            % (language, ", ".join(messages.LANGUAGES)))
+        response = Response(json.dumps(messages.catalogue(language), ensure_ascii=False,
+                                       sort_keys=True), mimetype="application/json")
+        response.add_etag()
+        response.make_conditional(request)
         response.headers["Cache-Control"] = "no-cache"
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response

@@ -1,15 +1,16 @@
 // What the daily pages share (work, queue, hazard, inbox): evidence photos
-// as thumbnails that open full size, a hazard's events named in Chinese
-// first, a notice as an entry with its read receipt.
+// as thumbnails that open full size, a hazard's events by name, a notice as an
+// entry with its read receipt.
 import { blob, post } from "./api.js";
-import { errorMessage, fill, h, timeIn } from "./ui.js";
+import { t } from "./i18n.js";
+import { errorMessage, fill, h, labelOf, timeIn } from "./ui.js";
 
 // The photos of `refs` as thumbnails; a click shows the photo full size. A PDF
 // (a rectification's document) is a link that opens it.
 export function photoRow(refs, { label } = {}) {
   const row = h("div", { class: "photo-row evidence", "aria-label": label || null });
   if (!refs || !refs.length) {
-    row.append(h("span", { class: "muted" }, "无照片 no photo"));
+    row.append(h("span", { class: "muted" }, t("common.photo.none")));
     return row;
   }
   for (const ref of refs) {
@@ -25,14 +26,14 @@ async function showEvidence(slot, ref) {
     const file = await blob("/api/v1/evidence/" + encodeURIComponent(ref));
     const url = URL.createObjectURL(file);
     if (file.type === "application/pdf") {
-      fill(slot, h("a", { href: url, target: "_blank", rel: "noopener" }, "PDF 文件 document"));
+      fill(slot, h("a", { href: url, target: "_blank", rel: "noopener" }, t("common.photo.pdf")));
       return;
     }
-    fill(slot, h("button", { type: "button", class: "thumb", title: "查看原图 full size",
+    fill(slot, h("button", { type: "button", class: "thumb", title: t("common.photo.full_size"),
                              onclick: () => viewPhoto(url) },
-                 h("img", { src: url, alt: "照片 photo " + ref.slice(7, 15) })));
+                 h("img", { src: url, alt: t("common.photo.alt", { ref: ref.slice(7, 15) }) })));
   } catch (err) {
-    fill(slot, h("span", { class: "muted" }, "照片无法加载 photo not available"));
+    fill(slot, h("span", { class: "muted" }, t("common.photo.unavailable")));
   }
 }
 
@@ -42,58 +43,37 @@ function viewPhoto(url) {
   if (!viewer) {
     viewer = h("dialog", { id: "photo-viewer", class: "photo-viewer" },
       h("form", { method: "dialog" },
-        h("img", { id: "photo-full", alt: "照片原图 photo, full size" }),
+        h("img", { id: "photo-full", alt: t("common.photo.full_alt") }),
         h("div", { class: "actions" }, h("button", { type: "submit", class: "small" },
-                                          "关闭 Close"))));
+                                          t("common.close")))));
     document.body.append(viewer);
   }
   viewer.querySelector("#photo-full").src = url;
   viewer.showModal();
 }
 
-// The hazard service's events, as the history names them.
-const EVENT_LABELS = {
-  "einspection.hazard.reported.v1": "上报隐患 reported",
-  "einspection.hazard.plan-recorded.v1": "整改方案 plan recorded",
-  "einspection.hazard.rectification-done.v1": "提交整改 rectification submitted",
-  "einspection.hazard.verified.v1": "验收通过 verified",
-  "einspection.hazard.returned.v1": "验收退回 returned",
-  "einspection.hazard.overdue.v1": "逾期 overdue",
-  "einspection.hazard.listed.v1": "挂牌督办 listed",
-  "einspection.hazard.listing-due.v1": "督办提醒 listing reminder",
-  "einspection.hazard.delisted.v1": "摘牌 delisted",
-  "einspection.hazard.assigned.v1": "指派 assigned",
-  "einspection.hazard.rectification-due.v1": "整改提醒 reminder",
-  "einspection.hazard.escalated.v1": "逾期上报 escalated",
-};
-
+// The hazard service's events, as the history names them (common.event.<name>).
 export function eventLabel(type) {
-  return EVENT_LABELS[type] || type.replace(/^einspection\.hazard\./, "").replace(/\.v\d+$/, "");
+  const name = type.replace(/^einspection\.hazard\./, "").replace(/\.v\d+$/, "");
+  return labelOf("common.event", name);
 }
 
-export const STATUS_LABELS = {
-  reported: "待整改 open", returned: "已退回 returned",
-  rectification_submitted: "待验收 awaiting verification", closed: "已关闭 closed",
-};
-
-export const LEVEL_LABELS = { general: "一般 general", major: "重大 major" };
-
 export function levelTag(level) {
-  return h("span", { class: "badge " + level }, LEVEL_LABELS[level] || level);
+  return h("span", { class: "badge " + level }, labelOf("common.level", level));
 }
 
 export function statusTag(hazard) {
   return h("span", { class: "badge " + (hazard.status === "closed" ? "closed" : "") },
-           STATUS_LABELS[hazard.status] || hazard.status);
+           labelOf("common.status", hazard.status));
 }
 
 // Whose inbox a recipient is, as a reader says it.
 export function inboxName(recipient) {
   const [kind, ...rest] = recipient.split(":");
   const value = rest.join(":");
-  return ({ account: "我的通知 mine (" + value + ")", enterprise: "企业 enterprise",
-            grid: "网格 grid " + value, town: "乡镇 town " + value,
-            authority: "监管部门 authority" })[kind] || recipient;
+  const key = "common.inbox." + kind;
+  const text = t(key, { name: value });
+  return text === key ? recipient : text;
 }
 
 // One notice: title, kind, when (in `zone`), the body, and its read receipt or a
@@ -107,10 +87,11 @@ export function noticeEntry(notice, zone, onRead) {
       h("div", { class: "notice-title" }, notice.title),
       h("small", {}, h("span", { class: "badge" }, notice.kind.replace(/_/g, " ")), " ",
         timeIn(notice.issued_at, zone),
-        unread ? h("span", { class: "badge unread-mark" }, " 未读 unread")
-               : h("span", { class: "read-receipt" },
-                   ` · 已读 read by ${notice.read_by} ${timeIn(notice.read_at, zone)}`)),
-      h("details", {}, h("summary", {}, "阅读 Read"), h("p", { class: "notice-body" }, notice.body)),
+        unread ? h("span", { class: "badge unread-mark" }, " " + t("common.notice.unread"))
+               : h("span", { class: "read-receipt" }, t("common.notice.read_by", {
+                 who: notice.read_by, when: timeIn(notice.read_at, zone) }))),
+      h("details", {}, h("summary", {}, t("common.notice.read")),
+        h("p", { class: "notice-body" }, notice.body)),
       status),
     unread ? h("button", { type: "button", class: "small mark-read", onclick: async (event) => {
       event.target.disabled = true;
@@ -121,5 +102,5 @@ export function noticeEntry(notice, zone, onRead) {
         event.target.disabled = false;
         fill(status, errorMessage(err));
       }
-    } }, "标为已读 Mark read") : null);
+    } }, t("common.notice.mark_read")) : null);
 }

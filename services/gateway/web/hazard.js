@@ -5,10 +5,10 @@
 // deployment's time zone.
 import { account, all, ApiError, download, get, post } from "./api.js";
 import { $, errorMessage, field, fill, h, message, mountTopbar, showFieldErrors,
-         instantIn, timeIn } from "./ui.js";
+         instantIn, labelOf, timeIn } from "./ui.js";
 import { mayAssign } from "./roles.js";
 import { timeZone } from "./deployment.js";
-import { STATUS_LABELS, eventLabel, levelTag, photoRow, statusTag } from "./daily.js";
+import { eventLabel, levelTag, photoRow, statusTag } from "./daily.js";
 
 const hazardId = new URLSearchParams(location.search).get("id");
 let zone = "Asia/Shanghai";
@@ -241,7 +241,7 @@ async function showHistory() {
       h("td", {}, eventLabel(step.type),
         step.data && step.data.reason ? h("div", { class: "pre-wrap" }, step.data.reason) : null),
       h("td", { class: "actor" }, step.actor),
-      h("td", {}, STATUS_LABELS[step.status] || step.status))));
+      h("td", {}, labelOf("common.status", step.status)))));
   } catch (err) {
     fill(body, h("tr", {}, h("td", { colspan: 4 }, errorMessage(err))));
   }

@@ -32,7 +32,8 @@ export function mayEnforce(account) {
   return ENFORCEMENT_ROLES.includes(account && account.role);
 }
 
-// The top bar's links for the account: the daily pages first: [key, href, label]. Enforcement pages
+// The top bar's links for the account, the daily pages first: [key, href]; the
+// label is the catalogue's common.nav.<key>. Enforcement pages
 // only where the API answers them (campaigns: the authority; cases: everyone,
 // within their scope; listed hazards: whoever supervises).
 // Who may verify or return a rectification (the verification rule's roles;
@@ -58,22 +59,22 @@ export function hasOwnWork(account) {
 export function navigationOf(account) {
   const role = account && account.role;
   const daily = [];
-  if (hasOwnWork(account)) daily.push(["work", "/app/work.html", "我的工作 My work"]);
-  if (mayVerify(account)) daily.push(["queue", "/app/queue.html", "待验收 Close-out"]);
-  if (hasOwnWork(account)) daily.push(["inbox", "/app/inbox.html", "通知 Inbox"]);
-  if (isEnterpriseRole(role)) daily.push(["report", "/app/report.html", "上报隐患 Report"]);
-  const links = [...daily, ["enterprise", "/app/enterprise.html", "Enterprise"],
-                 ["authority", "/app/authority.html", "Authority"]];
-  if (mayEnforce(account)) links.push(["campaigns", "/app/campaigns.html", "执法计划 Campaigns"]);
-  if (role) links.push(["cases", "/app/cases.html", "执法案件 Cases"]);
+  if (hasOwnWork(account)) daily.push(["work", "/app/work.html"]);
+  if (mayVerify(account)) daily.push(["queue", "/app/queue.html"]);
+  if (hasOwnWork(account)) daily.push(["inbox", "/app/inbox.html"]);
+  if (isEnterpriseRole(role)) daily.push(["report", "/app/report.html"]);
+  const links = [...daily, ["enterprise", "/app/enterprise.html"],
+                 ["authority", "/app/authority.html"]];
+  if (mayEnforce(account)) links.push(["campaigns", "/app/campaigns.html"]);
+  if (role) links.push(["cases", "/app/cases.html"]);
   if (isAuthorityRole(role) || role === "integrator") {
-    links.push(["listed", "/app/listed.html", "挂牌督办 Listed"]);
+    links.push(["listed", "/app/listed.html"]);
   }
   // management: positions (the enterprise's, read by who supervises it too; from an
   // enterprise's page for the authority), accounts (who may list them), one's own password
-  if (isEnterpriseRole(role)) links.push(["positions", "/app/positions.html", "岗位 Positions"]);
-  if (mayManageAccounts(account)) links.push(["accounts", "/app/accounts.html", "账号 Accounts"]);
-  if (role) links.push(["password", "/app/password.html", "密码 Password"]);
+  if (isEnterpriseRole(role)) links.push(["positions", "/app/positions.html"]);
+  if (mayManageAccounts(account)) links.push(["accounts", "/app/accounts.html"]);
+  if (role) links.push(["password", "/app/password.html"]);
   return links;
 }
 

@@ -1,6 +1,7 @@
 // Small DOM helpers shared by the pages. Text always goes in as text nodes,
 // never as HTML, so data from the API cannot inject markup.
 import { account, clearSession, loginUrl, token } from "./api.js";
+import { language, setLanguage, t } from "./i18n.js";
 import { navigationOf } from "./roles.js";
 
 export function h(tag, attrs, ...children) {
@@ -111,7 +112,7 @@ export function daysLeft(deadline, zone, now = Date.now()) {
 
 // An amount as the API gives it (a decimal string) with its currency; never a float.
 export function amount(value, currency) {
-  if (value === null || value === undefined) return "未载明 not stated";
+  if (value === null || value === undefined) return t("common.not_stated");
   return `${value} ${currency || ""}`.trim();
 }
 
@@ -126,7 +127,7 @@ export function field(label, name, input, { id, hint } = {}) {
 }
 
 // The API's reasons per field, each in the box of its field inside `root`, or
-// of the nearest enclosing field that has one (quotas.武康街道 → quotas); what
+// of the nearest enclosing field that has one (quotas.<town> → quotas); what
 // has no box stays in the message errorMessage shows. Returns how many were placed.
 export function showFieldErrors(root, fields) {
   root.querySelectorAll(".field-error").forEach((box) => { box.textContent = ""; });
@@ -163,29 +164,35 @@ function flattenFields(fields, prefix = "") {
 
 export function gradeBadge(grade, big = false) {
   return h("span", { class: "grade grade-" + (grade || "none") + (big ? " big" : ""),
-                     title: "grade " + (grade || "none") }, grade || "–");
+                     title: t("common.grade", { grade: grade || "–" }) }, grade || "–");
+}
+
+// A label of the catalogue for a value the API gives (a level, a status, a
+// role), or the value itself where the catalogue has none.
+export function labelOf(prefix, value) {
+  const key = prefix + "." + value;
+  const text = t(key);
+  return text === key ? String(value) : text;
 }
 
 export function levelBadge(level) {
-  return h("span", { class: "badge " + level }, level);
+  return h("span", { class: "badge " + level }, labelOf("common.level", level));
 }
 
 export function statusBadge(hazard) {
-  const label = { reported: "open", returned: "returned", rectification_submitted:
-                  "awaiting verification", closed: "closed" }[hazard.status] || hazard.status;
-  return h("span", { class: "badge " + (hazard.status === "closed" ? "closed" : "") }, label);
+  return h("span", { class: "badge " + (hazard.status === "closed" ? "closed" : "") },
+           labelOf("common.status", hazard.status));
 }
 
-// Listed supervision (挂牌督办): a page of listed hazards as a table, Chinese
-// first; `leading(hazard)` gives the cells before the hazard's own, under `titles`.
+// Listed supervision: a page of listed hazards as a table; `leading(hazard)` gives the cells before the hazard's own, under `titles`.
 // `zone`: the deployment's time zone (deployment.js), in which days left are counted.
 export function listedTable(page, leading = () => [], titles = [], zone = "Asia/Shanghai") {
-  if (!page.items.length) return message("ok", "无挂牌督办隐患 · No hazard is listed for supervision.");
+  if (!page.items.length) return message("ok", t("common.listed.none"));
   const now = Date.now();
   return [h("div", { class: "table-wrap" }, h("table", { class: "listed" },
-    h("thead", {}, h("tr", {}, [...titles, "类别 Category", "描述 Description",
-                                "督办单位 Office", "督办期限 Deadline", "剩余天数 Days left",
-                                "状态 Status"].map((title) => h("th", {}, title)))),
+    h("thead", {}, h("tr", {}, [...titles, ...["category", "description", "office", "deadline",
+                                               "days_left", "status"]
+      .map((name) => t("common.listed." + name))].map((title) => h("th", {}, title)))),
     h("tbody", {}, page.items.map((hazard) => {
       const left = daysLeft(hazard.listing_deadline, zone, now);
       return h("tr", { class: left < 0 ? "late" : "", dataset: { hazardId: hazard.id } },
@@ -194,12 +201,13 @@ export function listedTable(page, leading = () => [], titles = [], zone = "Asia/
         h("td", {}, hazardLink(hazard)),
         h("td", {}, hazard.listing_office),
         h("td", {}, dayIn(hazard.listing_deadline, zone)),
-        h("td", { class: "num" }, left < 0 ? h("span", { class: "badge overdue" }, "已逾期 overdue")
+        h("td", { class: "num" }, left < 0 ? h("span", { class: "badge overdue" }, t("common.overdue"))
                                            : String(left)),
         h("td", {}, statusBadge(hazard)));
     })))),
     page.total > page.items.length
-      ? h("small", {}, `${page.items.length} / ${page.total}`) : null];
+      ? h("small", {}, t("common.shown_of", { shown: page.items.length, total: page.total }))
+      : null];
 }
 
 export function message(kind, text) {
@@ -228,22 +236,31 @@ function flatten(reasons) {
   return [String(reasons)];
 }
 
-// The top bar of every page: where to go, who is logged in.
+// The top bar of every page: where to go, who is logged in, the language switch.
 export function topbar(current) {
   const who = account();
   const links = navigationOf(who);
   const session = token()
-    ? [h("span", { class: "who" }, who ? who.username + " · " + who.role.replace(/_/g, " ") : ""),
+    ? [h("span", { class: "who" }, who ? who.username + " · " + labelOf("common.role", who.role) : ""),
        h("button", { type: "button", class: "small", onclick: () => {
          clearSession();
          location.assign("/app/login.html");
-       } }, "Log out")]
-    : [h("a", { href: loginUrl() }, "Log in")];
+       } }, t("common.log_out"))]
+    : [h("a", { href: loginUrl() }, t("common.log_in"))];
   return h("header", { class: "topbar" },
-    h("a", { class: "brand", href: "/app/" }, "E-inspection"),
-    h("nav", {}, links.map(([key, href, label]) =>
-      h("a", { href, "aria-current": key === current ? "page" : null }, label))),
-    session);
+    h("a", { class: "brand", href: "/app/" }, t("common.brand")),
+    h("nav", {}, links.map(([key, href]) =>
+      h("a", { href, "aria-current": key === current ? "page" : null }, t("common.nav." + key)))),
+    session,
+    languageSwitch());
+}
+
+// To the other language, remembered on the device.
+export function languageSwitch() {
+  const other = language() === "zh" ? "en" : "zh";
+  return h("button", { type: "button", class: "small language-switch", lang: other === "zh" ? "zh-CN" : "en",
+                       title: t("common.language_switch_title"),
+                       onclick: () => setLanguage(other) }, t("common.language_switch"));
 }
 
 export function mountTopbar(current) {

@@ -2,6 +2,7 @@
 // waiting for its verification, its unread notices — each hazard a link to
 // its page, times in the deployment's time zone.
 import { account, get } from "./api.js";
+import { t } from "./i18n.js";
 import { $, errorMessage, fill, h, hazardLink, message, mountTopbar, timeIn } from "./ui.js";
 import { mayVerify } from "./roles.js";
 import { timeZone } from "./deployment.js";
@@ -38,50 +39,50 @@ function hazardTable(rows, columns) {
 
 function more(list) {
   return list.total > list.items.length
-    ? h("small", {}, `${list.items.length} / ${list.total}`) : null;
+    ? h("small", {}, t("common.shown_of", { shown: list.items.length, total: list.total })) : null;
 }
 
 function showAssigned(assigned) {
   $("#assigned-count").textContent = String(assigned.total);
   if (!assigned.items.length) {
-    fill(body("assigned"), message("ok", "没有指派给您的隐患 · Nothing is assigned to you."));
+    fill(body("assigned"), message("ok", t("work.nothing_assigned")));
     return;
   }
   fill(body("assigned"), hazardTable(assigned.items, [
-    ["级别 Level", (x) => levelTag(x.level)],
-    ["类别 Category", (x) => x.category],
-    ["描述 Description", (x) => hazardLink(x)],
-    ["状态 Status", (x) => [statusTag(x), x.overdue ? h("span", { class: "badge overdue" },
-                                                       "已逾期 overdue") : null]],
-    ["完成期限 Due", (x) => timeIn(x.assignment_due, zone)],
+    [t("work.level"), (x) => levelTag(x.level)],
+    [t("work.category"), (x) => x.category],
+    [t("work.description"), (x) => hazardLink(x)],
+    [t("work.status"), (x) => [statusTag(x), x.overdue ? h("span", { class: "badge overdue" },
+                                                          t("common.overdue")) : null]],
+    [t("work.due"), (x) => timeIn(x.assignment_due, zone)],
   ]), more(assigned));
 }
 
 function showAwaiting(awaiting) {
   $("#awaiting-count").textContent = String(awaiting.total);
   if (!mayVerify(account())) {
-    fill(body("awaiting"), message("info", "您的角色不验收整改 · Your role does not verify rectifications."));
+    fill(body("awaiting"), message("info", t("work.role_does_not_verify")));
     return;
   }
   if (!awaiting.items.length) {
-    fill(body("awaiting"), message("ok", "没有待您验收的整改 · Nothing waits for your verification."));
+    fill(body("awaiting"), message("ok", t("work.nothing_awaiting")));
     return;
   }
   fill(body("awaiting"), hazardTable(awaiting.items, [
-    ["级别 Level", (x) => levelTag(x.level)],
-    ["类别 Category", (x) => x.category],
-    ["描述 Description", (x) => hazardLink(x)],
-    ["整改完成 Rectified", (x) => timeIn(x.rectified_at, zone)],
+    [t("work.level"), (x) => levelTag(x.level)],
+    [t("work.category"), (x) => x.category],
+    [t("work.description"), (x) => hazardLink(x)],
+    [t("work.rectified"), (x) => timeIn(x.rectified_at, zone)],
   ]), more(awaiting),
   h("div", { class: "actions" }, h("a", { class: "button", href: "/app/queue.html" },
-                                   "去验收 Go to close-out")));
+                                   t("work.go_to_queue"))));
 }
 
 function showUnread(unread) {
   $("#unread-count").textContent = String(unread.unread);
   const inboxes = unread.inboxes.filter((inbox) => inbox.unread > 0);
   if (!inboxes.length) {
-    fill(body("unread"), message("ok", "没有未读通知 · No unread notice."));
+    fill(body("unread"), message("ok", t("work.no_unread")));
     return;
   }
   fill(body("unread"), inboxes.map((inbox) => h("div", { class: "inbox-summary",
@@ -91,5 +92,5 @@ function showUnread(unread) {
       h("a", { href: "/app/inbox.html#notice-" + encodeURIComponent(notice.notice_id) },
         notice.title), " ", h("small", {}, timeIn(notice.issued_at, zone))))))),
   h("div", { class: "actions" }, h("a", { class: "button", href: "/app/inbox.html" },
-                                   "全部通知 All notices")));
+                                   t("work.all_notices"))));
 }
