@@ -381,7 +381,7 @@ def test_a_temporary_password_is_changed_on_the_login_page_before_anything_else(
             "form": os.path.join(screenshots, "temporary-password-%s.png" % platform.backend)})
     assert shown["login_form_hidden"]
     assert "commonly used" in shown["refused"]
-    assert shown["landed_url"].endswith("/app/enterprise.html")
+    assert shown["landed_url"].endswith("/app/work.html")          # staff start on My work
     assert shown["account"]["must_change_password"] is False
     assert requests.post(platform.base_url + "/api/v1/auth/token", json={
         "username": staff.username, "password": "my own long password"},

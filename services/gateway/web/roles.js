@@ -10,11 +10,21 @@ export function isAuthorityRole(role) {
   return AUTHORITY_ROLES.includes(role);
 }
 
+// Where each role starts its day: staff and the grid's and town's officers on
+// My work (rounds due, hazards assigned or waiting for them, notices); the
+// enterprise's manager on its dashboard (score, hazards, ledger); the
+// authority's inspectors and admins on the authority's dashboard.
+const HOMES = {
+  enterprise_staff: "/app/work.html",
+  enterprise_manager: "/app/enterprise.html",
+  grid_officer: "/app/work.html",
+  town_officer: "/app/work.html",
+  authority_inspector: "/app/authority.html",
+  authority_admin: "/app/authority.html",
+};
+
 export function homeOf(account) {
-  const role = account && account.role;
-  if (isEnterpriseRole(role)) return "/app/enterprise.html";
-  if (isAuthorityRole(role)) return "/app/authority.html";
-  return "/app/";
+  return HOMES[account && account.role] || "/app/";
 }
 
 // The kind of inspection a role does on site.
@@ -58,20 +68,20 @@ export function hasOwnWork(account) {
 
 export function navigationOf(account) {
   const role = account && account.role;
-  const daily = [];
-  if (hasOwnWork(account)) daily.push(["work", "/app/work.html"]);
-  if (mayVerify(account)) daily.push(["queue", "/app/queue.html"]);
-  if (hasOwnWork(account)) daily.push(["inbox", "/app/inbox.html"]);
-  if (isEnterpriseRole(role)) daily.push(["report", "/app/report.html"]);
-  const links = [...daily, ["enterprise", "/app/enterprise.html"],
-                 ["authority", "/app/authority.html"]];
+  const links = [];
+  if (hasOwnWork(account)) links.push(["work", "/app/work.html"]);
+  if (mayVerify(account)) links.push(["queue", "/app/queue.html"]);
+  if (hasOwnWork(account)) links.push(["inbox", "/app/inbox.html"]);
+  if (isEnterpriseRole(role)) links.push(["report", "/app/report.html"]);
+  // the dashboards: the enterprise's own for its people; the authority's for who
+  // supervises (an integrator reads both through its grant, from the start page)
+  if (isEnterpriseRole(role)) links.push(["enterprise", "/app/enterprise.html"]);
+  if (isAuthorityRole(role) || role === "integrator") links.push(["authority", "/app/authority.html"]);
   if (mayEnforce(account)) links.push(["campaigns", "/app/campaigns.html"]);
   if (role) links.push(["cases", "/app/cases.html"]);
-  if (isAuthorityRole(role) || role === "integrator") {
-    links.push(["listed", "/app/listed.html"]);
-  }
-  // management: positions (the enterprise's, read by who supervises it too; from an
-  // enterprise's page for the authority), accounts (who may list them), one's own password
+  if (isAuthorityRole(role) || role === "integrator") links.push(["listed", "/app/listed.html"]);
+  // management: positions (the enterprise's; the authority reaches them from an
+  // enterprise's page), accounts (who may manage them), one's own password
   if (isEnterpriseRole(role)) links.push(["positions", "/app/positions.html"]);
   if (mayManageAccounts(account)) links.push(["accounts", "/app/accounts.html"]);
   if (role) links.push(["password", "/app/password.html"]);
