@@ -150,6 +150,8 @@ def to_csv(columns, rows, zone, lang=None):
 
 def display_width(text):
     """How many character cells `text` takes: two for a wide (CJK) character."""
+    if text.isascii():
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
