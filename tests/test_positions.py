@@ -171,6 +171,10 @@ def test_a_retired_position_is_kept_but_out_of_use(api, platform):
 def test_edited_and_retired_positions_replay_to_the_same_rows(api, platform):
     enterprise_id = register(api)
     place = site(api, enterprise_id)
+    required = created(api.post("/api/v1/checklists", factories.checklist(
+        title="Replayed requirement", industry="replay-" + uuid.uuid4().hex[:6],
+        required_frequency="monthly")))
+    created(api.post("/api/v1/checklists/%s/publish" % required["id"]), 200)
     other = fixtures.position(api, enterprise_id, name="Dock")
     created(patch(api, place.position_id, {"name": "Boiler house", "longitude": 120.01,
                                            "checklist_ids": []}), 200)
@@ -192,6 +196,9 @@ def test_edited_and_retired_positions_replay_to_the_same_rows(api, platform):
     finally:
         engine.dispose()
     assert after == before
+    assert any(required["id"] in row and "monthly" in row for row in before["checklists"])
+    assert any(required["id"] in row and "monthly" in row
+               for row in before["checklist_versions"])
     rows = {row[0]: row for row in before["positions"]}
     assert "Boiler house" in rows[place.position_id]
     assert rows[other["id"]][-1] == "gone"              # retirement_reason

@@ -130,8 +130,9 @@ def required_frequency(checklist):
 
 def requirements(checklists, enterprise, schedule_views, today):
     """For each universal checklist with a required frequency (published)
-    that applies to the enterprise: whether a schedule of it that has not
-    ended before `today` comes at least that often, and which ones do."""
+    that applies to the enterprise: whether a schedule of it that still has
+    rounds from `today` on (not ended, or ending after today: `ends_on` has
+    no round) comes at least that often, and which ones do."""
     found = []
     for checklist in checklists:
         frequency = checklist.get("published_version") and required_frequency(checklist)
@@ -139,7 +140,7 @@ def requirements(checklists, enterprise, schedule_views, today):
             continue
         meeting = [each["id"] for each in schedule_views
                    if each["checklist_id"] == checklist["id"]
-                   and (each["ends_on"] is None or each["ends_on"] >= today.isoformat())
+                   and (each["ends_on"] is None or each["ends_on"] > today.isoformat())
                    and calendar.at_least_as_often(each, frequency)]
         found.append({"checklist_id": checklist["id"], "title": checklist["title"],
                       "required_frequency": frequency, "satisfied": bool(meeting),

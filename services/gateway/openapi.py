@@ -332,7 +332,8 @@ ROUTES = {
         "schedules", views.ScheduleList,
         description="`requirements`: each universal checklist (published) with a "
                     "`required_frequency` that applies to the enterprise, `satisfied` when a "
-                    "schedule of it not ended before today comes at least that often "
+                    "schedule of it with rounds from today on (not ended, or ending after "
+                    "today) comes at least that often "
                     "(daily and shift > weekly > monthly; a weekly schedule on all seven days "
                     "counts as daily, a shift schedule on some weekdays only as weekly), "
                     "with those schedules' ids."),

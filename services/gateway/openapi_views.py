@@ -904,8 +904,8 @@ class Requirement(Schema):
     title = _text()
     required_frequency = _one_of(SCHEDULE_FREQUENCIES)
     satisfied = fields.Boolean(required=True, metadata={
-        "description": "a schedule of the checklist, not ended before today, comes at least "
-                       "that often"})
+        "description": "a schedule of the checklist with rounds from today on comes at "
+                       "least that often"})
     schedule_ids = _list(fields.String(), metadata={"description": "those schedules"})
 
 
