@@ -385,8 +385,9 @@ class ChecklistService(HealthCheck):
             self._record(conn, positions.stream_id(position.id), position.version,
                          *position.pending)
             return projections.position_view(self._position_row(conn, position_id))
+        # a scan at the position meanwhile moves its stream on: try again
         return self.store.command(acting, "update_position", [position_id, payload]).run(
-            execute)
+            execute, attempts=3)
 
     @rpc
     def retire_position(self, position_id, payload, acting):
@@ -419,11 +420,10 @@ class ChecklistService(HealthCheck):
         long list, not a change of the position."""
         with self.store.connect() as conn:
             self._position_row(conn, position_id, scope, actor)
-            events = eventstore.load_stream(conn, positions.stream_id(position_id))
+            events = eventstore.load_stream(conn, positions.stream_id(position_id),
+                                            leaving_out=("PositionScanned",))
         history = []
         for event in events:
-            if event.name == "PositionScanned":
-                continue
             entry = event.to_dict()
             entry["data"] = {key: value for key, value in entry["data"].items()
                              if key != "token"}
