@@ -10,13 +10,12 @@ same rows."""
 import json
 import uuid
 
-from sqlalchemy import select
 
 from einspection import eventstore
 from einspection.contract import utcnow
 from einspection.days import deployment_zone, local_day
 from einspection.db import make_engine
-from services.checklist import positions, projections
+from services.checklist import positions
 
 from . import factories, fixtures
 from .fixtures import account, created, position_token, site
@@ -180,21 +179,7 @@ def test_edited_and_retired_positions_replay_to_the_same_rows(api, platform):
                                            "checklist_ids": []}), 200)
     created(api.post("/api/v1/positions/%s/retirement" % other["id"], {"reason": "gone"}), 200)
 
-    def snapshot(conn):
-        return {table.name: sorted(tuple(str(value) for value in row)
-                                   for row in conn.execute(select(table)).all())
-                for table in projections.TABLES}
-
-    engine = make_engine(platform.database_urls["checklist"])
-    try:
-        with engine.connect() as conn:
-            transaction = conn.begin()
-            before = snapshot(conn)
-            projections.rebuild(conn)
-            after = snapshot(conn)
-            transaction.rollback()
-    finally:
-        engine.dispose()
+    before, after = fixtures.checklist_read_models_replayed(platform)
     assert after == before
     assert any(required["id"] in row and "monthly" in row for row in before["checklists"])
     assert any(required["id"] in row and "monthly" in row

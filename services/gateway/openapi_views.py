@@ -275,23 +275,29 @@ class Position(Schema):
 PositionPage = _page_of(Position, "PositionPage")
 
 
-class PositionChange(Schema):
-    """One change of the position as a CloudEvents envelope: registered,
-    code issued (without the token), updated (the changed fields only),
-    retired. Scans are not changes and are left out."""
+class StoredEvent(Schema):
+    """One event of a stream as a CloudEvents envelope."""
     specversion = _text()
     id = _text()
     source = _text()
-    type = _text(metadata={"example": "einspection.position.updated.v1"})
+    type = _text()
     time = _instant()
     subject = _text()
     datacontenttype = _text()
-    actor = _text(metadata={"description": "who changed it: the authenticated account"})
+    actor = _text(metadata={"description": "who acted: the authenticated account's username, "
+                                           "or the service that acted by itself"})
     correlationid = _text()
     causationid = _text()
     streamid = _text()
     streamversion = fields.Integer(required=True)
-    data = fields.Dict(required=True)
+    data = fields.Dict(required=True, metadata={"description": "the event's data, per its type"})
+
+
+class PositionChange(StoredEvent):
+    """One change of the position: registered, code issued (without the
+    token), updated (the changed fields only), retired. Scans are not
+    changes and are left out."""
+    type = _text(metadata={"example": "einspection.position.updated.v1"})
 
 
 class PositionHistory(Schema):
@@ -658,24 +664,13 @@ class HazardStatistics(Schema):
     previous_period = fields.Nested(Period, metadata={"description": "with compare: its period"})
 
 
-class HistoryEntry(Schema):
+class HistoryEntry(StoredEvent):
     """One event of the hazard's stream as a CloudEvents envelope, with the
     status it led to."""
-    specversion = _text()
-    id = _text()
-    source = _text()
     type = _text(metadata={"example": "einspection.hazard.reported.v1"})
-    time = _instant()
-    subject = _text()
-    datacontenttype = _text()
     actor = _text(metadata={"description": "who acted: the authenticated account's username, "
                                            "or the service that acted by itself "
                                            "(hazard-service: the overdue check)"})
-    correlationid = _text()
-    causationid = _text()
-    streamid = _text()
-    streamversion = fields.Integer(required=True)
-    data = fields.Dict(required=True, metadata={"description": "the event's data, per its type"})
     status = _one_of(HAZARD_STATES)
 
 
