@@ -12,10 +12,8 @@ import openpyxl
 import pytest
 from PIL import Image
 from pypdf import PdfReader
-from sqlalchemy import select
 
-from einspection.db import make_engine
-from services.checklist import documents, projections
+from services.checklist import documents
 from services.checklist.positions import scan_url
 
 from . import factories, fixtures
@@ -390,20 +388,6 @@ def test_the_read_models_rebuild_from_the_events_to_the_same_rows(api, platform)
         "kind": "meeting", "topic": "monthly safety meeting", "recorded_by": "boss",
         "held_on": factories.ago(days=1).date().isoformat()}))
 
-    def snapshot(conn):
-        return {table.name: sorted(tuple(str(value) for value in row)
-                                   for row in conn.execute(select(table)).all())
-                for table in projections.TABLES}
-
-    engine = make_engine(platform.database_urls["checklist"])
-    try:
-        with engine.connect() as conn:
-            transaction = conn.begin()
-            before = snapshot(conn)
-            projections.rebuild(conn)
-            after = snapshot(conn)
-            transaction.rollback()
-    finally:
-        engine.dispose()
+    before, after = fixtures.checklist_read_models_replayed(platform)
     assert before["inspections"] and before["position_scans"] and before["safety_actions"]
     assert after == before

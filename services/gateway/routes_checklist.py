@@ -102,6 +102,24 @@ class ChecklistRoutes:
         return file_response(call(self.checklist.position_qr, position_id, "svg",
                                   **self._reading(request)))
 
+    @http("PATCH", "/api/v1/positions/<string:position_id>")
+    @endpoint("positions.update", roles=MANAGERS)
+    def update_position(self, request, position_id):
+        return 200, call(self.checklist.update_position, position_id, read_json(request),
+                         **self._acting(request))
+
+    @http("POST", "/api/v1/positions/<string:position_id>/retirement")
+    @endpoint("positions.retire", roles=MANAGERS)
+    def retire_position(self, request, position_id):
+        return 200, call(self.checklist.retire_position, position_id, read_json(request),
+                         **self._acting(request))
+
+    @http("GET", "/api/v1/positions/<string:position_id>/history")
+    @endpoint("positions.history")
+    def position_history(self, request, position_id):
+        return 200, {"items": call(self.checklist.position_history, position_id,
+                                   **self._reading(request))}
+
     @http("POST", "/api/v1/positions/<string:position_id>/rotate-code")
     @endpoint("positions.rotate_code", roles=MANAGERS)
     def rotate_code(self, request, position_id):
