@@ -5,15 +5,17 @@ each id, with no call to the register per row.
 | event (owner) | row |
 | --- | --- |
 | EnterpriseRegistered (checklist) | `hazard_enterprise_names`: enterprise_id, name |
-| PositionRegistered (checklist) | `hazard_position_names`: position_id, enterprise_id, name |
+| PositionRegistered, PositionUpdated (checklist) | `hazard_position_names`: position_id, enterprise_id, name, the version of the position's stream the name is from |
 
 Received once each through the hazard service's own queue (the inbox of
 commands.CONSUMER, beside the InspectionLogged it raises hazards from) and
-rebuilt from that inbox by `python -m services.hazard.cli replay`. A name is
-set by its registration alone, so the same events give the same rows in any
-order. An enterprise registered before the hazard service consumed these
+rebuilt from that inbox by `python -m services.hazard.cli replay`. An
+enterprise's name is set by its registration; a position's by its
+registration and renamed by a PositionUpdated that changes it, the later
+version of the position's stream winning — so the same events give the same
+rows in any order. An enterprise registered before the hazard service consumed these
 events has no row: its exports show the id with an empty name."""
-from sqlalchemy import Column, MetaData, String, Table, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, select
 
 from einspection import eventstore
 from einspection.db import upsert
@@ -21,8 +23,9 @@ from einspection.projection import paged
 
 from .commands import CONSUMER
 
-SUBSCRIBED = ["einspection.enterprise.registered.v1", "einspection.position.registered.v1"]
-NAMED = ("EnterpriseRegistered", "PositionRegistered")
+SUBSCRIBED = ["einspection.enterprise.registered.v1", "einspection.position.registered.v1",
+              "einspection.position.updated.v1"]
+NAMED = ("EnterpriseRegistered", "PositionRegistered", "PositionUpdated")
 
 metadata = MetaData()
 
@@ -37,6 +40,7 @@ position_names = Table(
     Column("position_id", String(64), primary_key=True),
     Column("enterprise_id", String(64), nullable=False),
     Column("name", String(200), nullable=False),
+    Column("name_version", Integer, nullable=False),
 )
 
 TABLES = [enterprise_names, position_names]
@@ -48,10 +52,21 @@ def apply(conn, event):
     if event.name == "EnterpriseRegistered":
         upsert(conn, enterprise_names, {"enterprise_id": data["enterprise_id"],
                                         "name": data["name"]}, ["enterprise_id"], ["name"])
-    elif event.name == "PositionRegistered":
-        upsert(conn, position_names, {key: data[key] for key in
-                                      ("position_id", "enterprise_id", "name")},
-               ["position_id"], ["enterprise_id", "name"])
+    elif event.name in ("PositionRegistered", "PositionUpdated") and "name" in data:
+        _name_position(conn, data, event.stream_version)
+
+
+def _name_position(conn, data, version):
+    c = position_names.c
+    found = conn.execute(select(c.name_version).where(
+        c.position_id == data["position_id"])).scalar()
+    if found is None:
+        conn.execute(position_names.insert().values(
+            position_id=data["position_id"], enterprise_id=data["enterprise_id"],
+            name=data["name"], name_version=version))
+    elif version > found:
+        conn.execute(position_names.update().where(c.position_id == data["position_id"])
+                     .values(name=data["name"], name_version=version))
 
 
 def receive(conn, event):

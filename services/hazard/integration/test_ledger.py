@@ -1,6 +1,7 @@
 """The hazard service's store side on SQLite and PostgreSQL: events, ledger and
 inbox in one transaction; hazards from inspections once; overdue once."""
 import csv
+import dataclasses
 import io
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -242,12 +243,15 @@ def test_replay_brings_a_ledger_of_the_old_shape_back_with_the_accounts(backend,
 
 # --- the names beside the ids in the exports ------------------------------------------
 
-def registered(event_name, **data):
-    """An EnterpriseRegistered or PositionRegistered as the checklist service publishes it."""
+def registered(event_name, version=1, **data):
+    """An EnterpriseRegistered, PositionRegistered or PositionUpdated as the checklist
+    service publishes it, `version` its place in its stream."""
     base = {"EnterpriseRegistered": {
         "credit_code": "91330521MA2B3C4D5E", "industry": "manufacturing", "town": "Wukang",
-        "grid": "g-1", "registered_at": NOW}, "PositionRegistered": {}}[event_name]
-    return new_event(event_name, dict(base, **data), actor="admin")
+        "grid": "g-1", "registered_at": NOW}, "PositionRegistered": {},
+        "PositionUpdated": {"updated_at": NOW}}[event_name]
+    return dataclasses.replace(new_event(event_name, dict(base, **data), actor="admin"),
+                               stream_version=version)
 
 
 def test_the_names_come_from_the_registers_events_once_and_replay_to_the_same_rows(store):
@@ -300,6 +304,24 @@ def test_the_names_come_from_the_registers_events_once_and_replay_to_the_same_ro
     assert cell["岗位名称 position"].value == "锅炉房 Boiler room"
     assert dict(zip(header, sheet[3]))["企业名称 enterprise"].data_type == "s"   # not a formula
     assert sheet.auto_filter.ref == "A1:AC3" and sheet.freeze_panes == "A2"
+
+    # a renamed position: the later version of its stream wins, in whatever order
+    # the registration and the renames arrive
+    renames = [registered("PositionUpdated", version=4, position_id="p-2", enterprise_id="e-1",
+                          name="二号库房"),
+               registered("PositionRegistered", version=1, position_id="p-2",
+                          enterprise_id="e-1", name="库房"),
+               registered("PositionUpdated", version=3, position_id="p-2", enterprise_id="e-1",
+                          name="一号库房"),
+               registered("PositionUpdated", version=5, position_id="p-2", enterprise_id="e-1",
+                          latitude=30.5)]                      # no name: no change of it
+    for event in renames:
+        with store.begin() as conn:
+            names.receive(conn, event)
+    with store.connect() as conn:
+        before = names.snapshot(conn)
+        assert conn.execute(select(names.position_names.c.name).where(
+            names.position_names.c.position_id == "p-2")).scalar() == "二号库房"
 
     # `make replay` rebuilds the names from the inbox alone
     url = store.engine.url.render_as_string(hide_password=False)
