@@ -1,6 +1,7 @@
 // The cases the account may see (an enterprise's accounts: their own), with
 // filters by status and campaign: enterprise, status, the fines.
 import { account, all, get } from "./api.js";
+import { t } from "./i18n.js";
 import { $, amount, dateTime, errorMessage, fill, h, message, mountTopbar } from "./ui.js";
 import { mayEnforce } from "./roles.js";
 import { caseStatus } from "./enforcement.js";
@@ -44,11 +45,11 @@ async function load() {
                                                 campaign_id: $("#filter-campaign").value,
                                                 page, size: PAGE_SIZE });
     const pages = Math.max(1, Math.ceil(answer.total / PAGE_SIZE));
-    $("#cases-page").textContent = `第 ${page} / ${pages} 页 · ${answer.total} 件案件 cases`;
+    $("#cases-page").textContent = t("cases.page", { page, pages, total: answer.total });
     $("#cases-prev").disabled = page <= 1;
     $("#cases-next").disabled = page >= pages;
     if (!answer.items.length) {
-      fill(rows, h("tr", {}, h("td", { colspan: 8 }, message("info", "无案件 · No case."))));
+      fill(rows, h("tr", {}, h("td", { colspan: 8 }, message("info", t("cases.none")))));
       return;
     }
     fill(rows, answer.items.map((row) => {
