@@ -309,8 +309,8 @@ async function verify() {
         answer.committed_before_revealed === null ? null
           : yes(answer.committed_before_revealed, t("campaign.committed_first"),
                 t("campaign.not_committed_first"))),
-      h("small", {}, t("campaign.verify_line", { algorithm: answer.algorithm, seed: answer.seed,
-                                                 digest: answer.snapshot_digest })),
+      h("small", {}, t("campaign.verify_line", { algorithm: answer.algorithm, seed: answer.seed }),
+        " ", h("code", { class: "digest" }, answer.snapshot_digest)),
       answer.differences.length ? h("ul", {}, answer.differences.map((d) => h("li", {},
         `${d.part}${d.position === null ? "" : " #" + d.position}: ${JSON.stringify(d.recorded)}` +
         ` ≠ ${JSON.stringify(d.recomputed)}`))) : null));
