@@ -5,8 +5,9 @@
 // "verify", which re-runs the draw from its record on the server.
 import { account, all, download, get, post } from "./api.js";
 import { t } from "./i18n.js";
-import { $, dateTime, errorMessage, field, fill, h, labelOf, message, mountTopbar,
-         showFieldErrors } from "./ui.js";
+import { $, errorMessage, field, fill, h, labelOf, message, mountTopbar,
+         showFieldErrors, timeIn } from "./ui.js";
+import { timeZone } from "./deployment.js";
 import { mayEnforce } from "./roles.js";
 
 const STEPS = [
@@ -16,6 +17,7 @@ const STEPS = [
 const campaignId = new URLSearchParams(location.search).get("id");
 const path = "/api/v1/campaigns/" + encodeURIComponent(campaignId || "");
 let enterprises = new Map();
+let zone = "Asia/Shanghai";
 
 mountTopbar("campaigns");
 $("#download-record").addEventListener("click", downloadRecord);
@@ -27,6 +29,7 @@ async function main() {
     fill($("#status"), message("error", t("campaign.no_id")));
     return;
   }
+  zone = await timeZone();
   try {
     enterprises = new Map((await all("/api/v1/enterprises", {}, 100000)).map((e) => [e.id, e]));
   } catch (_) { /* names are a help: ids stand in for them */ }
@@ -85,7 +88,7 @@ function drawSteps(campaign) {
     return h("li", { class: step ? "done" : (key === nextOf(campaign.status) ? "current" : ""),
                      dataset: { step: key } },
       h("strong", {}, t("campaign.step." + key)),
-      step ? h("small", {}, `${dateTime(step.at)} · ${step.actor}`) : null);
+      step ? h("small", {}, `${timeIn(step.at, zone)} · ${step.actor}`) : null);
   }));
 }
 
@@ -164,7 +167,7 @@ function drawCommitment(campaign) {
     h("dt", {}, t("campaign.assignment_digest")),
     h("dd", {}, h("code", { class: "digest" }, commitment.assignment_digest)),
     h("dt", {}, t("campaign.committed")),
-    h("dd", {}, `${dateTime(commitment.committed_at)} · ${commitment.committed_by}`),
+    h("dd", {}, `${timeIn(commitment.committed_at, zone)} · ${commitment.committed_by}`),
     h("dt", {}, t("campaign.candidate_count")),
     h("dd", {}, t("campaign.candidate_summary", {
       candidates: commitment.candidates, excluded: commitment.exclusions,
@@ -186,7 +189,7 @@ function drawTargets(campaign) {
   fill($("#targets-body"),
     h("p", {}, t("campaign.seed_line"), " ", h("code", { id: "seed" }, drawing.seed),
       t("campaign.draw_line", { source: drawing.seed_source, algorithm: drawing.algorithm,
-                                at: dateTime(drawing.drawn_at), by: drawing.drawn_by })),
+                                at: timeIn(drawing.drawn_at, zone), by: drawing.drawn_by })),
     (() => {
       const mandatory = drawing.targets.filter((target) => target.mandatory).length;
       const random = drawing.targets.length - mandatory;

@@ -5,8 +5,9 @@
 import { all, get, post } from "./api.js";
 import { t } from "./i18n.js";
 import { campaignStatus } from "./enforcement.js";
-import { $, date, dateTime, errorMessage, field, fill, h, message, mountTopbar,
-         showFieldErrors } from "./ui.js";
+import { $, dayIn, errorMessage, field, fill, h, message, mountTopbar,
+         showFieldErrors, timeIn } from "./ui.js";
+import { timeZone } from "./deployment.js";
 
 const PAGE_SIZE = 20;
 let page = 1;
@@ -36,6 +37,7 @@ async function loadList() {
       fill(rows, h("tr", {}, h("td", { colspan: 6 }, message("info", t("campaigns.none")))));
       return;
     }
+    const zone = await timeZone();
     fill(rows, answer.items.map((c) => h("tr", { dataset: { campaignId: c.campaign_id } },
       h("td", {}, h("a", { href: "/app/campaign.html?id=" + encodeURIComponent(c.campaign_id) },
                     c.name)),
@@ -43,14 +45,14 @@ async function loadList() {
       h("td", {}, `${c.period_start} – ${c.period_end}`),
       h("td", { class: "num" }, String(c.targets)),
       h("td", {}, campaignStatus(c.status)),
-      h("td", {}, dateTime(c.opened_at), h("br"), h("small", {}, c.opened_by)))));
+      h("td", {}, timeIn(c.opened_at, zone), h("br"), h("small", {}, c.opened_by)))));
   } catch (err) {
     fill(rows, h("tr", {}, h("td", { colspan: 6 }, errorMessage(err))));
   }
 }
 
 async function buildForm() {
-  const today = date(new Date().toISOString());
+  const today = dayIn(Date.now(), await timeZone());
   fill($("#campaign-fields"),
     field(t("campaigns.name"), "name", h("input", { type: "text", required: true,
                                                     placeholder: t("campaigns.name_example") })),

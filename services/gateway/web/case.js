@@ -8,8 +8,8 @@ import { t } from "./i18n.js";
 import { timeZone } from "./deployment.js";
 import { OUTCOMES, caseEvent, caseStatus, outcomeChoice } from "./enforcement.js";
 import { mayEnforce } from "./roles.js";
-import { $, amount, dateTime, dayIn, errorMessage, field, fill, h, labelOf, levelBadge, message,
-         mountTopbar, showFieldErrors } from "./ui.js";
+import { $, amount, dayIn, errorMessage, field, fill, h, labelOf, levelBadge, message,
+         mountTopbar, showFieldErrors, timeIn } from "./ui.js";
 import { categoryNamer, labelIn, violationClasses } from "./taxonomy.js";
 
 const caseId = new URLSearchParams(location.search).get("id");
@@ -81,7 +81,8 @@ function drawHeader(found) {
                                   : "",
       h("a", { href: "/app/enterprise.html?enterprise=" + encodeURIComponent(found.enterprise_id) },
         t("case.dashboard"))),
-    h("div", {}, t("case.opened_line", { at: dateTime(found.opened_at), by: found.opened_by,
+    h("div", {}, t("case.opened_line", { at: timeIn(found.opened_at, state.zone),
+                                         by: found.opened_by,
                                          currency: found.currency,
                                          inspection: found.inspection_id })),
     found.campaign_id && mayEnforce(account())
@@ -90,7 +91,7 @@ function drawHeader(found) {
     found.source ? h("div", {}, t("case.imported", { system: found.source.system,
                                                      ref: found.source.ref })) : null,
     found.closed_at ? h("div", {}, t("case.closed_line", {
-      at: dateTime(found.closed_at), by: found.closed_by,
+      at: timeIn(found.closed_at, state.zone), by: found.closed_by,
       outcome: labelOf("enforcement.outcome", found.outcome) }) +
       (found.close_note ? ` · ${found.close_note}` : "")) : null);
 }
@@ -133,7 +134,8 @@ function drawCitations(found) {
         ? "–" : amount(c.fine_imposed, found.currency)),
       h("td", {}, c.abatement_date || "–"),
       h("td", { class: "abated" }, c.withdrawn ? "–" : c.abated
-        ? h("span", { class: "badge pass" }, t("case.abated", { at: dateTime(c.abated_at) }))
+        ? h("span", { class: "badge pass" },
+            t("case.abated", { at: timeIn(c.abated_at, state.zone) }))
         : (c.abatement_date && c.abatement_date < today && !c.withdrawn
           ? h("span", { class: "badge overdue" }, t("case.abatement_overdue"))
           : h("span", { class: "badge" }, t("case.not_abated")))),
@@ -143,7 +145,7 @@ function drawCitations(found) {
 
 function drawDecision(found) {
   fill($("#decision-body"), found.decided_at
-    ? [h("p", {}, `${dateTime(found.decided_at)} · ${found.decided_by}`),
+    ? [h("p", {}, `${timeIn(found.decided_at, state.zone)} · ${found.decided_by}`),
        h("p", {}, t("case.imposed_total"),
          h("strong", { id: "imposed-total" }, amount(found.totals.imposed, found.currency)))]
     : message("info", t("case.no_penalty")));
@@ -168,7 +170,7 @@ function drawHistory(found) {
       (name) => h("th", {}, t("case.col." + name))))),
     h("tbody", {}, found.history.map((step) => h("tr", { class: "step",
                                                          dataset: { event: step.event } },
-      h("td", {}, dateTime(step.at)), h("td", {}, caseEvent(step.event)),
+      h("td", {}, timeIn(step.at, state.zone)), h("td", {}, caseEvent(step.event)),
       h("td", { class: "actor" }, step.actor)))))));
 }
 

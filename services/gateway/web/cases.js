@@ -2,13 +2,15 @@
 // filters by status and campaign: enterprise, status, the fines.
 import { account, all, get } from "./api.js";
 import { t } from "./i18n.js";
-import { $, amount, dateTime, errorMessage, fill, h, message, mountTopbar } from "./ui.js";
+import { $, amount, errorMessage, fill, h, message, mountTopbar, timeIn } from "./ui.js";
+import { timeZone } from "./deployment.js";
 import { mayEnforce } from "./roles.js";
 import { caseStatus } from "./enforcement.js";
 const PAGE_SIZE = 20;
 const params = new URLSearchParams(location.search);
 let page = 1;
 let enterprises = new Map();
+let zone = "Asia/Shanghai";
 
 mountTopbar("cases");
 if (params.get("status")) $("#filter-status").value = params.get("status");
@@ -22,6 +24,7 @@ main();
 async function main() {
   const [register] = await Promise.allSettled([all("/api/v1/enterprises", {}, 100000),
                                                campaignChoices()]);
+  zone = await timeZone();
   if (register.status === "fulfilled") enterprises = new Map(register.value.map((e) => [e.id, e]));
   await load();
 }
@@ -62,7 +65,7 @@ async function load() {
         h("td", {}, caseStatus(row)),
         h("td", { class: "num" }, String(row.citations)),
         money("proposed"), money("imposed"), money("paid"), money("balance"),
-        h("td", {}, dateTime(row.opened_at)));
+        h("td", {}, timeIn(row.opened_at, zone)));
     }));
   } catch (err) {
     fill(rows, h("tr", {}, h("td", { colspan: 8 }, errorMessage(err))));
