@@ -491,6 +491,7 @@ def daily_assign(page, spec):
     page.wait_for_selector("#assign-form:not([hidden])")
     page.wait_for_selector("#hazard-photos img")
     seen = {"description": page.inner_text("#hazard-description"),
+            "title": page.inner_text("#hazard-title"),
             "summary": page.inner_text("#hazard-summary"),
             "before": page.inner_text("#assignment-body"),
             "choices": attributes(page, "#assignee-choices option", "value")}
@@ -664,6 +665,7 @@ def report(page, spec):
     report_url = page.url
     seen = {"nav": texts(page, ".topbar nav a"), "report_url": report_url,
             "categories": attributes(page, "#f-category option", "value"),
+            "category_labels": texts(page, "#f-category option"),
             "positions": attributes(page, "#f-position_id option", "value")}
     page.select_option("#f-category", spec["category"])
     page.click("#report-submit")
