@@ -425,9 +425,17 @@ def case_read_only(page, spec):
     page.wait_for_selector("#citations-body > *")
     seen.update(citations=citations(page), forms_hidden=page.is_hidden("#officer-forms"),
                 forms=page.locator("#case form").count(),
-                title=page.inner_text("#case-title"))
+                title=page.inner_text("#case-title"),
+                classes=texts(page, "tr.citation td.class"))
     page.screenshot(path=spec["screenshots"]["case"], full_page=True)
     seen["width"] = width_at_375(page)
+    page.click(".topbar .language-switch")              # the same case in English
+    page.wait_for_selector("html[lang=en]", state="attached")
+    page.wait_for_selector("#case:not([hidden]) #history-body tr.step")
+    page.wait_for_selector("#citations-body > *")
+    seen["english"] = {"title": page.inner_text("#case-title"),
+                       "classes": texts(page, "tr.citation td.class"),
+                       "history": texts(page, "#history-body tr.step td:nth-child(2)")}
     return seen
 
 

@@ -324,6 +324,14 @@ def test_an_enterprise_sees_its_own_case_without_the_forms(platform, enforcement
     assert shown["citations"]["ids"] == [c["citation_id"] for c in seen["citations"]]
     assert "阜溪街道网页企业0" in shown["title"]
     assert shown["width"] <= PHONE_WIDTH, shown["too_wide"]
+    # each citation's class by its label: Chinese by default, English on the switch
+    classes = {c["key"]: c for c in created(manager.get("/api/v1/violation-classes"),
+                                            200)["classes"]}
+    assert shown["classes"] == [classes[c["violation_class"]]["zh"] for c in seen["citations"]]
+    assert shown["english"]["classes"] == [classes[c["violation_class"]]["en"]
+                                           for c in seen["citations"]]
+    assert shown["english"]["title"].startswith("Case ")
+    assert shown["english"]["history"][0] == "case opened"
 
 
 def test_listed_hazards_show_their_deadline_and_days_left_in_the_deployments_time_zone(
