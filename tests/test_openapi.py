@@ -415,7 +415,7 @@ REAL_REQUESTS = {
     ("GET", "/api/v1/inspections"): lambda api, d: {
         "query": {"enterprise_id": d["enterprise"], "kind": "self", "sort": "items_failed"}},
     ("GET", "/api/v1/inspections/export.csv"): lambda api, d: {
-        "query": {"enterprise_id": d["enterprise"]}},
+        "query": {"enterprise_id": d["enterprise"], "lang": "zh"}},
     ("GET", "/api/v1/inspections/export.xlsx"): lambda api, d: {
         "query": {"enterprise_id": d["enterprise"]}},
     ("GET", "/api/v1/inspections/<string:inspection_id>"): lambda api, d: {
@@ -458,7 +458,7 @@ REAL_REQUESTS = {
     ("GET", "/api/v1/statistics/hazards"): lambda api, d: {
         "query": {"group_by": "month", "enterprise_id": d["enterprise"]}},
     ("GET", "/api/v1/hazards/export.csv"): lambda api, d: {
-        "query": {"enterprise_id": d["enterprise"]}},
+        "query": {"enterprise_id": d["enterprise"], "lang": "zh"}},
     ("GET", "/api/v1/hazards/export.xlsx"): lambda api, d: {
         "query": {"enterprise_id": d["enterprise"], "overdue": "false"}},
     ("GET", "/api/v1/hazards/<string:hazard_id>"): lambda api, d: {

@@ -241,8 +241,8 @@ def test_the_enterprise_dashboard_shows_score_hazards_and_notices_and_takes_a_re
     # the export carries the bearer token and the ledger's filters
     rows = list(csv.DictReader(io.StringIO(shown["csv"])))
     assert shown["csv_filename"].endswith(".csv")
-    assert {row["level"] for row in rows} == {"major"} and len(rows) == majors
-    assert major["id"] in {row["hazard id"] for row in rows}
+    assert {row["隐患等级 level"] for row in rows} == {"major"} and len(rows) == majors
+    assert major["id"] in {row["隐患编号 hazard id"] for row in rows}
 
 
 def test_the_authority_dashboard_draws_charts_map_rankings_and_the_overdue_list(

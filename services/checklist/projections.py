@@ -467,6 +467,33 @@ def inspection_view(row, with_items=False):
     return view
 
 
+def _names(conn, columns, key, ids):
+    """{key: the last column} of the rows whose `key` is one of `ids`, in
+    bounded IN lists; a key of two columns comes as a pair."""
+    found, ids = {}, sorted(set(ids))
+    for start in range(0, len(ids), 500):
+        for *keys, name in conn.execute(select(*columns).where(key.in_(ids[start:start + 500]))):
+            found[tuple(keys) if len(keys) > 1 else keys[0]] = name
+    return found
+
+
+def with_names(conn, views):
+    """Inspection `views` with what an export writes beside the ids: the
+    names of the enterprise and the position and the title of the checklist
+    version; three queries for the whole export."""
+    enterprise = _names(conn, (enterprises.c.enterprise_id, enterprises.c.name),
+                        enterprises.c.enterprise_id, (v["enterprise_id"] for v in views))
+    position = _names(conn, (positions.c.position_id, positions.c.name),
+                      positions.c.position_id, (v["position_id"] for v in views))
+    c = checklist_versions.c
+    title = _names(conn, (c.checklist_id, c.version, c.title), c.checklist_id,
+                   (v["checklist_id"] for v in views))
+    return [dict(view, enterprise_name=enterprise.get(view["enterprise_id"]),
+                 position_name=position.get(view["position_id"]),
+                 checklist_title=title.get((view["checklist_id"], view["checklist_version"])))
+            for view in views]
+
+
 def find_inspection(conn, inspection_id):
     return conn.execute(select(inspections).where(
         inspections.c.inspection_id == inspection_id)).first()

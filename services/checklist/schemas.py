@@ -1,6 +1,6 @@
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from einspection import paging
+from einspection import paging, spreadsheet
 from einspection.auth import ROLES
 from einspection.contract import (CHECKLIST_SCOPES, INSPECTION_KINDS, ITEM_RESULTS,
                                   SAFETY_ACTION_KINDS, Day, Id, Instant)
@@ -206,9 +206,11 @@ class InspectionQuery(_Period):
 
 
 class InspectionExportQuery(InspectionQuery):
-    """The ledger's filters and sort for an export: every row, no pages."""
+    """The ledger's filters and sort for an export: every row, no pages;
+    `lang` says how the CSV writes booleans."""
     class Meta:
         exclude = ("page", "size")
+    lang = spreadsheet.language_field()
 
 
 class RecordSafetyAction(_Command):

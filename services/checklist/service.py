@@ -525,17 +525,24 @@ class ChecklistService(HealthCheck):
 
     @rpc
     def export_inspections(self, query, file_format, scope=None):
+        """The filtered ledger as a file (einspection.files), names beside the
+        ids; `lang` (zh, en) of the query: the CSV's booleans."""
         query = load_command(InspectionExportQuery, query)
         with self.store.connect() as conn:
             total, rows = projections.inspection_page(conn, query, limit=EXPORT_LIMIT,
                                                       scope=scope, zone=days.deployment_zone())
-        if total > EXPORT_LIMIT:
-            raise InvalidCommand({"_query": ["%d inspections match; an export holds at most %d: "
-                                             "narrow the filters" % (total, EXPORT_LIMIT)]})
-        views = [projections.inspection_view(row) for row in rows]
+            if total > EXPORT_LIMIT:
+                raise InvalidCommand({"_query": [
+                    "%d inspections match; an export holds at most %d: narrow the filters"
+                    % (total, EXPORT_LIMIT)]})
+            views = projections.with_names(conn, [projections.inspection_view(row)
+                                                  for row in rows])
+        zone = days.deployment_zone()
         if file_format == "xlsx":
-            return files.pack(documents.ledger_xlsx(views, days.deployment_zone()), documents.XLSX, "inspections.xlsx")
-        return files.pack(documents.ledger_csv(views, days.deployment_zone()), documents.CSV, "inspections.csv")
+            return files.pack(documents.ledger_xlsx(views, zone), documents.XLSX,
+                              "inspections.xlsx")
+        return files.pack(documents.ledger_csv(views, zone, query["lang"]), documents.CSV,
+                          "inspections.csv")
 
     # --- schedules and their rounds -------------------------------------------------------
     @rpc

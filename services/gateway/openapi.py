@@ -107,10 +107,17 @@ FIGURES = ("compare=previous_period|previous_year (with from and to) adds the co
            "period's figures (`previous`) and the differences of the counts (`change`) to "
            "each group and the totals; format=csv answers the same figures as a CSV file, "
            "previous_* and change_* columns beside.")
+EXPORTED = (" Column titles are Chinese first, English beside; the names of the enterprise "
+            "and the position stand beside their ids. CSV (UTF-8 with a BOM): instants in UTC "
+            "with offset, the deployment's day beside, booleans by `lang`. XLSX: instants as "
+            "datetime cells of the deployment's time zone (named in the title), days as date "
+            "cells, counts and costs as numbers, booleans as booleans; header frozen, with an "
+            "autofilter, columns fitted. Text starting with = + - @ stays text. `lang` other "
+            "than zh or en: 400 naming `lang`.")
 LEDGER_FILTERS = ("the standing book's filters and sort (as the list), every matching row "
-                  "(up to 50,000; more is a 400 asking to narrow the filters)")
+                  "(up to 50,000; more is a 400 asking to narrow the filters)." + EXPORTED)
 INSPECTION_EXPORT = ("the inspection ledger's filters and sort, every matching row (up to "
-                     "10,000; more is a 400)")
+                     "10,000; more is a 400); the checklist's title beside its id." + EXPORTED)
 
 ROUTES = {
     # --- the platform ------------------------------------------------------------------
@@ -345,10 +352,10 @@ ROUTES = {
                     "register's, per enterprise. " + FIGURES),
     ("GET", "/api/v1/hazards/export.csv"): Operation(
         "the standing book as CSV", "hazards", _files(CSV),
-        query=hazard.LedgerQuery(exclude=("page", "size")), description=LEDGER_FILTERS),
+        query=hazard.LedgerExportQuery, description=LEDGER_FILTERS),
     ("GET", "/api/v1/hazards/export.xlsx"): Operation(
         "the standing book as an Excel workbook", "hazards", _files(XLSX),
-        query=hazard.LedgerQuery(exclude=("page", "size")), description=LEDGER_FILTERS),
+        query=hazard.LedgerExportQuery, description=LEDGER_FILTERS),
     ("GET", "/api/v1/hazards/<string:hazard_id>"): Operation(
         "one hazard", "hazards", views.Hazard),
     ("GET", "/api/v1/hazards/<string:hazard_id>/rectification-notice.pdf"): Operation(

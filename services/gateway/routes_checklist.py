@@ -6,8 +6,8 @@ proxy `checklist`."""
 from einspection.errors import NotFound
 from services.checklist.projections import INSPECTION_COUNTS, INSPECTION_RATES
 
-from .http_json import (AUTHORITY, WRITERS, HttpError, call, endpoint, file_response, read_json,
-                        read_text)
+from .http_json import (AUTHORITY, WRITERS, HttpError, call, endpoint, export_query,
+                        file_response, read_json, read_text)
 from . import statistics
 from .server import http, log_scan_as_position
 
@@ -152,13 +152,15 @@ class ChecklistRoutes:
     @http("GET", "/api/v1/inspections/export.csv")
     @endpoint("inspections.export_csv")
     def export_inspections_csv(self, request):
-        return file_response(call(self.checklist.export_inspections, _query(request), "csv",
+        return file_response(call(self.checklist.export_inspections,
+                                  export_query(request, _query(request)), "csv",
                                   scope=self._scope(request)), download=True)
 
     @http("GET", "/api/v1/inspections/export.xlsx")
     @endpoint("inspections.export_xlsx")
     def export_inspections_xlsx(self, request):
-        return file_response(call(self.checklist.export_inspections, _query(request), "xlsx",
+        return file_response(call(self.checklist.export_inspections,
+                                  export_query(request, _query(request)), "xlsx",
                                   scope=self._scope(request)), download=True)
 
     @http("GET", "/api/v1/inspections/<string:inspection_id>")
