@@ -8,6 +8,8 @@ effect or command that caused it commit together or not at all.
 """
 import json
 
+import sqlalchemy
+
 from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text,
                         UniqueConstraint, and_, bindparam, insert, select, update)
 from sqlalchemy.exc import IntegrityError
@@ -91,6 +93,27 @@ def create_tables(engine, *more_metadata):
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%d)" % SCHEMA_LOCK)
         for each in (metadata,) + more_metadata:
             each.create_all(conn)
+
+
+def missing_columns(engine, *more_metadata):
+    """The columns the code declares that an existing table lacks ("table.column"):
+    read models of an older shape, from a database of an earlier release. They are
+    rebuilt in the current shape from their events (`make replay`); until then
+    every read of them would fail."""
+    inspector = sqlalchemy.inspect(engine)
+    existing = set(inspector.get_table_names())
+    missing = []
+    for each in (metadata,) + more_metadata:
+        for table in each.sorted_tables:
+            if table.name in existing:
+                have = {column["name"] for column in inspector.get_columns(table.name)}
+                missing += ["%s.%s" % (table.name, column.name) for column in table.columns
+                            if column.name not in have]
+    return missing
+
+
+class OutdatedReadModels(RuntimeError):
+    """The service's read models are of an older shape: it does not start on them."""
 
 
 def _metadata_of(event):
