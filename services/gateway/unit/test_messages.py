@@ -44,8 +44,6 @@ NOT_YET_IN_THE_CATALOGUE = {
     "inbox.js",
     "index.html",
     "index.js",
-    "inspect.html",
-    "inspect.js",
     "listed.html",
     "listed.js",
     "login.html",
