@@ -170,7 +170,48 @@ def lost_answer(page, spec):
     return seen
 
 
-flows.FLOWS.update({"offline_inspection": (offline_inspection, flows.PHONE),
+def refused_in_outbox(page, spec):
+    """Queued without signal; with signal the API refuses it (a 400 naming an
+    item): shown with its reason, kept, not sent again by itself; fixed in the
+    form and submitted anew, it is recorded."""
+    context = page.context
+    open_position(page, spec)
+    go_offline(context)
+    item_ids = attributes(page, ".item", "data-item-id")
+    page.click("#rest-pass")
+    page.click("#submit")
+    page.wait_for_selector("#queued:not([hidden])")
+    posts = []
+
+    def refuse(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        posts.append(route.request.headers.get("idempotency-key"))
+        if len(posts) == 1:
+            return route.fulfill(status=400, content_type="application/json", body=json.dumps(
+                {"error": {"message": spec["reason"],
+                           "fields": {"results": {item_ids[0]: [spec["item_reason"]]}}}}))
+        return route.continue_()
+    context.route("**/api/v1/inspections", refuse)
+    go_online(context)
+    page.wait_for_selector("#outbox .outbox-item[data-state=refused]")
+    page.wait_for_timeout(1500)                    # an online event, a timer: nothing resent
+    seen = {"state": texts(page, "#outbox .outbox-state"), "posts_refused": len(posts),
+            "send_hidden": page.is_hidden("#outbox-send")}
+    page.click("#outbox .outbox-fix")
+    page.wait_for_selector("#inspection:not([hidden])")
+    seen["message"] = page.inner_text("#submit-message")
+    seen["item_error"] = page.inner_text("#error-%s" % item_ids[0])
+    seen["checked"] = page.locator(".segmented input:checked").count()
+    seen["outbox_hidden"] = page.is_hidden("#outbox")
+    page.click("#submit")
+    page.wait_for_selector("#result:not([hidden])")
+    seen.update(posts=posts, inspection_id=page.get_attribute("#result", "data-inspection-id"))
+    return seen
+
+
+flows.FLOWS.update({"refused_in_outbox": (refused_in_outbox, flows.PHONE),
+                    "offline_inspection": (offline_inspection, flows.PHONE),
                     "lost_answer": (lost_answer, flows.PHONE)})
 
 if __name__ == "__main__":

@@ -142,3 +142,30 @@ def test_a_lost_answer_is_sent_again_with_the_same_key_and_recorded_once(
     [hazard] = wait_until(lambda: hazards_of_item(api, enterprise_id, failed_item),
                           timeout=30, message="the failed item's hazard")
     assert shown["hazard_ids"] == [hazard["id"]]
+
+
+def test_a_queued_inspection_the_api_refuses_is_kept_with_its_reason_for_the_person_to_fix(
+        api, platform, screenshots):
+    enterprise_id = register(api)
+    staff = account(api, "enterprise_staff", enterprise_id=enterprise_id)
+    place = site(api, enterprise_id)
+    shown = run_flow(
+        "refused_in_outbox", ("ERR_INTERNET_DISCONNECTED", "Failed to fetch",
+                              "status of 400"), script=FLOWS,
+        base_url=platform.base_url, qr_token=position_token(platform, place.position_id),
+        username=staff.username, password=staff.password,
+        checklist_id=place.version["checklist_id"], reason="请修改标出的项目",
+        item_reason="说明不合格的原因", screenshots={
+            "failure": os.path.join(screenshots, "refused-%s.png" % platform.backend)})
+    # the 400 shown with its reason, tried once only, nothing to send
+    assert shown["state"] == ["被拒绝：请修改标出的项目"]
+    assert shown["posts_refused"] == 1 and shown["send_hidden"]
+    # back in the form with the API's reasons, the marks kept, out of the outbox
+    assert shown["message"] == "请修改标出的项目"
+    assert shown["item_error"] == "说明不合格的原因"
+    assert shown["checked"] == len(place.version["items"]) and shown["outbox_hidden"]
+    # submitted anew: a new key (another request), recorded once
+    first, second = shown["posts"]
+    assert first != second
+    [inspection] = inspections_at(api, enterprise_id, place.position_id)
+    assert inspection["id"] == shown["inspection_id"]

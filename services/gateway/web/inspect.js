@@ -70,6 +70,8 @@ function keepForOffline(path, answer) {
 
 function showNetwork() {
   $("#network").hidden = navigator.onLine;
+  // the saved copy's notice goes with the signal's return (the page is the same)
+  if (navigator.onLine && $("#status .saved-copy")) fill($("#status"));
 }
 
 function qrToken() {
@@ -96,8 +98,12 @@ async function start() {
     return;
   }
   keepForOffline("/api/v1/scan/" + encodeURIComponent(token), state.scan);
-  fill($("#status"), navigator.onLine ? null
-    : message("info", t("inspect.saved_copy", { at: dateTime(state.scan.scanned_at) })));
+  if (navigator.onLine) {
+    fill($("#status"));
+  } else {
+    fill($("#status"), h("div", { class: "saved-copy" }, message("info",
+      t("inspect.saved_copy", { at: dateTime(state.scan.scanned_at) }))));
+  }
   loadCategories();
   // an enforcement inspection (the authority's) uses the authority's universal checklists only
   if (inspectionKind(account()) === "enforcement") {

@@ -51,8 +51,15 @@ export function owner() {
   return (who && who.username) || "";
 }
 
+// A version 4 UUID. crypto.randomUUID exists in secure contexts only (https,
+// localhost); a phone on http://<lan address> still gets a random key.
 export function newKey() {
-  return crypto.randomUUID();
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 // ---- drafts --------------------------------------------------------------

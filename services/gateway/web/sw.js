@@ -72,7 +72,15 @@ async function shellFile(request, url) {
     if (inShell && response.ok) cache.put(request, response.clone());
     return response;
   });
-  if (!cached) return fromNetwork;
+  if (!cached) {
+    if (request.mode !== "navigate") return fromNetwork;
+    // a page never kept, opened without signal (the installed app's start page):
+    // the inspection page, which shows the outbox and how to start
+    return fromNetwork.catch(() => cache.match("/app/inspect.html").then((page) => {
+      if (page) return page;
+      throw new TypeError("offline");
+    }));
+  }
   // a slow network (one bar of signal) does not hold the page: the cached copy after a while
   let timer;
   const late = new Promise((resolve) => { timer = setTimeout(() => resolve(cached), SHELL_WAIT_MS); });
