@@ -142,7 +142,9 @@ async function start() {
 
 async function loadCategories() {
   try {
-    const { categories } = await get("/api/v1/hazard-categories");
+    const answer = await get("/api/v1/hazard-categories");
+    keepForOffline("/api/v1/hazard-categories", answer);
+    const { categories } = answer;
     state.categories = new Map(categories.map((entry) => [entry.key, entry]));
     for (const node of document.querySelectorAll("[data-category]")) {
       node.textContent = categoryLabel(node.dataset.category);

@@ -82,6 +82,7 @@ async function shellFile(request, url) {
     }));
   }
   // a slow network (one bar of signal) does not hold the page: the cached copy after a while
+  fromNetwork.catch(() => {});               // a late failure is no one's concern then
   let timer;
   const late = new Promise((resolve) => { timer = setTimeout(() => resolve(cached), SHELL_WAIT_MS); });
   try {
