@@ -84,6 +84,7 @@ def inspection(page, spec):
         "summary": page.inner_text("#summary"),
         "hazard_ids": attributes(page, "#hazards .hazard", "data-hazard-id"),
         "hazards": texts(page, "#hazards .hazard"),
+        "hazard_categories": attributes(page, "#hazards .hazard", "data-category"),
     }
 
 

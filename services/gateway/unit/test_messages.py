@@ -31,8 +31,6 @@ NOT_YET_IN_THE_CATALOGUE = {
     "enterprise.js",
     "index.html",
     "index.js",
-    "inspect.html",
-    "inspect.js",
     "login.html",
     "login.js",
     "password.html",
