@@ -302,6 +302,10 @@ def test_safety_actions_and_training_statistics(api):
     listed = api.get("/api/v1/enterprises/%s/safety-actions" % first,
                      params={"kind": "training", "from": day, "to": day}).json()["items"]
     assert sorted(a["people"] for a in listed) == [8, 12]
+    # the name as written, and beside it the account that recorded it
+    me = api.get("/api/v1/auth/me").json()["username"]
+    assert {(a["recorded_by"], a["recorded_by_account"]) for a in listed} == {
+        ("safety.manager", me)}
     assert api.get("/api/v1/enterprises/%s/safety-actions" % second).json()["items"] == []
     bad = api.post("/api/v1/enterprises/%s/safety-actions" % first, {
         "kind": "party", "topic": "x", "held_on": day, "recorded_by": "x"})

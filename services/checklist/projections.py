@@ -118,8 +118,9 @@ safety_actions = Table(
     Column("held_on", Date, nullable=False, index=True),
     Column("people", Integer, nullable=False),
     Column("notes", Text, nullable=False),
-    Column("recorded_by", String(200), nullable=False),
+    Column("recorded_by", String(200), nullable=False),       # as written: a name
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_by_account", String(200), nullable=False),   # who recorded it: the event's actor
 )
 
 # Accounts of the register (services/checklist/accounts.py has their rules).
@@ -239,6 +240,7 @@ def _inspection_logged(conn, event, data):
 
 def _safety_action(conn, event, data):
     conn.execute(safety_actions.insert().values(recorded_at=event.time,
+                                                recorded_by_account=event.actor,
                                                 **_columns_of(safety_actions, data)))
 
 

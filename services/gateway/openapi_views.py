@@ -363,8 +363,9 @@ class SafetyAction(Schema):
     held_on = _day()
     people = _count()
     notes = _text()
-    recorded_by = _text()
+    recorded_by = _text(metadata={"description": "the name written in the record"})
     recorded_at = _instant()
+    recorded_by_account = _text(metadata={"description": "the account that recorded it"})
 
 
 SafetyActionPage = _page_of(SafetyAction, "SafetyActionPage")

@@ -187,6 +187,10 @@ async function load() {
         action.notes ? h("div", { class: "more-lines" }, action.notes) : null),
       h("td", { class: "num people" }, String(action.people)),
       h("td", { class: "recorded-by" }, action.recorded_by,
+        action.recorded_by_account && action.recorded_by_account !== action.recorded_by
+          ? h("div", { class: "muted account" }, t("safety.list.by_account",
+                                                   { account: action.recorded_by_account }))
+          : null,
         h("div", { class: "muted" }, timeIn(action.recorded_at, zone)))))))),
   answer.pages > 1 ? h("div", { class: "pager" },
     h("button", { type: "button", class: "small", id: "page-prev", disabled: page <= 1,
