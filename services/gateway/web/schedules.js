@@ -278,7 +278,7 @@ async function createForm(checklists, positions) {
         h("div", { id: "person-field" }, field(t("schedules.field.assignee"), "assignee", personInput)),
         h("div", { id: "role-field", hidden: true }, field(t("schedules.field.assignee_role"),
           "assignee_role", h("select", {}, ASSIGNABLE_ROLES.map(
-            (role) => h("option", { value: role }, labelOf("common.role", role))))))))));
+            (role) => h("option", { value: role }, labelOf("common.role", role)))))))));
   const form = $("#schedule-form");
   const key = formKey(form);
   const frequencyChanged = () => {
