@@ -68,9 +68,17 @@ function knowsRequiredFrequency() {
     || (checklist.latest && "required_frequency" in checklist.latest));
 }
 
+// The one in force (the published version's), and the draft's.
 function requiredFrequency() {
   if ("required_frequency" in checklist) return checklist.required_frequency;
   return checklist.latest ? checklist.latest.required_frequency : null;
+}
+
+function draftFrequency() {
+  if (checklist.latest && "required_frequency" in checklist.latest) {
+    return checklist.latest.required_frequency;
+  }
+  return requiredFrequency();
 }
 
 function showFacts() {
@@ -118,7 +126,7 @@ function showEditor() {
   fill($("#required-frequency"), knowsRequiredFrequency() ? field(
     t("checklists.field.required_frequency"), "required_frequency",
     h("select", {}, h("option", { value: "" }, t("checklists.no_requirement")),
-      FREQUENCIES.map((value) => h("option", { value, selected: value === requiredFrequency() },
+      FREQUENCIES.map((value) => h("option", { value, selected: value === draftFrequency() },
                                    labelOf("checklists.frequency", value)))),
     { hint: t("checklists.required_frequency_hint") }) : null);
   renderItems();

@@ -30,9 +30,7 @@ async function main() {
     goToLogin();
     return;
   }
-  if (who.enterprise_id || who.role === "authority_admin" || who.role === "authority_inspector") {
-    $("#to-schedules").hidden = false;
-  }
+  if (who.enterprise_id) $("#to-schedules").hidden = false;      // the schedules of one's own
   $("#scope-filter").addEventListener("change", load);
   if (mayCreateChecklist(who)) createForm();
   if (mayChangeUniversal(who)) importForm();

@@ -109,12 +109,15 @@ function ended(schedule) {
 
 async function loadSchedules() {
   const box = $("#schedules-list");
+  let answer;
   try {
-    schedules = (await get(`/api/v1/enterprises/${encodeURIComponent(enterpriseId)}/schedules`)).items;
+    answer = await get(`/api/v1/enterprises/${encodeURIComponent(enterpriseId)}/schedules`);
   } catch (err) {
     fill(box, errorMessage(err));
     return;
   }
+  schedules = answer.items;
+  showRequirements(answer.requirements);
   if (!schedules.length) {
     fill(box, message("ok", t("schedules.none")));
     return;
@@ -136,6 +139,22 @@ async function loadSchedules() {
         : h("button", { type: "button", class: "small secondary end",
                         onclick: () => openEnd(row) }, t("schedules.end"))) : null))))));
   refreshScheduleChoice();
+}
+
+// The universal checklists that require rounds at least so often of every
+// enterprise they apply to, met or not by its schedules: shown when the
+// service answers them (`requirements`).
+function showRequirements(requirements) {
+  const box = $("#requirements");
+  box.hidden = !requirements || !requirements.length;
+  if (box.hidden) return;
+  fill(box, h("h2", {}, t("schedules.requirements_title")),
+    h("ul", { class: "requirements" }, requirements.map((each) => h("li", {
+      class: each.satisfied ? "met" : "unmet", dataset: { checklistId: each.checklist_id } },
+      h("span", { class: "badge " + (each.satisfied ? "pass" : "overdue") },
+        t(each.satisfied ? "schedules.requirement_met" : "schedules.requirement_unmet")), " ",
+      t("schedules.requirement", { title: each.title,
+                                   frequency: labelOf("schedules.frequency", each.required_frequency) })))));
 }
 
 // --- ending one --------------------------------------------------------------------------
