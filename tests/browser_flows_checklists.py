@@ -99,6 +99,12 @@ def checklists_import(page, spec):
     seen["version_rows"] = attributes(page, "#versions-list tr[data-version]", "data-status")
     page.screenshot(path=spec["screenshots"]["versions"], full_page=True)
     seen["checklist_width"] = width_at_375(page)
+    # a universal checklist's required frequency, where the service has one
+    seen["has_required_frequency"] = page.locator("#f-required_frequency").count() == 1
+    if seen["has_required_frequency"]:
+        page.select_option("#f-required_frequency", "weekly")
+        save_and_publish(page, 3)
+        seen["required_frequency_fact"] = page.inner_text("dd[data-fact=required_frequency]")
     return seen
 
 

@@ -113,7 +113,15 @@ def test_the_authority_imports_a_standard_edits_and_publishes_two_versions(
         (second, "年度安全目标分解到部门", "3.00")]
     assert version(api, checklist_id, 1)["items"] == one["items"]   # version 1 never changes
     checklist = created(api.get("/api/v1/checklists/" + checklist_id), 200)
-    assert (checklist["latest_version"], checklist["published_version"]) == (2, 2)
+    if "required_frequency" in checklist:      # the service has required frequencies
+        assert shown["has_required_frequency"] is True
+        assert version(api, checklist_id, 3)["required_frequency"] == "weekly"
+        assert checklist["required_frequency"] == "weekly"
+        assert shown["required_frequency_fact"] == "每周"
+        assert (checklist["latest_version"], checklist["published_version"]) == (3, 3)
+    else:                                      # not yet: the page offers no such field
+        assert shown["has_required_frequency"] is False
+        assert (checklist["latest_version"], checklist["published_version"]) == (2, 2)
 
     # both versions on the page, side by side, each as the API has it
     cards = {card["version"]: card for card in shown["versions"]}
