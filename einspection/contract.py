@@ -28,6 +28,7 @@ HAZARD_TYPES = ("unsafe_condition", "unsafe_act", "management_defect")
 ITEM_RESULTS = ("pass", "fail", "na")
 SAFETY_ACTION_KINDS = ("training", "drill", "meeting", "daily_record")
 CHECKLIST_SCOPES = ("universal", "enterprise")
+SCHEDULE_FREQUENCIES = ("daily", "weekly", "monthly", "shift")
 UNIVERSAL = "universal"        # the subject of events that belong to no one enterprise
 
 
@@ -334,6 +335,10 @@ class _ChecklistVersion(_Data):
     enterprise_id = Id(load_default=None, allow_none=True)
     industry = fields.String(load_default=None, allow_none=True)
     title = _text(300, required=True)
+    # added to v1 (a reader of v1 without it reads null): a universal checklist's
+    # least frequency of the schedules of it each enterprise it applies to must have
+    required_frequency = fields.String(load_default=None, allow_none=True,
+                                       validate=validate.OneOf(SCHEDULE_FREQUENCIES))
 
 
 class ChecklistPublishedV1(_ChecklistVersion):
@@ -351,6 +356,29 @@ class PositionRegisteredV1(_Data):
     longitude = fields.Float(load_default=None, allow_none=True,
                              validate=validate.Range(-180, 180))
     checklist_ids = fields.List(Id(), load_default=list)
+
+
+class PositionUpdatedV1(_Data):
+    """A manager changed the position: only the fields that changed are
+    here (name, latitude, longitude, checklist_ids — all of them, the new
+    list); the enterprise and the QR code never change this way."""
+    position_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    name = _text(200)
+    latitude = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
+    longitude = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
+    checklist_ids = fields.List(Id())
+    updated_at = Instant(required=True)
+
+
+class PositionRetiredV1(_Data):
+    """The position is no longer in use: its code stops resolving (a scan
+    answers 410), no schedule can be made at it, and the schedules at it are
+    ended (ScheduleEnded, same transaction). Its inspections stay."""
+    position_id = Id(required=True)
+    enterprise_id = Id(required=True)
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    retired_at = Instant(required=True)
 
 
 class PositionScannedV1(_Data):
@@ -839,8 +867,7 @@ class InspectionScheduledV1(_Data):
     enterprise_id = Id(required=True)
     checklist_id = Id(required=True)
     position_id = Id(required=True)
-    frequency = fields.String(required=True, validate=validate.OneOf(
-        ("daily", "weekly", "monthly", "shift")))
+    frequency = fields.String(required=True, validate=validate.OneOf(SCHEDULE_FREQUENCIES))
     weekdays = fields.List(fields.Integer(validate=validate.Range(min=1, max=7)),
                            load_default=list)
     shifts = fields.List(fields.Nested(ShiftV1), load_default=list)
@@ -932,6 +959,10 @@ EVENT_TYPES = {
                   PositionRegisteredV1),
         EventType("PositionScanned", "einspection.position.scanned.v1", "checklist",
                   PositionScannedV1),
+        EventType("PositionUpdated", "einspection.position.updated.v1", "checklist",
+                  PositionUpdatedV1),
+        EventType("PositionRetired", "einspection.position.retired.v1", "checklist",
+                  PositionRetiredV1),
         EventType("ChecklistDraftSaved", "einspection.checklist.draft-saved.v1", "checklist",
                   ChecklistDraftSavedV1, public=False),
         EventType("PositionCodeIssued", "einspection.position.code-issued.v1", "checklist",

@@ -53,6 +53,18 @@ class ConcurrencyConflict(Conflict):
         self.state = {"stream_id": stream_id, "expected_version": expected_version}
 
 
+class Gone(DomainError):
+    """It was there and is no more, for good (a retired position's code): HTTP 410."""
+    status = 410
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
 class TooLarge(DomainError):
     """More than a limit allows (a file, a quota): HTTP 413."""
     status = 413
@@ -144,6 +156,6 @@ class DeadlinePassed(DomainError):
         return self.message
 
 
-ALL = (DomainError, InvalidCommand, NotFound, Conflict, ConcurrencyConflict, TooLarge,
+ALL = (DomainError, InvalidCommand, NotFound, Conflict, ConcurrencyConflict, Gone, TooLarge,
        NotAuthenticated, Forbidden, TooManyAttempts, ServiceUnavailable, CommandIdReused,
        DeadlinePassed)

@@ -284,6 +284,13 @@ class EventStore(DependencyProvider):
         self.engine = make_engine(setting(config, self.url_key, self.default_url),
                                   **pool_settings(config))
         eventstore.create_tables(self.engine, *self.projections)
+        outdated = eventstore.missing_columns(self.engine, *self.projections)
+        if outdated:
+            # a database of an earlier release: reading it would fail request by request
+            raise eventstore.OutdatedReadModels(
+                "%s: read models of an older shape (no %s): rebuild them from their events "
+                "first (make replay, or python -m services.<service>.cli replay)"
+                % (self.url_key, ", ".join(outdated)))
         self.journal_hours = journal.keep_hours(setting(config, "COMMAND_JOURNAL_HOURS"))
         if self.with_relay:
             self.relay = OutboxRelay(self.engine, bus.events_amqp_uri(config),

@@ -84,6 +84,7 @@ def inspection(page, spec):
         "summary": page.inner_text("#summary"),
         "hazard_ids": attributes(page, "#hazards .hazard", "data-hazard-id"),
         "hazards": texts(page, "#hazards .hazard"),
+        "hazard_categories": attributes(page, "#hazards .hazard", "data-category"),
     }
 
 
@@ -309,10 +310,17 @@ def campaign(page, spec):
     seen["verification"] = page.inner_text("#verification")
     seen["identical"] = page.get_attribute("#verification", "data-identical")
     page.screenshot(path=spec["screenshots"]["campaign"], full_page=True)
+    seen["widths"] = {"campaign": width_at_375(page)}
     page.goto(spec["base_url"] + "/app/campaigns.html")
     page.wait_for_selector("#campaign-rows tr[data-campaign-id='%s']" % campaign_id)
+    page.wait_for_selector("#f-mandatory option", state="attached")
     seen["listed_row"] = page.inner_text("#campaign-rows tr[data-campaign-id='%s']" % campaign_id)
+    seen["listed_status"] = page.get_attribute(
+        "#campaign-rows tr[data-campaign-id='%s'] .badge" % campaign_id, "class")
     page.screenshot(path=spec["screenshots"]["list"], full_page=True)
+    page.click("#add-quota")                    # the form's rows are on the page too
+    page.click("#add-conflict")
+    seen["widths"]["campaigns"] = width_at_375(page)
     return seen
 
 
@@ -384,6 +392,7 @@ def case(page, spec):
         balance=page.inner_text("#balance"),
         forms_hidden=page.is_hidden("#officer-forms"))
     page.screenshot(path=spec["screenshots"]["case"], full_page=True)
+    seen["widths"] = {"case": width_at_375(page)}
 
     page.goto(spec["base_url"] + "/app/cases.html")
     page.wait_for_selector("#filter-campaign option[value='%s']" % spec["campaign_id"],
@@ -397,7 +406,10 @@ def case(page, spec):
     page.wait_for_selector("#case-rows tr.case[data-case-id='%s']" % spec["case_id"])
     seen["closed_row"] = page.inner_text("#case-rows tr.case[data-case-id='%s']"
                                          % spec["case_id"])
+    seen["closed_status"] = page.get_attribute(
+        "#case-rows tr.case[data-case-id='%s'] .badge" % spec["case_id"], "class")
     page.screenshot(path=spec["screenshots"]["list"], full_page=True)
+    seen["widths"]["cases"] = width_at_375(page)
     return seen
 
 
@@ -414,15 +426,21 @@ def case_read_only(page, spec):
     page.wait_for_selector("#citations-body > *")
     seen.update(citations=citations(page), forms_hidden=page.is_hidden("#officer-forms"),
                 forms=page.locator("#case form").count(),
-                title=page.inner_text("#case-title"))
+                title=page.inner_text("#case-title"),
+                classes=texts(page, "tr.citation td.class"))
     page.screenshot(path=spec["screenshots"]["case"], full_page=True)
+    seen["width"] = width_at_375(page)
+    page.click(".topbar .language-switch")              # the same case in English
+    page.wait_for_selector("html[lang=en]", state="attached")
+    page.wait_for_selector("#case:not([hidden]) #history-body tr.step")
+    page.wait_for_selector("#citations-body > *")
+    seen["english"] = {"title": page.inner_text("#case-title"),
+                       "classes": texts(page, "tr.citation td.class"),
+                       "history": texts(page, "#history-body tr.step td:nth-child(2)")}
     return seen
 
 
-def listed(page, spec):
-    """The listed hazards: deadline, days left, office; nearest first."""
-    page.goto(spec["base_url"] + "/app/listed.html")
-    log_in(page, spec["username"], spec["password"])
+def listed_rows(page):
     page.wait_for_selector("#listed table.listed tr[data-hazard-id]")
     rows = page.locator("#listed tr[data-hazard-id]")
     shown = []
@@ -430,8 +448,23 @@ def listed(page, spec):
         cells = rows.nth(n).locator("td")
         shown.append({"id": rows.nth(n).get_attribute("data-hazard-id"),
                       "cells": [cells.nth(k).inner_text().strip() for k in range(cells.count())]})
+    return shown
+
+
+def listed(page, spec):
+    """The listed hazards: deadline, days left, office; nearest first; then
+    the same page in English, on the top bar's switch."""
+    page.goto(spec["base_url"] + "/app/listed.html")
+    log_in(page, spec["username"], spec["password"])
+    seen = {"rows": listed_rows(page), "zone": page.inner_text("#zone"),
+            "lang": page.get_attribute("html", "lang"), "title": page.inner_text("#listed-title")}
     page.screenshot(path=spec["screenshots"]["page"], full_page=True)
-    return {"rows": shown, "zone": page.inner_text("#zone")}
+    seen["width"] = width_at_375(page)
+    page.click(".topbar .language-switch")
+    page.wait_for_selector("html[lang=en]", state="attached")
+    seen["english"] = {"rows": listed_rows(page), "title": page.inner_text("#listed-title"),
+                       "nav": texts(page, ".topbar nav a")}
+    return seen
 
 
 TOO_WIDE = []        # what stuck out at 375 px, in the flow's result
@@ -439,7 +472,7 @@ TOO_WIDE = []        # what stuck out at 375 px, in the flow's result
 
 def width_at_375(page):
     """How wide the page is on a 375 px phone: more than 375 scrolls sideways."""
-    page.set_viewport_size({"width": 375, "height": 812})
+    page.set_viewport_size({"width": 375, "height": 740})
     page.wait_for_timeout(300)
     width = page.evaluate("() => document.documentElement.scrollWidth")
     if width > 375:                       # which elements stick out, for the report
@@ -467,6 +500,7 @@ def daily_assign(page, spec):
     page.wait_for_selector("#assign-form:not([hidden])")
     page.wait_for_selector("#hazard-photos img")
     seen = {"description": page.inner_text("#hazard-description"),
+            "title": page.inner_text("#hazard-title"),
             "summary": page.inner_text("#hazard-summary"),
             "before": page.inner_text("#assignment-body"),
             "choices": attributes(page, "#assignee-choices option", "value")}
@@ -640,6 +674,7 @@ def report(page, spec):
     report_url = page.url
     seen = {"nav": texts(page, ".topbar nav a"), "report_url": report_url,
             "categories": attributes(page, "#f-category option", "value"),
+            "category_labels": texts(page, "#f-category option"),
             "positions": attributes(page, "#f-position_id option", "value")}
     page.select_option("#f-category", spec["category"])
     page.click("#report-submit")

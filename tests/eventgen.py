@@ -35,6 +35,16 @@ def activity(count, enterprises=12, seed=7):
                 "enterprise_id": enterprise_id, "name": "Workshop %d" % number,
                 "checklist_ids": ["c-1"] if number < 2 else []},
                 actor="test", time=BASE - timedelta(days=150)))
+    for enterprise_id in ids:
+        # a position given a checklist later, another retired: the coverage follows
+        events.append(new_event("PositionUpdated", {
+            "position_id": "%s-p-2" % enterprise_id[:8], "enterprise_id": enterprise_id,
+            "checklist_ids": ["c-1"], "updated_at": BASE - timedelta(days=100)},
+            actor="test", time=BASE - timedelta(days=100)))
+        events.append(new_event("PositionRetired", {
+            "position_id": "%s-p-1" % enterprise_id[:8], "enterprise_id": enterprise_id,
+            "reason": "demolished", "retired_at": BASE - timedelta(days=90)},
+            actor="test", time=BASE - timedelta(days=90)))
     while len(events) < count:
         enterprise_id = rng.choice(ids)
         moment = BASE - timedelta(minutes=rng.randrange(0, 120 * 24 * 60))

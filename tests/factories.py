@@ -68,7 +68,7 @@ def hazard(enterprise_id, found_hours_ago=1, level="general", **extra):
 
 
 def checklist(enterprise_id=None, title="Daily fire and electrical round", items=None,
-              industry=None):
+              industry=None, required_frequency=None):
     """An enterprise checklist (or a universal one without enterprise_id)."""
     body = {"title": title, "scope": "enterprise" if enterprise_id else "universal",
             "items": items if items is not None else [
@@ -84,6 +84,8 @@ def checklist(enterprise_id=None, title="Daily fire and electrical round", items
         body["enterprise_id"] = enterprise_id
     if industry:
         body["industry"] = industry
+    if required_frequency:
+        body["required_frequency"] = required_frequency
     return body
 
 

@@ -94,6 +94,28 @@ def account(api, role, **anchor):
     return logged_in
 
 
+def checklist_read_models_replayed(platform):
+    """(before, after): every checklist read model's rows (as text, sorted),
+    and the same after a rebuild from the events — in a transaction rolled
+    back, so the platform's store is left as it was."""
+    def snapshot(conn):
+        return {table.name: sorted(tuple(str(value) for value in row)
+                                   for row in conn.execute(select(table)).all())
+                for table in projections.TABLES}
+
+    engine = make_engine(platform.database_urls["checklist"])
+    try:
+        with engine.connect() as conn:
+            transaction = conn.begin()
+            before = snapshot(conn)
+            projections.rebuild(conn)
+            after = snapshot(conn)
+            transaction.rollback()
+    finally:
+        engine.dispose()
+    return before, after
+
+
 def position_token(platform, position_id):
     """The QR code's token is private to the checklist service: read it from
     its store, as only a test may (a phone reads it off the printed code)."""

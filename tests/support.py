@@ -43,16 +43,20 @@ class Api:
     def put(self, path, body=None, **kwargs):
         return self.session.put(self.base_url + path, json=body, timeout=30, **kwargs)
 
+    def patch(self, path, body=None, **kwargs):
+        return self.session.patch(self.base_url + path, json=body, timeout=30, **kwargs)
+
     def delete(self, path, **kwargs):
         return self.session.delete(self.base_url + path, timeout=30, **kwargs)
 
     def get(self, path, **kwargs):
         return self.session.get(self.base_url + path, timeout=30, **kwargs)
 
-    def post(self, path, body=None, raw=None, **kwargs):
+    def post(self, path, body=None, raw=None, headers=None, **kwargs):
         data = raw if raw is not None else json.dumps(body)
         return self.session.post(self.base_url + path, data=data, timeout=30,
-                                 headers={"Content-Type": "application/json"}, **kwargs)
+                                 headers=dict({"Content-Type": "application/json"},
+                                              **(headers or {})), **kwargs)
 
 
 class EventTap:

@@ -19,7 +19,7 @@ from einspection import eventstore
 from einspection.days import deployment_zone, local_day, start_of
 from einspection.db import make_engine
 from einspection.nameko_glue import StoreHandle
-from services.hazard import commands, ledger
+from services.hazard import commands, ledger, names
 
 from . import factories
 from .fixtures import account, created
@@ -317,18 +317,28 @@ def test_the_standing_book_with_assignments_replays_to_the_same_rows(api, platfo
     created(assign(manager, hazard["id"], staff.username))
     created(manager.post("/api/v1/hazards/%s/rectification" % hazard["id"], rectification()))
     engine = make_engine(platform.database_urls["hazard"])
+
+    def named():            # the register's name of the enterprise, received by the bus
+        with engine.connect() as conn:
+            return conn.execute(select(names.enterprise_names.c.name).where(
+                names.enterprise_names.c.enterprise_id == enterprise_id)).scalar()
     try:
+        assert wait_until(named)
         with engine.connect() as conn:
             transaction = conn.begin()
             snapshots = [select(ledger.hazards).order_by(ledger.hazards.c.hazard_id),
                          select(ledger.fixers).order_by(ledger.fixers.c.hazard_id,
                                                         ledger.fixers.c.account)]
             before = [[tuple(row) for row in conn.execute(s).all()] for s in snapshots]
+            names_before = names.snapshot(conn)
             ledger.rebuild(conn)
+            names.rebuild(conn)
             after = [[tuple(row) for row in conn.execute(s).all()] for s in snapshots]
+            names_after = names.snapshot(conn)
             transaction.rollback()
     finally:
         engine.dispose()
+    assert names_after == names_before and names_before["hazard_enterprise_names"]
     [row] = [r for r in before[0] if r[0] == hazard["id"]]
     assert dict(zip(ledger.hazards.c.keys(), row))["assignee"] == staff.username
     assert (hazard["id"], manager.username) in before[1]

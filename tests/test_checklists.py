@@ -12,10 +12,8 @@ import openpyxl
 import pytest
 from PIL import Image
 from pypdf import PdfReader
-from sqlalchemy import select
 
-from einspection.db import make_engine
-from services.checklist import documents, projections
+from services.checklist import documents
 from services.checklist.positions import scan_url
 
 from . import factories, fixtures
@@ -325,7 +323,7 @@ def test_safety_actions_and_training_statistics(api):
 
 
 def test_the_ledger_pages_filters_sorts_and_exports(api):
-    site = fixtures.site(api)
+    site = fixtures.site(api, name="德清百德机械有限公司")
     other_position = fixtures.position(api, site.enterprise_id, name="Dock",
                                        checklist_ids=[site.version["checklist_id"]])["id"]
     ids = []
@@ -350,13 +348,34 @@ def test_the_ledger_pages_filters_sorts_and_exports(api):
     exported = api.get("/api/v1/inspections/export.csv", params=query)
     assert exported.status_code == 200 and exported.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
-    assert [r["id"] for r in rows] == [ids[0], ids[1]]
-    assert {r["kind"] for r in rows} == {"self"}
+    assert [r["检查编号 inspection id"] for r in rows] == [ids[0], ids[1]]
+    assert {r["检查类型 kind"] for r in rows} == {"self"}
+    # names beside the ids: the enterprise's, the position's, the checklist version's title
+    assert {(r["企业名称 enterprise"], r["岗位名称 position"], r["检查表编号 checklist id"],
+             r["检查表名称 checklist"], r["检查表版本 checklist version"]) for r in rows} == {(
+        "德清百德机械有限公司", "Boiler room", site.version["checklist_id"],
+        site.version["title"], str(site.version["version"]))}
+    assert rows[0]["完成时间 completed at (UTC)"].endswith("Z")
+    assert api.get("/api/v1/inspections/export.csv", params=dict(query, lang="zh")
+                   ).content == exported.content               # no booleans to translate
+    for path in ("/api/v1/inspections/export.csv", "/api/v1/inspections/export.xlsx"):
+        refused = api.get(path, params=dict(query, lang="fr"))
+        assert refused.status_code == 400 and "lang" in refused.json()["error"]["fields"]
     workbook = api.get("/api/v1/inspections/export.xlsx", params=query)
     assert workbook.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
     table = list(sheet.iter_rows(values_only=True))
-    assert table[0][0] == "id" and [r[0] for r in table[1:]] == [ids[0], ids[1]]
+    assert table[0][0] == "检查编号 inspection id" and [r[0] for r in table[1:]] == [ids[0],
+                                                                                   ids[1]]
+    cell = dict(zip(table[0], sheet[2]))
+    assert cell["检查表名称 checklist"].value == site.version["title"]
+    assert cell["检查表版本 checklist version"].value == site.version["version"]
+    assert cell["不合格项 items failed"].data_type == "n"
+    assert cell["完成时间 completed at (Asia/Shanghai)"].is_date
+    assert cell["完成时间 completed at (Asia/Shanghai)"].number_format == "yyyy-mm-dd hh:mm:ss"
+    assert cell["完成日期 completed on (Asia/Shanghai)"].number_format == "yyyy-mm-dd"
+    assert sheet.auto_filter.ref == "A1:P3" and sheet.freeze_panes == "A2"
+    assert all(sheet.column_dimensions[c.column_letter].width for c in sheet[1])
 
 
 def test_the_read_models_rebuild_from_the_events_to_the_same_rows(api, platform):
@@ -369,20 +388,6 @@ def test_the_read_models_rebuild_from_the_events_to_the_same_rows(api, platform)
         "kind": "meeting", "topic": "monthly safety meeting", "recorded_by": "boss",
         "held_on": factories.ago(days=1).date().isoformat()}))
 
-    def snapshot(conn):
-        return {table.name: sorted(tuple(str(value) for value in row)
-                                   for row in conn.execute(select(table)).all())
-                for table in projections.TABLES}
-
-    engine = make_engine(platform.database_urls["checklist"])
-    try:
-        with engine.connect() as conn:
-            transaction = conn.begin()
-            before = snapshot(conn)
-            projections.rebuild(conn)
-            after = snapshot(conn)
-            transaction.rollback()
-    finally:
-        engine.dispose()
+    before, after = fixtures.checklist_read_models_replayed(platform)
     assert before["inspections"] and before["position_scans"] and before["safety_actions"]
     assert after == before

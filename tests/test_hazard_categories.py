@@ -65,7 +65,7 @@ def test_labels_and_synonyms_count_with_the_key_and_q_searches(api):
     exported = api.get("/api/v1/hazards/export.csv", params=dict(enterprise, q="PALLETS"))
     assert exported.status_code == 200, exported.text
     rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
-    assert [r["hazard id"] for r in rows] == [free_text["id"]]
+    assert [r["隐患编号 hazard id"] for r in rows] == [free_text["id"]]
     counted = created(api.get("/api/v1/statistics/hazards", params=dict(
         enterprise, group_by="level", q="消防")), 200)
     assert counted["totals"]["total"] == 3

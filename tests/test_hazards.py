@@ -11,7 +11,8 @@ import json
 import random
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -26,6 +27,7 @@ from .fixtures import account, created, upload
 from .support import wait_until
 from .test_end_to_end import register, tap  # noqa: F401  (tap is a fixture)
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")        # the platform's EINSPECTION_TIME_ZONE default
 PLAN = {"goal": "no exposed live parts in the boiler room", "measures": "replace the cabinet",
         "funds": "8000.00", "responsible_person": "zhang.san",
         "deadline": factories.iso(factories.ago(days=-20)),
@@ -327,8 +329,8 @@ def test_the_standing_book_filters_pages_and_exports_exactly_the_rows(api):
     assert exported.status_code == 200, exported.text
     assert exported.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
-    assert [r["hazard id"] for r in rows] == fire
-    assert {r["category"] for r in rows} == {"fire"}
+    assert [r["隐患编号 hazard id"] for r in rows] == fire
+    assert {r["隐患类别 category"] for r in rows} == {"fire"}
 
     workbook = api.get("/api/v1/hazards/export.xlsx", params=dict(filters, sort="found_at"))
     assert workbook.status_code == 200
@@ -337,9 +339,79 @@ def test_the_standing_book_filters_pages_and_exports_exactly_the_rows(api):
     sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
     values = list(sheet.iter_rows(values_only=True))
     header = list(values[0])
-    assert [row[header.index("hazard id")] for row in values[1:]] == fire
+    assert [row[header.index("隐患编号 hazard id")] for row in values[1:]] == fire
     bad = api.get("/api/v1/hazards/export.csv", params={"page": "2"})
     assert bad.status_code == 400 and "page" in bad.json()["error"]["fields"]
+
+
+def csv_of(response):
+    assert response.status_code == 200, response.text
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def test_the_exports_are_what_an_excel_user_expects(api):
+    """Names beside ids (the hazard service learns them from the register's
+    events), real cells in the XLSX, booleans in the CSV by `lang`."""
+    enterprise_id = register(api, name="德清百德机械有限公司")
+    position = fixtures.position(api, enterprise_id, name="锅炉房 Boiler room")
+    hazard = report(api, enterprise_id, position_id=position["id"],
+                    description="=HYPERLINK(\"http://evil\")")
+    created(api.post("/api/v1/hazards/%s/rectification" % hazard["id"],
+                     rectification(cost="860.50")))
+    query = {"enterprise_id": enterprise_id}
+    # the names come by the bus: once they are there, the export writes them
+    [row] = wait_until(lambda: [r for r in csv_of(api.get("/api/v1/hazards/export.csv",
+                                                          params=query))
+                                if r["岗位名称 position"] and r["企业名称 enterprise"]])
+    assert (row["企业编号 enterprise id"], row["企业名称 enterprise"]) == (
+        enterprise_id, "德清百德机械有限公司")
+    assert (row["岗位编号 position id"], row["岗位名称 position"]) == (
+        position["id"], "锅炉房 Boiler room")
+    # the CSV: instants in UTC as the API writes them, booleans true/false by default
+    assert row["发现时间 found at (UTC)"] == hazard["found_at"]
+    assert row["整改费用(元) cost (CNY)"] == "860.50"
+    assert row["隐患描述 description"] == "'=HYPERLINK(\"http://evil\")"     # stays text
+    booleans = ("是否逾期 overdue", "有整改方案 plan", "挂牌督办 listed")
+    assert [row[b] for b in booleans] == ["false"] * 3
+
+    def booleans_of(**request):
+        [got] = csv_of(api.get("/api/v1/hazards/export.csv", params=dict(
+            query, **request.get("params", {})), headers=request.get("headers")))
+        return [got[b] for b in booleans]
+    assert booleans_of(params={"lang": "zh"}) == ["否"] * 3
+    assert booleans_of(params={"lang": "en"}) == ["false"] * 3
+    assert booleans_of(headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}) == ["否"] * 3
+    assert booleans_of(params={"lang": "en"},                    # the parameter wins
+                       headers={"Accept-Language": "zh-CN"}) == ["false"] * 3
+    assert booleans_of(headers={"Accept-Language": "fr"}) == ["false"] * 3
+    for path in ("/api/v1/hazards/export.csv", "/api/v1/hazards/export.xlsx"):
+        refused = api.get(path, params=dict(query, lang="fr"))
+        assert refused.status_code == 400, refused.text
+        assert "lang" in refused.json()["error"]["fields"]
+
+    # the XLSX: real datetimes of the deployment's zone, numbers, booleans
+    workbook = api.get("/api/v1/hazards/export.xlsx", params=dict(query, lang="zh"))
+    assert workbook.status_code == 200, workbook.text
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
+    header = [c.value for c in sheet[1]]
+    cell = dict(zip(header, sheet[2]))
+    found = parse_instant(hazard["found_at"]).astimezone(SHANGHAI)
+    at = cell["发现时间 found at (Asia/Shanghai)"]
+    assert at.is_date and abs(at.value - found.replace(tzinfo=None)) < timedelta(seconds=1)
+    day = cell["发现日期 found on (Asia/Shanghai)"]
+    assert day.value == datetime.combine(found.date(), datetime.min.time())
+    assert day.number_format == "yyyy-mm-dd"
+    assert cell["整改费用(元) cost (CNY)"].value == 860.5
+    assert cell["整改费用(元) cost (CNY)"].number_format == "0.00"
+    assert cell["退回次数 returned"].value == 0 and cell["退回次数 returned"].data_type == "n"
+    assert [cell[b].value for b in booleans] == [False] * 3
+    assert {cell[b].data_type for b in booleans} == {"b"}      # booleans whatever lang is
+    assert cell["隐患描述 description"].data_type == "s"
+    assert cell["隐患描述 description"].value.startswith("=HYPERLINK")
+    assert cell["企业名称 enterprise"].value == "德清百德机械有限公司"
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:AC2"
+    widths = [sheet.column_dimensions[c.column_letter].width for c in sheet[1]]
+    assert all(widths) and widths[header.index("企业名称 enterprise")] >= 2 * 10
 
 
 @pytest.mark.parametrize("path,body", [
@@ -387,7 +459,8 @@ def test_every_record_names_the_account_that_acted_and_keeps_the_names_as_data(a
     exported = list(csv.DictReader(io.StringIO(api.get(
         "/api/v1/hazards/export.csv", params={"enterprise_id": enterprise_id})
         .content.decode("utf-8-sig"))))
-    assert (exported[0]["reported by (account)"], exported[0]["closed by (account)"]) == (
+    assert (exported[0]["报告账号 reported by (account)"],
+            exported[0]["销号账号 closed by (account)"]) == (
         staff.username, grid.username)
     # integrators see the account too: the actor of each event on the bus
     tap.wait_for(lambda e: e["type"] == "einspection.hazard.verified.v1"

@@ -79,28 +79,38 @@ def test_a_hazard_and_an_inspection_at_half_past_midnight_are_of_the_local_day(a
     assert totals_by("month", **{"from": day.isoformat(), "to": day.isoformat()}) == {
         day.strftime("%Y-%m"): 2}
 
-    # the exports: instants in UTC, the day in the zone, which the title names
+    # the exports: in the CSV instants in UTC, the day in the zone, which the title names
     rows = csv_rows(api.get("/api/v1/hazards/export.csv", params=dict(enterprise,
                                                                        sort="found_at")))
-    day_column = "found on (Asia/Shanghai)"
-    assert [(r["hazard id"], r[day_column]) for r in rows][0] == (evening["id"],
-                                                                   before.isoformat())
-    assert {r["hazard id"]: r[day_column] for r in rows[1:]} == dict.fromkeys(
+    day_column = "发现日期 found on (Asia/Shanghai)"
+    assert [(r["隐患编号 hazard id"], r[day_column]) for r in rows][0] == (evening["id"],
+                                                                       before.isoformat())
+    assert {r["隐患编号 hazard id"]: r[day_column] for r in rows[1:]} == dict.fromkeys(
         of_the_day, day.isoformat())
-    assert {r["found at (UTC)"][:10] for r in rows} == {before.isoformat()}
+    assert {r["发现时间 found at (UTC)"][:10] for r in rows} == {before.isoformat()}
+    # in the XLSX datetime cells of the zone (the title names it) and date cells
     workbook = api.get("/api/v1/hazards/export.xlsx", params=on_the_day)
     assert workbook.status_code == 200, workbook.text
-    table = list(openpyxl.load_workbook(io.BytesIO(workbook.content)).active.iter_rows(
-        values_only=True))
-    header = list(table[0])
-    assert {row[header.index(day_column)] for row in table[1:]} == {day.isoformat()}
-    assert len(table) == 3
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
+    header = [cell.value for cell in sheet[1]]
+    table = [dict(zip(header, line)) for line in sheet.iter_rows(min_row=2)]
+    assert len(table) == 2
+    assert {row[day_column].value for row in table} == {datetime.combine(day, time())}
+    assert {row[day_column].number_format for row in table} == {"yyyy-mm-dd"}
+    [found] = [row["发现时间 found at (Asia/Shanghai)"] for row in table
+               if row["隐患编号 hazard id"].value == reported["id"]]
+    assert found.is_date and found.value == datetime.combine(day, time(0, 30))
 
     # the inspection ledger and its export
     inspections = created(api.get("/api/v1/inspections", params=on_the_day), 200)
     assert [i["id"] for i in inspections["items"]] == [inspection["id"]]
     assert created(api.get("/api/v1/inspections", params=the_day_before), 200)["total"] == 0
     exported = csv_rows(api.get("/api/v1/inspections/export.csv", params=on_the_day))
-    assert [(r["id"], r["completed_on (Asia/Shanghai)"]) for r in exported] == [
-        (inspection["id"], day.isoformat())]
-    assert exported[0]["completed_at"].startswith(before.isoformat())
+    assert [(r["检查编号 inspection id"], r["完成日期 completed on (Asia/Shanghai)"])
+            for r in exported] == [(inspection["id"], day.isoformat())]
+    assert exported[0]["完成时间 completed at (UTC)"].startswith(before.isoformat())
+    workbook = api.get("/api/v1/inspections/export.xlsx", params=on_the_day)
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
+    [row] = [dict(zip([c.value for c in sheet[1]], line)) for line in sheet.iter_rows(min_row=2)]
+    assert row["完成时间 completed at (Asia/Shanghai)"].value == datetime.combine(day, time(0, 30))
+    assert row["完成日期 completed on (Asia/Shanghai)"].value == datetime.combine(day, time())

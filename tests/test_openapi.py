@@ -179,6 +179,9 @@ def seed(api, database_urls, receiver):
     for _ in range(2):
         fixtures.account(api, "authority_inspector")
     data["universal"] = fixtures.published_checklist(api, title="执法检查表")
+    # a universal checklist every enterprise must schedule at least weekly: the schedule
+    # list's requirements
+    fixtures.published_checklist(api, title="每周消防巡查", required_frequency="weekly")
     data["enforced_position"] = fixtures.position(
         api, data["enterprise"], name="Store", checklist_ids=[data["universal"]["checklist_id"]])[
         "id"]
@@ -405,6 +408,14 @@ REAL_REQUESTS = {
         "path": {"position_id": d["position"]}},
     ("POST", "/api/v1/positions/<string:position_id>/rotate-code"): lambda api, d: {
         "path": {"position_id": d["spare_position"]}},
+    ("PATCH", "/api/v1/positions/<string:position_id>"): lambda api, d: {
+        "path": {"position_id": fixtures.position(api, d["enterprise"], name="Gate")["id"]},
+        "body": {"name": "门卫室", "latitude": None, "checklist_ids": [d["checklist"]]}},
+    ("POST", "/api/v1/positions/<string:position_id>/retirement"): lambda api, d: {
+        "path": {"position_id": fixtures.position(api, d["enterprise"], name="Shed")["id"]},
+        "token": d["manager_token"], "body": {"reason": "拆除"}},
+    ("GET", "/api/v1/positions/<string:position_id>/history"): lambda api, d: {
+        "path": {"position_id": d["position"]}},
     ("GET", "/api/v1/scan/<string:token>"): lambda api, d: {
         "path": {"token": d["token"]}},
     ("GET", "/scan/<string:token>"): lambda api, d: {"path": {"token": d["token"]}},
@@ -415,7 +426,7 @@ REAL_REQUESTS = {
     ("GET", "/api/v1/inspections"): lambda api, d: {
         "query": {"enterprise_id": d["enterprise"], "kind": "self", "sort": "items_failed"}},
     ("GET", "/api/v1/inspections/export.csv"): lambda api, d: {
-        "query": {"enterprise_id": d["enterprise"]}},
+        "query": {"enterprise_id": d["enterprise"], "lang": "zh"}},
     ("GET", "/api/v1/inspections/export.xlsx"): lambda api, d: {
         "query": {"enterprise_id": d["enterprise"]}},
     ("GET", "/api/v1/inspections/<string:inspection_id>"): lambda api, d: {
@@ -458,7 +469,7 @@ REAL_REQUESTS = {
     ("GET", "/api/v1/statistics/hazards"): lambda api, d: {
         "query": {"group_by": "month", "enterprise_id": d["enterprise"]}},
     ("GET", "/api/v1/hazards/export.csv"): lambda api, d: {
-        "query": {"enterprise_id": d["enterprise"]}},
+        "query": {"enterprise_id": d["enterprise"], "lang": "zh"}},
     ("GET", "/api/v1/hazards/export.xlsx"): lambda api, d: {
         "query": {"enterprise_id": d["enterprise"], "overdue": "false"}},
     ("GET", "/api/v1/hazards/<string:hazard_id>"): lambda api, d: {

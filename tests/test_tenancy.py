@@ -82,6 +82,9 @@ def a_requests(a):
         ("GET", "/api/v1/positions/{position}/qr.png", None),
         ("GET", "/api/v1/positions/{position}/qr.svg", None),
         ("POST", "/api/v1/positions/{position}/rotate-code", None),
+        ("PATCH", "/api/v1/positions/{position}", {"name": "taken over"}),
+        ("POST", "/api/v1/positions/{position}/retirement", {"reason": "taken over"}),
+        ("GET", "/api/v1/positions/{position}/history", None),
         ("GET", "/api/v1/scan/{token}", None),
         ("GET", "/api/v1/checklists/{checklist}", None),
         ("GET", "/api/v1/checklists/{checklist}/versions/1", None),
@@ -107,6 +110,8 @@ def send(api, method, path, body):
         return api.get(path)
     if method == "PUT":
         return api.put(path, body)
+    if method == "PATCH":
+        return api.patch(path, body)
     return api.post(path, body)
 
 
@@ -114,7 +119,8 @@ def state_of(admin, a):
     """What an attempt could have changed, as the admin sees it."""
     return (created(admin.get("/api/v1/hazards/%s/history" % a["hazard"]), 200),
             created(admin.get("/api/v1/checklists/%s" % a["checklist"]), 200)["versions"],
-            created(admin.get("/api/v1/enterprises/%s/positions" % a["enterprise"]), 200),
+            created(admin.get("/api/v1/enterprises/%s/positions" % a["enterprise"],
+                              params={"include_retired": "true"}), 200),
             created(admin.get("/api/v1/enterprises/%s/safety-actions" % a["enterprise"]), 200),
             created(admin.get("/api/v1/recipients/enterprise:%s/settings" % a["enterprise"]),
                     200),

@@ -88,6 +88,11 @@ def test_a_hazard_is_assigned_on_its_page_rectified_by_the_assignee_and_verified
     # the page before: every line of the description, the position by name, no assignment yet
     assert shown["description"] == hazard["description"]
     assert "配电房" in shown["summary"] and "日常工作测试企业" in shown["summary"]
+    # the category by its label in Chinese (the default), the raw text where it has none
+    labels = {c["key"]: c["zh"] for c in created(manager.get("/api/v1/hazard-categories"),
+                                                 200)["categories"]}
+    category = labels.get(hazard["category"], hazard["category"])
+    assert shown["title"].startswith(category) and category in shown["summary"]
     assert "尚未指派" in shown["before"]
     assert staff.username in shown["choices"]          # the manager's accounts, offered
     assert shown["full_size"] > 0

@@ -33,6 +33,12 @@ LEGAL_BASIS = "德安监发[2026]9号"
 SEED = "3D 2026333: 4 7 1"
 SEED_SOURCE = "中国福利彩票3D 第2026333期开奖号码"
 CLAUSE = "《安全生产法》第九十九条"
+PHONE_WIDTH = 375
+
+
+def category_labels(api):
+    """{key: {"zh": …, "en": …}} of the deployment's hazard categories."""
+    return {c["key"]: c for c in created(api.get("/api/v1/hazard-categories"), 200)["categories"]}
 
 
 def campaign_body(**extra):
@@ -220,6 +226,8 @@ def test_a_campaign_is_opened_committed_drawn_assigned_and_verified_in_the_brows
     assert (verified["identical"], verified["digest_matches"],
             verified["committed_before_revealed"]) == (True, True, True)
     assert name in shown["listed_row"] and "已分配检查人员" in shown["listed_row"]
+    assert "campaign-assigned" in shown["listed_status"]
+    assert max(shown["widths"].values()) <= PHONE_WIDTH, (shown["widths"], shown["too_wide"])
 
 
 def test_an_officer_cites_decides_the_penalty_takes_the_payment_and_closes_the_case(
@@ -278,7 +286,8 @@ def test_an_officer_cites_decides_the_penalty_takes_the_payment_and_closes_the_c
     assert [c["fine_imposed"] for c in issued[:2]] == ["0.10", "0.20"]
     row = shown["final"]["rows"][0]
     assert CLAUSE in row and "严重违法" in row and "0.10 CNY" in row and abatement in row
-    assert general["category"] in row                     # the hazard it cites
+    # the hazard it cites, its category by its label in Chinese (the default)
+    assert category_labels(api)[general["category"]]["zh"] in row
     assert [p["reference"] for p in closed["payments"]] == ["收据-2026-0001"]
     assert closed["payments"][0]["amount"] == "0.30"
     assert closed["payments"][0]["recorded_by"] == officer.username
@@ -295,6 +304,8 @@ def test_an_officer_cites_decides_the_penalty_takes_the_payment_and_closes_the_c
     # the list: filtered by the campaign, then by status
     assert shown["by_campaign"] == [case["case_id"]]
     assert "罚款缴清结案" in shown["closed_row"] and "0.30 CNY" in shown["closed_row"]
+    assert "case-closed" in shown["closed_status"]
+    assert max(shown["widths"].values()) <= PHONE_WIDTH, (shown["widths"], shown["too_wide"])
 
 
 def test_an_enterprise_sees_its_own_case_without_the_forms(platform, enforcement, screenshots):
@@ -312,6 +323,15 @@ def test_an_enterprise_sees_its_own_case_without_the_forms(platform, enforcement
     seen = created(manager.get("/api/v1/cases/" + case["case_id"]), 200)
     assert shown["citations"]["ids"] == [c["citation_id"] for c in seen["citations"]]
     assert "阜溪街道网页企业0" in shown["title"]
+    assert shown["width"] <= PHONE_WIDTH, shown["too_wide"]
+    # each citation's class by its label: Chinese by default, English on the switch
+    classes = {c["key"]: c for c in created(manager.get("/api/v1/violation-classes"),
+                                            200)["classes"]}
+    assert shown["classes"] == [classes[c["violation_class"]]["zh"] for c in seen["citations"]]
+    assert shown["english"]["classes"] == [classes[c["violation_class"]]["en"]
+                                           for c in seen["citations"]]
+    assert shown["english"]["title"].startswith("Case ")
+    assert shown["english"]["history"][0] == "case opened"
 
 
 def test_listed_hazards_show_their_deadline_and_days_left_in_the_deployments_time_zone(
@@ -329,10 +349,11 @@ def test_listed_hazards_show_their_deadline_and_days_left_in_the_deployments_tim
     assert [row["id"] for row in rows] == [hazard_id for hazard_id, _ in
                                            reversed(enforcement["listed"])]
     today = local_day(datetime.now(timezone.utc), zone)
+    fire = category_labels(enforcement["api"])["fire"]
     for row in rows:
         deadline = ours[row["id"]]
         enterprise, town, category, description, office, day, left, status = row["cells"]
-        assert (town, category, office) == (description.split("：")[0], "fire",
+        assert (town, category, office) == (description.split("：")[0], fire["zh"],
                                             "县应急管理局执法大队")
         assert day == local_day(deadline, zone).isoformat()
         assert int(left) == (local_day(deadline, zone) - today).days
@@ -341,6 +362,13 @@ def test_listed_hazards_show_their_deadline_and_days_left_in_the_deployments_tim
                                                         "sort": "listing_deadline",
                                                         "size": 200}), 200)
     assert [row["id"] for row in shown["rows"]] == [h["id"] for h in listed["items"]]
+    assert shown["width"] <= PHONE_WIDTH, shown["too_wide"]
+    # Chinese by default; on the switch the page and the categories are in English
+    assert shown["lang"] == "zh-CN" and shown["title"].startswith("挂牌督办")
+    english = {row["id"]: row["cells"] for row in shown["english"]["rows"] if row["id"] in ours}
+    assert shown["english"]["title"].startswith("Listed hazards")
+    assert {cells[2] for cells in english.values()} == {fire["en"]}
+    assert "Listed" in shown["english"]["nav"]
 
 
 def test_the_pages_are_told_the_deployments_time_zone(platform):

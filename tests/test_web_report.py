@@ -55,6 +55,7 @@ def test_a_hazard_is_reported_once_with_its_photo_however_often_submit_is_tapped
     assert any("上报隐患" in link for link in seen["nav"])
     categories = created(staff.get("/api/v1/hazard-categories"), 200)["categories"]
     assert seen["categories"] == [c["key"] for c in categories]
+    assert seen["category_labels"] == [c["zh"] for c in categories]     # Chinese, the default
     assert seen["positions"] == [scanned["id"]]             # the scanned one, chosen
     reported = created(staff.get("/api/v1/hazards", params={
         "enterprise_id": enterprise, "position_id": scanned["id"]}), 200)["items"]

@@ -58,6 +58,7 @@ def test_a_missed_round_shows_as_missed_on_my_work_and_moves_the_score(api, plat
     before = run_flow("work_rounds", script=FLOWS, screenshots=shots("rounds-before"), **spec)
     assert [(r["schedule"], r["status"]) for r in before["due"]] == [(due_today["id"], "due")]
     assert "库房" in before["due"][0]["cells"][0]
+    assert before["due"][0]["cells"][1] == place.version["title"]        # names, not ids
     assert before["missed"] == [] and before["missed_count"] == "0"
     assert before["width_at_375"] <= 375
     # links a role cannot use are not shown: staff have no queue, no authority dashboard

@@ -19,16 +19,20 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 import argparse  # noqa: E402
 import errno  # noqa: E402
+import importlib  # noqa: E402
 import os  # noqa: E402
 import secrets  # noqa: E402
 import signal  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import textwrap  # noqa: E402
 import time  # noqa: E402
 
 from kombu import Connection  # noqa: E402
 
+from einspection import eventstore  # noqa: E402
 from einspection.bus import DEFAULT_AMQP_URI  # noqa: E402
+from einspection.db import make_engine  # noqa: E402
 from tools import demo, launch  # noqa: E402
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -87,6 +91,29 @@ def _database_urls(var_dir):
             if not os.environ.get(launch.DATABASE_KEYS[service])}
 
 
+def _read_models_up_to_date(database_urls):
+    """A var/ from an earlier release may hold read models of an older shape,
+    on which the services refuse to start (einspection.eventstore.missing_columns):
+    rebuild those from their events first, as `make replay` would."""
+    for service, url in database_urls.items():
+        path = url[len("sqlite:///"):]
+        if not url.startswith("sqlite:///") or not os.path.isfile(path):
+            continue
+        module, name = launch.SERVICES[service].split(":")
+        store = getattr(importlib.import_module(module), name).store
+        engine = make_engine(url)
+        try:
+            outdated = eventstore.missing_columns(engine, *store.projections)
+        finally:
+            engine.dispose()
+        if outdated:
+            say("%s: read models of an older shape (no %s); rebuilding them from their "
+                "events ..." % (service, ", ".join(outdated)))
+            subprocess.run([sys.executable, "-m", "services.%s.cli" % service, "replay",
+                            "--database-url", url], cwd=launch.ROOT, check=True,
+                           stdout=subprocess.DEVNULL)
+
+
 def main():
     parser = argparse.ArgumentParser(description="Run the platform with demo data.")
     parser.add_argument("--host", default="127.0.0.1",
@@ -115,6 +142,7 @@ def main():
     var_dir = os.path.abspath(os.environ.get("VAR_DIR") or os.path.join(launch.ROOT, "var"))
     log_dir = os.path.join(var_dir, "log")
     os.makedirs(log_dir, exist_ok=True)
+    _read_models_up_to_date(_database_urls(var_dir))
     env = launch.environment(amqp_uri, _database_urls(var_dir), args.port, host=args.host)
     env["AUTH_SECRET"] = os.environ.get("AUTH_SECRET") or _kept_secret(var_dir)
     env.setdefault("EVIDENCE_DIR", os.path.join(var_dir, "blobs"))

@@ -5,7 +5,12 @@ version as a draft. Items keep their generated ids across versions.
 
 What a version says — title, industry, items in order without their ids —
 has a `content_hash`: an import of a standard identical to one the register
-holds is recognised by it."""
+holds is recognised by it.
+
+A universal checklist may carry a `required_frequency` (a schedule
+frequency, or None), saved with the draft and frozen with the published
+version: every enterprise it applies to must schedule it at least that often
+(services/checklist/schedules.py). An enterprise checklist carries none."""
 import hashlib
 import json
 import uuid
@@ -56,6 +61,7 @@ class Checklist:
         self.number = 0             # the checklist's own version number
         self.status = None
         self.scope = self.enterprise_id = self.industry = self.title = None
+        self.required_frequency = None
         self.items = []
         self.known_item_ids = set()
         self.pending = []
@@ -74,6 +80,7 @@ class Checklist:
             self.number, self.status = data["version"], DRAFT
             self.scope, self.enterprise_id = data["scope"], data["enterprise_id"]
             self.industry, self.title = data["industry"], data["title"]
+            self.required_frequency = data.get("required_frequency")
             self.items = data["items"]
             self.known_item_ids |= {item["item_id"] for item in self.items}
         elif event.name == "ChecklistPublished":
@@ -84,11 +91,22 @@ class Checklist:
         self._apply(event)
         self.pending.append(event)
 
-    def _save_draft(self, number, title, items, actor, correlation_id, now):
+    def _save_draft(self, number, title, items, required_frequency, actor, correlation_id,
+                    now):
         self._record("ChecklistDraftSaved", {
             "checklist_id": self.id, "version": number, "scope": self.scope,
             "enterprise_id": self.enterprise_id, "industry": self.industry, "title": title,
-            "items": items}, actor, correlation_id, now)
+            "required_frequency": required_frequency, "items": items},
+            actor, correlation_id, now)
+
+    def _required_frequency(self, command):
+        """The required frequency the command leaves the draft with: what it
+        says, or (left out) what the checklist had. Only a universal one has one."""
+        frequency = command.get("required_frequency", self.required_frequency)
+        if frequency is not None and self.scope != "universal":
+            raise InvalidCommand({"required_frequency": [
+                "only a universal checklist (the authority's) has a required frequency"]})
+        return frequency
 
     # --- commands ----------------------------------------------------------------
     @classmethod
@@ -103,7 +121,8 @@ class Checklist:
         checklist.enterprise_id = command.get("enterprise_id")
         checklist.industry = command.get("industry") or None
         checklist._save_draft(1, command["title"], checklist._identified(command["items"]),
-                              actor, correlation_id, now)
+                              checklist._required_frequency(command), actor, correlation_id,
+                              now)
         return checklist
 
     def edit(self, command, *, actor, now, correlation_id=""):
@@ -111,7 +130,8 @@ class Checklist:
         starts the next version."""
         number = self.number + 1 if self.status == PUBLISHED else self.number
         self._save_draft(number, command.get("title") or self.title,
-                         self._identified(command["items"]), actor, correlation_id, now)
+                         self._identified(command["items"]), self._required_frequency(command),
+                         actor, correlation_id, now)
 
     def publish(self, *, actor, now, correlation_id=""):
         if self.status == PUBLISHED:
@@ -125,7 +145,8 @@ class Checklist:
         self._record("ChecklistPublished", {
             "checklist_id": self.id, "version": self.number, "scope": self.scope,
             "enterprise_id": self.enterprise_id, "industry": self.industry,
-            "title": self.title, "items": self.items, "published_at": now},
+            "title": self.title, "required_frequency": self.required_frequency,
+            "items": self.items, "published_at": now},
             actor, correlation_id, now)
 
     def _identified(self, items):

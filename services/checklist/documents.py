@@ -9,8 +9,8 @@ import io
 import qrcode
 import qrcode.image.svg
 
-from einspection import days, pdf as printing, spreadsheet
-from einspection.contract import parse_instant
+from einspection import pdf as printing, spreadsheet
+from einspection.spreadsheet import DAY, INSTANT, INTEGER, Column
 
 PNG, SVG, PDF = "image/png", "image/svg+xml", printing.PDF
 CSV, XLSX = spreadsheet.CSV, spreadsheet.XLSX
@@ -66,25 +66,33 @@ def qr_sheet_pdf(title, labelled_urls, columns=3, rows=4, font_path=None):
     return bytes(pdf.output())
 
 
-LEDGER_COLUMNS = tuple((key, key) for key in (
-    "id", "enterprise_id", "position_id", "checklist_id", "checklist_version", "kind",
-    "started_at", "completed_at", "completed_on", "items_passed", "items_failed",
-    "items_not_applicable", "inspector"))
+# The inspection ledger's columns (einspection/spreadsheet.py says how each
+# kind is written): names beside the ids; in the CSV the instants stay UTC
+# with the deployment's day of completion beside them, in the XLSX they are
+# datetimes of the deployment's zone; each title names its zone.
+LEDGER_COLUMNS = (
+    Column("id", "检查编号", "inspection id"),
+    Column("enterprise_id", "企业编号", "enterprise id"),
+    Column("enterprise_name", "企业名称", "enterprise"),
+    Column("position_id", "岗位编号", "position id"),
+    Column("position_name", "岗位名称", "position"),
+    Column("checklist_id", "检查表编号", "checklist id"),
+    Column("checklist_title", "检查表名称", "checklist"),
+    Column("checklist_version", "检查表版本", "checklist version", INTEGER),
+    Column("kind", "检查类型", "kind"),
+    Column("started_at", "开始时间", "started at", INSTANT),
+    Column("completed_at", "完成时间", "completed at", INSTANT),
+    Column("completed_on", "完成日期", "completed on", DAY, day_of="completed_at"),
+    Column("items_passed", "合格项", "items passed", INTEGER),
+    Column("items_failed", "不合格项", "items failed", INTEGER),
+    Column("items_not_applicable", "不适用项", "items not applicable", INTEGER),
+    Column("inspector", "检查人", "inspector"),
+)
 
 
-def _dated(views, zone=None):
-    """(columns, rows): the instants stay UTC; `completed_on` is the
-    deployment's day, its zone named in the column's title."""
-    zone = zone or days.deployment_zone()
-    columns = tuple((key, "completed_on (%s)" % zone.key if key == "completed_on" else title)
-                    for key, title in LEDGER_COLUMNS)
-    return columns, [dict(view, completed_on=days.local_day(
-        parse_instant(view["completed_at"]), zone).isoformat()) for view in views]
+def ledger_csv(views, zone, lang=None):
+    return spreadsheet.to_csv(LEDGER_COLUMNS, views, zone, lang)
 
 
-def ledger_csv(views, zone=None):
-    return spreadsheet.to_csv(*_dated(views, zone))
-
-
-def ledger_xlsx(views, zone=None):
-    return spreadsheet.to_xlsx("inspections", *_dated(views, zone))
+def ledger_xlsx(views, zone):
+    return spreadsheet.to_xlsx("inspections", LEDGER_COLUMNS, views, zone)

@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 
 from einspection import auth, days
-from einspection.contract import new_event
+from einspection.contract import new_event, parse_instant
 from einspection.errors import Forbidden, InvalidCommand
 
 from .checklists import PUBLISHED, applies_to, no_usable_checklist
@@ -133,6 +133,11 @@ def log_inspection(command, *, enterprise, position, checklist, version, actor, 
         raise InvalidCommand({"completed_at": ["is in the future"]})
     if position is None or position["enterprise_id"] != enterprise["id"]:
         raise InvalidCommand({"position_id": ["no such position in this enterprise"]})
+    # one done before the position was retired (a phone offline since) is still logged
+    if position.get("retired_at") and command["completed_at"] >= parse_instant(
+            position["retired_at"]):
+        raise InvalidCommand({"position_id": ["position %s was retired at %s"
+                                              % (position["id"], position["retired_at"])]})
     if checklist is None or not applies_to(checklist, enterprise):
         raise InvalidCommand({"checklist_id": [no_usable_checklist(command["checklist_id"])]})
     if command["kind"] == ENFORCEMENT and checklist["scope"] != "universal":

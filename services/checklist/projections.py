@@ -47,6 +47,8 @@ checklists = Table(
     Column("latest_version", Integer, nullable=False),
     Column("published_version", Integer),           # the latest published one
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # the published version's (what is enforced); added with required frequencies
+    Column("required_frequency", String(16)),
 )
 
 checklist_versions = Table(
@@ -60,6 +62,7 @@ checklist_versions = Table(
     Column("content_hash", String(64), nullable=False, index=True),
     Column("saved_at", DateTime(timezone=True), nullable=False),
     Column("published_at", DateTime(timezone=True)),
+    Column("required_frequency", String(16)),       # added with required frequencies
 )
 
 positions = Table(
@@ -72,6 +75,9 @@ positions = Table(
     Column("token", String(100), unique=True),      # the current QR token: private
     Column("code_issued_at", DateTime(timezone=True)),
     Column("version", Integer, nullable=False),     # of its stream
+    # added with position edits: a retired position is kept, left out of listings
+    Column("retired_at", DateTime(timezone=True)),
+    Column("retirement_reason", Text),
 )
 
 scans = Table(
@@ -169,8 +175,10 @@ def _draft_saved(conn, event, data):
     upsert(conn, checklist_versions, dict(
         checklist_id=data["checklist_id"], version=data["version"], status="draft",
         title=data["title"], items=_items_json(data["items"]), saved_at=event.time,
+        required_frequency=data.get("required_frequency"),
         content_hash=content_hash(data["title"], data["industry"], data["items"])),
-        ["checklist_id", "version"], ["title", "items", "saved_at", "content_hash"])
+        ["checklist_id", "version"],
+        ["title", "items", "saved_at", "content_hash", "required_frequency"])
 
 
 def _published(conn, event, data):
@@ -178,9 +186,10 @@ def _published(conn, event, data):
                checklist_versions.c.version == data["version"])
     conn.execute(update(checklist_versions).where(key).values(
         status="published", title=data["title"], items=_items_json(data["items"]),
-        published_at=data["published_at"]))
+        required_frequency=data.get("required_frequency"), published_at=data["published_at"]))
     conn.execute(update(checklists).where(checklists.c.checklist_id == data["checklist_id"])
-                 .values(published_version=data["version"], updated_at=event.time))
+                 .values(published_version=data["version"], updated_at=event.time,
+                         required_frequency=data.get("required_frequency")))
 
 
 def _position_registered(conn, event, data):
@@ -192,6 +201,18 @@ def _position_registered(conn, event, data):
 def _position_version(event):
     return update(positions).where(positions.c.position_id == event.data["position_id"]).values(
         version=event.stream_version)
+
+
+def _position_updated(conn, event, data):
+    changed = {key: data[key] for key in ("name", "latitude", "longitude") if key in data}
+    if "checklist_ids" in data:
+        changed["checklist_ids"] = json.dumps(data["checklist_ids"])
+    conn.execute(_position_version(event).values(**changed))
+
+
+def _position_retired(conn, event, data):
+    conn.execute(_position_version(event).values(retired_at=data["retired_at"],
+                                                 retirement_reason=data["reason"]))
 
 
 def _code_issued(conn, event, data):
@@ -253,6 +274,8 @@ _HANDLERS = {
     "ChecklistDraftSaved": _draft_saved,
     "ChecklistPublished": _published,
     "PositionRegistered": _position_registered,
+    "PositionUpdated": _position_updated,
+    "PositionRetired": _position_retired,
     "PositionCodeIssued": _code_issued,
     "PositionScanned": _scanned,
     "InspectionLogged": _inspection_logged,
@@ -405,10 +428,12 @@ def versions_of(conn, checklist_id):
 
 def position_view(row):
     view = {key: value for key, value in row._mapping.items()
-            if key not in ("token", "version", "code_issued_at")}
+            if key not in ("token", "version", "code_issued_at", "retired_at")}
     view["id"] = view.pop("position_id")
     view["checklist_ids"] = json.loads(view["checklist_ids"])
     view["code_issued_at"] = row.code_issued_at and isoformat(row.code_issued_at)
+    view["retired"] = row.retired_at is not None
+    view["retired_at"] = row.retired_at and isoformat(row.retired_at)
     return view
 
 
@@ -420,13 +445,19 @@ def find_position_by_token(conn, token):
     return conn.execute(select(positions).where(positions.c.token == token)).first()
 
 
-def positions_of(conn, enterprise_id):
-    return conn.execute(select(positions).where(positions.c.enterprise_id == enterprise_id)
-                        .order_by(positions.c.name, positions.c.position_id)).all()
+def positions_of(conn, enterprise_id, include_retired=False):
+    statement = select(positions).where(positions.c.enterprise_id == enterprise_id)
+    if not include_retired:
+        statement = statement.where(positions.c.retired_at.is_(None))
+    return conn.execute(statement.order_by(positions.c.name, positions.c.position_id)).all()
 
 
 def position_page(conn, enterprise_id, query):
+    """The enterprise's positions, one page: those in use, and with
+    `include_retired` the retired ones too."""
     statement = select(positions).where(positions.c.enterprise_id == enterprise_id)
+    if not query["include_retired"]:
+        statement = statement.where(positions.c.retired_at.is_(None))
     return paging.page_of(conn, statement, query,
                           paging.ordering(positions.c, query["sort"], positions.c.position_id),
                           position_view)
@@ -465,6 +496,33 @@ def inspection_view(row, with_items=False):
     if with_items:
         view["items"] = json.loads(row.items)
     return view
+
+
+def _names(conn, columns, key, ids):
+    """{key: the last column} of the rows whose `key` is one of `ids`, in
+    bounded IN lists; a key of two columns comes as a pair."""
+    found, ids = {}, sorted(set(ids))
+    for start in range(0, len(ids), 500):
+        for *keys, name in conn.execute(select(*columns).where(key.in_(ids[start:start + 500]))):
+            found[tuple(keys) if len(keys) > 1 else keys[0]] = name
+    return found
+
+
+def with_names(conn, views):
+    """Inspection `views` with what an export writes beside the ids: the
+    names of the enterprise and the position and the title of the checklist
+    version; three queries for the whole export."""
+    enterprise = _names(conn, (enterprises.c.enterprise_id, enterprises.c.name),
+                        enterprises.c.enterprise_id, (v["enterprise_id"] for v in views))
+    position = _names(conn, (positions.c.position_id, positions.c.name),
+                      positions.c.position_id, (v["position_id"] for v in views))
+    c = checklist_versions.c
+    title = _names(conn, (c.checklist_id, c.version, c.title), c.checklist_id,
+                   (v["checklist_id"] for v in views))
+    return [dict(view, enterprise_name=enterprise.get(view["enterprise_id"]),
+                 position_name=position.get(view["position_id"]),
+                 checklist_title=title.get((view["checklist_id"], view["checklist_version"])))
+            for view in views]
 
 
 def find_inspection(conn, inspection_id):

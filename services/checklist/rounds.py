@@ -13,7 +13,27 @@ the day and shift)."""
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-FREQUENCIES = ("daily", "weekly", "monthly", "shift")
+# How often, the most often first: daily and shift alike (a round every day),
+# then weekly, then monthly. The one order a universal checklist's required
+# frequency is compared by.
+RANK = {"daily": 0, "shift": 0, "weekly": 1, "monthly": 2}
+EVERY_DAY = frozenset(range(1, 8))
+
+
+def rank_of(terms):
+    """How often a schedule's rounds come, as a RANK: a weekly schedule on
+    all seven days comes daily; a shift schedule on some weekdays only, weekly."""
+    frequency, weekdays = terms["frequency"], set(terms["weekdays"])
+    if frequency == "weekly" and weekdays == EVERY_DAY:
+        return RANK["daily"]
+    if frequency == "shift" and weekdays and weekdays != EVERY_DAY:
+        return RANK["weekly"]
+    return RANK[frequency]
+
+
+def at_least_as_often(terms, required_frequency):
+    """Whether a schedule of `terms` meets a required frequency (None: any does)."""
+    return required_frequency is None or rank_of(terms) <= RANK[required_frequency]
 
 
 @dataclass(frozen=True)

@@ -96,9 +96,18 @@ def schedule(command, *, enterprise, position, checklist, assignee, actor, now, 
     problems = {}
     if position is None or position["enterprise_id"] != enterprise["id"]:
         problems["position_id"] = ["no such position in this enterprise"]
+    elif position["retired"]:
+        problems["position_id"] = ["position %s is retired: no schedule can be made at it"
+                                   % position["id"]]
     if checklist is None or not applies_to(checklist, enterprise) \
             or not checklist.get("published_version"):
         problems["checklist_id"] = [no_usable_checklist(command["checklist_id"])]
+    elif not calendar.at_least_as_often(command, required_frequency(checklist)):
+        problems["frequency"] = [
+            "checklist %s requires rounds at least %s (daily and shift > weekly > monthly); "
+            "a %s schedule as given is rarer" % (command["checklist_id"],
+                                                 checklist["required_frequency"],
+                                                 command["frequency"])]
     if command["assignee"] and (assignee is None or assignee.disabled
                                 or assignee.enterprise_id != enterprise["id"]):
         problems["assignee"] = ["no such account of this enterprise"]
@@ -111,6 +120,45 @@ def schedule(command, *, enterprise, position, checklist, assignee, actor, now, 
                 scheduled_at=now)
     return new_event("InspectionScheduled", data, actor=actor, correlation_id=correlation_id,
                      time=now)
+
+
+def required_frequency(checklist):
+    """The frequency a checklist (its read-model row) requires of the
+    schedules of it: a universal checklist's published one, or None."""
+    return checklist.get("required_frequency") if checklist["scope"] == "universal" else None
+
+
+def requirements(checklists, enterprise, schedule_views, today):
+    """For each universal checklist with a required frequency (published)
+    that applies to the enterprise: whether a schedule of it that still has
+    rounds from `today` on (not ended, or ending after today: `ends_on` has
+    no round) comes at least that often, and which ones do."""
+    found = []
+    for checklist in checklists:
+        frequency = checklist.get("published_version") and required_frequency(checklist)
+        if not frequency or not applies_to(checklist, enterprise):
+            continue
+        meeting = [each["id"] for each in schedule_views
+                   if each["checklist_id"] == checklist["id"]
+                   and (each["ends_on"] is None or each["ends_on"] > today.isoformat())
+                   and calendar.at_least_as_often(each, frequency)]
+        found.append({"checklist_id": checklist["id"], "title": checklist["title"],
+                      "required_frequency": frequency, "satisfied": bool(meeting),
+                      "schedule_ids": meeting})
+    return found
+
+
+def ended_by_retirement(conn, position_id, *, actor, now, zone, correlation_id=""):
+    """[(stream, expected version, ScheduleEnded)] for each schedule at a
+    position being retired that runs past today: it ends today."""
+    found = []
+    for row in conn.execute(select(schedules).where(
+            schedules.c.position_id == position_id).order_by(schedules.c.schedule_id)).all():
+        event = end(row, {"ends_on": None, "reason": "position retired"}, actor=actor,
+                    now=now, zone=zone, correlation_id=correlation_id)
+        if event is not None:
+            found.append((stream_id(row.schedule_id), row.version, event))
+    return found
 
 
 def end(row, command, *, actor, now, zone, correlation_id=""):

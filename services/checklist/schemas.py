@@ -1,9 +1,9 @@
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from einspection import paging
+from einspection import paging, spreadsheet
 from einspection.auth import ROLES
 from einspection.contract import (CHECKLIST_SCOPES, INSPECTION_KINDS, ITEM_RESULTS,
-                                  SAFETY_ACTION_KINDS, Day, Id, Instant)
+                                  SAFETY_ACTION_KINDS, SCHEDULE_FREQUENCIES, Day, Id, Instant)
 
 from . import credit_code, passwords
 
@@ -56,6 +56,15 @@ class Item(_Command):
     photo_required = fields.Boolean(load_default=False)
 
 
+def _required_frequency():
+    # no default: left out, an edit keeps the draft's; null clears it
+    return fields.String(allow_none=True, validate=validate.OneOf(SCHEDULE_FREQUENCIES),
+                         metadata={"description": "a universal checklist only: every "
+                                   "enterprise it applies to must schedule it at least this "
+                                   "often (daily and shift > weekly > monthly); null: no "
+                                   "requirement. Left out of an edit: unchanged"})
+
+
 class CreateChecklist(_Command):
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     scope = fields.String(required=True, validate=validate.OneOf(CHECKLIST_SCOPES))
@@ -64,11 +73,13 @@ class CreateChecklist(_Command):
                              validate=validate.Length(max=100))
     items = fields.List(fields.Nested(Item), load_default=list,
                         validate=validate.Length(max=2000))
+    required_frequency = _required_frequency()
 
 
 class EditChecklist(_Command):
     title = fields.String(load_default=None, validate=validate.Length(min=1, max=300))
     items = fields.List(fields.Nested(Item), required=True, validate=validate.Length(max=2000))
+    required_frequency = _required_frequency()
 
 
 class ImportChecklist(_Command):
@@ -112,6 +123,8 @@ class VisibleTo(_Command):
 
 
 class PositionQuery(_Command):
+    include_retired = fields.Boolean(load_default=False, metadata={
+        "description": "list the retired positions too (default: only those in use)"})
     page = paging.page_field()
     size = paging.size_field()
     sort = paging.sort_field(("name", "code_issued_at"), "name")
@@ -128,6 +141,20 @@ class RegisterPosition(_Command):
     longitude = fields.Float(load_default=None, allow_none=True,
                              validate=validate.Range(-180, 180))
     checklist_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=100))
+
+
+class UpdatePosition(_Command):
+    """A JSON merge: the fields sent change, those left out stay. Not the
+    enterprise, not the QR code (rotate it: POST …/rotate-code)."""
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    latitude = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
+    longitude = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
+    checklist_ids = fields.List(Id(), validate=validate.Length(max=100), metadata={
+        "description": "the checklists done here, all of them (replaces the list)"})
+
+
+class RetirePosition(_Command):
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
 class Scan(_Command):
@@ -206,9 +233,11 @@ class InspectionQuery(_Period):
 
 
 class InspectionExportQuery(InspectionQuery):
-    """The ledger's filters and sort for an export: every row, no pages."""
+    """The ledger's filters and sort for an export: every row, no pages;
+    `lang` says how the CSV writes booleans."""
     class Meta:
         exclude = ("page", "size")
+    lang = spreadsheet.language_field()
 
 
 class RecordSafetyAction(_Command):
@@ -303,7 +332,7 @@ class DisableAccount(_Command):
     reason = fields.String(load_default="", validate=validate.Length(max=500))
 
 
-FREQUENCIES = ("daily", "weekly", "monthly", "shift")
+FREQUENCIES = SCHEDULE_FREQUENCIES
 _CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 

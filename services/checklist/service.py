@@ -18,7 +18,8 @@ from .schemas import (AccountQuery, QrSheetQuery, ChangePassword, ChecklistQuery
                       HazardReferences, ImportChecklist, InspectionExportQuery, InspectionQuery,
                       CreateSchedule, EndSchedule, InspectionStatisticsQuery, LogInspection,
                       Login, PeriodQuery, PositionQuery, RecordSafetyAction, RegisterEnterprise,
-                      RegisterPosition, RoundQuery, SafetyActionQuery, Scan, VisibleTo)
+                      RegisterPosition, RetirePosition, RoundQuery, SafetyActionQuery, Scan,
+                      UpdatePosition, VisibleTo)
 
 EXPORT_LIMIT = 10000
 ROUND_CHECK_SECONDS = 60
@@ -29,6 +30,15 @@ DEFAULT_PUBLIC_BASE_URL = "http://localhost:8000"
 def _authority_only(scope, what):
     if scope is not None:
         raise Forbidden("only the authority may change %s" % what)
+
+
+def _require_position_manager(acting):
+    """Who may change a position: as who may register one (the gateway's
+    MANAGERS) — the enterprise's manager, or the authority."""
+    role = acting.account.role if acting.account else None
+    if role not in ("enterprise_manager",) + auth.AUTHORITY_ROLES:
+        raise Forbidden("only the enterprise's manager (or the authority) may change its "
+                        "positions; %s may not" % auth.a_role(role))
 
 
 def _without(payload, *secrets):
@@ -356,6 +366,71 @@ class ChecklistService(HealthCheck):
             return projections.position_page(conn, enterprise_id, query)
 
     @rpc
+    def update_position(self, position_id, payload, acting):
+        """A JSON merge of the position's name, location and checklists:
+        PositionUpdated with what changed; a request that changes nothing
+        records nothing and answers the position as it is."""
+        acting = Acting.from_dict(acting)
+        _require_position_manager(acting)
+        command = load_command(UpdatePosition, payload)
+
+        def execute(conn):
+            row = self._position_row(conn, position_id, acting.scope, acting.actor)
+            position = Position.from_snapshot(row._mapping)
+            assigned = {checklist_id: projections.find_checklist(conn, checklist_id)
+                        for checklist_id in command.get("checklist_ids", [])}
+            position.update(self._enterprise(conn, row.enterprise_id), command, assigned,
+                            actor=acting.actor, now=utcnow(),
+                            correlation_id=acting.correlation_id)
+            self._record(conn, positions.stream_id(position.id), position.version,
+                         *position.pending)
+            return projections.position_view(self._position_row(conn, position_id))
+        # a scan at the position meanwhile moves its stream on: try again
+        return self.store.command(acting, "update_position", [position_id, payload]).run(
+            execute, attempts=3)
+
+    @rpc
+    def retire_position(self, position_id, payload, acting):
+        """PositionRetired (nothing again if retired already), and every
+        schedule at the position that runs past today ends today."""
+        acting = Acting.from_dict(acting)
+        _require_position_manager(acting)
+        command = load_command(RetirePosition, payload)
+
+        def execute(conn):
+            now = utcnow()
+            row = self._position_row(conn, position_id, acting.scope, acting.actor)
+            position = Position.from_snapshot(row._mapping)
+            if position.retire(command["reason"], actor=acting.actor, now=now,
+                               correlation_id=acting.correlation_id) is not None:
+                self._record(conn, positions.stream_id(position.id), position.version,
+                             *position.pending)
+                for stream, version, ended in schedules.ended_by_retirement(
+                        conn, position_id, actor=acting.actor, now=now,
+                        zone=days.deployment_zone(), correlation_id=acting.correlation_id):
+                    self._record(conn, stream, version, ended)
+            return projections.position_view(self._position_row(conn, position_id))
+        return self.store.command(acting, "retire_position", [position_id, payload]).run(
+            execute, attempts=3)
+
+    @rpc
+    def position_history(self, position_id, scope=None, actor=""):
+        """The position's changes, oldest first: registered, codes issued
+        (without the token), updated, retired. Not its scans: presence, a
+        long list, not a change of the position."""
+        with self.store.connect() as conn:
+            self._position_row(conn, position_id, scope, actor)
+            events = eventstore.load_stream(conn, positions.stream_id(position_id),
+                                            leaving_out=("PositionScanned",))
+        history = []
+        for event in events:
+            entry = event.to_dict()
+            entry["data"] = {key: value for key, value in entry["data"].items()
+                             if key != "token"}
+            history.append(entry)
+        return history
+
+    @rpc
     def rotate_code(self, position_id, acting):
         acting = Acting.from_dict(acting)
 
@@ -383,15 +458,19 @@ class ChecklistService(HealthCheck):
         query = load_command(QrSheetQuery, query or {})
         with self.store.connect() as conn:
             enterprise = self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
-            rows = projections.positions_of(conn, enterprise_id)
+            rows = projections.positions_of(conn, enterprise_id,
+                                            include_retired=bool(query["position_ids"]))
         if query["position_ids"]:
             chosen = [part.strip() for part in query["position_ids"].split(",") if part.strip()]
             by_id = {row.position_id: row for row in rows}
             unknown = [one for one in chosen if one not in by_id]
-            if unknown or not chosen:
+            retired = [one for one in chosen if one in by_id and by_id[one].retired_at]
+            if unknown or retired or not chosen:
                 # another enterprise's position reads like a missing one
-                raise InvalidCommand({"position_ids": ["no position %s of this enterprise" % one
-                                                       for one in unknown] or ["empty"]})
+                raise InvalidCommand({"position_ids": [
+                    "no position %s of this enterprise" % one for one in unknown] + [
+                    "position %s is retired: its code is no longer in use" % one
+                    for one in retired] or ["empty"]})
             rows = [by_id[one] for one in dict.fromkeys(chosen)]
         base = self._public_base_url()
         pdf = documents.qr_sheet_pdf(enterprise["name"], [
@@ -525,17 +604,24 @@ class ChecklistService(HealthCheck):
 
     @rpc
     def export_inspections(self, query, file_format, scope=None):
+        """The filtered ledger as a file (einspection.files), names beside the
+        ids; `lang` (zh, en) of the query: the CSV's booleans."""
         query = load_command(InspectionExportQuery, query)
         with self.store.connect() as conn:
             total, rows = projections.inspection_page(conn, query, limit=EXPORT_LIMIT,
                                                       scope=scope, zone=days.deployment_zone())
-        if total > EXPORT_LIMIT:
-            raise InvalidCommand({"_query": ["%d inspections match; an export holds at most %d: "
-                                             "narrow the filters" % (total, EXPORT_LIMIT)]})
-        views = [projections.inspection_view(row) for row in rows]
+            if total > EXPORT_LIMIT:
+                raise InvalidCommand({"_query": [
+                    "%d inspections match; an export holds at most %d: narrow the filters"
+                    % (total, EXPORT_LIMIT)]})
+            views = projections.with_names(conn, [projections.inspection_view(row)
+                                                  for row in rows])
+        zone = days.deployment_zone()
         if file_format == "xlsx":
-            return files.pack(documents.ledger_xlsx(views, days.deployment_zone()), documents.XLSX, "inspections.xlsx")
-        return files.pack(documents.ledger_csv(views, days.deployment_zone()), documents.CSV, "inspections.csv")
+            return files.pack(documents.ledger_xlsx(views, zone), documents.XLSX,
+                              "inspections.xlsx")
+        return files.pack(documents.ledger_csv(views, zone, query["lang"]), documents.CSV,
+                          "inspections.csv")
 
     # --- schedules and their rounds -------------------------------------------------------
     @rpc
@@ -581,9 +667,16 @@ class ChecklistService(HealthCheck):
 
     @rpc
     def list_schedules(self, enterprise_id, scope=None, actor=""):
+        """The enterprise's schedules, and the `requirements`: each universal
+        checklist with a required frequency that applies to it, satisfied
+        or not by its schedules (schedules.requirements)."""
         with self.store.connect() as conn:
-            self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
-            return {"items": schedules.of_enterprise(conn, enterprise_id)}
+            enterprise = self._enterprise(conn, enterprise_id, scope=scope, actor=actor)
+            items = schedules.of_enterprise(conn, enterprise_id)
+            universal = projections.list_checklists(conn, scope="universal")
+        today = days.local_day(utcnow(), days.deployment_zone())
+        return {"items": items,
+                "requirements": schedules.requirements(universal, enterprise, items, today)}
 
     @rpc
     def list_rounds(self, query, scope=None, actor="", assignee=None, role=None):

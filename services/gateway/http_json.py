@@ -19,7 +19,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Response
 
 from einspection import auth, bus, files
-from einspection.contract import UNSTORABLE_TEXT, ContractError, Id, unstorable
+from einspection.contract import LANGUAGES, UNSTORABLE_TEXT, ContractError, Id, unstorable
 from einspection.errors import (ConcurrencyConflict, Conflict, DomainError, Forbidden,
                                 InvalidCommand, NotAuthenticated, NotFound, ServiceUnavailable,
                                 TooManyAttempts)
@@ -57,6 +57,16 @@ def json_response(status, payload, headers=None):
     if unstorable(text):        # e.g. an unpaired surrogate echoed in an error: escape it
         text = json.dumps(payload)
     return Response(text, status=status, mimetype="application/json", headers=headers)
+
+
+def export_query(request, query):
+    """An export's query: `lang` as given (the service validates it), or,
+    when it is not, the Accept-Language header's choice of zh or en, if any."""
+    if "lang" not in query:
+        chosen = request.accept_languages.best_match(LANGUAGES)
+        if chosen:
+            query["lang"] = chosen
+    return query
 
 
 def file_response(document, download=False, headers=None):

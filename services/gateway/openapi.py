@@ -45,6 +45,7 @@ ERROR_MEANINGS = {
     404: "not found (an unknown id)",
     405: "the path exists, not with this method",
     409: "it does not fit the current state (`error.current`), or it changed meanwhile",
+    410: "gone for good: the QR code of a retired position",
     413: "the body is too large",
     422: "the Idempotency-Key was sent before with a different request (body, path or "
          "query): use a new key for a new request",
@@ -107,10 +108,17 @@ FIGURES = ("compare=previous_period|previous_year (with from and to) adds the co
            "period's figures (`previous`) and the differences of the counts (`change`) to "
            "each group and the totals; format=csv answers the same figures as a CSV file, "
            "previous_* and change_* columns beside.")
+EXPORTED = (" Column titles are Chinese first, English beside; the names of the enterprise "
+            "and the position stand beside their ids. CSV (UTF-8 with a BOM): instants in UTC "
+            "with offset, the deployment's day beside, booleans by `lang`. XLSX: instants as "
+            "datetime cells of the deployment's time zone (named in the title), days as date "
+            "cells, counts and costs as numbers, booleans as booleans; header frozen, with an "
+            "autofilter, columns fitted. Text starting with = + - @ stays text. `lang` other "
+            "than zh or en: 400 naming `lang`.")
 LEDGER_FILTERS = ("the standing book's filters and sort (as the list), every matching row "
-                  "(up to 50,000; more is a 400 asking to narrow the filters)")
+                  "(up to 50,000; more is a 400 asking to narrow the filters)." + EXPORTED)
 INSPECTION_EXPORT = ("the inspection ledger's filters and sort, every matching row (up to "
-                     "10,000; more is a 400)")
+                     "10,000; more is a 400); the checklist's title beside its id." + EXPORTED)
 
 ROUTES = {
     # --- the platform ------------------------------------------------------------------
@@ -244,6 +252,31 @@ ROUTES = {
     ("GET", "/api/v1/positions/<string:position_id>/qr.svg"): Operation(
         "the position's QR code as SVG", "positions",
         {"image/svg+xml": {"type": "string"}}),
+    ("PATCH", "/api/v1/positions/<string:position_id>"): Operation(
+        "change a position's name, location or checklists (a JSON merge)", "positions",
+        views.Position, body=checklist.UpdatePosition, conflicts=True,
+        description="The enterprise's manager's, or the authority's, as registering a "
+                    "position is (403 for any other role; another tenant's position is a "
+                    "404). The fields sent change, those left out stay; `checklist_ids` "
+                    "replaces the list. Records PositionUpdated with only the changed fields "
+                    "(its actor the account); a request that changes nothing records nothing "
+                    "and answers 200 with the position. Not the enterprise, not the QR code "
+                    "(rotate-code). A retired position cannot be changed (409)."),
+    ("POST", "/api/v1/positions/<string:position_id>/retirement"): Operation(
+        "retire a position: no longer in use", "positions", views.Position,
+        body=checklist.RetirePosition,
+        description="Who may change the position may retire it. Records PositionRetired "
+                    "(nothing again if retired already: 200 with the position as it is) and "
+                    "ends today every schedule at it that runs past today (ScheduleEnded). "
+                    "A retired position is kept with its inspections; it is left out of the "
+                    "listing (include_retired=true lists it) and the QR sheet, its code "
+                    "answers 410, no schedule can be made at it, and an inspection completed "
+                    "after its retirement is refused (400 naming position_id)."),
+    ("GET", "/api/v1/positions/<string:position_id>/history"): Operation(
+        "the position's changes, oldest first", "positions", views.PositionHistory,
+        description="PositionRegistered, PositionCodeIssued (without the token), "
+                    "PositionUpdated, PositionRetired, each with its actor; not the scans. "
+                    "Not paged: a position changes a handful of times."),
     ("POST", "/api/v1/positions/<string:position_id>/rotate-code"): Operation(
         "issue a new QR code; the old one stops working", "positions", views.Position,
         conflicts=True),
@@ -251,11 +284,13 @@ ROUTES = {
         "scan a QR code: the position and the checklists that apply there", "positions",
         views.ScanResult, query=checklist.Scan, conflicts=True, command=True,
         description="Records who scanned (the account scanning) and when. An unknown or "
-                    "replaced code is 404."),
+                    "replaced code is 404; the code of a retired position is 410 (it was "
+                    "real, and is no longer in use).",
+        extra_errors=(410,)),
     ("GET", "/scan/<string:token>"): Operation(
         "the QR code's link itself: a browser goes to the inspection page, an API client "
         "gets the scan", "positions", views.ScanResult, query=checklist.Scan, conflicts=True,
-        access_of="scan", command=True, other_answers=((303, "a browser (Accept: text/html): to "
+        access_of="scan", command=True, extra_errors=(410,), other_answers=((303, "a browser (Accept: text/html): to "
                                                "/app/inspect.html#<token>", None),),
         description="JSON (as GET /api/v1/scan/{token}) unless the client prefers text/html."),
 
@@ -295,9 +330,20 @@ ROUTES = {
         description="The enterprise's manager's (403 for any other role). Rounds are cut in "
                     "the deployment's time zone (EINSPECTION_TIME_ZONE) from `starts_on` "
                     "(today or later). Who: a person (`assignee`, an enabled account of the "
-                    "enterprise) or a role (`assignee_role`), one of the two."),
+                    "enterprise) or a role (`assignee_role`), one of the two. A universal "
+                    "checklist with a `required_frequency` cannot be scheduled rarer (400 "
+                    "naming `frequency`); a retired position cannot be scheduled at (400 "
+                    "naming `position_id`)."),
     ("GET", "/api/v1/enterprises/<string:enterprise_id>/schedules"): Operation(
-        "an enterprise's schedules", "schedules", views.ScheduleList),
+        "an enterprise's schedules, and the frequencies the authority requires",
+        "schedules", views.ScheduleList,
+        description="`requirements`: each universal checklist (published) with a "
+                    "`required_frequency` that applies to the enterprise, `satisfied` when a "
+                    "schedule of it with rounds from today on (not ended, or ending after "
+                    "today) comes at least that often "
+                    "(daily and shift > weekly > monthly; a weekly schedule on all seven days "
+                    "counts as daily, a shift schedule on some weekdays only as weekly), "
+                    "with those schedules' ids."),
     ("POST", "/api/v1/schedules/<string:schedule_id>/end"): Operation(
         "end a schedule: no rounds from `ends_on` (default today) on", "schedules",
         views.Schedule, body=checklist.EndSchedule,
@@ -345,10 +391,10 @@ ROUTES = {
                     "register's, per enterprise. " + FIGURES),
     ("GET", "/api/v1/hazards/export.csv"): Operation(
         "the standing book as CSV", "hazards", _files(CSV),
-        query=hazard.LedgerQuery(exclude=("page", "size")), description=LEDGER_FILTERS),
+        query=hazard.LedgerExportQuery, description=LEDGER_FILTERS),
     ("GET", "/api/v1/hazards/export.xlsx"): Operation(
         "the standing book as an Excel workbook", "hazards", _files(XLSX),
-        query=hazard.LedgerQuery(exclude=("page", "size")), description=LEDGER_FILTERS),
+        query=hazard.LedgerExportQuery, description=LEDGER_FILTERS),
     ("GET", "/api/v1/hazards/<string:hazard_id>"): Operation(
         "one hazard", "hazards", views.Hazard),
     ("GET", "/api/v1/hazards/<string:hazard_id>/rectification-notice.pdf"): Operation(

@@ -9,7 +9,7 @@ from marshmallow import INCLUDE, Schema, fields, validate
 from einspection import auth, paging
 from einspection.contract import (AUDIENCES, CHECKLIST_SCOPES, HAZARD_SOURCES, HAZARD_TYPES,
                                   INSPECTION_KINDS, ITEM_RESULTS, LANGUAGES, LEVELS,
-                                  SAFETY_ACTION_KINDS)
+                                  SAFETY_ACTION_KINDS, SCHEDULE_FREQUENCIES)
 from einspection.money import CURRENCIES
 from services.enforcement.campaigns import STATES as CAMPAIGN_STATES
 from services.enforcement.cases import OUTCOMES as CASE_OUTCOMES
@@ -217,6 +217,9 @@ class ChecklistVersion(Schema):
     scope = _one_of(CHECKLIST_SCOPES)
     enterprise_id = _maybe_text()
     industry = _maybe_text()
+    required_frequency = _one_of(SCHEDULE_FREQUENCIES, nullable=True, metadata={
+        "description": "this version's: a universal checklist's least schedule frequency "
+                       "for every enterprise it applies to; null: none"})
 
 
 class ChecklistSummary(Schema):
@@ -230,6 +233,11 @@ class ChecklistSummary(Schema):
     published_version = fields.Integer(required=True, allow_none=True, metadata={
         "description": "the latest published version, or null"})
     updated_at = _instant()
+    required_frequency = _one_of(SCHEDULE_FREQUENCIES, nullable=True, metadata={
+        "description": "the published version's (what is enforced): every enterprise the "
+                       "universal checklist applies to must schedule it at least this often "
+                       "(daily and shift > weekly > monthly); null: no requirement (always, "
+                       "for an enterprise checklist)"})
 
 
 class VersionStatus(Schema):
@@ -257,9 +265,43 @@ class Position(Schema):
     longitude = fields.Float(required=True, allow_none=True)
     checklist_ids = _list(fields.String())
     code_issued_at = _instant(nullable=True)
+    retired = fields.Boolean(required=True, metadata={
+        "description": "no longer in use: its code answers 410, no schedule can be made at "
+                       "it; listed only with include_retired=true"})
+    retired_at = _instant(nullable=True)
+    retirement_reason = _maybe_text()
 
 
 PositionPage = _page_of(Position, "PositionPage")
+
+
+class StoredEvent(Schema):
+    """One event of a stream as a CloudEvents envelope."""
+    specversion = _text()
+    id = _text()
+    source = _text()
+    type = _text()
+    time = _instant()
+    subject = _text()
+    datacontenttype = _text()
+    actor = _text(metadata={"description": "who acted: the authenticated account's username, "
+                                           "or the service that acted by itself"})
+    correlationid = _text()
+    causationid = _text()
+    streamid = _text()
+    streamversion = fields.Integer(required=True)
+    data = fields.Dict(required=True, metadata={"description": "the event's data, per its type"})
+
+
+class PositionChange(StoredEvent):
+    """One change of the position: registered, code issued (without the
+    token), updated (the changed fields only), retired. Scans are not
+    changes and are left out."""
+    type = _text(metadata={"example": "einspection.position.updated.v1"})
+
+
+class PositionHistory(Schema):
+    items = _list(fields.Nested(PositionChange))
 
 
 class ScannedEnterprise(Schema):
@@ -622,24 +664,13 @@ class HazardStatistics(Schema):
     previous_period = fields.Nested(Period, metadata={"description": "with compare: its period"})
 
 
-class HistoryEntry(Schema):
+class HistoryEntry(StoredEvent):
     """One event of the hazard's stream as a CloudEvents envelope, with the
     status it led to."""
-    specversion = _text()
-    id = _text()
-    source = _text()
     type = _text(metadata={"example": "einspection.hazard.reported.v1"})
-    time = _instant()
-    subject = _text()
-    datacontenttype = _text()
     actor = _text(metadata={"description": "who acted: the authenticated account's username, "
                                            "or the service that acted by itself "
                                            "(hazard-service: the overdue check)"})
-    correlationid = _text()
-    causationid = _text()
-    streamid = _text()
-    streamversion = fields.Integer(required=True)
-    data = fields.Dict(required=True, metadata={"description": "the event's data, per its type"})
     status = _one_of(HAZARD_STATES)
 
 
@@ -852,7 +883,7 @@ class Schedule(Schema):
     enterprise_id = _text()
     checklist_id = _text()
     position_id = _text()
-    frequency = _one_of(("daily", "weekly", "monthly", "shift"))
+    frequency = _one_of(SCHEDULE_FREQUENCIES)
     weekdays = _list(fields.Integer(), metadata={"description": "ISO weekdays, 1 = Monday"})
     shifts = _list(fields.Nested(Shift))
     assignee = _maybe_text(metadata={"description": "a username of the enterprise"})
@@ -863,8 +894,21 @@ class Schedule(Schema):
     scheduled_at = _instant()
 
 
+class Requirement(Schema):
+    checklist_id = _text()
+    title = _text()
+    required_frequency = _one_of(SCHEDULE_FREQUENCIES)
+    satisfied = fields.Boolean(required=True, metadata={
+        "description": "a schedule of the checklist with rounds from today on comes at "
+                       "least that often"})
+    schedule_ids = _list(fields.String(), metadata={"description": "those schedules"})
+
+
 class ScheduleList(Schema):
     items = _list(fields.Nested(Schedule))
+    requirements = _list(fields.Nested(Requirement), metadata={
+        "description": "each universal checklist with a required frequency (published) "
+                       "that applies to the enterprise"})
 
 
 class Round(Schema):

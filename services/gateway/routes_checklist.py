@@ -6,8 +6,8 @@ proxy `checklist`."""
 from einspection.errors import NotFound
 from services.checklist.projections import INSPECTION_COUNTS, INSPECTION_RATES
 
-from .http_json import (AUTHORITY, WRITERS, HttpError, call, endpoint, file_response, read_json,
-                        read_text)
+from .http_json import (AUTHORITY, WRITERS, HttpError, call, endpoint, export_query,
+                        file_response, read_json, read_text)
 from . import statistics
 from .server import http, log_scan_as_position
 
@@ -102,6 +102,24 @@ class ChecklistRoutes:
         return file_response(call(self.checklist.position_qr, position_id, "svg",
                                   **self._reading(request)))
 
+    @http("PATCH", "/api/v1/positions/<string:position_id>")
+    @endpoint("positions.update", roles=MANAGERS)
+    def update_position(self, request, position_id):
+        return 200, call(self.checklist.update_position, position_id, read_json(request),
+                         **self._acting(request))
+
+    @http("POST", "/api/v1/positions/<string:position_id>/retirement")
+    @endpoint("positions.retire", roles=MANAGERS)
+    def retire_position(self, request, position_id):
+        return 200, call(self.checklist.retire_position, position_id, read_json(request),
+                         **self._acting(request))
+
+    @http("GET", "/api/v1/positions/<string:position_id>/history")
+    @endpoint("positions.history")
+    def position_history(self, request, position_id):
+        return 200, {"items": call(self.checklist.position_history, position_id,
+                                   **self._reading(request))}
+
     @http("POST", "/api/v1/positions/<string:position_id>/rotate-code")
     @endpoint("positions.rotate_code", roles=MANAGERS)
     def rotate_code(self, request, position_id):
@@ -152,13 +170,15 @@ class ChecklistRoutes:
     @http("GET", "/api/v1/inspections/export.csv")
     @endpoint("inspections.export_csv")
     def export_inspections_csv(self, request):
-        return file_response(call(self.checklist.export_inspections, _query(request), "csv",
+        return file_response(call(self.checklist.export_inspections,
+                                  export_query(request, _query(request)), "csv",
                                   scope=self._scope(request)), download=True)
 
     @http("GET", "/api/v1/inspections/export.xlsx")
     @endpoint("inspections.export_xlsx")
     def export_inspections_xlsx(self, request):
-        return file_response(call(self.checklist.export_inspections, _query(request), "xlsx",
+        return file_response(call(self.checklist.export_inspections,
+                                  export_query(request, _query(request)), "xlsx",
                                   scope=self._scope(request)), download=True)
 
     @http("GET", "/api/v1/inspections/<string:inspection_id>")

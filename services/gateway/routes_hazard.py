@@ -13,7 +13,8 @@ from services.hazard.domain import ASSIGNERS
 from services.hazard.schemas import AssignHazard, REGISTER_GROUPINGS, ReportHazard, UploadEvidence
 
 from . import notice, statistics
-from .http_json import WRITERS, HttpError, call, endpoint, file_response, read_bytes, read_json
+from .http_json import (WRITERS, HttpError, call, endpoint, export_query, file_response,
+                        read_bytes, read_json)
 from .server import http
 
 IMAGES = tuple(blobs.IMAGE_FORMATS)
@@ -114,7 +115,8 @@ class HazardRoutes:
 
     def _export(self, request, file_format):
         return file_response(call(self.hazard.export_hazards, file_format,
-                                  self._ledger_query(request), scope=self._scope(request)),
+                                  export_query(request, self._ledger_query(request)),
+                                  scope=self._scope(request)),
                              download=True)
 
     @http("GET", "/api/v1/hazards/<string:hazard_id>")

@@ -1,7 +1,12 @@
-"""Rebuild the hazard service's standing book (the ledger) from its events:
-`python -m services.hazard.cli replay` (part of `make replay`). The table is
-dropped and made again, so a ledger of an older shape comes back in the
-current one."""
+"""Rebuild the hazard service's read models: `python -m services.hazard.cli
+replay` (part of `make replay`).
+
+- the standing book (the ledger), from its own events;
+- the names of enterprises and positions (names.py), from the events it
+  received (its inbox).
+
+The tables are dropped and made again in one transaction, so a model of an
+older shape comes back in the current one."""
 import argparse
 import os
 import sys
@@ -12,7 +17,7 @@ from sqlalchemy import func, select
 from einspection import eventstore
 from einspection.db import make_engine
 
-from . import ledger
+from . import ledger, names
 
 
 def main(argv=None):
@@ -29,13 +34,14 @@ def main(argv=None):
             ledger.metadata.drop_all(conn)
             ledger.metadata.create_all(conn)
             replayed = ledger.rebuild(conn)
+            received = names.rebuild(conn)
         elapsed = time.perf_counter() - started
         with engine.connect() as conn:
             rows = conn.execute(select(func.count()).select_from(ledger.hazards)).scalar_one()
     finally:
         engine.dispose()
-    print("replayed %d hazard events in %.2fs: %d hazards in the ledger"
-          % (replayed, elapsed, rows))
+    print("replayed %d hazard events and %d received names in %.2fs: %d hazards in the ledger"
+          % (replayed, received, elapsed, rows))
     return 0
 
 

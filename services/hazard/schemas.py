@@ -3,7 +3,7 @@ No field names the actor: that is the account acting (einspection.acting).
 Names of people (`reporter`, `rectified_by`, `verifier`) are data."""
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from einspection import paging
+from einspection import paging, spreadsheet
 from einspection.contract import HAZARD_SOURCES, HAZARD_TYPES, LEVELS, Id, Instant, InstantOrDay
 
 from .domain import RETURN, STATES, VERIFIED
@@ -154,6 +154,14 @@ class LedgerQuery(LedgerFilters):
     page = paging.page_field()
     size = paging.size_field()
     sort = paging.sort_field(SORTABLE, "-found_at")
+
+
+class LedgerExportQuery(LedgerQuery):
+    """The standing book's filters and sort for an export: every row, no
+    pages; `lang` says how the CSV writes booleans."""
+    class Meta:
+        exclude = ("page", "size")
+    lang = spreadsheet.language_field()
 
 
 GROUPINGS = ("level", "day", "month", "category", "enterprise", "source", "status")

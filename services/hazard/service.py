@@ -11,10 +11,11 @@ from einspection.days import deployment_zone
 from einspection.errors import InvalidCommand
 from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe, timer
 
-from . import blobs, commands, evidence, export, ledger, verification
+from . import blobs, commands, evidence, export, ledger, names, verification
 from .categories import CATEGORIES
 from .domain import CLOCK_SKEW
-from .schemas import (AssignHazard, DelistHazard, LedgerQuery, ListHazard, RecordPlan,
+from .schemas import (AssignHazard, DelistHazard, LedgerExportQuery, LedgerQuery, ListHazard,
+                      RecordPlan,
                       ReportHazard, StatisticsQuery, SubmitRectification, Verify)
 
 OVERDUE_CHECK_SECONDS = float(os.environ.get("HAZARD_OVERDUE_CHECK_SECONDS") or 60)
@@ -34,7 +35,7 @@ class HazardService(HealthCheck):
 
     metrics = MetricsServer()
     store = EventStore("HAZARD_DATABASE_URL", "sqlite:///var/hazard.db",
-                       projections=[ledger.metadata, evidence.metadata])
+                       projections=[ledger.metadata, evidence.metadata, names.metadata])
 
     @property
     def blob_store(self):
@@ -138,8 +139,15 @@ class HazardService(HealthCheck):
             lambda conn: commands.check_overdue(conn, hazard_id, now,
                                                 correlation_id=acting.correlation_id))
 
-    @subscribe(commands.CONSUMER, ["einspection.inspection.logged.v1"])
-    def on_inspection_logged(self, event):
+    # One queue: the inspections that raise hazards, and the register's names
+    # of enterprises and positions that the exports write beside their ids
+    # (services/hazard/names.py).
+    @subscribe(commands.CONSUMER, ["einspection.inspection.logged.v1"] + names.SUBSCRIBED)
+    def on_event(self, event):
+        if event.name in names.NAMED:
+            with self.store.begin() as conn:
+                names.receive(conn, event)
+            return
         with self.store.begin() as conn:
             raised = commands.raise_from_inspection(conn, event, days=commands.deadline_days())
         if raised:
@@ -208,15 +216,20 @@ class HazardService(HealthCheck):
 
     @rpc
     def export_hazards(self, file_format, query, scope=None):
-        """The filtered ledger as a file (einspection.files)."""
+        """The filtered ledger as a file (einspection.files), the names of
+        enterprises and positions beside their ids; `lang` (zh, en) of the
+        query: the CSV's booleans."""
         render, content_type = export.FORMATS[file_format]
-        query = load_command(LedgerQuery(exclude=("page", "size")), query)
+        query = load_command(LedgerExportQuery, query)
         with self.store.connect() as conn:
             rows = ledger.rows_for_export(conn, query, EXPORT_MAX_ROWS, scope)
+            if rows is not None:
+                rows = names.named(conn, rows)
         if rows is None:
             raise InvalidCommand({"_query": ["more than %d hazards match; narrow the filters"
                                              % EXPORT_MAX_ROWS]})
-        return files.pack(render(rows, ZONE), content_type, "hazards." + file_format)
+        return files.pack(render(rows, ZONE, query["lang"]), content_type,
+                          "hazards." + file_format)
 
     # --- evidence ----------------------------------------------------------------------
     @rpc

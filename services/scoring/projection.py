@@ -85,7 +85,8 @@ STEPS = {"RectificationDone": ("rectified", "done_at"),
          "HazardVerified": ("verified", "verified_at"),
          "HazardOverdue": ("overdue", "detected_at")}
 SCORED = {"HazardReported", "InspectionLogged", "SafetyActionRecorded",
-          "PositionRegistered", "CitationAbatementOverdue", "InspectionRoundDone",
+          "PositionRegistered", "PositionUpdated", "PositionRetired",
+          "CitationAbatementOverdue", "InspectionRoundDone",
           "InspectionMissed"} | set(STEPS)
 
 
@@ -118,6 +119,8 @@ position_facts = Table(
     Column("position_id", String(64), primary_key=True),
     Column("enterprise_id", String(64), nullable=False, index=True),
     Column("has_checklist", Boolean, nullable=False),
+    # added with position edits: a retired position no longer counts
+    Column("retired", Boolean, nullable=False, default=False),
 )
 
 scores = Table(
@@ -219,10 +222,25 @@ def apply_fact(conn, event):
                                    "at": data["completed_at"] if done else data["window_end"]},
                ["schedule_id", "round"])
     elif event.name == "PositionRegistered":
+        # a later event of the position may have come first: it stands
         upsert(conn, position_facts, {"position_id": data["position_id"],
                                       "enterprise_id": data["enterprise_id"],
-                                      "has_checklist": bool(data["checklist_ids"])},
+                                      "has_checklist": bool(data["checklist_ids"]),
+                                      "retired": False},
                ["position_id"])
+    elif event.name == "PositionUpdated":
+        if "checklist_ids" not in data:
+            return False                 # a new name or place: nothing the score reads
+        upsert(conn, position_facts, {"position_id": data["position_id"],
+                                      "enterprise_id": data["enterprise_id"],
+                                      "has_checklist": bool(data["checklist_ids"]),
+                                      "retired": False},
+               ["position_id"], ["has_checklist"])
+    elif event.name == "PositionRetired":
+        upsert(conn, position_facts, {"position_id": data["position_id"],
+                                      "enterprise_id": data["enterprise_id"],
+                                      "has_checklist": False, "retired": True},
+               ["position_id"], ["retired"])
     else:
         return False
     return True
@@ -263,7 +281,8 @@ ROUNDS_QUERY = (select(round_facts.c.done, round_facts.c.at)
                        _in_window(round_facts.c.at))
                 .order_by(round_facts.c.schedule_id, round_facts.c.round))
 POSITIONS_QUERY = (select(position_facts.c.position_id, position_facts.c.has_checklist)
-                   .where(position_facts.c.enterprise_id == bindparam("enterprise_id"))
+                   .where(position_facts.c.enterprise_id == bindparam("enterprise_id"),
+                          position_facts.c.retired.is_(False))
                    .order_by(position_facts.c.position_id))
 
 

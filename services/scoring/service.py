@@ -14,6 +14,8 @@ from .schemas import AdvanceClock, DistributionQuery, ExcellentQuery, RankingQue
 
 SUBSCRIBED = ["einspection.enterprise.#", "einspection.hazard.#", "einspection.inspection.#",
               "einspection.safety-action.#", "einspection.position.registered.v1",
+              # a position's checklists changed, or it was retired: the coverage
+              "einspection.position.updated.v1", "einspection.position.retired.v1",
               # enforcement: overdue abatement counts under rule set 2026.3
               "einspection.case.abatement-overdue.v1",
               "einspection.case.citation-withdrawn.v1",

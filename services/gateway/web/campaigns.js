@@ -3,9 +3,11 @@
 // per town as rows, the mandatory list, inspectors per target — with the
 // API's reason for each field shown beside it.
 import { all, get, post } from "./api.js";
+import { t } from "./i18n.js";
 import { campaignStatus } from "./enforcement.js";
-import { $, date, dateTime, errorMessage, field, fill, h, message, mountTopbar,
-         showFieldErrors } from "./ui.js";
+import { $, dayIn, errorMessage, field, fill, h, message, mountTopbar,
+         showFieldErrors, timeIn } from "./ui.js";
+import { timeZone } from "./deployment.js";
 
 const PAGE_SIZE = 20;
 let page = 1;
@@ -28,14 +30,14 @@ async function loadList() {
     const answer = await get("/api/v1/campaigns", { status: $("#filter-status").value, page,
                                                     size: PAGE_SIZE });
     const pages = Math.max(1, Math.ceil(answer.total / PAGE_SIZE));
-    $("#campaigns-page").textContent = `第 ${page} / ${pages} 页 · ${answer.total} 个计划 campaigns`;
+    $("#campaigns-page").textContent = t("campaigns.page", { page, pages, total: answer.total });
     $("#campaigns-prev").disabled = page <= 1;
     $("#campaigns-next").disabled = page >= pages;
     if (!answer.items.length) {
-      fill(rows, h("tr", {}, h("td", { colspan: 6 }, message("info",
-        "尚无执法检查计划 · No campaign yet."))));
+      fill(rows, h("tr", {}, h("td", { colspan: 6 }, message("info", t("campaigns.none")))));
       return;
     }
+    const zone = await timeZone();
     fill(rows, answer.items.map((c) => h("tr", { dataset: { campaignId: c.campaign_id } },
       h("td", {}, h("a", { href: "/app/campaign.html?id=" + encodeURIComponent(c.campaign_id) },
                     c.name)),
@@ -43,25 +45,25 @@ async function loadList() {
       h("td", {}, `${c.period_start} – ${c.period_end}`),
       h("td", { class: "num" }, String(c.targets)),
       h("td", {}, campaignStatus(c.status)),
-      h("td", {}, dateTime(c.opened_at), h("br"), h("small", {}, c.opened_by)))));
+      h("td", {}, timeIn(c.opened_at, zone), h("br"), h("small", {}, c.opened_by)))));
   } catch (err) {
     fill(rows, h("tr", {}, h("td", { colspan: 6 }, errorMessage(err))));
   }
 }
 
 async function buildForm() {
-  const today = date(new Date().toISOString());
+  const today = dayIn(Date.now(), await timeZone());
   fill($("#campaign-fields"),
-    field("计划名称 Name", "name", h("input", { type: "text", required: true,
-                                                  placeholder: "2016年度重点企业执法检查" })),
-    field("依据文号 Legal basis", "legal_basis", h("input", { type: "text", required: true,
-                                                            placeholder: "德安监发[2016]5号" })),
-    field("开始日期 Period start", "period_start", h("input", { type: "date", value: today,
-                                                              required: true })),
-    field("结束日期 Period end", "period_end", h("input", { type: "date", required: true })),
-    field("检查对象数 Targets", "targets", h("input", { type: "number", min: 1, step: 1,
-                                                      required: true })),
-    field("每个对象的检查人员数 Inspectors per target", "per_target",
+    field(t("campaigns.name"), "name", h("input", { type: "text", required: true,
+                                                    placeholder: t("campaigns.name_example") })),
+    field(t("campaigns.legal_basis"), "legal_basis", h("input", {
+      type: "text", required: true, placeholder: t("campaigns.legal_basis_example") })),
+    field(t("campaigns.period_start"), "period_start", h("input", { type: "date", value: today,
+                                                                  required: true })),
+    field(t("campaigns.period_end"), "period_end", h("input", { type: "date", required: true })),
+    field(t("campaigns.targets"), "targets", h("input", { type: "number", min: 1, step: 1,
+                                                        required: true })),
+    field(t("campaigns.per_target"), "per_target",
           h("input", { type: "number", min: 2, step: 1, value: 2 })));
   try {
     const enterprises = await all("/api/v1/enterprises", {}, 100000);
@@ -69,11 +71,10 @@ async function buildForm() {
     const byTown = [...enterprises].sort((a, b) => (a.town || "").localeCompare(b.town || "")
                                                    || a.name.localeCompare(b.name));
     register = byTown;
-    fill($("#mandatory-field"), field("必查企业 Mandatory list", "mandatory",
+    fill($("#mandatory-field"), field(t("campaigns.mandatory"), "mandatory",
       h("select", { multiple: true, size: Math.min(8, Math.max(3, byTown.length)) },
         byTown.map((e) => h("option", { value: e.id }, `${e.name} · ${e.town}`))),
-      { hint: "重点名单（如有挂牌督办重大隐患的企业），不参与随机抽取；按住 Ctrl 多选 · " +
-              "enterprises that must be inspected, outside the random draw" }));
+      { hint: t("campaigns.mandatory_hint") }));
   } catch (err) {
     fill($("#mandatory-field"), errorMessage(err));
   }
@@ -82,13 +83,13 @@ async function buildForm() {
 function addQuotaRow(town = "", quota = "") {
   const index = $("#quota-rows").children.length;
   const row = h("div", { class: "quota-row", dataset: { row: String(index) } },
-    h("div", {}, h("label", { for: `quota-town-${index}` }, "乡镇 Town"),
+    h("div", {}, h("label", { for: `quota-town-${index}` }, t("campaigns.town")),
       h("input", { type: "text", id: `quota-town-${index}`, class: "quota-town", value: town,
                    list: "town-names" })),
-    h("div", {}, h("label", { for: `quota-count-${index}` }, "名额 Quota"),
+    h("div", {}, h("label", { for: `quota-count-${index}` }, t("campaigns.quota")),
       h("input", { type: "number", id: `quota-count-${index}`, class: "quota-count", min: 0,
                    step: 1, value: quota })),
-    h("button", { type: "button", class: "small", onclick: () => row.remove() }, "删除 Remove"));
+    h("button", { type: "button", class: "small", onclick: () => row.remove() }, t("campaigns.remove")));
   if (!$("#town-names")) {
     document.body.append(h("datalist", { id: "town-names" },
                            towns.map((name) => h("option", { value: name }))));
@@ -102,15 +103,15 @@ function addQuotaRow(town = "", quota = "") {
 function addConflictRow() {
   const index = $("#conflict-rows").children.length;
   const row = h("div", { class: "conflict-row" },
-    h("div", {}, h("label", { for: `conflict-inspector-${index}` }, "检查人员 Inspector (username)"),
+    h("div", {}, h("label", { for: `conflict-inspector-${index}` }, t("campaigns.inspector")),
       h("input", { type: "text", id: `conflict-inspector-${index}`, class: "conflict-inspector" })),
-    h("div", {}, h("label", { for: `conflict-enterprise-${index}` }, "企业 Enterprise"),
+    h("div", {}, h("label", { for: `conflict-enterprise-${index}` }, t("campaigns.enterprise")),
       h("select", { id: `conflict-enterprise-${index}`, class: "conflict-enterprise" },
         register.map((e) => h("option", { value: e.id }, `${e.name} · ${e.town}`)))),
-    h("div", {}, h("label", { for: `conflict-reason-${index}` }, "回避理由 Reason"),
+    h("div", {}, h("label", { for: `conflict-reason-${index}` }, t("campaigns.reason")),
       h("input", { type: "text", id: `conflict-reason-${index}`, class: "conflict-reason",
-                   placeholder: "其配偶在该企业任职" })),
-    h("button", { type: "button", class: "small", onclick: () => row.remove() }, "删除 Remove"),
+                   placeholder: t("campaigns.reason_example") })),
+    h("button", { type: "button", class: "small", onclick: () => row.remove() }, t("campaigns.remove")),
     h("div", { class: "field-error conflict-error" }));
   $("#conflict-rows").append(row);
   return row;

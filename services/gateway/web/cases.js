@@ -1,13 +1,16 @@
 // The cases the account may see (an enterprise's accounts: their own), with
 // filters by status and campaign: enterprise, status, the fines.
 import { account, all, get } from "./api.js";
-import { $, amount, dateTime, errorMessage, fill, h, message, mountTopbar } from "./ui.js";
+import { t } from "./i18n.js";
+import { $, amount, errorMessage, fill, h, message, mountTopbar, timeIn } from "./ui.js";
+import { timeZone } from "./deployment.js";
 import { mayEnforce } from "./roles.js";
 import { caseStatus } from "./enforcement.js";
 const PAGE_SIZE = 20;
 const params = new URLSearchParams(location.search);
 let page = 1;
 let enterprises = new Map();
+let zone = "Asia/Shanghai";
 
 mountTopbar("cases");
 if (params.get("status")) $("#filter-status").value = params.get("status");
@@ -21,6 +24,7 @@ main();
 async function main() {
   const [register] = await Promise.allSettled([all("/api/v1/enterprises", {}, 100000),
                                                campaignChoices()]);
+  zone = await timeZone();
   if (register.status === "fulfilled") enterprises = new Map(register.value.map((e) => [e.id, e]));
   await load();
 }
@@ -44,11 +48,11 @@ async function load() {
                                                 campaign_id: $("#filter-campaign").value,
                                                 page, size: PAGE_SIZE });
     const pages = Math.max(1, Math.ceil(answer.total / PAGE_SIZE));
-    $("#cases-page").textContent = `第 ${page} / ${pages} 页 · ${answer.total} 件案件 cases`;
+    $("#cases-page").textContent = t("cases.page", { page, pages, total: answer.total });
     $("#cases-prev").disabled = page <= 1;
     $("#cases-next").disabled = page >= pages;
     if (!answer.items.length) {
-      fill(rows, h("tr", {}, h("td", { colspan: 8 }, message("info", "无案件 · No case."))));
+      fill(rows, h("tr", {}, h("td", { colspan: 8 }, message("info", t("cases.none")))));
       return;
     }
     fill(rows, answer.items.map((row) => {
@@ -61,7 +65,7 @@ async function load() {
         h("td", {}, caseStatus(row)),
         h("td", { class: "num" }, String(row.citations)),
         money("proposed"), money("imposed"), money("paid"), money("balance"),
-        h("td", {}, dateTime(row.opened_at)));
+        h("td", {}, timeIn(row.opened_at, zone)));
     }));
   } catch (err) {
     fill(rows, h("tr", {}, h("td", { colspan: 8 }, errorMessage(err))));

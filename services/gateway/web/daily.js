@@ -85,7 +85,7 @@ export function noticeEntry(notice, zone, onRead) {
                         dataset: { noticeId: notice.notice_id } },
     h("div", {},
       h("div", { class: "notice-title" }, notice.title),
-      h("small", {}, h("span", { class: "badge" }, notice.kind.replace(/_/g, " ")), " ",
+      h("small", {}, h("span", { class: "badge" }, labelOf("common.notice_kind", notice.kind)), " ",
         timeIn(notice.issued_at, zone),
         unread ? h("span", { class: "badge unread-mark" }, " " + t("common.notice.unread"))
                : h("span", { class: "read-receipt" }, t("common.notice.read_by", {

@@ -4,14 +4,17 @@
 // returns, listing, and the history with each actor and time — times in the
 // deployment's time zone.
 import { account, all, ApiError, download, get, post } from "./api.js";
+import { t } from "./i18n.js";
 import { $, errorMessage, field, fill, h, message, mountTopbar, showFieldErrors,
          instantIn, labelOf, timeIn } from "./ui.js";
 import { mayAssign } from "./roles.js";
 import { timeZone } from "./deployment.js";
 import { eventLabel, levelTag, photoRow, statusTag } from "./daily.js";
+import { categoryNamer } from "./taxonomy.js";
 
 const hazardId = new URLSearchParams(location.search).get("id");
 let zone = "Asia/Shanghai";
+let categoryName = (value) => value;
 
 mountTopbar("hazard");
 main();
@@ -21,12 +24,12 @@ main();
 $("#print-notice").addEventListener("click", async (event) => {
   event.preventDefault();
   const box = $("#print-message");
-  fill(box, h("small", {}, "正在生成 Preparing …"));
+  fill(box, h("small", {}, t("hazard.preparing")));
   try {
     const file = `rectification-notice-${hazardId}.pdf`;
     await download(`/api/v1/hazards/${encodeURIComponent(hazardId)}/rectification-notice.pdf`,
                    {}, file);
-    fill(box, h("small", { class: "exported" }, "已下载 Downloaded " + file));
+    fill(box, h("small", { class: "exported" }, t("hazard.downloaded", { file })));
   } catch (err) {
     fill(box, errorMessage(err));
   }
@@ -34,10 +37,10 @@ $("#print-notice").addEventListener("click", async (event) => {
 
 async function main() {
   if (!hazardId) {
-    fill($("#status"), message("error", "缺少隐患编号 · No hazard named: open this page from a list."));
+    fill($("#status"), message("error", t("hazard.no_id")));
     return;
   }
-  zone = await timeZone();
+  [zone, categoryName] = await Promise.all([timeZone(), categoryNamer()]);
   $("#zone").textContent = zone;
   await load();
 }
@@ -48,7 +51,7 @@ async function load() {
     hazard = await get("/api/v1/hazards/" + encodeURIComponent(hazardId));
   } catch (err) {
     fill($("#status"), err instanceof ApiError && err.status === 404
-      ? message("error", "没有这个隐患 · No such hazard.") : errorMessage(err));
+      ? message("error", t("hazard.not_found")) : errorMessage(err));
     return;
   }
   fill($("#status"));
@@ -69,44 +72,44 @@ function facts(rows) {
 
 async function showHazard(hazard) {
   $("#hazard").hidden = false;
-  fill($("#hazard-title"), hazard.category + " ", levelTag(hazard.level), " ", statusTag(hazard),
-       hazard.overdue ? h("span", { class: "badge overdue" }, "已逾期 overdue") : null);
+  fill($("#hazard-title"), categoryName(hazard.category) + " ", levelTag(hazard.level), " ", statusTag(hazard),
+       hazard.overdue ? h("span", { class: "badge overdue" }, t("common.overdue")) : null);
   $("#hazard-description").textContent = hazard.description;       // every line
   const summary = $("#hazard-summary");
   const show = (enterprise, position) => fill(summary, facts([
-    ["企业 Enterprise", enterprise],
-    ["位置 Position", position],
-    ["类别 Category", hazard.category],
-    ["发现时间 Found", timeIn(hazard.found_at, zone)],
-    ["上报 Reported", `${timeIn(hazard.reported_at, zone)} · ${hazard.reporter}` +
+    [t("hazard.enterprise"), enterprise],
+    [t("hazard.position"), position],
+    [t("hazard.category"), categoryName(hazard.category)],
+    [t("hazard.found"), timeIn(hazard.found_at, zone)],
+    [t("hazard.reported"), `${timeIn(hazard.reported_at, zone)} · ${hazard.reporter}` +
                       ` (${hazard.reported_by})`],
-    ["整改期限 Rectify by", timeIn(hazard.rectification_deadline, zone)],
-    ["来源 Source", hazard.source ? hazard.source.kind + (hazard.source.origin
+    [t("hazard.rectify_by"), timeIn(hazard.rectification_deadline, zone)],
+    [t("hazard.source"), hazard.source ? labelOf("hazard.source_kind", hazard.source.kind) + (hazard.source.origin
       && hazard.source.origin !== hazard.source.kind ? " · " + hazard.source.origin : "") : ""],
-    ["逾期 Overdue since", hazard.overdue_at ? timeIn(hazard.overdue_at, zone) : ""],
+    [t("hazard.overdue_since"), hazard.overdue_at ? timeIn(hazard.overdue_at, zone) : ""],
   ]));
-  show(hazard.enterprise_id, hazard.position_id || "未指定 none");
-  fill($("#hazard-photos"), photoRow(hazard.evidence, { label: "隐患照片 photos of the report" }));
+  show(hazard.enterprise_id, hazard.position_id || t("hazard.no_position"));
+  fill($("#hazard-photos"), photoRow(hazard.evidence, { label: t("hazard.photos") }));
   const [enterprise, position] = await Promise.allSettled([
     get("/api/v1/enterprises/" + encodeURIComponent(hazard.enterprise_id)),
     hazard.position_id ? get("/api/v1/positions/" + encodeURIComponent(hazard.position_id))
                        : Promise.reject(new Error("none"))]);
   show(enterprise.status === "fulfilled" ? enterprise.value.name : hazard.enterprise_id,
        position.status === "fulfilled" ? position.value.name
-                                       : hazard.position_id || "未指定 none");
+                                       : hazard.position_id || t("hazard.no_position"));
 }
 
 function showAssignment(hazard) {
   $("#assignment").hidden = false;
   const assignment = hazard.assignment;
   fill($("#assignment-body"), assignment ? facts([
-    ["负责人 Assignee", assignment.assignee.username],
-    ["完成期限 Due", timeIn(assignment.due, zone)],
-    ["说明 Note", assignment.note],
-    ["指派人 Assigned by", `${assignment.assigned_by} · ${timeIn(assignment.assigned_at, zone)}`],
-    ["已提醒 Reminded (days before)", (assignment.reminded_days_before || []).join(", ")],
-    ["逾期上报 Escalated", hazard.escalated_at ? timeIn(hazard.escalated_at, zone) : ""],
-  ]) : message("info", "尚未指派 · Not assigned to anyone yet."));
+    [t("hazard.assignee"), assignment.assignee.username],
+    [t("hazard.due"), timeIn(assignment.due, zone)],
+    [t("hazard.note"), assignment.note],
+    [t("hazard.assigned_by"), `${assignment.assigned_by} · ${timeIn(assignment.assigned_at, zone)}`],
+    [t("hazard.reminded"), (assignment.reminded_days_before || []).join(", ")],
+    [t("hazard.escalated"), hazard.escalated_at ? timeIn(hazard.escalated_at, zone) : ""],
+  ]) : message("info", t("hazard.not_assigned")));
   if (mayAssign(account()) && hazard.status !== "closed") assignForm(hazard);
 }
 
@@ -122,11 +125,10 @@ function assignForm(hazard) {
     const due = h("input", { type: "datetime-local" });
     const note = h("textarea", { rows: 2, maxlength: 2000 });
     fill($("#assign-fields"),
-      field("负责人 Assignee (用户名 username)", "assignee", who),
+      field(t("hazard.assignee_field"), "assignee", who),
       h("datalist", { id: "assignee-choices" }),
-      field(`完成期限 Due (${zone})`, "due", due,
-            { hint: "留空则为整改期限 empty: the rectification deadline" }),
-      field("说明 Note", "note", note));
+      field(t("hazard.due_field", { zone }), "due", due, { hint: t("hazard.due_hint") }),
+      field(t("hazard.note"), "note", note));
     form.addEventListener("submit", (event) => { event.preventDefault(); assign(); });
   }
   if (hazard.assignment) $("#f-assignee").value = hazard.assignment.assignee.username;
@@ -159,7 +161,7 @@ async function assign() {
     if (due) body.due = due;
     if ($("#f-note").value.trim()) body.note = $("#f-note").value.trim();
     const hazard = await post(`/api/v1/hazards/${encodeURIComponent(hazardId)}/assignment`, body);
-    fill(box, message("ok", `已指派给 ${hazard.assignment.assignee.username} · Assigned.`));
+    fill(box, message("ok", t("hazard.assigned_to", { name: hazard.assignment.assignee.username })));
     showAssignment(hazard);
     await showHistory();
   } catch (err) {
@@ -174,28 +176,28 @@ function showPlan(hazard) {
   const plan = hazard.plan;
   $("#plan").hidden = !plan && hazard.level !== "major";
   fill($("#plan-body"), plan ? facts([
-    ["目标 Goal", h("span", { class: "pre-wrap" }, plan.goal)],
-    ["措施 Measures", h("span", { class: "pre-wrap" }, plan.measures)],
-    ["资金 Funds", plan.funds],
-    ["责任人 Responsible", plan.responsible_person],
-    ["期限 Deadline", timeIn(plan.deadline, zone)],
-    ["临时措施 Interim measures", h("span", { class: "pre-wrap" }, plan.interim_measures)],
-    ["记录人 Recorded by", plan.recorded_by],
-  ]) : message("info", "重大隐患需先制定整改方案 · A major hazard needs a plan: none yet."));
+    [t("hazard.goal"), h("span", { class: "pre-wrap" }, plan.goal)],
+    [t("hazard.measures"), h("span", { class: "pre-wrap" }, plan.measures)],
+    [t("hazard.funds"), plan.funds],
+    [t("hazard.responsible"), plan.responsible_person],
+    [t("hazard.deadline"), timeIn(plan.deadline, zone)],
+    [t("hazard.interim"), h("span", { class: "pre-wrap" }, plan.interim_measures)],
+    [t("hazard.recorded_by"), plan.recorded_by],
+  ]) : message("info", t("hazard.no_plan")));
 }
 
 function showRectification(hazard) {
   const done = hazard.rectification;
   $("#rectification").hidden = false;
   fill($("#rectification-body"), done ? [facts([
-    ["措施 Measures", h("span", { class: "pre-wrap" }, done.measures)],
-    ["完成时间 Done at", timeIn(done.done_at, zone)],
-    ["费用 Cost", done.cost],
-    ["整改人 Rectified by", done.rectified_by],
-    ["提交人 Submitted by", done.submitted_by],
-  ]), h("h3", {}, "整改照片 photos after"),
-    photoRow(done.evidence, { label: "整改照片 photos after" })]
-    : message("info", "尚未整改 · Not rectified yet."));
+    [t("hazard.measures"), h("span", { class: "pre-wrap" }, done.measures)],
+    [t("hazard.done_at"), timeIn(done.done_at, zone)],
+    [t("hazard.cost"), done.cost],
+    [t("hazard.rectified_by"), done.rectified_by],
+    [t("hazard.submitted_by"), done.submitted_by],
+  ]), h("h3", {}, t("hazard.photos_after")),
+    photoRow(done.evidence, { label: t("hazard.photos_after") })]
+    : message("info", t("hazard.not_rectified")));
 }
 
 function showVerification(hazard) {
@@ -204,14 +206,14 @@ function showVerification(hazard) {
   $("#verification").hidden = !verified && !returns.length;
   fill($("#verification-body"),
     verified ? facts([
-      ["验收 Verified", timeIn(verified.verified_at, zone)],
-      ["验收人 Verifier", verified.verifier],
-      ["签字账号 Signed by", verified.verified_by],
-      ["意见 Comment", verified.comment],
-      ["规则 Rule", verified.rule_version],
+      [t("hazard.verified"), timeIn(verified.verified_at, zone)],
+      [t("hazard.verifier"), verified.verifier],
+      [t("hazard.signed_by"), verified.verified_by],
+      [t("hazard.comment"), verified.comment],
+      [t("hazard.rule"), verified.rule_version],
     ]) : null,
     returns.length ? h("ol", { class: "returns" }, returns.map((r) => h("li", { class: "return" },
-      h("strong", {}, "退回 returned "), timeIn(r.returned_at, zone), " · ", r.returned_by,
+      h("strong", {}, t("hazard.returned"), " "), timeIn(r.returned_at, zone), " · ", r.returned_by,
       r.verifier && r.verifier !== r.returned_by ? ` (${r.verifier})` : "",
       h("div", { class: "pre-wrap" }, r.reason)))) : null);
 }
@@ -221,13 +223,13 @@ function showListing(hazard) {
   $("#listing").hidden = !listing;
   if (!listing) return;
   fill($("#listing-body"), facts([
-    ["督办单位 Office", listing.office],
-    ["挂牌时间 Listed", `${timeIn(listing.listed_at, zone)} · ${listing.listed_by}`],
-    ["督办期限 Deadline", timeIn(listing.deadline, zone)],
-    ["理由 Reason", listing.reason],
-    ["摘牌 Delisted", listing.delisted_at
+    [t("hazard.office"), listing.office],
+    [t("hazard.listed"), `${timeIn(listing.listed_at, zone)} · ${listing.listed_by}`],
+    [t("hazard.listing_deadline"), timeIn(listing.deadline, zone)],
+    [t("hazard.reason"), listing.reason],
+    [t("hazard.delisted"), listing.delisted_at
       ? `${timeIn(listing.delisted_at, zone)} · ${listing.delisted_by}` : ""],
-    ["说明 Note", listing.note],
+    [t("hazard.note"), listing.note],
   ]));
 }
 

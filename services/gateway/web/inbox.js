@@ -3,6 +3,7 @@
 // /api/v1/me/work names them) — unread first, each notice marked read with
 // the account's read receipt.
 import { get } from "./api.js";
+import { t } from "./i18n.js";
 import { $, errorMessage, fill, h, message, mountTopbar } from "./ui.js";
 import { timeZone } from "./deployment.js";
 import { inboxName, noticeEntry } from "./daily.js";
@@ -22,7 +23,7 @@ async function main() {
     fill($("#inboxes"), recipients.map((recipient) => h("section", {
       class: "card inbox", dataset: { recipient } },
       h("h2", {}, inboxName(recipient), " ", h("span", { class: "badge unread-count" })),
-      h("div", { class: "body" }, h("p", { class: "muted" }, "加载中 Loading …")))));
+      h("div", { class: "body" }, h("p", { class: "muted" }, t("common.loading"))))));
     await Promise.all(recipients.map(load));
     const target = location.hash && document.getElementById(location.hash.slice(1));
     if (target) target.scrollIntoView();
@@ -39,16 +40,16 @@ async function load(recipient) {
       get("/api/v1/notices", { recipient, unread: "true", size: SHOWN }),
       get("/api/v1/notices", { recipient, size: SHOWN })]);
     const read = newest.items.filter((notice) => notice.read_at);
-    section.querySelector(".unread-count").textContent = `${unread.unread} 未读 unread`;
+    section.querySelector(".unread-count").textContent = t("inbox.unread", { n: unread.unread });
     if (!unread.items.length && !read.length) {
-      fill(box, message("info", "没有通知 · No notice yet."));
+      fill(box, message("info", t("inbox.none")));
       return;
     }
     fill(box, [...unread.items, ...read].map((notice) => {
       const entry = noticeEntry(notice, zone, () => load(recipient));
       entry.id = "notice-" + notice.notice_id;
       return entry;
-    }), newest.total > SHOWN ? h("small", {}, `最新 ${SHOWN} / ${newest.total} newest`) : null);
+    }), newest.total > SHOWN ? h("small", {}, t("inbox.newest", { shown: SHOWN, total: newest.total })) : null);
   } catch (err) {
     fill(box, errorMessage(err));
   }

@@ -4,18 +4,21 @@
 // form to verify or to return it with a reason (the API's reasons beside
 // their fields).
 import { ApiError, get, post } from "./api.js";
+import { t } from "./i18n.js";
 import { $, errorMessage, field, fill, h, hazardLink, message, mountTopbar, showFieldErrors,
          timeIn } from "./ui.js";
 import { timeZone } from "./deployment.js";
 import { levelTag, photoRow } from "./daily.js";
+import { categoryNamer } from "./taxonomy.js";
 
 let zone = "Asia/Shanghai";
+let categoryName = (value) => value;
 
 mountTopbar("queue");
 main();
 
 async function main() {
-  zone = await timeZone();
+  [zone, categoryName] = await Promise.all([timeZone(), categoryNamer()]);
   await load();
 }
 
@@ -24,15 +27,16 @@ async function load() {
   try {
     const work = await get("/api/v1/me/work");
     const waiting = work.awaiting_verification;
-    $("#queue-count").textContent = `${waiting.total} 项待验收 waiting` +
-      (waiting.total > waiting.items.length ? ` (显示 showing ${waiting.items.length})` : "");
+    $("#queue-count").textContent = t("queue.count", { total: waiting.total }) +
+      (waiting.total > waiting.items.length ? t("queue.showing", { shown: waiting.items.length })
+                                            : "");
     if (!waiting.items.length) {
-      fill(box, message("ok", "没有待您验收的整改 · Nothing waits for your verification."));
+      fill(box, message("ok", t("queue.nothing")));
       return;
     }
     fill(box, waiting.items.map((row) => h("article", { class: "queue-item card",
                                                        dataset: { hazardId: row.id } },
-      h("p", { class: "muted" }, "加载中 Loading …"))));
+      h("p", { class: "muted" }, t("common.loading")))));
     await Promise.all(waiting.items.map((row) => showItem(row)));
   } catch (err) {
     fill(box, errorMessage(err));
@@ -51,17 +55,17 @@ async function showItem(row) {
   const done = hazard.rectification || {};
   const form = verifyForm(hazard, card);
   fill(card,
-    h("h2", {}, levelTag(hazard.level), " ", hazard.category, " · ",
+    h("h2", {}, levelTag(hazard.level), " ", categoryName(hazard.category), " · ",
       hazardLink(hazard)),
     h("p", { class: "pre-wrap description" }, hazard.description),
-    h("small", {}, `发现 found ${timeIn(hazard.found_at, zone)} · 整改提交 rectified ` +
-                   `${timeIn(done.done_at, zone)} · ${done.submitted_by || ""}` +
-                   (done.rectified_by ? ` (${done.rectified_by})` : "")),
+    h("small", {}, t("queue.found_rectified", {
+      found: timeIn(hazard.found_at, zone), rectified: timeIn(done.done_at, zone),
+      by: (done.submitted_by || "") + (done.rectified_by ? ` (${done.rectified_by})` : "") })),
     h("div", { class: "before-after" },
-      h("figure", { class: "before" }, h("figcaption", {}, "整改前 Before"),
-        photoRow(hazard.evidence, { label: "整改前 before" })),
-      h("figure", { class: "after" }, h("figcaption", {}, "整改后 After"),
-        photoRow(done.evidence, { label: "整改后 after" }),
+      h("figure", { class: "before" }, h("figcaption", {}, t("queue.before")),
+        photoRow(hazard.evidence, { label: t("queue.before") })),
+      h("figure", { class: "after" }, h("figcaption", {}, t("queue.after")),
+        photoRow(done.evidence, { label: t("queue.after") }),
         h("p", { class: "pre-wrap" }, done.measures || ""))),
     form);
 }
@@ -70,27 +74,22 @@ function verifyForm(hazard, card) {
   const key = hazard.id.slice(0, 8);
   const input = (name, element) => {
     element.name = name;
-    return field(...labelOf(name), element, { id: `${name}-${key}` });
+    return field(t("queue." + name), name, element, { id: `${name}-${key}` });
   };
   const form = h("form", { class: "verify-form", novalidate: true },
     h("div", { class: "form-grid" },
       input("comment", h("textarea", { rows: 2, maxlength: 2000 })),
       input("reason", h("textarea", { rows: 2, maxlength: 2000 }))),
     h("div", { class: "actions" },
-      h("button", { type: "submit", class: "verify", value: "verified" }, "验收通过 Verify"),
+      h("button", { type: "submit", class: "verify", value: "verified" }, t("queue.verify")),
       h("button", { type: "submit", class: "return secondary", value: "returned" },
-        "退回整改 Return")),
+        t("queue.return"))),
     h("div", { class: "verify-message" }));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     decide(hazard, card, form, (event.submitter && event.submitter.value) || "verified");
   });
   return form;
-}
-
-function labelOf(name) {
-  return ({ comment: ["验收意见 Comment (验收时 when verifying)", name],
-            reason: ["退回理由 Reason (退回时必填 required to return)", name] })[name];
 }
 
 async function decide(hazard, card, form, outcome) {
@@ -105,9 +104,9 @@ async function decide(hazard, card, form, outcome) {
   if (outcome === "returned" && text("reason")) body.reason = text("reason");
   try {
     const after = await post(`/api/v1/hazards/${encodeURIComponent(hazard.id)}/verification`, body);
-    fill(card, h("h2", {}, levelTag(after.level), " ", after.category, " · ", hazardLink(after)),
-      message("ok", outcome === "verified" ? "已验收，隐患关闭 · Verified: the hazard is closed."
-                                           : "已退回整改 · Returned for rectification."));
+    fill(card, h("h2", {}, levelTag(after.level), " ", categoryName(after.category), " · ",
+                 hazardLink(after)),
+      message("ok", t(outcome === "verified" ? "queue.verified" : "queue.returned")));
     card.classList.add("decided");
     card.dataset.outcome = outcome;
   } catch (err) {

@@ -5,6 +5,8 @@
 // Idempotency-Key per filled-in form, so a double tap or a retry records one
 // hazard; a change to the form is another report and gets another key.
 import { account, actorName, all, ApiError, get, post, upload } from "./api.js";
+import { t } from "./i18n.js";
+import { hazardCategories, labelIn } from "./taxonomy.js";
 import { $, errorMessage, field, fill, h, message, mountTopbar, showFieldErrors } from "./ui.js";
 
 const query = new URLSearchParams(location.search);
@@ -26,7 +28,7 @@ async function main() {
   let positions = [];
   let categories = [];
   try {
-    categories = (await get("/api/v1/hazard-categories")).categories;
+    categories = await hazardCategories();
     if (positionId) {
       const position = await get("/api/v1/positions/" + encodeURIComponent(positionId));
       enterpriseId = position.enterprise_id;
@@ -35,8 +37,7 @@ async function main() {
       const who = account();
       enterpriseId = query.get("enterprise") || (who && who.enterprise_id);
       if (!enterpriseId) {
-        fill($("#status"), message("error", "请扫描部位二维码 · Scan a position's QR code to " +
-                                             "report a hazard there."));
+        fill($("#status"), message("error", t("report.scan_first")));
         return;
       }
       positions = await all("/api/v1/enterprises/" + encodeURIComponent(enterpriseId) +
@@ -44,22 +45,21 @@ async function main() {
     }
   } catch (err) {
     fill($("#status"), err instanceof ApiError && err.status === 404
-      ? message("error", "没有这个部位 · No such position.") : errorMessage(err));
+      ? message("error", t("report.no_position")) : errorMessage(err));
     return;
   }
   fill($("#report-fields"),
-    field("部位 Position", "position_id", h("select", { required: true },
-      positionId ? null : h("option", { value: "" }, "— 选择 choose —"),
+    field(t("report.position"), "position_id", h("select", { required: true },
+      positionId ? null : h("option", { value: "" }, t("report.choose")),
       positions.map((p) => h("option", { value: p.id, selected: p.id === positionId }, p.name)))),
-    field("等级 Level", "level", h("select", { required: true },
-      h("option", { value: "general" }, "一般隐患 general"),
-      h("option", { value: "major" }, "重大隐患 major"))),
-    field("类别 Category", "category", h("select", { required: true },
-      categories.map((c) => h("option", { value: c.key }, `${c.zh} ${c.en}`)))),
-    field("描述 Description", "description", h("textarea", { required: true, rows: 4 })),
-    field("照片 Photo", "evidence", h("input", { type: "file", accept: "image/*",
+    field(t("report.level"), "level", h("select", { required: true },
+      ["general", "major"].map((level) => h("option", { value: level }, t("report.level." + level))))),
+    field(t("report.category"), "category", h("select", { required: true },
+      categories.map((c) => h("option", { value: c.key }, labelIn(c))))),
+    field(t("report.description"), "description", h("textarea", { required: true, rows: 4 })),
+    field(t("report.photo"), "evidence", h("input", { type: "file", accept: "image/*",
                                                  capture: "environment" })),
-    field("发现人 Found by", "reporter", h("input", { type: "text", value: actorName(),
+    field(t("report.found_by"), "reporter", h("input", { type: "text", value: actorName(),
                                                       required: true })));
   $("#report").hidden = false;
   const form = $("#report-form");
@@ -73,7 +73,7 @@ async function main() {
 
 async function submit(form) {
   const box = $("#report-message");
-  fill(box, h("small", {}, "正在上报 Sending …"));
+  fill(box, h("small", {}, t("report.sending")));
   try {
     if (!pending) pending = { key: newKey(), found_at: new Date().toISOString(), photo: null };
     const current = pending;
@@ -89,13 +89,13 @@ async function submit(form) {
                    evidence: current.photo ? [current.photo] : [] };
     const hazard = await post("/api/v1/hazards", body, { idempotencyKey: current.key });
     showFieldErrors(form, {});
-    fill(box, message("info", "已上报 Reported. "),
+    fill(box, message("info", t("report.reported") + " "),
          h("a", { id: "reported-link", href: "/app/hazard.html?id=" + encodeURIComponent(hazard.id) },
-           "查看隐患 Open the hazard"));
+           t("report.open_hazard")));
   } catch (err) {
     pending = null;            // refused: what is sent next is another request
     const placed = err instanceof ApiError ? showFieldErrors(form, err.fields) : 0;
-    fill(box, placed ? message("error", "请修改标出的字段 · Correct the marked fields.")
+    fill(box, placed ? message("error", t("report.correct_fields"))
                      : errorMessage(err));
   }
 }

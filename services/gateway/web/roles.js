@@ -82,6 +82,10 @@ export function navigationOf(account) {
   if (isAuthorityRole(role) || role === "integrator") links.push(["listed", "/app/listed.html"]);
   // management: positions (the enterprise's; the authority reaches them from an
   // enterprise's page), accounts (who may manage them), one's own password
+  if (isEnterpriseRole(role)) links.push(["safety", "/app/safety.html"]);
+  if (isEnterpriseRole(role) || mayEnforce(account)) {
+    links.push(["publications", "/app/publications.html"]);
+  }
   if (isEnterpriseRole(role)) links.push(["positions", "/app/positions.html"]);
   if (mayManageAccounts(account)) links.push(["accounts", "/app/accounts.html"]);
   if (role) links.push(["password", "/app/password.html"]);

@@ -247,13 +247,24 @@ export function topbar(current) {
          location.assign("/app/login.html");
        } }, t("common.log_out"))]
     : [h("a", { href: loginUrl() }, t("common.log_in"))];
+  const link = ([key, href]) =>
+    h("a", { href, "aria-current": key === current ? "page" : null }, t("common.nav." + key));
+  const daily = links.filter(([key]) => !MANAGEMENT.has(key));
+  const managing = links.filter(([key]) => MANAGEMENT.has(key));
   return h("header", { class: "topbar" },
     h("a", { class: "brand", href: "/app/" }, t("common.brand")),
-    h("nav", {}, links.map(([key, href]) =>
-      h("a", { href, "aria-current": key === current ? "page" : null }, t("common.nav." + key)))),
+    h("nav", {}, daily.map(link),
+      managing.length
+        ? h("details", { class: "manage-menu" },
+            h("summary", {}, t("common.nav.manage")), h("div", { class: "menu" }, managing.map(link)))
+        : null),
     session,
     languageSwitch());
 }
+
+// The top bar's management pages, under one menu: the daily ones stay in sight.
+const MANAGEMENT = new Set(["checklists", "schedules", "positions", "safety", "publications",
+                            "accounts", "password"]);
 
 // To the other language, remembered on the device.
 export function languageSwitch() {

@@ -52,7 +52,7 @@ async function namesOf(enterpriseId) {
     all(`/api/v1/enterprises/${encodeURIComponent(enterpriseId)}/positions`),
     all("/api/v1/checklists")]);
   return { positions: new Map(positions.map((x) => [x.id || x.position_id, x.name])),
-           checklists: new Map(checklists.map((x) => [x.id || x.checklist_id, x.name])) };
+           checklists: new Map(checklists.map((x) => [x.checklist_id || x.id, x.title || x.name])) };
 }
 
 function roundTable(rounds, names) {

@@ -1,7 +1,13 @@
 """The hazard service's store side on SQLite and PostgreSQL: events, ledger and
 inbox in one transaction; hazards from inspections once; overdue once."""
-from datetime import timedelta
+import csv
+import dataclasses
+import io
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import openpyxl
 
 import pytest
 from sqlalchemy import func, select
@@ -13,11 +19,12 @@ from einspection.contract import new_event, utcnow
 from einspection.db import make_engine
 from einspection.errors import ConcurrencyConflict, Conflict, InvalidCommand
 from einspection.nameko_glue import StoreHandle
-from services.hazard import cli, commands, evidence, export, ledger, verification
+from services.hazard import cli, commands, evidence, export, ledger, names, verification
 from services.hazard.domain import hazard_id_for_item
 from services.hazard.schemas import LedgerQuery
 
 NOW = utcnow()
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 MANAGER = Acting.by_account(Principal(account_id="a-1", username="li.manager",
                                       role="enterprise_manager", enterprise_id="e-1"))
 OFFICER = Acting.by_account(Principal(account_id="a-2", username="chen.grid",
@@ -81,9 +88,11 @@ def test_each_command_updates_the_ledger_in_its_transaction(store):
                         verification.load(), now=NOW)
     with store.connect() as conn:
         [row] = ledger.search(conn, query())["items"]
-        exported = export.FORMATS["csv"][0](ledger.rows_for_export(conn, query(), 10))
+        exported = export.FORMATS["csv"][0](names.named(conn, ledger.rows_for_export(
+            conn, query(), 10)), SHANGHAI)
     assert (row["status"], row["closed_by"]) == ("closed", "chen.grid")
-    assert "reported by (account)" in exported.decode("utf-8-sig") and b"li.manager" in exported
+    assert "报告账号 reported by (account)" in exported.decode("utf-8-sig")
+    assert b"li.manager" in exported
     assert count(store, eventstore.events) == 3
 
 
@@ -230,3 +239,95 @@ def test_replay_brings_a_ledger_of_the_old_shape_back_with_the_accounts(backend,
         engine.dispose()
     assert (row["id"], row["reporter"], row["reported_by"], row["closed_by"]) == (
         hazard.id, "li", "li.manager", None)
+
+
+# --- the names beside the ids in the exports ------------------------------------------
+
+def registered(event_name, version=1, **data):
+    """An EnterpriseRegistered, PositionRegistered or PositionUpdated as the checklist
+    service publishes it, `version` its place in its stream."""
+    base = {"EnterpriseRegistered": {
+        "credit_code": "91330521MA2B3C4D5E", "industry": "manufacturing", "town": "Wukang",
+        "grid": "g-1", "registered_at": NOW}, "PositionRegistered": {},
+        "PositionUpdated": {"updated_at": NOW}}[event_name]
+    return dataclasses.replace(new_event(event_name, dict(base, **data), actor="admin"),
+                               stream_version=version)
+
+
+def test_the_names_come_from_the_registers_events_once_and_replay_to_the_same_rows(store):
+    # 00:30 on 1 December in Shanghai: 16:30 UTC on 30 November
+    found = datetime(2026, 11, 30, 16, 30, tzinfo=timezone.utc)
+    events = [registered("EnterpriseRegistered", enterprise_id="e-1", name="德清百德机械"),
+              registered("PositionRegistered", position_id="p-1", enterprise_id="e-1",
+                         name="锅炉房 Boiler room"),
+              registered("EnterpriseRegistered", enterprise_id="e-2", name="=cmd|' /C calc'!A0")]
+    for event in events + events[:1]:                           # one redelivered
+        with store.begin() as conn:
+            names.receive(conn, event)
+    hazard = report(store, found_at=found, rectification_deadline=found + timedelta(days=7))
+    with store.begin() as conn:
+        commands.submit_rectification(conn, hazard.id, {
+            "measures": "fenced", "done_at": found + timedelta(days=1),
+            "cost": Decimal("860.50")}, MANAGER, now=NOW)
+    report(store, enterprise_id="e-2", position_id=None, found_at=found + timedelta(hours=9))
+    with store.connect() as conn:
+        rows = names.named(conn, ledger.rows_for_export(conn, query(sort="found_at"), 10))
+        before = names.snapshot(conn)
+    assert [(r["enterprise_name"], r["position_name"]) for r in rows] == [
+        ("德清百德机械", "锅炉房 Boiler room"), ("=cmd|' /C calc'!A0", None)]
+    assert len(before["hazard_enterprise_names"]) == 2
+
+    # the CSV: instants UTC, the local day beside, booleans by language
+    table = list(csv.DictReader(io.StringIO(export.FORMATS["csv"][0](rows, SHANGHAI, "zh")
+                                            .decode("utf-8-sig"))))
+    assert table[0]["企业名称 enterprise"] == "德清百德机械"
+    assert table[0]["发现时间 found at (UTC)"] == "2026-11-30T16:30:00.000000Z"
+    assert table[0]["发现日期 found on (Asia/Shanghai)"] == "2026-12-01"
+    assert [r["是否逾期 overdue"] for r in table] == ["否", "否"]
+    assert [r["企业名称 enterprise"] for r in table][1] == "'=cmd|' /C calc'!A0"   # inert
+    english = list(csv.DictReader(io.StringIO(export.FORMATS["csv"][0](rows, SHANGHAI)
+                                              .decode("utf-8-sig"))))
+    assert [(r["是否逾期 overdue"], r["挂牌督办 listed"]) for r in english] == [("false", "false")] * 2
+    assert english[0]["整改费用(元) cost (CNY)"] == "860.50"
+
+    # the XLSX: real cells
+    sheet = openpyxl.load_workbook(io.BytesIO(export.FORMATS["xlsx"][0](rows, SHANGHAI))).active
+    header = [c.value for c in sheet[1]]
+    cell = dict(zip(header, sheet[2]))
+    assert cell["发现时间 found at (Asia/Shanghai)"].value == datetime(2026, 12, 1, 0, 30)
+    assert cell["发现日期 found on (Asia/Shanghai)"].value == datetime(2026, 12, 1)
+    assert cell["发现日期 found on (Asia/Shanghai)"].number_format == "yyyy-mm-dd"
+    assert cell["整改费用(元) cost (CNY)"].value == 860.5
+    assert cell["整改费用(元) cost (CNY)"].number_format == "0.00"
+    assert cell["是否逾期 overdue"].value is False and cell["是否逾期 overdue"].data_type == "b"
+    assert cell["退回次数 returned"].value == 0 and cell["退回次数 returned"].data_type == "n"
+    assert cell["岗位名称 position"].value == "锅炉房 Boiler room"
+    assert dict(zip(header, sheet[3]))["企业名称 enterprise"].data_type == "s"   # not a formula
+    assert sheet.auto_filter.ref == "A1:AC3" and sheet.freeze_panes == "A2"
+
+    # a renamed position: the later version of its stream wins, in whatever order
+    # the registration and the renames arrive
+    renames = [registered("PositionUpdated", version=4, position_id="p-2", enterprise_id="e-1",
+                          name="二号库房"),
+               registered("PositionRegistered", version=1, position_id="p-2",
+                          enterprise_id="e-1", name="库房"),
+               registered("PositionUpdated", version=3, position_id="p-2", enterprise_id="e-1",
+                          name="一号库房"),
+               registered("PositionUpdated", version=5, position_id="p-2", enterprise_id="e-1",
+                          latitude=30.5)]                      # no name: no change of it
+    for event in renames:
+        with store.begin() as conn:
+            names.receive(conn, event)
+    with store.connect() as conn:
+        before = names.snapshot(conn)
+        assert conn.execute(select(names.position_names.c.name).where(
+            names.position_names.c.position_id == "p-2")).scalar() == "二号库房"
+
+    # `make replay` rebuilds the names from the inbox alone
+    url = store.engine.url.render_as_string(hide_password=False)
+    with store.engine.begin() as conn:
+        conn.execute(names.enterprise_names.update().values(name="drifted"))
+    assert cli.main(["replay", "--database-url", url]) == 0
+    with store.connect() as conn:
+        assert names.snapshot(conn) == before
+        assert names.named(conn, ledger.rows_for_export(conn, query(sort="found_at"), 10)) == rows

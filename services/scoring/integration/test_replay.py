@@ -108,3 +108,34 @@ def test_a_returned_rectification_does_not_count_until_redone(backend, databases
     assert rectification(life[:3], "returned")["detail"]["rectified_on_time"] == 0
     assert rectification(life[:2], "rectified")["detail"]["rectified_on_time"] == 1
     assert rectification(list(reversed(life)), "reversed") == forward
+
+
+def test_a_position_given_a_checklist_or_retired_counts_so_in_any_order(backend, databases):
+    """The standardisation indicator's positions follow PositionUpdated
+    (its checklists) and PositionRetired (no longer counted), whichever
+    comes first."""
+    from datetime import datetime, timezone
+
+    from einspection.contract import new_event
+    at = datetime(2026, 10, 1, 8, tzinfo=timezone.utc)
+
+    def made(name, data):
+        return new_event(name, dict(data, enterprise_id="e-pos"), actor="test", time=at)
+    events = [made("EnterpriseRegistered", {
+        "credit_code": "91330521MA2B3C4D5Q", "name": "Positions Ltd", "industry": "textiles",
+        "town": "Wukang", "grid": "grid-1", "registered_at": at})]
+    for number in range(3):
+        events.append(made("PositionRegistered", {"position_id": "p-%d" % number,
+                                                  "name": "Workshop", "checklist_ids": []}))
+    events += [made("PositionUpdated", {"position_id": "p-0", "checklist_ids": ["c-1"],
+                                        "updated_at": at}),
+               made("PositionUpdated", {"position_id": "p-2", "name": "Renamed",
+                                        "updated_at": at}),
+               made("PositionRetired", {"position_id": "p-1", "reason": "", "retired_at": at})]
+    for name, order in (("forwards", events), ("backwards", events[:1] + events[:0:-1])):
+        engine, _ = feed(databases.url(backend, "positions-" + name), order)
+        with engine.connect() as conn:
+            rows = conn.execute(projection.POSITIONS_QUERY, {"enterprise_id": "e-pos"}).all()
+        engine.dispose()
+        assert [(r.position_id, bool(r.has_checklist)) for r in rows] == [
+            ("p-0", True), ("p-2", False)], name
