@@ -216,6 +216,11 @@ def staff_read_only(page, spec):
     seen["schedules"] = attributes(page, "#schedules-list tr[data-schedule-id]", "data-schedule-id")
     page.screenshot(path=spec["screenshots"]["staff"], full_page=True)
     seen["schedules_width"] = width_at_375(page)
+    # the same page in English, on the top bar's switch
+    page.click(".language-switch")
+    page.wait_for_selector("html[lang=en] #schedules-list table")
+    seen["english_titles"] = [page.inner_text("#schedules-title"), page.inner_text("#rounds-title")]
+    seen["english_statuses"] = texts(page, "#rounds-list td.status")
     return seen
 
 

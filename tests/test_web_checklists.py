@@ -220,6 +220,8 @@ def test_staff_read_checklists_and_schedules_without_a_form(platform, place, scr
     assert shown["list_forms"] == shown["checklist_forms"] == shown["schedule_forms"] == 0
     assert shown["editor_hidden"] is True and shown["end_buttons"] == 0
     assert schedule["id"] in shown["schedules"]
+    assert shown["english_titles"] == ["Inspection schedules", "Rounds"]
+    assert "due" in " ".join(shown["english_statuses"])
     for name in ("list_width", "checklist_width", "schedules_width"):
         assert shown[name] <= PHONE_WIDTH, (name, shown["too_wide"])
     # the API agrees: staff may neither change a checklist nor end a schedule
