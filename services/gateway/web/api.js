@@ -116,8 +116,13 @@ export async function post(path, body, { idempotencyKey } = {}) {
   return (await send("POST", path, { json: body || {}, idempotencyKey })).json();
 }
 
-export async function upload(path, file) {
-  return (await send("POST", path, { raw: file, contentType: file.type })).json();
+// A whole document replaced (a checklist's draft), with an `idempotencyKey` as for post.
+export async function put(path, body, { idempotencyKey } = {}) {
+  return (await send("PUT", path, { json: body || {}, idempotencyKey })).json();
+}
+
+export async function upload(path, file, { idempotencyKey } = {}) {
+  return (await send("POST", path, { raw: file, contentType: file.type, idempotencyKey })).json();
 }
 
 // A file the API serves behind the token (an evidence photo) as a Blob: an
