@@ -36,8 +36,6 @@ NOT_YET_IN_THE_CATALOGUE = {
     "charts.js",
     "docs.js",
     "enforcement.js",
-    "enterprise.html",
-    "enterprise.js",
     "hazard.html",
     "hazard.js",
     "inbox.html",
