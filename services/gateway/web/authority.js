@@ -43,7 +43,7 @@ function statistics(query) {
 
 // Charts are drawn at the width they are shown at, so their text keeps its size.
 function widthOf(box) {
-  return Math.max(300, Math.round(box.clientWidth));
+  return Math.max(240, Math.round(box.clientWidth));
 }
 
 function section(id) {
