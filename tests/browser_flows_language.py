@@ -62,6 +62,7 @@ def language_state(page, ready):
             "headings": texts(page, "#open-title > span, #ledger-title, #notices-title > span[data-i18n], "
                                     "#score-title"),
             "switch": page.inner_text(".language-switch"),
+            "categories": texts(page, "#ledger-rows td:nth-child(3)"),
             "nav": texts(page, ".topbar nav a"),
             "cjk": [w for w in own_words(page) if CJK.search(w)]}
 

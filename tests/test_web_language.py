@@ -80,8 +80,8 @@ def test_the_language_switch_shows_english_keeps_it_and_switches_back(platform, 
                      password=manager.password,
                      screenshots={"english": shot(screenshots, platform, "enterprise-english")})
     zh, en = messages.catalogue("zh"), messages.catalogue("en")
-    headings = ["enterprise.open_title", "enterprise.ledger_title", "enterprise.notices_title",
-                "enterprise.score_title"]
+    headings = ["enterprise.score_title", "enterprise.open_title", "enterprise.ledger_title",
+                "enterprise.notices_title"]                    # in the page's order
 
     chinese = shown["chinese"]
     assert chinese["lang"] == "zh-CN"
@@ -98,6 +98,14 @@ def test_the_language_switch_shows_english_keeps_it_and_switches_back(platform, 
     assert shown["english"]["headings"] == [en[key] for key in headings]
     assert shown["reloaded"]["headings"] == [en[key] for key in headings]
     assert en["positions.title"] in shown["positions"]["words"]
+
+    # hazard categories by their label in the language shown; free text as recorded
+    taxonomy = {entry["key"]: entry for entry in created(
+        manager.get("/api/v1/hazard-categories"), 200)["categories"]}
+    for state, language in (("chinese", "zh"), ("english", "en"), ("back", "zh")):
+        assert sorted(shown[state]["categories"]) == sorted(
+            [taxonomy["fire"][language], taxonomy["electrical"][language],
+             "no such category here"]), state
 
     back = shown["back"]
     assert back["lang"] == "zh-CN"
