@@ -140,8 +140,7 @@ def enterprise(page, spec):
 
     page.select_option("#f-level", "major")
     # a locator, not wait_for_function: a predicate string is eval'd, which the CSP refuses
-    page.locator("#ledger-page", has_text=re.compile(
-        r"· %s hazards$" % spec["major_count"])).wait_for()
+    page.wait_for_selector("#ledger-page[data-total='%s']" % spec["major_count"])
     with page.expect_download() as download:
         page.click("#export-csv")
     path = download.value.path()
@@ -170,7 +169,8 @@ def authority(page, spec):
                          texts(page, "#kpis .tile .value"))),
         "towns": attributes(page, "#by-town svg .bar-row", "data-label"),
         "industries": attributes(page, "#by-industry svg .bar-row", "data-label"),
-        "levels": attributes(page, "#by-level svg .bar-row", "data-label"),
+        "levels": attributes(page, "#by-level svg .bar-row", "data-key"),
+        "level_labels": attributes(page, "#by-level svg .bar-row", "data-label"),
         "trend_series": attributes(page, "#trend svg polyline.series", "data-series"),
         "trend_points": page.locator("#trend svg circle").count(),
         "grade_columns": dict(zip(attributes(page, "#grades svg rect.column", "data-label"),
