@@ -19,11 +19,22 @@ import sys
 
 from playwright.sync_api import sync_playwright
 from pypdf import PdfReader
+from web_support import assert_no_sideways_scroll
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1,
          "is_mobile": True, "has_touch": True}
 DESK = {"viewport": {"width": 1280, "height": 900}, "device_scale_factor": 1}
 TIMEOUT_MS = 20000
+PHONE_SCREEN = {"width": 375, "height": 740}
+
+
+def fits_a_phone(page):
+    """The page as it stands, on a 375 px screen: no sideways scroll; then back to the desk."""
+    size = page.viewport_size
+    page.set_viewport_size(PHONE_SCREEN)
+    page.wait_for_timeout(300)
+    assert_no_sideways_scroll(page)
+    page.set_viewport_size(size)
 
 
 def log_in(page, username, password):
@@ -99,6 +110,7 @@ def enterprise(page, spec):
                      "#ledger-rows tr[data-hazard-id]", "#notices-body .notice"):
         page.wait_for_selector(selector)
     page.screenshot(path=spec["screenshots"]["dashboard"], full_page=True)
+    fits_a_phone(page)
     seen = {
         "name": page.inner_text("#enterprise-name"),
         "points": page.inner_text("#points"),
@@ -164,6 +176,7 @@ def authority(page, spec):
         page.wait_for_selector(selector)
     page.wait_for_selector("#excellent table, #excellent .message")
     page.screenshot(path=spec["screenshots"]["dashboard"], full_page=True)
+    fits_a_phone(page)
     return {
         "kpis": dict(zip(attributes(page, "#kpis .tile", "data-kpi"),
                          texts(page, "#kpis .tile .value"))),

@@ -80,6 +80,7 @@ def language_switch(page, spec):
     page.wait_for_selector("html[lang=en]")
     seen["english"] = language_state(page, ready)
     page.screenshot(path=spec["screenshots"]["english"], full_page=True)
+    flows.fits_a_phone(page)                     # the English words fit a phone too
     page.reload()
     seen["reloaded"] = language_state(page, ready)
     page.goto(spec["base_url"] + "/app/positions.html")

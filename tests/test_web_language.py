@@ -7,6 +7,7 @@ dashboards, login, accounts, positions, password and API docs pages opened at
 375 x 740 as the role that uses it, no wider than the screen. Screenshots go
 to test-artifacts/screenshots/."""
 import os
+import re
 import uuid
 
 import pytest
@@ -16,7 +17,7 @@ from services.gateway import messages
 from . import factories, fixtures
 from .fixtures import account, created
 from .support import Api
-from .web_support import run_flow
+from .web_support import WEB, run_flow
 
 pytestmark = pytest.mark.backends("postgres")
 
@@ -110,3 +111,15 @@ def test_the_language_switch_shows_english_keeps_it_and_switches_back(platform, 
     back = shown["back"]
     assert back["lang"] == "zh-CN"
     assert back["headings"] == [zh[key] for key in headings]
+
+
+@pytest.mark.parametrize("page,buttons", [("web/login.html", ["login-submit", "password-submit"]),
+                                          ("docs.html", ["login-submit"])])
+def test_a_login_form_cannot_be_sent_before_its_script_listens(page, buttons):
+    """The pages' scripts wait for the catalogue (i18n.js) before they listen:
+    a login button pressed earlier would send the browser's own GET, the
+    password in the address. The buttons come disabled; the script enables them."""
+    with open(os.path.join(os.path.dirname(WEB), page), encoding="utf-8") as source:
+        markup = source.read()
+    for button in buttons:
+        assert re.search(r'<button[^>]*\bid="%s"[^>]*\bdisabled\b' % button, markup), button

@@ -241,6 +241,7 @@ async function start() {
   token.value = sessionStorage.getItem("einspection-token") || "";
   token.addEventListener("change", () => sessionStorage.setItem("einspection-token", token.value.trim()));
   document.getElementById("login").addEventListener("submit", logIn);
+  document.getElementById("login-submit").disabled = false;   // disabled until it is listened to
   document.getElementById("filter").addEventListener("input", () => spec && render());
   try {
     const response = await fetch("/openapi.json");

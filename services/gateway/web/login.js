@@ -99,4 +99,8 @@ $("#password-form").addEventListener("submit", async (event) => {
 });
 
 $("#login-language").append(languageSwitch());
+// the buttons come disabled: a form sent before this script listens would be
+// the browser's own GET, the password in the address
+$("#login-submit").disabled = false;
+$("#password-submit").disabled = false;
 $("#username").focus();
