@@ -30,6 +30,19 @@ function shorten(text, max) {
   return text.length > max ? text.slice(0, max - 1) + "…" : text;
 }
 
+// `text` cut to about `pixels` wide at 12 px: a wide (CJK) character about 12,
+// another about 7 (a bar's label stays left of its bar on a phone too).
+function fitted(text, pixels) {
+  text = String(text ?? "");
+  const widthOf = (ch) => (/[\u2e80-\u9fff\uac00-\ud7af\uff00-\uffef]/.test(ch) ? 12 : 7);
+  let used = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    used += widthOf(text[index]);
+    if (used > pixels) return text.slice(0, Math.max(index - 1, 1)) + "…";
+  }
+  return text;
+}
+
 // A round step for about `count` ticks up to `max`.
 function niceStep(max, count = 4) {
   const raw = Math.max(max, 1) / count;
@@ -68,7 +81,7 @@ export function stackedBars(rows, series, { title = t("charts.chart"), width = 5
     const y = 4 + index * rowHeight;
     const label = s("text", { x: labelWidth - 8, y: y + rowHeight / 2 + 4,
                               "text-anchor": "end", "font-size": 12 },
-                      shorten(row.label, Math.floor(labelWidth / 7)));
+                      fitted(row.label, labelWidth - 10));
     svg.appendChild(row.href ? s("a", { href: row.href }, label) : label);
     let x = labelWidth;
     let total = 0;
@@ -149,9 +162,10 @@ export function lines(labels, series, { title = t("charts.chart"), width = 560,
     svg.appendChild(s("text", { x: left - 6, y: y(tick) + 4, "text-anchor": "end",
                                 "font-size": 11, fill: "#5d6b7a" }, String(tick)));
   }
-  const every = Math.ceil(labels.length / 8);
+  // a month's label is about 56 px wide: as many as fit, counted back from the last month
+  const every = Math.ceil(labels.length / Math.max(2, Math.min(8, Math.floor(plotWidth / 56))));
   labels.forEach((label, index) => {
-    if (index % every === 0 || index === labels.length - 1) {
+    if ((labels.length - 1 - index) % every === 0) {
       svg.appendChild(s("text", { x: x(index), y: height - 8, "text-anchor": "middle",
                                   "font-size": 11 }, monthLabel(label)));
     }
@@ -183,7 +197,8 @@ export function comparison(metrics, { previousLabel, currentLabel, title = t("ch
   metrics.forEach((metric, index) => {
     const y = 4 + index * pairHeight;
     svg.appendChild(s("text", { x: labelWidth - 8, y: y + pairHeight / 2 + 2,
-                                "text-anchor": "end", "font-size": 12 }, metric.label));
+                                "text-anchor": "end", "font-size": 12 },
+                      fitted(metric.label, labelWidth - 10)));
     ["previous", "current"].forEach((which, row) => {
       const value = metric[which];
       const top = y + 3 + row * 18;
