@@ -71,7 +71,7 @@ def manage_disable(page, spec):
     seen = {}
     page.once("dialog", lambda dialog: dialog.accept())
     page.click(row + " button.disable")
-    page.locator(row + " td.state", has_text="disabled").wait_for()
+    page.wait_for_selector(row + " td.state[data-state=disabled]")
     seen["state"] = page.inner_text(row + " td.state")
     return seen
 
@@ -95,7 +95,7 @@ def own_password(page, spec):
     page.fill("#f-new_password", spec["new_password"])
     page.fill("#f-repeat_password", spec["new_password"])
     page.click("#own-password-submit")
-    page.locator("#own-password-message", has_text="changed").wait_for()
+    page.wait_for_selector("#own-password-message .message.ok")
     seen["message"] = page.inner_text("#own-password-message")
     return seen
 

@@ -40,7 +40,7 @@ GRADE_FLOORS = [("A", 9.0), ("B", 8.0), ("C", 7.0), ("D", 6.0), ("E", 0.0)]   # 
 
 
 def unread(badge):
-    """'5 unread' → 5; no badge → 0."""
+    """'5 条未读' → 5; no badge → 0."""
     return int(badge.split()[0]) if badge.strip() else 0
 
 FAILED_ITEMS = [(), (1,), (0, 2), (3,), (1, 3)]     # per enterprise of COUNTY, by item index
@@ -218,7 +218,7 @@ def test_the_enterprise_dashboard_shows_score_hazards_and_notices_and_takes_a_re
     assert shown["notice_ids"] == [notice["notice_id"] for notice in inbox["items"][:10]]
     assert unread(shown["unread"]) == inbox["unread"]
     assert shown["ledger_ids"] == [hazard["id"] for hazard in ledger["items"]]
-    assert shown["ledger_page"] == "page 1 of 1 · %d hazards" % ledger["total"]
+    assert shown["ledger_page"] == "第 1 / 1 页 · 共 %d 条隐患" % ledger["total"]
     assert {key: int(value) for key, value in shown["counts"].items()} == {
         "open": counts["open"], "overdue": counts["overdue_open"], "major-open": 1,
         "submitted": counts["rectification_submitted"], "closed": counts["closed"]}
@@ -258,6 +258,7 @@ def test_the_authority_dashboard_draws_charts_map_rankings_and_the_overdue_list(
     assert {"Wukang", "Wuyang", "Qianyuan", "Xinshi"} <= set(shown["towns"])
     assert {"textiles", "chemicals"} <= set(shown["industries"])
     assert {"general", "major"} <= set(shown["levels"])
+    assert {"一般", "重大"} <= set(shown["level_labels"])          # the page speaks Chinese
     assert shown["trend_series"] == ["found", "major", "still open"]
     assert shown["trend_points"] == 3 * 12
     distribution = created(api.get("/api/v1/grades/distribution"), 200)

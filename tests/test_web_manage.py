@@ -113,7 +113,7 @@ def test_a_manager_creates_resets_and_disables_accounts(platform, manage, screen
                      username=manager.username, password=manager.password,
                      disable_username=new_username,
                      screenshots={"accounts": shot(screenshots, platform, "accounts-disabled")})
-    assert "disabled" in shown["state"]
+    assert "已停用" in shown["state"]
     listed = created(manager.get("/api/v1/accounts", params={"size": 200}), 200)["items"]
     assert [a["disabled"] for a in listed if a["username"] == new_username] == [True]
     assert logs_in(platform, new_username, new_password).status_code == 401
@@ -129,7 +129,7 @@ def test_an_account_changes_its_own_password(platform, manage, screenshots):
                      screenshots={"password": shot(screenshots, platform, "password")})
     assert "must not be the username" in shown["weak_error"]
     assert "/app/password.html" in shown["links"]
-    assert "changed" in shown["message"]
+    assert "密码已修改" in shown["message"]
     assert logs_in(platform, officer.username, chosen).status_code == 200
     assert logs_in(platform, officer.username, officer.password).status_code == 401
     assert shown["width"] <= PHONE_WIDTH, shown["too_wide"]

@@ -40,3 +40,22 @@ def screenshots(artifacts_dir):
     shutil.rmtree(path, ignore_errors=True)
     os.makedirs(path)
     return path
+
+
+# What sticks out of a phone's width, for the assertion's message: elements
+# whose right edge passes the viewport, outside the boxes that scroll on their own.
+_STICKING_OUT = """() => [...document.querySelectorAll('body *')]
+  .filter((n) => !n.closest('.table-wrap') && n.getBoundingClientRect().right > window.innerWidth + 1)
+  .slice(0, 8).map((n) => n.tagName + '.' + n.className + '#' + n.id + ' '
+                          + Math.round(n.getBoundingClientRect().right))"""
+
+
+def assert_no_sideways_scroll(page):
+    """The page (a Playwright page, in a flow) is no wider than its viewport:
+    nothing to scroll sideways at a phone's width."""
+    width, inner = page.evaluate(
+        "() => [document.documentElement.scrollWidth, window.innerWidth]")
+    # a mobile browser widens its layout viewport to a page too wide: the screen's width counts
+    inner = min(inner, (page.viewport_size or {}).get("width", inner))
+    assert width <= inner, "%s is %d px wide at %d: %s" % (
+        page.url, width, inner, page.evaluate(_STICKING_OUT))

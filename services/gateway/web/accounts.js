@@ -3,14 +3,13 @@
 // by role. Disable and reset a password per row; a reset's temporary password
 // is shown once, in this page only (the API answers it once).
 import { ApiError, all, get, goToLogin, me, post } from "./api.js";
-import { $, errorMessage, field, fill, h, message, mountTopbar, showFieldErrors } from "./ui.js";
+import { t } from "./i18n.js";
+import { $, errorMessage, field, fill, h, labelOf, message, mountTopbar,
+         showFieldErrors } from "./ui.js";
 
-const ROLE_LABELS = {
-  enterprise_staff: "企业员工 enterprise staff", enterprise_manager: "企业负责人 enterprise manager",
-  grid_officer: "网格员 grid officer", town_officer: "乡镇监管员 town officer",
-  authority_inspector: "执法人员 authority inspector", authority_admin: "管理员 authority admin",
-  integrator: "对接方 integrator",
-};
+const ROLES = ["enterprise_staff", "enterprise_manager", "grid_officer", "town_officer",
+               "authority_inspector", "authority_admin", "integrator"];
+const roleLabel = (role) => labelOf("common.role", role);
 const ENTERPRISE_ROLES = ["enterprise_staff", "enterprise_manager"];
 
 mountTopbar("accounts");
@@ -31,7 +30,7 @@ async function main() {
     return;
   }
   if (!who || !["enterprise_manager", "authority_admin"].includes(who.role)) {
-    fill($("#accounts-list"), message("error", "您无权管理账号 · This account does not manage accounts."));
+    fill($("#accounts-list"), message("error", t("accounts.not_allowed")));
     $("#account-form").hidden = true;
     return;
   }
@@ -44,8 +43,8 @@ async function main() {
     }
   } else {
     const filter = $("#role-filter");
-    fill(filter, h("option", { value: "" }, "全部 all"),
-         Object.entries(ROLE_LABELS).map(([role, label]) => h("option", { value: role }, label)));
+    fill(filter, h("option", { value: "" }, t("accounts.all")),
+         ROLES.map((role) => h("option", { value: role }, roleLabel(role))));
     filter.addEventListener("change", load);
     $("#role-filter-field").hidden = false;
   }
@@ -64,33 +63,35 @@ async function load() {
     return;
   }
   if (!rows.length) {
-    fill(box, message("ok", "没有账号 · No account."));
+    fill(box, message("ok", t("accounts.none")));
     return;
   }
   fill(box, h("div", { class: "table-wrap" }, h("table", { class: "accounts" },
-    h("thead", {}, h("tr", {}, ["用户名 Username", "角色 Role", "状态 Status", "操作 Actions"].map(
-      (title) => h("th", {}, title)))),
+    h("thead", {}, h("tr", {}, ["username", "role", "state", "actions"].map(
+      (name) => h("th", {}, t("accounts.col." + name))))),
     h("tbody", {}, rows.map((row) => h("tr", { dataset: { username: row.username,
                                                          accountId: row.account_id } },
       h("td", { class: "username" }, row.username,
         row.display_name ? h("small", {}, " " + row.display_name) : null),
-      h("td", {}, ROLE_LABELS[row.role] || row.role),
-      h("td", { class: "state" }, row.disabled ? h("span", { class: "badge" }, "已停用 disabled")
-        : row.must_change_password ? "临时密码 temporary password" : "正常 active"),
+      h("td", {}, roleLabel(row.role)),
+      h("td", { class: "state", dataset: { state: row.disabled ? "disabled"
+        : row.must_change_password ? "temporary" : "active" } },
+        row.disabled ? h("span", { class: "badge" }, t("accounts.state.disabled"))
+          : t(row.must_change_password ? "accounts.state.temporary" : "accounts.state.active")),
       h("td", { class: "actions" }, row.username === who.username ? "—" : [
         row.disabled ? null : h("button", { type: "button", class: "small secondary disable",
-                                            onclick: () => disable(row) }, "停用 Disable"),
+                                            onclick: () => disable(row) }, t("accounts.disable")),
         " ",
         h("button", { type: "button", class: "small secondary reset",
-                      onclick: () => reset(row) }, "重置密码 Reset password")])))))));
+                      onclick: () => reset(row) }, t("accounts.reset"))])))))));
 }
 
 async function disable(row) {
-  if (!confirm(`停用 ${row.username}？Disable ${row.username}: it can no longer log in.`)) return;
+  if (!confirm(t("accounts.confirm_disable", { username: row.username }))) return;
   const box = $("#account-action-message");
   try {
     await post(`/api/v1/accounts/${encodeURIComponent(row.account_id)}/disable`, {});
-    fill(box, message("ok", `已停用 Disabled: ${row.username}`));
+    fill(box, message("ok", t("accounts.disabled", { username: row.username })));
     await load();
   } catch (err) {
     fill(box, errorMessage(err));
@@ -103,8 +104,7 @@ async function reset(row) {
     const answer = await post(`/api/v1/accounts/${encodeURIComponent(row.account_id)}/password-reset`,
                               {});
     fill(box, h("div", { class: "message ok", role: "status" },
-      `${row.username} 的临时密码（仅显示这一次，首次登录须修改）· Temporary password of ` +
-      `${row.username}, shown this once (to be changed at the first login): `,
+      t("accounts.temporary", { username: row.username }), " ",
       h("code", { id: "temporary-password" }, answer.temporary_password)));
     await load();
   } catch (err) {
@@ -114,22 +114,22 @@ async function reset(row) {
 
 function createForm() {
   const form = $("#account-form");
-  const roles = who.role === "enterprise_manager" ? ENTERPRISE_ROLES : Object.keys(ROLE_LABELS);
+  const roles = who.role === "enterprise_manager" ? ENTERPRISE_ROLES : ROLES;
   const scopeFields = who.role === "authority_admin" ? [
-    field("企业 ID Enterprise id (企业账号 enterprise accounts)", "enterprise_id",
-          h("input", { type: "text" })),
-    field("网格 Grid (网格员 grid officer)", "grid", h("input", { type: "text" })),
-    field("乡镇 Town (乡镇监管员 town officer)", "town", h("input", { type: "text" })),
+    field(t("accounts.field.enterprise_id"), "enterprise_id", h("input", { type: "text" })),
+    field(t("accounts.field.grid"), "grid", h("input", { type: "text" })),
+    field(t("accounts.field.town"), "town", h("input", { type: "text" })),
   ] : [];
   fill($("#account-fields"),
-    field("用户名 Username", "username", h("input", { type: "text", autocomplete: "off",
-                                                     value: prefix, required: true }),
-          { hint: prefix ? `以 ${prefix} 开头 starts with ${prefix}` : null }),
-    field("姓名 Display name", "display_name", h("input", { type: "text" })),
-    field("角色 Role", "role", h("select", {}, roles.map(
-      (role) => h("option", { value: role }, ROLE_LABELS[role])))),
-    field("密码 Password", "password", h("input", { type: "password", autocomplete: "new-password",
-                                                   required: true })),
+    field(t("accounts.field.username"), "username", h("input", { type: "text", autocomplete: "off",
+                                                                value: prefix, required: true }),
+          { hint: prefix ? t("accounts.starts_with", { prefix }) : null }),
+    field(t("accounts.field.display_name"), "display_name", h("input", { type: "text" })),
+    field(t("accounts.field.role"), "role", h("select", {}, roles.map(
+      (role) => h("option", { value: role }, roleLabel(role))))),
+    field(t("accounts.field.password"), "password", h("input", { type: "password",
+                                                               autocomplete: "new-password",
+                                                               required: true })),
     scopeFields);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -149,7 +149,7 @@ function createForm() {
       const created = await post("/api/v1/accounts", body);
       form.reset();
       form.elements.username.value = prefix;
-      fill(box, message("ok", "已创建账号 · Account created: " + created.username));
+      fill(box, message("ok", t("accounts.created", { username: created.username })));
       await load();
     } catch (err) {
       const placed = err instanceof ApiError ? showFieldErrors(form, err.fields) : 0;

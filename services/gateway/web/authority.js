@@ -5,17 +5,19 @@
 import { account, all, get } from "./api.js";
 import { mayEnforce } from "./roles.js";
 import { timeZone } from "./deployment.js";
+import { categoryLabel, categoryLabels } from "./category-label.js";
 import { columns, comparison, legend, lines, map, stackedBars } from "./charts.js";
-import { $, date, daysBetween, errorMessage, fill, gradeBadge, h, hazardLink, levelBadge,
-         listedTable,
-         message, mountTopbar } from "./ui.js";
+import { t } from "./i18n.js";
+import { $, date, daysBetween, errorMessage, fill, gradeBadge, h, hazardLink, labelOf,
+         levelBadge, listedTable, message, mountTopbar, timeIn } from "./ui.js";
 
 const GRADE_COLORS = { A: "#2e8540", B: "#7cb342", C: "#f0a30a", D: "#ef6c00", E: "#c62828" };
 const NO_GRADE = "#8a96a3";
 const STATUS_SERIES = [
-  { key: "open", label: "open", color: "#f0a30a" },
-  { key: "rectification_submitted", label: "awaiting verification", color: "#4f8fbf" },
-  { key: "closed", label: "closed", color: "#2e8540" },
+  { key: "open", label: t("authority.series.open"), color: "#f0a30a" },
+  { key: "rectification_submitted", label: t("authority.series.rectification_submitted"),
+    color: "#4f8fbf" },
+  { key: "closed", label: t("authority.series.closed"), color: "#2e8540" },
 ];
 const TREND_MONTHS = 12;
 
@@ -41,7 +43,7 @@ function statistics(query) {
 
 // Charts are drawn at the width they are shown at, so their text keeps its size.
 function widthOf(box) {
-  return Math.max(300, Math.round(box.clientWidth));
+  return Math.max(240, Math.round(box.clientWidth));
 }
 
 function section(id) {
@@ -62,14 +64,17 @@ async function load() {
   const now = new Date();
   const from = monthsBefore(now, months);
   const previousFrom = monthsBefore(now, 2 * months);
-  const periodLabel = months === 1 ? "last month" : `last ${months} months`;
+  const periodLabel = t("authority.period." + months);
   document.querySelectorAll(".period-label").forEach((node) => {
     node.textContent = periodLabel;
   });
-  $("#as-of").textContent = `as of ${now.toLocaleString()}`;
   fill($("#status"));
   let enterprises;
+  let categories;
   try {
+    const zone = await timeZone();
+    $("#as-of").textContent = t("authority.as_of", { when: timeIn(now.toISOString(), zone) });
+    categories = await categoryLabels();
     // the register pages (200 at most a page): the map needs every enterprise
     enterprises = new Map((await all("/api/v1/enterprises", {}, 100000)).map((e) => [e.id, e]));
   } catch (err) {
@@ -83,21 +88,23 @@ async function load() {
     drawKpis(enterprises, period, openNow, periodLabel),
     part("by-town", async (box) => drawGroups(box, enterprises, period, "town")),
     part("by-industry", async (box) => drawGroups(box, enterprises, period, "industry")),
-    part("by-level", async (box) => drawKeys(box, { ...period, group_by: "level" })),
-    part("by-category", async (box) => drawKeys(box, { ...period, group_by: "category" })),
+    part("by-level", async (box) => drawKeys(box, { ...period, group_by: "level" },
+                                             (key) => labelOf("common.level", key))),
+    part("by-category", async (box) => drawKeys(box, { ...period, group_by: "category" },
+                                                (key) => categoryLabel(categories, key))),
     part("trend", drawTrend),
-    part("comparison", async (box) => drawComparison(box, previousFrom, from, now, periodLabel)),
+    part("comparison", async (box) => drawComparison(box, previousFrom, from, now, months)),
     part("grades", drawGrades),
     part("grades-by-town", drawGradesByTown),
     part("map", async (box) => drawMap(box, enterprises, await openNow, await ranking)),
     part("excellent", async (box) => drawRanking(box, await get("/api/v1/rankings/excellent",
                                                                  { limit: 10 }), enterprises,
-                                                 "No enterprise holds grade A.")),
+                                                 t("authority.no_excellent"))),
     part("worst", async (box) => drawRanking(box, await get("/api/v1/rankings",
                                                              { order: "worst", limit: 10 }),
-                                             enterprises, "No enterprise has a grade yet.")),
-    part("overdue", async (box) => drawOverdue(box, enterprises)),
-    part("listed", async (box) => drawListed(box, enterprises)),
+                                             enterprises, t("authority.no_grade"))),
+    part("overdue", async (box) => drawOverdue(box, enterprises, categories)),
+    part("listed", async (box) => drawListed(box, enterprises, categories)),
   ]);
 }
 
@@ -121,12 +128,12 @@ async function drawKpis(enterprises, period, openNow, periodLabel) {
                  dataset: { kpi: key } },
         h("div", { class: "value" }, String(value)), h("div", { class: "label" }, label));
     fill(box,
-      tile("enterprises", "enterprises", enterprises.size),
-      tile("found", `hazards found, ${periodLabel}`, found.totals.total),
-      tile("rectified", `of them rectified`, rectified),
-      tile("open", "open now", all.totals.open),
-      tile("overdue", "overdue now", all.totals.overdue_open, true),
-      tile("major-open", "major, open now", majorOpen.totals.total, true));
+      tile("enterprises", t("authority.kpi.enterprises"), enterprises.size),
+      tile("found", t("authority.kpi.found", { period: periodLabel }), found.totals.total),
+      tile("rectified", t("authority.kpi.rectified"), rectified),
+      tile("open", t("authority.kpi.open"), all.totals.open),
+      tile("overdue", t("authority.kpi.overdue"), all.totals.overdue_open, true),
+      tile("major-open", t("authority.kpi.major_open"), majorOpen.totals.total, true));
   } catch (err) {
     fill(box, errorMessage(err));
   }
@@ -139,7 +146,7 @@ async function drawGroups(box, enterprises, period, attribute) {
   const groups = new Map();
   for (const group of perEnterprise.groups) {
     const enterprise = enterprises.get(group.key);
-    const name = enterprise ? enterprise[attribute] : "(not registered)";
+    const name = enterprise ? enterprise[attribute] : t("authority.not_registered");
     const sum = groups.get(name) || { open: 0, rectification_submitted: 0, closed: 0,
                                       overdue_open: 0, total: 0 };
     for (const key of Object.keys(sum)) sum[key] += group[key];
@@ -148,18 +155,19 @@ async function drawGroups(box, enterprises, period, attribute) {
   const rows = [...groups].sort((a, b) => b[1].total - a[1].total || a[0].localeCompare(b[0]))
     .map(([label, sum]) => ({ label, segments: sum,
                               note: sum.overdue_open
-                                ? `(${sum.overdue_open} overdue)` : "" }));
-  fill(box, stackedBars(rows, STATUS_SERIES, { title: "hazards by " + attribute,
+                                ? t("authority.overdue_note_n", { n: sum.overdue_open }) : "" }));
+  fill(box, stackedBars(rows, STATUS_SERIES, { title: t("authority.chart.by_" + attribute),
                                                width: widthOf(box) }));
 }
 
-async function drawKeys(box, query) {
+// Groups the statistics name by a key (a level, a category), each shown by `label(key)`.
+async function drawKeys(box, query, label) {
   const result = await statistics(query);
   const rows = [...result.groups].sort((a, b) => b.total - a.total)
-    .map((group) => ({ label: group.key, segments: group,
+    .map((group) => ({ key: group.key, label: label(group.key), segments: group,
                        note: group.overdue_open
-                         ? `(${group.overdue_open} overdue)` : "" }));
-  fill(box, stackedBars(rows, STATUS_SERIES, { title: "hazards by " + query.group_by,
+                         ? t("authority.overdue_note_n", { n: group.overdue_open }) : "" }));
+  fill(box, stackedBars(rows, STATUS_SERIES, { title: t("authority.chart.by_" + query.group_by),
                                                width: widthOf(box) }));
 }
 
@@ -180,13 +188,16 @@ async function drawTrend(box) {
   const byMonth = new Map(result.groups.map((group) => [group.key, group]));
   const values = (name) => keys.map((key) => (byMonth.get(key) || {})[name] || 0);
   fill(box, lines(keys, [
-    { label: "found", color: "#0d6e6e", values: values("total") },
-    { label: "major", color: "#c62828", values: values("major") },
-    { label: "still open", color: "#f0a30a", values: values("open") },
-  ], { title: "hazards found per month", width: widthOf(box) }));
+    { key: "found", label: t("authority.trend.found"), color: "#0d6e6e",
+      values: values("total") },
+    { key: "major", label: t("authority.trend.major"), color: "#c62828",
+      values: values("major") },
+    { key: "still open", label: t("authority.trend.open"), color: "#f0a30a",
+      values: values("open") },
+  ], { title: t("authority.chart.trend"), width: widthOf(box) }));
 }
 
-async function drawComparison(box, previousFrom, from, now, periodLabel) {
+async function drawComparison(box, previousFrom, from, now, months) {
   const [previous, current] = await Promise.all([
     statistics({ group_by: "level", from: previousFrom.toISOString(),
                  to: new Date(from.getTime() - 1).toISOString() }),
@@ -194,31 +205,32 @@ async function drawComparison(box, previousFrom, from, now, periodLabel) {
   const metric = (label, key) => ({ label, previous: previous.totals[key],
                                     current: current.totals[key] });
   fill(box, comparison([
-    metric("hazards found", "total"), metric("major", "major"),
-    metric("became overdue", "overdue"), metric("closed", "closed"),
-    metric("still open", "open"),
-  ], { previousLabel: `the ${periodLabel.replace("last", "previous")}`,
-       currentLabel: `the ${periodLabel}`, title: "this period against the previous one",
-       width: widthOf(box) }),
-  h("small", {}, `${date(previousFrom.toISOString())} – ${date(from.toISOString())} against ` +
-                 `${date(from.toISOString())} – ${date(now.toISOString())}, by date found`));
+    metric(t("authority.metric.found"), "total"), metric(t("authority.metric.major"), "major"),
+    metric(t("authority.metric.overdue"), "overdue"),
+    metric(t("authority.metric.closed"), "closed"), metric(t("authority.metric.open"), "open"),
+  ], { previousLabel: t("authority.previous_period." + months),
+       currentLabel: t("authority.current_period." + months),
+       title: t("authority.chart.comparison"), width: widthOf(box) }),
+  h("small", {}, t("authority.comparison_dates", {
+    from_before: date(previousFrom.toISOString()), to_before: date(from.toISOString()),
+    from: date(from.toISOString()), to: date(now.toISOString()) })));
 }
 
 async function drawGrades(box) {
   const distribution = await get("/api/v1/grades/distribution");
   fill(box, columns(distribution.grades.map((grade) => ({
     label: grade, value: distribution.counts[grade], color: GRADE_COLORS[grade] || NO_GRADE,
-  })), { title: "enterprises per grade", width: widthOf(box) }),
-  h("small", {}, `${distribution.total} enterprises graded`));
+  })), { title: t("authority.chart.grades"), width: widthOf(box) }),
+  h("small", {}, t("authority.graded", { n: distribution.total })));
 }
 
 async function drawGradesByTown(box) {
   const distribution = await get("/api/v1/grades/distribution", { by: "town" });
   const series = distribution.grades.map((grade) => ({
-    key: grade, label: "grade " + grade, color: GRADE_COLORS[grade] || NO_GRADE }));
+    key: grade, label: t("common.grade", { grade }), color: GRADE_COLORS[grade] || NO_GRADE }));
   fill(box, stackedBars(distribution.groups.map((group) => ({
-    label: group.town || "(not yet known)", segments: group.counts })), series,
-  { title: "grades by town", width: widthOf(box) }));
+    label: group.town || t("authority.town_not_known"), segments: group.counts })), series,
+  { title: t("authority.chart.grades_by_town"), width: widthOf(box) }));
 }
 
 function drawMap(box, enterprises, openNow, ranking) {
@@ -232,15 +244,18 @@ function drawMap(box, enterprises, openNow, ranking) {
       color: graded ? GRADE_COLORS[graded.grade] || NO_GRADE : NO_GRADE,
       radius: 6 + 3 * Math.sqrt(counts.open),
       ring: counts.overdue_open > 0,
-      title: `${e.name} (${e.town}) — ${graded ? "grade " + graded.grade + ", " + graded.points
-                                              + " points" : "no grade yet"}; ` +
-             `${counts.open} open, ${counts.overdue_open} overdue`,
+      title: t("authority.map_point", {
+        name: e.name, town: e.town,
+        grade: graded ? t("authority.map_grade", { grade: graded.grade, points: graded.points })
+                      : t("authority.map_no_grade"),
+        open: counts.open, overdue: counts.overdue_open }),
       href: "/app/enterprise.html?enterprise=" + encodeURIComponent(e.id),
     };
   });
-  fill(box, map(points, { title: "map of enterprises", width: widthOf(box) }),
+  fill(box, map(points, { title: t("authority.chart.map"), width: widthOf(box) }),
        legend([...Object.entries(GRADE_COLORS).map(([grade, color]) => ({
-         label: "grade " + grade, color })), { label: "no grade", color: NO_GRADE }]));
+         label: t("common.grade", { grade }), color })),
+       { label: t("authority.map_no_grade"), color: NO_GRADE }]));
 }
 
 function drawRanking(box, answer, enterprises, none) {
@@ -249,9 +264,11 @@ function drawRanking(box, answer, enterprises, none) {
     return;
   }
   fill(box, h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, h("th", { class: "num" }, "#"), h("th", {}, "Enterprise"),
-                     h("th", {}, "Town"), h("th", {}, "Industry"),
-                     h("th", { class: "num" }, "Points"), h("th", {}, "Grade"))),
+    h("thead", {}, h("tr", {}, h("th", { class: "num" }, "#"),
+                     h("th", {}, t("authority.col.enterprise")),
+                     h("th", {}, t("authority.col.town")), h("th", {}, t("authority.col.industry")),
+                     h("th", { class: "num" }, t("authority.col.points")),
+                     h("th", {}, t("authority.col.grade")))),
     h("tbody", {}, answer.items.map((entry) => h("tr", { dataset: { enterpriseId:
                                                                     entry.enterprise_id } },
       h("td", { class: "num" }, String(entry.rank)),
@@ -260,42 +277,45 @@ function drawRanking(box, answer, enterprises, none) {
       h("td", { class: "num" }, entry.points), h("td", {}, gradeBadge(entry.grade))))))));
 }
 
-// Listed supervision (挂牌督办): what the authority lists, within the account's
+// Listed supervision: what the authority lists, within the account's
 // scope (a grid officer sees its grid's), nearest listing deadline first.
-async function drawListed(box, enterprises) {
+async function drawListed(box, enterprises, categories) {
   const [listed, zone] = await Promise.all([
     get("/api/v1/hazards", { listed: "true", sort: "listing_deadline", size: 50 }), timeZone()]);
-  fill(box, listedTable(listed, (hazard) => {
+  const shown = { ...listed, items: listed.items.map((hazard) => (
+    { ...hazard, category: categoryLabel(categories, hazard.category) })) };
+  fill(box, listedTable(shown, (hazard) => {
     const enterprise = enterprises.get(hazard.enterprise_id);
     return [h("td", {}, enterpriseLink(hazard.enterprise_id, enterprises)),
             h("td", {}, enterprise ? enterprise.town : "")];
-  }, ["企业 Enterprise", "镇街 Town"], zone));
+  }, [t("authority.col.enterprise"), t("authority.col.town")], zone));
 }
 
-async function drawOverdue(box, enterprises) {
+async function drawOverdue(box, enterprises, categories) {
   const overdue = await get("/api/v1/hazards", { status: "open", overdue: "true",
                                                  sort: "rectification_deadline", size: 50 });
   if (!overdue.items.length) {
-    fill(box, message("ok", "No open hazard is past its deadline."));
+    fill(box, message("ok", t("authority.no_overdue")));
     return;
   }
   const now = Date.now();
   fill(box, h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, ["Enterprise", "Town", "Level", "Category", "Description",
-                                "Deadline", "Days over"].map((title) =>
-      h("th", { class: title === "Days over" ? "num" : null }, title)))),
+    h("thead", {}, h("tr", {}, ["enterprise", "town", "level", "category", "description",
+                                "deadline", "days_over"].map((name) =>
+      h("th", { class: name === "days_over" ? "num" : null }, t("authority.col." + name))))),
     h("tbody", {}, overdue.items.map((hazard) => {
       const enterprise = enterprises.get(hazard.enterprise_id);
       return h("tr", { dataset: { hazardId: hazard.id } },
         h("td", {}, enterpriseLink(hazard.enterprise_id, enterprises)),
         h("td", {}, enterprise ? enterprise.town : ""),
         h("td", {}, levelBadge(hazard.level)),
-        h("td", {}, hazard.category),
+        h("td", {}, categoryLabel(categories, hazard.category)),
         h("td", {}, hazardLink(hazard)),
         h("td", {}, date(hazard.rectification_deadline)),
         h("td", { class: "num" }, String(daysBetween(Date.parse(hazard.rectification_deadline),
                                                      now))));
     })))),
   overdue.total > overdue.items.length
-    ? h("small", {}, `the ${overdue.items.length} longest overdue of ${overdue.total}`) : null);
+    ? h("small", {}, t("authority.overdue_more", { shown: overdue.items.length,
+                                                   total: overdue.total })) : null);
 }

@@ -1,4 +1,5 @@
 // Charts and the map, drawn as SVG from the data: no chart library, no map tiles.
+import { language, t } from "./i18n.js";
 import { h } from "./ui.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -29,6 +30,19 @@ function shorten(text, max) {
   return text.length > max ? text.slice(0, max - 1) + "…" : text;
 }
 
+// `text` cut to about `pixels` wide at 12 px: a wide (CJK) character about 12,
+// another about 7 (a bar's label stays left of its bar on a phone too).
+function fitted(text, pixels) {
+  text = String(text ?? "");
+  const widthOf = (ch) => (/[\u2e80-\u9fff\uac00-\ud7af\uff00-\uffef]/.test(ch) ? 12 : 7);
+  let used = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    used += widthOf(text[index]);
+    if (used > pixels) return text.slice(0, Math.max(index - 1, 1)) + "…";
+  }
+  return text;
+}
+
 // A round step for about `count` ticks up to `max`.
 function niceStep(max, count = 4) {
   const raw = Math.max(max, 1) / count;
@@ -48,12 +62,12 @@ function figure(kind, svg, series) {
 }
 
 function empty(text) {
-  return h("p", { class: "muted empty" }, text || "Nothing recorded in this period.");
+  return h("p", { class: "muted empty" }, text || t("charts.nothing"));
 }
 
 // Horizontal stacked bars, one row per group: rows [{label, segments: {key: n},
 // note, href}], series [{key, label, color}].
-export function stackedBars(rows, series, { title = "chart", width = 560 } = {}) {
+export function stackedBars(rows, series, { title = t("charts.chart"), width = 560 } = {}) {
   if (!rows.length) return empty();
   const labelWidth = Math.min(150, width * 0.3);
   const valueWidth = 120;
@@ -67,11 +81,12 @@ export function stackedBars(rows, series, { title = "chart", width = 560 } = {})
     const y = 4 + index * rowHeight;
     const label = s("text", { x: labelWidth - 8, y: y + rowHeight / 2 + 4,
                               "text-anchor": "end", "font-size": 12 },
-                      shorten(row.label, Math.floor(labelWidth / 7)));
+                      fitted(row.label, labelWidth - 10));
     svg.appendChild(row.href ? s("a", { href: row.href }, label) : label);
     let x = labelWidth;
     let total = 0;
-    const group = s("g", { class: "bar-row", "data-label": row.label });
+    const group = s("g", { class: "bar-row", "data-label": row.label,
+                           "data-key": row.key ?? row.label });
     for (const item of series) {
       const value = row.segments[item.key] || 0;
       total += value;
@@ -92,7 +107,7 @@ export function stackedBars(rows, series, { title = "chart", width = 560 } = {})
 }
 
 // Vertical columns: bars [{label, value, color}].
-export function columns(bars, { title = "chart", width = 360, height = 200 } = {}) {
+export function columns(bars, { title = t("charts.chart"), width = 360, height = 200 } = {}) {
   const top = 18;
   const bottom = 26;
   const max = Math.max(1, ...bars.map((bar) => bar.value));
@@ -117,15 +132,17 @@ export function columns(bars, { title = "chart", width = 360, height = 200 } = {
   return figure("columns", svg);
 }
 
+// "YYYY-MM" as the reader's language writes a month, short.
 function monthLabel(key) {
-  const [year, month] = key.split("-");
-  const names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
-                 "Dec"];
-  return `${names[Number(month) - 1]} ’${year.slice(2)}`;
+  const [year, month] = key.split("-").map(Number);
+  return new Intl.DateTimeFormat(language() === "zh" ? "zh-CN" : "en-GB",
+                                 { year: "2-digit", month: "short", timeZone: "UTC" })
+    .format(new Date(Date.UTC(year, month - 1, 1)));
 }
 
 // Lines over months: labels ["YYYY-MM"...], series [{label, color, values}].
-export function lines(labels, series, { title = "chart", width = 560, height = 230 } = {}) {
+export function lines(labels, series, { title = t("charts.chart"), width = 560,
+                                        height = 230 } = {}) {
   const left = 36;
   const right = 24;
   const top = 12;
@@ -145,9 +162,10 @@ export function lines(labels, series, { title = "chart", width = 560, height = 2
     svg.appendChild(s("text", { x: left - 6, y: y(tick) + 4, "text-anchor": "end",
                                 "font-size": 11, fill: "#5d6b7a" }, String(tick)));
   }
-  const every = Math.ceil(labels.length / 8);
+  // a month's label is about 56 px wide: as many as fit, counted back from the last month
+  const every = Math.ceil(labels.length / Math.max(2, Math.min(8, Math.floor(plotWidth / 56))));
   labels.forEach((label, index) => {
-    if (index % every === 0 || index === labels.length - 1) {
+    if ((labels.length - 1 - index) % every === 0) {
       svg.appendChild(s("text", { x: x(index), y: height - 8, "text-anchor": "middle",
                                   "font-size": 11 }, monthLabel(label)));
     }
@@ -156,7 +174,7 @@ export function lines(labels, series, { title = "chart", width = 560, height = 2
     const points = line.values.map((value, index) => `${x(index)},${y(value)}`).join(" ");
     svg.appendChild(s("polyline", { points, fill: "none", stroke: line.color,
                                     "stroke-width": 2.5, "stroke-linejoin": "round",
-                                    class: "series", "data-series": line.label }));
+                                    class: "series", "data-series": line.key ?? line.label }));
     line.values.forEach((value, index) => {
       svg.appendChild(s("circle", { cx: x(index), cy: y(value), r: 3.5, fill: line.color },
                         tip(`${monthLabel(labels[index])} — ${line.label}: ${value}`)));
@@ -166,9 +184,9 @@ export function lines(labels, series, { title = "chart", width = 560, height = 2
 }
 
 // This period beside the previous one: metrics [{label, previous, current}].
-export function comparison(metrics, { previousLabel, currentLabel, title = "comparison",
+export function comparison(metrics, { previousLabel, currentLabel, title = t("charts.chart"),
                                       width = 560 } = {}) {
-  const labelWidth = 160;
+  const labelWidth = Math.min(160, width * 0.3);
   const changeWidth = 70;
   const pairHeight = 44;
   const height = metrics.length * pairHeight + 8;
@@ -179,7 +197,8 @@ export function comparison(metrics, { previousLabel, currentLabel, title = "comp
   metrics.forEach((metric, index) => {
     const y = 4 + index * pairHeight;
     svg.appendChild(s("text", { x: labelWidth - 8, y: y + pairHeight / 2 + 2,
-                                "text-anchor": "end", "font-size": 12 }, metric.label));
+                                "text-anchor": "end", "font-size": 12 },
+                      fitted(metric.label, labelWidth - 10)));
     ["previous", "current"].forEach((which, row) => {
       const value = metric[which];
       const top = y + 3 + row * 18;
@@ -197,7 +216,7 @@ export function comparison(metrics, { previousLabel, currentLabel, title = "comp
                                 "font-size": 12, "font-weight": 700, class: "change",
                                 fill: change > 0 ? "#c62828" : change < 0 ? "#2e8540"
                                                                           : "#5d6b7a" },
-                      change === null ? (metric.current ? "new" : "–")
+                      change === null ? (metric.current ? t("charts.new") : "–")
                                       : (change > 0 ? "+" : "") + change + "%"));
   });
   return figure("comparison", svg, [{ label: previousLabel, color: colors.previous },
@@ -209,9 +228,9 @@ export function comparison(metrics, { previousLabel, currentLabel, title = "comp
 // sized by the caller; towns as dashed rings around their enterprises; a
 // graticule and a scale bar for orientation. points [{id, name, lat, lon,
 // color, radius, title, href, town, ring}].
-export function map(points, { title = "map", width = 640 } = {}) {
+export function map(points, { title = t("charts.map"), width = 640 } = {}) {
   const placed = points.filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lon));
-  if (!placed.length) return empty("No enterprise has a location yet.");
+  if (!placed.length) return empty(t("charts.no_location"));
   const lats = placed.map((p) => p.lat);
   const lons = placed.map((p) => p.lon);
   const midLat = (Math.min(...lats) + Math.max(...lats)) / 2;
@@ -311,6 +330,6 @@ export function map(points, { title = "map", width = 640 } = {}) {
     s("line", { x1: width - 16 - barLength, x2: width - 16, y1: height - 22, y2: height - 22,
                 stroke: "#33414f", "stroke-width": 3 }),
     s("text", { x: width - 16 - barLength / 2, y: height - 28, "text-anchor": "middle",
-                "font-size": 11 }, km + " km")));
+                "font-size": 11 }, t("charts.km", { km }))));
   return h("div", { class: "map" }, svg);
 }

@@ -1,7 +1,9 @@
 // The /docs page (services/gateway/docs.html): reads /openapi.json and lists every
 // operation, with a form to try each. A file of its own: the page's
-// Content-Security-Policy runs no inline script.
-"use strict";
+// Content-Security-Policy runs no inline script. Its words come from the
+// message catalogue (i18n.js), the API's own (summaries, descriptions) as written.
+import { language, setLanguage, t } from "./i18n.js";
+
 const METHODS = ["get", "post", "put", "patch", "delete"];
 let spec = null;
 
@@ -48,16 +50,16 @@ function outline(schema, depth, seen) {
 function describe(schema) {
   let text = schema.type || "any";
   if (schema.format) text += " (" + schema.format + ")";
-  if (schema.enum) text += " one of " + schema.enum.map(v => JSON.stringify(v)).join(" | ");
+  if (schema.enum) text += " " + t("docs.one_of", {values: schema.enum.map(v => JSON.stringify(v)).join(" | ")});
   const bounds = [];
-  if (schema.minLength !== undefined) bounds.push("length ≥ " + schema.minLength);
-  if (schema.maxLength !== undefined) bounds.push("length ≤ " + schema.maxLength);
+  if (schema.minLength !== undefined) bounds.push(t("docs.length") + " ≥ " + schema.minLength);
+  if (schema.maxLength !== undefined) bounds.push(t("docs.length") + " ≤ " + schema.maxLength);
   if (schema.minimum !== undefined) bounds.push("≥ " + schema.minimum);
   if (schema.maximum !== undefined) bounds.push("≤ " + schema.maximum);
-  if (schema.maxItems !== undefined) bounds.push("at most " + schema.maxItems + " items");
+  if (schema.maxItems !== undefined) bounds.push(t("docs.at_most_items", {n: schema.maxItems}));
   if (bounds.length) text += ", " + bounds.join(", ");
-  if (schema.nullable) text += ", or null";
-  if (schema.default !== undefined) text += ", default " + JSON.stringify(schema.default);
+  if (schema.nullable) text += ", " + t("docs.or_null");
+  if (schema.default !== undefined) text += ", " + t("docs.default", {value: JSON.stringify(schema.default)});
   if (schema.description) text += " — " + schema.description;
   return text;
 }
@@ -90,8 +92,8 @@ function sample(schema, depth) {
 
 function parameterRows(parameters) {
   if (!parameters.length) return null;
-  return el("table", {}, el("tr", {}, el("th", {}, "parameter"), el("th", {}, "in"),
-                            el("th", {}, "schema")),
+  return el("table", {}, el("tr", {}, el("th", {}, t("docs.parameter")), el("th", {}, t("docs.in")),
+                            el("th", {}, t("docs.schema"))),
     ...parameters.map(p => el("tr", {}, el("td", {}, p.name + (p.required ? "*" : "")),
                               el("td", {}, p.in),
                               el("td", {}, describe(Object.assign({}, resolve(p.schema),
@@ -121,13 +123,13 @@ function tryIt(method, path, operation) {
   let body = null, file = null;
   if (mediaType && mediaType.endsWith("json")) {
     body = el("textarea", {}, JSON.stringify(sample(content[mediaType].schema, 0), null, 2));
-    form.append(el("div", {}, "body (" + mediaType + ")"), body);
+    form.append(el("div", {}, t("docs.body_of", {type: mediaType})), body);
   } else if (mediaType) {
     file = el("input", {type: "file"});
-    form.append(el("div", {}, "body: a file (" + Object.keys(content).join(", ") + ")"), file);
+    form.append(el("div", {}, t("docs.body_file", {types: Object.keys(content).join(", ")})), file);
   }
   const result = el("div", {});
-  form.append(el("button", {type: "submit"}, "Send"), result);
+  form.append(el("button", {type: "submit"}, t("docs.send")), result);
   form.addEventListener("submit", async event => {
     event.preventDefault();
     let url = path;
@@ -155,7 +157,7 @@ function tryIt(method, path, operation) {
       } else if (type.startsWith("text/") && !type.startsWith("text/csv")) {
         result.replaceChildren(status, el("pre", {}, await response.text()));
       } else {
-        const link = el("a", {href: URL.createObjectURL(await response.blob()), download: ""}, "download the file");
+        const link = el("a", {href: URL.createObjectURL(await response.blob()), download: ""}, t("docs.download"));
         result.replaceChildren(status, link);
       }
     } catch (error) {
@@ -188,7 +190,7 @@ function render() {
       const details = el("details", {class: "op"},
         el("summary", {}, el("span", {class: "method " + method.toUpperCase()}, method.toUpperCase()),
            el("span", {class: "path"}, path), el("span", {class: "summary"}, operation.summary || ""),
-           secured ? el("span", {class: "lock"}, "bearer token") : null));
+           secured ? el("span", {class: "lock"}, t("docs.secured")) : null));
       let filled = false;
       details.addEventListener("toggle", () => {
         if (filled || !details.open) return;
@@ -197,11 +199,11 @@ function render() {
         details.append(el("div", {class: "body"},
           operation.description ? el("p", {}, operation.description) : null,
           parameterRows(operation.parameters || []),
-          Object.keys(content).length ? el("div", {}, el("strong", {}, "Body "),
+          Object.keys(content).length ? el("div", {}, el("strong", {}, t("docs.body") + " "),
             ...Object.entries(content).map(([type, media]) => el("div", {}, el("code", {}, type),
               type.endsWith("json") ? el("pre", {}, outline(media.schema, 0)) : null))) : null,
-          el("strong", {}, "Responses"), responseRows(operation.responses || {}),
-          el("strong", {}, "Try it"), tryIt(method, path, operation)));
+          el("strong", {}, t("docs.responses")), responseRows(operation.responses || {}),
+          el("strong", {}, t("docs.try_it")), tryIt(method, path, operation)));
       });
       container.append(details);
     }
@@ -217,22 +219,35 @@ async function logIn(event) {
                           password: document.getElementById("password").value})});
   const answer = await response.json();
   token.value = response.ok ? answer.token : "";
-  token.placeholder = response.ok ? "" : (answer.error || {}).message || "login failed";
+  token.placeholder = response.ok ? "" : (answer.error || {}).message || t("docs.login_failed");
   sessionStorage.setItem("einspection-token", token.value);
   document.getElementById("password").value = "";
 }
 
+// To the other language, remembered on the device (as the top bar's switch of the pages).
+function languageSwitch() {
+  const other = language() === "zh" ? "en" : "zh";
+  const button = el("button", {type: "button", class: "language-switch",
+                               lang: other === "zh" ? "zh-CN" : "en",
+                               title: t("common.language_switch_title")},
+                    t("common.language_switch"));
+  button.addEventListener("click", () => setLanguage(other));
+  return button;
+}
+
 async function start() {
+  document.getElementById("language").append(languageSwitch());
   const token = document.getElementById("token");
   token.value = sessionStorage.getItem("einspection-token") || "";
   token.addEventListener("change", () => sessionStorage.setItem("einspection-token", token.value.trim()));
   document.getElementById("login").addEventListener("submit", logIn);
+  document.getElementById("login-submit").disabled = false;   // disabled until it is listened to
   document.getElementById("filter").addEventListener("input", () => spec && render());
   try {
     const response = await fetch("/openapi.json");
     spec = await response.json();
   } catch (error) {
-    document.getElementById("operations").textContent = "Could not load /openapi.json: " + error;
+    document.getElementById("operations").textContent = t("docs.not_loaded", {error: String(error)});
     return;
   }
   document.getElementById("title").textContent = spec.info.title + " " + spec.info.version;

@@ -5,15 +5,22 @@
 // before logging in is required).
 import { ApiError, account, actorName, all, download, get, me, post, rememberName,
          upload } from "./api.js";
+import { categoryLabel, categoryLabels } from "./category-label.js";
 import { timeZone } from "./deployment.js";
-import { $, date, dateTime, errorMessage, fill, gradeBadge, h, hazardLink, levelBadge, listedTable,
-         message, mountTopbar, statusBadge } from "./ui.js";
+import { language, t } from "./i18n.js";
+import { $, date, errorMessage, fill, gradeBadge, h, hazardLink, labelOf, levelBadge,
+         listedTable, message, mountTopbar, statusBadge, timeIn } from "./ui.js";
 
 const LEDGER_SIZE = 20;
 const NOTICES_SIZE = 10;
 const MANAGEMENT_KINDS = ["grade", "monthly"];
 
-const state = { enterprise: null, ledgerPage: 1, noticesPage: 1, hazards: new Map() };
+const state = { enterprise: null, ledgerPage: 1, noticesPage: 1, hazards: new Map(),
+                categories: new Map(), zone: "Asia/Shanghai" };
+
+function category(hazard) {
+  return categoryLabel(state.categories, hazard.category);
+}
 
 mountTopbar("enterprise");
 main().catch((err) => fill($("#status"), errorMessage(err)));
@@ -32,21 +39,24 @@ async function main() {
     state.enterprise = await get("/api/v1/enterprises/" + encodeURIComponent(enterpriseId));
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) {
-      fill($("#status"), message("error", "No such enterprise."));
+      fill($("#status"), message("error", t("enterprise.no_such_enterprise")));
       await showPicker();
       return;
     }
     throw err;
   }
   const e = state.enterprise;
-  document.title = e.name + " · E-inspection";
+  document.title = t("enterprise.page_title_of", { name: e.name });
   $("#enterprise-name").textContent = e.name;
   $("#report-link").href = "/app/report.html?enterprise=" + encodeURIComponent(e.id);
-  $("#enterprise-facts").textContent = [e.industry, e.town, "grid " + e.grid, e.credit_code,
-                                        e.employees ? e.employees + " employees" : null]
+  $("#enterprise-facts").textContent = [e.industry, e.town, t("enterprise.grid", { grid: e.grid }),
+                                        e.credit_code,
+                                        e.employees ? t("enterprise.employees", { n: e.employees })
+                                                    : null]
     .filter(Boolean).join(" · ");
   fill($("#status"));
   $("#dashboard").hidden = false;
+  [state.categories, state.zone] = await Promise.all([categoryLabels(), timeZone()]);
   await Promise.all([loadScore(), loadManagementNotice(), refreshHazards(), loadNotices()]);
 }
 
@@ -67,7 +77,7 @@ async function loadScore() {
   try {
     score = await get(`/api/v1/enterprises/${state.enterprise.id}/score`);
   } catch (err) {
-    fill(box, err.status === 404 ? message("info", "No score yet: nothing recorded.")
+    fill(box, err.status === 404 ? message("info", t("enterprise.no_score"))
                                  : errorMessage(err));
     return;
   }
@@ -76,29 +86,32 @@ async function loadScore() {
       gradeBadge(score.grade, true),
       h("div", {},
         h("div", { class: "points", id: "points" }, score.points, h("small", {}, " / 10")),
-        h("small", {}, `grade ${score.grade} · ${score.window_start} to ${score.window_end}` +
-                       ` · rules ${score.rule_version}`))),
+        h("small", {}, t("enterprise.score_facts", { grade: score.grade, from: score.window_start,
+                                                     to: score.window_end,
+                                                     rules: score.rule_version })))),
     h("div", { id: "indicators" }, score.indicators.map(indicator)));
 }
 
 function indicator(item) {
   const share = Number(item.max_points) ? 100 * Number(item.points) / Number(item.max_points)
                                         : 0;
-  const zh = (item.i18n && item.i18n.zh) || {};
   return h("div", { class: "indicator", dataset: { key: item.key } },
-    h("div", {}, item.title, zh.title ? h("span", { class: "zh" }, " " + zh.title) : null),
+    h("div", {}, inLanguage(item, "title")),
     h("div", { class: "num" }, h("strong", {}, item.points), " / " + item.max_points),
     h("div", { class: "bar", title: `${Math.round(share)}%` },
       h("span", { style: `width:${share}%` })),
     Number(item.missing_points) > 0 && item.to_gain
-      ? h("div", { class: "advice" }, item.to_gain,
-          zh.to_gain ? h("div", { class: "zh" }, zh.to_gain) : null)
-      : null,
+      ? h("div", { class: "advice" }, inLanguage(item, "to_gain")) : null,
     // points taken off for findings elsewhere (rule set 2026.3: citations overdue for abatement)
     ...(item.deductions || []).filter((d) => d.count > 0).map((d) =>
-      h("div", { class: "advice deduction", dataset: { key: d.key } },
-        (d.i18n && d.i18n.zh && d.i18n.zh.why) || d.why,
-        d.i18n && d.i18n.zh ? h("div", { class: "zh" }, d.why) : null)));
+      h("div", { class: "advice deduction", dataset: { key: d.key } }, inLanguage(d, "why"))));
+}
+
+// The scoring rules' text in the reader's language: the API gives the
+// English one and the others under i18n (i18n.zh.title).
+function inLanguage(item, name) {
+  const own = item.i18n && item.i18n[language()];
+  return (own && own[name]) || item[name];
 }
 
 async function loadManagementNotice() {
@@ -108,9 +121,9 @@ async function loadManagementNotice() {
     const latest = inbox.items.find((notice) => MANAGEMENT_KINDS.includes(notice.kind));
     fill(box, latest
       ? [h("h3", {}, latest.title),
-         h("small", {}, "issued " + dateTime(latest.issued_at)),
+         h("small", {}, t("enterprise.issued", { when: timeIn(latest.issued_at, state.zone) })),
          h("p", { class: "notice-body" }, latest.body)]
-      : message("info", "No management notice yet: it comes with the first grade."));
+      : message("info", t("enterprise.no_management_notice")));
   } catch (err) {
     fill(box, errorMessage(err));
   }
@@ -121,14 +134,14 @@ async function refreshHazards() {
   await Promise.all([loadCounts(), loadListed(), loadOpenHazards(), loadLedger()]);
 }
 
-// Listed supervision (挂牌督办): the enterprise's hazards the authority listed.
+// Listed supervision: the enterprise's hazards the authority listed.
 async function loadListed() {
   const box = $("#listed-body");
   try {
-    const [listed, zone] = await Promise.all([get("/api/v1/hazards", {
-      enterprise_id: state.enterprise.id, listed: "true", sort: "listing_deadline", size: 50 }),
-      timeZone()]);
-    fill(box, listedTable(listed, undefined, undefined, zone));
+    const listed = await get("/api/v1/hazards", {
+      enterprise_id: state.enterprise.id, listed: "true", sort: "listing_deadline", size: 50 });
+    fill(box, listedTable({ ...listed, items: listed.items.map((hazard) => (
+      { ...hazard, category: category(hazard) })) }, undefined, undefined, state.zone));
   } catch (err) {
     fill(box, errorMessage(err));
   }
@@ -145,11 +158,11 @@ async function loadCounts() {
       h("div", { class: "tile" + (alert && value ? " alert" : ""), dataset: { count: key } },
         h("div", { class: "value" }, String(value)), h("div", { class: "label" }, label));
     fill($("#hazard-counts"),
-      tile("open", "open hazards", all.totals.open),
-      tile("overdue", "overdue, still open", all.totals.overdue_open, true),
-      tile("major-open", "major, open", majorOpen, true),
-      tile("submitted", "awaiting verification", all.totals.rectification_submitted),
-      tile("closed", "closed", all.totals.closed));
+      tile("open", t("enterprise.count.open"), all.totals.open),
+      tile("overdue", t("enterprise.count.overdue"), all.totals.overdue_open, true),
+      tile("major-open", t("enterprise.count.major_open"), majorOpen, true),
+      tile("submitted", t("enterprise.count.submitted"), all.totals.rectification_submitted),
+      tile("closed", t("enterprise.count.closed"), all.totals.closed));
   } catch (err) {
     fill($("#hazard-counts"), errorMessage(err));
   }
@@ -163,31 +176,36 @@ async function loadOpenHazards() {
                                                size: 50 });
     open.items.forEach((hazard) => state.hazards.set(hazard.id, hazard));
     if (!open.items.length) {
-      fill(box, message("ok", "No open hazard."));
+      fill(box, message("ok", t("enterprise.no_open_hazard")));
       return;
     }
     const now = Date.now();
     fill(box, h("div", { class: "table-wrap" }, h("table", {},
-      h("thead", {}, h("tr", {}, ["Level", "Category", "Description", "Deadline", "Plan", ""]
-        .map((title) => h("th", {}, title)))),
+      h("thead", {}, h("tr", {}, ["level", "category", "description", "deadline", "plan"]
+        .map((name) => h("th", {}, t("enterprise.col." + name))), h("th", {}))),
       h("tbody", {}, open.items.map((hazard) => {
         const late = hazard.overdue || Date.parse(hazard.rectification_deadline) < now;
         const needsPlan = hazard.level === "major" && !hazard.has_plan;
         return h("tr", { class: late ? "late" : "", dataset: { hazardId: hazard.id } },
           h("td", {}, levelBadge(hazard.level)),
-          h("td", {}, hazard.category),
+          h("td", {}, category(hazard)),
           h("td", {}, hazardLink(hazard, hazard.description),
-            hazard.status === "returned" ? h("div", {}, h("span", { class: "badge fail" },
-                                                          "returned")) : null),
+            hazard.status === "returned"
+              ? h("div", {}, h("span", { class: "badge fail" },
+                               labelOf("common.status", "returned"))) : null),
           h("td", {}, date(hazard.rectification_deadline),
-            late ? h("div", {}, h("span", { class: "badge overdue" }, "overdue")) : null),
-          h("td", {}, hazard.level === "major" ? (hazard.has_plan ? "recorded" : "needed") : "–"),
+            late ? h("div", {}, h("span", { class: "badge overdue" }, t("common.overdue")))
+                 : null),
+          h("td", {}, hazard.level === "major"
+            ? t(hazard.has_plan ? "enterprise.plan_recorded" : "enterprise.plan_needed") : "–"),
           h("td", {}, mayWrite() ? h("button", { type: "button", class: "small rectify",
                                                  onclick: () => openRectify(hazard.id) },
-                                     needsPlan ? "Record plan" : "Rectify") : null));
+                                     t(needsPlan ? "enterprise.record_plan"
+                                                 : "enterprise.rectify")) : null));
       })))),
       open.total > open.items.length
-        ? h("small", {}, `${open.items.length} of ${open.total}; the ledger has them all.`)
+        ? h("small", {}, t("enterprise.open_more", { shown: open.items.length,
+                                                     total: open.total }))
         : null);
   } catch (err) {
     fill(box, errorMessage(err));
@@ -230,17 +248,18 @@ function endOfDay(day) {
 
 const FORMS = {
   plan: {
-    title: "Remediation plan",
-    submit: "Record plan",
+    title: "enterprise.plan.title",
+    submit: "enterprise.record_plan",
     fields: () => [
-      field("Goal", "goal", h("textarea", { required: true })),
-      field("Measures", "measures", h("textarea", { required: true })),
-      field("Funds (yuan)", "funds", h("input", { type: "number", min: 0, step: "0.01",
-                                                  required: true })),
-      field("Responsible person", "responsible_person",
+      field(t("enterprise.plan.goal"), "goal", h("textarea", { required: true })),
+      field(t("enterprise.plan.measures"), "measures", h("textarea", { required: true })),
+      field(t("enterprise.plan.funds"), "funds", h("input", { type: "number", min: 0,
+                                                              step: "0.01", required: true })),
+      field(t("enterprise.plan.responsible_person"), "responsible_person",
             h("input", { type: "text", value: actorName(), required: true })),
-      field("Deadline", "deadline", h("input", { type: "date", required: true })),
-      field("Interim measures until then", "interim_measures",
+      field(t("enterprise.plan.deadline"), "deadline", h("input", { type: "date",
+                                                                    required: true })),
+      field(t("enterprise.plan.interim_measures"), "interim_measures",
             h("textarea", { required: true })),
     ],
     body: (form) => ({
@@ -252,19 +271,21 @@ const FORMS = {
     path: (id) => `/api/v1/hazards/${id}/plan`,
   },
   rectification: {
-    title: "Rectification",
-    submit: "Submit rectification",
+    title: "enterprise.rectification.title",
+    submit: "enterprise.rectification.submit",
     fields: (hazard) => [
-      field("What was done", "measures", h("textarea", { required: true })),
-      field("Done at", "done_at", h("input", { type: "datetime-local", step: 1,
-                                               value: doneAtDefault(hazard), required: true })),
-      field("Cost (yuan, optional)", "cost", h("input", { type: "number", min: 0,
-                                                          step: "0.01" })),
-      field("Photo of the result (optional)", "evidence",
+      field(t("enterprise.rectification.measures"), "measures",
+            h("textarea", { required: true })),
+      field(t("enterprise.rectification.done_at"), "done_at",
+            h("input", { type: "datetime-local", step: 1, value: doneAtDefault(hazard),
+                         required: true })),
+      field(t("enterprise.rectification.cost"), "cost", h("input", { type: "number", min: 0,
+                                                                     step: "0.01" })),
+      field(t("enterprise.rectification.evidence"), "evidence",
             h("input", { type: "file", accept: "image/*,application/pdf",
                          capture: "environment" })),
-      field("Rectified by", "rectified_by", h("input", { type: "text", value: actorName(),
-                                                         required: true })),
+      field(t("enterprise.rectification.rectified_by"), "rectified_by",
+            h("input", { type: "text", value: actorName(), required: true })),
     ],
     body: async (form) => {
       const body = { measures: form.measures.value.trim(),
@@ -297,12 +318,13 @@ function openRectify(hazardId) {
 function showStep(note) {
   const { hazard, step } = rectifying;
   const form = FORMS[step];
-  $("#rectify-title").textContent = form.title;
-  fill($("#rectify-hazard"), levelBadge(hazard.level), ` ${hazard.category}: `,
-       hazard.description.split("\n")[0], ` — rectify by ${date(hazard.rectification_deadline)}`);
+  $("#rectify-title").textContent = t(form.title);
+  fill($("#rectify-hazard"), levelBadge(hazard.level), ` ${category(hazard)}: `,
+       hazard.description.split("\n")[0],
+       " — " + t("enterprise.rectify_by", { day: date(hazard.rectification_deadline) }));
   fill($("#rectify-fields"), form.fields(hazard));
   fill($("#rectify-message"), note ? message("ok", note) : null);
-  $("#rectify-submit").textContent = form.submit;
+  $("#rectify-submit").textContent = t(form.submit);
   $("#rectify-submit").disabled = false;
   $("#rectify-dialog").dataset.step = step;
 }
@@ -319,7 +341,7 @@ $("#rectify-form").addEventListener("submit", async (event) => {
     box.textContent = "";
   });
   if (missing.length) {
-    missing.forEach((input) => { $("#error-" + input.id).textContent = "required"; });
+    missing.forEach((input) => { $("#error-" + input.id).textContent = t("enterprise.required"); });
     missing[0].focus();
     return;
   }
@@ -330,13 +352,13 @@ $("#rectify-form").addEventListener("submit", async (event) => {
       rectifying = { hazard: { ...hazard, has_plan: true, plan: updated.plan },
                      step: "rectification" };
       state.hazards.set(hazard.id, rectifying.hazard);
-      showStep("Plan recorded. Now the rectification, once it is done.");
+      showStep(t("enterprise.plan_recorded_next"));
       loadOpenHazards();
       return;
     }
     $("#rectify-dialog").close();
     await refreshHazards();
-    $("#open-body").prepend(message("ok", "Rectification submitted: it waits for verification."));
+    $("#open-body").prepend(message("ok", t("enterprise.rectification_submitted")));
   } catch (err) {
     $("#rectify-submit").disabled = false;
     fill($("#rectify-message"), errorMessage(err));
@@ -370,15 +392,17 @@ async function loadLedger() {
                 dataset: { hazardId: hazard.id } },
         h("td", {}, date(hazard.found_at)),
         h("td", {}, levelBadge(hazard.level)),
-        h("td", {}, hazard.category),
+        h("td", {}, category(hazard)),
         h("td", {}, hazardLink(hazard), moreLines(hazard)),
         h("td", {}, statusBadge(hazard),
-          hazard.overdue ? h("span", { class: "badge overdue" }, "overdue") : null),
+          hazard.overdue ? h("span", { class: "badge overdue" }, t("common.overdue")) : null),
         h("td", {}, date(hazard.rectification_deadline)),
         h("td", {}, date(hazard.rectified_at))))
-      : h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No hazard matches.")));
+      : h("tr", {}, h("td", { colspan: 7, class: "muted" }, t("enterprise.no_match"))));
     const pages = Math.max(1, Math.ceil(page.total / LEDGER_SIZE));
-    $("#ledger-page").textContent = `page ${page.page} of ${pages} · ${page.total} hazards`;
+    $("#ledger-page").textContent = t("enterprise.ledger_page", { page: page.page, pages,
+                                                                  total: page.total });
+    $("#ledger-page").dataset.total = String(page.total);
     $("#ledger-prev").disabled = page.page <= 1;
     $("#ledger-next").disabled = page.page >= pages;
   } catch (err) {
@@ -406,11 +430,12 @@ $("#ledger-next").addEventListener("click", () => {
 
 async function exportLedger(format) {
   const box = $("#export-message");
-  fill(box, h("small", {}, "Preparing the file …"));
+  fill(box, h("small", {}, t("enterprise.export_preparing")));
   try {
     await download("/api/v1/hazards/export." + format, ledgerFilters(),
                    `hazards-${date(new Date().toISOString())}.${format}`);
-    fill(box, h("small", { class: "exported" }, "Downloaded hazards." + format));
+    fill(box, h("small", { class: "exported" }, t("enterprise.export_done",
+                                                  { file: "hazards." + format })));
   } catch (err) {
     fill(box, errorMessage(err));
   }
@@ -426,17 +451,20 @@ async function loadNotices() {
     const inbox = await get(`/api/v1/enterprises/${state.enterprise.id}/notices`,
                             { page: state.noticesPage, size: NOTICES_SIZE });
     fill($("#unread-count"), inbox.unread
-      ? h("span", { class: "badge unread" }, inbox.unread + " unread") : null);
+      ? h("span", { class: "badge unread", dataset: { unread: inbox.unread } },
+          t("enterprise.unread", { n: inbox.unread })) : null);
     const pages = Math.max(1, Math.ceil(inbox.total / NOTICES_SIZE));
     fill(box,
       inbox.items.length ? inbox.items.map(noticeEntry)
-                         : message("info", "No notice yet."),
+                         : message("info", t("enterprise.no_notice")),
       pages > 1 ? h("div", { class: "pager" },
         h("button", { type: "button", class: "small", disabled: state.noticesPage <= 1,
-                      onclick: () => { state.noticesPage -= 1; loadNotices(); } }, "Newer"),
-        h("span", {}, `page ${state.noticesPage} of ${pages}`),
+                      onclick: () => { state.noticesPage -= 1; loadNotices(); } },
+          t("enterprise.newer")),
+        h("span", {}, t("enterprise.notices_page", { page: state.noticesPage, pages })),
         h("button", { type: "button", class: "small", disabled: state.noticesPage >= pages,
-                      onclick: () => { state.noticesPage += 1; loadNotices(); } }, "Older"))
+                      onclick: () => { state.noticesPage += 1; loadNotices(); } },
+          t("enterprise.older")))
         : null);
   } catch (err) {
     fill(box, errorMessage(err));
@@ -449,13 +477,15 @@ function noticeEntry(notice) {
                         dataset: { noticeId: notice.notice_id } },
     h("div", {},
       h("div", { class: "notice-title" }, notice.title),
-      h("small", {}, h("span", { class: "badge" }, notice.kind.replace("_", " ")), " ",
-        dateTime(notice.issued_at),
-        unread ? null : ` · read by ${notice.read_by} ${dateTime(notice.read_at)}`),
-      h("details", {}, h("summary", {}, "Read the notice"),
+      h("small", {}, h("span", { class: "badge" }, labelOf("enterprise.notice_kind", notice.kind)),
+        " ", timeIn(notice.issued_at, state.zone),
+        unread ? null : t("common.notice.read_by", { who: notice.read_by,
+                                                     when: timeIn(notice.read_at, state.zone) })),
+      h("details", {}, h("summary", {}, t("enterprise.read_notice")),
         h("p", { class: "notice-body" }, notice.body))),
     unread && ownInbox() ? h("button", { type: "button", class: "small mark-read",
-                           onclick: (event) => markRead(notice, event.target) }, "Mark read")
+                           onclick: (event) => markRead(notice, event.target) },
+                           t("common.notice.mark_read"))
            : null);
 }
 

@@ -3,7 +3,8 @@
 // says so (account.must_change_password, its token good for nothing else), and
 // the page asks for a new one (POST /api/v1/auth/password answers a full token).
 import { ApiError, post, saveSession } from "./api.js";
-import { $, errorMessage, fill, message } from "./ui.js";
+import { t } from "./i18n.js";
+import { $, errorMessage, fill, languageSwitch, message } from "./ui.js";
 import { homeOf } from "./roles.js";
 
 const MIN_LENGTH = 12;
@@ -27,10 +28,10 @@ function nextPath(account) {
 
 function loginFailure(err) {
   if (err instanceof ApiError && err.status === 401) {
-    return message("error", "Wrong username or password.");
+    return message("error", t("login.wrong"));
   }
   if (err instanceof ApiError && err.status === 429) {   // its message says how long to wait
-    return message("error", "Too many failed logins: " + err.message + ".");
+    return message("error", t("login.too_many", { reason: err.message }));
   }
   return errorMessage(err);
 }
@@ -50,7 +51,7 @@ $("#login-form").addEventListener("submit", async (event) => {
   const password = $("#password").value;
   const box = $("#login-message");
   if (!username || !password) {
-    fill(box, message("error", "Enter your username and password."));
+    fill(box, message("error", t("login.enter_both")));
     return;
   }
   $("#login-submit").disabled = true;
@@ -74,11 +75,11 @@ $("#password-form").addEventListener("submit", async (event) => {
   const chosen = $("#new-password").value;
   const box = $("#password-message");
   if (chosen.length < MIN_LENGTH) {
-    fill(box, message("error", "The new password needs at least " + MIN_LENGTH + " characters."));
+    fill(box, message("error", t("login.too_short", { n: MIN_LENGTH })));
     return;
   }
   if (chosen !== $("#repeat-password").value) {
-    fill(box, message("error", "The two new passwords differ."));
+    fill(box, message("error", t("login.differ")));
     return;
   }
   $("#password-submit").disabled = true;
@@ -90,11 +91,16 @@ $("#password-form").addEventListener("submit", async (event) => {
     location.assign(nextPath(issued.account));
   } catch (err) {
     fill(box, err instanceof ApiError && err.fields.new_password
-      ? message("error", "Choose another password: this one " +
-                [].concat(err.fields.new_password).join(", and ") + ".")
+      ? message("error", t("login.choose_another", {
+        reasons: [].concat(err.fields.new_password).join(t("login.reasons_and")) }))
       : errorMessage(err));
     $("#password-submit").disabled = false;
   }
 });
 
+$("#login-language").append(languageSwitch());
+// the buttons come disabled: a form sent before this script listens would be
+// the browser's own GET, the password in the address
+$("#login-submit").disabled = false;
+$("#password-submit").disabled = false;
 $("#username").focus();

@@ -2,6 +2,7 @@
 // the API's password rules come back as its reasons beside the field, and its
 // answer is a new token, kept as the session.
 import { ApiError, goToLogin, me, post, saveSession } from "./api.js";
+import { t } from "./i18n.js";
 import { $, errorMessage, field, fill, h, message, mountTopbar, showFieldErrors } from "./ui.js";
 
 mountTopbar("password");
@@ -19,9 +20,9 @@ async function main() {
   }
   const secret = (autocomplete) => h("input", { type: "password", autocomplete, required: true });
   fill($("#own-password-fields"),
-    field("当前密码 Current password", "old_password", secret("current-password")),
-    field("新密码 New password", "new_password", secret("new-password")),
-    field("再次输入新密码 Repeat the new password", "repeat_password", secret("new-password")));
+    field(t("password.current"), "old_password", secret("current-password")),
+    field(t("password.new"), "new_password", secret("new-password")),
+    field(t("password.repeat"), "repeat_password", secret("new-password")));
   const form = $("#own-password-form");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -30,7 +31,7 @@ async function main() {
     fill(box);
     const chosen = form.elements.new_password.value;
     if (chosen !== form.elements.repeat_password.value) {
-      showFieldErrors(form, { repeat_password: ["两次输入不一致 the two new passwords differ"] });
+      showFieldErrors(form, { repeat_password: [t("password.differ")] });
       return;
     }
     $("#own-password-submit").disabled = true;
@@ -40,7 +41,7 @@ async function main() {
                                   new_password: chosen });
       saveSession(issued);
       form.reset();
-      fill(box, message("ok", "密码已修改 · Your password is changed."));
+      fill(box, message("ok", t("password.changed")));
     } catch (err) {
       const placed = err instanceof ApiError ? showFieldErrors(form, err.fields) : 0;
       fill(box, placed ? message("error", err.message) : errorMessage(err));

@@ -5,6 +5,7 @@
 // offers what the API would refuse to nobody. `?enterprise_id=` picks the
 // enterprise for the authority; an enterprise account sees its own.
 import { ApiError, all, download, get, goToLogin, me, post } from "./api.js";
+import { t } from "./i18n.js";
 import { $, errorMessage, field, fill, h, message, mountTopbar, showFieldErrors } from "./ui.js";
 
 mountTopbar("positions");
@@ -28,9 +29,7 @@ async function main() {
   enterpriseId = new URLSearchParams(location.search).get("enterprise_id") ||
     (who && who.enterprise_id);
   if (!enterpriseId) {
-    fill($("#positions-list"), message("error",
-      "请从企业页面进入，或在地址中给出 enterprise_id · Open this page for an enterprise " +
-      "(?enterprise_id=…)."));
+    fill($("#positions-list"), message("error", t("positions.no_enterprise")));
     return;
   }
   try {
@@ -60,7 +59,7 @@ async function loadChecklists(manages) {
   fill($("#checklist-options"), published.length ? published.map((c) =>
     h("label", { class: "choice" },
       h("input", { type: "checkbox", name: "checklist_ids", value: c.id }), " ", c.title))
-    : h("p", { class: "muted" }, "尚无已发布的检查表 · No published checklist yet."));
+    : h("p", { class: "muted" }, t("positions.no_checklist")));
 }
 
 async function load() {
@@ -73,21 +72,21 @@ async function load() {
     return;
   }
   if (!positions.length) {
-    fill(box, message("ok", "尚无岗位 · No position yet."));
+    fill(box, message("ok", t("positions.none")));
     return;
   }
   fill(box, h("div", { class: "table-wrap" }, h("table", { class: "positions" },
-    h("thead", {}, h("tr", {}, ["选择 Select", "名称 Name", "检查表 Checklists", "二维码 QR code"].map(
-      (title) => h("th", {}, title)))),
+    h("thead", {}, h("tr", {}, ["select", "name", "checklists", "qr"].map(
+      (name) => h("th", {}, t("positions.col." + name))))),
     h("tbody", {}, positions.map((position) => h("tr", { dataset: { positionId: position.id } },
       h("td", {}, h("input", { type: "checkbox", class: "pick", value: position.id,
-                               "aria-label": "选择 select " + position.name })),
+                               "aria-label": t("positions.select", { name: position.name }) })),
       h("td", { class: "name" }, position.name),
       h("td", { class: "checklists" }, position.checklist_ids.map(
         (id) => titles.get(id) || id).join("; ") || "—"),
       h("td", {}, h("button", { type: "button", class: "small secondary",
                                 onclick: () => saveCode(position) },
-                    "二维码 QR (PNG)"))))))));
+                    t("positions.qr_png")))))))));
 }
 
 async function saveCode(position) {
@@ -108,7 +107,7 @@ async function downloadSheet() {
   try {
     await download(`/api/v1/enterprises/${encodeURIComponent(enterpriseId)}/positions/qr-sheet.pdf`,
                    { position_ids: picked.join(",") }, "positions-qr-sheet.pdf");
-    fill(box, message("ok", "已下载，请打印张贴 · Downloaded: print it and put each code up."));
+    fill(box, message("ok", t("positions.downloaded")));
   } catch (err) {
     fill(box, errorMessage(err));
   }
@@ -117,7 +116,7 @@ async function downloadSheet() {
 function showCreateForm() {
   $("#create").hidden = false;
   fill($("#position-fields"), h("div", { class: "form-grid" },
-    field("名称 Name", "name", h("input", { type: "text", maxlength: 200, required: true }))));
+    field(t("positions.field.name"), "name", h("input", { type: "text", maxlength: 200, required: true }))));
   const form = $("#position-form");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -132,7 +131,7 @@ function showCreateForm() {
       const created = await post(`/api/v1/enterprises/${encodeURIComponent(enterpriseId)}/positions`,
                                  body);
       form.reset();
-      fill(box, message("ok", "已创建岗位 · Position created: " + created.name));
+      fill(box, message("ok", t("positions.created", { name: created.name })));
       await load();
     } catch (err) {
       const placed = err instanceof ApiError ? showFieldErrors(form, err.fields) : 0;
