@@ -20,12 +20,6 @@ KEY_IN_JS = re.compile(r"""\bt\(\s*["']([\w.-]+)["']\s*[,)]""")
 PREFIX_IN_JS = re.compile(r"""\b(?:t\(\s*["']([\w.-]+\.)["']\s*\+|labelOf\(\s*["']([\w.-]+)["'])""")
 KEY_IN_HTML = re.compile(r"""\bdata-i18n(?:-[a-z-]+)?=["']([\w.-]+)["']""")
 
-# Pages whose words are not yet in the catalogue. Emptied as each is moved over;
-# a page on this list is shown in its old bilingual text whatever the switch says.
-NOT_YET_IN_THE_CATALOGUE = {
-    "index.html",
-    "index.js",
-}
 
 
 def read(name):
@@ -62,8 +56,7 @@ def test_every_key_the_pages_use_is_in_the_catalogue():
             assert any(key.startswith(prefix) for key in known), (name, prefix)
 
 
-@pytest.mark.parametrize("name", [name for name in SOURCES
-                                  if name not in NOT_YET_IN_THE_CATALOGUE])
+@pytest.mark.parametrize("name", SOURCES)
 def test_no_chinese_text_outside_the_catalogue(name):
     """Chinese in a page's source would show whatever the language switch
     says; it belongs in web/messages/ (comments included, to keep it simple)."""
@@ -97,8 +90,7 @@ class _VisibleText(HTMLParser):
         self.found.append(data.strip())
 
 
-@pytest.mark.parametrize("name", [name for name in SOURCES if name.endswith(".html")
-                                  and name not in NOT_YET_IN_THE_CATALOGUE])
+@pytest.mark.parametrize("name", [name for name in SOURCES if name.endswith(".html")])
 def test_a_page_has_no_words_of_its_own(name):
     parser = _VisibleText()
     parser.feed(read(name))

@@ -82,6 +82,8 @@ export function navigationOf(account) {
   if (isAuthorityRole(role) || role === "integrator") links.push(["listed", "/app/listed.html"]);
   // management: positions (the enterprise's; the authority reaches them from an
   // enterprise's page), accounts (who may manage them), one's own password
+  if (role) links.push(["checklists", "/app/checklists.html"]);
+  if (isEnterpriseRole(role)) links.push(["schedules", "/app/schedules.html"]);
   if (isEnterpriseRole(role)) links.push(["safety", "/app/safety.html"]);
   if (isEnterpriseRole(role) || mayEnforce(account)) {
     links.push(["publications", "/app/publications.html"]);
