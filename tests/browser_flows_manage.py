@@ -2,6 +2,7 @@
 driven like tests/browser_flows.py's (its main, its helpers) and run the same
 way: `python tests/browser_flows_manage.py '{"flow": ...}'`."""
 import json
+import re
 import sys
 
 import browser_flows as flows
@@ -100,6 +101,41 @@ def own_password(page, spec):
     return seen
 
 
+def edit_positions(page, spec):
+    """A manager renames a position and changes its checklists (an empty name refused
+    first, the API's reason beside the field), then retires another; the retired one
+    leaves the list and comes back marked with "show retired"."""
+    page.goto(spec["base_url"] + "/app/positions.html")
+    log_in(page, spec["username"], spec["password"])
+    row = f"#positions-list tr[data-position-id='{spec['renamed']}']"
+    page.wait_for_selector(row + " button.edit")
+    page.click(row + " button.edit")
+    form = "#positions-list form.position-edit"
+    page.fill(form + " input[name=name]", "")
+    page.click(form + " button[type=submit]")
+    refused = form + " .field-error[data-error-for=name]"
+    page.locator(refused).filter(has_text=re.compile(r"\S")).wait_for()   # not eval: the CSP
+    seen = {"refused": page.inner_text(refused)}
+    page.fill(form + " input[name=name]", spec["new_name"])
+    page.uncheck(form + f" input[value='{spec['checklist_id']}']")
+    page.click(form + " button[type=submit]")
+    page.locator(row + " td.name", has_text=spec["new_name"]).wait_for()
+    seen["renamed_row"] = page.inner_text(row + " td.checklists")
+    retired = f"#positions-list tr[data-position-id='{spec['retired']}']"
+    page.click(retired + " button.retire")
+    page.fill("#positions-list form.position-retire input[name=reason]", "车间拆除")
+    page.click("#positions-list form.position-retire button[type=submit]")
+    page.wait_for_selector(retired, state="detached")
+    seen["listed_after"] = attributes(page, "#positions-list tr[data-position-id]",
+                                      "data-position-id")
+    page.check("#show-retired")
+    page.wait_for_selector(retired + ".retired .retired-mark")
+    seen["retired_buttons"] = page.locator(retired + " button").count()
+    page.screenshot(path=spec["screenshots"]["positions"], full_page=True)
+    seen["width"] = width_at_375(page)
+    return seen
+
+
 def navigation(page, spec):
     """The top bar's links for an account, on its own home page."""
     page.goto(spec["base_url"] + "/app/password.html")
@@ -112,6 +148,7 @@ flows.FLOWS.update({"manage_positions": (manage_positions, flows.DESK),
                     "manage_accounts": (manage_accounts, flows.DESK),
                     "manage_disable": (manage_disable, flows.DESK),
                     "own_password": (own_password, flows.DESK),
+                    "edit_positions": (edit_positions, flows.DESK),
                     "navigation": (navigation, flows.DESK)})
 
 if __name__ == "__main__":

@@ -49,6 +49,37 @@ def logs_in(platform, username, password):
                                                                "password": password})
 
 
+def test_a_manager_renames_a_position_changes_its_checklists_and_retires_another(
+        platform, manage, screenshots):
+    manager, enterprise = manage["manager"], manage["enterprise"]
+    checklist_id = manage["checklist"]["checklist_id"]
+    renamed = fixtures.position(manager, enterprise, name="旧名 " + uuid.uuid4().hex[:4],
+                                checklist_ids=[checklist_id])
+    retired = fixtures.position(manager, enterprise, name="待停用 " + uuid.uuid4().hex[:4])
+    new_name = "新名称 " + uuid.uuid4().hex[:4]
+    shown = run_flow("edit_positions", script=MANAGE_FLOWS, base_url=platform.base_url,
+                     username=manager.username, password=manager.password,
+                     renamed=renamed["id"], retired=retired["id"], new_name=new_name,
+                     checklist_id=checklist_id,
+                     expected_console_errors=("status of 400",),     # the empty name, refused
+                     screenshots={"positions": shot(screenshots, platform, "positions-edit")})
+    assert shown["refused"]                                 # the API's reason, beside the name
+    assert shown["renamed_row"] == "—"                      # no checklist any more
+    assert retired["id"] not in shown["listed_after"] and renamed["id"] in shown["listed_after"]
+    assert shown["retired_buttons"] == 0                    # a retired position has no forms
+    assert shown["width"] <= PHONE_WIDTH
+    # the API agrees, and the history names the manager as the actor of both
+    position = created(manager.get("/api/v1/positions/" + renamed["id"]), 200)
+    assert (position["name"], position["checklist_ids"]) == (new_name, [])
+    history = created(manager.get("/api/v1/positions/%s/history" % renamed["id"]), 200)
+    [update] = [e for e in history["items"] if e["type"].endswith("position.updated.v1")]
+    assert update["actor"] == manager.username
+    gone = created(manager.get("/api/v1/positions/" + retired["id"]), 200)
+    assert gone["retired_at"] and gone["retirement_reason"] == "车间拆除"
+    token = fixtures.position_token(platform, retired["id"])
+    assert manager.get("/api/v1/scan/" + token).status_code == 410
+
+
 def test_a_manager_creates_a_position_and_downloads_its_qr_sheet(platform, manage, screenshots,
                                                                  tmp_path):
     manager, enterprise = manage["manager"], manage["enterprise"]

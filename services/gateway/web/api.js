@@ -121,6 +121,11 @@ export async function put(path, body, { idempotencyKey } = {}) {
   return (await send("PUT", path, { json: body || {}, idempotencyKey })).json();
 }
 
+// A merge of the fields sent (a position's edit), with an `idempotencyKey` as for post.
+export async function patch(path, body, { idempotencyKey } = {}) {
+  return (await send("PATCH", path, { json: body || {}, idempotencyKey })).json();
+}
+
 export async function upload(path, file, { idempotencyKey } = {}) {
   return (await send("POST", path, { raw: file, contentType: file.type, idempotencyKey })).json();
 }
