@@ -4,6 +4,7 @@ Used by `make run`, by the end-to-end tests and by the benchmarks, so all
 three run the services exactly the same way."""
 import ctypes
 import os
+import re
 import secrets
 import signal
 import socket
@@ -144,11 +145,17 @@ class Platform:
         self.processes[key] = process
         return process
 
-    def start(self, services=tuple(SERVICES), timeout=60):
+    def start(self, services=tuple(SERVICES), timeout=60, replicas=None):
+        """Start `services`, `replicas[name]` processes of each (1 if not
+        named). Replicas of a service share its queue (competing consumers)
+        and its database; the gateway's share its port (SO_REUSEPORT, which
+        eventlet's listener sets: the kernel spreads the connections)."""
+        replicas = replicas or {}
         if self.admin and "checklist" in services:
             self.ensure_admin()
         for name in services:
-            self.start_service(name)
+            for replica in range(replicas.get(name, 1)):
+                self.start_service(name, replica)
         if "gateway" in services:
             self.wait_healthy(timeout)
         return self
@@ -206,6 +213,34 @@ class Platform:
         except subprocess.TimeoutExpired:
             self._signal(process, signal.SIGKILL)
             process.wait()
+
+
+MAX_REPLICAS = 16      # per service on one machine: more is a typo, not a plan
+
+
+def parse_replicas(text):
+    """REPLICAS="scoring=3 hazard=2" (spaces or commas between) as
+    {"scoring": 3, "hazard": 2}; a service not named runs once. ValueError
+    naming every unknown service and bad count."""
+    replicas, problems = {}, []
+    for item in re.split(r"[\s,]+", (text or "").strip()):
+        if not item:
+            continue
+        name, equals, count = item.partition("=")
+        if name not in SERVICES:
+            problems.append("%r is not a service (the services: %s)"
+                            % (name, ", ".join(SERVICES)))
+        elif not equals or not re.fullmatch(r"[0-9]+", count) or not (
+                1 <= int(count) <= MAX_REPLICAS):
+            problems.append("%s: the count %r must be a whole number from 1 to %d"
+                            % (name, count, MAX_REPLICAS))
+        elif name in replicas:
+            problems.append("%s is named twice" % name)
+        else:
+            replicas[name] = int(count)
+    if problems:
+        raise ValueError("REPLICAS=%r: %s" % (text, "; ".join(problems)))
+    return replicas
 
 
 def _free_port():
