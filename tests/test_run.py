@@ -223,6 +223,7 @@ def test_replicas_start_that_many_processes_sharing_the_queue_and_the_port(launc
     launcher = launched("--replicas", "scoring=2 gateway=2")
     output = launcher.read_until(RUNNING)
     assert "scoring (2 processes)" in output and "gateway (2 processes)" in output
+    assert "note: scoring on SQLite with several processes" in output
     launcher.services = children_of(launcher.process.pid)
     assert len(launcher.services) == len(launch.SERVICES) + 2, launcher.services
     # the two scoring processes compete for the one scoring queue
@@ -230,7 +231,10 @@ def test_replicas_start_that_many_processes_sharing_the_queue_and_the_port(launc
                timeout=30, message="two consumers on the scoring queue")
     assert queue_consumers(own_broker, launcher.prefix + ".hazard") == 1
     # the two gateways listen on the one port (SO_REUSEPORT), and it answers
-    assert listeners_on(launcher.port) == 2
+    # (the launcher waits for one to answer; the kernel sends connections only to
+    # sockets listening, so the second one joins when it is up)
+    wait_until(lambda: listeners_on(launcher.port) == 2, timeout=30,
+               message="two gateway processes listening on the one port")
     for _ in range(6):
         health = requests.get("http://127.0.0.1:%d/health" % launcher.port, timeout=30)
         assert health.status_code == 200, health.text

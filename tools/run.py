@@ -153,6 +153,12 @@ def main():
     os.makedirs(log_dir, exist_ok=True)
     _read_models_up_to_date(_database_urls(var_dir))
     env = launch.environment(amqp_uri, _database_urls(var_dir), args.port, host=args.host)
+    on_sqlite = [name for name, count in replicas.items() if count > 1 and
+                 env.get(launch.DATABASE_KEYS.get(name), "").startswith("sqlite")]
+    if on_sqlite:
+        say("note: %s on SQLite with several processes: fine for a look; for real use "
+            "PostgreSQL (%s, docs/operations.md)." % (
+                ", ".join(on_sqlite), ", ".join(launch.DATABASE_KEYS[n] for n in on_sqlite)))
     env["AUTH_SECRET"] = os.environ.get("AUTH_SECRET") or _kept_secret(var_dir)
     env.setdefault("EVIDENCE_DIR", os.path.join(var_dir, "blobs"))
     platform = launch.Platform(env, args.port, log_dir)
