@@ -235,9 +235,16 @@ def test_replicas_start_that_many_processes_sharing_the_queue_and_the_port(launc
     # sockets listening, so the second one joins when it is up)
     wait_until(lambda: listeners_on(launcher.port) == 2, timeout=30,
                message="two gateway processes listening on the one port")
-    for _ in range(6):
-        health = requests.get("http://127.0.0.1:%d/health" % launcher.port, timeout=30)
-        assert health.status_code == 200, health.text
+    health = requests.get("http://127.0.0.1:%d/health" % launcher.port, timeout=30)
+    assert health.status_code == 200, health.text
+    # each new connection goes to one of them: 24 reach both (all on one: 2**-23)
+    for _ in range(24):
+        live = requests.get("http://127.0.0.1:%d/health/live" % launcher.port, timeout=30)
+        assert live.status_code == 200, live.text
+    log_dir = os.path.join(launcher_var(launcher), "log")
+    for replica in (0, 1):
+        with open(os.path.join(log_dir, "gateway-%d.log" % replica), errors="replace") as log:
+            assert "/health/live" in log.read(), "gateway-%d served nothing" % replica
 
 
 def _login(base_url):
