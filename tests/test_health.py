@@ -3,6 +3,7 @@ dead it still answers within two seconds, 503 degraded, naming each one that
 is down; when they are back it is 200 again. /health/live and /health/ready
 (services/gateway/unit/test_health_probes.py) answer beside it."""
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -61,10 +62,11 @@ def test_health_names_the_dead_services_within_two_seconds(running):
     assert timed_health(running)[0].json()["broker"] == {"status": "ok"}
 
 
-def probe(platform, mode, service, **env):
+def probe(platform, mode, service, **settings):
     """deploy/healthcheck.py as a container's probe runs it: its exit status."""
     env = dict(os.environ, AMQP_URI=platform.amqp_uri, HEALTHCHECK_TIMEOUT="5",
-               GATEWAY_ADDRESS=platform.env["GATEWAY_ADDRESS"], **env)
+               GATEWAY_ADDRESS=platform.env["GATEWAY_ADDRESS"])
+    env.update(settings)
     return subprocess.run([sys.executable, "deploy/healthcheck.py", mode, service],
                           cwd=launch.ROOT, env=env, capture_output=True, timeout=60).returncode
 
@@ -75,7 +77,18 @@ def test_the_healthcheck_scripts_live_and_ready_modes(running):
     assert probe(running, "ready", "hazard", METRICS_PORT=port) == 0
     assert probe(running, "live", "gateway") == 0
     assert probe(running, "ready", "gateway") == 0
-    # live asks the process's own event loop: a process that is gone is not live
+    # live asks the process's own event loop: one that does not run (here the
+    # process is frozen; its listening socket still takes the connection) is not live
+    pid = running.processes["hazard-0"].pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        began = time.monotonic()
+        assert probe(running, "live", "hazard", METRICS_PORT=port, HEALTHCHECK_TIMEOUT="2") == 1
+        assert time.monotonic() - began < 10
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert probe(running, "live", "hazard", METRICS_PORT=port) == 0
+    # a process that is gone is not live
     running.stop_service("hazard-0")
     try:
         assert probe(running, "live", "hazard", METRICS_PORT=port) == 1
