@@ -197,18 +197,6 @@ def test_replicas_are_parsed():
             launch.parse_replicas(bad)
 
 
-def listeners_on(port):
-    """How many sockets of this machine listen on TCP `port` (from /proc)."""
-    count = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as handle:
-            for row in handle.read().splitlines()[1:]:
-                fields = row.split()
-                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                    count += 1
-    return count
-
-
 def queue_consumers(amqp_uri, queue):
     from kombu import Connection
     with Connection(amqp_uri) as connection:
@@ -230,11 +218,9 @@ def test_replicas_start_that_many_processes_sharing_the_queue_and_the_port(launc
     wait_until(lambda: queue_consumers(own_broker, launcher.prefix + ".scoring") == 2,
                timeout=30, message="two consumers on the scoring queue")
     assert queue_consumers(own_broker, launcher.prefix + ".hazard") == 1
-    # the two gateways listen on the one port (SO_REUSEPORT), and it answers
-    # (the launcher waits for one to answer; the kernel sends connections only to
-    # sockets listening, so the second one joins when it is up)
-    wait_until(lambda: listeners_on(launcher.port) == 2, timeout=30,
-               message="two gateway processes listening on the one port")
+    # the two gateways listen on the one port (SO_REUSEPORT), both before the
+    # launcher says it is running, and it answers
+    assert launch.listeners_on(launcher.port) == 2
     health = requests.get("http://127.0.0.1:%d/health" % launcher.port, timeout=30)
     assert health.status_code == 200, health.text
     # each new connection goes to one of them: 24 reach both (all on one: 2**-23)

@@ -158,7 +158,20 @@ class Platform:
                 self.start_service(name, replica)
         if "gateway" in services:
             self.wait_healthy(timeout)
+            self.wait_listening(replicas.get("gateway", 1), timeout)
         return self
+
+    def wait_listening(self, count, timeout=60):
+        """Until `count` gateway processes listen on the port: /health answered
+        by one says nothing of the others (Linux's /proc; elsewhere not waited)."""
+        deadline = time.monotonic() + timeout
+        while count > 1 and sys.platform.startswith("linux"):
+            if listeners_on(self.port) >= count:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError("%d gateway processes not listening on port %d in %ss"
+                                   % (count, self.port, timeout))
+            time.sleep(0.2)
 
     def wait_healthy(self, timeout=60):
         deadline = time.monotonic() + timeout
@@ -213,6 +226,22 @@ class Platform:
         except subprocess.TimeoutExpired:
             self._signal(process, signal.SIGKILL)
             process.wait()
+
+
+def listeners_on(port):
+    """How many sockets of this machine listen on TCP `port` (Linux's /proc)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as handle:
+                rows = handle.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
 
 
 MAX_REPLICAS = 16      # per service on one machine: more is a typo, not a plan
