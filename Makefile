@@ -4,6 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
 HOST   ?= 127.0.0.1
+# processes per service, e.g. REPLICAS="scoring=3 hazard=2 notify=2 gateway=2" (others: 1)
+REPLICAS ?=
 
 .PHONY: venv run test chaos unit replay bench admin clean
 
@@ -22,9 +24,10 @@ $(VENV)/.installed: requirements.txt
 venv: $(VENV)/.installed
 
 ## run: the six services (the gateway among them) on http://localhost:$(PORT), SQLite under ./var, demo data
-## (HOST=0.0.0.0: listen on every interface, QR codes carry this machine's address)
+## (HOST=0.0.0.0: listen on every interface, QR codes carry this machine's address;
+## REPLICAS="scoring=3 gateway=2": that many processes of those services, the others one)
 run: venv
-	$(PY) -m tools.run --host $(HOST) --port $(PORT)
+	$(PY) -m tools.run --host $(HOST) --port $(PORT) --replicas "$(REPLICAS)"
 
 ## test: unit, integration and end-to-end tests on the real broker, SQLite and PostgreSQL,
 ## in TEST_SHARDS (3) pytest processes side by side (tools/test_shards.py)

@@ -1,7 +1,18 @@
-"""Container healthchecks for compose.yaml. Exit status 0 = healthy.
+"""Container healthchecks for compose.yaml and Kubernetes probes. Exit status 0 = healthy.
 
     python deploy/healthcheck.py rpc <service>   # a nameko service
     python deploy/healthcheck.py http <url>      # the gateway: <url> must answer 200
+    python deploy/healthcheck.py live <service>  # liveness: this process's event loop answers
+    python deploy/healthcheck.py ready <service> # readiness: what it needs answers
+
+`live` asks nobody else, so a broker or database outage never gets a process
+restarted: it fetches this process's own metrics endpoint
+(127.0.0.1:METRICS_PORT), served by a green thread of the process's event
+loop — a hub stuck in a blocking call does not answer it. For the gateway it
+is GET /health/live on its port (GATEWAY_ADDRESS).
+
+`ready` is `rpc` for a nameko service; for the gateway, GET /health/ready
+(503 without the broker).
 
 `rpc` checks two things: this container's process holds an established
 connection to the broker (AMQP_URI), and the service answers its `health`
@@ -101,12 +112,36 @@ def check_http(url):
             raise RuntimeError("%s answered %s" % (url, response.status))
 
 
+def gateway_url(path):
+    port = os.environ.get("GATEWAY_ADDRESS", "127.0.0.1:8000").rpartition(":")[2]
+    return "http://127.0.0.1:%s%s" % (port, path)
+
+
+def check_live(service):
+    if service == "gateway":
+        return check_http(gateway_url("/health/live"))
+    port = int(os.environ.get("METRICS_PORT") or 0)
+    if not port:
+        raise RuntimeError("METRICS_PORT is not set: `live` asks the process's own "
+                           "metrics endpoint")
+    check_http("http://127.0.0.1:%d/metrics" % port)
+
+
+def check_ready(service):
+    if service == "gateway":
+        return check_http(gateway_url("/health/ready"))
+    check_rpc(service)
+
+
+CHECKS = {"rpc": check_rpc, "http": check_http, "live": check_live, "ready": check_ready}
+
+
 def main(argv):
-    if len(argv) != 3 or argv[1] not in ("rpc", "http"):
+    if len(argv) != 3 or argv[1] not in CHECKS:
         print(__doc__, file=sys.stderr)
         return 2
     try:
-        (check_rpc if argv[1] == "rpc" else check_http)(argv[2])
+        CHECKS[argv[1]](argv[2])
     except Exception as exc:
         print("unhealthy: %s" % exc, file=sys.stderr)
         return 1

@@ -539,3 +539,24 @@ def test_dockerignore_keeps_what_the_services_need(services):
         hits = [p for p in patterns for prefix in prefixes
                 if fnmatch.fnmatch(prefix, p.lstrip("/").replace("**/", "*"))]
         assert not hits, ".dockerignore %r leaves %s out of the image" % (hits, path)
+
+
+# --- replicas ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_service_replicas_are_set_by_the_environment(raw_compose, services, name):
+    raw = (raw_compose["services"][name].get("deploy") or {}).get("replicas")
+    variable = "%s_REPLICAS" % name.upper()
+    assert isinstance(raw, str) and variable in raw, \
+        "%s: deploy.replicas must come from ${%s:-1}, not %r" % (name, variable, raw)
+    assert int(services[name]["deploy"]["replicas"]) == 1          # one without .env
+    assert interpolate(raw, {variable: "3"}) == "3"
+    # a fixed container name allows one container only
+    assert "container_name" not in services[name]
+
+
+def test_gateway_replicas_can_publish_a_port_range(raw_compose):
+    # GATEWAY_REPLICAS=2 GATEWAY_PORT=8000-8001: each replica takes one host port
+    ports = [interpolate(str(port), {"GATEWAY_PORT": "8000-8001"})
+             for port in raw_compose["services"]["gateway"]["ports"]]
+    assert "8000-8001:8000" in ports

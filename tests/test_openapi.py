@@ -362,6 +362,8 @@ REAL_REQUESTS = {
     ("POST", "/api/v1/accounts/<string:account_id>/disable"): lambda api, d: {
         "path": {"account_id": _account(api, d)}, "body": {"reason": "left the company"}},
     ("GET", "/health"): lambda api, d: {},
+    ("GET", "/health/live"): lambda api, d: {},
+    ("GET", "/health/ready"): lambda api, d: {},
     ("GET", "/metrics"): lambda api, d: {},
     ("GET", "/openapi.json"): lambda api, d: {},
     ("GET", "/docs"): lambda api, d: {},

@@ -62,7 +62,7 @@ class Launcher:
 
     def __init__(self, amqp_uri, var_dir, *args, tty=False):
         self.port = free_port()
-        prefix = "run-" + uuid.uuid4().hex[:6]
+        self.prefix = prefix = "run-" + uuid.uuid4().hex[:6]
         env = dict(os.environ, AMQP_URI=amqp_uri, VAR_DIR=str(var_dir), QUEUE_PREFIX=prefix,
                    EVENTS_EXCHANGE=prefix + ".events", PYTHONUNBUFFERED="1")
         for key in list(launch.DATABASE_KEYS.values()) + ["PUBLIC_BASE_URL", "EVIDENCE_DIR"]:
@@ -168,6 +168,69 @@ def test_a_port_in_use_is_one_clear_line_and_nothing_starts(own_broker, tmp_path
     assert "Traceback" not in finished.stdout + finished.stderr
     assert not (tmp_path / "var").exists()                 # checked before anything started
     assert time.monotonic() - started < 20
+
+
+def test_bad_replicas_are_one_clear_line_naming_them_and_nothing_starts(tmp_path):
+    env = dict(os.environ, VAR_DIR=str(tmp_path / "var"), AMQP_URI="amqp://nowhere:1/")
+    finished = subprocess.run([sys.executable, "-m", "tools.run", "--port", str(free_port()),
+                               "--no-demo", "--replicas", "scoring=3 scorer=2 hazard=0 notify=x"],
+                              cwd=launch.ROOT, env=env, capture_output=True, text=True,
+                              timeout=60)
+    assert finished.returncode == 2
+    line = finished.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line, line
+    assert "'scorer' is not a service (the services: hazard, checklist, scoring" in line
+    assert "hazard: the count '0' must be a whole number from 1 to" in line
+    assert "notify: the count 'x' must be a whole number" in line
+    assert "scoring:" not in line                          # scoring=3 is fine
+    assert not (tmp_path / "var").exists()                 # checked before anything started
+
+
+def test_replicas_are_parsed():
+    assert launch.parse_replicas("") == {}
+    assert launch.parse_replicas(" scoring=3 hazard=2,notify=2  gateway=2 ") == {
+        "scoring": 3, "hazard": 2, "notify": 2, "gateway": 2}
+    for bad, says in [("scoring", "scoring: the count ''"), ("scoring=3 scoring=2", "twice"),
+                      ("gateway=99", "from 1 to 16"), ("=2", "'' is not a service"),
+                      ("scoring=-1", "'-1'")]:
+        with pytest.raises(ValueError, match=re.escape(says)):
+            launch.parse_replicas(bad)
+
+
+def queue_consumers(amqp_uri, queue):
+    from kombu import Connection
+    with Connection(amqp_uri) as connection:
+        try:
+            return connection.channel().queue_declare(queue, passive=True).consumer_count
+        except Exception:
+            return None
+
+
+def test_replicas_start_that_many_processes_sharing_the_queue_and_the_port(launched,
+                                                                          own_broker):
+    launcher = launched("--replicas", "scoring=2 gateway=2")
+    output = launcher.read_until(RUNNING)
+    assert "scoring (2 processes)" in output and "gateway (2 processes)" in output
+    assert "note: scoring on SQLite with several processes" in output
+    launcher.services = children_of(launcher.process.pid)
+    assert len(launcher.services) == len(launch.SERVICES) + 2, launcher.services
+    # the two scoring processes compete for the one scoring queue
+    wait_until(lambda: queue_consumers(own_broker, launcher.prefix + ".scoring") == 2,
+               timeout=30, message="two consumers on the scoring queue")
+    assert queue_consumers(own_broker, launcher.prefix + ".hazard") == 1
+    # the two gateways listen on the one port (SO_REUSEPORT), both before the
+    # launcher says it is running, and it answers
+    assert launch.listeners_on(launcher.port) == 2
+    health = requests.get("http://127.0.0.1:%d/health" % launcher.port, timeout=30)
+    assert health.status_code == 200, health.text
+    # each new connection goes to one of them: 24 reach both (all on one: 2**-23)
+    for _ in range(24):
+        live = requests.get("http://127.0.0.1:%d/health/live" % launcher.port, timeout=30)
+        assert live.status_code == 200, live.text
+    log_dir = os.path.join(launcher_var(launcher), "log")
+    for replica in (0, 1):
+        with open(os.path.join(log_dir, "gateway-%d.log" % replica), errors="replace") as log:
+            assert "/health/live" in log.read(), "gateway-%d served nothing" % replica
 
 
 def _login(base_url):

@@ -288,7 +288,8 @@ def every_route():
                                              "nameko_entrypoints", ())})
 
 
-PUBLIC = {("GET", "/health"), ("GET", "/metrics"), ("POST", "/api/v1/auth/token"),
+PUBLIC = {("GET", "/health"), ("GET", "/health/live"), ("GET", "/health/ready"),
+          ("GET", "/metrics"), ("POST", "/api/v1/auth/token"),
           # the web pages' HTML, JS and CSS: no data in them (tests/test_web.py)
           ("GET", "/"), ("GET", "/app"), ("GET", "/app/"), ("GET", "/app/<path:filename>"),
           ("GET", "/openapi.json"), ("GET", "/docs"),

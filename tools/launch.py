@@ -4,6 +4,7 @@ Used by `make run`, by the end-to-end tests and by the benchmarks, so all
 three run the services exactly the same way."""
 import ctypes
 import os
+import re
 import secrets
 import signal
 import socket
@@ -144,14 +145,33 @@ class Platform:
         self.processes[key] = process
         return process
 
-    def start(self, services=tuple(SERVICES), timeout=60):
+    def start(self, services=tuple(SERVICES), timeout=60, replicas=None):
+        """Start `services`, `replicas[name]` processes of each (1 if not
+        named). Replicas of a service share its queue (competing consumers)
+        and its database; the gateway's share its port (SO_REUSEPORT, which
+        eventlet's listener sets: the kernel spreads the connections)."""
+        replicas = replicas or {}
         if self.admin and "checklist" in services:
             self.ensure_admin()
         for name in services:
-            self.start_service(name)
+            for replica in range(replicas.get(name, 1)):
+                self.start_service(name, replica)
         if "gateway" in services:
             self.wait_healthy(timeout)
+            self.wait_listening(replicas.get("gateway", 1), timeout)
         return self
+
+    def wait_listening(self, count, timeout=60):
+        """Until `count` gateway processes listen on the port: /health answered
+        by one says nothing of the others (Linux's /proc; elsewhere not waited)."""
+        deadline = time.monotonic() + timeout
+        while count > 1 and sys.platform.startswith("linux"):
+            if listeners_on(self.port) >= count:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError("%d gateway processes not listening on port %d in %ss"
+                                   % (count, self.port, timeout))
+            time.sleep(0.2)
 
     def wait_healthy(self, timeout=60):
         deadline = time.monotonic() + timeout
@@ -206,6 +226,50 @@ class Platform:
         except subprocess.TimeoutExpired:
             self._signal(process, signal.SIGKILL)
             process.wait()
+
+
+def listeners_on(port):
+    """How many sockets of this machine listen on TCP `port` (Linux's /proc)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as handle:
+                rows = handle.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
+
+
+MAX_REPLICAS = 16      # per service on one machine: more is a typo, not a plan
+
+
+def parse_replicas(text):
+    """REPLICAS="scoring=3 hazard=2" (spaces or commas between) as
+    {"scoring": 3, "hazard": 2}; a service not named runs once. ValueError
+    naming every unknown service and bad count."""
+    replicas, problems = {}, []
+    for item in re.split(r"[\s,]+", (text or "").strip()):
+        if not item:
+            continue
+        name, equals, count = item.partition("=")
+        if name not in SERVICES:
+            problems.append("%r is not a service (the services: %s)"
+                            % (name, ", ".join(SERVICES)))
+        elif not equals or not re.fullmatch(r"[0-9]+", count) or not (
+                1 <= int(count) <= MAX_REPLICAS):
+            problems.append("%s: the count %r must be a whole number from 1 to %d"
+                            % (name, count, MAX_REPLICAS))
+        elif name in replicas:
+            problems.append("%s is named twice" % name)
+        else:
+            replicas[name] = int(count)
+    if problems:
+        raise ValueError("REPLICAS=%r: %s" % (text, "; ".join(problems)))
+    return replicas
 
 
 def _free_port():

@@ -6,6 +6,7 @@
 | `--port` (`make run PORT=`, or `PORT`) | `8000` | the gateway's port |
 | `PUBLIC_BASE_URL` | `http://<host or this machine's address>:<port>` | what QR codes point at |
 | `VAR_DIR` | `./var` | SQLite databases, evidence files, logs, the token key |
+| `--replicas` (`make run REPLICAS=`, or `REPLICAS`) | every service once | processes per service, e.g. `scoring=3 hazard=2 gateway=2`: a service's replicas share its queue and database; the gateway's share the port (SO_REUSEPORT) |
 
 Whatever stops the launcher stops every service process: Ctrl-C (SIGINT),
 SIGTERM, SIGHUP (a closed terminal) end it cleanly, and a launcher killed
@@ -120,7 +121,15 @@ def main():
                         help="where the gateway listens (0.0.0.0: every interface)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000))
     parser.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    parser.add_argument("--replicas", default=os.environ.get("REPLICAS") or "",
+                        help='processes per service, e.g. "scoring=3 hazard=2 gateway=2" '
+                             "(a service not named runs once)")
     args = parser.parse_args()
+    try:
+        replicas = launch.parse_replicas(args.replicas)
+    except ValueError as exc:
+        complain("%s." % exc)
+        return 2
     catch_stop_signals()
     error = launch.listen_error(args.host, args.port)
     if error is not None and error.errno == errno.EADDRINUSE:
@@ -144,12 +153,18 @@ def main():
     os.makedirs(log_dir, exist_ok=True)
     _read_models_up_to_date(_database_urls(var_dir))
     env = launch.environment(amqp_uri, _database_urls(var_dir), args.port, host=args.host)
+    on_sqlite = [name for name, count in replicas.items() if count > 1 and
+                 env.get(launch.DATABASE_KEYS.get(name), "").startswith("sqlite")]
+    if on_sqlite:
+        say("note: %s on SQLite with several processes: fine for a look; for real use "
+            "PostgreSQL (%s, docs/operations.md)." % (
+                ", ".join(on_sqlite), ", ".join(launch.DATABASE_KEYS[n] for n in on_sqlite)))
     env["AUTH_SECRET"] = os.environ.get("AUTH_SECRET") or _kept_secret(var_dir)
     env.setdefault("EVIDENCE_DIR", os.path.join(var_dir, "blobs"))
     platform = launch.Platform(env, args.port, log_dir)
     try:
-        say("starting hazard, checklist, scoring, notify and the gateway ...")
-        platform.start()
+        say("starting %s ..." % _what_starts(replicas))
+        platform.start(replicas=replicas)
         accounts = []
         if not args.no_demo:
             say("loading the demo data (the first start only: four months of history, "
@@ -175,6 +190,12 @@ def main():
         ignore_stop_signals()      # whatever happened, nothing may interrupt the clean-up
         platform.stop()
         say("stopped.")
+
+
+def _what_starts(replicas):
+    names = [name if replicas.get(name, 1) == 1 else "%s (%d processes)" % (name, replicas[name])
+             for name in launch.SERVICES]
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _welcome(platform, host, log_dir, var_dir, accounts):

@@ -128,6 +128,17 @@ ROUTES = {
                                          "1.5 s: 503 (with the same body, `down` naming what "
                                          "is down) when a service, its database or the "
                                          "broker is unavailable"),
+    ("GET", "/health/live"): Operation(
+        "liveness: this gateway process answers", "platform", views.Live,
+        description="200 whenever the process and its event loop answer; nothing else is "
+                    "asked (a Kubernetes liveness probe)"),
+    ("GET", "/health/ready"): Operation(
+        "readiness: this gateway can serve requests", "platform", views.Ready,
+        extra_errors=(503,), description="503 (`down` naming it) when the broker every call "
+                                         "goes over is unavailable; backend services that "
+                                         "are down are listed in `degraded` with a 200, as "
+                                         "their routes answer 503 on their own (a Kubernetes "
+                                         "readiness probe)"),
     ("GET", "/metrics"): Operation(
         "Prometheus metrics of the gateway", "platform", {"text/plain": {"type": "string"}}),
     ("GET", "/openapi.json"): Operation(
@@ -663,6 +674,9 @@ ROUTES = {
 }
 
 # @http routes that are not operations of the API, and why.
+# the health checks answer their own body with a 503, not the error shape
+HEALTH_BODIES = {"/health": views.Health, "/health/ready": views.Ready}
+
 NOT_OPERATIONS = {
     ("GET", "/"): "the web pages (routes_web.py): HTML, JavaScript and CSS, not the API",
     ("GET", "/app"): "the web pages",
@@ -751,8 +765,8 @@ def _operation(converter, method, werkzeug_path, function_name, operation, publi
     for status in sorted(_error_statuses(method, werkzeug_path, operation, public, roles)):
         responses[str(status)] = {"description": ERROR_MEANINGS[status],
                                   "content": {JSON: {"schema": "Error"}}}
-    if "503" in responses and werkzeug_path == "/health":
-        responses["503"]["content"] = {JSON: {"schema": views.Health}}
+    if "503" in responses and werkzeug_path in HEALTH_BODIES:
+        responses["503"]["content"] = {JSON: {"schema": HEALTH_BODIES[werkzeug_path]}}
     if "503" in responses:
         responses["503"]["headers"] = {"Retry-After": {
             "description": "seconds to wait before trying again",

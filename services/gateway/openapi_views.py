@@ -123,6 +123,19 @@ class Health(Schema):
                        "is unavailable\""})
 
 
+class Live(Schema):
+    status = _one_of(("live",))
+
+
+class Ready(Schema):
+    status = _one_of(("ready", "unready"))
+    down = fields.List(fields.String(), metadata={
+        "description": "when unready: what this gateway needs and cannot reach (the broker)"})
+    degraded = fields.List(fields.String(), metadata={
+        "description": "when ready: backend services that are down (their routes answer "
+                       "503; /health says more)"})
+
+
 # --- accounts -------------------------------------------------------------------------
 
 class Principal(Schema):

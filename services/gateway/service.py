@@ -54,17 +54,47 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes,
     @http("GET", "/health")
     @endpoint("health", public=True)
     def health(self, request):
+        services, broker_down, down = self._dependencies()
+        answer = {"status": "degraded" if down else "ok", "services": services,
+                  "broker": {"status": "unavailable" if broker_down else "ok"}}
+        if down:
+            answer["down"] = down
+        return (503 if down else 200), answer
+
+    @http("GET", "/health/live")
+    @endpoint("health.live", public=True)
+    def health_live(self, request):
+        """Liveness: this process is up and its event loop answers. Nothing
+        else is asked, so an outage elsewhere never gets it restarted."""
+        return 200, {"status": "live"}
+
+    @http("GET", "/health/ready")
+    @endpoint("health.ready", public=True)
+    def health_ready(self, request):
+        """Readiness: what this gateway needs to serve any request answers —
+        the broker every call goes over. A backend service that is down is
+        named under `degraded` but leaves the gateway ready: its routes answer
+        503 on their own, and taking every gateway out of the load balancer
+        for it would turn a partial outage into a total one (that service's
+        own readiness is its pods' probe)."""
+        services, broker_down, down = self._dependencies()
+        if broker_down:
+            return 503, {"status": "unready", "down": down}
+        answer = {"status": "ready"}
+        if down:
+            answer["degraded"] = down
+        return 200, answer
+
+    def _dependencies(self):
+        """(each service's health answer, whether the broker is down, what
+        is down in words), every service asked at once."""
         asked = {name: eventlet.spawn(self._health_of, name) for name in SERVICES}
         services = {name: answer.wait() for name, answer in asked.items()}
         broker_down = any(s.get("reason") == BROKER_UNAVAILABLE for s in services.values())
         down = (["the message broker"] if broker_down else []) + [
             s["reason"].split(";")[0] for s in services.values()
             if s["status"] != "ok" and not broker_down]
-        answer = {"status": "degraded" if down else "ok", "services": services,
-                  "broker": {"status": "unavailable" if broker_down else "ok"}}
-        if down:
-            answer["down"] = down
-        return (503 if down else 200), answer
+        return services, broker_down, down
 
     def _health_of(self, name):
         try:

@@ -22,7 +22,7 @@ def run(stream_platform):
     platform.revive()
     pids = platform.pids()
     cut = outage(platform, HAZARDS, platform.rabbit.stop_app, platform.rabbit.start_app,
-                 OUTAGE_SECONDS, while_down=lambda: timed_health(platform, after=1.0))
+                 OUTAGE_SECONDS, while_down=lambda: _while_down(platform))
     healthy_after = _wait_healthy(platform, timeout=60)
     if healthy_after is None:           # not serving again: count what there is, and fail
         cut.stream.stop()
@@ -32,7 +32,7 @@ def run(stream_platform):
     counted = settle(platform, cut.stream, cut.tap)
     during = cut.during()
     first_201 = cut.first_201_after()
-    health, health_seconds = cut.measured
+    health, health_seconds, live, ready = cut.measured
     report("broker stopped %ds" % OUTAGE_SECONDS, counted,
            answers_during_outage=statuses(during),
            health_during_outage="%s in %.2fs" % (health.status_code, health_seconds),
@@ -41,7 +41,16 @@ def run(stream_platform):
            first_201_after_return="%.1fs" % first_201 if first_201 is not None else "never")
     return SimpleNamespace(platform=platform, pids=pids, stream=cut.stream, counted=counted,
                            during=during, healthy_after=healthy_after, first_201_after=first_201,
-                           health=health, health_seconds=health_seconds)
+                           health=health, health_seconds=health_seconds, live=live,
+                           ready=ready)
+
+
+def _while_down(platform):
+    """/health as timed_health measures it, then /health/live and /health/ready."""
+    health, seconds = timed_health(platform, after=1.0)
+    live = requests.get(platform.base_url + "/health/live", timeout=30)
+    ready = requests.get(platform.base_url + "/health/ready", timeout=30)
+    return health, seconds, live, ready
 
 
 def test_every_service_survives_and_serves_again_within_seconds(run):
@@ -69,6 +78,13 @@ def test_health_answers_within_two_seconds_that_the_broker_is_down(run):
     answer = run.health.json()
     assert answer["status"] == "degraded" and answer["broker"] == {"status": "unavailable"}
     assert answer["down"] == ["the message broker"]
+
+
+def test_without_the_broker_the_gateway_is_live_but_not_ready(run):
+    # an orchestrator keeps the gateway running (live) and sends it no traffic (unready)
+    assert (run.live.status_code, run.live.json()) == (200, {"status": "live"})
+    assert run.ready.status_code == 503
+    assert run.ready.json() == {"status": "unready", "down": ["the message broker"]}
 
 
 def test_nothing_answered_201_is_lost_or_doubled(run):
