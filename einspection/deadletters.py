@@ -34,7 +34,7 @@ from .consumer import kept_properties
 from .contract import isoformat, utcnow
 
 # The services' consumers (services/*: CONSUMER); each has <prefix>.<name>.dead-letter.
-CONSUMERS = ("hazard", "scoring", "notify")
+CONSUMERS = ("hazard", "scoring", "notify", "enforcement")
 
 # Headers that describe one stay in a dead-letter queue, dropped on re-drive;
 # x-original-routing-key, x-original-queue and x-dead-letter-count stay.

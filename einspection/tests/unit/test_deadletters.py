@@ -33,14 +33,16 @@ def test_every_filter_given_must_match():
 def test_queues_are_named_by_consumer_or_in_full():
     assert dead_letter_queues("einspection") == ["einspection.hazard.dead-letter",
                                                  "einspection.scoring.dead-letter",
-                                                 "einspection.notify.dead-letter"]
+                                                 "einspection.notify.dead-letter",
+                                                 "einspection.enforcement.dead-letter"]
     assert dead_letter_queues("p", ["scoring", "other.dead-letter"]) == [
         "p.scoring.dead-letter", "other.dead-letter"]
 
 
 def test_the_consumers_are_the_services_own():
     from einspection.deadletters import CONSUMERS
+    from services.enforcement.facts import CONSUMER as ENFORCEMENT
     from services.hazard.commands import CONSUMER as HAZARD
     from services.notify.model import CONSUMER as NOTIFY
     from services.scoring.projection import CONSUMER as SCORING
-    assert set(CONSUMERS) == {HAZARD, NOTIFY, SCORING}
+    assert set(CONSUMERS) == {HAZARD, NOTIFY, SCORING, ENFORCEMENT}
