@@ -201,6 +201,27 @@ def test_an_officers_inbox_shows_unread_first_and_marking_one_read_is_the_read_r
     assert int(shown["unread_before"].split()[0]) == now["unread"] + 1
 
 
+def test_the_authoritys_inbox_holds_the_major_hazard_and_marking_it_read_is_the_receipt(
+        platform, daily, screenshots):
+    inspector = account(daily["api"], "authority_inspector")
+
+    def authority_notice():
+        inbox = created(inspector.get("/api/v1/notices", params={
+            "recipient": "authority", "unread": "true", "kind": "major_hazard", "size": 200}),
+            200)["items"]
+        return [n for n in inbox if n["enterprise_id"] == daily["enterprise"]]
+    [notice] = wait_until(authority_notice, timeout=30, message="the major hazard's notice")
+    shown = run_flow("daily_inbox", base_url=platform.base_url, username=inspector.username,
+                     password=inspector.password, recipient="authority",
+                     notice_id=notice["notice_id"],
+                     screenshots={"inbox": shot(screenshots, platform, "inbox-authority")})
+    assert shown["inboxes"] == ["account:" + inspector.username, "authority"]
+    assert shown["width"] <= PHONE_WIDTH, shown["too_wide"]
+    read = created(inspector.get("/api/v1/notices/" + notice["notice_id"]), 200)
+    assert read["read_by"] == inspector.username and read["read_at"]
+    assert inspector.username in shown["receipt"]
+
+
 def test_a_hazard_found_seconds_ago_is_rectified_with_the_forms_own_time_and_shown_in_full(
         platform, daily):
     """The rectify form's "done at" used to be a minute back, to the minute:
