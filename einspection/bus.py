@@ -4,7 +4,9 @@ each consumer's durable queue, and its dead-letter queue.
 Routing key = CloudEvents type, so an integrator binds `einspection.hazard.#`
 to get every hazard event, or `#` to get everything.
 """
+import logging
 import os
+import re
 import time
 
 import amqp.exceptions
@@ -13,6 +15,12 @@ from kombu import Connection, Exchange, Queue
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
 DEFAULT_EXCHANGE = "einspection.events"
+DEFAULT_QUEUE_PREFIX = "einspection"
+DEFAULT_STREAM_MAX_AGE = "30D"
+DEFAULT_STREAM_MAX_BYTES = 20 * 1024 ** 3
+MAX_SEGMENT_BYTES = 500 * 1000 * 1000       # RabbitMQ's default segment size
+
+log = logging.getLogger(__name__)
 
 
 def amqp_uri(config=None):
@@ -71,3 +79,67 @@ def events_amqp_uri(config=None):
     """The broker the event bus lives on; the same as AMQP_URI unless set."""
     return ((config or {}).get("EVENTS_AMQP_URI") or os.environ.get("EVENTS_AMQP_URI")
             or amqp_uri(config))
+
+
+# --- the replayable stream ------------------------------------------------------
+# Every event published on the exchange also lands in one RabbitMQ stream,
+# <QUEUE_PREFIX>.stream (bound with `#`), kept for EVENT_STREAM_MAX_AGE or up to
+# EVENT_STREAM_MAX_BYTES, whichever ends first. Its offset is the events' one
+# platform-wide order: a reader resumes at the last offset it handled + 1
+# (docs/events.md, Reading the history). The outbox relays declare it before
+# their first publish, every one with the same arguments.
+
+def _setting(config, key, default):
+    value = (config or {}).get(key)
+    if value in (None, ""):
+        value = os.environ.get(key) or default
+    return value
+
+
+def stream_name(config=None):
+    return _setting(config, "QUEUE_PREFIX", DEFAULT_QUEUE_PREFIX) + ".stream"
+
+
+_MAX_AGE = re.compile(r"^[1-9][0-9]*[YMDhms]$")
+
+
+def stream_arguments(config=None):
+    """The stream's x-arguments from EVENT_STREAM_MAX_AGE (a number and one of
+    Y M D h m s, RabbitMQ's form: "30D") and EVENT_STREAM_MAX_BYTES; a bad
+    value is refused here, naming the setting, not by the broker later.
+    Retention drops whole segments: a segment is a tenth of the limit, at
+    most RabbitMQ's default 500 MB, so the limit is kept to within a tenth."""
+    max_age = str(_setting(config, "EVENT_STREAM_MAX_AGE", DEFAULT_STREAM_MAX_AGE)).strip()
+    if not _MAX_AGE.match(max_age):
+        raise ValueError("EVENT_STREAM_MAX_AGE must be a number and one of Y M D h m s "
+                         "(e.g. 30D), not %r" % max_age)
+    text = str(_setting(config, "EVENT_STREAM_MAX_BYTES", DEFAULT_STREAM_MAX_BYTES)).strip()
+    try:
+        max_bytes = int(text)
+    except ValueError:
+        max_bytes = 0
+    if max_bytes < 1024 * 1024:
+        raise ValueError("EVENT_STREAM_MAX_BYTES must be a whole number of bytes ≥ 1048576, "
+                         "not %r" % text)
+    return {"x-queue-type": "stream", "x-max-age": max_age,
+            "x-max-length-bytes": max_bytes,
+            "x-stream-max-segment-size-bytes": min(MAX_SEGMENT_BYTES, max_bytes // 10)}
+
+
+def declare_stream(connection, exchange_name, name, arguments):
+    """Declare the stream and bind it to the exchange for every key;
+    idempotent. A stream that exists with other arguments (the retention
+    was changed since) keeps its own: the broker refuses to redeclare it,
+    which is logged, and the binding is made all the same — change a live
+    stream's retention with a policy (docs/operations.md)."""
+    channel = connection.channel()
+    try:
+        channel.queue_declare(name, durable=True, auto_delete=False, arguments=arguments)
+    except amqp.exceptions.PreconditionFailed as exc:
+        log.warning("event stream %s exists with other arguments than %s (%s); "
+                    "it keeps them", name, arguments, exc)
+        channel = connection.channel()          # the broker closed the other one
+    try:
+        channel.queue_bind(name, exchange_name, "#")
+    finally:
+        channel.close()

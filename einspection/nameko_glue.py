@@ -294,7 +294,9 @@ class EventStore(DependencyProvider):
         self.journal_hours = journal.keep_hours(setting(config, "COMMAND_JOURNAL_HOURS"))
         if self.with_relay:
             self.relay = OutboxRelay(self.engine, bus.events_amqp_uri(config),
-                                     bus.exchange_name(config))
+                                     bus.exchange_name(config),
+                                     stream=(bus.stream_name(config),
+                                             bus.stream_arguments(config)))
 
     def start(self):
         if self.relay is not None:

@@ -14,8 +14,11 @@ log = logging.getLogger(__name__)
 
 class OutboxRelay:
     def __init__(self, engine, amqp_uri, exchange_name, batch_size=200,
-                 idle_seconds=1.0, max_backoff=5.0):
+                 idle_seconds=1.0, max_backoff=5.0, stream=None):
         self.engine = engine
+        # (name, arguments) of the replayable stream every event also lands
+        # in (bus.declare_stream), declared before the first publish
+        self.stream = stream
         self.amqp_uri = amqp_uri
         self.exchange = bus.events_exchange(exchange_name)
         self.batch_size = batch_size
@@ -33,6 +36,9 @@ class OutboxRelay:
             self._connection.ensure_connection(max_retries=1)
             channel = self._connection.channel()
             self.exchange.bind(channel).declare()
+            if self.stream is not None:
+                name, arguments = self.stream
+                bus.declare_stream(self._connection, self.exchange.name, name, arguments)
             self._producer = self._connection.Producer(channel=channel)
         return self._producer
 
