@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 
+import pika
 import requests
 from kombu import Connection, Exchange, Queue
 
@@ -105,6 +106,38 @@ class EventTap:
             self.consumer.cancel()
         finally:
             self.connection.release()
+
+
+def read_stream(amqp_uri, stream, offset, until_offset=None, until=None, timeout=30.0):
+    """[(offset, routing key, envelope)] from `offset` ("first", a number or a
+    datetime), up to and including `until_offset`, or until `until(events)`."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    try:
+        channel = connection.channel()
+        channel.basic_qos(prefetch_count=200)        # a stream consumer must set one
+        events = []
+
+        def on_message(ch, method, properties, body):
+            events.append((properties.headers["x-stream-offset"], method.routing_key,
+                           json.loads(body)))
+            ch.basic_ack(method.delivery_tag)
+
+        channel.basic_consume(stream, on_message, arguments={"x-stream-offset": offset})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if until_offset is not None and events and events[-1][0] >= until_offset:
+                break
+            if until is not None and until(events):
+                break
+            connection.process_data_events(time_limit=0.2)
+        else:
+            raise AssertionError("the stream %s did not give what was awaited in %ss (%d read)"
+                                 % (stream, timeout, len(events)))
+        if until_offset is not None:
+            events = [event for event in events if event[0] <= until_offset]
+        return events
+    finally:
+        connection.close()
 
 
 class TcpProxy:
