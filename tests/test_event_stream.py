@@ -7,6 +7,7 @@ The session's platform has a stream of its own (its QUEUE_PREFIX, in its own
 vhost), but other tests' events are in it too: the test reads from a timestamp
 taken at its start and compares whole sequences up to an offset it has seen."""
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -101,3 +102,30 @@ def test_bad_retention_settings_are_refused_naming_the_setting():
                          "x-max-length-bytes": 100000000,
                          "x-stream-max-segment-size-bytes": 10000000}
 
+
+
+def test_declaring_the_stream_again_is_harmless_even_with_other_retention(platform, caplog):
+    """Six services' relays declare it, each replica on each (re)connect: the
+    same arguments are a no-op; other ones (a changed setting) keep the
+    stream as it is, logged, and its binding — the events still land in it."""
+    name = "redeclared-%s.stream" % uuid.uuid4().hex[:8]
+    exchange = bus.events_exchange(name + ".events")   # not the platform's: no one else reads it
+    arguments = bus.stream_arguments({})
+    connection = bus.connect(platform.amqp_uri)
+    try:
+        connection.ensure_connection(max_retries=1)
+        channel = connection.channel()
+        exchange.bind(channel).declare()
+        for _ in range(2):
+            bus.declare_stream(connection, exchange.name, name, arguments)
+        bus.declare_stream(connection, exchange.name, name,
+                           dict(arguments, **{"x-max-age": "1D"}))
+        assert "exists with other arguments" in caplog.text
+        bus.publish(connection.Producer(channel=channel), exchange,
+                    "einspection.test.redeclared.v1", '{"id":"r1"}', message_id="r1")
+        seen = read_stream(platform.amqp_uri, name, "first", until=lambda events: events)
+        assert [e["id"] for _, _, e in seen] == ["r1"]
+        channel.queue_delete(name)
+        channel.exchange_delete(exchange.name)
+    finally:
+        connection.release()

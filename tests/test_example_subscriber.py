@@ -12,6 +12,8 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import pika
+
 from . import factories
 from .support import read_stream, wait_until
 
@@ -112,3 +114,26 @@ def test_the_example_subscriber_resumes_after_a_restart_with_exactly_what_it_mis
     offsets = [json.loads(line)["offset"] for line in first.lines + second.lines]
     assert offsets == sorted(set(offsets)), "one increasing sequence across the restart"
 
+
+
+def test_the_example_refuses_what_is_not_a_cloudevent_as_published():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("subscriber", SUBSCRIBER)
+    subscriber = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(subscriber)
+    good = {"specversion": "1.0", "id": "e1", "source": "/einspection/hazard",
+            "type": "einspection.hazard.reported.v1", "time": "2026-12-03T08:00:00Z",
+            "subject": "x", "data": {}}
+
+    def problems(body, content_type="application/cloudevents+json"):
+        return subscriber.envelope_problems(pika.BasicProperties(content_type=content_type),
+                                            json.dumps(body).encode())
+
+    assert problems(good) == []
+    assert problems(good, "application/json")[0].startswith("content type")
+    assert problems(dict(good, specversion="0.3")) == ["specversion '0.3', not 1.0"]
+    assert problems({k: v for k, v in good.items() if k != "data"}) == ["data missing"]
+    assert problems({k: v for k, v in good.items() if k != "source"}) == ["source missing"]
+    assert problems(dict(good, time="yesterday")) == ["time 'yesterday' is not an instant"]
+    assert subscriber.start_offset(41, "next") == 42
+    assert subscriber.start_offset(None, "first") == "first"
