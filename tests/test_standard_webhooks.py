@@ -9,9 +9,8 @@ import json
 import time
 import uuid
 
-from standardwebhooks import Webhook
-from standardwebhooks.webhooks import WebhookVerificationError
 import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from einspection import eventstore
 from einspection.db import make_engine, reading

@@ -7,8 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from standardwebhooks import Webhook
-from standardwebhooks.webhooks import WebhookVerificationError
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from einspection import eventstore
 from einspection.contract import utcnow
