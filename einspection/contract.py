@@ -554,6 +554,21 @@ class WebhookCancelledV1(_Data):
     subscription_id = Id(required=True)
 
 
+class WebhookSecretRotatedV1(_Data):
+    """A subscription's new signing secret; the one it replaces signs too
+    until `overlap_until` (then this one alone)."""
+    subscription_id = Id(required=True)
+    secret = fields.String(required=True)       # private event: the store keeps it to sign
+    overlap_until = Instant(required=True)
+
+
+class WebhookDisabledV1(_Data):
+    """Notify stopped a subscription's deliveries: its receiver answered 410 Gone."""
+    subscription_id = Id(required=True)
+    reason = fields.String(required=True)
+    delivery_id = Id(load_default=None, allow_none=True)    # the delivery answered so
+
+
 class DeliveryScheduledV1(_Data):
     """A notice to send by e-mail, or an event to POST to a webhook subscriber."""
     delivery_id = Id(required=True)
@@ -997,6 +1012,10 @@ EVENT_TYPES = {
                   WebhookSubscribedV1, public=False),
         EventType("WebhookCancelled", "einspection.notify.webhook-cancelled.v1", "notify",
                   WebhookCancelledV1, public=False),
+        EventType("WebhookSecretRotated", "einspection.notify.webhook-secret-rotated.v1",
+                  "notify", WebhookSecretRotatedV1, public=False),
+        EventType("WebhookDisabled", "einspection.notify.webhook-disabled.v1", "notify",
+                  WebhookDisabledV1, public=False),
         EventType("DeliveryScheduled", "einspection.notify.delivery-scheduled.v1", "notify",
                   DeliveryScheduledV1, public=False),
         EventType("DeliveryAttempted", "einspection.notify.delivery-attempted.v1", "notify",

@@ -268,11 +268,13 @@ class SmtpSink:
 class WebhookReceiver:
     """A local HTTP endpoint that records every POST (headers and body) and
     answers with `status` (settable, e.g. 500 for a failing receiver), extra
-    `headers` and `body`. With `tls` (certificate file, key file) it speaks
+    `headers` and `body`; `first`: the statuses of the first POSTs, in order,
+    before `status`. With `tls` (certificate file, key file) it speaks
     HTTPS and records the server name (SNI) each client asked for."""
 
-    def __init__(self, status=204, headers=None, body=b"", tls=None):
+    def __init__(self, status=204, headers=None, body=b"", tls=None, first=()):
         self.status = status
+        self.first = list(first)
         self.headers = dict(headers or {})
         self.body = body
         self.received = []
@@ -283,7 +285,7 @@ class WebhookReceiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.received.append((dict(self.headers), body))
-                self.send_response(receiver.status)
+                self.send_response(receiver.first.pop(0) if receiver.first else receiver.status)
                 for name, value in receiver.headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(receiver.body)))

@@ -528,6 +528,8 @@ REAL_REQUESTS = {
         "path": {"subscription_id": d["webhook"]}},
     ("DELETE", "/api/v1/webhooks/<string:subscription_id>"): lambda api, d: {
         "path": {"subscription_id": _webhook(api)}},
+    ("POST", "/api/v1/webhooks/<string:subscription_id>/secret-rotation"): lambda api, d: {
+        "path": {"subscription_id": _webhook(api)}, "body": {"overlap_hours": 1}},
     ("GET", "/api/v1/webhooks/<string:subscription_id>/deliveries"): lambda api, d: {
         "path": {"subscription_id": d["webhook"]}, "query": {"status": "delivered"}},
     ("POST", "/api/v1/campaigns"): lambda api, d: {"body": CAMPAIGN, "status": 201},

@@ -525,15 +525,28 @@ ROUTES = {
                     "multicast and unspecified addresses (in any notation, or as what the "
                     "host name resolves to) are a 400 naming `url`, and are refused again "
                     "at every try. Deliveries carry only what the subscribing account may "
-                    "read over this API. The secret is shown once."),
+                    "read over this API. The secret (`whsec_` + base64 of 24 to 64 key "
+                    "bytes; generated when left out) is shown once; deliveries are signed by "
+                    "the Standard Webhooks spec (`webhook-id`, `webhook-timestamp`, "
+                    "`webhook-signature`)."),
     ("GET", "/api/v1/webhooks"): Operation(
         "webhook subscriptions", "webhooks", views.WebhookPage, query=notify.WebhookQuery),
     ("GET", "/api/v1/webhooks/<string:subscription_id>"): Operation(
         "one subscription with its delivery counts", "webhooks", views.Webhook,
-        description="`status` is `suspended` once the account that made it is disabled: "
-                    "it then schedules nothing, and its pending deliveries fail."),
+        description="`status` is `suspended` once the account that made it is disabled, "
+                    "`disabled` once its receiver answered 410 Gone (`disabled_reason` says "
+                    "which delivery, when): it then schedules nothing, and its pending "
+                    "deliveries fail."),
     ("DELETE", "/api/v1/webhooks/<string:subscription_id>"): Operation(
         "cancel a subscription", "webhooks", views.Webhook, conflicts=True),
+    ("POST", "/api/v1/webhooks/<string:subscription_id>/secret-rotation"): Operation(
+        "rotate a subscription's signing secret", "webhooks", views.NewWebhook,
+        body=notify.RotateSecret, conflicts=True,
+        description="A new secret (the body's `secret`, or generated), shown this once. "
+                    "For the overlap (`overlap_hours`, by default 24) every delivery carries "
+                    "two `v1,` signatures in `webhook-signature`, the new secret's and the "
+                    "old one's; after it the new one's only. A cancelled subscription is a "
+                    "409; another account's is a 404."),
     ("GET", "/api/v1/webhooks/<string:subscription_id>/deliveries"): Operation(
         "a subscription's deliveries, newest first", "webhooks", views.DeliveryPage,
         query=notify.DeliveriesQuery),

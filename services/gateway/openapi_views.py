@@ -1000,14 +1000,22 @@ class Webhook(Schema):
     description = _text()
     subscribed_at = _instant()
     cancelled_at = _instant(nullable=True)
-    # suspended: the account that made it was disabled; it schedules and sends nothing
-    status = _one_of(("active", "suspended", "cancelled"))
+    # suspended: the account that made it was disabled; disabled: its receiver
+    # answered 410 Gone. Either way it schedules and sends nothing.
+    status = _one_of(("active", "suspended", "disabled", "cancelled"))
     suspended_at = _instant(nullable=True)
+    disabled_at = _instant(nullable=True)
+    disabled_reason = _maybe_text(metadata={
+        "description": "why it was disabled (the 410 Gone, which delivery, when)"})
+    secret_rotated_at = _instant(nullable=True)
+    # until when the secret replaced by the last rotation signs too
+    previous_secret_until = _instant(nullable=True)
     deliveries = fields.Nested(DeliveryCounts, required=True)
 
 
 class NewWebhook(Webhook):
-    secret = _text(metadata={"description": "signs every delivery; shown this once"})
+    secret = _text(metadata={"description": "signs every delivery (whsec_ + base64 of the "
+                                            "key bytes, Standard Webhooks); shown this once"})
 
 
 WebhookPage = _page_of(Webhook, "WebhookPage")

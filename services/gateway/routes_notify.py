@@ -100,6 +100,12 @@ class NotifyRoutes:
     def cancel_webhook(self, request, subscription_id):
         return 200, call(self.notify.cancel_webhook, subscription_id, **self._acting(request))
 
+    @http("POST", "/api/v1/webhooks/<string:subscription_id>/secret-rotation")
+    @endpoint("webhooks.rotate_secret", roles=INTEGRATION)
+    def rotate_webhook_secret(self, request, subscription_id):
+        return 200, call(self.notify.rotate_webhook_secret, subscription_id, read_json(request),
+                         **self._acting(request))
+
     @http("GET", "/api/v1/webhooks/<string:subscription_id>/deliveries")
     @endpoint("webhooks.deliveries", roles=INTEGRATION)
     def webhook_deliveries(self, request, subscription_id):

@@ -1,8 +1,9 @@
 """The ways out: e-mail over SMTP and signed webhook POSTs.
 
 Each send either returns or raises SendFailed, saying whether trying again
-could help. A delivery keeps its id across retries, and that id travels
-with it (Message-ID, X-Einspection-Delivery), so a receiver can recognise
+could help (and, for a 410 Gone, that the receiver wants no more). A
+delivery keeps its id across retries, and that id travels with it
+(Message-ID; a webhook's `webhook-id`), so a receiver can recognise
 the one case no sender can rule out: a crash after the receiver accepted
 and before the sender recorded it.
 
@@ -12,10 +13,14 @@ URL's host in the Host header, the TLS SNI and the certificate check.
 Redirects are not followed (a 3xx is a failed try). A failure says what
 happened in general terms (HTTP status, the kind of network error), never
 what the receiver answered."""
+import base64
+import binascii
 import functools
 import hashlib
 import hmac
 import http.client
+import math
+import secrets
 import smtplib
 import socket
 import ssl
@@ -32,12 +37,23 @@ from . import addresses
 SIGNATURE_HEADER = "X-Einspection-Signature"
 DELIVERY_HEADER = "X-Einspection-Delivery"
 ATTEMPT_HEADER = "X-Einspection-Attempt"
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURES_HEADER = "webhook-signature"
+
+SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 32                    # what the server generates
+SECRET_SIZES = (24, 64)              # what a caller's secret may decode to (the spec's range)
 
 
 class SendFailed(Exception):
-    def __init__(self, reason, permanent=False):
+    """`permanent`: trying again cannot help; `gone`: the receiver answered
+    410 Gone, asking for no more deliveries at all."""
+
+    def __init__(self, reason, permanent=False, gone=False):
         super().__init__(reason)
-        self.permanent = permanent
+        self.permanent = permanent or gone
+        self.gone = gone
 
 
 @dataclass(frozen=True)
@@ -87,9 +103,56 @@ def send_email(settings, delivery_id, to, subject, body):
 
 
 def signature(secret, body):
-    """HMAC-SHA256 over the exact body bytes, as 'sha256=<hex>'."""
+    """The older header's: HMAC-SHA256 over the exact body bytes with the
+    secret's text as the key, as 'sha256=<hex>'."""
     digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
     return "sha256=" + digest
+
+
+def new_secret():
+    """A signing secret: whsec_ + base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
+
+
+def secret_problem(text):
+    """Why `text` is not a Standard Webhooks secret (None: it is one)."""
+    if not text.startswith(SECRET_PREFIX):
+        return "must start with %s (whsec_ + base64 of the key bytes)" % SECRET_PREFIX
+    try:
+        key = base64.b64decode(text[len(SECRET_PREFIX):], validate=True)
+    except (binascii.Error, ValueError):
+        return "must be whsec_ followed by base64 (A-Z a-z 0-9 + /, = padding)"
+    if not SECRET_SIZES[0] <= len(key) <= SECRET_SIZES[1]:
+        return "the key must be %d to %d bytes (it is %d)" % (SECRET_SIZES + (len(key),))
+    return None
+
+
+def secret_key(secret):
+    """The key bytes of a secret. A subscription made before secrets were
+    whsec_ keeps its text as the key (whsec_ + base64 of that text is the
+    same secret for a Standard Webhooks library)."""
+    if secret.startswith(SECRET_PREFIX):
+        return base64.b64decode(secret[len(SECRET_PREFIX):])
+    return secret.encode("utf-8")
+
+
+def standard_signature(secret, msg_id, timestamp, body):
+    """`v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>`; `body` bytes."""
+    signed = b"%s.%d.%s" % (msg_id.encode("utf-8"), timestamp, body)
+    digest = hmac.new(secret_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def webhook_headers(signing_secrets, body, delivery_id, attempt, now):
+    """The headers of one try. `signing_secrets`: the newest first."""
+    timestamp = math.floor(now.timestamp())
+    return {"Content-Type": "application/cloudevents+json; charset=utf-8",
+            "User-Agent": "einspection-notify/1",
+            ID_HEADER: delivery_id, TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURES_HEADER: " ".join(standard_signature(secret, delivery_id, timestamp, body)
+                                        for secret in signing_secrets),
+            SIGNATURE_HEADER: signature(signing_secrets[0], body),
+            DELIVERY_HEADER: delivery_id, ATTEMPT_HEADER: str(attempt)}
 
 
 @functools.lru_cache(maxsize=1)
@@ -122,8 +185,12 @@ class PinnedConnection(http.client.HTTPConnection):
         self.sock = self.tls.wrap_socket(sock, server_hostname=self.host) if self.tls else sock
 
 
-def post_webhook(url, secret, body_text, delivery_id, attempt, timeout=10.0,
-                 rule=addresses.Rule(), tls=None):
+def post_webhook(url, signing_secrets, body_text, delivery_id, attempt, timeout=10.0,
+                 rule=addresses.Rule(), tls=None, now=None):
+    """POST the body signed with each of `signing_secrets` (a list, the
+    newest first; or one secret)."""
+    if isinstance(signing_secrets, str):
+        signing_secrets = [signing_secrets]
     try:
         target, checked = rule.destination(url)
     except addresses.Refused as exc:
@@ -131,10 +198,7 @@ def post_webhook(url, secret, body_text, delivery_id, attempt, timeout=10.0,
     except addresses.Unresolved as exc:
         raise SendFailed("POST %s: %s" % (url, exc)) from None
     body = body_text.encode("utf-8")
-    headers = {"Content-Type": "application/cloudevents+json; charset=utf-8",
-               "User-Agent": "einspection-notify/1",
-               SIGNATURE_HEADER: signature(secret, body),
-               DELIVERY_HEADER: delivery_id, ATTEMPT_HEADER: str(attempt)}
+    headers = webhook_headers(signing_secrets, body, delivery_id, attempt, now or utcnow())
     connection = PinnedConnection(target, checked, timeout, tls or default_tls())
     try:
         connection.request("POST", target.path, body=body, headers=headers)
@@ -143,5 +207,7 @@ def post_webhook(url, secret, body_text, delivery_id, attempt, timeout=10.0,
         raise SendFailed("POST %s: %s" % (url, type(exc).__name__)) from None
     finally:
         connection.close()
+    if status == 410:
+        raise SendFailed("POST %s: HTTP 410 Gone" % url, gone=True)
     if not 200 <= status < 300:
         raise SendFailed("POST %s: HTTP %d" % (url, status))

@@ -9,15 +9,15 @@ never both record the same attempt."""
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from prometheus_client import Counter
 from sqlalchemy import and_, bindparam, or_, select, update
 
-from einspection.contract import new_event, utcnow
+from einspection.contract import isoformat, new_event, utcnow
 from einspection.errors import ConcurrencyConflict
 
-from . import addresses, channels, model
+from . import addresses, channels, model, policy
 from .model import deliveries, disabled_accounts, notices, subscriptions
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ CLAIM = (update(deliveries).where(deliveries.c.delivery_id == bindparam("id"), _
          .values(lease_until=bindparam("until")))
 CLAIMED = (select(deliveries, notices.c.title, notices.c.body.label("notice_body"),
                   subscriptions.c.url, subscriptions.c.secret, subscriptions.c.cancelled_at,
+                  subscriptions.c.previous_secret, subscriptions.c.previous_secret_until,
+                  subscriptions.c.disabled_at, subscriptions.c.disabled_reason,
                   subscriptions.c.owner, disabled_accounts.c.disabled_at.label("suspended_at"))
            .outerjoin(notices, notices.c.notice_id == deliveries.c.notice_id)
            .outerjoin(subscriptions, and_(deliveries.c.channel == "webhook",
@@ -77,8 +79,19 @@ def claim_due(engine, settings, now):
         return conn.execute(CLAIMED, {"ids": claimed}).all()
 
 
-def send(settings, delivery):
+def signing_secrets(delivery, now):
+    """The subscription's secret, and the one it replaced while the overlap lasts."""
+    until = delivery.previous_secret_until
+    if until is not None and until.tzinfo is None:          # SQLite keeps no offset
+        until = until.replace(tzinfo=timezone.utc)
+    if delivery.previous_secret and until is not None and now < until:
+        return [delivery.secret, delivery.previous_secret]
+    return [delivery.secret]
+
+
+def send(settings, delivery, now=None):
     """Raises channels.SendFailed; returns when the receiver accepted."""
+    now = now or utcnow()
     attempt = delivery.attempts + 1
     if delivery.channel == "email":
         if settings.smtp is None:
@@ -91,9 +104,12 @@ def send(settings, delivery):
         if delivery.suspended_at is not None:
             raise channels.SendFailed("the subscription is suspended: the account %s that made "
                                       "it was disabled" % delivery.owner, permanent=True)
-        channels.post_webhook(delivery.url, delivery.secret, delivery.payload,
+        if delivery.disabled_at is not None:
+            raise channels.SendFailed("the subscription is disabled: %s"
+                                      % delivery.disabled_reason, permanent=True)
+        channels.post_webhook(delivery.url, signing_secrets(delivery, now), delivery.payload,
                               delivery.delivery_id, attempt, settings.webhook_timeout,
-                              settings.webhook_addresses)
+                              settings.webhook_addresses, now=now)
 
 
 def record_attempt(engine, settings, delivery, failure, now):
@@ -116,8 +132,25 @@ def record_attempt(engine, settings, delivery, failure, now):
     except ConcurrencyConflict:
         log.warning("attempt %d of delivery %s was already recorded", attempt,
                     delivery.delivery_id)
+    if failure is not None and getattr(failure, "gone", False):
+        disable(engine, delivery, "the receiver answered 410 Gone to delivery %s at %s"
+                % (delivery.delivery_id, isoformat(now)), now)
     ATTEMPTS.labels(delivery.channel, outcome).inc()
     return outcome
+
+
+def disable(engine, delivery, reason, now):
+    """A 410 Gone: the subscription is disabled, once (of two deliveries
+    answered so at once, the second finds it done or loses the race)."""
+    for _ in range(3):
+        try:
+            with engine.begin() as conn:
+                if policy.disable_subscription(conn, delivery.target, reason,
+                                               delivery.delivery_id, now):
+                    log.warning("webhook subscription %s disabled: %s", delivery.target, reason)
+            return
+        except ConcurrencyConflict:
+            continue
 
 
 def run_once(engine, settings, clock=utcnow):
@@ -130,7 +163,7 @@ def run_once(engine, settings, clock=utcnow):
     def attempt(delivery):
         failure = None
         try:
-            send(settings, delivery)
+            send(settings, delivery, clock())
         except channels.SendFailed as exc:
             failure = exc
         except Exception as exc:          # a bug must not hold the delivery until the lease ends

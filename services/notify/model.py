@@ -97,6 +97,13 @@ subscriptions = Table(
     Column("enterprises", Text),                     # JSON list, or NULL: all
     Column("subscribed_at", DateTime(timezone=True), nullable=False),
     Column("cancelled_at", DateTime(timezone=True)),
+    # secret rotation: the secret replaced, which signs too until previous_secret_until
+    Column("previous_secret", String(200)),
+    Column("previous_secret_until", DateTime(timezone=True)),
+    Column("secret_rotated_at", DateTime(timezone=True)),
+    # the receiver answered 410 Gone: nothing more is scheduled or sent
+    Column("disabled_at", DateTime(timezone=True)),
+    Column("disabled_reason", Text),
 )
 
 deliveries = Table(
@@ -154,6 +161,17 @@ def project(conn, event):
         conn.execute(update(subscriptions)
                      .where(subscriptions.c.subscription_id == data["subscription_id"])
                      .values(cancelled_at=event.time))
+    elif event.name == "WebhookSecretRotated":
+        # SET reads the row as it was: the secret replaced becomes the previous one
+        conn.execute(update(subscriptions)
+                     .where(subscriptions.c.subscription_id == data["subscription_id"])
+                     .values(previous_secret=subscriptions.c.secret, secret=data["secret"],
+                             previous_secret_until=data["overlap_until"],
+                             secret_rotated_at=event.time))
+    elif event.name == "WebhookDisabled":
+        conn.execute(update(subscriptions)
+                     .where(subscriptions.c.subscription_id == data["subscription_id"])
+                     .values(disabled_at=event.time, disabled_reason=data["reason"]))
     elif event.name == "DeliveryScheduled":
         conn.execute(deliveries.insert().values(
             delivery_id=data["delivery_id"], channel=data["channel"], target=data["target"],

@@ -34,9 +34,9 @@ and recipient (its id is derived from both), one delivery per notice and
 address or per event and subscriber; the inbox makes a redelivered event a
 no-op. All of it is recorded in the transaction of the event's receipt."""
 import json
-import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -44,9 +44,9 @@ from einspection import auth, eventstore, paging
 from einspection.consumer import topic_matches
 from einspection import scope as tenancy
 from einspection.contract import UNIVERSAL, EVENT_TYPES, Event, isoformat, new_event, utcnow
-from einspection.errors import InvalidCommand, NotFound
+from einspection.errors import Conflict, InvalidCommand, NotFound
 
-from . import addresses, model, schemas, templates
+from . import addresses, channels, model, schemas, templates
 from .model import (CONSUMER, deliveries, directory, disabled_accounts, notices, publications,
                     subscriptions)
 
@@ -59,6 +59,7 @@ RECIPIENT_KINDS = ("enterprise", "grid", "account")
 class Settings:
     default_language: str = "zh"
     email_enabled: bool = False
+    secret_overlap_hours: float = 24.0     # a rotated secret's predecessor signs too this long
 
 
 def derived_id(*parts):
@@ -317,11 +318,13 @@ def schedule(conn, cause, channel, target, **what):
     model.record(conn, "delivery-" + delivery_id, 0, [scheduled])
 
 
-# Neither cancelled nor suspended (its owner's account disabled).
+# Neither cancelled, nor disabled (its receiver answered 410), nor suspended
+# (its owner's account disabled).
 ACTIVE_SUBSCRIPTIONS = (select(subscriptions.c.subscription_id, subscriptions.c.event_types,
                                subscriptions.c.enterprises, subscriptions.c.owner,
                                subscriptions.c.owner_role)
                         .where(subscriptions.c.cancelled_at.is_(None),
+                               subscriptions.c.disabled_at.is_(None),
                                subscriptions.c.owner.not_in(select(disabled_accounts.c.username)))
                         .order_by(subscriptions.c.subscription_id))
 
@@ -420,7 +423,7 @@ def subscribe(conn, command, owner, scope=None):
     `owner`: the principal (a dict) subscribing; `scope`: the enterprises it
     may see. Both are recorded: what it receives is what they let it read."""
     subscription_id = str(uuid.uuid4())
-    secret = command.get("secret") or secrets.token_urlsafe(32)
+    secret = command.get("secret") or channels.new_secret()
     model.record(conn, "webhook-" + subscription_id, 0, [new_event("WebhookSubscribed", {
         "subscription_id": subscription_id, "url": command["url"],
         "event_types": command["event_types"], "secret": secret,
@@ -430,6 +433,40 @@ def subscribe(conn, command, owner, scope=None):
     view = subscription_view(conn, subscription_id)
     view["secret"] = secret            # shown once: the subscriber verifies signatures with it
     return view
+
+
+def rotate_secret(conn, subscription_id, command, actor, settings=Settings(), now=None):
+    """A new signing secret (the command's, or a generated one); the one it
+    replaces signs too for the overlap, so receivers can switch without
+    missing a delivery. Answers the subscription with the new `secret`."""
+    view = subscription_view(conn, subscription_id)
+    if view["cancelled_at"] is not None:
+        raise Conflict("the subscription is cancelled", {"status": view["status"]})
+    secret = command.get("secret") or channels.new_secret()
+    hours = command.get("overlap_hours")
+    hours = settings.secret_overlap_hours if hours is None else hours
+    now = now or utcnow()
+    stream = "webhook-" + subscription_id
+    model.record(conn, stream, eventstore.stream_version(conn, stream), [new_event(
+        "WebhookSecretRotated", {"subscription_id": subscription_id, "secret": secret,
+                                 "overlap_until": now + timedelta(hours=hours)},
+        actor=actor, time=now)])
+    view = subscription_view(conn, subscription_id)
+    view["secret"] = secret            # shown once, as when subscribing
+    return view
+
+
+def disable_subscription(conn, subscription_id, reason, delivery_id=None, now=None):
+    """Notify's own decision (a 410 Gone): no more deliveries. Once."""
+    row = conn.execute(select(subscriptions.c.disabled_at).where(
+        subscriptions.c.subscription_id == subscription_id)).first()
+    if row is None or row.disabled_at is not None:
+        return False
+    stream = "webhook-" + subscription_id
+    model.record(conn, stream, eventstore.stream_version(conn, stream), [new_event(
+        "WebhookDisabled", {"subscription_id": subscription_id, "reason": reason,
+                            "delivery_id": delivery_id}, actor="notify", time=now)])
+    return True
 
 
 def cancel_subscription(conn, subscription_id, actor):
@@ -631,7 +668,8 @@ def recipient_view(conn, recipient, settings):
             "changed_at": _iso(row.changed_at)}
 
 
-SUBSCRIPTION = (select(subscriptions, disabled_accounts.c.disabled_at)
+SUBSCRIPTION = (select(subscriptions,
+                       disabled_accounts.c.disabled_at.label("account_disabled_at"))
                 .outerjoin(disabled_accounts,
                            disabled_accounts.c.username == subscriptions.c.owner))
 
@@ -648,9 +686,13 @@ def subscription_view(conn, subscription_id):
     return {"subscription_id": row.subscription_id, "url": row.url, "owner": row.owner,
             "event_types": json.loads(row.event_types), "description": row.description,
             "subscribed_at": _iso(row.subscribed_at), "cancelled_at": _iso(row.cancelled_at),
-            "suspended_at": _iso(row.disabled_at),
+            "suspended_at": _iso(row.account_disabled_at),
+            "disabled_at": _iso(row.disabled_at), "disabled_reason": row.disabled_reason,
+            "secret_rotated_at": _iso(row.secret_rotated_at),
+            "previous_secret_until": _iso(row.previous_secret_until),
             "status": ("cancelled" if row.cancelled_at is not None
-                       else "suspended" if row.disabled_at is not None else "active"),
+                       else "disabled" if row.disabled_at is not None
+                       else "suspended" if row.account_disabled_at is not None else "active"),
             "deliveries": {s: counts.get(s, 0) for s in ("pending", "delivered", "failed")}}
 
 

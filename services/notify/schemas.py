@@ -3,6 +3,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from einspection import paging
 from einspection.contract import AUDIENCES, LANGUAGES
 
+from .channels import secret_problem
+
 
 class _Command(Schema):
     class Meta:
@@ -33,13 +35,34 @@ class RecipientSettings(_Command):
     emails = fields.List(fields.Email(), load_default=list, validate=validate.Length(max=20))
 
 
+def _standard_secret(text):
+    problem = secret_problem(text)
+    if problem:
+        raise ValidationError(problem)
+
+
+def _secret_field():
+    return fields.String(load_default=None, validate=_standard_secret, metadata={
+        "description": "a Standard Webhooks secret, whsec_ + base64 of 24 to 64 key bytes; "
+                       "left out, the server generates one (32 bytes)",
+        "example": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
+
+
 class Subscribe(_Command):
     url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False,
                      validate=validate.Length(max=2000))
     event_types = fields.List(fields.String(validate=validate.Length(min=1, max=128)),
                               required=True, validate=validate.Length(min=1, max=50))
-    secret = fields.String(load_default=None, validate=validate.Length(min=16, max=200))
+    secret = _secret_field()
     description = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class RotateSecret(_Command):
+    secret = _secret_field()
+    overlap_hours = fields.Float(load_default=None, validate=validate.Range(min=0, max=168),
+                                 metadata={"description": "how long the secret replaced signs "
+                                           "too (0 to 168; left out: the deployment's "
+                                           "NOTIFY_WEBHOOK_SECRET_OVERLAP_HOURS, 24)"})
 
 
 NOTICE_KINDS = ("grade", "monthly", "major_hazard", "overdue", "publication", "listed",

@@ -8,7 +8,7 @@ from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc,
 from . import addresses, dispatch, model, policy
 from .channels import SmtpSettings
 from .schemas import (DeliveriesQuery, InboxQuery, Publish, PublicationQuery, ReadNotice,
-                      RecipientSettings, Subscribe, WebhookQuery)
+                      RecipientSettings, RotateSecret, Subscribe, WebhookQuery)
 
 DISPATCH_SECONDS = float(os.environ.get("NOTIFY_DISPATCH_SECONDS") or 1)
 
@@ -42,7 +42,9 @@ def delivery_settings():
 
 DELIVERY = delivery_settings()
 POLICY = policy.Settings(default_language=_env("NOTIFY_DEFAULT_LANGUAGE", "zh"),
-                         email_enabled=DELIVERY.smtp is not None)
+                         email_enabled=DELIVERY.smtp is not None,
+                         secret_overlap_hours=float(
+                             _env("NOTIFY_WEBHOOK_SECRET_OVERLAP_HOURS", 24)))
 
 
 class NotifyService(HealthCheck):
@@ -111,6 +113,19 @@ class NotifyService(HealthCheck):
             lambda conn, checked: policy.subscribe(conn, checked, acting.account.to_dict(),
                                                    acting.scope),
             prepare=lambda: policy.check_subscription(command, WEBHOOK_ADDRESSES))
+
+    @rpc
+    def rotate_webhook_secret(self, subscription_id, payload, acting):
+        """A new signing secret; a repeat answers the first answer, the new
+        secret too (as subscribing does)."""
+        acting = Acting.from_dict(acting)
+        command = load_command(RotateSecret, payload)
+
+        def execute(conn):
+            self._subscription(conn, subscription_id, acting.account.to_dict())
+            return policy.rotate_secret(conn, subscription_id, command, acting.actor, POLICY)
+        return self.store.command(acting, "rotate_webhook_secret",
+                                  [subscription_id, payload]).run(execute)
 
     @rpc
     def cancel_webhook(self, subscription_id, acting):
