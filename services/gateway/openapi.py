@@ -13,11 +13,9 @@ from dataclasses import dataclass
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import fields
 from nameko.web.handlers import HttpRequestHandler
 
-from einspection import auth
-from einspection.contract import InstantOrDay
+from einspection import auth, schemadoc
 from services.checklist import schemas as checklist
 from services.enforcement import schemas as enforcement
 from services.hazard import blobs
@@ -789,21 +787,6 @@ def _operation(converter, method, werkzeug_path, function_name, operation, publi
     return document
 
 
-def _decimal_bounds_as_numbers(converter, field, ret, **kwargs):
-    """apispec writes a Range on an as-string Decimal as text ("0.00"); a bound is a number."""
-    if isinstance(field, fields.Decimal):
-        return {key: float(ret[key]) for key in ("minimum", "maximum") if key in ret}
-    return {}
-
-
-def _instant_or_day(converter, field, ret, **kwargs):
-    """An InstantOrDay takes a date-time or a date: a string of either pattern."""
-    if isinstance(field, InstantOrDay):
-        ret.pop("format", None)
-        return {"pattern": r"^\d{4}-\d{2}-\d{2}($|T)"}
-    return {}
-
-
 def build(service_class):
     """The OpenAPI document (a dict) of `service_class`'s documented routes."""
     plugin = MarshmallowPlugin()
@@ -817,8 +800,7 @@ def build(service_class):
                              "default 50) and `sort` (a key, `-` in front for descending) and "
                              "answer {items, page, size, total, pages, sort}."},
         security=[{"bearerAuth": []}])
-    plugin.converter.add_attribute_function(_decimal_bounds_as_numbers)
-    plugin.converter.add_attribute_function(_instant_or_day)
+    schemadoc.add_conversions(plugin.converter)
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", schema=views.Error)
     declared = http_routes(service_class)
