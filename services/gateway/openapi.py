@@ -143,6 +143,13 @@ ROUTES = {
         "this document", "platform", {JSON: {"type": "object"}}),
     ("GET", "/docs"): Operation(
         "the interactive documentation page", "platform", {"text/html": {"type": "string"}}),
+    ("GET", "/asyncapi.json"): Operation(
+        "the AsyncAPI 3.0 document of the event stream", "platform", {JSON: {"type": "object"}},
+        description="The exchange, a channel per routing key (= event type), the CloudEvents "
+                    "envelope and each event's `data` schema (docs/events.md)."),
+    ("GET", "/docs/events"): Operation(
+        "the event stream's documentation page (reads /asyncapi.json)", "platform",
+        {"text/html": {"type": "string"}}),
 
     # --- accounts ------------------------------------------------------------------------
     ("POST", "/api/v1/auth/token"): Operation(
@@ -730,7 +737,7 @@ def _error_statuses(method, werkzeug_path, operation, public, roles):
         statuses.add(401)
         if set(roles) != set(auth.ROLES):
             statuses.add(403)
-    if werkzeug_path in ("/openapi.json", "/docs", "/metrics"):
+    if werkzeug_path in ("/openapi.json", "/docs", "/asyncapi.json", "/docs/events", "/metrics"):
         statuses = set()           # the gateway answers these alone
     return statuses | set(operation.extra_errors)
 
