@@ -4,6 +4,7 @@
 publishes — an integrator's own queue receives a hazard, its rectification,
 an inspection, a grade and a notice, and each message matches its message in
 the document: routing key, AMQP properties, envelope and data."""
+import html
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ import pytest
 import requests
 
 from einspection import asyncapi, contract
+from services.gateway import messages
 
 from . import factories, fixtures
 from .support import EventTap
@@ -167,3 +169,25 @@ def test_published_messages_match_their_messages_in_the_document(platform, api):
             described["bindings"]["amqp"]["contentEncoding"]
         assert message.properties["message_id"] == envelope["id"]
         assert not message.headers and "headers" not in described
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium package")
+def test_the_events_page_lists_every_channel_without_the_internet(platform, tmp_path):
+    """/docs/events in headless Chromium that can resolve no host but this
+    one: its script reads /asyncapi.json and lists every routing key."""
+    document = requests.get(platform.base_url + "/asyncapi.json", timeout=30).json()
+    dom = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--user-data-dir=" + str(tmp_path / "profile"),
+         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+         "--virtual-time-budget=10000", "--dump-dom", platform.base_url + "/docs/events"],
+        capture_output=True, text=True, timeout=120).stdout
+    assert dom.count('class="op"') == len(document["channels"])
+    for channel in document["channels"].values():
+        assert '<span class="path">%s</span>' % html.escape(channel["address"]) in dom
+    for language in messages.LANGUAGES:                     # the page's "loading" is gone
+        assert messages.catalogue(language)["docs.events_loading"] not in html.unescape(dom)
+    assert messages.catalogue("zh")["docs.events_broker"].split("：")[0] in dom
