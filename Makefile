@@ -21,7 +21,16 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-venv: $(VENV)/.installed
+# the official AsyncAPI parser for tests/test_asyncapi.py (npm @asyncapi/parser, locked),
+# where node and npm are installed (without them that test is skipped)
+ASYNCAPI_PARSER := tools/asyncapi/node_modules/.package-lock.json
+
+$(ASYNCAPI_PARSER): tools/asyncapi/package-lock.json
+	if command -v npm >/dev/null; then \
+	  cd tools/asyncapi && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error; \
+	else echo "note: no npm: tests/test_asyncapi.py skips the AsyncAPI parser check" >&2; fi
+
+venv: $(VENV)/.installed $(ASYNCAPI_PARSER)
 
 ## run: the six services (the gateway among them) on http://localhost:$(PORT), SQLite under ./var, demo data
 ## (HOST=0.0.0.0: listen on every interface, QR codes carry this machine's address;

@@ -19,7 +19,8 @@ READY = {"/app/enterprise.html": "#ledger-rows tr[data-hazard-id]",
          "/app/positions.html": "#positions-list table",
          "/app/password.html": "#f-new_password",
          "/app/login.html": "#login-form",
-         "/docs": "details.op"}
+         "/docs": "details.op",
+         "/docs/events": "details.op"}
 
 
 def log_out(page, base_url):

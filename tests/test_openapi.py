@@ -367,6 +367,8 @@ REAL_REQUESTS = {
     ("GET", "/metrics"): lambda api, d: {},
     ("GET", "/openapi.json"): lambda api, d: {},
     ("GET", "/docs"): lambda api, d: {},
+    ("GET", "/asyncapi.json"): lambda api, d: {},
+    ("GET", "/docs/events"): lambda api, d: {},
     ("POST", "/api/v1/enterprises"): lambda api, d: {
         "body": factories.enterprise(), "status": 201},
     ("GET", "/api/v1/enterprises"): lambda api, d: {

@@ -293,6 +293,8 @@ PUBLIC = {("GET", "/health"), ("GET", "/health/live"), ("GET", "/health/ready"),
           # the web pages' HTML, JS and CSS: no data in them (tests/test_web.py)
           ("GET", "/"), ("GET", "/app"), ("GET", "/app/"), ("GET", "/app/<path:filename>"),
           ("GET", "/openapi.json"), ("GET", "/docs"),
+          # the event stream's AsyncAPI document and its page: the contract, no tenant's data
+          ("GET", "/asyncapi.json"), ("GET", "/docs/events"),
           # the deployment's time zone, for the pages' days: a setting, no tenant's data
           ("GET", "/app/deployment.json"),
           # the pages' words (web/messages/): text of the pages, no tenant's data

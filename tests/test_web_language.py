@@ -55,7 +55,7 @@ def shot(screenshots, platform, name):
 def test_each_page_fits_a_phone_as_the_role_that_uses_it(platform, shop, screenshots):
     manager, inspector, admin = shop["manager"], shop["inspector"], shop["admin"]
     visits = [
-        {"paths": ["/app/login.html", "/docs"]},
+        {"paths": ["/app/login.html", "/docs", "/docs/events"]},
         {"username": manager.username, "password": manager.password,
          "paths": ["/app/enterprise.html", "/app/positions.html", "/app/accounts.html",
                    "/app/password.html"]},

@@ -13,11 +13,9 @@ from dataclasses import dataclass
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import fields
 from nameko.web.handlers import HttpRequestHandler
 
-from einspection import auth
-from einspection.contract import InstantOrDay
+from einspection import auth, schemadoc
 from services.checklist import schemas as checklist
 from services.enforcement import schemas as enforcement
 from services.hazard import blobs
@@ -145,6 +143,13 @@ ROUTES = {
         "this document", "platform", {JSON: {"type": "object"}}),
     ("GET", "/docs"): Operation(
         "the interactive documentation page", "platform", {"text/html": {"type": "string"}}),
+    ("GET", "/asyncapi.json"): Operation(
+        "the AsyncAPI 3.0 document of the event stream", "platform", {JSON: {"type": "object"}},
+        description="The exchange, a channel per routing key (= event type), the CloudEvents "
+                    "envelope and each event's `data` schema (docs/events.md)."),
+    ("GET", "/docs/events"): Operation(
+        "the event stream's documentation page (reads /asyncapi.json)", "platform",
+        {"text/html": {"type": "string"}}),
 
     # --- accounts ------------------------------------------------------------------------
     ("POST", "/api/v1/auth/token"): Operation(
@@ -745,7 +750,7 @@ def _error_statuses(method, werkzeug_path, operation, public, roles):
         statuses.add(401)
         if set(roles) != set(auth.ROLES):
             statuses.add(403)
-    if werkzeug_path in ("/openapi.json", "/docs", "/metrics"):
+    if werkzeug_path in ("/openapi.json", "/docs", "/asyncapi.json", "/docs/events", "/metrics"):
         statuses = set()           # the gateway answers these alone
     return statuses | set(operation.extra_errors)
 
@@ -802,21 +807,6 @@ def _operation(converter, method, werkzeug_path, function_name, operation, publi
     return document
 
 
-def _decimal_bounds_as_numbers(converter, field, ret, **kwargs):
-    """apispec writes a Range on an as-string Decimal as text ("0.00"); a bound is a number."""
-    if isinstance(field, fields.Decimal):
-        return {key: float(ret[key]) for key in ("minimum", "maximum") if key in ret}
-    return {}
-
-
-def _instant_or_day(converter, field, ret, **kwargs):
-    """An InstantOrDay takes a date-time or a date: a string of either pattern."""
-    if isinstance(field, InstantOrDay):
-        ret.pop("format", None)
-        return {"pattern": r"^\d{4}-\d{2}-\d{2}($|T)"}
-    return {}
-
-
 def build(service_class):
     """The OpenAPI document (a dict) of `service_class`'s documented routes."""
     plugin = MarshmallowPlugin()
@@ -830,8 +820,7 @@ def build(service_class):
                              "default 50) and `sort` (a key, `-` in front for descending) and "
                              "answer {items, page, size, total, pages, sort}."},
         security=[{"bearerAuth": []}])
-    plugin.converter.add_attribute_function(_decimal_bounds_as_numbers)
-    plugin.converter.add_attribute_function(_instant_or_day)
+    schemadoc.add_conversions(plugin.converter)
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", schema=views.Error)
     declared = http_routes(service_class)

@@ -11,9 +11,10 @@ import pytest
 from services.gateway import messages
 
 WEB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web")
-# the API docs page is served from services/gateway/ (routes_docs.py), its script from web/
-DOCS_PAGE = os.path.join(os.pardir, "docs.html")
-SOURCES = sorted(name for name in os.listdir(WEB) if name.endswith((".js", ".html"))) + [DOCS_PAGE]
+# the API and event docs pages are served from services/gateway/ (routes_docs.py), their
+# scripts from web/
+DOCS_PAGES = [os.path.join(os.pardir, "docs.html"), os.path.join(os.pardir, "events.html")]
+SOURCES = sorted(name for name in os.listdir(WEB) if name.endswith((".js", ".html"))) + DOCS_PAGES
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 KEY_IN_JS = re.compile(r"""\bt\(\s*["']([\w.-]+)["']\s*[,)]""")
