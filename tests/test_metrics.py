@@ -191,3 +191,28 @@ def test_the_alerts_query_only_metrics_that_exist(scraped):
         rules = file.read()
     queried = set(re.findall(r"\b((?:einspection|gateway)_[a-z0-9_]+)", rules))
     assert queried and not queried - exported, queried - exported
+
+
+def test_consumer_lag_is_the_queue_length_the_broker_reports(broker):
+    # what einspection_consumer_messages_ready says: the broker's count of
+    # ready messages, read by a passive declare on a channel of its own
+    import kombu
+    from einspection import metrics
+    from einspection.nameko_glue import EventSubscription
+    subscription = EventSubscription("lag-probe", ["einspection.#"])
+    subscription.queue_name = "lag-probe.test"
+    with kombu.Connection(broker) as connection:
+        channel = connection.channel()
+        queue = kombu.Queue(subscription.queue_name, channel=channel, auto_delete=False)
+        queue.declare()
+        producer = connection.Producer(channel=channel)
+        for number in range(3):
+            producer.publish({"n": number}, routing_key=subscription.queue_name,
+                             exchange="", confirm=False)
+        lag_channel = connection.channel()
+        wait_until(lambda: subscription._read_lag(lag_channel) or metrics.CONSUMER_READY.labels(
+            "lag-probe")._value.get() == 3, message="3 messages ready")
+        assert metrics.CONSUMER_CONSUMERS.labels("lag-probe")._value.get() == 0
+        queue.delete()
+        subscription._read_lag(lag_channel)        # the queue is gone: the gauge stays, no error
+        assert metrics.CONSUMER_READY.labels("lag-probe")._value.get() == 3
