@@ -75,3 +75,23 @@ def test_the_outbox_collector_reads_each_store_and_says_which_failed():
     assert families["einspection_outbox_scrape_success"] == {"good": 1, "bad": 0}
     collector.remove("bad", away)
     assert {s.labels["service"] for s in collector.collect()[2].samples} == {"good"}
+
+
+def test_a_hanging_database_costs_the_scrape_its_outbox_figures_only(monkeypatch):
+    import eventlet
+    from einspection.nameko_glue import EventStore
+
+    class Hanging:
+        def connect(self):
+            eventlet.sleep(30)
+
+    store = EventStore("PROBE_DATABASE_URL", "sqlite://")
+    store.engine = Hanging()
+    monkeypatch.setattr(EventStore, "OUTBOX_SCRAPE_SECONDS", 0.2)
+    collector = metrics.OutboxCollector()
+    collector.add("probe", store._outbox_backlog)
+    began = time.monotonic()
+    families = {family.name: [s.value for s in family.samples] for family in collector.collect()}
+    assert time.monotonic() - began < 2
+    assert families["einspection_outbox_scrape_success"] == [0]
+    assert families["einspection_outbox_backlog"] == []
