@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 # processes per service, e.g. REPLICAS="scoring=3 hazard=2 notify=2 gateway=2" (others: 1)
 REPLICAS ?=
 
-.PHONY: venv run test chaos unit replay bench admin clean
+.PHONY: venv promtool run test chaos unit replay bench admin clean
 
 # The QR sheet's labels are printed in this font (Debian's fonts-wqy-zenhei): Chinese
 # position names need one; installed here where it is missing and apt-get may.
@@ -32,6 +32,14 @@ $(ASYNCAPI_PARSER): tools/asyncapi/package-lock.json
 
 venv: $(VENV)/.installed $(ASYNCAPI_PARSER)
 
+# The metrics tests run promtool (Debian's prometheus package) on every endpoint's output,
+# on the alert rules and on their unit test; installed where it is missing and apt-get may
+# (else those tests are skipped, saying why).
+promtool:
+	command -v promtool >/dev/null || apt-get install -y --no-install-recommends prometheus \
+	  || (apt-get update && apt-get install -y --no-install-recommends prometheus) \
+	  || echo "warning: install Debian's prometheus package for promtool (metrics tests skip)" >&2
+
 ## run: the six services (the gateway among them) on http://localhost:$(PORT), SQLite under ./var, demo data
 ## (HOST=0.0.0.0: listen on every interface, QR codes carry this machine's address;
 ## REPLICAS="scoring=3 gateway=2": that many processes of those services, the others one)
@@ -40,7 +48,7 @@ run: venv
 
 ## test: unit, integration and end-to-end tests on the real broker, SQLite and PostgreSQL,
 ## in TEST_SHARDS (3) pytest processes side by side (tools/test_shards.py)
-test: venv
+test: venv promtool
 	$(PY) -m tools.test_shards
 
 ## chaos: the fault tests (broker and database outages, kill -9, SIGTERM, poison messages,

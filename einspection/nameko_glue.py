@@ -37,7 +37,7 @@ from werkzeug.routing import Map
 from werkzeug.wrappers import Request
 
 from . import bus, consumer, errors, eventstore, journal, metrics
-from .contract import ContractError
+from .contract import EVENT_TYPES, ContractError
 from .db import make_engine, reading, unavailability
 from .relay import OutboxRelay
 
@@ -134,17 +134,67 @@ class _Rpc(Rpc):
             raise IncorrectSignature(str(exc)) from None
 
 
+def _timed_rpc(method):
+    """The RPC method, its time in einspection_rpc_server_seconds{method} and
+    what it raised in einspection_rpc_server_errors_total{method, kind}."""
+    name = method.__name__
+    seconds = metrics.RPC_SERVER_SECONDS.labels(name)
+
+    @functools.wraps(method)
+    def timed(self, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return method(self, *args, **kwargs)
+        except errors.ServiceUnavailable:
+            metrics.RPC_SERVER_ERRORS.labels(name, "unavailable").inc()
+            raise
+        except errors.DomainError:
+            metrics.RPC_SERVER_ERRORS.labels(name, "domain").inc()
+            raise
+        except Exception:
+            metrics.RPC_SERVER_ERRORS.labels(name, "error").inc()
+            raise
+        finally:
+            seconds.observe(time.perf_counter() - started)
+    return timed
+
+
 def rpc(method):
     """A service's RPC method. A domain error is the caller's mistake, logged
     as expected rather than as a failure of the service."""
-    return _Rpc.decorator(expected_exceptions=errors.DomainError)(_naming_outages(method))
+    return _Rpc.decorator(expected_exceptions=errors.DomainError)(
+        _timed_rpc(_naming_outages(method)))
+
+
+class _Timer(Timer):
+    """nameko's Timer whose runs are measured: einspection_timer_last_run_timestamp_seconds,
+    _interval_seconds, _failures_total and _run_seconds, labelled with the method's name."""
+
+    def setup(self):
+        super().setup()
+        metrics.set_up_timer(self.method_name, self.interval)
+
+
+def _timed_run(method):
+    name = method.__name__
+
+    @functools.wraps(method)
+    def timed(self, *args, **kwargs):
+        started, failed = time.perf_counter(), True
+        try:
+            result = method(self, *args, **kwargs)
+            failed = False
+            return result
+        finally:
+            metrics.timer_ran(name, started, failed)
+    return timed
 
 
 def timer(interval):
     """A service's timer (nameko's), whose database outage is one log line a tick."""
     def decorate(method):
-        return Timer.decorator(interval=interval, expected_exceptions=errors.DomainError)(
-            _naming_outages(method))
+        return _Timer.decorator(interval=interval, expected_exceptions=errors.DomainError)(
+            _timed_run(_naming_outages(method)))
     return decorate
 
 
@@ -297,6 +347,20 @@ class EventStore(DependencyProvider):
                                      bus.exchange_name(config),
                                      stream=(bus.stream_name(config),
                                              bus.stream_arguments(config)))
+            metrics.OUTBOX.add(self.container.service_name, self._outbox_backlog)
+
+    OUTBOX_SCRAPE_SECONDS = 3
+
+    def _outbox_backlog(self):
+        """For the metrics scrape (einspection.metrics.OutboxCollector): at most
+        OUTBOX_SCRAPE_SECONDS, so a database that hangs costs the scrape its
+        outbox figures (einspection_outbox_scrape_success 0), not all of them."""
+        try:
+            with eventlet.Timeout(self.OUTBOX_SCRAPE_SECONDS):
+                with reading(self.engine) as conn:
+                    return eventstore.outbox_backlog(conn)
+        except eventlet.Timeout:
+            raise TimeoutError("no answer in %ss" % self.OUTBOX_SCRAPE_SECONDS) from None
 
     def start(self):
         if self.relay is not None:
@@ -328,6 +392,7 @@ class EventStore(DependencyProvider):
             # killed mid-connection keeps the process from exiting.
             with eventlet.Timeout(10, False):
                 self._relay_thread.wait()
+            metrics.OUTBOX.remove(self.container.service_name, self._outbox_backlog)
         if self.engine is not None:
             self.engine.dispose()
 
@@ -343,6 +408,8 @@ class EventSubscription(Entrypoint):
     gets each valid Event. The message is acked after the method returned
     (its transaction committed); a transient failure requeues it; anything
     else goes to the dead-letter queue with the reason."""
+
+    LAG_CHECK_SECONDS = 5       # how often the queue's length is read (a passive declare)
 
     def __init__(self, consumer_name, binding_keys, **kwargs):
         self.consumer_name = consumer_name
@@ -362,6 +429,12 @@ class EventSubscription(Entrypoint):
         self.exchange = bus.events_exchange(bus.exchange_name(config))
         self.prefetch = int(setting(config, "max_workers", None) or
                             config.get("max_workers", 10) or 10)
+        # its counters start at 0 for every event type it takes: an alert on
+        # their increase fires at the first dead letter, not only at the second
+        for kind in EVENT_TYPES.values():
+            if any(consumer.topic_matches(key, kind.type) for key in self.binding_keys):
+                metrics.DEAD_LETTERED.labels(self.consumer_name, kind.name)
+        metrics.DEAD_LETTERED.labels(self.consumer_name, metrics.UNDECODABLE)
 
     def start(self):
         self.container.spawn_managed_thread(self._consume_forever,
@@ -382,10 +455,15 @@ class EventSubscription(Entrypoint):
                     queue = bus.declare_consumer(channel, self.exchange, self.queue_name,
                                                  self.binding_keys)
                     channel.basic_qos(0, self.prefetch, False)
+                    lag_channel = connection.channel()
+                    lag_checked = 0.0
                     with connection.Consumer(queues=[queue], channel=channel, on_message=self._on_message,
                                              no_ack=False):
                         backoff = 0.2
                         while not self._stopping:
+                            if time.monotonic() - lag_checked >= self.LAG_CHECK_SECONDS:
+                                lag_checked = time.monotonic()
+                                self._read_lag(lag_channel)
                             try:
                                 connection.drain_events(timeout=1)
                             except TimeoutError:
@@ -407,23 +485,45 @@ class EventSubscription(Entrypoint):
                 eventlet.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
+    def _read_lag(self, channel):
+        """The consumer's lag: messages ready in its queue (delivered to no
+        replica yet), from a passive declare on a channel of its own (a
+        failed declare closes only that channel). Every LAG_CHECK_SECONDS,
+        between deliveries: the broker's count, not a database query."""
+        try:
+            _name, ready, consumers = channel.queue_declare(queue=self.queue_name, passive=True)
+        except Exception as exc:         # the connection's trouble shows on the consumer
+            log.debug("subscription %s: could not read its length: %s", self.queue_name, exc)
+            return
+        metrics.CONSUMER_READY.labels(self.consumer_name).set(ready)
+        metrics.CONSUMER_CONSUMERS.labels(self.consumer_name).set(consumers)
+        metrics.CONSUMER_LAG_CHECKED.labels(self.consumer_name).set_to_current_time()
+
+    def _count(self, event_name, outcome, arrived=None):
+        metrics.CONSUMED.labels(self.consumer_name, event_name, outcome).inc()
+        if outcome == "dead_lettered":
+            metrics.DEAD_LETTERED.labels(self.consumer_name, event_name).inc()
+        if arrived is not None:
+            metrics.HANDLER_SECONDS.labels(self.consumer_name, event_name).observe(
+                time.perf_counter() - arrived)
+
     def _on_message(self, message):
         try:
             event, _body = consumer.decode(message)
         except Exception as exc:
-            self._dead_letter(message, consumer.reason_for(exc))
-            metrics.CONSUMED.labels(self.queue_name, "dead_lettered").inc()
+            parked = self._dead_letter(message, consumer.reason_for(exc))
+            self._count(metrics.UNDECODABLE, "dead_lettered" if parked else "requeued")
             return
         try:
             self._in_flight += 1
             self.container.spawn_worker(self, (event,), {}, context_data={},
-                                        handle_result=partial(self._finish, message,
+                                        handle_result=partial(self._finish, message, event.name,
                                                               time.perf_counter()))
         except ContainerBeingKilled:
             self._in_flight -= 1
             _settle(lambda m: m.requeue(), message, "requeue")
 
-    def _finish(self, message, arrived, worker_ctx, result=None, exc_info=None):
+    def _finish(self, message, event_name, arrived, worker_ctx, result=None, exc_info=None):
         try:
             if exc_info is None:
                 _settle(lambda m: m.ack(), message, "ack")
@@ -435,15 +535,16 @@ class EventSubscription(Entrypoint):
                 _settle(lambda m: m.requeue(), message, "requeue")
                 outcome = "requeued"
             else:
-                self._dead_letter(message, consumer.reason_for(exc_info[1]))
-                outcome = "dead_lettered"
-            metrics.CONSUMED.labels(self.queue_name, outcome).inc()
-            metrics.HANDLER_SECONDS.labels(self.queue_name).observe(time.perf_counter() - arrived)
+                parked = self._dead_letter(message, consumer.reason_for(exc_info[1]))
+                outcome = "dead_lettered" if parked else "requeued"
+            self._count(event_name, outcome, arrived)
         finally:
             self._in_flight -= 1
         return result, exc_info
 
     def _dead_letter(self, message, reason):
+        """Park the message on the dead-letter queue; False if that failed
+        (it is requeued then)."""
         with self._dlq_lock:
             try:
                 if self._dlq_connection is None:
@@ -457,8 +558,9 @@ class EventSubscription(Entrypoint):
                 self._dlq_connection = None
                 log.exception("dead-lettering failed; message stays on %s", self.queue_name)
                 _settle(lambda m: m.requeue(), message, "requeue")
-                return
+                return False
         _settle(lambda m: m.ack(), message, "ack")
+        return True
 
 
 def subscribe(consumer_name, binding_keys):
@@ -564,10 +666,13 @@ class _WsgiApp(nameko_web.WsgiApp):
 
     def __call__(self, environ, start_response):
         request = Request(environ, shallow=True)
+        request.started = time.perf_counter()
+        request.rule = None          # the matched route's template (for metrics), if any
         try:
             if "//" in environ.get("PATH_INFO", ""):
                 raise NotFound()     # an empty path segment: werkzeug would match '//' as '/'
             provider, values = self.url_map.bind_to_environ(environ).match()
+            request.rule = provider.url
             request.path_values = values
             response = provider.handle_request(request)
         except HTTPException as exc:

@@ -8,6 +8,7 @@ import logging
 import threading
 
 from . import bus, eventstore, metrics
+from .contract import BY_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,10 @@ class OutboxRelay:
                     eventstore.mark_published(conn, [row.position for row in rows])
         self.published += len(rows)
         if rows:
-            metrics.OUTBOX_PUBLISHED.inc(len(rows))
-            metrics.RELAY_LAG_SECONDS.set_to_current_time()
+            for row in rows:
+                kind = BY_TYPE.get(row.routing_key)
+                metrics.OUTBOX_PUBLISHED.labels(kind.name if kind else "other").inc()
+            metrics.RELAY_LAST_PUBLISH.set_to_current_time()
         return len(rows)
 
     def _publish(self, rows):

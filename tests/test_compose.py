@@ -404,6 +404,62 @@ def test_service_metrics_are_served_for_a_scraper_in_another_container(services,
         "%s: the metrics port must not be published on the host" % name
 
 
+PROMETHEUS_DIR = os.path.join(ROOT, "deploy", "prometheus")
+
+
+def prometheus_jobs():
+    with open(os.path.join(PROMETHEUS_DIR, "prometheus.yml"), encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    return config, {job["job_name"]: job for job in config["scrape_configs"]}
+
+
+def test_prometheus_runs_with_the_repository_config(services):
+    prometheus = services.get("prometheus")
+    assert prometheus, "no prometheus service"
+    assert prometheus.get("image", "").startswith("prom/prometheus:")
+    mounts = [str(volume) for volume in prometheus.get("volumes") or []]
+    assert any(mount.startswith("./deploy/prometheus:/etc/prometheus") for mount in mounts)
+    assert "--config.file=/etc/prometheus/prometheus.yml" in command_argv(prometheus)
+    config, _jobs = prometheus_jobs()
+    for rule_file in config["rule_files"]:
+        assert os.path.isfile(os.path.join(PROMETHEUS_DIR, rule_file)), rule_file
+    for port in prometheus.get("ports") or []:
+        assert str(port).startswith("127.0.0.1:"), "Prometheus answers on loopback only"
+
+
+@pytest.mark.parametrize("name", [name for name in SERVICE_NAMES if serves_metrics(name)])
+def test_prometheus_scrapes_every_replica_of_each_service(services, name):
+    # replicas share their compose name: DNS discovery finds each one (a
+    # static target would resolve to one of them)
+    _config, jobs = prometheus_jobs()
+    assert name in jobs, "prometheus.yml does not scrape %s" % name
+    job = jobs[name]
+    assert "static_configs" not in job, "%s: a static target scrapes one replica only" % name
+    [discovery] = job["dns_sd_configs"]
+    assert discovery["names"] == [name] and discovery.get("type") == "A"
+    assert discovery["port"] == int(environment(services[name])["METRICS_PORT"])
+
+
+def test_prometheus_scrapes_every_gateway_at_its_http_port(services):
+    _config, jobs = prometheus_jobs()
+    [discovery] = jobs["gateway"]["dns_sd_configs"]
+    assert discovery["names"] == ["gateway"] and discovery.get("type") == "A"
+    address = environment(services["gateway"])["GATEWAY_ADDRESS"]
+    assert discovery["port"] == int(address.rsplit(":", 1)[1])
+    assert jobs["gateway"].get("metrics_path", "/metrics") == "/metrics"
+
+
+def test_grafana_is_provisioned_with_the_dashboard(services):
+    grafana = services.get("grafana")
+    assert grafana and grafana.get("image", "").startswith("grafana/grafana")
+    mounts = [str(volume) for volume in grafana.get("volumes") or []]
+    for mount in mounts:
+        source = mount.split(":")[0]
+        if source.startswith("./"):
+            assert os.path.exists(os.path.join(ROOT, source)), mount
+    assert any(mount.startswith("./deploy/grafana/einspection.json:") for mount in mounts)
+
+
 @pytest.mark.parametrize("name", SERVICE_NAMES)
 def test_service_database(services, name):
     keys = database_keys(name)

@@ -198,12 +198,16 @@ def test_every_process_exports_its_metrics(api, platform):
     scoring = wait_until(lambda: scraped("scoring-0", 'outcome="acked"'))
     assert 'einspection_events_appended_total{event="GradeAssigned"}' in scoring
     assert "einspection_event_handler_seconds_bucket" in scoring
+    assert 'einspection_events_consumed_total{consumer="scoring",event="HazardReported",' \
+        'outcome="acked"}' in scoring
     wait_until(lambda: _counter(scraped("scoring-0", "einspection_outbox_published_total"),
                                 "einspection_outbox_published_total") >= 1)
 
 
 def _counter(text, name):
+    """The sum of a counter's samples (over its labels, e.g. event)."""
+    total = 0.0
     for line in (text or "").splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return 0.0
+        if line.startswith((name + " ", name + "{")):
+            total += float(line.rsplit(None, 1)[1])
+    return total

@@ -32,8 +32,23 @@ RPC_TIMEOUT_SECONDS = 15
 RETRY_AFTER_SECONDS = "5"      # what a 503 tells the client to wait before trying again
 BROKER_UNAVAILABLE = "the message broker is unavailable; retry later"
 
-REQUESTS = Counter("gateway_requests_total", "HTTP requests", ["route", "status"])
-LATENCY = Histogram("gateway_request_seconds", "HTTP request latency", ["route"])
+# route: the API operation's name (e.g. "hazards.create"); for the other routes
+# (web pages, /health, /metrics) their template, never the raw path; "unmatched"
+# for what no route takes. Bounded by the code's routes.
+REQUESTS = Counter("gateway_requests_total", "HTTP requests, by route and status",
+                   ["route", "status"])
+LATENCY = Histogram("gateway_request_seconds", "HTTP request latency, by route", ["route"])
+RPC_SECONDS = Histogram("gateway_rpc_client_seconds",
+                        "Time the gateway waited for an RPC answer, by target service and method",
+                        ["service", "method"])
+RPC_ERRORS = Counter("gateway_rpc_client_errors_total",
+                     "RPCs that did not answer a result: timeout, not_running, broker (could not "
+                     "be sent), remote (the service raised)", ["service", "method", "kind"])
+
+
+def count_request(route, status, started):
+    REQUESTS.labels(route, str(status)).inc()
+    LATENCY.labels(route).observe(time.perf_counter() - started)
 
 
 class HttpError(Exception):
@@ -366,17 +381,27 @@ def call_within(seconds, method, *args, **kwargs):
     answer in time (it may still be done). A service whose database is away
     answers ServiceUnavailable itself, which the endpoint passes on."""
     service = getattr(method, "service_name", "a")
+    labels = (getattr(method, "service_name", "other"), getattr(method, "method_name", "other"))
+    started = time.perf_counter()
     try:
         with eventlet.Timeout(seconds):
             return method(*args, **kwargs)
     except eventlet.Timeout:
+        RPC_ERRORS.labels(*labels, "timeout").inc()
         # a command's answer then says how to find out (with_idempotency_key)
         raise unavailable("the %s service did not answer in %ss" % (service, seconds),
                           nothing_done=False) from None
     except UnknownService:
+        RPC_ERRORS.labels(*labels, "not_running").inc()
         raise unavailable("the %s service is not running; retry later" % service) from None
     except bus.CONNECTION_ERRORS:
+        RPC_ERRORS.labels(*labels, "broker").inc()
         raise unavailable(BROKER_UNAVAILABLE) from None
+    except Exception:
+        RPC_ERRORS.labels(*labels, "remote").inc()
+        raise
+    finally:
+        RPC_SECONDS.labels(*labels).observe(time.perf_counter() - started)
 
 
 def endpoint(route, roles=EVERYONE, public=False):
@@ -435,8 +460,8 @@ def endpoint(route, roles=EVERYONE, public=False):
                 log.exception("unexpected failure in %s", route)
                 response = error_response(500, "internal error; it has been logged")
             response = with_idempotency_key(request, response)
-            REQUESTS.labels(route, str(response.status_code)).inc()
-            LATENCY.labels(route).observe(time.perf_counter() - started)
+            request.metered = True
+            count_request(route, response.status_code, started)
             return response
         wrapper.public, wrapper.roles = public, tuple(roles)    # for the OpenAPI document
         return wrapper

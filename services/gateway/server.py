@@ -16,7 +16,7 @@ from werkzeug.exceptions import MethodNotAllowed
 
 from einspection import nameko_glue
 
-from .http_json import error_response
+from .http_json import count_request, error_response
 
 # The pages load their scripts, styles and images from this origin only and
 # run no inline script (no inline style either: styles come from app.css and
@@ -50,6 +50,8 @@ class GatewayWebServer(nameko_glue.WebServer):
         return error_response(404, "no such path: %s" % self.redact_path(request.path))
 
     def finish(self, request, response):
+        if not getattr(request, "metered", False):      # not an API operation (endpoint)
+            count_request(request.rule or "unmatched", response.status_code, request.started)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response

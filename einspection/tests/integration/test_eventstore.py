@@ -82,3 +82,27 @@ def test_concurrent_writers_one_wins_the_rest_conflict(engine):
         stream = eventstore.load_stream(conn, "s-2")
     assert len(stream) == 1 and stream[0].stream_version == 1
     assert counts(engine) == (1, 1)
+
+
+def test_outbox_backlog_counts_the_unpublished_and_ages_the_oldest(engine):
+    # what the metrics scrape reads (einspection_outbox_backlog, _oldest_unpublished_age_seconds)
+    from datetime import timedelta
+    from sqlalchemy import update
+    from einspection.contract import utcnow
+    with engine.begin() as conn:
+        conn.execute(update(eventstore.outbox).where(eventstore.outbox.c.published_at.is_(None))
+                     .values(published_at=utcnow()))
+        assert eventstore.outbox_backlog(conn) == (0, 0.0)
+        positions = eventstore.append(conn, "s-backlog", 0, activity(2, enterprises=1))
+    with engine.begin() as conn:
+        count, age = eventstore.outbox_backlog(conn)
+        assert count == 2 and 0 <= age < 60
+        conn.execute(update(eventstore.events).where(eventstore.events.c.position == positions[0])
+                     .values(recorded_at=utcnow() - timedelta(hours=1)))
+        count, age = eventstore.outbox_backlog(conn)
+        assert count == 2 and 3590 < age < 3660
+        eventstore.mark_published(conn, positions[:1])
+        count, age = eventstore.outbox_backlog(conn)
+        assert count == 1 and age < 60
+        eventstore.mark_published(conn, positions[1:])
+        assert eventstore.outbox_backlog(conn) == (0, 0.0)
