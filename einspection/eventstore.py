@@ -224,6 +224,16 @@ def unpublished_count(conn):
                         .where(outbox.c.published_at.is_(None))).scalar_one()
 
 
+def unpublished_backlog(conn):
+    """(how many outbox entries await the broker, when the oldest was recorded or None)."""
+    from sqlalchemy import func
+    count, oldest = conn.execute(
+        select(func.count(), func.min(events.c.recorded_at))
+        .select_from(outbox.join(events, events.c.position == outbox.c.position))
+        .where(outbox.c.published_at.is_(None))).one()
+    return count, oldest
+
+
 # --- inbox: what a consumer has processed ------------------------------------------------
 
 def record_received(conn, consumer, event):
