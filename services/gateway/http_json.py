@@ -413,7 +413,13 @@ def endpoint(route, roles=EVERYONE, public=False):
         @functools.wraps(handler)
         def wrapper(self, request, *args, **kwargs):
             started = time.perf_counter()
-            _log_context(request, correlation_id=request_id(request))
+            context = _log_context(request, correlation_id=request_id(request))
+            try:
+                return answer(self, request, started, *args, **kwargs)
+            finally:
+                logs.unbind(context)
+
+        def answer(self, request, started, *args, **kwargs):
             try:
                 if not public:
                     request.principal = authenticated(request)
