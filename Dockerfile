@@ -7,7 +7,10 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONPATH=/app \
-    PYTHONWARNINGS=ignore::DeprecationWarning,ignore::UserWarning
+    PYTHONWARNINGS=ignore::DeprecationWarning,ignore::UserWarning \
+    EVENTLET_TESTS=1
+# EVENTLET_TESTS: only silences eventlet's deprecation notice, nine lines of
+# plain stderr at import, before logging starts (docs/operations.md, Logs)
 
 WORKDIR /app
 

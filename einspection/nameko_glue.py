@@ -36,7 +36,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request
 
-from . import bus, consumer, errors, eventstore, journal, metrics
+from . import bus, consumer, errors, eventstore, journal, logs, metrics
 from .contract import EVENT_TYPES, ContractError
 from .db import make_engine, reading, unavailability
 from .relay import OutboxRelay
@@ -287,6 +287,80 @@ class MetricsServer(DependencyProvider):
         self.stop()
 
 
+class LogContext(DependencyProvider):
+    """Every log line of a worker names what it works for (einspection.logs):
+    an RPC's correlation id and actor (its `acting`, else `actor`, else
+    what the caller's worker sent in the message headers), an event's
+    correlation id, actor and type, a timer's name. Set in the worker's own
+    greenthread, before the method runs; the service's name for every line
+    of the process."""
+
+    def setup(self):
+        logs.set_service_name(self.container.service_name)
+
+    # asked every few seconds by probes and /health: their lines at DEBUG
+    QUIET_RPCS = ("health", "awaiting")
+
+    def worker_setup(self, worker_ctx):
+        worker_ctx.log_token = logs.bind(**context_of(worker_ctx))
+        worker_ctx.log_started = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        """One line per RPC answered and event handled (INFO; timers DEBUG),
+        with its outcome and duration; a failure's own line is nameko's."""
+        entrypoint = worker_ctx.entrypoint
+        ms = round((time.perf_counter() - getattr(worker_ctx, "log_started",
+                                                  time.perf_counter())) * 1000, 1)
+        outcome = "ok" if exc_info is None else type(exc_info[1]).__name__
+        if isinstance(entrypoint, EventSubscription) and worker_ctx.args:
+            log.info("handled %s (%s) in %.1f ms: %s", worker_ctx.args[0].name,
+                     entrypoint.consumer_name, ms, outcome, extra={"duration_ms": ms})
+        elif isinstance(entrypoint, Rpc):
+            level = logging.DEBUG if entrypoint.method_name in self.QUIET_RPCS else logging.INFO
+            log.log(level, "rpc %s in %.1f ms: %s", entrypoint.method_name, ms, outcome,
+                    extra={"duration_ms": ms})
+        elif isinstance(entrypoint, Timer):
+            log.debug("timer %s in %.1f ms: %s", entrypoint.method_name, ms, outcome,
+                      extra={"duration_ms": ms})
+
+    def worker_teardown(self, worker_ctx):
+        token = getattr(worker_ctx, "log_token", None)
+        if token is not None:
+            try:
+                logs.unbind(token)
+            except ValueError:      # set in another context: it dies with its greenthread
+                pass
+
+
+class ContainerOf(DependencyProvider):
+    """The worker's service container (its config, its entrypoints)."""
+
+    def get_dependency(self, worker_ctx):
+        return self.container
+
+
+def context_of(worker_ctx):
+    """The log context of a worker (see LogContext)."""
+    entrypoint, data = worker_ctx.entrypoint, worker_ctx.data or {}
+    kwargs = worker_ctx.kwargs or {}
+    if isinstance(entrypoint, EventSubscription) and worker_ctx.args:
+        event = worker_ctx.args[0]
+        return {"correlation_id": event.correlation_id or event.id, "actor": event.actor,
+                "event_type": event.name, "event_id": event.id}
+    if isinstance(entrypoint, Rpc):
+        acting = kwargs.get("acting")
+        account = acting.get("account") if isinstance(acting, dict) else None
+        actor = (account.get("username") if isinstance(account, dict) else None) or (
+            kwargs.get("actor") if isinstance(kwargs.get("actor"), str) else None)
+        correlation = acting.get("correlation_id") if isinstance(acting, dict) else None
+        return {"rpc": entrypoint.method_name,
+                "correlation_id": correlation or data.get("correlation_id"),
+                "actor": actor or data.get("actor")}
+    if isinstance(entrypoint, Timer):
+        return {"timer": entrypoint.method_name}
+    return {}
+
+
 class StoreHandle:
     """What a worker sees: the service's engine and its relay's doorbell."""
 
@@ -300,6 +374,13 @@ class StoreHandle:
     def connect(self):
         """For reads only."""
         return reading(self.engine)
+
+    def relay_state(self):
+        """None (no relay in this process), "running" or "stopped"."""
+        return None if self._relay is None else self._relay.state()
+
+    def relay_error(self):
+        return None if self._relay is None else self._relay.last_error
 
     def committed(self):
         """Call after a transaction that appended events committed."""
@@ -419,6 +500,7 @@ class EventSubscription(Entrypoint):
         self._in_flight = 0
         self._dlq_lock = Semaphore(1)
         self._dlq_connection = None
+        self.connected = False           # consuming now: for /health
         super().__init__(**kwargs)
 
     def setup(self):
@@ -460,6 +542,7 @@ class EventSubscription(Entrypoint):
                     with connection.Consumer(queues=[queue], channel=channel, on_message=self._on_message,
                                              no_ack=False):
                         backoff = 0.2
+                        self.connected = True
                         while not self._stopping:
                             if time.monotonic() - lag_checked >= self.LAG_CHECK_SECONDS:
                                 lag_checked = time.monotonic()
@@ -478,6 +561,7 @@ class EventSubscription(Entrypoint):
                         while self._in_flight:
                             eventlet.sleep(0.05)
             except Exception as exc:
+                self.connected = False
                 if self._stopping:
                     break
                 log.warning("subscription %s: %s; reconnecting in %.1fs",
@@ -584,11 +668,33 @@ def subscriptions_of(service_class):
 class HealthCheck:
     """Mixed into every service that has a `store`: the gateway's /health asks it."""
 
+    log_context = LogContext()
+    process = ContainerOf()
+
     @rpc
     def health(self):
-        with self.store.connect() as conn:
-            pending = eventstore.unpublished_count(conn)
-        return {"status": "ok", "service": self.name, "outbox_pending": pending}
+        """This process's dependencies, each {"status": ...}: its database
+        (a `SELECT 1`), the broker its event subscriptions consume from, and
+        its outbox relay (running, the backlog and the age of its oldest
+        entry: "stalled" past OUTBOX_STALLED_SECONDS). Status "ok" when all
+        are; else "degraded" with `reason` naming the first that is not."""
+        name = self.name
+        database = _database_health(self.store)
+        outbox = _outbox_health(self.store, database, self.process.config)
+        broker = _broker_health(self.process)
+        answer = {"status": "ok", "service": name, "outbox_pending": outbox.get("pending"),
+                  "dependencies": {"database": database, "broker": broker, "outbox": outbox}}
+        problems = []
+        if database["status"] != "ok":
+            problems.append("the %s service's database is unavailable" % name)
+        if broker["status"] != "ok":
+            problems.append("the %s service's event subscriptions are not connected to the "
+                            "broker" % name)
+        if outbox["status"] not in ("ok", "unknown"):
+            problems.append("the %s service's outbox relay is %s" % (name, outbox["status"]))
+        if problems:
+            answer.update(status="degraded", reason="; ".join(problems))
+        return answer
 
     @rpc
     def awaiting(self, events):
@@ -599,6 +705,62 @@ class HealthCheck:
             for name, binding_keys in subscriptions_of(type(self)):
                 waiting += consumer.awaiting(conn, name, binding_keys, events)
         return waiting
+
+
+DATABASE_CHECK_SECONDS = 1.0
+DEFAULT_OUTBOX_STALLED_SECONDS = 60
+
+
+def _database_health(store):
+    began = time.perf_counter()
+    try:
+        with eventlet.Timeout(DATABASE_CHECK_SECONDS):
+            with store.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+    except eventlet.Timeout:
+        return {"status": "unavailable", "error": "no answer in %ss" % DATABASE_CHECK_SECONDS}
+    except Exception as exc:
+        return {"status": "unavailable", "error": str(exc).splitlines()[0][:200]}
+    return {"status": "ok", "ms": round((time.perf_counter() - began) * 1000, 1)}
+
+
+def _outbox_health(store, database, config):
+    relay = store.relay_state()
+    if relay is None:
+        return {"status": "ok", "relay": "none"}           # a service that publishes nothing
+    answer = {"status": "ok", "relay": relay}
+    if database["status"] != "ok":
+        answer["status"] = "unknown"                         # the database says it: ask later
+        return answer
+    try:
+        with store.connect() as conn:
+            answer["pending"], age = eventstore.outbox_backlog(conn)
+    except Exception as exc:
+        return dict(answer, status="unknown", error=str(exc).splitlines()[0][:200])
+    if answer["pending"]:
+        answer["oldest_seconds"] = round(age, 1)
+    else:
+        age = None
+    stalled_after = float(setting(config, "OUTBOX_STALLED_SECONDS",
+                                  DEFAULT_OUTBOX_STALLED_SECONDS))
+    if relay == "failing":
+        answer["error"] = store.relay_error()
+    if relay == "stopped":
+        answer["status"] = "stopped"
+    elif age is not None and age > stalled_after:
+        answer["status"] = "stalled"
+    return answer
+
+
+def _broker_health(container):
+    subscriptions = {entrypoint.queue_name: entrypoint.connected
+                     for entrypoint in container.entrypoints
+                     if isinstance(entrypoint, EventSubscription)}
+    answer = {"status": "ok" if all(subscriptions.values()) else "unavailable"}
+    if subscriptions:
+        answer["subscriptions"] = {queue: "connected" if up else "disconnected"
+                                   for queue, up in sorted(subscriptions.items())}
+    return answer
 
 
 # --- HTTP: nameko's web server, made fit for a public edge ----------------------------
@@ -621,20 +783,7 @@ class _Server(wsgi.Server):
 
 
 class _Protocol(nameko_web.HttpOnlyProtocol):
-    """eventlet's HTTP protocol whose access-log line carries the path the
-    web server chooses to show (WebServer.path_for_log), not the raw one."""
-
-    def parse_request(self):
-        parsed = super().parse_request()
-        if parsed:
-            self._log_path_as_shown({})
-        return parsed
-
-    def get_environ(self):
-        environ = super().get_environ()
-        # runs after the app answered, before eventlet writes the access log
-        environ["eventlet.posthooks"].append((self._log_path_as_shown, (), {}))
-        return environ
+    """eventlet's HTTP protocol; the access line is _WsgiApp's (eventlet's own is off)."""
 
     def handle_one_response(self):
         """An answer with `Connection: close` closes the connection: eventlet
@@ -654,30 +803,51 @@ class _Protocol(nameko_web.HttpOnlyProtocol):
         self.application = application
         super().handle_one_response()
 
-    def _log_path_as_shown(self, environ):
-        self.requestline = "%s %s %s" % (
-            self.command, self.server.web_server.path_for_log(self.path, environ),
-            self.request_version)
+
+
+access_log = logging.getLogger("einspection.access")
 
 
 class _WsgiApp(nameko_web.WsgiApp):
     """nameko's WSGI app, with what no route takes answered by the web
-    server (`routing_error`) and every answer finished by it (`finish`)."""
+    server (`routing_error`), every answer finished by it (`finish`), and
+    one access line per request at INFO (logger einspection.access): method,
+    the route's template, the path as the log may show it, status, duration,
+    the account and the request id (from the endpoint, when a route ran)."""
 
     def __call__(self, environ, start_response):
+        started = time.perf_counter()
         request = Request(environ, shallow=True)
-        request.started = time.perf_counter()
+        request.started = started
         request.rule = None          # the matched route's template (for metrics), if any
+        route = None
         try:
             if "//" in environ.get("PATH_INFO", ""):
                 raise NotFound()     # an empty path segment: werkzeug would match '//' as '/'
             provider, values = self.url_map.bind_to_environ(environ).match()
-            request.rule = provider.url
+            request.rule = route = provider.url
             request.path_values = values
             response = provider.handle_request(request)
         except HTTPException as exc:
             response = self.server.routing_error(request, exc)
-        return self.server.finish(request, response)(environ, start_response)
+        response = self.server.finish(request, response)
+        self._log_access(request, environ, route, response, started)
+        return response(environ, start_response)
+
+    def _log_access(self, request, environ, route, response, started):
+        path = environ.get("PATH_INFO", "")
+        if environ.get("QUERY_STRING"):
+            path += "?" + environ["QUERY_STRING"]
+        shown = self.server.path_for_log(path, environ)
+        principal = getattr(request, "principal", None)
+        ms = round((time.perf_counter() - started) * 1000, 1)
+        access_log.info("%s %s %s %s %.1f ms", request.method, shown,
+                        environ.get("SERVER_PROTOCOL", "HTTP/1.1"), response.status_code, ms,
+                        extra={"method": request.method, "route": route, "path": shown,
+                               "status": response.status_code, "duration_ms": ms,
+                               "actor": getattr(principal, "username", None),
+                               "request_id": getattr(request, "request_id", None),
+                               "correlation_id": getattr(request, "request_id", None)})
 
 
 class WebServer(nameko_web.WebServer):
@@ -696,7 +866,7 @@ class WebServer(nameko_web.WebServer):
         timeout = idle_timeout_seconds(self.container.config)
         server = _Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug,
                          log=logging.getLogger(nameko_web.__name__), socket_timeout=timeout,
-                         keepalive=timeout)
+                         keepalive=timeout, log_output=False)
         server.web_server = self
         return server
 
@@ -726,5 +896,23 @@ class WebServer(nameko_web.WebServer):
 
 class HttpEntrypoint(HttpRequestHandler):
     """nameko's @http on this module's WebServer; a service subclasses it
-    with its own `server = <its WebServer subclass>()`."""
+    with its own `server = <its WebServer subclass>()`. The worker's context
+    data is `request.context_data` too: what a route puts there (the
+    gateway's request id and account) goes with every RPC it makes, in the
+    message headers (the callee's LogContext reads them)."""
     server = WebServer()
+
+    def handle_request(self, request):
+        request.shallow = False
+        try:
+            context_data = request.context_data = self.server.context_data_from_headers(request)
+            args, kwargs = self.get_entrypoint_parameters(request)
+            self.check_signature(args, kwargs)
+            event = eventlet.event.Event()
+            self.container.spawn_worker(self, args, kwargs, context_data=context_data,
+                                        handle_result=partial(self.handle_result, event))
+            result = event.wait()
+            response = self.response_from_result(result)
+        except Exception as exc:
+            response = self.response_from_exception(exc)
+        return response

@@ -30,6 +30,8 @@ class OutboxRelay:
         self._connection = None
         self._producer = None
         self.published = 0
+        self.running = False            # in its loop: for /health
+        self.last_error = None          # of the last attempt, None when it published
 
     def _ensure_producer(self):
         if self._producer is None:
@@ -87,12 +89,21 @@ class OutboxRelay:
         """Loop until stopped: drain the outbox, then wait for a wake-up or the
         idle interval. Broker or database trouble backs off and retries."""
         backoff = 0.2
+        self.running = True
+        try:
+            self._loop(backoff)
+        finally:
+            self.running = False
+
+    def _loop(self, backoff):
         while not self.stopping.is_set():
             try:
                 while self.publish_pending() and not self.stopping.is_set():
                     pass
                 backoff = 0.2
+                self.last_error = None
             except Exception as exc:
+                self.last_error = str(exc).splitlines()[0][:200] if str(exc) else repr(exc)
                 metrics.OUTBOX_FAILURES.inc()
                 log.warning("outbox relay: %s; retrying in %.1fs", exc, backoff)
                 self.close()
@@ -102,6 +113,12 @@ class OutboxRelay:
             self.wakeup.wait(self.idle_seconds)
             self.wakeup.clear()
         self.close()
+
+    def state(self):
+        """"running", "failing" (running, its last attempt failed) or "stopped"."""
+        if not self.running:
+            return "stopped"
+        return "failing" if self.last_error else "running"
 
     def wake(self):
         self.wakeup.set()

@@ -18,7 +18,7 @@ from prometheus_client import Counter, Histogram
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Response
 
-from einspection import auth, bus, files
+from einspection import auth, bus, files, logs
 from einspection.contract import LANGUAGES, UNSTORABLE_TEXT, ContractError, Id, unstorable
 from einspection.errors import (ConcurrencyConflict, Conflict, DomainError, Forbidden,
                                 InvalidCommand, NotAuthenticated, NotFound, ServiceUnavailable,
@@ -310,8 +310,32 @@ def check_request(request, path_values):
         raise HttpError(400, "invalid request", problems)
 
 
+REQUEST_ID = "X-Request-Id"
+_REQUEST_ID_TEXT = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def request_id(request):
+    """The request's id: the client's (or a proxy's) X-Request-Id when it is
+    1 to 64 of A-Z a-z 0-9 . _ : -, else one made here; the same for the
+    whole request (its log lines, its RPCs, the correlation id of the events
+    it records), and sent back in the answer's X-Request-Id."""
+    if getattr(request, "request_id", None) is None:
+        given = request.headers.get(REQUEST_ID, "")
+        request.request_id = given if _REQUEST_ID_TEXT.fullmatch(given) else str(uuid.uuid4())
+    return request.request_id
+
+
 def correlation_id(request):
-    return request.headers.get("X-Request-Id") or str(uuid.uuid4())
+    return request_id(request)
+
+
+def _log_context(request, **fields):
+    """The log context of the request (einspection.logs), and what goes with
+    its RPCs in their headers (nameko_glue.HttpEntrypoint)."""
+    context_data = getattr(request, "context_data", None)
+    if context_data is not None:
+        context_data.update(fields)
+    return logs.bind(**fields)
 
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -414,9 +438,17 @@ def endpoint(route, roles=EVERYONE, public=False):
         @functools.wraps(handler)
         def wrapper(self, request, *args, **kwargs):
             started = time.perf_counter()
+            context = _log_context(request, correlation_id=request_id(request))
+            try:
+                return answer(self, request, started, *args, **kwargs)
+            finally:
+                logs.unbind(context)
+
+        def answer(self, request, started, *args, **kwargs):
             try:
                 if not public:
                     request.principal = authenticated(request)
+                    _log_context(request, actor=request.principal.username)
                     if (request.principal.must_change_password
                             and route not in PASSWORD_CHANGE_ROUTES):
                         raise Forbidden("change the temporary password first: "
@@ -460,6 +492,7 @@ def endpoint(route, roles=EVERYONE, public=False):
                 log.exception("unexpected failure in %s", route)
                 response = error_response(500, "internal error; it has been logged")
             response = with_idempotency_key(request, response)
+            response.headers.setdefault(REQUEST_ID, request.request_id)
             request.metered = True
             count_request(route, response.status_code, started)
             return response

@@ -99,14 +99,56 @@ class Error(Schema):
 
 # --- health -------------------------------------------------------------------------
 
+class DatabaseHealth(Schema):
+    status = _one_of(("ok", "unavailable"))
+    ms = fields.Float(metadata={"description": "how long its `SELECT 1` took"})
+    error = fields.String(metadata={"description": "when unavailable: the driver's words"})
+
+
+class SubscriptionsBrokerHealth(Schema):
+    status = _one_of(("ok", "unavailable"), metadata={
+        "description": "whether every event subscription of the process consumes from "
+                       "the broker (the RPC that asked came over it)"})
+    subscriptions = fields.Dict(keys=fields.String(), values=_one_of(
+        ("connected", "disconnected")), metadata={"description": "by queue"})
+
+
+class OutboxHealth(Schema):
+    status = _one_of(("ok", "stalled", "stopped", "unknown"), metadata={
+        "description": "stalled: its oldest unpublished event is older than "
+                       "OUTBOX_STALLED_SECONDS (60); stopped: the relay does not run; "
+                       "unknown: the database did not answer"})
+    relay = _one_of(("running", "failing", "stopped", "none"), metadata={
+        "description": "the outbox relay of the process that answered; failing: its last "
+                       "attempt to publish failed (`error`)"})
+    pending = fields.Integer(metadata={"description": "events not yet confirmed by the broker"})
+    oldest_seconds = fields.Float(metadata={
+        "description": "age of the oldest of them, when there is one"})
+    error = fields.String()
+
+
+class Dependencies(Schema):
+    database = fields.Nested(DatabaseHealth, required=True)
+    broker = fields.Nested(SubscriptionsBrokerHealth, required=True)
+    outbox = fields.Nested(OutboxHealth, required=True)
+
+
 class ServiceHealth(Schema):
-    status = _text(metadata={"description": "ok, or unavailable"})
+    status = _one_of(("ok", "degraded", "unavailable"), metadata={
+        "description": "degraded: a dependency is down or stalled; unavailable: the "
+                       "service did not answer"})
     service = fields.String()
-    outbox_pending = fields.Integer(metadata={
-        "description": "events recorded but not yet confirmed by the broker"})
+    outbox_pending = fields.Integer(allow_none=True, metadata={
+        "description": "events recorded but not yet confirmed by the broker (= "
+                       "dependencies.outbox.pending)"})
+    dependencies = fields.Nested(Dependencies, metadata={
+        "description": "what the service needs, each with its status (absent when it did "
+                       "not answer)"})
     reason = fields.String(metadata={
-        "description": "when unavailable, why: its database is away, it did not answer "
-                       "within the check's deadline, it is not running, or the broker is away"})
+        "description": "when not ok, why, each part separated by \"; \": its database is "
+                       "away, its subscriptions are not connected, its outbox relay is "
+                       "stalled, it did not answer within the check's deadline, it is not "
+                       "running, or the broker is away"})
 
 
 class BrokerHealth(Schema):

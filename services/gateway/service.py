@@ -6,7 +6,7 @@ from werkzeug.wrappers import Response
 from einspection import auth
 from einspection.acting import Acting
 from einspection.errors import ServiceUnavailable
-from einspection.nameko_glue import RpcProxy   # (importing it registers the domain errors)
+from einspection.nameko_glue import LogContext, RpcProxy   # (importing it registers the domain errors)
 
 from .http_json import (ANY_ID, AUTHORITY, BROKER_UNAVAILABLE, PASSWORD_CHANGE_TTL_SECONDS,
                         HttpError, auth_secret, call, call_within, command_of, correlation_id,
@@ -50,6 +50,7 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes,
     scoring = RpcProxy("scoring")
     notify = RpcProxy("notify")
     enforcement = RpcProxy("enforcement")
+    log_context = LogContext()
 
     @http("GET", "/health")
     @endpoint("health", public=True)
@@ -92,8 +93,8 @@ class GatewayService(HazardRoutes, ChecklistRoutes, NotifyRoutes, ScoringRoutes,
         services = {name: answer.wait() for name, answer in asked.items()}
         broker_down = any(s.get("reason") == BROKER_UNAVAILABLE for s in services.values())
         down = (["the message broker"] if broker_down else []) + [
-            s["reason"].split(";")[0] for s in services.values()
-            if s["status"] != "ok" and not broker_down]
+            part for s in services.values() if s["status"] != "ok" and not broker_down
+            for part in s["reason"].split("; ") if not part.startswith("retry later")]
         return services, broker_down, down
 
     def _health_of(self, name):
