@@ -219,6 +219,7 @@ def staff_read_only(page, spec):
     # the same page in English, on the top bar's switch
     page.click(".language-switch")
     page.wait_for_selector("html[lang=en] #schedules-list table")
+    page.wait_for_selector("html[lang=en] #rounds-list td.status")     # the rounds load after
     seen["english_titles"] = [page.inner_text("#schedules-title"), page.inner_text("#rounds-title")]
     seen["english_statuses"] = texts(page, "#rounds-list td.status")
     return seen
