@@ -72,6 +72,19 @@ def check_rounds(store, now):
                                  projections.inspections)
 
 
+def self_inspection(api, enterprise_id, rounds_due):
+    """The enterprise's score once its self-inspection indicator counts `rounds_due`
+    rounds (scoring projects them a moment later), and that indicator."""
+    def found():
+        response = api.get("/api/v1/enterprises/%s/score" % enterprise_id)
+        if response.status_code != 200:
+            return None
+        [shown] = [i for i in response.json()["indicators"] if i["key"] == "self_inspection"]
+        return response.json() if shown["detail"].get("rounds_due") == rounds_due else None
+    score = wait_until(found, timeout=30, message="%d rounds in the score" % rounds_due)
+    return score, {i["key"]: i for i in score["indicators"]}["self_inspection"]
+
+
 def test_refusals_name_the_field_and_another_tenants_schedule_is_missing(api):
     enterprise_id = register(api)
     other_id = register(api)
@@ -143,16 +156,7 @@ def test_due_done_missed_once_notice_score_and_replay(api, platform):
     assert [r["schedule_id"] for r in created(staff.get("/api/v1/me/work"), 200)[
         "rounds_due_today"]] == [by_role["id"]]
 
-    def self_inspection(rounds_due):
-        def found():
-            response = api.get("/api/v1/enterprises/%s/score" % enterprise_id)
-            if response.status_code != 200:
-                return None
-            [shown] = [i for i in response.json()["indicators"] if i["key"] == "self_inspection"]
-            return response.json() if shown["detail"].get("rounds_due") == rounds_due else None
-        score = wait_until(found, timeout=30, message="%d rounds in the score" % rounds_due)
-        return score, {i["key"]: i for i in score["indicators"]}["self_inspection"]
-    score, shown = self_inspection(1)
+    score, shown = self_inspection(api, enterprise_id, 1)
     assert score["rule_version"] == "2026.4" and "2026.4" in shown["i18n"]["zh"]["why"]
     assert (shown["detail"]["rounds_done"], shown["points"]) == (1, "2.00")
 
@@ -204,7 +208,7 @@ def test_due_done_missed_once_notice_score_and_replay(api, platform):
     assert len([r for r in before[1] if r[0] in (by_person["id"], by_role["id"])]) == 4
 
     # the score reads done vs due: one round done of four
-    score, shown = self_inspection(4)
+    score, shown = self_inspection(api, enterprise_id, 4)
     assert shown["detail"] == {"measured_by": "rounds", "rounds_due": 4, "rounds_done": 1,
                                "rounds_missed": 3}
     assert (shown["value"], shown["points"]) == ("0.2500", "0.50")

@@ -13,25 +13,13 @@ from einspection.contract import utcnow
 from einspection.days import local_day, start_of
 
 from .fixtures import account, created, position, site
-from .support import wait_until
 from .test_end_to_end import register
-from .test_schedules import ZONE, check_rounds, checklist_store, daily
+from .test_schedules import ZONE, check_rounds, checklist_store, daily, self_inspection
 from .web_support import run_flow
 
 pytestmark = pytest.mark.backends("postgres")
 
 FLOWS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser_flows_rounds.py")
-
-
-def self_inspection(api, enterprise_id, rounds_due):
-    def found():
-        response = api.get("/api/v1/enterprises/%s/score" % enterprise_id)
-        if response.status_code != 200:
-            return None
-        [shown] = [i for i in response.json()["indicators"] if i["key"] == "self_inspection"]
-        return response.json() if shown["detail"].get("rounds_due") == rounds_due else None
-    score = wait_until(found, timeout=30, message="%d rounds in the score" % rounds_due)
-    return score, {i["key"]: i for i in score["indicators"]}["self_inspection"]
 
 
 def test_a_missed_round_shows_as_missed_on_my_work_and_moves_the_score(api, platform,
