@@ -46,16 +46,120 @@ def dead_letter_queue_name(queue_name):
     return queue_name + ".dead-letter"
 
 
-def declare_consumer(channel, exchange, queue_name, binding_keys):
-    """Declare exchange, queue, bindings and dead-letter queue; idempotent."""
-    exchange = exchange.bind(channel)
-    exchange.declare()
-    queue = Queue(queue_name, durable=True).bind(channel)
-    queue.declare()
-    for key in binding_keys:
-        queue.bind_to(exchange=exchange, routing_key=key)
-    Queue(dead_letter_queue_name(queue_name), durable=True).bind(channel).declare()
-    return queue
+# --- the consumers' queues ----------------------------------------------------
+# Quorum queues: replicated over the nodes of a RabbitMQ cluster (a node lost,
+# the queue and its messages stay), with a delivery limit. A consumer settles
+# every message itself (ack, or park it on its dead-letter queue with the
+# reason); the limit is for what it never gets to settle, e.g. a message that
+# crashes its process every time: after QUEUE_DELIVERY_LIMIT deliveries the
+# broker moves it to the same dead-letter queue (at-least-once, so not lost).
+DEFAULT_DELIVERY_LIMIT = 20
+
+
+class OutdatedQueue(Exception):
+    """The queue exists with other arguments than this version declares:
+    a classic queue from before quorum queues, or another delivery limit.
+    `python -m tools.queues migrate` re-creates it, keeping its
+    messages (docs/operations.md, Moving to quorum queues)."""
+
+    def __init__(self, queue_name, detail):
+        super().__init__("queue %s exists with other arguments (%s); re-create it with "
+                         "`python -m tools.queues migrate`" % (queue_name, detail))
+        self.queue_name = queue_name
+
+
+def delivery_limit(config=None):
+    text = str(_setting(config, "QUEUE_DELIVERY_LIMIT", DEFAULT_DELIVERY_LIMIT)).strip()
+    try:
+        limit = int(text)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise ValueError("QUEUE_DELIVERY_LIMIT must be a whole number ≥ 1, not %r" % text)
+    return limit
+
+
+def consumer_queue_arguments(queue_name, limit=DEFAULT_DELIVERY_LIMIT):
+    return {"x-queue-type": "quorum", "x-delivery-limit": limit,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": dead_letter_queue_name(queue_name),
+            # at-least-once dead-lettering needs reject-publish; no length limit is set
+            "x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
+
+
+DEAD_LETTER_QUEUE_ARGUMENTS = {"x-queue-type": "quorum"}
+
+
+def declare_queue(connection, name, arguments):
+    """Declare a durable queue on a channel of its own; OutdatedQueue if it
+    exists with other arguments (the broker then closes that channel)."""
+    channel = connection.channel()
+    try:
+        channel.queue_declare(name, durable=True, auto_delete=False, arguments=arguments)
+    except amqp.exceptions.PreconditionFailed as exc:
+        raise OutdatedQueue(name, exc) from None
+    finally:
+        close_quietly(channel)
+
+
+def declare_consumer(connection, exchange, queue_name, binding_keys,
+                     limit=DEFAULT_DELIVERY_LIMIT):
+    """Declare exchange, dead-letter queue, queue and bindings; idempotent.
+    Returns the names of the queues that exist with other arguments (see
+    OutdatedQueue): they are left as they are, and bound all the same."""
+    channel = connection.channel()
+    try:
+        exchange.bind(channel).declare()
+    finally:
+        close_quietly(channel)
+    outdated = []
+    for name, arguments in ((dead_letter_queue_name(queue_name), DEAD_LETTER_QUEUE_ARGUMENTS),
+                            (queue_name, consumer_queue_arguments(queue_name, limit))):
+        try:
+            declare_queue(connection, name, arguments)
+        except OutdatedQueue:
+            outdated.append(name)
+    bind_consumer(connection, exchange, queue_name, binding_keys)
+    return outdated
+
+
+def bind_consumer(connection, exchange, queue_name, binding_keys):
+    channel = connection.channel()
+    try:
+        for key in binding_keys:
+            channel.queue_bind(queue_name, exchange.name, key)
+    finally:
+        close_quietly(channel)
+
+
+def consumer_queue(queue_name):
+    """The kombu Queue to consume `queue_name` by, once it is declared (no
+    arguments: kombu would declare it again with them)."""
+    return Queue(queue_name, durable=True, no_declare=True)
+
+
+def queue_state(connection, name, arguments):
+    """'current' (it exists as `arguments` declare it; declaring it is then a
+    no-op), 'outdated' (it exists with other arguments) or 'missing'."""
+    channel = connection.channel()
+    try:
+        channel.queue_declare(name, passive=True)
+    except amqp.exceptions.NotFound:
+        return "missing"
+    finally:
+        close_quietly(channel)
+    try:
+        declare_queue(connection, name, arguments)
+        return "current"
+    except OutdatedQueue:
+        return "outdated"
+
+
+def close_quietly(channel):
+    try:
+        channel.close()
+    except Exception:           # the broker closed it already
+        pass
 
 
 def connect(uri, confirm=True):

@@ -39,6 +39,11 @@ CONSUMERS = ("hazard", "scoring", "notify", "enforcement")
 # Headers that describe one stay in a dead-letter queue, dropped on re-drive;
 # x-original-routing-key, x-original-queue and x-dead-letter-count stay.
 STAY_HEADERS = ("x-dead-letter-reason", "x-dead-lettered-at")
+# The broker's own: its record of dead-lettering it (a delivery limit) and its
+# count of deliveries; a re-driven message starts afresh, its history kept in
+# the x-original-* and x-dead-letter-count headers.
+BROKER_HEADERS = ("x-death", "x-delivery-count", "x-first-death-exchange",
+                  "x-first-death-queue", "x-first-death-reason")
 
 
 def topic_matches(pattern, key):
@@ -104,6 +109,20 @@ def dead_letter_queues(prefix, names=()):
     return queues
 
 
+def _broker_death(headers):
+    """What the broker recorded of the latest time it dead-lettered the
+    message itself (a quorum queue's delivery limit), or {}."""
+    deaths = headers.get("x-death") or []
+    return dict(deaths[0]) if deaths and isinstance(deaths[0], dict) else {}
+
+
+def _broker_reason(death):
+    if death.get("reason") == "delivery_limit":
+        return ("the broker's delivery limit: delivered QUEUE_DELIVERY_LIMIT times and never "
+                "settled (did the consumer's process crash on it?)")
+    return "dead-lettered by the broker: %s" % death.get("reason", "unknown")
+
+
 def _letter(queue, message, full_body=False):
     headers = dict(message.headers or {})
     body = message.body
@@ -113,15 +132,23 @@ def _letter(queue, message, full_body=False):
     if properties.get("timestamp"):          # AMQP's timestamp: seconds since 1970
         properties["timestamp"] = isoformat(
             datetime.fromtimestamp(properties["timestamp"], tz=timezone.utc))
+    death = {} if headers.get("x-dead-letter-reason") else _broker_death(headers)
+    when = death.get("time")
+    if isinstance(when, datetime):
+        when = isoformat(when if when.tzinfo else when.replace(tzinfo=timezone.utc))
+    keys = death.get("routing-keys") or [""]
     return DeadLetter(
-        queue=queue, original_queue=str(headers.get("x-original-queue", "")),
-        routing_key=str(headers.get("x-original-routing-key", "")),
-        reason=str(headers.get("x-dead-letter-reason", "")),
+        queue=queue,
+        original_queue=str(headers.get("x-original-queue") or death.get("queue") or ""),
+        routing_key=str(headers.get("x-original-routing-key") or keys[0] or ""),
+        reason=str(headers.get("x-dead-letter-reason") or (death and _broker_reason(death))
+                   or ""),
         message_id=str((message.properties or {}).get("message_id") or ""),
-        dead_lettered_at=str(headers.get("x-dead-lettered-at", "")),
-        times=int(headers.get("x-dead-letter-count") or 1), size=len(raw),
+        dead_lettered_at=str(headers.get("x-dead-lettered-at") or when or ""),
+        times=int(headers.get("x-dead-letter-count") or death.get("count") or 1), size=len(raw),
         content_type=message.content_type or "", properties=properties,
-        headers={k: v for k, v in headers.items() if not k.startswith("x-dead-letter")},
+        headers={k: v for k, v in headers.items()
+                 if not k.startswith("x-dead-letter") and k not in BROKER_HEADERS},
         body=shown.decode("utf-8", "replace"))
 
 
@@ -208,7 +235,10 @@ def redrive(amqp_uri, queues, selected, dry_run=False):
                 if dry_run:
                     return False
                 headers = {k: v for k, v in (message.headers or {}).items()
-                           if k not in STAY_HEADERS}
+                           if k not in STAY_HEADERS and k not in BROKER_HEADERS}
+                headers.update({"x-original-queue": letter.original_queue,
+                                "x-original-routing-key": letter.routing_key,
+                                "x-dead-letter-count": letter.times})
                 headers["x-redriven-at"] = isoformat(utcnow())
                 producer.publish(message.body, exchange="", routing_key=target,
                                  delivery_mode=2, headers=headers, serializer=None,

@@ -25,7 +25,8 @@ OUTBOX_FAILURES = Counter("einspection_outbox_publish_failures_total",
                           "Relay batches that failed (broker or database away)")
 CONSUMED = Counter("einspection_events_consumed_total",
                    "Messages taken from a consumer queue, by event type and outcome "
-                   "(acked, requeued, dead_lettered)",
+                   "(acked; retried: a transient failure, tried again; requeued: "
+                   "given back while stopping; dead_lettered)",
                    ["consumer", "event", "outcome"])
 DEAD_LETTERED = Counter("einspection_events_dead_lettered_total",
                         "Messages a consumer parked on its dead-letter queue, by event type",

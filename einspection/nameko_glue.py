@@ -501,6 +501,7 @@ class EventSubscription(Entrypoint):
         self._dlq_lock = Semaphore(1)
         self._dlq_connection = None
         self.connected = False           # consuming now: for /health
+        self.outdated_queues = []        # declared before this version (bus.OutdatedQueue)
         super().__init__(**kwargs)
 
     def setup(self):
@@ -511,6 +512,7 @@ class EventSubscription(Entrypoint):
         self.exchange = bus.events_exchange(bus.exchange_name(config))
         self.prefetch = int(setting(config, "max_workers", None) or
                             config.get("max_workers", 10) or 10)
+        self.delivery_limit = bus.delivery_limit(config)
         # its counters start at 0 for every event type it takes: an alert on
         # their increase fires at the first dead letter, not only at the second
         for kind in EVENT_TYPES.values():
@@ -533,9 +535,16 @@ class EventSubscription(Entrypoint):
         while not self._stopping:
             try:
                 with bus.connect(self.amqp_uri, confirm=False) as connection:
+                    outdated = bus.declare_consumer(connection, self.exchange, self.queue_name,
+                                                    self.binding_keys, self.delivery_limit)
+                    if outdated and not self.outdated_queues:
+                        log.error("subscription %s: %s declared before this version (classic, "
+                                  "or another delivery limit); consumed as they are until "
+                                  "`python -m tools.queues migrate` re-creates them",
+                                  self.queue_name, ", ".join(outdated))
+                    self.outdated_queues = outdated
+                    queue = bus.consumer_queue(self.queue_name)
                     channel = connection.channel()
-                    queue = bus.declare_consumer(channel, self.exchange, self.queue_name,
-                                                 self.binding_keys)
                     channel.basic_qos(0, self.prefetch, False)
                     lag_channel = connection.channel()
                     lag_checked = 0.0
@@ -598,33 +607,59 @@ class EventSubscription(Entrypoint):
             parked = self._dead_letter(message, consumer.reason_for(exc))
             self._count(metrics.UNDECODABLE, "dead_lettered" if parked else "requeued")
             return
+        self._in_flight += 1
+        self._spawn(message, event, time.perf_counter(), attempt=0)
+
+    def _spawn(self, message, event, arrived, attempt):
         try:
-            self._in_flight += 1
             self.container.spawn_worker(self, (event,), {}, context_data={},
-                                        handle_result=partial(self._finish, message, event.name,
-                                                              time.perf_counter()))
+                                        handle_result=partial(self._finish, message, event,
+                                                              arrived, attempt))
         except ContainerBeingKilled:
             self._in_flight -= 1
             _settle(lambda m: m.requeue(), message, "requeue")
 
-    def _finish(self, message, event_name, arrived, worker_ctx, result=None, exc_info=None):
+    # A transient failure (the database away, a concurrent write) is tried
+    # again here, the message held unacknowledged, after a growing pause: a
+    # requeue would count as a delivery towards the queue's delivery limit,
+    # and an outage longer than that many tries would park good events.
+    RETRY_PAUSES = (0.5, 1.0, 2.0, 5.0)
+
+    def _finish(self, message, event, arrived, attempt, worker_ctx, result=None,
+                exc_info=None):
+        retrying = False
         try:
             if exc_info is None:
                 _settle(lambda m: m.ack(), message, "ack")
                 outcome = "acked"
-            elif consumer.is_transient(exc_info[1]):
-                log.warning("transient failure in %s, requeueing: %s", self.queue_name,
+            elif consumer.is_transient(exc_info[1]) and not self._stopping:
+                log.warning("transient failure in %s, trying again: %s", self.queue_name,
                             exc_info[1])
-                time.sleep(1.0)      # no hot loop while the database is away
-                _settle(lambda m: m.requeue(), message, "requeue")
+                pause = self.RETRY_PAUSES[min(attempt, len(self.RETRY_PAUSES) - 1)]
+                self.container.spawn_managed_thread(
+                    partial(self._retry, message, event, arrived, attempt + 1, pause),
+                    identifier="retry:" + self.queue_name)
+                retrying = True
+                outcome = "retried"
+            elif consumer.is_transient(exc_info[1]):
+                _settle(lambda m: m.requeue(), message, "requeue")     # stopping
                 outcome = "requeued"
             else:
                 parked = self._dead_letter(message, consumer.reason_for(exc_info[1]))
                 outcome = "dead_lettered" if parked else "requeued"
-            self._count(event_name, outcome, arrived)
+            self._count(event.name, outcome, None if retrying else arrived)
         finally:
-            self._in_flight -= 1
+            if not retrying:
+                self._in_flight -= 1
         return result, exc_info
+
+    def _retry(self, message, event, arrived, attempt, pause):
+        eventlet.sleep(pause)
+        if self._stopping:
+            self._in_flight -= 1
+            _settle(lambda m: m.requeue(), message, "requeue")
+            return
+        self._spawn(message, event, arrived, attempt)
 
     def _dead_letter(self, message, reason):
         """Park the message on the dead-letter queue; False if that failed

@@ -32,6 +32,7 @@ import time  # noqa: E402
 from kombu import Connection  # noqa: E402
 
 from einspection import eventstore  # noqa: E402
+from einspection import queues as einspection_queues  # noqa: E402
 from einspection.bus import DEFAULT_AMQP_URI  # noqa: E402
 from einspection.db import make_engine  # noqa: E402
 from tools import demo, launch  # noqa: E402
@@ -115,6 +116,20 @@ def _read_models_up_to_date(database_urls):
                            stdout=subprocess.DEVNULL)
 
 
+def _queues_up_to_date(env):
+    """A broker used by an earlier release may hold the consumers' queues as
+    classic queues: re-create them as this version declares them, keeping
+    their messages, as `python -m tools.queues migrate` would (no service is
+    running yet, so none is reading them)."""
+    from tools import queues
+    outdated = [queue for queue, state in einspection_queues.status(
+        env["AMQP_URI"], queues.plans(env)).items() if state in ("outdated", "migrating")]
+    if outdated:
+        say("the broker holds %d queue(s) declared by an earlier release; re-creating "
+            "them as quorum queues ..." % len(outdated))
+        queues.migrate(env, say=lambda line: None)
+
+
 def main():
     parser = argparse.ArgumentParser(description="Run the platform with demo data.")
     parser.add_argument("--host", default="127.0.0.1",
@@ -153,6 +168,7 @@ def main():
     os.makedirs(log_dir, exist_ok=True)
     _read_models_up_to_date(_database_urls(var_dir))
     env = launch.environment(amqp_uri, _database_urls(var_dir), args.port, host=args.host)
+    _queues_up_to_date(env)
     on_sqlite = [name for name, count in replicas.items() if count > 1 and
                  env.get(launch.DATABASE_KEYS.get(name), "").startswith("sqlite")]
     if on_sqlite:
