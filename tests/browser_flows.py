@@ -44,7 +44,13 @@ def log_in(page, username, password):
     page.fill("#username", username)
     page.fill("#password", password)
     page.click("#login-submit")
-    page.wait_for_url(lambda url: "/app/login.html" not in url)
+    try:
+        # a login is a password hash and a token: slow on a loaded machine, so a longer wait
+        page.wait_for_url(lambda url: "/app/login.html" not in url, timeout=3 * TIMEOUT_MS)
+    except Exception:
+        # say what the page said (a refusal, a throttle), not only that it stayed
+        raise AssertionError("still on the login page as %s after %d s; it says: %r" % (
+            username, 3 * TIMEOUT_MS // 1000, page.inner_text("#login-message"))) from None
     return login_url
 
 

@@ -35,8 +35,12 @@ def run_flow(name, expected_console_errors=(), script=FLOWS, **spec):
 
 @pytest.fixture(scope="session")
 def screenshots(artifacts_dir):
-    """test-artifacts/screenshots/, emptied once a session: this run's pages only."""
+    """test-artifacts/screenshots/ (…/shard-<n>/ in a shard of tools/test_shards.py:
+    shards side by side would empty each other's), emptied once a session:
+    this run's pages only."""
     path = os.path.join(artifacts_dir, "screenshots")
+    if os.environ.get("TEST_SHARD"):
+        path = os.path.join(path, "shard-" + os.environ["TEST_SHARD"])
     shutil.rmtree(path, ignore_errors=True)
     os.makedirs(path)
     return path

@@ -85,7 +85,8 @@ def run(shards, log_dir, pytest_args):
         log = open(log_path, "w")
         process = subprocess.Popen(
             [sys.executable, "-m", "pytest", *pytest_args, *shard["paths"]],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env=dict(os.environ, TEST_SHARD=str(number)))   # each its own screenshots
         running.append((number, shard, process, log, log_path))
     status = 0
     summary = []
