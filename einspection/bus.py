@@ -169,6 +169,63 @@ def connect(uri, confirm=True):
                       connect_timeout=5, heartbeat=0)
 
 
+class Unconfirmed(Exception):
+    """The broker refused (nacked) a message of a batch, or did not confirm
+    it in time: none of the batch counts as published."""
+
+
+class ConfirmedBatches:
+    """Publish many messages, then wait once for the broker's confirms
+    (publisher confirms, acknowledged with `multiple`): "confirmed" still
+    means the broker has every message, at a wait per batch, not per message.
+
+        batches = ConfirmedBatches(connection)
+        for ...: publish(batches.producer, ...)
+        batches.wait()          # every one confirmed, or Unconfirmed
+    """
+
+    def __init__(self, connection, timeout=30.0):
+        self.connection = connection
+        self.timeout = timeout
+        self.channel = connection.channel()
+        self.channel.confirm_select()
+        self.channel.events["basic_ack"].add(self._acked)
+        self.channel.events["basic_nack"].add(self._nacked)
+        self.producer = connection.Producer(channel=self.channel)
+        self._tag = 0              # the delivery tag of the last publish on this channel
+        self._waiting = set()      # tags published, not yet confirmed
+        self._refused = 0
+
+    def sent(self):
+        """Count one publish (the broker numbers them 1, 2, … per channel)."""
+        self._tag += 1
+        self._waiting.add(self._tag)
+
+    def _acked(self, tag, multiple):
+        """How many of the waiting this settles (all up to `tag` if `multiple`)."""
+        before = len(self._waiting)
+        if multiple:
+            self._waiting = {each for each in self._waiting if each > tag}
+        else:
+            self._waiting.discard(tag)
+        return before - len(self._waiting)
+
+    def _nacked(self, tag, multiple):
+        self._refused += self._acked(tag, multiple)
+
+    def wait(self):
+        deadline = time.monotonic() + self.timeout
+        while self._waiting:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise Unconfirmed("the broker did not confirm %d message(s) in %.0f s"
+                                  % (len(self._waiting), self.timeout))
+            self.connection.drain_events(timeout=remaining)
+        if self._refused:
+            refused, self._refused = self._refused, 0
+            raise Unconfirmed("the broker refused %d message(s) of the batch" % refused)
+
+
 def publish(producer, exchange, routing_key, body, headers=None, message_id=None):
     """Persistent, as a structured CloudEvent; `message_id` is the event's id
     (what an integrator or the dead-letter tool can find it by)."""

@@ -1,5 +1,6 @@
-"""The outbox relay: publishes committed events, oldest first, and marks an
-entry published only after the broker has confirmed it.
+"""The outbox relay: publishes committed events, oldest first, a batch at
+a time, and marks an entry published only after the broker has confirmed it
+(the whole batch is published, then its confirms awaited once).
 
 A crash between confirm and mark publishes that entry again on restart;
 consumers are idempotent by event id, so the effect is still exactly once.
@@ -28,22 +29,23 @@ class OutboxRelay:
         self.wakeup = threading.Event()
         self.stopping = threading.Event()
         self._connection = None
-        self._producer = None
+        self._batches = None
         self.published = 0
         self.running = False            # in its loop: for /health
         self.last_error = None          # of the last attempt, None when it published
 
-    def _ensure_producer(self):
-        if self._producer is None:
-            self._connection = bus.connect(self.amqp_uri, confirm=True)
+    def _ensure_batches(self):
+        if self._batches is None:
+            self._connection = bus.connect(self.amqp_uri, confirm=False)
             self._connection.ensure_connection(max_retries=1)
             channel = self._connection.channel()
             self.exchange.bind(channel).declare()
+            channel.close()
             if self.stream is not None:
                 name, arguments = self.stream
                 bus.declare_stream(self._connection, self.exchange.name, name, arguments)
-            self._producer = self._connection.Producer(channel=channel)
-        return self._producer
+            self._batches = bus.ConfirmedBatches(self._connection)
+        return self._batches
 
     def close(self):
         if self._connection is not None:
@@ -51,7 +53,7 @@ class OutboxRelay:
                 self._connection.release()
             except Exception:  # already broken: nothing more to release
                 pass
-        self._connection = self._producer = None
+        self._connection = self._batches = None
 
     def publish_pending(self):
         """Publish one batch; returns how many entries were published."""
@@ -79,11 +81,14 @@ class OutboxRelay:
         return len(rows)
 
     def _publish(self, rows):
+        """Publish the batch, then wait once for the broker to confirm all of it."""
         if rows:
-            producer = self._ensure_producer()
+            batches = self._ensure_batches()
             for row in rows:
-                bus.publish(producer, self.exchange, row.routing_key, row.body,
+                bus.publish(batches.producer, self.exchange, row.routing_key, row.body,
                             message_id=row.event_id)
+                batches.sent()
+            batches.wait()
 
     def run(self):
         """Loop until stopped: drain the outbox, then wait for a wake-up or the
