@@ -698,9 +698,13 @@ def test_the_joining_nodes_discover_the_three_by_name(services):
         listed = {value for key, value in conf.items()
                   if re.fullmatch(r"cluster_formation\.classic_config\.nodes\.\d+", key)}
         assert listed == names, name
-    # the first node forms the cluster, the others join one at a time
-    assert nodes["rabbitmq-2"]["depends_on"] == {"rabbitmq": HEALTHY}
-    assert nodes["rabbitmq-3"]["depends_on"] == {"rabbitmq-2": HEALTHY}
+    # the first node forms the cluster the others join; they keep looking for
+    # it past its ping (what its healthcheck asks), which comes before its boot is done
+    for name in ("rabbitmq-2", "rabbitmq-3"):
+        assert nodes[name]["depends_on"] == {"rabbitmq": HEALTHY}, name
+        conf = cluster_conf(nodes[name])
+        assert int(conf["cluster_formation.discovery_retry_limit"]) * \
+            int(conf["cluster_formation.discovery_retry_interval"]) >= 30000, name
 
 
 def test_under_the_profile_the_services_know_every_node(raw_compose):
