@@ -64,8 +64,9 @@ def envelope_schema():
 
 
 def _server(uri):
-    """The broker, from the events' AMQP URI, without its credentials."""
-    parts = urlsplit(uri)
+    """The broker, from the events' AMQP URI, without its credentials; of a
+    cluster's list of URLs (bus.broker_urls), the first node."""
+    parts = urlsplit(bus.broker_urls(uri)[0])
     host = parts.hostname or "localhost"
     vhost = unquote(parts.path[1:]) or "/"
     return {

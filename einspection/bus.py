@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import time
+from urllib.parse import urlsplit
 
 import amqp.exceptions
 import kombu.exceptions
@@ -26,6 +27,24 @@ log = logging.getLogger(__name__)
 def amqp_uri(config=None):
     """The broker for RPC (and events, unless EVENTS_AMQP_URI says otherwise)."""
     return (config or {}).get("AMQP_URI") or os.environ.get("AMQP_URI", DEFAULT_AMQP_URI)
+
+
+def broker_urls(uri):
+    """The URLs an AMQP_URI names: one, or the nodes of a cluster separated by
+    ';' (kombu connects to the first and fails over to the next in turn)."""
+    return [url.strip() for url in uri.split(";") if url.strip()]
+
+
+def redacted(uri):
+    """The AMQP_URI for a log line or a document: every URL's password masked."""
+    masked = []
+    for url in broker_urls(uri):
+        parts = urlsplit(url)
+        if parts.password is not None:
+            url = parts._replace(netloc="%s:****@%s" % (
+                parts.username, parts.netloc.rpartition("@")[2])).geturl()
+        masked.append(url)
+    return ";".join(masked)
 
 
 def exchange_name(config=None):

@@ -97,6 +97,11 @@ class _QueueConsumer(QueueConsumer):
     def requeue_message(self, message):
         _settle(super().requeue_message, message, "requeue")
 
+    def on_connection_error(self, exc, interval):
+        # nameko's own masks the first URL's password only, not a cluster's others
+        log.warning("Error connecting to broker at %s (%s). Retrying in %s seconds.",
+                    bus.redacted(self.amqp_uri), exc, interval)
+
     @contextmanager
     def establish_connection(self):
         with self.create_connection() as connection:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from einspection import bus
 from tools import launch
 
 ROOT = launch.ROOT
@@ -196,13 +197,13 @@ def _strings(node, path=""):
         yield path, node
 
 
-def _resolve(node):
+def _resolve(node, env=None):
     if isinstance(node, dict):
-        return {key: _resolve(value) for key, value in node.items()}
+        return {key: _resolve(value, env) for key, value in node.items()}
     if isinstance(node, list):
-        return [_resolve(value) for value in node]
+        return [_resolve(value, env) for value in node]
     if isinstance(node, str):
-        return interpolate(node, {})
+        return interpolate(node, env or {})
     return node
 
 
@@ -616,3 +617,117 @@ def test_gateway_replicas_can_publish_a_port_range(raw_compose):
     ports = [interpolate(str(port), {"GATEWAY_PORT": "8000-8001"})
              for port in raw_compose["services"]["gateway"]["ports"]]
     assert "8000-8001:8000" in ports
+
+
+# --- the RabbitMQ cluster: profile `cluster` (docs/operations.md, A RabbitMQ cluster) -----
+
+CLUSTER_PROFILE = "cluster"
+CLUSTER_SWITCH = {"RABBITMQ_CLUSTER": "1"}      # the services' AMQP_URI lists every node
+
+
+def active(services, profile=None):
+    """The services `docker compose [--profile <profile>] up` starts."""
+    return {name: service for name, service in services.items()
+            if not service.get("profiles") or profile in service["profiles"]}
+
+
+def rabbitmq_nodes(services):
+    return {name: service for name, service in services.items()
+            if str(service.get("image", "")).startswith("rabbitmq:")}
+
+
+def data_volume(service):
+    [source] = [str(volume).split(":")[0] for volume in service.get("volumes") or []
+                if str(volume).split(":")[1:2] == ["/var/lib/rabbitmq"]]
+    return source
+
+
+def cluster_conf(service):
+    """key = value pairs of the repository files a node mounts under /etc/rabbitmq."""
+    settings = {}
+    for volume in service.get("volumes") or []:
+        source, target = str(volume).split(":")[:2]
+        if source.startswith("./") and target.startswith("/etc/rabbitmq/"):
+            with open(os.path.join(ROOT, source), encoding="utf-8") as handle:
+                for line in handle:
+                    key, _, value = line.split("#")[0].partition("=")
+                    if key.strip():
+                        settings[key.strip()] = value.strip()
+    return settings
+
+
+def test_without_the_profile_one_rabbitmq_node(services):
+    nodes = rabbitmq_nodes(active(services))
+    assert list(nodes) == ["rabbitmq"]
+    assert "profiles" not in services["rabbitmq"]
+    for name in SERVICE_NAMES:
+        assert environment(services[name])["AMQP_URI"] == \
+            "amqp://einspection:einspection@rabbitmq:5672/", name
+
+
+def test_the_cluster_profile_has_three_nodes_of_one_image_and_one_cookie(services):
+    nodes = rabbitmq_nodes(active(services, CLUSTER_PROFILE))
+    assert sorted(nodes) == ["rabbitmq", "rabbitmq-2", "rabbitmq-3"]
+    assert all(nodes[name]["profiles"] == [CLUSTER_PROFILE] for name in ("rabbitmq-2", "rabbitmq-3"))
+    assert len({service["image"] for service in nodes.values()}) == 1
+    cookies = {environment(service).get("RABBITMQ_ERLANG_COOKIE") for service in nodes.values()}
+    assert len(cookies) == 1 and None not in cookies and "" not in cookies
+    users = {(environment(service)["RABBITMQ_DEFAULT_USER"],
+              environment(service)["RABBITMQ_DEFAULT_PASS"]) for service in nodes.values()}
+    assert len(users) == 1
+    for name, service in nodes.items():
+        # the hostname is the node's name (rabbit@<hostname>): fixed, the service's own
+        assert service.get("hostname") == name
+        assert str(service.get("restart")).split(":")[0] in RESTART_POLICIES
+        assert "rabbitmq-diagnostics" in healthcheck_test(service), name
+
+
+def test_each_node_has_its_own_data_volume(compose, services):
+    nodes = rabbitmq_nodes(active(services, CLUSTER_PROFILE))
+    volumes = [data_volume(service) for service in nodes.values()]
+    assert len(set(volumes)) == 3 and set(volumes) <= set(compose["volumes"])
+
+
+def test_the_joining_nodes_discover_the_three_by_name(services):
+    nodes = rabbitmq_nodes(active(services, CLUSTER_PROFILE))
+    names = {"rabbit@" + service["hostname"] for service in nodes.values()}
+    for name in ("rabbitmq-2", "rabbitmq-3"):
+        conf = cluster_conf(nodes[name])
+        assert conf.get("cluster_formation.peer_discovery_backend") in (
+            "classic_config", "rabbit_peer_discovery_classic_config"), name
+        listed = {value for key, value in conf.items()
+                  if re.fullmatch(r"cluster_formation\.classic_config\.nodes\.\d+", key)}
+        assert listed == names, name
+    # the first node forms the cluster the others join; they keep looking for
+    # it past its ping (what its healthcheck asks), which comes before its boot is done
+    for name in ("rabbitmq-2", "rabbitmq-3"):
+        assert nodes[name]["depends_on"] == {"rabbitmq": HEALTHY}, name
+        conf = cluster_conf(nodes[name])
+        assert int(conf["cluster_formation.discovery_retry_limit"]) * \
+            int(conf["cluster_formation.discovery_retry_interval"]) >= 30000, name
+
+
+def test_under_the_profile_the_services_know_every_node(raw_compose):
+    cluster = _resolve(raw_compose, CLUSTER_SWITCH)["services"]
+    nodes = rabbitmq_nodes(active(cluster, CLUSTER_PROFILE))
+    broker = environment(cluster["rabbitmq"])
+    for name in SERVICE_NAMES:
+        urls = bus.broker_urls(environment(cluster[name])["AMQP_URI"])
+        assert [urlsplit(url).hostname for url in urls] == sorted(nodes), name
+        for url in urls:
+            parts = urlsplit(url)
+            assert (parts.scheme, parts.port, parts.path) == ("amqp", 5672, "/")
+            assert (parts.username, parts.password) == (broker["RABBITMQ_DEFAULT_USER"],
+                                                        broker["RABBITMQ_DEFAULT_PASS"])
+        # kombu (nameko's and our own connections) takes the others as failover alternates
+        assert bus.connect(environment(cluster[name])["AMQP_URI"]).alt == urls
+
+
+def test_the_services_wait_for_every_node_of_the_profile(services):
+    # a queue declared before a node joined has no replica there; without the
+    # profile the two are absent, which `required: false` allows
+    for name in SERVICE_NAMES:
+        depends_on = services[name]["depends_on"]
+        for node in ("rabbitmq-2", "rabbitmq-3"):
+            assert depends_on.get(node) == dict(HEALTHY, required=False), (name, node)
+        assert depends_on["rabbitmq"] == HEALTHY
