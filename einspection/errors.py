@@ -156,6 +156,18 @@ class DeadlinePassed(DomainError):
         return self.message
 
 
+class ReferencesUnvouched(DomainError):
+    """A command names things (an enterprise, a position, an inspection) the
+    service has not heard of from their owner yet, so it cannot vouch for
+    them: nothing was done; the caller asks the owner, then sends the
+    command again saying so. Never an HTTP answer of its own."""
+    status = 409
+
+    def __init__(self, fields):
+        super().__init__(",".join(fields))          # crosses RPC as text
+        self.fields = fields.split(",") if isinstance(fields, str) else list(fields)
+
+
 ALL = (DomainError, InvalidCommand, NotFound, Conflict, ConcurrencyConflict, Gone, TooLarge,
        NotAuthenticated, Forbidden, TooManyAttempts, ServiceUnavailable, CommandIdReused,
-       DeadlinePassed)
+       DeadlinePassed, ReferencesUnvouched)

@@ -24,10 +24,13 @@ import eventlet
 import eventlet.event
 from eventlet import wsgi
 from eventlet.semaphore import Semaphore
+from nameko.amqp.publish import Publisher
+from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER,
+                              LOGIN_METHOD_CONFIG_KEY, SERIALIZER_CONFIG_KEY)
 from nameko.exceptions import ContainerBeingKilled, IncorrectSignature, deserialize_to_instance
 from nameko.extensions import DependencyProvider, Entrypoint
 from nameko.messaging import QueueConsumer
-from nameko.rpc import ReplyListener, Rpc, RpcConsumer
+from nameko.rpc import ReplyListener, Responder, Rpc, RpcConsumer, get_rpc_exchange
 from nameko.rpc import RpcProxy as NamekoRpcProxy
 from nameko.timer import Timer
 from nameko.web import server as nameko_web
@@ -110,12 +113,32 @@ class _QueueConsumer(QueueConsumer):
             yield connection
 
 
+class _Responder(Responder):
+    """nameko's RPC reply, published without waiting for a confirm: it goes
+    to the caller's exclusive, non-durable reply queue, where a confirm
+    would only say the broker has it, not that the caller will read it —
+    a lost reply is what the caller's deadline is for, and every command is
+    journaled by its id, so the caller's retry answers the first answer.
+    The wait was a broker round trip per RPC in the worker."""
+    publisher_cls = functools.partial(Publisher, use_confirms=False)
+
+
 class _RpcConsumer(RpcConsumer):
     queue_consumer = _QueueConsumer()
 
+    def _reply(self, message, result, exc_info):
+        config = self.container.config
+        responder = _Responder(config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config),
+                               config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
+                               ssl=config.get(AMQP_SSL_CONFIG_KEY),
+                               login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+        result, exc_info = responder.send_response(result, exc_info)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
     def handle_result(self, message, result, exc_info):
         try:
-            return super().handle_result(message, result, exc_info)
+            return self._reply(message, result, exc_info)
         except bus.CONNECTION_ERRORS as exc:
             # The reply is lost; the caller answers 503 when its deadline
             # passes. Ack anyway: on a live channel the request is done; on a

@@ -566,6 +566,52 @@ def test_a_major_hazard_is_closed_only_by_an_officer_or_the_authority_other_than
 
 # --- what a report refers to is real and the enterprise's own -------------------------
 
+def register_checks(platform):
+    """How often the gateway asked the register about a report's references."""
+    import requests
+    text = requests.get(platform.base_url + "/metrics", timeout=10).text
+    for line in text.splitlines():
+        if line.startswith("gateway_rpc_client_seconds_count{") and \
+                'method="check_hazard_references"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_a_report_of_what_the_register_announced_costs_one_rpc_and_is_checked_the_same(
+        api, platform):
+    site = fixtures.site(api)
+    other = fixtures.site(api)
+
+    def announced():
+        # once the hazard service has the register's announcements, it vouches itself
+        asked = register_checks(platform)
+        created(api.post("/api/v1/hazards", factories.hazard(site.enterprise_id,
+                                                             position_id=site.position_id)))
+        return register_checks(platform) == asked
+    wait_until(announced, timeout=30, message="the hazard service to know the position")
+    asked = register_checks(platform)
+    for _ in range(3):
+        created(api.post("/api/v1/hazards", factories.hazard(site.enterprise_id,
+                                                             position_id=site.position_id)))
+    assert register_checks(platform) == asked                    # one RPC each: hazard's
+    # another enterprise's position, known to the hazard service: refused as the register would
+    wait_until(lambda: api.post("/api/v1/hazards", factories.hazard(
+        other.enterprise_id, position_id=other.position_id)).status_code == 201, timeout=30)
+    asked = register_checks(platform)
+    response = api.post("/api/v1/hazards", factories.hazard(site.enterprise_id,
+                                                            position_id=other.position_id))
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["fields"] == {
+        "position_id": ["no such position of this enterprise"]}
+    assert register_checks(platform) == asked
+    # what it has not heard of is the register's to answer: a random position
+    response = api.post("/api/v1/hazards", factories.hazard(site.enterprise_id,
+                                                            position_id=str(uuid.uuid4())))
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["position_id"]
+    assert register_checks(platform) == asked + 1
+
+
 def test_a_reports_position_and_source_inspection_must_exist_in_its_enterprise(api):
     site = fixtures.site(api)
     inspection = created(api.post("/api/v1/inspections", site.inspection()))   # all passed

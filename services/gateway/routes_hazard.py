@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from einspection import days, figures, files, pdf as printing
 from einspection.contract import load_command
-from einspection.errors import InvalidCommand, NotFound
+from einspection.errors import InvalidCommand, NotFound, ReferencesUnvouched
 from services.hazard import blobs, ledger
 from services.hazard.domain import ASSIGNERS
 from services.hazard.schemas import AssignHazard, REGISTER_GROUPINGS, ReportHazard, UploadEvidence
@@ -47,14 +47,20 @@ class HazardRoutes:
     @endpoint("hazards.report", roles=WRITERS)
     def report_hazard(self, request):
         body = read_json(request)
-        self._require_references(request, load_command(ReportHazard, body))
-        return 201, call(self.hazard.report_hazard, body, **self._acting(request))
+        acting = self._acting(request)
+        try:
+            return 201, call(self.hazard.report_hazard, body, check_references=True, **acting)
+        except ReferencesUnvouched:
+            # the hazard service has not heard of them from the register (yet): ask it
+            self._require_references(request, load_command(ReportHazard, body))
+            return 201, call(self.hazard.report_hazard, body, **acting)
 
     def _require_references(self, request, command):
         """What a hazard report names is real and its enterprise's own. The
         register's things (enterprise, position, source inspection and item)
         in one call to their owner, the checklist service, before anything
-        is recorded; the evidence files by the hazard service, which owns
+        is recorded — when the hazard service could not vouch for them from
+        what the register announced; the evidence files by the hazard service, which owns
         them. Another tenant's answers as a missing one: 400 naming the field."""
         call(self.checklist.check_hazard_references,
              {key: command[key] for key in REGISTER_REFERENCES}, self._scope(request),

@@ -126,14 +126,18 @@ def require_evidence(conn, enterprise_id, refs_by_field):
         raise InvalidCommand(errors)
 
 
-def report(conn, command, acting, *, now, days=None):
-    """A reported hazard. Its position and source inspection item are the
-    register's to vouch for (the gateway asks the checklist service before);
-    its evidence is this service's."""
+def require_enterprise_in_scope(command, acting):
     if not tenancy.visible(acting.scope, command["enterprise_id"]):
         tenancy.log_attempt("enterprise", command["enterprise_id"], command["enterprise_id"],
                             acting.actor)
         raise InvalidCommand({"enterprise_id": ["no such enterprise"]})
+
+
+def report(conn, command, acting, *, now, days=None):
+    """A reported hazard. Its enterprise, position and source inspection item
+    are the register's to vouch for (the gateway asked the checklist service,
+    or names.vouch found them announced); its evidence is this service's."""
+    require_enterprise_in_scope(command, acting)
     require_evidence(conn, command["enterprise_id"], {"evidence": command.get("evidence") or []})
     hazard = Hazard.report(command, acting, now=now, deadline_days=days)
     if eventstore.stream_version(conn, stream_id(hazard.id)):

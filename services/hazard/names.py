@@ -15,10 +15,11 @@ registration and renamed by a PositionUpdated that changes it, the later
 version of the position's stream winning — so the same events give the same
 rows in any order. An enterprise registered before the hazard service consumed these
 events has no row: its exports show the id with an empty name."""
-from sqlalchemy import Column, Integer, MetaData, String, Table, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, select
 
-from einspection import eventstore
+from einspection import eventstore, scope as tenancy
 from einspection.db import upsert
+from einspection.errors import InvalidCommand, ReferencesUnvouched
 from einspection.projection import paged
 
 from .commands import CONSUMER
@@ -113,3 +114,40 @@ def snapshot(conn):
     """Every row, for comparing a rebuild with the live tables."""
     return {table.name: [tuple(row) for row in conn.execute(
         select(table).order_by(*table.primary_key.columns))] for table in TABLES}
+
+
+# --- vouching for a report's references ------------------------------------------
+# The register (the checklist service) owns enterprises, positions and
+# inspections; what it announced is here. A position's enterprise never
+# changes, so what is found here is the register's answer too; what is not
+# found (not announced yet, or before these tables) the gateway asks the
+# register, and the report comes again vouched for.
+
+_ENTERPRISE_KNOWN = select(enterprise_names.c.enterprise_id).where(
+    enterprise_names.c.enterprise_id == bindparam("enterprise_id"))
+_POSITION_OWNER = select(position_names.c.enterprise_id).where(
+    position_names.c.position_id == bindparam("position_id"))
+
+
+def vouch(conn, command, actor=""):
+    """Check a hazard report's enterprise and position against what the
+    register announced: InvalidCommand for a position of another enterprise
+    (answered as a missing one, as the register answers), ReferencesUnvouched
+    naming what is not known here — then the register decides everything.
+    A source inspection is always the register's to check."""
+    enterprise_id = command["enterprise_id"]
+    unknown = []
+    if conn.execute(_ENTERPRISE_KNOWN, {"enterprise_id": enterprise_id}).first() is None:
+        unknown.append("enterprise_id")
+    owner = None
+    if command.get("position_id"):
+        owner = conn.execute(_POSITION_OWNER, {"position_id": command["position_id"]}).scalar()
+        if owner is None:
+            unknown.append("position_id")
+    if command.get("source_inspection_id"):
+        unknown.append("source_inspection_id")
+    if unknown:
+        raise ReferencesUnvouched(unknown)
+    if owner is not None and owner != enterprise_id:
+        tenancy.log_attempt("position", command["position_id"], owner, actor)
+        raise InvalidCommand({"position_id": ["no such position of this enterprise"]})
