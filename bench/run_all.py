@@ -186,10 +186,10 @@ def table(rows, quick=False):
                      {True: "yes", False: "no", None: "-"}[row["met"]]))
     widths = [max(len(columns[i]), *(len(r[i]) for r in body)) for i in range(len(columns))]
     line = "  ".join("%-*s" for _ in columns)
-    lines.append(line % tuple(v for pair in zip(widths, columns) for v in pair))
+    lines.append((line % tuple(v for pair in zip(widths, columns) for v in pair)).rstrip())
     lines.append("  ".join("-" * w for w in widths))
     for values in body:
-        lines.append(line % tuple(v for pair in zip(widths, values) for v in pair))
+        lines.append((line % tuple(v for pair in zip(widths, values) for v in pair)).rstrip())
     ceilings = sorted({(row["figure"], row["ceiling_is"]) for row in rows if row["ceiling_is"]},
                       key=lambda pair: [g.figure for g in GOALS].index(pair[0]))
     lines.extend(notes)
