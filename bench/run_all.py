@@ -19,6 +19,7 @@ result, not a failure).
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -219,6 +220,21 @@ def load_average():
         return None
 
 
+RUNNING = []      # the benchmark process running now: SIGTERM is passed on to it
+
+
+def stop_running(signum, _frame):
+    """A benchmark cleans up on SIGTERM (its processes, databases, vhost): let it."""
+    for process in RUNNING:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    raise SystemExit(128 + signum)
+
+
 def run_benchmark(name, backend, quick, flame):
     """Run one script, its output passed through; (its JSON or None, error or None)."""
     benchmark = BENCHMARKS[name]
@@ -229,11 +245,13 @@ def run_benchmark(name, backend, quick, flame):
     print("\n=== %s on %s: %s" % (name, backend, " ".join(command[1:])), flush=True)
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, bufsize=1)
+    RUNNING[:] = [process]
     output = []
     for line in process.stdout:
         sys.stdout.write(line)
         output.append(line)
     process.wait()
+    RUNNING.clear()
     sys.stdout.flush()
     summary = last_json("".join(output))
     seconds = time.monotonic() - started
@@ -263,6 +281,7 @@ def main(argv=None):
     if unknown:
         parser.error("unknown: %s" % ", ".join(unknown))
 
+    signal.signal(signal.SIGTERM, stop_running)
     machine = {"load_average_start": load_average()}
     results, errors = {}, []
     for name in names:
