@@ -40,8 +40,19 @@ BENCHMARKS = {
     "replay": Benchmark("bench_replay.py", [], ["--events", "500"]),
 }
 
+def rss_growth_percent(summary):
+    """bench_replay.py's RSS at the end of the replay over its RSS a tenth of the way."""
+    if number(summary.get("replay_rss_growth_percent")) is not None:
+        return summary["replay_rss_growth_percent"]
+    rss = summary.get("rss_mib")
+    if isinstance(rss, dict) and number(rss.get("10%")) and number(rss.get("100%")) is not None:
+        return 100.0 * (rss["100%"] - rss["10%"]) / rss["10%"]
+    return None
+
+
 # One goal, one row per backend. `value` and `ceiling` are keys of that
-# benchmark's JSON (a number as `ceiling`: a fixed ceiling, said in `ceiling_note`);
+# benchmark's JSON, or a function of it (a number as `ceiling`: a fixed
+# ceiling, said in `ceiling_note`);
 # `ratio` is value / ceiling; the goal is met when `on` (the value or the ratio)
 # is `op` `threshold`. `today` is issue 14's figure of 2026-12-02 per backend.
 Goal = namedtuple("Goal", "name figure unit benchmark value ceiling ceiling_note today "
@@ -63,8 +74,8 @@ GOALS = [
          "replay_rate", "scan_rate", "plain SELECT scan of the same table",
          {"sqlite": "7,776 ev/s of 5,000", "postgres": "2,460 ev/s of 5,000"},
          "ratio", ">=", 0.3),
-    Goal("replay_rss_growth", "replay RSS growth, first to last tenth", "%", "replay",
-         "replay_rss_growth_percent", None, "",
+    Goal("replay_rss_growth", "replay RSS growth, a tenth to the end", "%", "replay",
+         rss_growth_percent, None, "",
          {"sqlite": NOT_MEASURED, "postgres": NOT_MEASURED}, "value", "<=", 10.0),
     Goal("live_projection", "live projection, 200 a transaction", "ev/s", "replay",
          "live_rate", "bulk_insert_rate", "bulk insert of the same rows",
@@ -107,17 +118,21 @@ def number(value):
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def figure(summary, spec):
+    return spec(summary) if callable(spec) else summary.get(spec)
+
+
 def goal_rows(results, backends=BACKENDS):
     """One row per goal and backend from {(benchmark, backend): its JSON or None}."""
     rows = []
     for goal in GOALS:
         for backend in backends:
             summary = results.get((goal.benchmark, backend)) or {}
-            value = number(summary.get(goal.value))
+            value = number(figure(summary, goal.value))
             if isinstance(goal.ceiling, (int, float)):
                 ceiling = float(goal.ceiling)
             else:
-                ceiling = number(summary.get(goal.ceiling)) if goal.ceiling else None
+                ceiling = number(figure(summary, goal.ceiling)) if goal.ceiling else None
             ratio = float("%.4g" % (value / ceiling)) if value is not None and ceiling else None
             judged = value if goal.on == "value" else ratio
             met = None

@@ -97,6 +97,19 @@ def test_the_last_line_is_one_json_object_with_every_figure():
     assert found["errors"] and found["quick"] is True
 
 
+def test_replay_rss_growth_from_the_rss_samples_of_the_replay():
+    replay = {"replay_rate": 900.0, "scan_rate": 3000.0, "live_rate": 2500.0,
+              "rss_mib": {"before": 50.0, "10%": 80.0, "50%": 82.0, "100%": 84.0, "max": 85.0}}
+    rows = rows_by(run_all.goal_rows({("replay", "sqlite"): replay}, ["sqlite"]))
+    assert rows[("replay_rss_growth", "sqlite")]["value"] == 5.0
+    assert rows[("replay_rss_growth", "sqlite")]["met"] is True
+    assert rows[("replay_over_scan", "sqlite")]["ratio"] == 0.3
+    assert rows[("replay_over_scan", "sqlite")]["met"] is True
+    live = rows[("live_projection", "sqlite")]            # no bulk insert printed: no ceiling
+    assert (live["value"], live["ceiling"], live["ratio"]) == (2500.0, None, None)
+    assert live["met"] is True
+
+
 def test_a_scripts_figures_are_its_last_json_line():
     assert run_all.last_json('table\n{"a": 1}\n{"e2e_rate": 5}\n\n') == {"e2e_rate": 5}
     assert run_all.last_json('{"e2e_rate": 5}\nreplay / raw: 0.1\n') is None
