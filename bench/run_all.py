@@ -36,7 +36,7 @@ Benchmark = namedtuple("Benchmark", "script args quick_args")
 BENCHMARKS = {
     "events": Benchmark("bench_events.py", [],
                         ["--events", "60", "--warmup", "5", "--wait-idle", "0",
-                         "--read-events", "30", "--drain-events", "30", "--timeout", "120"]),
+                         "--read-events", "30", "--drain-events", "100", "--timeout", "120"]),
     "replay": Benchmark("bench_replay.py", [], ["--events", "500"]),
 }
 
