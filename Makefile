@@ -6,6 +6,8 @@ PORT   ?= 8000
 HOST   ?= 127.0.0.1
 # processes per service, e.g. REPLICAS="scoring=3 hazard=2 notify=2 gateway=2" (others: 1)
 REPLICAS ?=
+# make bench's options, e.g. BENCH_ARGS="--quick" or "--backends sqlite --flame bench/flames"
+BENCH_ARGS ?=
 
 .PHONY: venv promtool run test chaos unit replay bench admin clean
 
@@ -73,10 +75,12 @@ replay: venv
 admin: venv
 	$(PY) -m services.checklist.cli create-admin --username $(USERNAME)
 
-## bench: end-to-end event throughput and latency beside the raw broker ceiling; replay rate
+## bench: issue 14's goals on SQLite and PostgreSQL, each figure beside the ceiling of the same run
+## (bench/run_all.py, bench/README.md); BENCH_ARGS="--quick": small N, a check in minutes;
+## BENCH_ARGS="--flame bench/flames": py-spy flame graphs of every service
 bench: venv
-	$(PY) bench/bench_events.py
-	$(PY) bench/bench_replay.py
+	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var test-artifacts

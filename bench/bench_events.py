@@ -136,9 +136,35 @@ def wait_for_quiet_machine(limit_seconds, threshold=20.0):
             % (busy, deadline - time.monotonic()))
 
 
-def infrastructure_cpu():
-    """{pid: cpu seconds} of the broker (beam.smp) and of every postgres process."""
+# postgres auxiliary processes: they work for every database of the server
+POSTGRES_AUXILIARIES = ("checkpointer", "background writer", "walwriter", "autovacuum",
+                        "logical replication", "archiver", "stats collector")
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/%s/cmdline" % pid, "rb") as handle:
+            return handle.read().replace(b"\x00", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _ppid(pid):
+    try:
+        with open("/proc/%s/stat" % pid) as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def infrastructure_cpu(database_tag=None):
+    """{pid: cpu seconds} of the broker (beam.smp) and of the PostgreSQL server
+    the benchmark's databases live on: the backends serving a database whose
+    name contains `database_tag`, the server's auxiliary processes and its
+    postmaster — not the backends of other sessions' databases on the same
+    (shared) server. Without `database_tag` (the SQLite runs) no postgres."""
     found = {"rabbitmq": {}, "postgres": {}}
+    postgres = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -147,20 +173,35 @@ def infrastructure_cpu():
                 comm = handle.read().strip()
         except OSError:
             continue
-        group = {"beam.smp": "rabbitmq", "postgres": "postgres"}.get(comm)
-        if group == "rabbitmq":
+        if comm == "beam.smp":
             # rabbitmqctl runs a short-lived beam.smp too: only the broker boots `rabbit`.
-            try:
-                with open("/proc/%s/cmdline" % entry, "rb") as handle:
-                    if b"rabbit\x00boot" not in handle.read():
-                        continue
-            except OSError:
+            if "rabbit boot" not in _cmdline(entry):
                 continue
-        if group:
             cpu = proc_cpu_seconds(int(entry))
             if cpu is not None:
-                found[group][int(entry)] = cpu
+                found["rabbitmq"][int(entry)] = cpu
+        elif comm == "postgres" and database_tag:
+            postgres[int(entry)] = _cmdline(entry)
+    # the server (postmaster) is the parent of the backends of our databases
+    servers = {_ppid(pid) for pid, cmdline in postgres.items() if database_tag in cmdline}
+    for pid, cmdline in postgres.items():
+        ours = (pid in servers or database_tag in cmdline or (
+            _ppid(pid) in servers and any(name in cmdline for name in POSTGRES_AUXILIARIES)))
+        cpu = proc_cpu_seconds(pid) if ours else None
+        if cpu is not None:
+            found["postgres"][pid] = cpu
     return found
+
+
+def process_cpu():
+    """CPU seconds of this process, every thread."""
+    times = os.times()
+    return times.user + times.system
+
+
+def cpu_spent(before, after):
+    """CPU seconds between two {pid: cpu seconds}; a pid new in `after` counts from 0."""
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
 
 
 def as_epoch(moment):
@@ -269,8 +310,13 @@ def raw_kombu(amqp_uri, n, body, prefetch, timeout):
     consumer = RawConsumer(amqp_uri, queue, n, prefetch, timeout)
     consumer.start()
     consumer.ready.wait(10)
+    # the ceiling of CPU per hazard: what publishing and consuming one message costs
+    # this process (publisher and consumer) and the broker
+    client_before, broker_before = process_cpu(), infrastructure_cpu()["rabbitmq"]
     pub_start, pub_end = raw_publish(amqp_uri, exchange, n, body)
     consumer.join(timeout)
+    client_cpu = process_cpu() - client_before
+    broker_cpu = cpu_spent(broker_before, infrastructure_cpu()["rabbitmq"])
     if consumer.error or consumer.count < n:
         raise RuntimeError("raw consumer got %d of %d messages (%s)"
                            % (consumer.count, n, consumer.error))
@@ -281,6 +327,9 @@ def raw_kombu(amqp_uri, n, body, prefetch, timeout):
         "latency_p50_ms": ms(percentile(consumer.latencies, 0.50)),
         "latency_p99_ms": ms(percentile(consumer.latencies, 0.99)),
         "seconds": consumer.last - pub_start,
+        "cpu_ms_per_message": {"bench client": 1000.0 * client_cpu / n,
+                               "rabbitmq (server)": 1000.0 * broker_cpu / n,
+                               "total": 1000.0 * (client_cpu + broker_cpu) / n},
     }
 
     # (b) pre-filled: publish everything, then drain the queue.
@@ -516,6 +565,274 @@ def wait_projected(monitor, engine, target, timeout):
         raise monitor.error
 
 
+# --- HTTP reads: the ceiling at C clients, and readers while ingesting -------------------
+
+def get_load(base_url, path, n, concurrency):
+    """GET `path` n times from `concurrency` client threads (a session each), like
+    report_hazards does its POSTs. Returns [(sent_at, answered_at, status)]."""
+    local = threading.local()
+
+    def one(_index):
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+            session.headers.update(AUTH)
+        sent = time.time()
+        try:
+            status = session.get(base_url + path, timeout=30).status_code
+        except requests.RequestException as exc:
+            status = type(exc).__name__
+        return sent, time.time(), status
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="getter") as pool:
+        return list(pool.map(one, range(n)))
+
+
+def reader_targets(enterprise_ids, ledger_size):
+    """What each reader asks in turn: an enterprise's score, a page of the standing
+    book filtered to that enterprise, and /health/live (the ceiling: the same
+    gateway, the same client, no RPC and no database)."""
+    targets = []
+    for enterprise_id in enterprise_ids:
+        targets.append(("score", "/api/v1/enterprises/%s/score" % enterprise_id))
+        targets.append(("ledger", "/api/v1/hazards?enterprise_id=%s&page=1&size=%d"
+                        % (enterprise_id, ledger_size)))
+        targets.append(("live", "/health/live"))
+    return targets
+
+
+def reader_process(base_url, token, targets, readers, ready, stop, results):
+    """Runs in a process of its own, so that the readers do not share a GIL with
+    the writers: `readers` threads, each GETs the next of `targets` as soon as
+    the previous one is answered (closed loop, no pause) until `stop`; puts
+    [(kind, sent_at, answered_at, status)] on `results`."""
+    records, lock = [], threading.Lock()
+
+    def loop(offset):
+        session = requests.Session()
+        session.headers["Authorization"] = "Bearer " + token
+        mine, index = [], offset
+        while not stop.is_set():
+            kind, path = targets[index % len(targets)]
+            index += 1
+            sent = time.time()
+            try:
+                status = session.get(base_url + path, timeout=30).status_code
+            except requests.RequestException as exc:
+                status = type(exc).__name__
+            mine.append((kind, sent, time.time(), status))
+        with lock:
+            records.extend(mine)
+
+    threads = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(readers)]
+    for thread in threads:
+        thread.start()
+    ready.set()
+    for thread in threads:
+        thread.join()
+    results.put(records)
+
+
+def read_figures(records, since, until):
+    """p50/p99 per kind of the reads sent in [since, until] (while ingesting)."""
+    figures = {}
+    for kind in ("score", "ledger", "live"):
+        mine = [r for r in records if r[0] == kind and since <= r[1] <= until]
+        ok = [r[2] - r[1] for r in mine if r[3] == 200]
+        figures[kind] = {"count": len(mine), "failed": len(mine) - len(ok),
+                         "statuses": sorted({str(r[3]) for r in mine if r[3] != 200}),
+                         "p50_ms": ms(percentile(ok, 0.50)), "p99_ms": ms(percentile(ok, 0.99))}
+    return figures
+
+
+def read_phase(args, platform, enterprise_ids, monitor_for, scoring_db):
+    """16 (`--readers`) readers run while `--read-events` hazards are ingested by
+    `--concurrency` writers; the reads sent between the first write and the last
+    write's answer count."""
+    import multiprocessing
+    context = multiprocessing.get_context("spawn")
+    ready, stop, results = context.Event(), context.Event(), context.Queue()
+    token = AUTH["Authorization"].split(" ", 1)[1]
+    process = context.Process(target=reader_process, daemon=True, args=(
+        platform.base_url, token, reader_targets(enterprise_ids, args.ledger_size),
+        args.readers, ready, stop, results))
+    log("reads: %d readers (score, ledger page, /health/live) while %d hazards are reported"
+        % (args.readers, args.read_events))
+    process.start()
+    try:
+        if not ready.wait(60):
+            raise RuntimeError("the reader process did not start in 60 s")
+        time.sleep(1.0)          # every reader has sessions and connections
+        monitor = monitor_for(args.read_events)
+        writes = report_hazards(platform.base_url, enterprise_ids, args.read_events,
+                                args.concurrency, time.monotonic() + args.timeout)
+        stop.set()
+        records = results.get(timeout=120)
+    finally:
+        stop.set()
+        process.join(30)
+        if process.is_alive():
+            process.kill()
+    accepted = [r for r in writes if r[3] == 201]
+    if not accepted:
+        raise RuntimeError("reads: no hazard accepted while reading")
+    since, until = min(r[1] for r in accepted), max(r[2] for r in accepted)
+    monitor.target = monitor.target - args.read_events + len(accepted)
+    wait_projected(monitor, scoring_db, monitor.target, args.timeout)
+    monitor.stopping.set()
+    monitor.join(5)
+    figures = read_figures(records, since, until)
+    figures["readers"] = args.readers
+    figures["writes_accepted"] = len(accepted)
+    figures["write_rate"] = rate(len(accepted), until - since)
+    figures["write_p99_ms"] = ms(percentile([r[2] - r[1] for r in accepted], 0.99))
+    figures["seconds"] = until - since
+    return figures
+
+
+# --- scoring consumers: 2 against 1 on a pre-filled queue ---------------------------------
+
+def registered_enterprises(engine):
+    """The enterprises scoring has taken EnterpriseRegistered for."""
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT body FROM inbox WHERE consumer = 'scoring' "
+                                 "AND name = 'EnterpriseRegistered'")).scalars().all()
+    return {json.loads(body)["data"]["enterprise_id"] for body in rows}
+
+
+def queue_depth(amqp_uri, queue_name):
+    with Connection(amqp_uri, connect_timeout=5) as connection:
+        return connection.channel().queue_declare(queue_name, passive=True).message_count
+
+
+def wait_until(condition, timeout, what, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("%s: not reached in %.0fs" % (what, timeout))
+        time.sleep(interval)
+
+
+def scoring_keys(platform):
+    return sorted(key for key in platform.processes if key.startswith("scoring-"))
+
+
+def drain_once(args, platform, amqp_uri, queue_name, hazard_db, scoring_db, enterprise_ids,
+               consumers):
+    """Stop every scoring process, report `--drain-events` hazards (they wait in
+    scoring's queue), start `consumers` scoring processes and time how fast they
+    drain it. Timed: the events projected once all of them consume (the broker's
+    consumer count: a process starting later would otherwise count against the
+    pair), and of those the middle 80 % by their time in the scoring inbox (the
+    first events of a process pay for its cold start, the last ones may find one
+    consumer idle). Cores used: the scoring processes' CPU seconds while all
+    of them consumed."""
+    for key in scoring_keys(platform):
+        platform.stop_service(key)
+    results = report_hazards(platform.base_url, enterprise_ids, args.drain_events,
+                             args.concurrency, time.monotonic() + args.timeout)
+    batch = [r[0] for r in results if r[3] == 201]
+    if len(batch) != args.drain_events:
+        raise RuntimeError("drain: %d of %d hazards accepted" % (len(batch), args.drain_events))
+    wait_until(lambda: count_outbox_pending(hazard_db) == 0
+               and queue_depth(amqp_uri, queue_name) >= len(batch), args.timeout,
+               "drain: %d events in scoring's queue" % len(batch))
+    before = count_projected(scoring_db)
+    processes = [platform.start_service("scoring", replica) for replica in range(consumers)]
+    samples = []      # (monotonic, projected of the batch, consumers, scoring CPU s, machine)
+    deadline = time.monotonic() + args.timeout
+    with Connection(amqp_uri, connect_timeout=5) as connection:
+        channel = connection.channel()
+        while True:
+            declared = channel.queue_declare(queue_name, passive=True)
+            done = count_projected(scoring_db) - before
+            cpu = sum(proc_cpu_seconds(p.pid) or 0.0 for p in processes)
+            samples.append((time.monotonic(), done, declared.consumer_count, cpu, machine_cpu()))
+            if done >= len(batch):
+                break
+            if any(p.poll() is not None for p in processes):
+                raise RuntimeError("drain: a scoring process exited (%s)"
+                                   % [p.returncode for p in processes])
+            if time.monotonic() > deadline:
+                raise TimeoutError("drain: %d of %d projected by %d scoring processes"
+                                   % (done, len(batch), consumers))
+            time.sleep(0.1)
+    all_in = next(s for s in samples if s[2] >= consumers or s[1] >= len(batch))
+    last = samples[-1]
+    received = projected_times(scoring_db)
+    # epoch of the `all_in` sample: wall clock now minus how long ago it was
+    all_in_epoch = time.time() - (time.monotonic() - all_in[0])
+    timed = sorted(t for t in (received[h] for h in batch) if t >= all_in_epoch)
+    middle = timed[len(timed) // 10:len(timed) - len(timed) // 10]
+    wall = last[0] - all_in[0]
+    busy, total = last[4][0] - all_in[4][0], last[4][1] - all_in[4][1]
+    return {"consumers": consumers, "events": len(batch),
+            "drained_with_all_consuming": len(timed), "timed_events": len(middle),
+            "rate": rate(len(middle) - 1, middle[-1] - middle[0]) if len(middle) >= 2 else None,
+            "seconds": middle[-1] - middle[0] if len(middle) >= 2 else None,
+            "scoring_cores": (last[3] - all_in[3]) / wall if wall > 0 else None,
+            "machine_cores": (os.cpu_count() * busy / total) if total else None}
+
+
+def drain_phase(args, platform, amqp_uri, queue_name, hazard_db, scoring_db):
+    """1 scoring consumer, then 2, each on a queue pre-filled with the same number
+    of hazards, each batch for enterprises of its own (scoring's cost per event
+    grows with an enterprise's history: the second batch must not pay more)."""
+    batches = [register_enterprises(platform.base_url, args.enterprises) for _ in range(2)]
+    wanted = {e for batch in batches for e in batch}
+    wait_until(lambda: wanted <= registered_enterprises(scoring_db), args.timeout,
+               "drain: scoring knows the %d new enterprises" % len(wanted))
+    log("drain: %d events pre-filled, 1 scoring consumer then 2" % args.drain_events)
+    one = drain_once(args, platform, amqp_uri, queue_name, hazard_db, scoring_db, batches[0], 1)
+    two = drain_once(args, platform, amqp_uri, queue_name, hazard_db, scoring_db, batches[1], 2)
+    return {"one": one, "two": two,
+            "speedup": two["rate"] / one["rate"] if one["rate"] and two["rate"] else None}
+
+
+# --- flame graphs ---------------------------------------------------------------------------
+
+def py_spy():
+    beside = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    found = beside if os.access(beside, os.X_OK) else shutil.which("py-spy")
+    if not found:
+        raise RuntimeError("--flame needs py-spy: pip install -r bench/requirements.txt")
+    return found
+
+
+def start_flames(platform, directory, rate_hz):
+    """py-spy record on every service process, until stop_flames."""
+    os.makedirs(directory, exist_ok=True)
+    recorders = {}
+    for key, process in platform.processes.items():
+        name = key[:-2] if key.endswith("-0") else key
+        output = os.path.join(directory, name + ".svg")
+        recorders[name] = (subprocess.Popen(
+            [py_spy(), "record", "--nonblocking", "--rate", str(rate_hz), "--format",
+             "flamegraph", "-o", output, "--pid", str(process.pid)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), output)
+    return recorders
+
+
+def stop_flames(recorders):
+    """SIGINT makes py-spy write its SVG."""
+    for recorder, _ in recorders.values():
+        if recorder.poll() is None:
+            recorder.send_signal(signal.SIGINT)
+    written = []
+    for name, (recorder, output) in recorders.items():
+        try:
+            recorder.wait(60)
+        except subprocess.TimeoutExpired:
+            recorder.kill()
+            recorder.wait()
+        if os.path.exists(output):
+            written.append(output)
+        else:
+            log("flame: no SVG for %s: %s" % (name, recorder.stderr.read().decode()[-300:]))
+    return written
+
+
+
 def platform_run(args, amqp_uri, tag, workdir):
     databases = Databases(args.backend, tag, workdir)
     platform = None
@@ -555,12 +872,30 @@ def platform_run(args, amqp_uri, tag, workdir):
         monitor.stopping.set()
         monitor.join(5)
 
+        # The ceiling of the HTTP latency: the gateway's /health/live (no RPC, no
+        # database) from as many clients as will POST, on an otherwise idle platform.
+        log("platform: %d GET /health/live from %d clients (the HTTP ceiling)"
+            % (args.events, args.concurrency))
+        live = get_load(platform.base_url, "/health/live", args.events, args.concurrency)
+        live_ok = [r[1] - r[0] for r in live if r[2] == 200]
+        live_seconds = max(r[1] for r in live) - min(r[0] for r in live)
+        http_ceiling = {"rate": rate(len(live_ok), live_seconds),
+                        "p50_ms": ms(percentile(live_ok, 0.50)),
+                        "p99_ms": ms(percentile(live_ok, 0.99)), "failed": len(live) - len(live_ok)}
+
         log("platform: reporting %d hazards with %d concurrent clients"
             % (args.events, args.concurrency))
+        database_tag = "ein_bench_%s_" % tag if args.backend == "postgres" else None
+        # The broker is shared with whatever else runs on the machine: what it spends
+        # with this platform idle is a floor under its figure per hazard below.
+        broker_idle = infrastructure_cpu()["rabbitmq"]
+        time.sleep(2.0)
+        broker_idle_percent = 100.0 * cpu_spent(broker_idle, infrastructure_cpu()["rabbitmq"]) / 2.0
+        flames = start_flames(platform, args.flame, args.flame_rate) if args.flame else None
         before = process_snapshot(platform)
         cpu_started = time.time()
         client_cpu_before = os.times()
-        infra_before, machine_before = infrastructure_cpu(), machine_cpu()
+        infra_before, machine_before = infrastructure_cpu(database_tag), machine_cpu()
         monitor = Monitor(hazard_db, scoring_db, amqp_uri, prefix + ".scoring",
                           warm_ok + args.events)
         monitor.start()
@@ -591,9 +926,10 @@ def platform_run(args, amqp_uri, tag, workdir):
         after = process_snapshot(platform)
         cpu_window = time.time() - cpu_started
         client_cpu_after = os.times()
-        infra_after, machine_after = infrastructure_cpu(), machine_cpu()
+        infra_after, machine_after = infrastructure_cpu(database_tag), machine_cpu()
         monitor.stopping.set()
         monitor.join(5)
+        flame_files = stop_flames(flames) if flames else []
 
         first_sent = min(r[1] for r in accepted)
         last_projected = max(received[r[0]] for r in accepted)
@@ -616,7 +952,7 @@ def platform_run(args, amqp_uri, tag, workdir):
         for group, pids in infra_after.items():
             if not pids:
                 continue
-            cpu = sum(value - infra_before[group].get(pid, 0.0) for pid, value in pids.items())
+            cpu = cpu_spent(infra_before[group], pids)
             rss = (proc_status(next(iter(pids))).get("VmRSS")
                    if group == "rabbitmq" and len(pids) == 1 else None)
             processes[group + " (server)"] = {"rss_mib": rss, "peak_rss_mib": None,
@@ -629,6 +965,15 @@ def platform_run(args, amqp_uri, tag, workdir):
         processes["everything else"] = {"rss_mib": None, "peak_rss_mib": None,
                                         "cpu_seconds": other,
                                         "cpu_percent": 100.0 * other / cpu_window}
+        for p in processes.values():
+            p["cpu_ms_per_hazard"] = (1000.0 * p["cpu_seconds"] / len(accepted)
+                                      if p["cpu_seconds"] is not None else None)
+        # what the platform costs: its services, the broker and the database server
+        # (not the load generator, not other work on the machine)
+        platform_names = [name for name in processes
+                          if name in launch.SERVICES or name.endswith("(server)")]
+        cpu_ms_total = sum(processes[name]["cpu_ms_per_hazard"] or 0.0 for name in platform_names)
+
         quarters = []
         ordered = sorted(accepted, key=lambda r: r[1])
         size = max(1, len(ordered) // 4)
@@ -646,7 +991,24 @@ def platform_run(args, amqp_uri, tag, workdir):
         drain_rate = None
         if len(tail) >= 2 and tail[-1][0] - tail[0][0] >= 1.0:
             drain_rate = rate(tail[-1][1] - tail[0][1], tail[-1][0] - tail[0][0])
+        peak_outbox = monitor.peak(1, first_sent)
+        peak_queue = monitor.peak(2, first_sent)
+        reads = drain = None
+        if args.readers and args.read_events:
+            def monitor_for(count):
+                nonlocal monitor
+                monitor = Monitor(hazard_db, scoring_db, amqp_uri, prefix + ".scoring",
+                                  count_projected(scoring_db) + count)
+                monitor.start()
+                return monitor
+            reads = read_phase(args, platform, enterprise_ids, monitor_for, scoring_db)
+        if args.drain_events:
+            drain = drain_phase(args, platform, amqp_uri, prefix + ".scoring", hazard_db,
+                                scoring_db)
         return {
+            "http_ceiling": http_ceiling, "reads": reads, "drain": drain,
+            "cpu_ms_per_hazard_total": cpu_ms_total, "cpu_ms_summed_over": platform_names,
+            "flame_files": flame_files, "rabbitmq_idle_cpu_percent": broker_idle_percent,
             "drain_rate": drain_rate,
             "machine_cpu_percent": 100.0 * busy / total if total else None,
             "quarters": quarters,
@@ -662,8 +1024,8 @@ def platform_run(args, amqp_uri, tag, workdir):
             "drain_after_http_seconds": last_projected - http_done,
             "e2e_p50_ms": ms(percentile(e2e_latencies, 0.50)),
             "e2e_p99_ms": ms(percentile(e2e_latencies, 0.99)),
-            "peak_outbox_backlog": monitor.peak(1, first_sent),
-            "peak_scoring_queue_depth": monitor.peak(2, first_sent),
+            "peak_outbox_backlog": peak_outbox,
+            "peak_scoring_queue_depth": peak_queue,
             "processes": processes,
         }
     except BaseException:
@@ -712,6 +1074,10 @@ def print_report(args, raw, plat):
         "%-44s %12s %12s %12s" % ("raw kombu end to end (publish -> ack)", fmt(pipe["e2e_rate"]),
                                   fmt(pipe["latency_p50_ms"], "%.2f"),
                                   fmt(pipe["latency_p99_ms"], "%.2f")),
+        "%-44s %12s %12s %12s" % ("gateway GET /health/live (HTTP ceiling)",
+                                  fmt(plat["http_ceiling"]["rate"]),
+                                  fmt(plat["http_ceiling"]["p50_ms"], "%.1f"),
+                                  fmt(plat["http_ceiling"]["p99_ms"], "%.1f")),
         "%-44s %12s %12s %12s" % ("platform HTTP accept (POST /api/v1/hazards)",
                                   fmt(plat["http_rate"]), fmt(plat["http_p50_ms"], "%.1f"),
                                   fmt(plat["http_p99_ms"], "%.1f")),
@@ -729,12 +1095,23 @@ def print_report(args, raw, plat):
         % (fmt(plat["peak_outbox_backlog"], "%d"), fmt(plat["peak_scoring_queue_depth"], "%d"),
            fmt(plat["drain_rate"])),
         "",
-        "%-18s %10s %14s %12s %10s" % ("process", "RSS MiB", "peak RSS MiB", "CPU s", "CPU %"),
+        "%-18s %10s %14s %12s %10s %16s" % ("process", "RSS MiB", "peak RSS MiB", "CPU s",
+                                            "CPU %", "CPU ms/hazard"),
     ]
     for name, p in plat["processes"].items():
-        lines.append("%-18s %10s %14s %12s %10s" % (
+        lines.append("%-18s %10s %14s %12s %10s %16s" % (
             name, fmt(p["rss_mib"], "%.1f"), fmt(p["peak_rss_mib"], "%.1f"),
-            fmt(p["cpu_seconds"], "%.1f"), fmt(p["cpu_percent"], "%.0f")))
+            fmt(p["cpu_seconds"], "%.1f"), fmt(p["cpu_percent"], "%.0f"),
+            fmt(p["cpu_ms_per_hazard"], "%.2f")))
+    raw_cpu = pipe["cpu_ms_per_message"]
+    lines.append("CPU per hazard summed over %s: %s ms; raw kombu per message (this process "
+                 "publishing and consuming + RabbitMQ): %s ms"
+                 % (", ".join(plat["cpu_ms_summed_over"]),
+                    fmt(plat["cpu_ms_per_hazard_total"], "%.2f"), fmt(raw_cpu["total"], "%.2f")))
+    lines.append("(RabbitMQ and PostgreSQL are the machine's, shared: with this platform idle, "
+                 "just before the window, RabbitMQ used %s%% of a core; PostgreSQL counts the "
+                 "backends of this run's databases and the server's own processes)"
+                 % fmt(plat["rabbitmq_idle_cpu_percent"]))
     lines.append("(CPU: from just before the first send until all %d were projected; "
                  "100%% = one core of %d)" % (plat["accepted"], os.cpu_count()))
     lines.append("whole machine busy during the window: %s%% of %d cores"
@@ -750,6 +1127,35 @@ def print_report(args, raw, plat):
         lines.append("  quarter %d %40s %13s %12s" % (index, fmt(q["http_rate"]),
                                                       fmt(q["http_p50_ms"]),
                                                       fmt(q["e2e_p50_ms"])))
+    reads, drain = plat["reads"], plat["drain"]
+    if reads:
+        lines += ["", "%d readers while %d hazards were reported (%s writes/s, write p99 %s ms):"
+                  % (reads["readers"], reads["writes_accepted"], fmt(reads["write_rate"]),
+                     fmt(reads["write_p99_ms"])),
+                  "%-44s %12s %12s %12s %8s" % ("", "reads", "p50 ms", "p99 ms", "failed")]
+        for kind, label in (("score", "GET /api/v1/enterprises/{id}/score"),
+                            ("ledger", "GET /api/v1/hazards?enterprise_id=..&size=%d"
+                             % args.ledger_size),
+                            ("live", "GET /health/live (ceiling)")):
+            r = reads[kind]
+            lines.append("%-44s %12d %12s %12s %8d" % (label, r["count"], fmt(r["p50_ms"], "%.1f"),
+                                                      fmt(r["p99_ms"], "%.1f"), r["failed"]))
+    if drain:
+        lines += ["", "scoring draining a pre-filled queue of %d HazardReported:"
+                  % args.drain_events,
+                  "%-30s %10s %16s %14s %14s" % ("", "events/s", "timed",
+                                                 "scoring cores", "machine cores")]
+        for key in ("one", "two"):
+            d = drain[key]
+            lines.append("%-30s %10s %16s %14s %14s" % (
+                "%d scoring consumer%s" % (d["consumers"], "s" if d["consumers"] > 1 else ""),
+                fmt(d["rate"]), "%d events" % d["timed_events"],
+                fmt(d["scoring_cores"], "%.2f"), fmt(d["machine_cores"], "%.2f")))
+        lines.append("2 consumers / 1: %s (on %d cores)" % (fmt(drain["speedup"], "%.2f"),
+                                                           os.cpu_count()))
+    if plat["flame_files"]:
+        lines += ["", "flame graphs (py-spy sampled the measured window; its own CPU skews the "
+                  "figures above): " + ", ".join(plat["flame_files"])]
     print("\n".join(lines), flush=True)
     summary = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "cores": os.cpu_count(),
@@ -771,6 +1177,29 @@ def print_report(args, raw, plat):
         "background_cpu_percent": plat["background_cpu_percent"],
         "drain_rate": plat["drain_rate"],
         "http_rate_by_quarter": [q["http_rate"] for q in plat["quarters"]],
+        # the figures of issue 14's goals (bench/run_all.py reads these keys)
+        "cpu_ms_per_hazard": {k: p["cpu_ms_per_hazard"] for k, p in plat["processes"].items()},
+        "cpu_ms_per_hazard_total": plat["cpu_ms_per_hazard_total"],
+        "cpu_ms_summed_over": plat["cpu_ms_summed_over"],
+        "raw_cpu_ms_per_message": raw_cpu["total"],
+        "raw_cpu_ms_per_message_by_process": {k: v for k, v in raw_cpu.items() if k != "total"},
+        "http_ceiling_rate": plat["http_ceiling"]["rate"],
+        "http_ceiling_p50_ms": plat["http_ceiling"]["p50_ms"],
+        "http_ceiling_p99_ms": plat["http_ceiling"]["p99_ms"],
+        "readers": reads["readers"] if reads else None,
+        "score_p99_ms": reads["score"]["p99_ms"] if reads else None,
+        "ledger_p99_ms": reads["ledger"]["p99_ms"] if reads else None,
+        "live_p99_ms_while_reading": reads["live"]["p99_ms"] if reads else None,
+        "reads": reads,
+        "drain_events": args.drain_events or None,
+        "drain_one_rate": drain["one"]["rate"] if drain else None,
+        "drain_two_rate": drain["two"]["rate"] if drain else None,
+        "drain_speedup": drain["speedup"] if drain else None,
+        "drain_scoring_cores_one": drain["one"]["scoring_cores"] if drain else None,
+        "drain_scoring_cores_two": drain["two"]["scoring_cores"] if drain else None,
+        "drain_machine_cores_two": drain["two"]["machine_cores"] if drain else None,
+        "rabbitmq_idle_cpu_percent": plat["rabbitmq_idle_cpu_percent"],
+        "flame": bool(plat["flame_files"]),
     }
     def tidy(value):
         if isinstance(value, float):
@@ -801,10 +1230,29 @@ def parse_args(argv=None):
     parser.add_argument("--log-dir", help="keep the services' logs here (default: a temp "
                         "folder, removed at the end)")
     parser.add_argument("--timeout", type=float, default=150.0,
-                        help="seconds for the platform phase, HTTP + projection (150)")
+                        help="seconds for each platform phase, HTTP + projection (150)")
+    parser.add_argument("--readers", type=int, default=16,
+                        help="concurrent readers (score, ledger page) while ingesting; 0: "
+                             "no read phase (16)")
+    parser.add_argument("--read-events", type=int,
+                        help="hazards reported while the readers read (default: --events / 2)")
+    parser.add_argument("--ledger-size", type=int, default=20, help="the ledger page's size (20)")
+    parser.add_argument("--drain-events", type=int,
+                        help="hazards pre-filled in scoring's queue for 1 and for 2 scoring "
+                             "consumers; 0: no drain phase (default: --events / 2)")
+    parser.add_argument("--flame", metavar="DIR",
+                        help="py-spy record every service during the measured window, "
+                             "DIR/<service>.svg (e.g. bench/flames)")
+    parser.add_argument("--flame-rate", type=int, default=100, help="py-spy samples/s (100)")
     args = parser.parse_args(argv)
     if args.events < 1 or args.concurrency < 1 or args.enterprises < 1 or args.warmup < 1:
         parser.error("--events, --concurrency, --enterprises and --warmup must be >= 1")
+    if args.read_events is None:
+        args.read_events = max(1, args.events // 2)
+    if args.drain_events is None:
+        args.drain_events = max(2, args.events // 2)
+    if args.drain_events == 1:
+        parser.error("--drain-events: 0, or at least 2 (a rate needs two)")
     return args
 
 
