@@ -235,7 +235,9 @@ class RabbitNode:
         """Stopped (rabbitmqctl stop; with `kill`, kill -9) and its folder gone."""
         if self.env is not None:
             pid = self.beam_pid()
-            if pid is not None and _alive(pid):
+            if pid is None:             # no pid file (yet): it can only be asked
+                self.ctl("stop", timeout=120, check=False)
+            elif _alive(pid):
                 if not kill:
                     self.ctl("stop", timeout=120, check=False)
                 if _alive(pid):         # stop did not reach it: it must not outlive the test
@@ -303,9 +305,9 @@ class RabbitCluster:
             node.start_app()
         return bool(strays)
 
-    def running_nodes(self, via=None):
-        """The nodes `via` (the first, by default) sees running in its cluster."""
-        result = (via or self.nodes[0]).ctl("eval", "rabbit_nodes:all_running().")
+    def running_nodes(self):
+        """The nodes the first sees running in its cluster."""
+        result = self.nodes[0].ctl("eval", "rabbit_nodes:all_running().")
         return sorted(re.findall(r"'([^']+)'", result.stdout))
 
     def wait_clustered(self, timeout=60):
@@ -318,17 +320,8 @@ class RabbitCluster:
             time.sleep(0.2)
 
     def node(self, name):
+        """The node of this full name (name@localhost)."""
         return next(node for node in self.nodes if node.node == name)
-
-    def vhost(self, name):
-        """amqp URI of a new vhost (on every node), through the first node."""
-        return self.nodes[0].vhost(name)
-
-    def uri(self, vhost, nodes=None):
-        """amqp URIs of `vhost` on `nodes` (every node), separated by ';':
-        kombu's failover list."""
-        return ";".join("amqp://guest:guest@127.0.0.1:%d/%s" % (node.port, vhost)
-                        for node in nodes or self.nodes)
 
     def stop(self):
         _side_by_side([lambda node=node: node.stop(kill=True) for node in self.nodes])
