@@ -580,12 +580,17 @@ class EventSubscription(Entrypoint):
                                              no_ack=False):
                         backoff = 0.2
                         self.connected = True
+                        # drain the very connection the consumer is on: once an
+                        # ack failed (its node died), kombu's drain_events would
+                        # connect again by itself, to the next node of a
+                        # cluster's AMQP_URI list, where nothing is consumed
+                        consuming = connection.connection
                         while not self._stopping:
                             if time.monotonic() - lag_checked >= self.LAG_CHECK_SECONDS:
                                 lag_checked = time.monotonic()
                                 self._read_lag(lag_channel)
                             try:
-                                connection.drain_events(timeout=1)
+                                consuming.drain_events(timeout=1)
                             except TimeoutError:
                                 pass
                             except OSError as exc:
