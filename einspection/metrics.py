@@ -43,6 +43,11 @@ CONSUMER_READY = Gauge("einspection_consumer_messages_ready",
 CONSUMER_CONSUMERS = Gauge("einspection_consumer_queue_consumers",
                            "Consumers attached to the consumer's queue (every replica's)",
                            ["consumer"])
+DEAD_LETTER_QUEUE_MESSAGES = Gauge(
+    "einspection_dead_letter_queue_messages",
+    "Messages in the consumer's dead-letter queue, read with its lag: what the consumer "
+    "parked and what the broker parked at the queue's delivery limit",
+    ["consumer"])
 CONSUMER_LAG_CHECKED = Gauge("einspection_consumer_lag_checked_timestamp_seconds",
                              "Unix time the consumer's queue length was last read",
                              ["consumer"])

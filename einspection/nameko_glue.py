@@ -624,6 +624,15 @@ class EventSubscription(Entrypoint):
         metrics.CONSUMER_READY.labels(self.consumer_name).set(ready)
         metrics.CONSUMER_CONSUMERS.labels(self.consumer_name).set(consumers)
         metrics.CONSUMER_LAG_CHECKED.labels(self.consumer_name).set_to_current_time()
+        try:
+            # the consumer's own count misses what the broker parked (the delivery limit)
+            parked = channel.queue_declare(queue=bus.dead_letter_queue_name(self.queue_name),
+                                           passive=True).message_count
+        except Exception as exc:
+            log.debug("subscription %s: could not read its dead letters: %s",
+                      self.queue_name, exc)
+            return
+        metrics.DEAD_LETTER_QUEUE_MESSAGES.labels(self.consumer_name).set(parked)
 
     def _count(self, event_name, outcome, arrived=None):
         metrics.CONSUMED.labels(self.consumer_name, event_name, outcome).inc()

@@ -104,6 +104,8 @@ def test_every_service_exports_what_the_alerts_watch(scraped):
         assert has(service, "einspection_consumer_messages_ready",
                    'consumer="%s"' % service), service
         assert has(service, "einspection_consumer_queue_consumers"), service
+        assert has(service, "einspection_dead_letter_queue_messages",
+                   'consumer="%s"' % service), service
         assert has(service, "einspection_events_dead_lettered_total"), service
     assert has("hazard", "einspection_events_appended_total", 'event="HazardReported"')
     assert has("hazard", "einspection_outbox_published_total", 'event="HazardReported"')
@@ -205,14 +207,22 @@ def test_consumer_lag_is_the_queue_length_the_broker_reports(broker):
         channel = connection.channel()
         queue = kombu.Queue(subscription.queue_name, channel=channel, auto_delete=False)
         queue.declare()
+        parked = kombu.Queue(subscription.queue_name + ".dead-letter", channel=channel,
+                             auto_delete=False)
+        parked.declare()
         producer = connection.Producer(channel=channel)
         for number in range(3):
             producer.publish({"n": number}, routing_key=subscription.queue_name,
                              exchange="", confirm=False)
+        for number in range(2):     # e.g. parked by the broker at the delivery limit
+            producer.publish({"n": number}, routing_key=parked.name, exchange="", confirm=False)
         lag_channel = connection.channel()
-        wait_until(lambda: subscription._read_lag(lag_channel) or metrics.CONSUMER_READY.labels(
-            "lag-probe")._value.get() == 3, message="3 messages ready")
+        wait_until(lambda: subscription._read_lag(lag_channel) or (
+            metrics.CONSUMER_READY.labels("lag-probe")._value.get(),
+            metrics.DEAD_LETTER_QUEUE_MESSAGES.labels("lag-probe")._value.get()) == (3, 2),
+            message="3 messages ready, 2 dead letters")
         assert metrics.CONSUMER_CONSUMERS.labels("lag-probe")._value.get() == 0
+        parked.delete()
         queue.delete()
         subscription._read_lag(lag_channel)        # the queue is gone: the gauge stays, no error
         assert metrics.CONSUMER_READY.labels("lag-probe")._value.get() == 3
