@@ -228,6 +228,8 @@ def add_marks(tally, marks, sign=1):
             counts[key] = count
         else:
             counts.pop(key)
+            if not counts:
+                del tally[part]        # one shape for one content: what replay compares
     return tally
 
 
