@@ -473,16 +473,24 @@ def _fact_change(conn, event):
 
 # --- stored tallies and scores; statements built once ----------------------------------------
 
-TALLY_ROW = select(tallies).where(tallies.c.enterprise_id == bindparam("enterprise_id"))
+TALLY_ROW = select(tallies.c.as_of.label("tally_as_of"),
+                   tallies.c.rule_version.label("tally_rule_version"),
+                   tallies.c.events_applied.label("tally_events_applied"), tallies.c.tally)
+TALLY_ROW_BY_ID = TALLY_ROW.where(tallies.c.enterprise_id == bindparam("enterprise_id"))
 FORGET_TALLY = tallies.delete().where(tallies.c.enterprise_id == bindparam("enterprise_id"))
 
 
-def _kept_tally(conn, rules, enterprise_id, as_of, events_applied):
+def _kept_tally(conn, rules, score_row, as_of):
     """The enterprise's stored tally if it holds for `as_of`, the rule set
-    and the score row's count of events, else None."""
-    row = conn.execute(TALLY_ROW, {"enterprise_id": enterprise_id}).first()
-    if (row is None or row.as_of != as_of.isoformat() or row.rule_version != rules["version"]
-            or row.events_applied != events_applied):
+    and the score row's count of events, else None. Read with the score row
+    (SCORE_ROW) or on its own. On PostgreSQL a tally read beside a lock that
+    had to wait may be the one from before the wait: the count tells."""
+    row = score_row
+    if "tally" not in row._fields:
+        row = conn.execute(TALLY_ROW_BY_ID, {"enterprise_id": score_row.enterprise_id}).first()
+    if (row is None or row.tally is None or row.tally_as_of != as_of.isoformat()
+            or row.tally_rule_version != rules["version"]
+            or row.tally_events_applied != score_row.events_applied):
         return None
     return json.loads(row.tally)
 
@@ -512,8 +520,12 @@ def _store_score(conn, enterprise_id, first_event_time, last_event_time, evaluat
         "b_events_applied": events_applied})
 
 
-SCORE_ROW = select(scores).where(scores.c.enterprise_id == bindparam("enterprise_id"))
-SCORE_ROW_LOCKED = SCORE_ROW.with_for_update()
+# the score row and its kept tally in one round trip
+SCORE_ROW = (TALLY_ROW.add_columns(*scores.c)
+             .select_from(scores.outerjoin(tallies,
+                                           tallies.c.enterprise_id == scores.c.enterprise_id))
+             .where(scores.c.enterprise_id == bindparam("enterprise_id")))
+SCORE_ROW_LOCKED = SCORE_ROW.with_for_update(of=scores)
 
 
 def _locked_score_row(conn, enterprise_id):
@@ -590,7 +602,7 @@ def rescore(conn, rules, row, first_event_time, last_event_time, events_applied,
     enterprise_id = row.enterprise_id
     first_event_time, last_event_time = _utc(first_event_time), _utc(last_event_time)
     as_of = score_day(last_event_time, clock_day(conn))
-    tally = _kept_tally(conn, rules, enterprise_id, as_of, row.events_applied)
+    tally = _kept_tally(conn, rules, row, as_of)
     if change is not None:
         kind, owner, before, after = change
         if owner != enterprise_id:

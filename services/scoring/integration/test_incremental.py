@@ -101,8 +101,7 @@ def _full(conn, rules, enterprise_id):
 
 def _kept(conn, enterprise_id):
     row = conn.execute(projection.SCORE_ROW, {"enterprise_id": enterprise_id}).first()
-    tally = conn.execute(projection.TALLY_ROW, {"enterprise_id": enterprise_id}).first()
-    return json.loads(row.evaluation), json.loads(tally.tally)
+    return json.loads(row.evaluation), json.loads(row.tally)
 
 
 @pytest.mark.parametrize("seed, rule_file", [(1, "v4.json"), (2, "v3.json"), (3, "v1.json")])
