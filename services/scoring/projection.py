@@ -206,41 +206,41 @@ def _write_fact(conn, event):
         values = {"level": data["level"], "found_at": data["found_at"],
                   "reported_at": data["reported_at"], "deadline": data["rectification_deadline"]}
         return upsert(conn, hazard_facts, dict(values, hazard_id=data["hazard_id"],
-                                        enterprise_id=data["enterprise_id"]),
-               ["hazard_id"], list(values))
+                                               enterprise_id=data["enterprise_id"]),
+                      ["hazard_id"], list(values))
     elif event.name in STEPS:
         step, at = STEPS[event.name]
         return upsert(conn, hazard_steps, {"hazard_id": data["hazard_id"],
-                                    "stream_version": event.stream_version,
-                                    "enterprise_id": data["enterprise_id"], "step": step,
-                                    "at": data[at]}, ["hazard_id", "stream_version"])
+                                           "stream_version": event.stream_version,
+                                           "enterprise_id": data["enterprise_id"], "step": step,
+                                           "at": data[at]}, ["hazard_id", "stream_version"])
     elif event.name == "InspectionLogged":
         return upsert(conn, inspection_facts, {"inspection_id": data["inspection_id"],
-                                        "enterprise_id": data["enterprise_id"],
-                                        "kind": data["kind"],
-                                        "completed_at": data["completed_at"],
-                                        "position_id": data["position_id"]},
-               ["inspection_id"])
+                                               "enterprise_id": data["enterprise_id"],
+                                               "kind": data["kind"],
+                                               "completed_at": data["completed_at"],
+                                               "position_id": data["position_id"]},
+                      ["inspection_id"])
     elif event.name == "SafetyActionRecorded":
         return upsert(conn, action_facts, {"action_id": data["action_id"],
-                                    "enterprise_id": data["enterprise_id"],
-                                    "kind": data["kind"], "held_on": data["held_on"]},
-               ["action_id"])
+                                           "enterprise_id": data["enterprise_id"],
+                                           "kind": data["kind"], "held_on": data["held_on"]},
+                      ["action_id"])
     elif event.name == "CitationAbatementOverdue" or (event.name == "CitationWithdrawn"
                                                       and data["abatement_overdue"]):
         column, at = (("overdue_since", data["overdue_since"])
                       if event.name == "CitationAbatementOverdue"
                       else ("withdrawn_at", data["withdrawn_at"]))
         return upsert(conn, citation_facts, {"citation_id": data["citation_id"],
-                                      "enterprise_id": data["enterprise_id"],
-                                      "case_id": data["case_id"], column: at},
-               ["citation_id"], [column])
+                                             "enterprise_id": data["enterprise_id"],
+                                             "case_id": data["case_id"], column: at},
+                      ["citation_id"], [column])
     elif event.name in ("InspectionRoundDone", "InspectionMissed"):
         done = event.name == "InspectionRoundDone"
-        return upsert(conn, round_facts, {"schedule_id": data["schedule_id"], "round": data["round"],
-                                   "enterprise_id": data["enterprise_id"], "done": done,
-                                   "at": data["completed_at"] if done else data["window_end"]},
-               ["schedule_id", "round"])
+        return upsert(conn, round_facts, {
+            "schedule_id": data["schedule_id"], "round": data["round"],
+            "enterprise_id": data["enterprise_id"], "done": done,
+            "at": data["completed_at"] if done else data["window_end"]}, ["schedule_id", "round"])
     elif event.name == "PositionRegistered":
         # a later event of the position may have come first: it stands
         return upsert(conn, position_facts, {"position_id": data["position_id"],
