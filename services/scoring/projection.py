@@ -607,7 +607,10 @@ def rescore(conn, rules, row, first_event_time, last_event_time, events_applied,
         kind, owner, before, after = change
         if owner != enterprise_id:
             # another enterprise's fact (its first record named that one): its
-            # tally no longer holds, this one's is not touched
+            # tally no longer holds, this one's is not touched. Not made by the
+            # services (a fact's events all name one enterprise); a replica
+            # scoring that enterprise at the same moment could keep a tally
+            # without this change until its day moves.
             conn.execute(FORGET_TALLY, {"enterprise_id": owner})
         elif tally is not None:
             window = scoring_rules.Window.ending(as_of, rules["window_months"])
