@@ -1,8 +1,10 @@
 #!/usr/bin/env python
 """CPU cost of one scoring projection step (`projection.handle`) as an
-enterprise's history grows: every HazardReported reloads and re-evaluates
-all of that enterprise's facts. In-process, on a temporary SQLite file; no
-broker, no services.
+enterprise's history grows (up to 2026-12-04 every HazardReported reloaded
+and re-evaluated all of that enterprise's facts in the window; now it
+changes the enterprise's kept tally by one fact). Each event is its own
+transaction and is built (schema-validated) inside the timing. In-process,
+on a temporary SQLite file; no broker, no services.
 
     python bench/scoring_cost.py [--steps 10,200,1000,2000]
 """

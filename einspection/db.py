@@ -102,7 +102,9 @@ _UPSERTS = {}
 
 def upsert(conn, table, values, key_columns, update_columns=()):
     """INSERT, or on a key clash UPDATE `update_columns` (or do nothing).
-    The statement is built once per shape and reused with new values."""
+    The statement is built once per shape and reused with new values.
+    Returns the result: without `update_columns`, its rowcount tells
+    whether the row went in."""
     shape = (conn.dialect.name, table.name, tuple(values), tuple(key_columns),
              tuple(update_columns))
     statement = _UPSERTS.get(shape)
@@ -115,7 +117,7 @@ def upsert(conn, table, values, key_columns, update_columns=()):
         else:
             statement = statement.on_conflict_do_nothing(index_elements=list(key_columns))
         _UPSERTS[shape] = statement
-    conn.execute(statement, values)
+    return conn.execute(statement, values)
 
 
 def lock_row(conn, query):

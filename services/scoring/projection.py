@@ -19,7 +19,7 @@ from sqlalchemy import (Boolean, Column, Date, DateTime, Integer, MetaData, Stri
 
 from einspection import days, eventstore
 from einspection.contract import new_event, utcnow
-from einspection.db import lock_row, upsert
+from einspection.db import upsert
 from einspection.projection import paged
 
 from . import rules as scoring_rules
@@ -160,10 +160,24 @@ statements = Table(
     Column("event_id", String(64), nullable=False),
 )
 
+# Per enterprise, the tally of the facts in the window of its stored score
+# (rules.tally_of): what lets an event cost one fact's marks instead of a
+# re-evaluation of every fact in the window. Valid for the day, rule set and
+# count of events it was kept at; anything else (a new day, another rule set,
+# a database written by an older release) makes the next event count again.
+tallies = Table(
+    "score_tallies", metadata,
+    Column("enterprise_id", String(64), primary_key=True),
+    Column("as_of", String(10), nullable=False),
+    Column("rule_version", String(32), nullable=False),
+    Column("events_applied", Integer, nullable=False),
+    Column("tally", Text, nullable=False),
+)
+
 CLOCK_STREAM = "scoring-clock"
 
 TABLES = [enterprises, hazard_facts, hazard_steps, inspection_facts, action_facts,
-          position_facts, citation_facts, round_facts, scores, clock, statements]
+          position_facts, citation_facts, round_facts, scores, clock, statements, tallies]
 
 
 def _utc(moment):
@@ -176,74 +190,78 @@ def _utc(moment):
 
 def apply_fact(conn, event):
     """Merge one event into the facts. Returns True if it bears on the score."""
+    return _write_fact(conn, event) is not None
+
+
+def _write_fact(conn, event):
+    """Merge one event into the facts: the write's result, None if the
+    event bears on no fact the score reads."""
     data = event.data
     if event.name == "EnterpriseRegistered":
         upsert(conn, enterprises, {k: data[k] for k in
                                    ("enterprise_id", "name", "industry", "town", "grid")},
                ["enterprise_id"], ["name", "industry", "town", "grid"])
-        return False
+        return None
     if event.name == "HazardReported":
         values = {"level": data["level"], "found_at": data["found_at"],
                   "reported_at": data["reported_at"], "deadline": data["rectification_deadline"]}
-        upsert(conn, hazard_facts, dict(values, hazard_id=data["hazard_id"],
-                                        enterprise_id=data["enterprise_id"]),
-               ["hazard_id"], list(values))
+        return upsert(conn, hazard_facts, dict(values, hazard_id=data["hazard_id"],
+                                               enterprise_id=data["enterprise_id"]),
+                      ["hazard_id"], list(values))
     elif event.name in STEPS:
         step, at = STEPS[event.name]
-        upsert(conn, hazard_steps, {"hazard_id": data["hazard_id"],
-                                    "stream_version": event.stream_version,
-                                    "enterprise_id": data["enterprise_id"], "step": step,
-                                    "at": data[at]}, ["hazard_id", "stream_version"])
+        return upsert(conn, hazard_steps, {"hazard_id": data["hazard_id"],
+                                           "stream_version": event.stream_version,
+                                           "enterprise_id": data["enterprise_id"], "step": step,
+                                           "at": data[at]}, ["hazard_id", "stream_version"])
     elif event.name == "InspectionLogged":
-        upsert(conn, inspection_facts, {"inspection_id": data["inspection_id"],
-                                        "enterprise_id": data["enterprise_id"],
-                                        "kind": data["kind"],
-                                        "completed_at": data["completed_at"],
-                                        "position_id": data["position_id"]},
-               ["inspection_id"])
+        return upsert(conn, inspection_facts, {"inspection_id": data["inspection_id"],
+                                               "enterprise_id": data["enterprise_id"],
+                                               "kind": data["kind"],
+                                               "completed_at": data["completed_at"],
+                                               "position_id": data["position_id"]},
+                      ["inspection_id"])
     elif event.name == "SafetyActionRecorded":
-        upsert(conn, action_facts, {"action_id": data["action_id"],
-                                    "enterprise_id": data["enterprise_id"],
-                                    "kind": data["kind"], "held_on": data["held_on"]},
-               ["action_id"])
+        return upsert(conn, action_facts, {"action_id": data["action_id"],
+                                           "enterprise_id": data["enterprise_id"],
+                                           "kind": data["kind"], "held_on": data["held_on"]},
+                      ["action_id"])
     elif event.name == "CitationAbatementOverdue" or (event.name == "CitationWithdrawn"
                                                       and data["abatement_overdue"]):
         column, at = (("overdue_since", data["overdue_since"])
                       if event.name == "CitationAbatementOverdue"
                       else ("withdrawn_at", data["withdrawn_at"]))
-        upsert(conn, citation_facts, {"citation_id": data["citation_id"],
-                                      "enterprise_id": data["enterprise_id"],
-                                      "case_id": data["case_id"], column: at},
-               ["citation_id"], [column])
+        return upsert(conn, citation_facts, {"citation_id": data["citation_id"],
+                                             "enterprise_id": data["enterprise_id"],
+                                             "case_id": data["case_id"], column: at},
+                      ["citation_id"], [column])
     elif event.name in ("InspectionRoundDone", "InspectionMissed"):
         done = event.name == "InspectionRoundDone"
-        upsert(conn, round_facts, {"schedule_id": data["schedule_id"], "round": data["round"],
-                                   "enterprise_id": data["enterprise_id"], "done": done,
-                                   "at": data["completed_at"] if done else data["window_end"]},
-               ["schedule_id", "round"])
+        return upsert(conn, round_facts, {
+            "schedule_id": data["schedule_id"], "round": data["round"],
+            "enterprise_id": data["enterprise_id"], "done": done,
+            "at": data["completed_at"] if done else data["window_end"]}, ["schedule_id", "round"])
     elif event.name == "PositionRegistered":
         # a later event of the position may have come first: it stands
-        upsert(conn, position_facts, {"position_id": data["position_id"],
-                                      "enterprise_id": data["enterprise_id"],
-                                      "has_checklist": bool(data["checklist_ids"]),
-                                      "retired": False},
-               ["position_id"])
+        return upsert(conn, position_facts, {"position_id": data["position_id"],
+                                             "enterprise_id": data["enterprise_id"],
+                                             "has_checklist": bool(data["checklist_ids"]),
+                                             "retired": False},
+                      ["position_id"])
     elif event.name == "PositionUpdated":
         if "checklist_ids" not in data:
-            return False                 # a new name or place: nothing the score reads
-        upsert(conn, position_facts, {"position_id": data["position_id"],
-                                      "enterprise_id": data["enterprise_id"],
-                                      "has_checklist": bool(data["checklist_ids"]),
-                                      "retired": False},
-               ["position_id"], ["has_checklist"])
+            return None                  # a new name or place: nothing the score reads
+        return upsert(conn, position_facts, {"position_id": data["position_id"],
+                                             "enterprise_id": data["enterprise_id"],
+                                             "has_checklist": bool(data["checklist_ids"]),
+                                             "retired": False},
+                      ["position_id"], ["has_checklist"])
     elif event.name == "PositionRetired":
-        upsert(conn, position_facts, {"position_id": data["position_id"],
-                                      "enterprise_id": data["enterprise_id"],
-                                      "has_checklist": False, "retired": True},
-               ["position_id"], ["retired"])
-    else:
-        return False
-    return True
+        return upsert(conn, position_facts, {"position_id": data["position_id"],
+                                             "enterprise_id": data["enterprise_id"],
+                                             "has_checklist": False, "retired": True},
+                      ["position_id"], ["retired"])
+    return None
 
 
 def _in_window(column):
@@ -286,6 +304,27 @@ POSITIONS_QUERY = (select(position_facts.c.position_id, position_facts.c.has_che
                    .order_by(position_facts.c.position_id))
 
 
+def _rectified_at(steps):
+    """When a hazard was rectified, from its steps (step, at) in version order."""
+    rectified_at = None
+    for step, at in steps:
+        if step == "rectified":
+            rectified_at = at
+        elif step == "returned":
+            rectified_at = None   # the rectification did not hold
+    return rectified_at
+
+
+def _hazard_fact(row, steps):
+    """A hazard_facts row (or its values) and its steps, as the rules see it:
+    None until its report has arrived."""
+    if row is None or row.reported_at is None:
+        return None
+    return scoring_rules.HazardFact(
+        found_at=_utc(row.found_at), reported_at=_utc(row.reported_at),
+        deadline=_utc(row.deadline), level=row.level, rectified_at=_rectified_at(steps))
+
+
 def facts_of(conn, enterprise_id, window):
     """The facts the rules can see in `window`: hazards recorded or due in
     it (with their steps), inspections and safety actions in it, and the
@@ -297,17 +336,8 @@ def facts_of(conn, enterprise_id, window):
     steps = {}
     for row in conn.execute(STEPS_QUERY, params):
         steps.setdefault(row.hazard_id, []).append((row.step, _utc(row.at)))
-    hazards = []
-    for r in conn.execute(HAZARDS_QUERY, params):
-        rectified_at = None
-        for step, at in steps.get(r.hazard_id, []):
-            if step == "rectified":
-                rectified_at = at
-            elif step == "returned":
-                rectified_at = None   # the rectification did not hold
-        hazards.append(scoring_rules.HazardFact(
-            found_at=_utc(r.found_at), reported_at=_utc(r.reported_at),
-            deadline=_utc(r.deadline), level=r.level, rectified_at=rectified_at))
+    hazards = [_hazard_fact(r, steps.get(r.hazard_id, []))
+               for r in conn.execute(HAZARDS_QUERY, params)]
     return scoring_rules.Facts(
         hazards=hazards,
         inspections=[scoring_rules.InspectionFact(kind=r.kind, completed_at=_utc(r.completed_at),
@@ -329,23 +359,193 @@ def evaluate(conn, rules, enterprise_id, as_of):
     return scoring_rules.evaluate(rules, as_of, facts_of(conn, enterprise_id, window))
 
 
+def full_tally(conn, rules, enterprise_id, as_of):
+    """The tally of all the enterprise's facts in the window ending `as_of`."""
+    window = scoring_rules.Window.ending(as_of, rules["window_months"])
+    return scoring_rules.tally_of(rules, window, facts_of(conn, enterprise_id, window))
+
+
+# --- a fact's change, for the tally -----------------------------------------------------------
+
+HAZARD_ROW = select(hazard_facts).where(hazard_facts.c.hazard_id == bindparam("hazard_id"))
+HAZARD_STEPS = (select(hazard_steps.c.stream_version, hazard_steps.c.step, hazard_steps.c.at)
+                .where(hazard_steps.c.hazard_id == bindparam("hazard_id"))
+                .order_by(hazard_steps.c.stream_version))
+POSITION_ROW = select(position_facts).where(
+    position_facts.c.position_id == bindparam("position_id"))
+CITATION_ROW = select(citation_facts).where(
+    citation_facts.c.citation_id == bindparam("citation_id"))
+
+
+class _Values:
+    """A row's values from an event's data, read like a row."""
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+def _position_fact(row):
+    if row is None or row.retired:
+        return None
+    return scoring_rules.PositionFact(row.position_id, bool(row.has_checklist))
+
+
+def _citation_fact(citation_id, overdue_since, withdrawn_at):
+    return scoring_rules.CitationFact(citation_id, _utc(overdue_since),
+                                      withdrawn=withdrawn_at is not None)
+
+
+def _fact_change(conn, event):
+    """Merge one scored event into the facts (apply_fact) and say what it
+    changed of the facts the rules read: (kind of fact, its enterprise, the
+    fact before, after), each as the rules see it (None: not there), or None
+    when nothing changed. A fact's enterprise is the one of its first record:
+    the merges never move it."""
+    name, data = event.name, event.data
+    if name == "HazardReported" or name in STEPS:
+        key = {"hazard_id": data["hazard_id"]}
+        old = conn.execute(HAZARD_ROW, key).first()
+        if old is None and name in STEPS:
+            _write_fact(conn, event)            # a step before its report: counted with it
+            return None
+        steps = [(r.stream_version, r.step, _utc(r.at)) for r in conn.execute(HAZARD_STEPS, key)]
+        written = _write_fact(conn, event)
+        before = _hazard_fact(old, [(s, at) for _, s, at in steps])
+        if name == "HazardReported":
+            row = _Values(level=data["level"], found_at=data["found_at"],
+                          reported_at=data["reported_at"],
+                          deadline=data["rectification_deadline"])
+        elif written.rowcount:
+            row = old
+            steps = sorted(steps + [(event.stream_version, STEPS[name][0],
+                                     _utc(data[STEPS[name][1]]))])
+        else:
+            return None                          # the step was known
+        after = _hazard_fact(row, [(s, at) for _, s, at in steps])
+        return "hazards", old.enterprise_id if old else data["enterprise_id"], before, after
+    if name in ("InspectionLogged", "SafetyActionRecorded", "InspectionRoundDone",
+                "InspectionMissed", "PositionRegistered"):
+        if not _write_fact(conn, event).rowcount:
+            return None                          # known: the first record stands
+        if name == "InspectionLogged":
+            kind, fact = "inspections", scoring_rules.InspectionFact(
+                kind=data["kind"], completed_at=_utc(data["completed_at"]),
+                position_id=data["position_id"])
+        elif name == "SafetyActionRecorded":
+            kind, fact = "actions", scoring_rules.ActionFact(kind=data["kind"],
+                                                             held_on=data["held_on"])
+        elif name == "PositionRegistered":
+            kind, fact = "positions", scoring_rules.PositionFact(
+                data["position_id"], bool(data["checklist_ids"]))
+        else:
+            done = name == "InspectionRoundDone"
+            kind, fact = "rounds", scoring_rules.RoundFact(
+                done, _utc(data["completed_at"] if done else data["window_end"]))
+        return kind, data["enterprise_id"], None, fact
+    if name in ("PositionUpdated", "PositionRetired"):
+        old = conn.execute(POSITION_ROW, {"position_id": data["position_id"]}).first()
+        if _write_fact(conn, event) is None:
+            return None                          # a new name or place
+        if name == "PositionRetired":
+            after = None
+        elif old is None or not old.retired:
+            after = scoring_rules.PositionFact(data["position_id"], bool(data["checklist_ids"]))
+        else:
+            after = None                         # retired stays retired
+        return ("positions", old.enterprise_id if old else data["enterprise_id"],
+                _position_fact(old), after)
+    if name in ("CitationAbatementOverdue", "CitationWithdrawn"):
+        old = conn.execute(CITATION_ROW, {"citation_id": data["citation_id"]}).first()
+        if _write_fact(conn, event) is None:
+            return None                          # withdrawn, never overdue
+        overdue_since = old.overdue_since if old else None
+        withdrawn_at = old.withdrawn_at if old else None
+        if name == "CitationAbatementOverdue":
+            overdue_since = data["overdue_since"]
+        else:
+            withdrawn_at = data["withdrawn_at"]
+        before = (_citation_fact(data["citation_id"], old.overdue_since, old.withdrawn_at)
+                  if old else None)
+        return ("citations", old.enterprise_id if old else data["enterprise_id"], before,
+                _citation_fact(data["citation_id"], overdue_since, withdrawn_at))
+    _write_fact(conn, event)
+    return None
+
+
+# --- stored tallies and scores; statements built once ----------------------------------------
+
+TALLY_ROW = select(tallies.c.as_of.label("tally_as_of"),
+                   tallies.c.rule_version.label("tally_rule_version"),
+                   tallies.c.events_applied.label("tally_events_applied"), tallies.c.tally)
+TALLY_ROW_BY_ID = TALLY_ROW.where(tallies.c.enterprise_id == bindparam("enterprise_id"))
+FORGET_TALLY = tallies.delete().where(tallies.c.enterprise_id == bindparam("enterprise_id"))
+
+
+def _kept_tally(conn, rules, score_row, as_of):
+    """The enterprise's stored tally if it holds for `as_of`, the rule set
+    and the score row's count of events, else None. Read with the score row
+    (SCORE_ROW) or on its own. On PostgreSQL a tally read beside a lock that
+    had to wait may be the one from before the wait: the count tells."""
+    row = score_row
+    if "tally" not in row._fields:
+        row = conn.execute(TALLY_ROW_BY_ID, {"enterprise_id": score_row.enterprise_id}).first()
+    if (row is None or row.tally is None or row.tally_as_of != as_of.isoformat()
+            or row.tally_rule_version != rules["version"]
+            or row.tally_events_applied != score_row.events_applied):
+        return None
+    return json.loads(row.tally)
+
+
+def _keep_tally(conn, rules, enterprise_id, as_of, events_applied, tally):
+    upsert(conn, tallies, {"enterprise_id": enterprise_id, "as_of": as_of.isoformat(),
+                           "rule_version": rules["version"], "events_applied": events_applied,
+                           "tally": json.dumps(tally, sort_keys=True)},
+           ["enterprise_id"], ["as_of", "rule_version", "events_applied", "tally"])
+
+
+STORE_SCORE = scores.update().where(scores.c.enterprise_id == bindparam("b_enterprise_id")).values(
+    first_event_time=bindparam("b_first"), last_event_time=bindparam("b_last"),
+    as_of=bindparam("b_as_of"), points=bindparam("b_points"), grade=bindparam("b_grade"),
+    rule_version=bindparam("b_rule_version"), evaluation=bindparam("b_evaluation"),
+    events_applied=bindparam("b_events_applied"))
+
+
 def _store_score(conn, enterprise_id, first_event_time, last_event_time, evaluation,
                  events_applied):
-    conn.execute(scores.update().where(scores.c.enterprise_id == enterprise_id).values(
-        first_event_time=first_event_time, last_event_time=last_event_time,
-        as_of=evaluation["as_of"], points=evaluation["points"],
-        grade=evaluation["grade"], rule_version=evaluation["rule_version"],
-        evaluation=json.dumps(evaluation, sort_keys=True), events_applied=events_applied))
+    conn.execute(STORE_SCORE, {
+        "b_enterprise_id": enterprise_id, "b_first": first_event_time,
+        "b_last": last_event_time, "b_as_of": evaluation["as_of"],
+        "b_points": evaluation["points"], "b_grade": evaluation["grade"],
+        "b_rule_version": evaluation["rule_version"],
+        "b_evaluation": json.dumps(evaluation, sort_keys=True),
+        "b_events_applied": events_applied})
+
+
+# the score row and its kept tally in one round trip
+SCORE_ROW = (TALLY_ROW.add_columns(*scores.c)
+             .select_from(scores.outerjoin(tallies,
+                                           tallies.c.enterprise_id == scores.c.enterprise_id))
+             .where(scores.c.enterprise_id == bindparam("enterprise_id")))
+SCORE_ROW_LOCKED = SCORE_ROW.with_for_update(of=scores)
 
 
 def _locked_score_row(conn, enterprise_id):
-    upsert(conn, scores, {"enterprise_id": enterprise_id, "events_applied": 0}, ["enterprise_id"])
-    return lock_row(conn, select(scores).where(scores.c.enterprise_id == enterprise_id))
+    # SELECT ... FOR UPDATE where the database has row locks (SQLite's BEGIN
+    # IMMEDIATE already holds the whole database); the row made first if new
+    query = SCORE_ROW_LOCKED if conn.dialect.name == "postgresql" else SCORE_ROW
+    row = conn.execute(query, {"enterprise_id": enterprise_id}).first()
+    if row is None:
+        upsert(conn, scores, {"enterprise_id": enterprise_id, "events_applied": 0},
+               ["enterprise_id"])
+        row = conn.execute(query, {"enterprise_id": enterprise_id}).first()
+    return row
+
+
+CLOCK_ROW = select(clock).where(clock.c.stream_id == CLOCK_STREAM)
 
 
 def clock_state(conn):
     """The clock's row, or None before its first step."""
-    return conn.execute(select(clock).where(clock.c.stream_id == CLOCK_STREAM)).first()
+    return conn.execute(CLOCK_ROW).first()
 
 
 def clock_day(conn):
@@ -390,14 +590,39 @@ def dated(as_of, cause_time=None):
 
 
 def rescore(conn, rules, row, first_event_time, last_event_time, events_applied, *,
-            correlation_id, causation_id, cause_time=None):
+            correlation_id, causation_id, cause_time=None, change=None):
     """Evaluate the enterprise of the locked score `row` again, store it, and
     record GradeAssigned if the grade changed; returns it. `cause_time`: the
-    scored event's (None: a clock step)."""
+    scored event's (None: a clock step); `change`: what the event changed of
+    the facts (_fact_change), None if nothing.
+
+    The kept tally, when it holds for the day, takes just the change; on a
+    new day (the window moved) it is counted again from the facts in the
+    window. Either way the same tally, so the same evaluation."""
     enterprise_id = row.enterprise_id
     first_event_time, last_event_time = _utc(first_event_time), _utc(last_event_time)
-    evaluation = evaluate(conn, rules, enterprise_id,
-                          score_day(last_event_time, clock_day(conn)))
+    as_of = score_day(last_event_time, clock_day(conn))
+    tally = _kept_tally(conn, rules, row, as_of)
+    if change is not None:
+        kind, owner, before, after = change
+        if owner != enterprise_id:
+            # another enterprise's fact (its first record named that one): its
+            # tally no longer holds, this one's is not touched. Not made by the
+            # services (a fact's events all name one enterprise); a replica
+            # scoring that enterprise at the same moment could keep a tally
+            # without this change until its day moves.
+            conn.execute(FORGET_TALLY, {"enterprise_id": owner})
+        elif tally is not None:
+            window = scoring_rules.Window.ending(as_of, rules["window_months"])
+            marks = scoring_rules.MARKS[kind]
+            if before is not None:
+                scoring_rules.add_marks(tally, marks(rules, window, before), -1)
+            if after is not None:
+                scoring_rules.add_marks(tally, marks(rules, window, after))
+    if tally is None:
+        tally = full_tally(conn, rules, enterprise_id, as_of)
+    evaluation = scoring_rules.evaluate_tally(rules, as_of, tally)
+    _keep_tally(conn, rules, enterprise_id, as_of, events_applied, tally)
     _store_score(conn, enterprise_id, first_event_time, last_event_time, evaluation,
                  events_applied)
     if evaluation["grade"] == row.grade:
@@ -422,12 +647,12 @@ def handle(conn, event, rules):
     # One writer per enterprise at a time; the clock is read after the lock,
     # so a clock step's catch-up of this row is never overwritten by an older day.
     row = _locked_score_row(conn, event.subject)
-    apply_fact(conn, event)
+    change = _fact_change(conn, event)
     first = min(filter(None, [_utc(row.first_event_time), event.time]))
     last = max(filter(None, [_utc(row.last_event_time), event.time]))
     return rescore(conn, rules, row, first, last, row.events_applied + 1,
                    correlation_id=event.correlation_id, causation_id=event.id,
-                   cause_time=event.time)
+                   cause_time=event.time, change=change)
 
 
 def apply_clock(conn, event):
@@ -487,10 +712,11 @@ def rebuild(engine, rules):
         day_of_clock = clock_day(conn)
         for enterprise_id, count in applied.items():
             conn.execute(scores.insert().values(enterprise_id=enterprise_id, events_applied=0))
-            evaluation = evaluate(conn, rules, enterprise_id,
-                                  score_day(last_time[enterprise_id], day_of_clock))
-            _store_score(conn, enterprise_id, first_time[enterprise_id],
-                         last_time[enterprise_id], evaluation, count)
+            as_of = score_day(last_time[enterprise_id], day_of_clock)
+            tally = full_tally(conn, rules, enterprise_id, as_of)
+            _keep_tally(conn, rules, enterprise_id, as_of, count, tally)
+            _store_score(conn, enterprise_id, first_time[enterprise_id], last_time[enterprise_id],
+                         scoring_rules.evaluate_tally(rules, as_of, tally), count)
     return replayed
 
 

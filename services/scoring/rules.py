@@ -60,11 +60,12 @@ class Window:
     def ending(cls, as_of, months):
         return cls(months_before(as_of, months) + timedelta(days=1), as_of)
 
-    @property
+    # worked out once per window: every fact is tested against them
+    @functools.cached_property
     def start_instant(self):
         return days.start_of(self.start, days.deployment_zone())
 
-    @property
+    @functools.cached_property
     def end_instant(self):        # exclusive
         return days.start_of(self.end + timedelta(days=1), days.deployment_zone())
 
@@ -142,72 +143,170 @@ def _capped(done, expected):
     return min(Decimal(1), Decimal(done) / expected).quantize(VALUE_QUANTUM, ROUND_HALF_UP)
 
 
+# --- tallies: what the measures count, fact by fact -------------------------------------------
+#
+# Every measure is a function of counts over the facts in the window, so the
+# facts are first summed into a tally: {part: {key: count}}, a fact's marks
+# added one by one. The projection keeps an enterprise's tally and, when a
+# fact changes, takes the old fact's marks off and adds the new one's: the
+# same tally as summing all the facts again, at the cost of one fact.
+# Parts: "n" (counts per indicator, "<index>.<what>"), "citations" (in force,
+# overdue in the window), "positions" and "checklist" (positions in use, and
+# those with a checklist), "inspected" (inspections in the window per position).
+
+def hazard_marks(rules, window, hazard):
+    for index, indicator in enumerate(rules["indicators"]):
+        measure, params = indicator["measure"], indicator.get("params", {})
+        if measure == "share_recorded_within" and window.contains(hazard.reported_at):
+            yield "n", "%d.recorded" % index
+            if hazard.reported_at - hazard.found_at > timedelta(hours=params["hours"]):
+                yield "n", "%d.late" % index
+        elif measure == "share_rectified_by_deadline" and window.contains(hazard.deadline):
+            major = hazard.level == "major"
+            on_time = hazard.rectified_at is not None and hazard.rectified_at <= hazard.deadline
+            weight = params.get("major_weight", 1) if major else 1
+            for what, counts in (("due", True), ("on_time", on_time)):
+                if counts:
+                    yield "n", "%d.%s" % (index, what)
+                    yield "n", "%d.%s_weight" % (index, what), weight
+                    if major:
+                        yield "n", "%d.%s_majors" % (index, what)
+
+
+def inspection_marks(rules, window, inspection):
+    if not window.contains(inspection.completed_at):
+        return
+    if inspection.position_id is not None:
+        yield "inspected", inspection.position_id
+    for index, indicator in enumerate(rules["indicators"]):
+        if (indicator["measure"] in ("inspections_against_rhythm", "rounds_done_of_due")
+                and inspection.kind in indicator["params"]["kinds"]):
+            yield "n", "%d.inspections" % index
+
+
+def action_marks(rules, window, action):
+    if not window.start <= action.held_on <= window.end:
+        return
+    for index, indicator in enumerate(rules["indicators"]):
+        if (indicator["measure"] == "actions_against_rhythm"
+                and action.kind in indicator["params"]["kinds"]):
+            yield "n", "%d.actions" % index
+
+
+def round_marks(rules, window, decided):
+    if not window.contains(decided.at):
+        return
+    for index, indicator in enumerate(rules["indicators"]):
+        if indicator["measure"] == "rounds_done_of_due":
+            yield "n", "%d.rounds" % index
+            if decided.done:
+                yield "n", "%d.rounds_done" % index
+
+
+def position_marks(rules, window, position):
+    yield "positions", position.position_id
+    if position.has_checklist:
+        yield "checklist", position.position_id
+
+
+def citation_marks(rules, window, citation):
+    if not citation.withdrawn and window.contains(citation.overdue_since):
+        yield "citations", citation.citation_id
+
+
+MARKS = {"hazards": hazard_marks, "inspections": inspection_marks, "actions": action_marks,
+         "rounds": round_marks, "positions": position_marks, "citations": citation_marks}
+
+
+def add_marks(tally, marks, sign=1):
+    """Add (sign 1) or take off (sign -1) a fact's marks: (part, key[, amount])."""
+    for mark in marks:
+        part, key = mark[0], mark[1]
+        amount = mark[2] if len(mark) > 2 else 1
+        counts = tally.setdefault(part, {})
+        count = counts.get(key, 0) + sign * amount
+        if count:
+            counts[key] = count
+        else:
+            counts.pop(key)
+            if not counts:
+                del tally[part]        # one shape for one content: what replay compares
+    return tally
+
+
+def tally_of(rules, window, facts):
+    """The tally of all of `facts` in `window`."""
+    tally = {}
+    for kind, marks in MARKS.items():
+        for fact in getattr(facts, kind):
+            add_marks(tally, marks(rules, window, fact))
+    return tally
+
+
+def _count(tally, index, what):
+    return tally.get("n", {}).get("%d.%s" % (index, what), 0)
+
+
 # --- measures: each returns (value in [0, 1] or None when nothing to measure, detail) -------
 
-def share_recorded_within(window, facts, hours):
-    recorded = [h for h in facts.hazards if window.contains(h.reported_at)]
+def share_recorded_within(window, tally, index, hours):
+    recorded = _count(tally, index, "recorded")
     if not recorded:
         return None, {"hazards_recorded": 0}
-    late = [h for h in recorded if h.reported_at - h.found_at > timedelta(hours=hours)]
-    return _ratio(len(recorded) - len(late), len(recorded)), {
-        "hazards_recorded": len(recorded), "recorded_late": len(late)}
+    late = _count(tally, index, "late")
+    return _ratio(recorded - late, recorded), {
+        "hazards_recorded": recorded, "recorded_late": late}
 
 
-def share_rectified_by_deadline(window, facts, major_weight=1):
+def share_rectified_by_deadline(window, tally, index, major_weight=1):
     """Hazards due in the window, rectified by their deadline; a major one
     counts `major_weight` times, so an open major weighs heavily."""
-    due = [h for h in facts.hazards if window.contains(h.deadline)]
+    due = _count(tally, index, "due")
     if not due:
         return None, {"hazards_due": 0}
-    on_time = [h for h in due if h.rectified_at is not None and h.rectified_at <= h.deadline]
-
-    def weight(hazards):
-        return sum(major_weight if h.level == "major" else 1 for h in hazards)
-    return _ratio(weight(on_time), weight(due)), {
-        "hazards_due": len(due), "rectified_on_time": len(on_time),
-        "majors_late_or_open": (len([h for h in due if h.level == "major"])
-                                - len([h for h in on_time if h.level == "major"]))}
+    return _ratio(_count(tally, index, "on_time_weight"), _count(tally, index, "due_weight")), {
+        "hazards_due": due, "rectified_on_time": _count(tally, index, "on_time"),
+        "majors_late_or_open": (_count(tally, index, "due_majors")
+                                - _count(tally, index, "on_time_majors"))}
 
 
-def inspections_against_rhythm(window, facts, per_week, kinds):
-    done = [i for i in facts.inspections
-            if i.kind in kinds and window.contains(i.completed_at)]
+def inspections_against_rhythm(window, tally, index, per_week, kinds):
+    done = _count(tally, index, "inspections")
     expected = Decimal(window.days) / Decimal(7) * Decimal(per_week)
-    detail = {"inspections": len(done), "expected": str(expected.quantize(POINTS_QUANTUM))}
-    return (_capped(len(done), expected) if done else None), detail
+    detail = {"inspections": done, "expected": str(expected.quantize(POINTS_QUANTUM))}
+    return (_capped(done, expected) if done else None), detail
 
 
-def rounds_done_of_due(window, facts, per_week, kinds):
+def rounds_done_of_due(window, tally, index, per_week, kinds):
     """Rule set 2026.4: the share of the scheduled rounds decided in the
     window that were done; an enterprise without any is measured against
     the rhythm of `per_week` inspections, as before."""
-    decided = [r for r in facts.rounds if window.contains(r.at)]
+    decided = _count(tally, index, "rounds")
     if not decided:
-        value, detail = inspections_against_rhythm(window, facts, per_week, kinds)
+        value, detail = inspections_against_rhythm(window, tally, index, per_week, kinds)
         return value, dict(detail, measured_by="rhythm")
-    done = len([r for r in decided if r.done])
-    return _ratio(done, len(decided)), {"measured_by": "rounds", "rounds_due": len(decided),
-                                        "rounds_done": done,
-                                        "rounds_missed": len(decided) - done}
+    done = _count(tally, index, "rounds_done")
+    return _ratio(done, decided), {"measured_by": "rounds", "rounds_due": decided,
+                                   "rounds_done": done, "rounds_missed": decided - done}
 
 
-def actions_against_rhythm(window, facts, kinds, per_month):
+def actions_against_rhythm(window, tally, index, kinds, per_month):
     """Safety actions of `kinds` held in the window, against `per_month`."""
-    done = [a for a in facts.actions
-            if a.kind in kinds and window.start <= a.held_on <= window.end]
+    done = _count(tally, index, "actions")
     expected = Decimal(window.days) / Decimal("30.4375") * Decimal(per_month)
-    detail = {"recorded": len(done), "expected": str(expected.quantize(POINTS_QUANTUM))}
-    return (_capped(len(done), expected) if done else None), detail
+    detail = {"recorded": done, "expected": str(expected.quantize(POINTS_QUANTUM))}
+    return (_capped(done, expected) if done else None), detail
 
 
-def positions_standardised(window, facts):
+def positions_standardised(window, tally, index):
     """Share of the positions that have a checklist and were inspected in the window."""
-    if not facts.positions:
+    positions = tally.get("positions", {})
+    if not positions:
         return None, {"positions": 0}
-    inspected = {i.position_id for i in facts.inspections if window.contains(i.completed_at)}
-    standard = [p for p in facts.positions if p.has_checklist and p.position_id in inspected]
-    return _ratio(len(standard), len(facts.positions)), {
-        "positions": len(facts.positions), "with_checklist_and_inspected": len(standard)}
+    inspected = tally.get("inspected", {})
+    standard = [p for p in tally.get("checklist", {}) if p in inspected]
+    return _ratio(len(standard), len(positions)), {
+        "positions": len(positions), "with_checklist_and_inspected": len(standard)}
 
 
 MEASURES = {f.__name__: f for f in (share_recorded_within, share_rectified_by_deadline,
@@ -217,24 +316,23 @@ MEASURES = {f.__name__: f for f in (share_recorded_within, share_rectified_by_de
 
 # --- deductions: each returns (how many findings, detail) -------------------------------------
 
-def citations_abatement_overdue(window, facts):
+def citations_abatement_overdue(window, tally):
     """Citations in force that became overdue for abatement in the window
     (a later abatement does not undo that it was late; a withdrawal does:
     the violation was not upheld)."""
-    overdue = sorted(c.citation_id for c in facts.citations
-                     if not c.withdrawn and window.contains(c.overdue_since))
+    overdue = sorted(tally.get("citations", {}))
     return len(overdue), {"citations": overdue}
 
 
 DEDUCTIONS = {f.__name__: f for f in (citations_abatement_overdue,)}
 
 
-def _deductions(rules, indicator, window, facts, measured):
+def _deductions(rules, indicator, window, tally, measured):
     """The indicator's deductions as the explanation shows them, and the
     points they take together (never more than `measured`)."""
     shown, left = [], measured
     for rule in indicator.get("deductions", []):
-        count, detail = DEDUCTIONS[rule["measure"]](window, facts)
+        count, detail = DEDUCTIONS[rule["measure"]](window, tally)
         per, cap = Decimal(rule["per"]), Decimal(rule["cap"])
         taken = min(per * count, cap, left).quantize(POINTS_QUANTUM, ROUND_HALF_UP)
         left -= taken
@@ -273,16 +371,22 @@ def judged(indicator, empty):
 def evaluate(rules, as_of, facts):
     """The score of one enterprise as of a day, from its facts alone."""
     window = Window.ending(as_of, rules["window_months"])
+    return evaluate_tally(rules, as_of, tally_of(rules, window, facts))
+
+
+def evaluate_tally(rules, as_of, tally):
+    """The score as of a day from the tally of the facts in its window."""
+    window = Window.ending(as_of, rules["window_months"])
     indicators, total = [], Decimal(0)
-    for indicator in rules["indicators"]:
+    for index, indicator in enumerate(rules["indicators"]):
         measure = MEASURES[indicator["measure"]]
-        value, detail = measure(window, facts, **indicator.get("params", {}))
+        value, detail = measure(window, tally, index, **indicator.get("params", {}))
         empty = value is None
         if empty:
             value = Decimal(indicator["when_empty"]).quantize(VALUE_QUANTUM)
         max_points = Decimal(indicator["points"])
         points = (max_points * value).quantize(POINTS_QUANTUM, ROUND_HALF_UP)
-        deductions, taken = _deductions(rules, indicator, window, facts, points)
+        deductions, taken = _deductions(rules, indicator, window, tally, points)
         points -= taken
         total += points
         missing = max_points - points
