@@ -168,11 +168,13 @@ def test_due_done_missed_once_notice_score_and_replay(api, platform):
               for _ in range(2)]
     recorded = [json.loads(each.communicate(timeout=120)[0]) for each in checks]
     assert all(each.returncode == 0 for each in checks)
-    # each schedule's ended rounds decided by one of the two, the other skipping it
-    assert sorted(sum(recorded, [])) == sorted([by_person["id"], by_role["id"]])
+    # each schedule's ended rounds decided by one of the two, the other skipping it (the
+    # session's platform holds other tests' schedules too, which the sweep decides as well)
+    mine = {by_person["id"], by_role["id"]}
+    assert sorted(each for each in sum(recorded, []) if each in mine) == sorted(mine)
     store, engine = checklist_store(platform)
     try:
-        assert check_rounds(store, later) == []
+        assert not mine & set(check_rounds(store, later))
         with store.connect() as conn:
             streams = {s["id"]: [(e.name, e.data["round"]) for e in eventstore.load_stream(
                 conn, schedules.stream_id(s["id"]))[1:]] for s in (by_person, by_role)}
