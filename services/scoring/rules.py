@@ -60,11 +60,12 @@ class Window:
     def ending(cls, as_of, months):
         return cls(months_before(as_of, months) + timedelta(days=1), as_of)
 
-    @property
+    # Cached: the rules test every fact against the window's ends.
+    @functools.cached_property
     def start_instant(self):
         return days.start_of(self.start, days.deployment_zone())
 
-    @property
+    @functools.cached_property
     def end_instant(self):        # exclusive
         return days.start_of(self.end + timedelta(days=1), days.deployment_zone())
 
