@@ -11,7 +11,8 @@ actions) and go in through each service's own code, not as rows:
 
 - checklist (the register) stores its events as its command handlers do
   (`eventstore.append` to the enterprise's or position's stream) and
-  projects each (`projections.project`);
+  projects each (`projections.project`); their outbox entries are marked
+  published, as the relay leaves them (the consumers below have them);
 - scoring, hazard, notify and enforcement receive the events they subscribe
   to as their consumers store them (`eventstore.record_received` into their
   inbox), and their projections are then rebuilt from those inboxes by their
@@ -126,8 +127,10 @@ def fill(urls, enterprises, extra):
                     stream_id = checklist_positions.stream_id(position_id)
                     version = position_versions.get(position_id, 0)
                     position_versions[position_id] = version + 1
-                eventstore.append(conn, stream_id, version, [event])
+                positions = eventstore.append(conn, stream_id, version, [event])
                 checklist_projections.project(conn, event)
+                # long published, as the relay leaves them: the consumers have them
+                eventstore.mark_published(conn, positions)
         for engine, consumer, keeps in consumers.values():
             with engine.begin() as conn:
                 for event in batch:

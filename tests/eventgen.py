@@ -48,18 +48,18 @@ def _endless(enterprises, seed):
     for enterprise_id in ids:
         for number in range(3):
             yield new_event("PositionRegistered", {
-                "position_id": "%s-p-%d" % (enterprise_id[:8], number),
+                "position_id": "%s-p-%d" % (enterprise_id, number),
                 "enterprise_id": enterprise_id, "name": "Workshop %d" % number,
                 "checklist_ids": ["c-1"] if number < 2 else []},
                 actor="test", time=BASE - timedelta(days=150))
     for enterprise_id in ids:
         # a position given a checklist later, another retired: the coverage follows
         yield new_event("PositionUpdated", {
-            "position_id": "%s-p-2" % enterprise_id[:8], "enterprise_id": enterprise_id,
+            "position_id": "%s-p-2" % enterprise_id, "enterprise_id": enterprise_id,
             "checklist_ids": ["c-1"], "updated_at": BASE - timedelta(days=100)},
             actor="test", time=BASE - timedelta(days=100))
         yield new_event("PositionRetired", {
-            "position_id": "%s-p-1" % enterprise_id[:8], "enterprise_id": enterprise_id,
+            "position_id": "%s-p-1" % enterprise_id, "enterprise_id": enterprise_id,
             "reason": "demolished", "retired_at": BASE - timedelta(days=90)},
             actor="test", time=BASE - timedelta(days=90))
     while True:
@@ -75,7 +75,7 @@ def _endless(enterprises, seed):
         if rng.random() < 0.35:
             yield new_event("InspectionLogged", {
                 "inspection_id": _id(rng), "enterprise_id": enterprise_id,
-                "position_id": "%s-p-%d" % (enterprise_id[:8], rng.randrange(3)),
+                "position_id": "%s-p-%d" % (enterprise_id, rng.randrange(3)),
                 "checklist_id": "c-1",
                 "checklist_version": 1, "kind": rng.choice(["self", "self", "grid"]),
                 "started_at": moment - timedelta(minutes=30), "completed_at": moment,
