@@ -59,20 +59,18 @@ def _group_key(value):
 
 
 def _grouped_ranked(conn, query, by):
-    """Per town or industry, by value: how many enterprises, and its top list."""
+    """Per town or industry, by value: how many enterprises, and its top list
+    (one query per group: the database keeps `limit` rows while it scans the
+    group, where numbering every row would sort them all)."""
     group = enterprises.c[by]
     counts = dict(conn.execute(_filtered(select(group, func.count()), query).group_by(group))
                   .all())
-    rank = func.row_number().over(partition_by=group,
-                                  order_by=_ordering(conn, query["order"])).label("rank")
-    ranked = _filtered(select(*_COLUMNS, rank), query).subquery()
-    members = {}
-    for row in conn.execute(select(ranked).where(ranked.c.rank <= query["limit"])
-                            .order_by(ranked.c.rank)):
-        entry = row._asdict()
-        members.setdefault(entry[by], []).append(entry)
-    return [{by: value, "enterprises": counts[value], "items": members.get(value, [])}
-            for value in sorted(counts, key=_group_key)]
+    groups = []
+    for value in sorted(counts, key=_group_key):
+        members = select(*_COLUMNS).where(group.is_(None) if value is None else group == value)
+        groups.append({by: value, "enterprises": counts[value],
+                       "items": _ranked(conn, query, query["order"], query["limit"], members)})
+    return groups
 
 
 def rankings(conn, query):
