@@ -266,7 +266,9 @@ def main():
                 rabbitmqctl("delete_vhost", vhost)
             except Exception as exc:                      # noqa: BLE001 - reported, not fatal
                 log("could not delete vhost %s: %s" % (vhost, exc))
-        if not args.log_dir:
+        # the SQLite databases always go; the logs stay only in --log-dir
+        shutil.rmtree(tmp if not args.log_dir else os.path.join(tmp, "db"), ignore_errors=True)
+        if args.log_dir:
             shutil.rmtree(tmp, ignore_errors=True)
     load_after = os.getloadavg()[0]
     all_rankings = [ms for label, values in timed.items() if label.startswith("rankings")
