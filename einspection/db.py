@@ -100,12 +100,8 @@ def insert_ignoring_duplicates(conn, table):
 _UPSERTS = {}
 
 
-def upsert(conn, table, values, key_columns, update_columns=()):
-    """INSERT, or on a key clash UPDATE `update_columns` (or do nothing).
-    The statement is built once per shape and reused with new values.
-    Returns the result: without `update_columns`, its rowcount tells
-    whether the row went in."""
-    shape = (conn.dialect.name, table.name, tuple(values), tuple(key_columns),
+def _upsert_statement(conn, table, columns, key_columns, update_columns):
+    shape = (conn.dialect.name, table.name, tuple(columns), tuple(key_columns),
              tuple(update_columns))
     statement = _UPSERTS.get(shape)
     if statement is None:
@@ -117,7 +113,25 @@ def upsert(conn, table, values, key_columns, update_columns=()):
         else:
             statement = statement.on_conflict_do_nothing(index_elements=list(key_columns))
         _UPSERTS[shape] = statement
-    return conn.execute(statement, values)
+    return statement
+
+
+def upsert(conn, table, values, key_columns, update_columns=()):
+    """INSERT, or on a key clash UPDATE `update_columns` (or do nothing).
+    The statement is built once per shape and reused with new values.
+    Returns the result: without `update_columns`, its rowcount tells
+    whether the row went in."""
+    return conn.execute(_upsert_statement(conn, table, values, key_columns, update_columns),
+                        values)
+
+
+def upsert_many(conn, table, rows, key_columns, update_columns=()):
+    """`upsert` of each of `rows` (dicts of the same keys, no two with the same
+    key: PostgreSQL takes them in one statement, which may not touch a row
+    twice), in one round trip."""
+    if rows:
+        conn.execute(_upsert_statement(conn, table, rows[0], key_columns, update_columns),
+                     rows)
 
 
 def lock_row(conn, query):

@@ -1,12 +1,20 @@
 """Realistic streams of domain events, deterministic for a given seed: for
 replay, replica and consumer tests that feed the bus or a projection directly."""
+import itertools
 import random
 import uuid
 from datetime import datetime, timedelta, timezone
 
 from einspection.contract import new_event
+from services.checklist.credit_code import complete
 
 BASE = datetime(2026, 6, 30, 8, 0, tzinfo=timezone.utc)
+
+
+def credit_code(number):
+    """A valid unified social credit code of its own for enterprise `number`:
+    the register takes each code once."""
+    return complete("91330521MA%07d" % number)
 
 
 def _id(rng):
@@ -17,65 +25,74 @@ def activity(count, enterprises=12, seed=7):
     """About `count` events for `enterprises` enterprises over four months:
     registrations, hazards (some recorded late), rectifications (some late),
     self and grid inspections."""
+    return list(stream(count, enterprises, seed))
+
+
+def stream(count, enterprises=12, seed=7):
+    """`activity` one event at a time, the same events: for benchmarks with
+    more of them than a list would hold in memory."""
+    return itertools.islice(_endless(enterprises, seed), count)
+
+
+def _endless(enterprises, seed):
     rng = random.Random(seed)
-    events = []
     ids = [_id(rng) for _ in range(enterprises)]
     for n, enterprise_id in enumerate(ids):
-        events.append(new_event("EnterpriseRegistered", {
-            "enterprise_id": enterprise_id, "credit_code": "91330521MA2B3C4D5Q",
+        yield new_event("EnterpriseRegistered", {
+            "enterprise_id": enterprise_id, "credit_code": credit_code(n),
             "name": "Enterprise %d" % n, "industry": rng.choice(["textiles", "machinery"]),
             "town": rng.choice(["Wukang", "Xinshi"]), "grid": "grid-%d" % (n % 3),
             "address": "", "latitude": None, "longitude": None, "employees": 50,
             "registered_at": BASE - timedelta(days=200)}, actor="test",
-            time=BASE - timedelta(days=200)))
+            time=BASE - timedelta(days=200))
     for enterprise_id in ids:
         for number in range(3):
-            events.append(new_event("PositionRegistered", {
-                "position_id": "%s-p-%d" % (enterprise_id[:8], number),
+            yield new_event("PositionRegistered", {
+                "position_id": "%s-p-%d" % (enterprise_id, number),
                 "enterprise_id": enterprise_id, "name": "Workshop %d" % number,
                 "checklist_ids": ["c-1"] if number < 2 else []},
-                actor="test", time=BASE - timedelta(days=150)))
+                actor="test", time=BASE - timedelta(days=150))
     for enterprise_id in ids:
         # a position given a checklist later, another retired: the coverage follows
-        events.append(new_event("PositionUpdated", {
-            "position_id": "%s-p-2" % enterprise_id[:8], "enterprise_id": enterprise_id,
+        yield new_event("PositionUpdated", {
+            "position_id": "%s-p-2" % enterprise_id, "enterprise_id": enterprise_id,
             "checklist_ids": ["c-1"], "updated_at": BASE - timedelta(days=100)},
-            actor="test", time=BASE - timedelta(days=100)))
-        events.append(new_event("PositionRetired", {
-            "position_id": "%s-p-1" % enterprise_id[:8], "enterprise_id": enterprise_id,
+            actor="test", time=BASE - timedelta(days=100))
+        yield new_event("PositionRetired", {
+            "position_id": "%s-p-1" % enterprise_id, "enterprise_id": enterprise_id,
             "reason": "demolished", "retired_at": BASE - timedelta(days=90)},
-            actor="test", time=BASE - timedelta(days=90)))
-    while len(events) < count:
+            actor="test", time=BASE - timedelta(days=90))
+    while True:
         enterprise_id = rng.choice(ids)
         moment = BASE - timedelta(minutes=rng.randrange(0, 120 * 24 * 60))
         if rng.random() < 0.1:
-            events.append(new_event("SafetyActionRecorded", {
+            yield new_event("SafetyActionRecorded", {
                 "action_id": _id(rng), "enterprise_id": enterprise_id,
                 "kind": rng.choice(["training", "drill", "meeting", "daily_record"]),
                 "topic": "fire safety", "held_on": moment.date(), "people": rng.randrange(40),
-                "recorded_by": "safety.manager"}, actor="test", time=moment))
+                "recorded_by": "safety.manager"}, actor="test", time=moment)
             continue
         if rng.random() < 0.35:
-            events.append(new_event("InspectionLogged", {
+            yield new_event("InspectionLogged", {
                 "inspection_id": _id(rng), "enterprise_id": enterprise_id,
-                "position_id": "%s-p-%d" % (enterprise_id[:8], rng.randrange(3)),
+                "position_id": "%s-p-%d" % (enterprise_id, rng.randrange(3)),
                 "checklist_id": "c-1",
                 "checklist_version": 1, "kind": rng.choice(["self", "self", "grid"]),
                 "started_at": moment - timedelta(minutes=30), "completed_at": moment,
                 "items_passed": rng.randrange(20), "items_failed": rng.randrange(3),
                 "items_not_applicable": rng.randrange(3), "inspector": "inspector"},
-                actor="test", time=moment))
+                actor="test", time=moment)
             continue
         hazard_id = _id(rng)
         found = moment - timedelta(hours=rng.choice([1, 2, 5, 30, 100]))
         deadline = found + timedelta(days=rng.choice([7, 30]))
         stream = "hazard-" + hazard_id
-        events.append(new_event("HazardReported", {
+        report = new_event("HazardReported", {
             "hazard_id": hazard_id, "enterprise_id": enterprise_id, "position_id": None,
             "level": rng.choice(["general", "general", "major"]), "category": "fire",
             "description": "blocked exit", "found_at": found, "reported_at": moment,
-            "rectification_deadline": deadline, "reporter": "staff"}, actor="test", time=moment))
-        life = [events[-1]]
+            "rectification_deadline": deadline, "reporter": "staff"}, actor="test", time=moment)
+        life = [report]
         if rng.random() < 0.7:
             done = moment + timedelta(days=rng.choice([1, 3, 10, 40]))
             life.append(new_event("RectificationDone", {
@@ -94,5 +111,4 @@ def activity(count, enterprises=12, seed=7):
                     actor="test", time=redone))
         for version, event in enumerate(life, start=1):
             event.stream_id, event.stream_version = stream, version
-        events.extend(life[1:])
-    return events[:count]
+        yield from life

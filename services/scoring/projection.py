@@ -18,8 +18,8 @@ from sqlalchemy import (Boolean, Column, Date, DateTime, Integer, MetaData, Stri
                         and_, bindparam, or_, select)
 
 from einspection import days, eventstore
-from einspection.contract import new_event, utcnow
-from einspection.db import upsert
+from einspection.contract import Event, new_event, utcnow
+from einspection.db import upsert, upsert_many
 from einspection.projection import paged
 
 from . import rules as scoring_rules
@@ -196,72 +196,86 @@ def apply_fact(conn, event):
 def _write_fact(conn, event):
     """Merge one event into the facts: the write's result, None if the
     event bears on no fact the score reads."""
+    write, bears = fact_write(event)
+    if write is None:
+        return None
+    result = upsert(conn, *write)
+    return result if bears else None
+
+
+def fact_write(event):
+    """The upsert that merges one event into the facts, as (table, values,
+    key columns, columns a key clash updates), or None; and whether the
+    event bears on the score."""
     data = event.data
     if event.name == "EnterpriseRegistered":
-        upsert(conn, enterprises, {k: data[k] for k in
-                                   ("enterprise_id", "name", "industry", "town", "grid")},
-               ["enterprise_id"], ["name", "industry", "town", "grid"])
-        return None
+        return (enterprises, {k: data[k] for k in
+                              ("enterprise_id", "name", "industry", "town", "grid")},
+                ("enterprise_id",), ("name", "industry", "town", "grid")), False
     if event.name == "HazardReported":
         values = {"level": data["level"], "found_at": data["found_at"],
                   "reported_at": data["reported_at"], "deadline": data["rectification_deadline"]}
-        return upsert(conn, hazard_facts, dict(values, hazard_id=data["hazard_id"],
-                                               enterprise_id=data["enterprise_id"]),
-                      ["hazard_id"], list(values))
-    elif event.name in STEPS:
+        return (hazard_facts, dict(values, hazard_id=data["hazard_id"],
+                                   enterprise_id=data["enterprise_id"]),
+                ("hazard_id",), tuple(values)), True
+    if event.name in STEPS:
         step, at = STEPS[event.name]
-        return upsert(conn, hazard_steps, {"hazard_id": data["hazard_id"],
-                                           "stream_version": event.stream_version,
-                                           "enterprise_id": data["enterprise_id"], "step": step,
-                                           "at": data[at]}, ["hazard_id", "stream_version"])
-    elif event.name == "InspectionLogged":
-        return upsert(conn, inspection_facts, {"inspection_id": data["inspection_id"],
-                                               "enterprise_id": data["enterprise_id"],
-                                               "kind": data["kind"],
-                                               "completed_at": data["completed_at"],
-                                               "position_id": data["position_id"]},
-                      ["inspection_id"])
-    elif event.name == "SafetyActionRecorded":
-        return upsert(conn, action_facts, {"action_id": data["action_id"],
-                                           "enterprise_id": data["enterprise_id"],
-                                           "kind": data["kind"], "held_on": data["held_on"]},
-                      ["action_id"])
-    elif event.name == "CitationAbatementOverdue" or (event.name == "CitationWithdrawn"
-                                                      and data["abatement_overdue"]):
+        return (hazard_steps, {"hazard_id": data["hazard_id"],
+                               "stream_version": event.stream_version,
+                               "enterprise_id": data["enterprise_id"], "step": step,
+                               "at": data[at]}, ("hazard_id", "stream_version"), ()), True
+    if event.name == "InspectionLogged":
+        return (inspection_facts, {"inspection_id": data["inspection_id"],
+                                   "enterprise_id": data["enterprise_id"],
+                                   "kind": data["kind"],
+                                   "completed_at": data["completed_at"],
+                                   "position_id": data["position_id"]},
+                ("inspection_id",), ()), True
+    if event.name == "SafetyActionRecorded":
+        return (action_facts, {"action_id": data["action_id"],
+                               "enterprise_id": data["enterprise_id"],
+                               "kind": data["kind"], "held_on": data["held_on"]},
+                ("action_id",), ()), True
+    if event.name == "CitationAbatementOverdue" or (event.name == "CitationWithdrawn"
+                                                    and data["abatement_overdue"]):
         column, at = (("overdue_since", data["overdue_since"])
                       if event.name == "CitationAbatementOverdue"
                       else ("withdrawn_at", data["withdrawn_at"]))
-        return upsert(conn, citation_facts, {"citation_id": data["citation_id"],
-                                             "enterprise_id": data["enterprise_id"],
-                                             "case_id": data["case_id"], column: at},
-                      ["citation_id"], [column])
-    elif event.name in ("InspectionRoundDone", "InspectionMissed"):
+        return (citation_facts, {"citation_id": data["citation_id"],
+                                 "enterprise_id": data["enterprise_id"],
+                                 "case_id": data["case_id"], column: at},
+                ("citation_id",), (column,)), True
+    if event.name in ("InspectionRoundDone", "InspectionMissed"):
         done = event.name == "InspectionRoundDone"
-        return upsert(conn, round_facts, {
-            "schedule_id": data["schedule_id"], "round": data["round"],
-            "enterprise_id": data["enterprise_id"], "done": done,
-            "at": data["completed_at"] if done else data["window_end"]}, ["schedule_id", "round"])
-    elif event.name == "PositionRegistered":
+        return (round_facts, {"schedule_id": data["schedule_id"], "round": data["round"],
+                              "enterprise_id": data["enterprise_id"], "done": done,
+                              "at": data["completed_at"] if done else data["window_end"]},
+                ("schedule_id", "round"), ()), True
+    if event.name == "PositionRegistered":
         # a later event of the position may have come first: it stands
-        return upsert(conn, position_facts, {"position_id": data["position_id"],
-                                             "enterprise_id": data["enterprise_id"],
-                                             "has_checklist": bool(data["checklist_ids"]),
-                                             "retired": False},
-                      ["position_id"])
-    elif event.name == "PositionUpdated":
+        return (position_facts, {"position_id": data["position_id"],
+                                 "enterprise_id": data["enterprise_id"],
+                                 "has_checklist": bool(data["checklist_ids"]),
+                                 "retired": False},
+                ("position_id",), ()), True
+    if event.name == "PositionUpdated":
         if "checklist_ids" not in data:
-            return None                  # a new name or place: nothing the score reads
-        return upsert(conn, position_facts, {"position_id": data["position_id"],
-                                             "enterprise_id": data["enterprise_id"],
-                                             "has_checklist": bool(data["checklist_ids"]),
-                                             "retired": False},
-                      ["position_id"], ["has_checklist"])
-    elif event.name == "PositionRetired":
-        return upsert(conn, position_facts, {"position_id": data["position_id"],
-                                             "enterprise_id": data["enterprise_id"],
-                                             "has_checklist": False, "retired": True},
-                      ["position_id"], ["retired"])
-    return None
+            return None, False           # a new name or place: nothing the score reads
+        return (position_facts, {"position_id": data["position_id"],
+                                 "enterprise_id": data["enterprise_id"],
+                                 "has_checklist": bool(data["checklist_ids"]),
+                                 "retired": False},
+                ("position_id",), ("has_checklist",)), True
+    if event.name == "PositionRetired":
+        return (position_facts, {"position_id": data["position_id"],
+                                 "enterprise_id": data["enterprise_id"],
+                                 "has_checklist": False, "retired": True},
+                ("position_id",), ("retired",)), True
+    return None, False
+
+
+# The events fact_write reads: replay leaves every other received event unread.
+FACT_EVENTS = SCORED | {"EnterpriseRegistered", "CitationWithdrawn"}
 
 
 def _in_window(column):
@@ -677,11 +691,49 @@ def record_statement(conn, event):
         points=data["points"], event_id=event.id))
 
 
+REPLAY_PAGE = 5000     # received events read, and their facts written, at a time
+
+
+class _FactBatch:
+    """The fact upserts of a page of replayed events, written a table at a
+    time in as few round trips as keep their effect: in arrival order within
+    a table (its upserts of different shapes do not commute), a run of one
+    shape in one statement, cut where a key comes again."""
+
+    def __init__(self):
+        self.writes = {}
+
+    def add(self, write):
+        self.writes.setdefault(write[0].name, []).append(write)
+
+    def flush(self, conn):
+        for writes in self.writes.values():
+            rows, shape, keys = [], None, set()
+            for table, values, key_columns, update_columns in writes:
+                key = tuple(values[k] for k in key_columns)
+                this_shape = (tuple(values), key_columns, update_columns)
+                if this_shape != shape or key in keys:
+                    if rows:
+                        upsert_many(conn, table, rows, *shape[1:])
+                    rows, shape, keys = [], this_shape, set()
+                rows.append(values)
+                keys.add(key)
+            if rows:
+                upsert_many(conn, table, rows, *shape[1:])
+        self.writes = {}
+
+
 def rebuild(engine, rules):
     """Drop the projection and replay every received event. Facts first, then
     scoring's own clock steps and statements, then one evaluation per
     enterprise: the same result as event-by-event, faster. Returns how many
-    received events were replayed."""
+    received events were replayed.
+
+    Memory is bounded by a page of events and a few values per enterprise,
+    however many events there are: the inbox is read a page at a time (by
+    position, so each page is a range of its primary key), only the events the
+    facts take are decoded, and each page's facts are written in a few
+    statements (_FactBatch)."""
     applied, first_time, last_time = {}, {}, {}
     replayed = 0
     # One transaction, DDL included: readers see the old projection until the
@@ -689,17 +741,28 @@ def rebuild(engine, rules):
     with engine.begin() as conn:
         metadata.drop_all(conn)
         metadata.create_all(conn)
-
-        def read_received(after, limit):
-            return eventstore.received_events(conn, CONSUMER, after, limit)
-
-        for _, event in paged(read_received):
-            replayed += 1
-            if apply_fact(conn, event):
-                subject = event.subject
-                applied[subject] = applied.get(subject, 0) + 1
-                first_time[subject] = min(first_time.get(subject, event.time), event.time)
-                last_time[subject] = max(last_time.get(subject, event.time), event.time)
+        batch, after = _FactBatch(), 0
+        while True:
+            page = eventstore.received_bodies(conn, CONSUMER, after, REPLAY_PAGE)
+            if not page:
+                break
+            after = page[-1].position
+            replayed += len(page)
+            for row in page:
+                if row.name not in FACT_EVENTS:
+                    continue
+                event = Event.from_stored_json(row.body)
+                write, bears = fact_write(event)
+                if write is not None:
+                    batch.add(write)
+                if bears:
+                    subject, moment = event.subject, event.time
+                    applied[subject] = applied.get(subject, 0) + 1
+                    if subject not in first_time or moment < first_time[subject]:
+                        first_time[subject] = moment
+                    if subject not in last_time or moment > last_time[subject]:
+                        last_time[subject] = moment
+            batch.flush(conn)
         for step in eventstore.load_stream(conn, CLOCK_STREAM):
             apply_clock(conn, step)
 

@@ -2,61 +2,83 @@
 stored scores. A stored score is evaluated as of the later of the
 enterprise's latest event and the clock's day, so after the daily clock step
 every enterprise is compared over the same window (one that recorded today:
-today's)."""
-from decimal import Decimal
+today's).
 
-from sqlalchemy import select
+The database orders, cuts and counts: a top list of a province's hundred
+thousand enterprises reads `limit` rows (a group's top list, `limit` per
+group), never all of them."""
+from sqlalchemy import Numeric, cast, func, select
 
 from einspection import scope as tenancy
 
 from .projection import enterprises, scores
 
-_SCORED = (select(scores.c.enterprise_id, enterprises.c.name, enterprises.c.town,
-                  enterprises.c.industry, scores.c.points, scores.c.grade, scores.c.as_of)
-           .select_from(scores.outerjoin(
-               enterprises, enterprises.c.enterprise_id == scores.c.enterprise_id))
-           .where(scores.c.grade.is_not(None)))
+_COLUMNS = (scores.c.enterprise_id, enterprises.c.name, enterprises.c.town,
+            enterprises.c.industry, scores.c.points, scores.c.grade, scores.c.as_of)
+_JOINED = scores.outerjoin(enterprises, enterprises.c.enterprise_id == scores.c.enterprise_id)
 
 
-def _scored(conn, query):
-    """Every scored enterprise of the caller's scope that passes the town /
+def _filtered(statement, query):
+    """Scored enterprises only, of the caller's scope, passing the town /
     industry filters."""
-    statement = _SCORED
+    statement = statement.select_from(_JOINED).where(scores.c.grade.is_not(None))
     for column in ("town", "industry"):
         if query.get(column) is not None:
             statement = statement.where(enterprises.c[column] == query[column])
     if query.get("scope") is not None:
         statement = statement.where(tenancy.where(scores.c.enterprise_id, query["scope"]))
-    return [row._asdict() for row in conn.execute(statement)]
+    return statement
 
 
-def _ranked(entries, order, limit):
-    """Best: most points first, worst: fewest first; ties by name, then id,
-    so equal points always come out in the same order."""
-    sign = -1 if order == "best" else 1
-    ordered = sorted(entries, key=lambda e: (sign * Decimal(e["points"]), e["name"] or "",
-                                             e["enterprise_id"]))
-    return [dict(entry, rank=number) for number, entry in enumerate(ordered[:limit], start=1)]
+def _by_code_point(conn, expression):
+    """Text compared as Python compares it: SQLite's default collation does,
+    PostgreSQL's database collation may not ("C" does)."""
+    return expression.collate("C") if conn.dialect.name == "postgresql" else expression
 
 
-def _groups(entries, by):
-    """(value, entries) per town or industry, by value; unknown (an enterprise
-    whose registration has not arrived yet) last."""
-    grouped = {}
-    for entry in entries:
-        grouped.setdefault(entry[by], []).append(entry)
-    return sorted(grouped.items(), key=lambda item: (item[0] is None, item[0] or ""))
+def _ordering(conn, order):
+    """Best: most points first, worst: fewest first (points are stored as
+    text: compared as numbers); ties by name, then id, so equal points always
+    come out in the same order."""
+    points = cast(scores.c.points, Numeric)
+    return [points.desc() if order == "best" else points.asc(),
+            _by_code_point(conn, func.coalesce(enterprises.c.name, "")),
+            _by_code_point(conn, scores.c.enterprise_id)]
+
+
+def _ranked(conn, query, order, limit, statement=None):
+    statement = _filtered(select(*_COLUMNS) if statement is None else statement, query)
+    rows = conn.execute(statement.order_by(*_ordering(conn, order)).limit(limit))
+    return [dict(row._asdict(), rank=number) for number, row in enumerate(rows, start=1)]
+
+
+def _group_key(value):
+    """Groups by value; unknown (an enterprise whose registration has not
+    arrived yet) last."""
+    return (value is None, value or "")
+
+
+def _grouped_ranked(conn, query, by):
+    """Per town or industry, by value: how many enterprises, and its top list
+    (one query per group: the database keeps `limit` rows while it scans the
+    group, where numbering every row would sort them all)."""
+    group = enterprises.c[by]
+    counts = dict(conn.execute(_filtered(select(group, func.count()), query).group_by(group))
+                  .all())
+    groups = []
+    for value in sorted(counts, key=_group_key):
+        members = select(*_COLUMNS).where(group.is_(None) if value is None else group == value)
+        groups.append({by: value, "enterprises": counts[value],
+                       "items": _ranked(conn, query, query["order"], query["limit"], members)})
+    return groups
 
 
 def rankings(conn, query):
-    entries = _scored(conn, query)
     result = {"by": query["by"], "order": query["order"], "limit": query["limit"]}
     if query["by"] == "overall":
-        result["items"] = _ranked(entries, query["order"], query["limit"])
+        result["items"] = _ranked(conn, query, query["order"], query["limit"])
     else:
-        result["groups"] = [{query["by"]: value, "enterprises": len(members),
-                             "items": _ranked(members, query["order"], query["limit"])}
-                            for value, members in _groups(entries, query["by"])]
+        result["groups"] = _grouped_ranked(conn, query, query["by"])
     return result
 
 
@@ -67,27 +89,36 @@ def excellent_grade(rules):
 
 def excellent(conn, rules, query):
     grade = excellent_grade(rules)
-    entries = [e for e in _scored(conn, query) if e["grade"] == grade]
-    return {"grade": grade, "count": len(entries),
-            "items": _ranked(entries, "best", query["limit"])}
+    count = conn.execute(_filtered(select(func.count()), query)
+                         .where(scores.c.grade == grade)).scalar_one()
+    items = _ranked(conn, query, "best", query["limit"],
+                    select(*_COLUMNS).where(scores.c.grade == grade))
+    return {"grade": grade, "count": count, "items": items}
 
 
-def _counts(entries, grades):
+def _counts(pairs, grades):
     counts = {grade: 0 for grade in grades}
-    for entry in entries:
-        if entry["grade"] in counts:
-            counts[entry["grade"]] += 1
+    for grade, count in pairs:
+        if grade in counts:
+            counts[grade] += count
     return {"counts": counts, "total": sum(counts.values())}
 
 
 def distribution(conn, rules, query):
     """How many enterprises hold each grade, zeros included."""
     grades = [grade for grade, _ in rules["grades"]]
-    entries = _scored(conn, query)
     result = {"by": query["by"], "grades": grades}
     if query["by"] == "overall":
-        result.update(_counts(entries, grades))
+        pairs = conn.execute(_filtered(select(scores.c.grade, func.count()), query)
+                             .group_by(scores.c.grade)).all()
+        result.update(_counts(pairs, grades))
     else:
-        result["groups"] = [dict({query["by"]: value}, **_counts(members, grades))
-                            for value, members in _groups(entries, query["by"])]
+        group = enterprises.c[query["by"]]
+        per_group = {}
+        for value, grade, count in conn.execute(
+                _filtered(select(group, scores.c.grade, func.count()), query)
+                .group_by(group, scores.c.grade)):
+            per_group.setdefault(value, []).append((grade, count))
+        result["groups"] = [dict({query["by"]: value}, **_counts(per_group[value], grades))
+                            for value in sorted(per_group, key=_group_key)]
     return result
