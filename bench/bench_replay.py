@@ -148,15 +148,6 @@ def main():
         try:
             engine = make_engine(url)
             eventstore.create_tables(engine, projection.metadata)
-<<<<<<< HEAD
-            rules = load_rules()
-            started, cpu = time.perf_counter(), time.process_time()
-            for start in range(0, len(events), 200):
-                with engine.begin() as conn:
-                    for event in events[start:start + 200]:
-                        projection.handle(conn, event, rules)
-            live, live_cpu = time.perf_counter() - started, time.process_time() - cpu
-=======
             stored, fill_seconds = fill(engine, stream(args.events, args.enterprises, seed=1),
                                         live, rules)
             before = None
@@ -170,7 +161,6 @@ def main():
             if live:
                 with engine.connect() as conn:
                     identical = projection.snapshot(conn) == before
->>>>>>> bench-scale
             with engine.connect() as conn:
                 scored = len(projection.snapshot(conn))
             # Again after the replay; the faster of the two is the ceiling.
@@ -179,21 +169,6 @@ def main():
             engine.dispose()
         finally:
             drop()
-<<<<<<< HEAD
-    print("scoring replay, %d events, %d enterprises, %s" % (replayed, args.enterprises,
-                                                               args.backend))
-    print("%-44s %10.0f events/s" % ("live projection (handle, 200 a transaction)",
-                                     len(events) / live))
-    # CPU of this process only (on PostgreSQL the server's is not in it): on a
-    # shared machine it moves less than the wall-clock rate
-    print("%-44s %10.2f ms CPU per event" % ("live projection, this process", live_cpu * 1000
-                                             / len(events)))
-    print("%-44s %10.0f events/s" % ("replay (make replay)", replayed / replay))
-    print("%-44s %10.0f rows/s" % ("raw ceiling: bulk insert of the same rows", len(events) / ceiling))
-    print("replay / raw: %.3f; rebuilt projection identical: %s; RSS %.0f MiB"
-          % ((replayed / replay) / (len(events) / ceiling), identical, rss_mib()))
-    return 0 if identical else 1
-=======
     assert scanned == scanned_again == replayed == stored, (scanned, replayed, stored)
     scan_rate = scanned / scan_seconds
     replay_rate = replayed / replay_seconds
@@ -230,7 +205,6 @@ def main():
         "cores": os.cpu_count(), "load_before": round(load_before, 1),
         "load_after": round(load_after, 1)}, separators=(",", ":")))
     return 0 if identical is not False else 1
->>>>>>> bench-scale
 
 
 if __name__ == "__main__":
