@@ -4,6 +4,7 @@ each consumer's durable queue, and its dead-letter queue.
 Routing key = CloudEvents type, so an integrator binds `einspection.hazard.#`
 to get every hazard event, or `#` to get everything.
 """
+import contextlib
 import logging
 import os
 import re
@@ -142,13 +143,27 @@ def declare_consumer(connection, exchange, queue_name, binding_keys,
     return outdated
 
 
-def bind_consumer(connection, exchange, queue_name, binding_keys):
+@contextlib.contextmanager
+def channel_of(connection):
+    """A channel of its own for one step (a failed declare closes only it),
+    closed afterwards whatever happened."""
     channel = connection.channel()
     try:
-        for key in binding_keys:
-            channel.queue_bind(queue_name, exchange.name, key)
+        yield channel
     finally:
         close_quietly(channel)
+
+
+def bind_consumer(connection, exchange, queue_name, binding_keys):
+    with channel_of(connection) as channel:
+        for key in binding_keys:
+            channel.queue_bind(queue_name, exchange.name, key)
+
+
+def unbind(connection, exchange, queue_name, binding_keys):
+    with channel_of(connection) as channel:
+        for key in binding_keys:
+            channel.queue_unbind(queue_name, exchange.name, key)
 
 
 def consumer_queue(queue_name):

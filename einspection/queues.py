@@ -103,20 +103,8 @@ def move(connection, publishing, source, target):
 
 
 def _delete(connection, name):
-    channel = connection.channel()
-    try:
+    with bus.channel_of(connection) as channel:
         channel.queue_delete(name)
-    finally:
-        bus.close_quietly(channel)
-
-
-def _unbind(connection, exchange, name, keys):
-    channel = connection.channel()
-    try:
-        for key in keys:
-            channel.queue_unbind(name, exchange.name, key)
-    finally:
-        bus.close_quietly(channel)
 
 
 def migrate(connection, publishing, exchange, plan):
@@ -145,7 +133,7 @@ def migrate(connection, publishing, exchange, plan):
                  plan.queue, moved, temporary)
     bus.declare_queue(connection, plan.queue, plan.arguments)
     bus.bind_consumer(connection, exchange, plan.queue, plan.binding_keys)
-    _unbind(connection, exchange, temporary, plan.binding_keys)
+    bus.unbind(connection, exchange, temporary, plan.binding_keys)
     back = move(connection, publishing, temporary, plan.queue)
     _delete(connection, temporary)
     log.info("%s: re-created, %d message(s) moved back", plan.queue, back)
