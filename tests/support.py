@@ -32,6 +32,30 @@ def wait_until(check, timeout=30.0, interval=0.1, message="condition"):
     raise AssertionError("timed out after %ss waiting for %s (last: %r)" % (timeout, message, last))
 
 
+_broker_clock_ahead = []
+
+
+def broker_now():
+    """Now by the broker's clock, which stamps the stream's chunks: reading
+    "from an instant" means the broker's instant. A node started before the
+    machine's clock was set (a VM resumed from a snapshot) stays that far
+    behind, since Erlang's default time-warp mode fixes the offset at start
+    (docs/operations.md, The broker's clock); so the tests ask the node."""
+    from datetime import datetime, timedelta, timezone
+    if not _broker_clock_ahead:
+        asked = time.time()
+        answer = subprocess.run(
+            ["rabbitmqctl", "-q", "eval", "erlang:system_time(millisecond)."],
+            capture_output=True, text=True, timeout=60)
+        told = time.time()
+        try:
+            broker_ms = int(answer.stdout.strip())
+        except ValueError:
+            raise AssertionError("rabbitmqctl eval gave no clock: %s" % answer.stderr)
+        _broker_clock_ahead.append(broker_ms / 1000.0 - (asked + told) / 2)
+    return datetime.now(timezone.utc) + timedelta(seconds=_broker_clock_ahead[0])
+
+
 class Api:
     """The HTTP API as one account (`token`), or as nobody."""
 

@@ -8,14 +8,14 @@ vhost), but other tests' events are in it too: the test reads from a timestamp
 taken at its start and compares whole sequences up to an offset it has seen."""
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
 from einspection import bus
 
 from . import factories
-from .support import EventTap, read_stream
+from .support import EventTap, broker_now, read_stream
 
 
 def register(api, name):
@@ -33,7 +33,7 @@ def report(api, enterprise_id):
 def test_a_days_events_read_twice_from_a_timestamp_are_the_same_sequence(api, platform):
     stream = platform.queue_prefix + ".stream"
     assert stream == bus.stream_name({"QUEUE_PREFIX": platform.queue_prefix})
-    started = datetime.now(timezone.utc) - timedelta(seconds=1)
+    started = broker_now() - timedelta(seconds=1)
     enterprise_id = register(api, "Stream Reader Dyeing")
     hazards = [report(api, enterprise_id) for _ in range(3)]
 

@@ -10,12 +10,12 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pika
 
 from . import factories
-from .support import read_stream, wait_until
+from .support import broker_now, read_stream, wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUBSCRIBER = os.path.join(ROOT, "examples", "subscriber.py")
@@ -88,7 +88,7 @@ def test_the_example_subscriber_resumes_after_a_restart_with_exactly_what_it_mis
     assert all(event["type"].startswith("einspection.hazard.") for event in before)
     assert not first.errors[1:], first.errors           # every envelope was valid
 
-    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    since = broker_now() - timedelta(seconds=1)
     missed = [report(api, enterprise_id) for _ in range(3)]
     # while it is down they land in its stream (and the platform's, routed together)
     read_stream(platform.amqp_uri, platform.queue_prefix + ".stream", since,

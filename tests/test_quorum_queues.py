@@ -27,18 +27,25 @@ def vhost_of(amqp_uri):
 def broker_queues(amqp_uri):
     """{name: (type, {argument: value}, messages)} as the broker's own CLI
     lists them; the count from a passive declare (the CLI's count of a
-    quorum queue is a few seconds old)."""
+    quorum queue is a few seconds old), None for a queue that went away
+    between the listing and the count (other tests' taps come and go in
+    the same vhost)."""
     listed = subprocess.run(
         ["rabbitmqctl", "-q", "list_queues", "-p", vhost_of(amqp_uri), "name", "type",
          "arguments", "--formatter", "json"],
         check=True, capture_output=True, text=True, timeout=60).stdout
+    found = {}
     connection, channel = pika_channel(amqp_uri)
     try:
-        return {row["name"]: (row["type"],
-                              {name: value for name, _kind, value in row["arguments"]},
-                              channel.queue_declare(row["name"], passive=True)
-                              .method.message_count)
-                for row in json.loads(listed)}
+        for row in json.loads(listed):
+            try:
+                count = channel.queue_declare(row["name"], passive=True).method.message_count
+            except pika.exceptions.ChannelClosedByBroker:      # 404: deleted meanwhile
+                count, channel = None, connection.channel()
+            found[row["name"]] = (row["type"],
+                                  {name: value for name, _kind, value in row["arguments"]},
+                                  count)
+        return found
     finally:
         connection.close()
 
