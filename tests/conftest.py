@@ -50,6 +50,7 @@ def platform(request, broker, databases, run_id, tmp_path_factory, smtp_sink):
     env.update(NOTIFY_SMTP_HOST="127.0.0.1", NOTIFY_SMTP_PORT=str(smtp_sink.port),
                NOTIFY_DISPATCH_SECONDS="0.2", NOTIFY_BACKOFF_SECONDS="0.2",
                NOTIFY_MAX_ATTEMPTS="3", NOTIFY_LEASE_SECONDS="3",
+               NOTIFY_WEBHOOK_TIMEOUT_SECONDS="2",     # within the lease: one send
                NOTIFY_WEBHOOK_ALLOW_LOOPBACK="true")   # the tests' receivers are on 127.0.0.1
     log_dir = str(tmp_path_factory.mktemp("logs-" + backend))
     running = launch.Platform(env, port, log_dir)

@@ -294,10 +294,12 @@ class WebhookReceiver:
     answers with `status` (settable, e.g. 500 for a failing receiver), extra
     `headers` and `body`; `first`: the statuses of the first POSTs, in order,
     before `status`. With `tls` (certificate file, key file) it speaks
-    HTTPS and records the server name (SNI) each client asked for."""
+    HTTPS and records the server name (SNI) each client asked for. `delay`:
+    seconds it takes before answering (a slow receiver)."""
 
-    def __init__(self, status=204, headers=None, body=b"", tls=None, first=()):
+    def __init__(self, status=204, headers=None, body=b"", tls=None, first=(), delay=0.0):
         self.status = status
+        self.delay = delay
         self.first = list(first)
         self.headers = dict(headers or {})
         self.body = body
@@ -309,6 +311,7 @@ class WebhookReceiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.received.append((dict(self.headers), body))
+                time.sleep(receiver.delay)
                 self.send_response(receiver.first.pop(0) if receiver.first else receiver.status)
                 for name, value in receiver.headers.items():
                     self.send_header(name, value)

@@ -38,6 +38,13 @@ class DeliverySettings:
     batch: int = 50
     parallel: int = 8
 
+    def __post_init__(self):
+        # the lease covers one send, which may take the receiver's whole timeout
+        if self.lease_seconds <= self.webhook_timeout:
+            raise ValueError("NOTIFY_LEASE_SECONDS (%s) must be longer than the webhook "
+                             "timeout, NOTIFY_WEBHOOK_TIMEOUT_SECONDS (%s): a send may take "
+                             "that long" % (self.lease_seconds, self.webhook_timeout))
+
     def retry_delay(self, attempt):
         """30 s, 1 min, 2 min, ... doubling, capped."""
         return min(self.backoff_seconds * 2 ** (attempt - 1), self.max_backoff_seconds)
@@ -51,6 +58,14 @@ DUE = (select(deliveries.c.delivery_id).where(_CLAIMABLE)
        .order_by(deliveries.c.next_attempt_at, deliveries.c.delivery_id)
        .limit(bindparam("limit")))
 CLAIM = (update(deliveries).where(deliveries.c.delivery_id == bindparam("id"), _CLAIMABLE)
+         .values(lease_until=bindparam("until")))
+# Just before sending, the claim is renewed from the lease this process
+# holds: a delivery that waited in a batch behind slow receivers until its
+# lease ran out may have been taken by another process, and then is not sent
+# here a second time. So the lease has to cover one send, not a whole batch.
+RENEW = (update(deliveries).where(deliveries.c.delivery_id == bindparam("id"),
+                                  deliveries.c.status == "pending",
+                                  deliveries.c.lease_until == bindparam("held"))
          .values(lease_until=bindparam("until")))
 CLAIMED = (select(deliveries, notices.c.title, notices.c.body.label("notice_body"),
                   subscriptions.c.url, subscriptions.c.secret, subscriptions.c.cancelled_at,
@@ -77,6 +92,15 @@ def claim_due(engine, settings, now):
         if not claimed:
             return []
         return conn.execute(CLAIMED, {"ids": claimed}).all()
+
+
+def renew_lease(engine, settings, delivery, now):
+    """True if this process still holds the delivery, now for another
+    lease_seconds; False if the lease it had was taken by another."""
+    with engine.begin() as conn:
+        return conn.execute(RENEW, {"id": delivery.delivery_id, "held": delivery.lease_until,
+                                    "until": now + timedelta(seconds=settings.lease_seconds)}
+                            ).rowcount == 1
 
 
 def signing_secrets(delivery, now):
@@ -161,6 +185,10 @@ def run_once(engine, settings, clock=utcnow):
         return {}
 
     def attempt(delivery):
+        if not renew_lease(engine, settings, delivery, clock()):
+            log.info("delivery %s was taken over by another process (its lease ran out "
+                     "before its turn); not sent here", delivery.delivery_id)
+            return "taken_over"
         failure = None
         try:
             send(settings, delivery, clock())

@@ -4,6 +4,7 @@ grid notices that wait for their enterprise, publications with read
 receipts, e-mail and signed webhooks with retries, and a rebuild that gives
 the same read models."""
 import json
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -183,6 +184,39 @@ def test_email_and_signed_webhooks_are_delivered_once_and_failures_retried_then_
         failing.close()
 
 
+def test_a_delivery_whose_lease_ran_out_behind_slow_sends_is_sent_by_the_taker_only(engine):
+    # Process A claims four webhook deliveries and sends them one by one to a
+    # receiver that takes a second each; the lease (1.5 s) runs out for the
+    # last two before A reaches them. Process B takes those two over and sends
+    # them; A, reaching them, finds its lease gone and leaves them: four
+    # deliveries, four POSTs, each once.
+    slow = WebhookReceiver(delay=1.0)
+    try:
+        handle(engine, registered())
+        with engine.begin() as conn:
+            subscribe(conn, slow.url, ["einspection.grade.#"])
+        for letter in "ABCD":
+            handle(engine, grade(grade_letter=letter))
+        settings = dispatch.DeliverySettings(lease_seconds=1.5, webhook_timeout=1.4, parallel=1,
+                                             webhook_addresses=LOOPBACK)
+        first = {}
+        process_a = threading.Thread(target=lambda: first.update(
+            dispatch.run_once(engine, settings)))
+        process_a.start()
+        second = wait_until(lambda: dispatch.run_once(engine, settings), timeout=10,
+                            interval=0.05, message="process B to take what A's lease left")
+        process_a.join(timeout=30)
+        assert second == {"delivered": 2}
+        assert first == {"delivered": 2, "taken_over": 2}
+        ids = [headers["webhook-id"] for headers, _ in slow.received]
+        assert len(ids) == 4 and len(set(ids)) == 4, ids
+        with reading(engine) as conn:
+            assert sorted(r.status for r in conn.execute(select(model.deliveries.c.status))) \
+                == ["delivered"] * 4
+    finally:
+        slow.close()
+
+
 def test_a_send_cut_short_is_sent_again_after_its_lease_with_the_same_message_id(engine, smtp):
     handle(engine, registered())
     with engine.begin() as conn:
@@ -190,7 +224,7 @@ def test_a_send_cut_short_is_sent_again_after_its_lease_with_the_same_message_id
             "language": "en", "emails": ["safety@baide.example"]}, "manager")
     handle(engine, grade(), EMAIL_ON)
     settings = dispatch.DeliverySettings(smtp=SmtpSettings(host="127.0.0.1", port=smtp.port),
-                                         lease_seconds=1)
+                                         lease_seconds=1, webhook_timeout=0.5)
     now = utcnow()
     [claimed] = dispatch.claim_due(engine, settings, now)    # then the process "dies"
     assert dispatch.run_once(engine, settings, clock=lambda: now) == {}   # still leased

@@ -181,6 +181,12 @@ def test_retries_back_off_doubling_up_to_the_cap():
     assert [settings.retry_delay(n) for n in range(1, 7)] == [30, 60, 120, 240, 300, 300]
 
 
+def test_the_lease_must_outlast_one_send():
+    with pytest.raises(ValueError, match="NOTIFY_LEASE_SECONDS .* NOTIFY_WEBHOOK_TIMEOUT_SECONDS"):
+        dispatch.DeliverySettings(lease_seconds=10, webhook_timeout=10)
+    assert dispatch.DeliverySettings(lease_seconds=11, webhook_timeout=10).lease_seconds == 11
+
+
 def test_the_signature_is_hmac_sha256_of_the_body():
     # RFC 4231 test case 2
     assert channels.signature("Jefe", b"what do ya want for nothing?") == (
