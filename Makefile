@@ -6,6 +6,8 @@ PORT   ?= 8000
 HOST   ?= 127.0.0.1
 # processes per service, e.g. REPLICAS="scoring=3 hazard=2 notify=2 gateway=2" (others: 1)
 REPLICAS ?=
+# more options of tools/run.py, e.g. RUN_ARGS=--no-demo (python -m tools.run --help)
+RUN_ARGS ?=
 # make bench's options, e.g. BENCH_ARGS="--quick" or "--backends sqlite --flame bench/flames"
 BENCH_ARGS ?=
 
@@ -45,8 +47,10 @@ promtool:
 ## run: the six services (the gateway among them) on http://localhost:$(PORT), SQLite under ./var, demo data
 ## (HOST=0.0.0.0: listen on every interface, QR codes carry this machine's address;
 ## REPLICAS="scoring=3 gateway=2": that many processes of those services, the others one)
+# exec: the launcher takes the place of make's shell, so the SIGTERM make passes on to
+# its child reaches the launcher (the shell alone would die and leave the platform running)
 run: venv
-	$(PY) -m tools.run --host $(HOST) --port $(PORT) --replicas "$(REPLICAS)"
+	exec $(PY) -m tools.run --host $(HOST) --port $(PORT) --replicas "$(REPLICAS)" $(RUN_ARGS)
 
 ## test: unit, integration and end-to-end tests on the real broker, SQLite and PostgreSQL,
 ## in TEST_SHARDS (3) pytest processes side by side (tools/test_shards.py)

@@ -47,6 +47,16 @@ def children_of(pid):
     return found
 
 
+def descendants_of(pid):
+    """Every process below `pid`: its children, theirs, and so on."""
+    found, parents = [], [pid]
+    while parents:
+        children = [child for parent in parents for child in children_of(parent)]
+        found += children
+        parents = children
+    return found
+
+
 def alive(pid):
     """Running, not a zombie waiting for its new parent to reap it."""
     try:
@@ -60,7 +70,7 @@ class Launcher:
     """`python -m tools.run --no-demo` with its own broker vhost, queue prefix,
     exchange and var dir; its output on a pipe, or on a terminal (`tty`)."""
 
-    def __init__(self, amqp_uri, var_dir, *args, tty=False):
+    def __init__(self, amqp_uri, var_dir, *args, tty=False, make=False):
         self.port = free_port()
         self.prefix = prefix = "run-" + uuid.uuid4().hex[:6]
         env = dict(os.environ, AMQP_URI=amqp_uri, VAR_DIR=str(var_dir), QUEUE_PREFIX=prefix,
@@ -69,6 +79,12 @@ class Launcher:
             env.pop(key, None)
         command = [sys.executable, "-m", "tools.run", "--port", str(self.port), "--no-demo",
                    *args]
+        if make:
+            # `make run` itself (make, the shell it runs the recipe in, the launcher),
+            # the virtualenv taken as it is (-o venv: nothing installed)
+            command = ["make", "-s", "--no-print-directory", "-o", "venv", "run",
+                       "PY=" + sys.executable, "HOST=127.0.0.1", "PORT=%d" % self.port,
+                       "REPLICAS=", "RUN_ARGS=" + " ".join(("--no-demo",) + args)]
         self.output = ""
         self.services = []          # its service processes, once a test looked them up
         if tty:
@@ -136,8 +152,9 @@ class Launcher:
 def launched(own_broker, tmp_path):
     started = []
 
-    def start(*args, tty=False):
-        launcher = Launcher(own_broker, tmp_path / ("var-%d" % len(started)), *args, tty=tty)
+    def start(*args, tty=False, make=False):
+        launcher = Launcher(own_broker, tmp_path / ("var-%d" % len(started)), *args, tty=tty,
+                            make=make)
         started.append(launcher)
         return launcher
     yield start
@@ -311,3 +328,29 @@ def test_whatever_stops_the_launcher_stops_every_service(launched, how):
         assert "Traceback" not in output
     wait_until(lambda: not any(alive(pid) for pid in launcher.services), timeout=30,
                message="every service process to end after %s" % how)
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP: the terminal closes"])
+def test_whatever_stops_make_run_stops_every_service(launched, how):
+    """`make run` as typed: make runs its recipe in a shell. A SIGTERM to make
+    (`kill` of the pid a script or a process manager holds) is passed on to
+    that child, which must be the launcher (the recipe execs it), not a shell
+    that dies alone and leaves the platform running. A closed terminal hangs
+    up the shell make was typed in, which hangs up its job — make's process
+    group (here make leads the session: the kernel signals only it, and make
+    waits for its child, so the test does what that shell does): no service
+    outlives make."""
+    launcher = launched(tty=how.startswith("SIGHUP"), make=True)
+    launcher.read_until(RUNNING)
+    below = descendants_of(launcher.process.pid)
+    launcher.services = below                     # what the fixture ends if this test fails
+    assert len(below) >= len(launch.SERVICES) + 1, below    # the launcher and its services
+    if how.startswith("SIGHUP"):
+        os.close(launcher.master)
+        launcher.master = None
+        os.killpg(os.getpgid(launcher.process.pid), signal.SIGHUP)
+    else:
+        os.kill(launcher.process.pid, signal.SIGTERM)
+    launcher.process.wait(60)
+    wait_until(lambda: not any(alive(pid) for pid in below), timeout=30,
+               message="the launcher and every service to end after %s to make" % how)
