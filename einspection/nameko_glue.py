@@ -16,11 +16,13 @@ import functools
 import inspect
 import logging
 import os
+import socket
 import time
 from contextlib import contextmanager
 from functools import partial
 
 import eventlet
+import eventlet.corolocal
 import eventlet.event
 from eventlet import wsgi
 from eventlet.semaphore import Semaphore
@@ -57,10 +59,55 @@ for _error in errors.ALL + (ContractError,):
 # grows to 30 s, so a service could stay deaf for that long after the broker
 # is back).
 RECONNECT_INTERVALS = {"interval_start": 0.5, "interval_step": 0.5, "interval_max": 2}
+# Each connection error met publishing an RPC request, or connecting again
+# for it: kombu calls the retry policy's errback with it, in the caller's
+# greenthread, which keeps them while it watches (rpc_publish_watch).
+_publish_errors = eventlet.corolocal.local()
+
+
+def _publish_failed(exc, interval):
+    seen = getattr(_publish_errors, "seen", None)
+    if seen is not None:
+        seen.append(exc)
+
+
 # Publishing an RPC request: two quick retries on a fresh connection (a pooled
 # one may be stale after a broker restart), then the caller answers 503.
 RPC_PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.3, "interval_step": 0.3,
-                     "interval_max": 0.6}
+                     "interval_max": 0.6, "errback": _publish_failed}
+
+
+@contextmanager
+def rpc_publish_watch():
+    """Within it, the connection errors that RPC requests published by this
+    greenthread met are kept in the list it yields (see never_sent)."""
+    saved = getattr(_publish_errors, "seen", None)
+    _publish_errors.seen = seen = []
+    try:
+        yield seen
+    finally:
+        _publish_errors.seen = saved
+
+
+# What a publish can fail with only before the broker has the message: no
+# connection (refused, or no such host), or the write itself refused by a
+# socket already known dead (a message cut short is dropped by the broker).
+# Anything else — a reset, "connection already closed", a forced close while
+# waiting for the confirm — may come after the broker took the message.
+_BEFORE_THE_BROKER_HAS_IT = (ConnectionRefusedError, BrokenPipeError, socket.gaierror)
+
+
+def never_sent(errors):
+    """Whether a request whose publish met `errors` (the attempts' and the
+    last, raised one) certainly never reached the broker: each of them is a
+    failure before the broker could have it (its cause, for kombu's wrapping)."""
+    def before(exc):
+        while exc is not None:
+            if isinstance(exc, _BEFORE_THE_BROKER_HAS_IT):
+                return True
+            exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        return False
+    return bool(errors) and all(before(exc) for exc in errors)
 
 
 def _settle(action, message, what):

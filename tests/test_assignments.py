@@ -6,9 +6,12 @@ recorded once each however many processes run the check, "my work", and a
 ledger that replays to the same rows.
 
 The reminder and escalation checks look at the clock: the test runs the
-hazard service's own check from this process at a later instant (a second
-process beside the service's timer), twice; the outbox relay publishes what
-it records, as it would the service's."""
+hazard service's own check at a later instant in two processes of their own
+at once (as two replicas' timers would), then again from this process; the
+outbox relay publishes what they record, as it would the service's."""
+import json
+import subprocess
+import sys
 import time
 import uuid
 from datetime import timedelta
@@ -20,6 +23,7 @@ from einspection.days import deployment_zone, local_day, start_of
 from einspection.db import make_engine
 from einspection.nameko_glue import StoreHandle
 from services.hazard import commands, ledger, names
+from tools import launch
 
 from . import factories
 from .fixtures import account, created
@@ -67,6 +71,37 @@ def account_id(api):
 def hazard_store(platform):
     engine = make_engine(platform.database_urls["hazard"])
     return StoreHandle(engine, None), engine
+
+
+# the hazard service's reminder or escalation check, as a process of its own runs it
+CHECK_IN_ANOTHER_PROCESS = """
+import json, sys
+from datetime import datetime
+from einspection.days import deployment_zone
+from einspection.db import make_engine
+from einspection.nameko_glue import StoreHandle
+from services.hazard import commands
+store = StoreHandle(make_engine(sys.argv[1]), None)
+now, zone, days = datetime.fromisoformat(sys.argv[3]), deployment_zone(), json.loads(sys.argv[4])
+if sys.argv[2] == "remind":
+    print(json.dumps(commands.remind_assignees(store, now, days, zone)))
+else:
+    print(json.dumps(commands.escalate_overdue(store, now, days, zone)))
+"""
+
+
+def checked_at_once(platform, check, now, days, processes=2):
+    """The hazards `check` ("remind" with reminder `days`, or "escalate" after
+    `days`) recorded something for, as of `now`, run by `processes` processes
+    at once; each id once per process that recorded it."""
+    running = [subprocess.Popen([sys.executable, "-c", CHECK_IN_ANOTHER_PROCESS,
+                                 platform.database_urls["hazard"], check, now.isoformat(),
+                                 json.dumps(days)],
+                                cwd=launch.ROOT, stdout=subprocess.PIPE, text=True)
+               for _ in range(processes)]
+    recorded = [json.loads(each.communicate(timeout=120)[0]) for each in running]
+    assert all(each.returncode == 0 for each in running)
+    return sum(recorded, [])
 
 
 def test_the_manager_assigns_and_reassigns_and_refusals_name_the_field(api, tap):  # noqa: F811
@@ -196,11 +231,14 @@ def test_reminders_and_the_escalation_go_out_once_each_to_the_right_inboxes(
 
     store, engine = hazard_store(platform)
     try:
-        # three days before the due's day, then the day itself: each once, twice checked
+        # three days before the due's day, then the day itself: each once, however many
+        # processes check (two at once, then this one)
         three_before = start_of(local_day(due, ZONE) - timedelta(days=3), ZONE) + timedelta(
             hours=9)
-        for now in (three_before, three_before + timedelta(hours=1)):
-            commands.remind_assignees(store, now, DAYS, ZONE)
+        assert [h for h in checked_at_once(platform, "remind", three_before, DAYS)
+                if h == reminded["id"]] == [reminded["id"]]
+        assert reminded["id"] not in commands.remind_assignees(
+            store, three_before + timedelta(hours=1), DAYS, ZONE)
         on_the_day = start_of(local_day(due, ZONE), ZONE) + timedelta(minutes=30)
         for now in (on_the_day, on_the_day):
             commands.remind_assignees(store, now, DAYS, ZONE)
@@ -210,8 +248,10 @@ def test_reminders_and_the_escalation_go_out_once_each_to_the_right_inboxes(
         with store.begin() as conn:
             assert commands.check_overdue(conn, soon["id"], overdue_at)["marked"]
         escalation_at = start_of(local_day(overdue_at, ZONE) + timedelta(days=3), ZONE)
-        for now in (escalation_at, escalation_at + timedelta(days=1)):
-            commands.escalate_overdue(store, now, 3, ZONE)
+        assert [h for h in checked_at_once(platform, "escalate", escalation_at, 3)
+                if h == soon["id"]] == [soon["id"]]
+        assert soon["id"] not in commands.escalate_overdue(
+            store, escalation_at + timedelta(days=1), 3, ZONE)
         with store.connect() as conn:
             stream = [e.name for e in eventstore.load_stream(conn, "hazard-" + reminded["id"])]
     finally:

@@ -23,6 +23,7 @@ from einspection.contract import LANGUAGES, UNSTORABLE_TEXT, ContractError, Id, 
 from einspection.errors import (ConcurrencyConflict, Conflict, DomainError, Forbidden,
                                 InvalidCommand, NotAuthenticated, NotFound, ServiceUnavailable,
                                 TooManyAttempts)
+from einspection.nameko_glue import never_sent, rpc_publish_watch
 
 log = logging.getLogger(__name__)
 
@@ -400,7 +401,9 @@ def call(method, *args, **kwargs):
 
 def call_within(seconds, method, *args, **kwargs):
     """An RPC with a deadline. What cannot be answered now is a 503 with
-    Retry-After: a broker the request cannot be sent over (it was not sent),
+    Retry-After: a broker the request cannot be sent over (it was not sent,
+    or, if the connection went while the broker may have had it, it may
+    still be done),
     a service that is not running (it was not taken), or one that did not
     answer in time (it may still be done). A service whose database is away
     answers ServiceUnavailable itself, which the endpoint passes on."""
@@ -408,7 +411,7 @@ def call_within(seconds, method, *args, **kwargs):
     labels = (getattr(method, "service_name", "other"), getattr(method, "method_name", "other"))
     started = time.perf_counter()
     try:
-        with eventlet.Timeout(seconds):
+        with eventlet.Timeout(seconds), rpc_publish_watch() as publish_errors:
             return method(*args, **kwargs)
     except eventlet.Timeout:
         RPC_ERRORS.labels(*labels, "timeout").inc()
@@ -418,9 +421,13 @@ def call_within(seconds, method, *args, **kwargs):
     except UnknownService:
         RPC_ERRORS.labels(*labels, "not_running").inc()
         raise unavailable("the %s service is not running; retry later" % service) from None
-    except bus.CONNECTION_ERRORS:
+    except bus.CONNECTION_ERRORS as exc:
         RPC_ERRORS.labels(*labels, "broker").inc()
-        raise unavailable(BROKER_UNAVAILABLE) from None
+        # not sent, unless a publish attempt failed after the broker may have
+        # taken it (its confirm lost with the connection): then a command's
+        # answer says it may have been done (with_idempotency_key)
+        raise unavailable(BROKER_UNAVAILABLE,
+                          nothing_done=never_sent(publish_errors + [exc])) from None
     except Exception:
         RPC_ERRORS.labels(*labels, "remote").inc()
         raise

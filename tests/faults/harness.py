@@ -15,7 +15,9 @@ for the hazards of one stream:
     dead        messages in the consumers' dead-letter queues
 
 and from those: lost (answered 201, not stored), doubled (one request stored
-more than once) and stored-after-error (answered 5xx or no answer, stored).
+more than once), stored-after-error (answered 5xx or no answer, stored) and,
+of those answered 5xx, the ones whose answer did not say that the command
+may have been done (`unwarned`: the client was told it failed, wrongly).
 """
 import collections
 import json
@@ -40,6 +42,9 @@ from ..support import wait_until
 from .nodes import free_port
 
 CONSUMERS = ("hazard", "scoring", "notify", "enforcement")
+# what the gateway adds to a command's 5xx when the command may have been done
+# (services/gateway/http_json.py: with_idempotency_key)
+MAY_HAVE_BEEN_DONE = "it may have been done all the same"
 TAP_KEY = "einspection.hazard.reported.v1"
 
 
@@ -299,6 +304,7 @@ class Tally:
     doubled: dict = field(default_factory=dict)
     stored_after_error: list = field(default_factory=list)
     stored_after_error_kinds: dict = field(default_factory=dict)   # their answers
+    unwarned: list = field(default_factory=list)   # of those, a 5xx not saying it may be done
     outbox_pending: int = 0
 
     def line(self):
@@ -314,7 +320,9 @@ class Tally:
                    "" if self.enforcement is None else ", enforcement %d" % self.enforcement,
                    sum(self.dead.values()) if self.dead else 0, len(self.lost),
                    sum(n - 1 for n in self.doubled.values()), len(self.stored_after_error),
-                   " %s" % self.stored_after_error_kinds if self.stored_after_error else ""))
+                   " %s" % self.stored_after_error_kinds if self.stored_after_error else "")
+                + (" (%d of them answered 5xx without 'may have been done')" % len(self.unwarned)
+                   if self.unwarned else ""))
 
     def settled(self):
         """Everything stored is out on the bus and projected downstream."""
@@ -476,6 +484,8 @@ def tally(platform, stream, tap):
         stored_after_error=sorted(o.number for o in after_error),
         stored_after_error_kinds=dict(collections.Counter(
             "%s %s" % (o.status or o.error, o.message[:90]) for o in after_error)),
+        unwarned=sorted(o.number for o in after_error if o.status >= 500
+                        and MAY_HAVE_BEEN_DONE not in o.message),
         outbox_pending=pending)
 
 
@@ -553,5 +563,9 @@ def assert_nothing_lost_or_doubled(counted):
     assert counted.lost == [], "answered 201 but not stored: requests %s" % counted.lost[:20]
     assert counted.doubled == {}, "stored more than once: %s" % dict(
         list(counted.doubled.items())[:20])
+    # a client told its request failed (a 5xx) was told the truth, or told that it may
+    # have been done and how to retry it safely (issue 10: "the answer says it may have been")
+    assert counted.unwarned == [], "stored, but answered a 5xx that did not say it may have " \
+        "been done: requests %s (%s)" % (counted.unwarned[:20], counted.stored_after_error_kinds)
     assert counted.settled(), "not everything stored reached the bus and the projections: %s" \
         % counted.line()

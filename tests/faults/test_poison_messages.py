@@ -238,3 +238,38 @@ def test_events_parked_by_a_bug_are_redriven_after_the_fix(parked):
                == [2], timeout=60, message="the hazard poison parked again")
     engine.dispose()
     platform.require_alive()
+
+
+def test_every_poison_re_driven_at_once_is_parked_again_and_the_consumers_carry_on(parked):
+    """`redrive --all`: every kind of poison (the 15 MB body too) back to its
+    consumer at once; each is parked again with its reason, routing key and
+    message id, its count one higher, and a good event behind them is
+    projected."""
+    platform, sent, _good = parked
+    before = {(letter["queue"], letter["message_id"]): letter["times"]
+              for letter in listed(platform)}
+    assert len(before) == sum(PARKED.values())
+    done = tool(platform, "redrive", "--all")
+    assert "%d message(s) re-driven" % len(before) in done.stderr
+    good = hazard_reported()
+    publish(platform, good.type, good.to_json(), good.id)
+
+    def parked_again():
+        now = {(letter["queue"], letter["message_id"]): letter for letter in listed(platform)}
+        return (set(now) == set(before)
+                and all(now[key]["times"] == times + 1 for key, times in before.items())
+                and now)
+    letters = wait_until(parked_again, timeout=120, interval=0.5,
+                         message="every poison parked again")
+    for (_queue, message_id), letter in letters.items():
+        kind, key, reason = sent[message_id]
+        assert reason in letter["reason"], (kind, letter["reason"])
+        assert letter["routing_key"] == key
+    assert {letter["size"] for letter in letters.values()
+            if "larger than" in letter["reason"]} == {FIFTEEN_MB}
+    wait_until(lambda: projected(platform.database_urls["scoring"], projection.hazard_facts,
+                                  {good.data["hazard_id"]}) == 1, message="the good event")
+    print("\n[poison messages re-driven] %d re-driven at once / parked again %s / the good "
+          "event behind them projected" % (len(before), dead_counts(platform)))
+    assert dead_counts(platform) == PARKED
+    platform.require_alive()
