@@ -61,3 +61,17 @@ def test_make_chaos_runs_every_fault_test_file_once_and_the_stream_tests_in_one_
         streaming = [shard for shard in shards
                      if "tests/faults/test_broker_restart.py" in shard["paths"]]
         assert all(name in streaming[0]["paths"] for name in test_shards.FAULTS_TOGETHER[0])
+
+
+def test_each_units_seconds_are_summed_from_the_shards_junit_reports(tmp_path):
+    report = tmp_path / "shard-1.xml"
+    report.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.test_web" name="a" time="2.5"/>'
+        '<testcase classname="tests.test_web" name="b[postgres]" time="1.5"/>'
+        '<testcase classname="services.scoring.unit.test_rules" name="c" time="0.25"/>'
+        '<testcase classname="services.scoring.integration.test_replay" name="d" time="4"/>'
+        '<testcase classname="einspection.tests.unit.test_bus" name="e" time="1"/>'
+        '</testsuite></testsuites>')
+    seconds = test_shards.measured_seconds([str(report), str(tmp_path / "shard-2.xml")])
+    assert seconds == {"tests/test_web.py": 4.0, "services/scoring": 4.25, "einspection": 1.0}

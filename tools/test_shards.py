@@ -9,7 +9,7 @@ shards never see each other.
 | setting | default | what |
 | --- | --- | --- |
 | `TEST_SHARDS` | `3` | how many pytest processes (`--faults`: `FAULT_SHARDS`, `1`: the outage tests time /health, two sessions side by side made it miss its 2 s) |
-| `TEST_SHARD_LOGS` | `test-artifacts/shards` | each shard's full output |
+| `TEST_SHARD_LOGS` | `test-artifacts/shards` | each shard's full output, its JUnit XML and `durations.json`: the seconds each unit took in this run, in the form of `tests/durations.json` (copy it there to deal the next runs by them) |
 
 A shard is a list of test files and folders; files that share a session
 fixture stay together (`TOGETHER`), the rest are dealt out longest first by
@@ -30,6 +30,7 @@ import os
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ElementTree
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DURATIONS = os.path.join(ROOT, "tests", "durations.json")
@@ -83,8 +84,10 @@ def run(shards, log_dir, pytest_args):
     for number, shard in enumerate(shards, 1):
         log_path = os.path.join(log_dir, "shard-%d.log" % number)
         log = open(log_path, "w")
+        junit = os.path.join(log_dir, "shard-%d.xml" % number)
         process = subprocess.Popen(
-            [sys.executable, "-m", "pytest", *pytest_args, *shard["paths"]],
+            [sys.executable, "-m", "pytest", "--junitxml=" + junit, *pytest_args,
+             *shard["paths"]],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
             env=dict(os.environ, TEST_SHARD=str(number)))   # each its own screenshots
         running.append((number, shard, process, log, log_path))
@@ -109,7 +112,52 @@ def run(shards, log_dir, pytest_args):
                 status = process.returncode
         time.sleep(0.5)
     print("\n%s; all shards in %.0f s" % ("; ".join(summary), time.monotonic() - started))
+    write_measured(log_dir, [os.path.join(log_dir, "shard-%d.xml" % n)
+                             for n in range(1, len(shards) + 1)])
     return status
+
+
+def unit_of(classname):
+    """The durations key of a JUnit test case's classname: a service's or the
+    core's folder, or the test file (tests.test_web.TestX → tests/test_web.py)."""
+    parts = classname.split(".")
+    if parts[0] == "services" and len(parts) > 1:
+        return "services/" + parts[1]
+    if parts[0] == "einspection":
+        return "einspection"
+    for end in range(len(parts), 0, -1):
+        path = "/".join(parts[:end]) + ".py"
+        if os.path.exists(os.path.join(ROOT, path)):
+            return path
+    return None
+
+
+def measured_seconds(junit_files):
+    """{unit: seconds} summed over the test cases (setup, call and teardown:
+    pytest's junit_duration_report "total") of the JUnit files that exist."""
+    seconds = {}
+    for path in junit_files:
+        if not os.path.exists(path):
+            continue
+        for case in ElementTree.parse(path).getroot().iter("testcase"):
+            unit = unit_of(case.get("classname", ""))
+            if unit:
+                seconds[unit] = seconds.get(unit, 0.0) + float(case.get("time") or 0)
+    return seconds
+
+
+def write_measured(log_dir, junit_files):
+    with open(DURATIONS) as f:
+        durations = json.load(f)
+    found = measured_seconds(junit_files)
+    if not found:
+        return
+    durations.update({unit: max(1, round(value)) for unit, value in found.items()})
+    path = os.path.join(log_dir, "durations.json")
+    with open(path, "w") as f:
+        f.write(json.dumps(durations, indent=1, sort_keys=True) + "\n")
+    print("the seconds each unit took in this run: %s (copy it to tests/durations.json "
+          "to deal the next runs by them)" % os.path.relpath(path, ROOT))
 
 
 def main(argv=None):

@@ -60,8 +60,8 @@ def test_sigterm_of_each_service_under_load_finishes_in_flight_work(streaming):
 def test_kill_9_of_each_service_and_again_in_a_row_loses_and_doubles_nothing(streaming):
     platform = streaming
     tap = Tap(platform)
-    stream = HazardStream(platform, 1300, clients=8).start()
-    killed = faults_through(platform, stream, KILLED, signal.SIGKILL, every=130)
+    stream = HazardStream(platform, 2000, clients=8).start()     # a few thousand
+    killed = faults_through(platform, stream, KILLED, signal.SIGKILL, every=200)
     stream.wait(timeout=600)
     counted = settle(platform, stream, tap)
     report("kill -9 of %s" % ", ".join(KILLED), counted,
