@@ -39,7 +39,9 @@ from ..eventgen import activity
 from ..support import WebhookReceiver, wait_until
 
 ENTERPRISES = 200
-EVENTS = 1000
+# eventgen registers each enterprise and its positions first (6 events each):
+# 1,000 of activity after those
+EVENTS = 6 * ENTERPRISES + 1000
 REPLICAS = {"scoring": 3, "hazard": 2, "notify": 2}
 # instants a platform takes from its own clock, not from the stream
 OWN_INSTANTS = ("detected_at",)
@@ -178,6 +180,9 @@ def test_replicas_give_the_same_projections_notices_and_deliveries(fault_platfor
                  sum(single["hazard events"].values()), len(single["scores"]),
                  sum(single["notices"].values()), sum(single["webhook posts"].values())))
         assert len(single["scores"]) == ENTERPRISES
+        # the stream reaches every service: hazards raised and marked overdue by the
+        # hazard replicas, hazards and rectifications in the scores
+        assert raised > 0 and sum(single["hazard events"].values()) >= 2 * raised
         assert sum(single["notices"].values()) > 0 and single["webhook posts"]
         for what in ("hazard events", "scores", "notices", "webhook posts"):
             assert replicas[what] == single[what], what
