@@ -117,6 +117,7 @@ def fill(urls, enterprises, extra):
 
     def write(batch):
         with checklist.begin() as conn:
+            positions = []
             for event in batch:
                 if event.name not in CHECKLIST_EVENTS:
                     continue
@@ -127,15 +128,18 @@ def fill(urls, enterprises, extra):
                     stream_id = checklist_positions.stream_id(position_id)
                     version = position_versions.get(position_id, 0)
                     position_versions[position_id] = version + 1
-                positions = eventstore.append(conn, stream_id, version, [event])
+                positions += eventstore.append(conn, stream_id, version, [event])
                 checklist_projections.project(conn, event)
-                # long published, as the relay leaves them: the consumers have them
-                eventstore.mark_published(conn, positions)
+            # long published, as the relay leaves them: the consumers have them
+            eventstore.mark_published(conn, positions)
+        # each event's body once (after its append gave it its stream), each
+        # inbox's rows in one statement: the inserts record_received makes
+        bodies = [event.to_json() for event in batch]
         for engine, consumer, keeps in consumers.values():
+            kept = [(event, body) for event, body in zip(batch, bodies) if keeps(event)]
             with engine.begin() as conn:
-                for event in batch:
-                    if keeps(event):
-                        eventstore.record_received(conn, consumer, event)
+                eventstore.record_received_many(conn, consumer, [event for event, _ in kept],
+                                                [body for _, body in kept])
 
     for event in stream(total, enterprises, seed=1):
         batch.append(event)
@@ -207,12 +211,16 @@ def main():
     parser.add_argument("--requests", type=int, default=100,
                         help="calls of each ranking query (default 100)")
     parser.add_argument("--log-dir", help="keep the services' logs here")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the databases afterwards (their URLs are printed): to look "
+                             "into them, or to query them again")
     args = parser.parse_args()
     tag = uuid.uuid4().hex[:8]
     tmp = tempfile.mkdtemp(prefix="bench-enterprises-")
     log_dir = args.log_dir or os.path.join(tmp, "logs")
     os.makedirs(log_dir, exist_ok=True)
     vhost, vhost_made, platform, drop = "einspection-bench-" + tag, False, None, lambda: None
+    urls = {}
     load_before = os.getloadavg()[0]
     try:
         urls, drop = databases(args.backend, tmp, tag)
@@ -260,16 +268,21 @@ def main():
     finally:
         if platform is not None:
             platform.stop()
-        drop()
+        if args.keep:
+            log("databases kept: %s" % json.dumps(urls))
+        else:
+            drop()
         if vhost_made:
             try:
                 rabbitmqctl("delete_vhost", vhost)
             except Exception as exc:                      # noqa: BLE001 - reported, not fatal
                 log("could not delete vhost %s: %s" % (vhost, exc))
-        # the SQLite databases always go; the logs stay only in --log-dir
-        shutil.rmtree(tmp if not args.log_dir else os.path.join(tmp, "db"), ignore_errors=True)
-        if args.log_dir:
-            shutil.rmtree(tmp, ignore_errors=True)
+        # the SQLite databases go unless --keep; the logs stay only in --log-dir
+        if not args.keep:
+            shutil.rmtree(tmp if not args.log_dir else os.path.join(tmp, "db"),
+                          ignore_errors=True)
+            if args.log_dir:
+                shutil.rmtree(tmp, ignore_errors=True)
     load_after = os.getloadavg()[0]
     all_rankings = [ms for label, values in timed.items() if label.startswith("rankings")
                     for ms in values]

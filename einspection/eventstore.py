@@ -87,13 +87,31 @@ SCHEMA_LOCK = 7243001   # PostgreSQL advisory lock id: one schema creator at a t
 
 
 def create_tables(engine, *more_metadata):
-    """Create what is missing, in one transaction. Replicas starting together
+    """Create what is missing, in one transaction: tables, and the indexes
+    an existing table lacks (added to its declaration since the database was
+    made: built in place, the table's rows kept). Replicas starting together
     would race on CREATE TABLE in PostgreSQL; an advisory lock queues them."""
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%d)" % SCHEMA_LOCK)
         for each in (metadata,) + more_metadata:
             each.create_all(conn)
+        have = _index_names(conn)
+        for each in (metadata,) + more_metadata:
+            for table in each.sorted_tables:
+                for index in table.indexes:
+                    if index.name not in have:
+                        index.create(conn)
+
+
+def _index_names(conn):
+    """Every index's name in the database (reflection would leave out the
+    indexes on expressions)."""
+    if conn.dialect.name == "postgresql":
+        query = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+    else:
+        query = "SELECT name FROM sqlite_master WHERE type = 'index'"
+    return set(conn.exec_driver_sql(query).scalars())
 
 
 def missing_columns(engine, *more_metadata):
@@ -253,10 +271,25 @@ def record_received(conn, consumer, event):
     Returns False if it had already been processed: the caller then does
     nothing, so a redelivered or duplicated event has exactly one effect.
     """
-    inserted = conn.execute(insert_ignoring_duplicates(conn, inbox), {
-        "consumer": consumer, "event_id": event.id, "name": event.name,
-        "subject": event.subject, "body": event.to_json(), "received_at": utcnow()})
+    inserted = conn.execute(insert_ignoring_duplicates(conn, inbox),
+                            _received_row(consumer, event, event.to_json()))
     return inserted.rowcount == 1
+
+
+def _received_row(consumer, event, body):
+    return {"consumer": consumer, "event_id": event.id, "name": event.name,
+            "subject": event.subject, "body": body, "received_at": utcnow()}
+
+
+def record_received_many(conn, consumer, events, bodies):
+    """`record_received` for many events in one statement (one executemany),
+    each with its body already serialized (`event.to_json()`): for filling an
+    inbox in bulk, as the benchmarks do. Duplicates are ignored as there; what
+    went in is not told."""
+    if events:
+        conn.execute(insert_ignoring_duplicates(conn, inbox),
+                     [_received_row(consumer, event, body)
+                      for event, body in zip(events, bodies)])
 
 
 # A page of what a consumer received, by position. The consumer is compared as

@@ -7,11 +7,11 @@ today's).
 The database orders, cuts and counts: a top list of a province's hundred
 thousand enterprises reads `limit` rows (a group's top list, `limit` per
 group), never all of them."""
-from sqlalchemy import Numeric, cast, func, select
+from sqlalchemy import Boolean, false, func, select
 
 from einspection import scope as tenancy
 
-from .projection import enterprises, scores
+from .projection import RANKING_POINTS, enterprises, scores
 
 _COLUMNS = (scores.c.enterprise_id, enterprises.c.name, enterprises.c.town,
             enterprises.c.industry, scores.c.points, scores.c.grade, scores.c.as_of)
@@ -38,10 +38,10 @@ def _by_code_point(conn, expression):
 
 def _ordering(conn, order):
     """Best: most points first, worst: fewest first (points are stored as
-    text: compared as numbers); ties by name, then id, so equal points always
+    text: compared as numbers, read in the order of the index on them,
+    projection.RANKING_POINTS); ties by name, then id, so equal points always
     come out in the same order."""
-    points = cast(scores.c.points, Numeric)
-    return [points.desc() if order == "best" else points.asc(),
+    return [RANKING_POINTS.desc() if order == "best" else RANKING_POINTS.asc(),
             _by_code_point(conn, func.coalesce(enterprises.c.name, "")),
             _by_code_point(conn, scores.c.enterprise_id)]
 
@@ -67,10 +67,20 @@ def _grouped_ranked(conn, query, by):
                   .all())
     groups = []
     for value in sorted(counts, key=_group_key):
-        members = select(*_COLUMNS).where(group.is_(None) if value is None else group == value)
+        members = select(*_COLUMNS).where(_member_of(group, value))
         groups.append({by: value, "enterprises": counts[value],
                        "items": _ranked(conn, query, query["order"], query["limit"], members)})
     return groups
+
+
+def _member_of(group, value):
+    """In the group of `value`, written so the outer join stays one: a plain
+    `town = value` would let the database start from the enterprises and
+    sort the whole group; this way it reads the scores in points order
+    (the ranking index) and stops once the group's top list is full."""
+    if value is None:
+        return group.is_(None)
+    return func.coalesce(group == value, false(), type_=Boolean)
 
 
 def rankings(conn, query):
