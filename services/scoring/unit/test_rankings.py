@@ -59,3 +59,4 @@ def test_excellent_is_the_top_grade_and_the_distribution_counts_zeros(conn):
                                                   "industry": None})
     assert overall["counts"] == {"A": 2, "B": 0, "C": 2, "D": 0, "E": 1}
     assert overall["total"] == 5
+
