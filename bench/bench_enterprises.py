@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -103,8 +104,14 @@ def databases(backend, tmp, tag):
     return {service: base + "/" + name for service, name in names.items()}, drop
 
 
-def fill(urls, enterprises, extra):
-    """The generator's events into the register and the consumers' inboxes."""
+def fill(urls, enterprises, extra, writers=1):
+    """The generator's events into the register and the consumers' inboxes.
+
+    Per batch, the register's part is split by enterprise among `writers`
+    connections side by side (an enterprise's events stay in order on one;
+    on PostgreSQL most of an append is waiting for round trips), and each
+    inbox is written on a connection of its own while the next batch is
+    generated and registered (each inbox still gets the batches in order)."""
     checklist = make_engine(urls["checklist"])
     eventstore.create_tables(checklist, checklist_projections.metadata, throttle.metadata)
     consumers = {service: (make_engine(urls[service]),) + kept
@@ -114,13 +121,13 @@ def fill(urls, enterprises, extra):
     position_versions = {}
     total = enterprises * (BASE_EVENTS + extra)
     started, count, batch = time.perf_counter(), 0, []
+    pool = ThreadPoolExecutor(max_workers=writers + len(consumers))
+    receiving = []
 
-    def write(batch):
+    def register(events):
         with checklist.begin() as conn:
             positions = []
-            for event in batch:
-                if event.name not in CHECKLIST_EVENTS:
-                    continue
+            for event in events:
                 if event.name == "EnterpriseRegistered":
                     stream_id, version = enterprise_stream(event.data["enterprise_id"]), 0
                 else:
@@ -132,26 +139,45 @@ def fill(urls, enterprises, extra):
                 checklist_projections.project(conn, event)
             # long published, as the relay leaves them: the consumers have them
             eventstore.mark_published(conn, positions)
+
+    def receive(engine, consumer, events, bodies):
+        with engine.begin() as conn:
+            eventstore.record_received_many(conn, consumer, events, bodies)
+
+    def write(batch):
+        shares = [[] for _ in range(writers)]
+        for event in batch:
+            if event.name in CHECKLIST_EVENTS:
+                shares[hash(event.data["enterprise_id"]) % writers].append(event)
+        for done in [pool.submit(register, share) for share in shares if share]:
+            done.result()
         # each event's body once (after its append gave it its stream), each
         # inbox's rows in one statement: the inserts record_received makes
         bodies = [event.to_json() for event in batch]
+        for done in receiving:
+            done.result()
+        receiving.clear()
         for engine, consumer, keeps in consumers.values():
             kept = [(event, body) for event, body in zip(batch, bodies) if keeps(event)]
-            with engine.begin() as conn:
-                eventstore.record_received_many(conn, consumer, [event for event, _ in kept],
-                                                [body for _, body in kept])
+            receiving.append(pool.submit(receive, engine, consumer, [e for e, _ in kept],
+                                         [b for _, b in kept]))
 
-    for event in stream(total, enterprises, seed=1):
-        batch.append(event)
-        count += 1
-        if len(batch) == BATCH:
+    try:
+        for event in stream(total, enterprises, seed=1):
+            batch.append(event)
+            count += 1
+            if len(batch) == BATCH:
+                write(batch)
+                batch = []
+                if count % (BATCH * 50) == 0:
+                    log("stored %d of %d events (%.0f/s)"
+                        % (count, total, count / (time.perf_counter() - started)))
+        if batch:
             write(batch)
-            batch = []
-            if count % (BATCH * 50) == 0:
-                log("stored %d of %d events (%.0f/s)"
-                    % (count, total, count / (time.perf_counter() - started)))
-    if batch:
-        write(batch)
+        for done in receiving:
+            done.result()
+    finally:
+        pool.shutdown(wait=True)
     checklist.dispose()
     for engine, _, _ in consumers.values():
         engine.dispose()
@@ -211,6 +237,9 @@ def main():
     parser.add_argument("--requests", type=int, default=100,
                         help="calls of each ranking query (default 100)")
     parser.add_argument("--log-dir", help="keep the services' logs here")
+    parser.add_argument("--writers", type=int,
+                        help="connections registering side by side while filling (default 1 "
+                             "on SQLite, whose writers queue anyway, 4 on PostgreSQL)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the databases afterwards (their URLs are printed): to look "
                              "into them, or to query them again")
@@ -225,7 +254,8 @@ def main():
     try:
         urls, drop = databases(args.backend, tmp, tag)
         log("storing the events of %d enterprises (%s)" % (args.enterprises, args.backend))
-        events, fill_seconds = fill(urls, args.enterprises, args.extra)
+        writers = args.writers or (1 if args.backend == "sqlite" else 4)
+        events, fill_seconds = fill(urls, args.enterprises, args.extra, writers)
         log("stored %d events in %.0f s" % (events, fill_seconds))
         replays = {}
         for service in ("scoring", "hazard", "notify", "enforcement"):
