@@ -97,11 +97,15 @@ def create_tables(engine, *more_metadata):
         for each in (metadata,) + more_metadata:
             each.create_all(conn)
         have = _index_names(conn)
-        for each in (metadata,) + more_metadata:
-            for table in each.sorted_tables:
-                for index in table.indexes:
-                    if index.name not in have:
-                        index.create(conn)
+        lacking = [index for each in (metadata,) + more_metadata
+                   for table in each.sorted_tables for index in table.indexes
+                   if index.name not in have]
+        if lacking:
+            # a table of an older shape gets none: it is rebuilt whole (missing_columns)
+            outdated = {name.split(".")[0] for name in _missing_columns(conn, more_metadata)}
+            for index in lacking:
+                if index.table.name not in outdated:
+                    index.create(conn)
 
 
 def _index_names(conn):
@@ -119,7 +123,11 @@ def missing_columns(engine, *more_metadata):
     read models of an older shape, from a database of an earlier release. They are
     rebuilt in the current shape from their events (`make replay`); until then
     every read of them would fail."""
-    inspector = sqlalchemy.inspect(engine)
+    return _missing_columns(engine, more_metadata)
+
+
+def _missing_columns(bind, more_metadata):
+    inspector = sqlalchemy.inspect(bind)
     existing = set(inspector.get_table_names())
     missing = []
     for each in (metadata,) + more_metadata:
