@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import shutil
+import resource
 import subprocess
 import sys
 import tempfile
@@ -184,16 +185,23 @@ def fill(urls, enterprises, extra, writers=1):
     return count, time.perf_counter() - started
 
 
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def replay(service, url):
-    """The service's own `replay` command (what `make replay` runs)."""
-    started = time.perf_counter()
+    """The service's own `replay` command (what `make replay` runs): its
+    seconds, its CPU seconds (more telling on a shared machine) and what it
+    said last."""
+    started, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run([sys.executable, "-m", "services.%s.cli" % service, "replay",
                            "--database-url", url], cwd=ROOT, capture_output=True, text=True,
                           env=dict(os.environ, PYTHONPATH=ROOT))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, _children_cpu() - cpu
     if done.returncode != 0:
         raise RuntimeError("%s replay failed: %s" % (service, done.stderr[-2000:]))
-    return elapsed, (done.stdout.strip().splitlines() or [""])[-1]
+    return elapsed, cpu, (done.stdout.strip().splitlines() or [""])[-1]
 
 
 def status_mib(pid, key):
@@ -250,18 +258,20 @@ def main():
     os.makedirs(log_dir, exist_ok=True)
     vhost, vhost_made, platform, drop = "einspection-bench-" + tag, False, None, lambda: None
     urls = {}
-    load_before = os.getloadavg()[0]
+    load_before, run_started = os.getloadavg()[0], time.perf_counter()
     try:
         urls, drop = databases(args.backend, tmp, tag)
         log("storing the events of %d enterprises (%s)" % (args.enterprises, args.backend))
         writers = args.writers or (1 if args.backend == "sqlite" else 4)
+        fill_cpu = time.process_time()
         events, fill_seconds = fill(urls, args.enterprises, args.extra, writers)
-        log("stored %d events in %.0f s" % (events, fill_seconds))
-        replays = {}
+        fill_cpu = time.process_time() - fill_cpu
+        log("stored %d events in %.0f s (%.0f s of CPU here)" % (events, fill_seconds, fill_cpu))
+        replays, replays_cpu = {}, {}
         for service in ("scoring", "hazard", "notify", "enforcement"):
-            seconds, said = replay(service, urls[service])
-            replays[service] = round(seconds, 1)
-            log("%s replay: %.0f s (%s)" % (service, seconds, said))
+            seconds, cpu, said = replay(service, urls[service])
+            replays[service], replays_cpu[service] = round(seconds, 1), round(cpu, 1)
+            log("%s replay: %.0f s, %.0f s of CPU (%s)" % (service, seconds, cpu, said))
         rabbitmqctl("add_vhost", vhost)
         vhost_made = True
         rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
@@ -320,8 +330,12 @@ def main():
     print("%d enterprises, %d events, backend %s, %d cores, load average %.1f before / %.1f "
           "after" % (args.enterprises, events, args.backend, os.cpu_count(), load_before,
                      load_after))
-    print("stored through the services' code in %.0f s; replays (s): %s"
-          % (fill_seconds, ", ".join("%s %s" % item for item in replays.items())))
+    print("stored through the services' code in %.0f s (%.0f s of CPU); replays (s, CPU s): %s; "
+          "the whole run %.0f s"
+          % (fill_seconds, fill_cpu, ", ".join("%s %s, %s" % (service, replays[service],
+                                                               replays_cpu[service])
+                                               for service in replays),
+             time.perf_counter() - run_started))
     print("%-22s %12s %12s %12s" % ("process", "RSS start", "RSS end", "peak RSS"))
     for name in pids:
         print("%-22s %12s %12s %12s" % (name, rss_started[name], rss[name], peak[name]))
@@ -335,7 +349,9 @@ def main():
     print(json.dumps({
         "bench": "enterprises", "date": datetime.now(timezone.utc).date().isoformat(),
         "backend": args.backend, "enterprises": args.enterprises, "events": events,
-        "fill_seconds": round(fill_seconds, 1), "replay_seconds": replays,
+        "fill_seconds": round(fill_seconds, 1), "fill_cpu_seconds": round(fill_cpu, 1),
+        "replay_seconds": replays, "replay_cpu_seconds": replays_cpu,
+        "run_seconds": round(time.perf_counter() - run_started, 1),
         "rss_mib": rss, "rss_started_mib": rss_started, "peak_rss_mib": peak,
         "max_service_rss_mib": max(v for v in rss.values() if v is not None),
         "rankings_p50_ms": round(percentile(all_rankings, 0.5), 1),
