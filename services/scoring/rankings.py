@@ -24,7 +24,7 @@ def _filtered(statement, query):
     statement = statement.select_from(_JOINED).where(scores.c.grade.is_not(None))
     for column in ("town", "industry"):
         if query.get(column) is not None:
-            statement = statement.where(enterprises.c[column] == query[column])
+            statement = statement.where(_member_of(enterprises.c[column], query[column]))
     if query.get("scope") is not None:
         statement = statement.where(tenancy.where(scores.c.enterprise_id, query["scope"]))
     return statement
