@@ -139,11 +139,17 @@ scores = Table(
 # The points as a number, in the order rankings read them (rankings.py): an
 # index on the expression lets a top list stop after its `limit` rows instead
 # of casting and sorting every score, and answers the counts by itself (grade
-# and id in it). An index, not a column: nothing more is written per score,
-# and a database made before it gets it in place at start
+# and id in it). Indexes, not columns: nothing more is written per score,
+# and a database made before them gets them in place at start
 # (eventstore.create_tables), no replay needed.
 RANKING_POINTS = cast(scores.c.points, Numeric)
 Index("ix_scores_ranking", RANKING_POINTS, scores.c.grade, scores.c.enterprise_id)
+# A town's or industry's size, counted from the register's side: its
+# enterprises in id order, each looked up in the scores' (id, grade) — both
+# read in order and from the indexes alone, no table row and no sort.
+Index("ix_score_enterprises_town", enterprises.c.town, enterprises.c.enterprise_id)
+Index("ix_score_enterprises_industry", enterprises.c.industry, enterprises.c.enterprise_id)
+Index("ix_scores_grade_by_id", scores.c.enterprise_id, scores.c.grade)
 
 # Scoring's clock, folded from its ScoringClockAdvanced events: one row. A
 # clock step that enters a new month opens that month's statement: `period`

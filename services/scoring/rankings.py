@@ -18,16 +18,52 @@ _COLUMNS = (scores.c.enterprise_id, enterprises.c.name, enterprises.c.town,
 _JOINED = scores.outerjoin(enterprises, enterprises.c.enterprise_id == scores.c.enterprise_id)
 
 
-def _filtered(statement, query):
+# the registered enterprises with a score: what the groups' sizes count
+_REGISTERED = enterprises.join(scores, scores.c.enterprise_id == enterprises.c.enterprise_id)
+
+
+def _filtered(statement, query, joined=_JOINED):
     """Scored enterprises only, of the caller's scope, passing the town /
     industry filters."""
-    statement = statement.select_from(_JOINED).where(scores.c.grade.is_not(None))
+    statement = statement.select_from(joined).where(scores.c.grade.is_not(None))
     for column in ("town", "industry"):
         if query.get(column) is not None:
-            statement = statement.where(_member_of(enterprises.c[column], query[column]))
+            statement = statement.where(
+                _member_of(enterprises.c[column], query[column]) if joined is _JOINED
+                else enterprises.c[column] == query[column])
     if query.get("scope") is not None:
         statement = statement.where(tenancy.where(scores.c.enterprise_id, query["scope"]))
     return statement
+
+
+def _unregistered(conn, query, statement):
+    """The scored of the scope counted by `statement` from the scores alone:
+    less what the register's side counted, the enterprises whose
+    registration has not arrived (in no group). None with a town or
+    industry filter: those pass none."""
+    if query.get("town") is not None or query.get("industry") is not None:
+        return None
+    statement = statement.select_from(scores).where(scores.c.grade.is_not(None))
+    if query.get("scope") is not None:
+        statement = statement.where(tenancy.where(scores.c.enterprise_id, query["scope"]))
+    return conn.execute(statement).all()
+
+
+def _group_sizes(conn, query, group):
+    """How many scored enterprises each value of `group` has; the
+    unregistered under None. Counted from the register's side (its index on
+    the group, each enterprise looked up in the scores' (id, grade) index,
+    both in id order) and the unregistered as what is left of all scored:
+    joining every score to the register from the scores' side reads the
+    register in random order, several times the work at 100,000."""
+    counts = dict(conn.execute(_filtered(select(group, func.count()), query, _REGISTERED)
+                               .group_by(group)).all())
+    left = _unregistered(conn, query, select(func.count()))
+    if left is not None:
+        unregistered = left[0][0] - sum(counts.values())
+        if unregistered:
+            counts[None] = counts.get(None, 0) + unregistered
+    return counts
 
 
 def _by_code_point(conn, expression):
@@ -63,8 +99,7 @@ def _grouped_ranked(conn, query, by):
     (one query per group: the database keeps `limit` rows while it scans the
     group, where numbering every row would sort them all)."""
     group = enterprises.c[by]
-    counts = dict(conn.execute(_filtered(select(group, func.count()), query).group_by(group))
-                  .all())
+    counts = _group_sizes(conn, query, group)
     groups = []
     for value in sorted(counts, key=_group_key):
         members = select(*_COLUMNS).where(_member_of(group, value))
@@ -124,11 +159,18 @@ def distribution(conn, rules, query):
         result.update(_counts(pairs, grades))
     else:
         group = enterprises.c[query["by"]]
-        per_group = {}
+        per_group, registered = {}, {}
         for value, grade, count in conn.execute(
-                _filtered(select(group, scores.c.grade, func.count()), query)
+                _filtered(select(group, scores.c.grade, func.count()), query, _REGISTERED)
                 .group_by(group, scores.c.grade)):
             per_group.setdefault(value, []).append((grade, count))
+            registered[grade] = registered.get(grade, 0) + count
+        # the unregistered, grade by grade: as _group_sizes counts them
+        left = _unregistered(conn, query,
+                             select(scores.c.grade, func.count()).group_by(scores.c.grade))
+        for grade, count in left or ():
+            if count > registered.get(grade, 0):
+                per_group.setdefault(None, []).append((grade, count - registered.get(grade, 0)))
         result["groups"] = [dict({query["by"]: value}, **_counts(per_group[value], grades))
                             for value in sorted(per_group, key=_group_key)]
     return result

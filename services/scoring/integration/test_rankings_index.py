@@ -9,6 +9,7 @@ from sqlalchemy import select
 from einspection import eventstore
 from einspection.db import make_engine
 from services.scoring import projection, rankings
+from services.scoring.rules import load_rules
 
 
 def query(**values):
@@ -43,7 +44,7 @@ def test_the_lists_are_those_of_sorting_every_score_in_python(backend, databases
                 enterprise_id=enterprise_id, points=points, grade=grade, as_of="2026-11-29",
                 events_applied=1))
             if grade is not None:
-                rows.append((enterprise_id, name, town, Decimal(points)))
+                rows.append((enterprise_id, name, town, Decimal(points), grade))
 
     def expected(order, limit, members):
         sign = -1 if order == "best" else 1
@@ -51,7 +52,25 @@ def test_the_lists_are_those_of_sorting_every_score_in_python(backend, databases
                 [:limit]]
 
     towns = sorted({r[2] for r in rows}, key=lambda town: (town is None, town or ""))
+    scope = [r[0] for r in rows[::3]] + ["e-not-scored"]
+    in_scope = [r for r in rows if r[0] in scope]
     with engine.connect() as conn:
+        rules = load_rules()
+        for members, extra in ((rows, {}), (in_scope, {"scope": scope})):
+            groups = rankings.rankings(conn, query(by="town", limit=3, **extra))["groups"]
+            assert [(g["town"], g["enterprises"]) for g in groups] == [
+                (town, sum(1 for r in members if r[2] == town))
+                for town in sorted({r[2] for r in members},
+                                   key=lambda town: (town is None, town or ""))]
+            spread = rankings.distribution(conn, rules, dict(query(by="town"), **extra))
+            assert [(g["town"], g["counts"]) for g in spread["groups"]] == [
+                (town, {grade: sum(1 for r in members if r[2] == town and r[4] == grade)
+                        for grade in spread["grades"]})
+                for town in sorted({r[2] for r in members},
+                                   key=lambda town: (town is None, town or ""))]
+        filtered = rankings.distribution(conn, rules, dict(query(by="industry", town="Wukang")))
+        assert [(g["industry"], g["total"]) for g in filtered["groups"]] == [
+            ("textiles", sum(1 for r in rows if r[2] == "Wukang"))]
         for order in ("best", "worst"):
             for limit in (1, 10, 500):
                 assert ids(rankings.rankings(conn, query(order=order, limit=limit))["items"]) \
