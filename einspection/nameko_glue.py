@@ -304,17 +304,27 @@ class _RpcConsumer(RpcConsumer):
             return result, exc_info
 
 
+def _check_arguments(entrypoint, method_of, args, kwargs):
+    """IncorrectSignature unless the method `method_of()` gives (of the
+    service class) takes the arguments; its signature read once per
+    entrypoint (nameko's inspect.getcallargs reads it anew each call)."""
+    signature = getattr(entrypoint, "_signature", None)
+    if signature is None:
+        signature = entrypoint._signature = inspect.signature(method_of(), follow_wrapped=False)
+    try:
+        signature.bind(None, *args, **kwargs)
+    except TypeError as exc:
+        raise IncorrectSignature(str(exc)) from None
+
+
 class _Rpc(Rpc):
     rpc_consumer = _RpcConsumer()
 
     def check_signature(self, args, kwargs):
         # the service's method is wrapped (_naming_outages): check the arguments
         # against the method itself
-        method = inspect.unwrap(getattr(self.container.service_cls, self.method_name))
-        try:
-            inspect.getcallargs(method, None, *args, **kwargs)
-        except TypeError as exc:
-            raise IncorrectSignature(str(exc)) from None
+        _check_arguments(self, lambda: inspect.unwrap(getattr(self.container.service_cls,
+                                                              self.method_name)), args, kwargs)
 
 
 def _timed_rpc(method):
@@ -1147,6 +1157,10 @@ class HttpEntrypoint(HttpRequestHandler):
     gateway's request id and account) goes with every RPC it makes, in the
     message headers (the callee's LogContext reads them)."""
     server = WebServer()
+
+    def check_signature(self, args, kwargs):
+        _check_arguments(self, lambda: getattr(self.container.service_cls, self.method_name),
+                         args, kwargs)
 
     def handle_request(self, request):
         request.shallow = False
