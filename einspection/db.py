@@ -1,6 +1,7 @@
 """Database engines: SQLite files under ./var by default, PostgreSQL by URL."""
 import functools
 import os
+import sqlite3
 import time
 
 from sqlalchemy import create_engine, event
@@ -33,11 +34,15 @@ def make_engine(url, **kwargs):
         def _sqlite_begin(conn):
             # A writing transaction takes the write lock up front, so two
             # writers never deadlock on a lock upgrade; readers (see `reading`)
-            # take none and run beside the writer.
-            if conn.get_execution_options().get("read_only"):
-                conn.exec_driver_sql("BEGIN")
-            else:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # take none and run beside the writer. Straight to the driver (a
+            # statement through SQLAlchemy costs more than SQLite's BEGIN),
+            # its errors as SQLAlchemy's (a lock timeout: OperationalError).
+            statement = ("BEGIN" if conn.get_execution_options().get("read_only")
+                         else "BEGIN IMMEDIATE")
+            try:
+                conn.connection.dbapi_connection.execute(statement)
+            except sqlite3.Error as exc:
+                raise sa_exc.DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
         return engine
     kwargs.setdefault("pool_size", 10)       # see nameko_glue.pool_settings

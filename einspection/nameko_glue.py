@@ -219,16 +219,25 @@ class _ReplyChannel:
 
     def _ready_channel(self):
         if self._connection is not None:
-            readable, _, _ = _original_select.select([self._connection.connection.sock],
-                                                     [], [], 0)
-            if readable:        # a publishing connection is told nothing but its end
-                self.close()
+            amqp_connection = self._connection.connection
+            readable, _, _ = _original_select.select([amqp_connection.sock], [], [], 0)
+            if readable:
+                # what the broker said: its end (a close, or EOF), a channel
+                # it closed, or connection.blocked (a memory alarm) — handled
+                try:
+                    amqp_connection.drain_events(timeout=0)
+                except socket.timeout:
+                    pass
+                except Exception:
+                    self.close()    # gone: opened anew below
         if self._connection is None:
             connection = KombuConnection(self.amqp_uri, ssl=self.ssl,
                                          login_method=self.login_method,
                                          connect_timeout=5, heartbeat=0)
             try:
-                connection.connect()
+                # each node of a cluster's list once, without a pause: a reply
+                # waits on no retry (nameko's way, the fallback, has its own)
+                connection.ensure_connection(max_retries=max(len(connection.alt), 1) - 1)
             except Exception:
                 connection.release()
                 raise
