@@ -168,8 +168,9 @@ class _QueueConsumer(QueueConsumer):
 
 class _Responder(Responder):
     """nameko's RPC reply, published without waiting for a confirm: it goes
-    to the caller's exclusive, non-durable reply queue, where a confirm
-    would only say the broker has it, not that the caller will read it —
+    to the caller's reply queue (one per caller process, expiring 5 minutes
+    after its last consumer), where a confirm would only say the broker has
+    it, not that the caller will read it —
     a lost reply is what the caller's deadline is for, and every command is
     journaled by its id, so the caller's retry answers the first answer.
     The wait was a broker round trip per RPC in the worker. What
@@ -403,9 +404,11 @@ def timer(interval):
 class _ReplyQueueConsumer(_QueueConsumer):
     """The consumer of a caller's RPC replies, which the broker counts as
     acknowledged once sent (no basic.ack per reply from the caller, none
-    for the broker to handle). Its queue outlives no broker restart (it is
-    not durable), and a reply that a broken connection lost is what the
-    caller's deadline is for (see _Responder) either way."""
+    for the broker to handle). A reply in flight when the connection breaks
+    is then lost instead of delivered again after the reconnection: what
+    the caller's deadline is for, as for any lost reply (see _Responder);
+    every command is journaled, so the caller's retry answers the first
+    answer."""
 
     def get_consumers(self, consumer_cls, channel):
         return super().get_consumers(partial(consumer_cls, no_ack=True), channel)
