@@ -82,6 +82,16 @@ STREAM_VERSION = (select(events.c.stream_version)
                   .order_by(events.c.stream_version.desc()).limit(1))
 LOAD_STREAM = (select(events).where(events.c.stream_id == bindparam("stream_id"))
                .order_by(events.c.stream_version))
+# the relay's, once or twice per batch
+UNPUBLISHED = (select(outbox.c.position, outbox.c.routing_key, outbox.c.body, events.c.event_id)
+               .join(events, events.c.position == outbox.c.position)
+               .where(outbox.c.published_at.is_(None)).order_by(outbox.c.position)
+               .limit(bindparam("limit")))
+UNPUBLISHED_LOCKED = UNPUBLISHED.with_for_update(of=outbox)
+MARK_PUBLISHED = (update(outbox)
+                  .where(and_(outbox.c.position.in_(bindparam("positions", expanding=True)),
+                              outbox.c.published_at.is_(None)))
+                  .values(published_at=bindparam("published_at")))
 
 SCHEMA_LOCK = 7243001   # PostgreSQL advisory lock id: one schema creator at a time
 
@@ -230,19 +240,13 @@ def claim_unpublished(conn, limit, lock=True):
     """The oldest unpublished entries. On PostgreSQL the rows stay locked until
     the transaction ends, so relays of several replicas take batches one after
     another, in order, and never publish the same batch side by side."""
-    query = (select(outbox.c.position, outbox.c.routing_key, outbox.c.body, events.c.event_id)
-             .join(events, events.c.position == outbox.c.position)
-             .where(outbox.c.published_at.is_(None)).order_by(outbox.c.position).limit(limit))
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=outbox)
-    return conn.execute(query).all()
+    query = UNPUBLISHED_LOCKED if lock and conn.dialect.name == "postgresql" else UNPUBLISHED
+    return conn.execute(query, {"limit": limit}).all()
 
 
 def mark_published(conn, positions):
     if positions:
-        conn.execute(update(outbox).where(and_(outbox.c.position.in_(positions),
-                                               outbox.c.published_at.is_(None)))
-                     .values(published_at=utcnow()))
+        conn.execute(MARK_PUBLISHED, {"positions": list(positions), "published_at": utcnow()})
 
 
 def unpublished_count(conn):

@@ -7,16 +7,18 @@ consumers are idempotent by event id, so the effect is still exactly once.
 """
 import logging
 import threading
+import time
 
 from . import bus, eventstore, metrics
 from .contract import BY_TYPE
+from .db import reading
 
 log = logging.getLogger(__name__)
 
 
 class OutboxRelay:
     def __init__(self, engine, amqp_uri, exchange_name, batch_size=200,
-                 idle_seconds=1.0, max_backoff=5.0, stream=None):
+                 idle_seconds=1.0, max_backoff=5.0, stream=None, gather_seconds=0.01):
         self.engine = engine
         # (name, arguments) of the replayable stream every event also lands
         # in (bus.declare_stream), declared before the first publish
@@ -26,6 +28,11 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
         self.max_backoff = max_backoff
+        # While busy, a batch at most every gather_seconds: the commits of that
+        # moment go out together (a claim, a confirm wait and a mark each),
+        # instead of a batch per commit. When idle, the first commit goes at once.
+        self.gather_seconds = gather_seconds
+        self._last_batch = 0.0
         self.wakeup = threading.Event()
         self.stopping = threading.Event()
         self._connection = None
@@ -65,8 +72,9 @@ class OutboxRelay:
                 self._publish(rows)
                 eventstore.mark_published(conn, [row.position for row in rows])
         else:
-            # SQLite has one writer: do not hold its lock while the broker confirms.
-            with self.engine.begin() as conn:
+            # SQLite has one writer: do not hold its lock while the broker
+            # confirms, nor take it to read the batch.
+            with reading(self.engine) as conn:
                 rows = eventstore.claim_unpublished(conn, self.batch_size, lock=False)
             self._publish(rows)
             if rows:
@@ -103,7 +111,9 @@ class OutboxRelay:
     def _loop(self, backoff):
         while not self.stopping.is_set():
             try:
-                while self.publish_pending() and not self.stopping.is_set():
+                # a batch short of full took all there was: next, wait to be woken
+                while (self._gathered() >= self.batch_size
+                       and not self.stopping.is_set()):
                     pass
                 backoff = 0.2
                 self.last_error = None
@@ -118,6 +128,15 @@ class OutboxRelay:
             self.wakeup.wait(self.idle_seconds)
             self.wakeup.clear()
         self.close()
+
+    def _gathered(self):
+        """publish_pending, at most one batch per gather_seconds."""
+        wait = self._last_batch + self.gather_seconds - time.monotonic()
+        if wait > 0:
+            self.stopping.wait(wait)
+        published = self.publish_pending()
+        self._last_batch = time.monotonic()
+        return published
 
     def state(self):
         """"running", "failing" (running, its last attempt failed) or "stopped"."""

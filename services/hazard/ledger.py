@@ -79,6 +79,14 @@ COLUMNS = ("hazard_id", "enterprise_id", "position_id", "hazard_type", "level", 
            "assignment_due", "escalated_at")
 
 
+# HazardReported's row: its data's fields and the state a new hazard starts in,
+# into one statement built once (a `.values(...)` per event is compiled again).
+REPORTED_FIELDS = ("hazard_id", "enterprise_id", "position_id", "hazard_type", "level", "category",
+                   "description", "source_inspection_id", "source_item_id", "reporter",
+                   "found_at", "reported_at", "rectification_deadline", "source")
+INSERT = hazards.insert()
+
+
 def _utc(moment):
     if moment is None:
         return None
@@ -93,13 +101,10 @@ def project(conn, event):
     row = hazards.c
     where = row.hazard_id == data["hazard_id"]
     if event.name == "HazardReported":
-        conn.execute(hazards.insert().values(
-            status=REPORTED, has_plan=False, returned_count=0, overdue=False, listed=False,
-            version=event.stream_version, reported_by=event.actor, source=data["source"],
-            **{key: data[key] for key in (
-                "hazard_id", "enterprise_id", "position_id", "hazard_type", "level",
-                "category", "description", "source_inspection_id", "source_item_id",
-                "reporter", "found_at", "reported_at", "rectification_deadline")}))
+        row = {key: data[key] for key in REPORTED_FIELDS}
+        row.update(status=REPORTED, has_plan=False, returned_count=0, overdue=False,
+                   listed=False, version=event.stream_version, reported_by=event.actor)
+        conn.execute(INSERT, row)
         return
     if event.name in ("RemediationPlanRecorded", "RectificationDone"):
         conn.execute(db.insert_ignoring_duplicates(conn, fixers),

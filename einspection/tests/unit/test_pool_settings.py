@@ -12,7 +12,7 @@ from einspection.nameko_glue import pool_settings
 def test_the_defaults_fit_the_workers_of_a_process(monkeypatch):
     for key in ("DATABASE_POOL_SIZE", "DATABASE_MAX_OVERFLOW", "DATABASE_POOL_TIMEOUT"):
         monkeypatch.delenv(key, raising=False)
-    assert pool_settings({}) == {"pool_size": 5, "max_overflow": 10, "pool_timeout": 10}
+    assert pool_settings({}) == {"pool_size": 10, "max_overflow": 5, "pool_timeout": 10}
 
 
 def test_the_config_file_comes_before_the_environment(monkeypatch):
