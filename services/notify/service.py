@@ -62,7 +62,7 @@ class WebhookBindings(DependencyProvider):
     """The bindings of notify's queue beyond its handlers' types: the active
     webhook subscriptions' patterns (bindings.py). Reconciled once the
     service starts (tried again until the broker and the database answer);
-    `bind` for a subscription about to be made."""
+    `bind_patterns` for a subscription about to be made."""
 
     RETRY_SECONDS = (0.5, 1, 2, 5)
 
@@ -105,7 +105,7 @@ class WebhookBindings(DependencyProvider):
     def exclusive(self):
         return bindings.exclusive(self._engine())
 
-    def bind(self, patterns):
+    def bind_patterns(self, patterns):
         try:
             bindings.bind(self.amqp_uri, self.exchange_name, self.queue_name, patterns,
                           self.limit)
@@ -181,7 +181,7 @@ class NotifyService(HealthCheck):
         def prepare():
             checked = policy.check_subscription(command, WEBHOOK_ADDRESSES)
             # bound before the subscription commits: no event after the commit is missed
-            self.webhook_bindings.bind(checked["event_types"])
+            self.webhook_bindings.bind_patterns(checked["event_types"])
             return checked
         with self.webhook_bindings.exclusive():
             return self.store.command(acting, "subscribe_webhook", [payload]).run(
