@@ -249,13 +249,16 @@ def outbox_backlog(conn):
 
 def record_received(conn, consumer, event):
     """Record that `consumer` processed `event`, in the caller's transaction.
+    The body kept is the event as it was received (a valid event's text:
+    from_json read it), else its encoding.
 
     Returns False if it had already been processed: the caller then does
     nothing, so a redelivered or duplicated event has exactly one effect.
     """
     inserted = conn.execute(insert_ignoring_duplicates(conn, inbox), {
         "consumer": consumer, "event_id": event.id, "name": event.name,
-        "subject": event.subject, "body": event.to_json(), "received_at": utcnow()})
+        "subject": event.subject, "body": event.received_json or event.to_json(),
+        "received_at": utcnow()})
     return inserted.rowcount == 1
 
 
