@@ -271,11 +271,14 @@ class NotifyService(HealthCheck):
 
     @rpc
     def awaiting(self, events):
-        """HealthCheck's, for the types notify records every event of: a hazard
-        report that is not major and that no webhook takes leaves no trace
-        here (policy.has_work), so of HazardReported nothing is said."""
-        keys = [key for key in bindings.HANDLED_KEYS if key not in AWAITING_UNKNOWN]
+        """HealthCheck's, for the types notify records every event of: its
+        handlers' and what the active subscriptions take. A hazard report
+        that is not major and that no webhook takes leaves no trace here
+        (policy.has_work): of HazardReported nothing is said unless a
+        subscription takes it."""
         with self.store.connect() as conn:
+            keys = [key for key in bindings.HANDLED_KEYS if key not in AWAITING_UNKNOWN]
+            keys += sorted(policy.active_patterns(conn))
             return consumer.awaiting(conn, model.CONSUMER, keys, events)
 
     @staticmethod
