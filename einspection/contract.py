@@ -8,6 +8,7 @@ import functools
 import json
 import uuid
 from dataclasses import dataclass, field
+from typing import ClassVar, Optional
 from datetime import date, datetime, timedelta, timezone
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, validate
@@ -1081,6 +1082,9 @@ class Event:
     causation_id: str = ""
     stream_id: str = ""
     stream_version: int = 0
+    # the text a received event came as (from_json): what an inbox keeps
+    # (eventstore.record_received) without encoding the event again
+    received_json: ClassVar[Optional[str]] = None
 
     @property
     def type(self):
@@ -1149,12 +1153,16 @@ class Event:
             envelope = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ContractError({"_body": ["not JSON: %s" % exc]}) from None
-        return cls.from_dict(envelope)
+        event = cls.from_dict(envelope)
+        if isinstance(body, str):
+            event.received_json = body
+        return event
 
     @classmethod
     def from_stored_json(cls, body):
-        """An event from a body this contract wrote itself after validating it
-        (to_json, as inboxes and event stores keep them), for replays that read
+        """An event from a body that was validated when it was written (to_json,
+        as event stores keep them; or the text an inbox received, which
+        from_json validated on arrival), for replays that read
         many: nothing is validated again, only the top-level instants and days
         of `data` are parsed (nested values, decimals and floats stay as the
         JSON has them). A body missing a field that has a default, or of a type

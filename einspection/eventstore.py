@@ -279,12 +279,14 @@ def outbox_backlog(conn):
 
 def record_received(conn, consumer, event):
     """Record that `consumer` processed `event`, in the caller's transaction.
+    The body kept is the event as it was received (a valid event's text:
+    from_json read it), else its encoding.
 
     Returns False if it had already been processed: the caller then does
     nothing, so a redelivered or duplicated event has exactly one effect.
     """
     inserted = conn.execute(insert_ignoring_duplicates(conn, inbox),
-                            _received_row(consumer, event, event.to_json()))
+                            _received_row(consumer, event, event.received_json or event.to_json()))
     return inserted.rowcount == 1
 
 

@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import sys
+import time
 
 CONTEXT = contextvars.ContextVar("einspection_log_context", default={})
 
@@ -75,22 +76,46 @@ def current():
 
 
 def fields_of(record):
-    found = current()
+    found = dict(CONTEXT.get())
+    attributes = record.__dict__
     for key in FIELDS:
-        value = getattr(record, key, None)
+        value = attributes.get(key)
         if value is not None:
             found[key] = value
     return found
 
 
-def utc_time(created):
-    return datetime.datetime.fromtimestamp(created, datetime.timezone.utc).isoformat(
-        timespec="milliseconds")
+class _PerSecond:
+    """A function of the whole second, computed once a second: a line's
+    time is that and its milliseconds."""
+
+    def __init__(self, render):
+        self.render = render
+        self.cached = (None, "")         # one attribute: threads see a pair that belongs
+
+    def __call__(self, created):
+        second = int(created)
+        cached_second, text = self.cached
+        if second != cached_second:
+            text = self.render(second)
+            self.cached = (second, text)
+        return text
+
+
+_utc_second = _PerSecond(lambda second: datetime.datetime.fromtimestamp(
+    second, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def utc_time(created, msecs=None):
+    """ISO 8601 in UTC to the millisecond: 2026-12-04T21:20:27.123+00:00."""
+    if msecs is None:
+        msecs = (created - int(created)) * 1000
+    return "%s.%03d+00:00" % (_utc_second(created), msecs)
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record):
-        line = {"time": utc_time(record.created), "level": record.levelname,
+        line = {"time": utc_time(record.created, record.msecs), "level": record.levelname,
                 "service": service_name(), "logger": record.name,
                 "message": record.getMessage()}
         line.update(fields_of(record))
@@ -106,6 +131,15 @@ class JsonFormatter(logging.Formatter):
 class TextFormatter(logging.Formatter):
     def __init__(self):
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self._local_second = _PerSecond(lambda second: time.strftime(
+            self.default_time_format, self.converter(second)))
+
+    def formatTime(self, record, datefmt=None):
+        """logging's own (local time, `2026-12-04 21:20:27,123`), its
+        strftime once a second."""
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        return self.default_msec_format % (self._local_second(record.created), record.msecs)
 
     def formatMessage(self, record):
         text = super().formatMessage(record)
@@ -124,4 +158,17 @@ def formatter(format=None):
     if chosen not in FORMATS:
         raise ValueError("LOG_FORMAT must be json or text, not %r" % chosen)
     logging.captureWarnings(True)       # a warning is a line like any other (py.warnings)
+    _record_only_what_lines_show()
     return FORMATS[chosen]()
+
+
+def _record_only_what_lines_show():
+    """No line shows the caller's file and line, the thread or the process:
+    logging need not find them for every record (the logging HOWTO's
+    "Optimization"). The thread is the costly one under eventlet: the first
+    record of each greenthread — each worker's — made eventlet look for it
+    among all threads."""
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False

@@ -525,20 +525,38 @@ class LogContext(DependencyProvider):
         worker_ctx.log_started = time.perf_counter()
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
-        """One line per RPC answered and event handled (INFO; timers DEBUG),
-        with its outcome and duration; a failure's own line is nameko's."""
+        """One line per RPC answered and per event handled (INFO; timers
+        DEBUG), with its outcome and duration; a failure's own line is
+        nameko's. A worker that handled a batch of events writes a line for
+        each, naming the event (its fields, not the worker's context). At a
+        level the log leaves out, nothing is computed."""
         entrypoint = worker_ctx.entrypoint
+        if isinstance(entrypoint, EventSubscription):
+            level = logging.INFO
+        elif isinstance(entrypoint, Rpc):
+            level = logging.DEBUG if entrypoint.method_name in self.QUIET_RPCS else logging.INFO
+        elif isinstance(entrypoint, Timer):
+            level = logging.DEBUG
+        else:
+            return
+        if not log.isEnabledFor(level):
+            return
         ms = round((time.perf_counter() - getattr(worker_ctx, "log_started",
                                                   time.perf_counter())) * 1000, 1)
         outcome = "ok" if exc_info is None else type(exc_info[1]).__name__
-        if isinstance(entrypoint, EventSubscription) and worker_ctx.args:
-            log.info("handled %s (%s) in %.1f ms: %s", worker_ctx.args[0].name,
-                     entrypoint.consumer_name, ms, outcome, extra={"duration_ms": ms})
+        if isinstance(entrypoint, EventSubscription):
+            events = events_of(worker_ctx)
+            if len(events) == 1:
+                log.info("handled %s (%s) in %.1f ms: %s", events[0].name,
+                         entrypoint.consumer_name, ms, outcome, extra={"duration_ms": ms})
+            for event in events if len(events) > 1 else ():
+                log.info("handled %s (%s) in %.1f ms, one of %d: %s", event.name,
+                         entrypoint.consumer_name, ms, len(events), outcome,
+                         extra=dict(event_fields(event), duration_ms=ms))
         elif isinstance(entrypoint, Rpc):
-            level = logging.DEBUG if entrypoint.method_name in self.QUIET_RPCS else logging.INFO
             log.log(level, "rpc %s in %.1f ms: %s", entrypoint.method_name, ms, outcome,
                     extra={"duration_ms": ms})
-        elif isinstance(entrypoint, Timer):
+        else:
             log.debug("timer %s in %.1f ms: %s", entrypoint.method_name, ms, outcome,
                       extra={"duration_ms": ms})
 
@@ -558,14 +576,28 @@ class ContainerOf(DependencyProvider):
         return self.container
 
 
+def events_of(worker_ctx):
+    """The events an event subscription's worker handles: its one, or each of a batch."""
+    handled = worker_ctx.args[0] if worker_ctx.args else None
+    if isinstance(handled, (list, tuple)):
+        return list(handled)
+    return [] if handled is None else [handled]
+
+
+def event_fields(event):
+    """What a log line about `event` names it by."""
+    return {"correlation_id": event.correlation_id or event.id, "actor": event.actor,
+            "event_type": event.name, "event_id": event.id}
+
+
 def context_of(worker_ctx):
-    """The log context of a worker (see LogContext)."""
+    """The log context of a worker (see LogContext). A worker of a batch of
+    events has none of an event: each of its lines names its own."""
     entrypoint, data = worker_ctx.entrypoint, worker_ctx.data or {}
     kwargs = worker_ctx.kwargs or {}
-    if isinstance(entrypoint, EventSubscription) and worker_ctx.args:
-        event = worker_ctx.args[0]
-        return {"correlation_id": event.correlation_id or event.id, "actor": event.actor,
-                "event_type": event.name, "event_id": event.id}
+    if isinstance(entrypoint, EventSubscription):
+        events = events_of(worker_ctx)
+        return event_fields(events[0]) if len(events) == 1 else {}
     if isinstance(entrypoint, Rpc):
         acting = kwargs.get("acting")
         account = acting.get("account") if isinstance(acting, dict) else None

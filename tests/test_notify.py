@@ -4,6 +4,7 @@ publications with read receipts, signed webhooks, and exactly one notice
 per cause, recipient and channel when events repeat or notify dies mid-send."""
 import json
 import signal
+import subprocess
 import uuid
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from services.notify import channels
 
 from . import factories
-from .fixtures import account, created, register_enterprise
+from .fixtures import account, created, position, register_enterprise
 from .support import EventTap, WebhookReceiver, publish_raw, wait_until
 
 
@@ -284,3 +285,29 @@ def test_disabling_an_account_suspends_its_webhooks(api, receiver):
             "pending": 0, "delivered": 1, "failed": 0}
     finally:
         control.close()
+
+
+def test_a_webhook_gets_the_type_it_subscribed_to_which_no_handler_takes_and_nothing_else(
+        api, platform, receiver):
+    """Notify's queue is bound to its handlers' types and the active patterns
+    (services/notify/bindings.py): a subscription's pattern is bound before
+    it is answered, so what happens after is delivered."""
+    registered = "einspection.position.registered.v1"       # no handler of notify's takes it
+    created(api.post("/api/v1/webhooks", {"url": receiver.url, "event_types": [registered]}))
+    queue = platform.queue_prefix + ".notify"
+    listed = subprocess.run(
+        ["rabbitmqctl", "-q", "list_bindings", "-p", platform.amqp_uri.rsplit("/", 1)[1],
+         "source_name", "destination_name", "routing_key"], check=True, capture_output=True,
+        text=True, timeout=60).stdout
+    keys = {fields[2] for fields in (line.split("\t") for line in listed.splitlines())
+            if len(fields) == 3 and fields[:2] == [platform.exchange, queue]}
+    assert registered in keys and "einspection.#" not in keys
+    assert "einspection.hazard.verified.v1" not in keys     # no handler, no subscription
+
+    enterprise_id = register_enterprise(api)
+    position_id = position(api, enterprise_id)["id"]
+    [delivered] = wait_until(lambda: events_about(receiver, enterprise_id),
+                             message="the PositionRegistered webhook")
+    assert delivered["type"] == registered and delivered["data"]["position_id"] == position_id
+    # the enterprise's registration, which notify handles, went to no one here
+    assert [json.loads(body)["type"] for _, body in receiver.received] == [registered]

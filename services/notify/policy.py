@@ -28,6 +28,13 @@
 | publish (command, the authority)          | each enterprise of the audience | publication    |
 | any event received                        | matching webhooks whose owner may read it (the CloudEvent) |
 
+The queue gets the types of HANDLERS and what the active subscriptions'
+patterns match (bindings.py). An event no handler has work for (has_work:
+a hazard report that is not major) and no active subscription matches is
+acked after one read of the patterns, nothing written: nothing would read its inbox row (the
+rebuild takes the directory, the disabled accounts and what waits for an
+enterprise from the inbox, and the rest from notify's own events).
+
 Every notice goes to the recipient's in-app inbox and, if e-mail is on,
 to each address in the recipient's settings. Exactly one notice per cause
 and recipient (its id is derived from both), one delivery per notice and
@@ -44,6 +51,7 @@ from einspection import auth, eventstore, paging
 from einspection.consumer import topic_matches
 from einspection import scope as tenancy
 from einspection.contract import UNIVERSAL, EVENT_TYPES, Event, isoformat, new_event, utcnow
+from einspection.db import reading
 from einspection.errors import Conflict, InvalidCommand, NotFound
 
 from . import addresses, channels, model, schemas, templates
@@ -78,6 +86,18 @@ def account_recipient(username):
 
 # --- received events ------------------------------------------------------------------------
 
+def receive(engine, event, settings):
+    """An event from the queue: `handle` in a transaction of its own, unless
+    nothing would come of it (module docstring). True if it recorded events
+    that go on the bus."""
+    if not has_work(event):
+        with reading(engine) as conn:
+            if not webhooks_take(conn, event):
+                return False
+    with engine.begin() as conn:
+        return handle(conn, event, settings)
+
+
 def handle(conn, event, settings):
     """Process one received event exactly once, in the caller's transaction.
     Returns True if it recorded events that go on the bus."""
@@ -87,6 +107,26 @@ def handle(conn, event, settings):
     published = bool(handler(conn, event, settings)) if handler else False
     schedule_webhooks(conn, event)
     return published
+
+
+def has_work(event):
+    """Whether a handler of notify's would do anything with `event` (told from
+    the event alone): not for a type it has no handler for, nor for a hazard
+    report that is not major (nobody is told of it but webhooks)."""
+    handler = HANDLERS.get(event.name)
+    return handler is not None and (handler is not on_hazard or needs_grid(event))
+
+
+def active_patterns(conn):
+    """The event-type patterns of the active subscriptions."""
+    return {pattern for text in conn.execute(ACTIVE_PATTERNS).scalars()
+            for pattern in json.loads(text)}
+
+
+def webhooks_take(conn, event):
+    """Whether an active subscription's patterns match `event`'s type (who
+    may read it aside: schedule_webhooks checks that)."""
+    return any(topic_matches(pattern, event.type) for pattern in active_patterns(conn))
 
 
 def on_enterprise_registered(conn, event, settings):
@@ -319,14 +359,14 @@ def schedule(conn, cause, channel, target, **what):
 
 
 # Neither cancelled, nor disabled (its receiver answered 410), nor suspended
-# (its owner's account disabled).
+# (its owner's account disabled). Each of the three is final.
+ACTIVE = (subscriptions.c.cancelled_at.is_(None), subscriptions.c.disabled_at.is_(None),
+          subscriptions.c.owner.not_in(select(disabled_accounts.c.username)))
 ACTIVE_SUBSCRIPTIONS = (select(subscriptions.c.subscription_id, subscriptions.c.event_types,
                                subscriptions.c.enterprises, subscriptions.c.owner,
                                subscriptions.c.owner_role)
-                        .where(subscriptions.c.cancelled_at.is_(None),
-                               subscriptions.c.disabled_at.is_(None),
-                               subscriptions.c.owner.not_in(select(disabled_accounts.c.username)))
-                        .order_by(subscriptions.c.subscription_id))
+                        .where(*ACTIVE).order_by(subscriptions.c.subscription_id))
+ACTIVE_PATTERNS = select(subscriptions.c.event_types).where(*ACTIVE)
 
 
 def schedule_webhooks(conn, event):

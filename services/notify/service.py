@@ -1,15 +1,23 @@
+import logging
 import os
 
+import eventlet
+from nameko.extensions import DependencyProvider
 
+from einspection import bus, consumer
 from einspection.acting import Acting
-from einspection.contract import load_command
-from einspection.nameko_glue import EventStore, HealthCheck, MetricsServer, rpc, subscribe, timer
+from einspection.contract import EVENT_TYPES, load_command
+from einspection.errors import ServiceUnavailable
+from einspection.nameko_glue import (EventStore, HealthCheck, MetricsServer, rpc, setting,
+                                     subscribe, timer)
 
-from . import addresses, dispatch, model, policy
+from . import addresses, bindings, dispatch, model, policy
 from .channels import SmtpSettings
 from .schemas import (DeliveriesQuery, InboxQuery, Publish, PublicationQuery, ReadNotice,
                       RecipientSettings, RotateSecret, Subscribe, WebhookQuery)
 
+# the types of which notify records only some events (see NotifyService.awaiting)
+AWAITING_UNKNOWN = (EVENT_TYPES["HazardReported"].type,)
 DISPATCH_SECONDS = float(os.environ.get("NOTIFY_DISPATCH_SECONDS") or 1)
 
 
@@ -47,6 +55,65 @@ POLICY = policy.Settings(default_language=_env("NOTIFY_DEFAULT_LANGUAGE", "zh"),
                              _env("NOTIFY_WEBHOOK_SECRET_OVERLAP_HOURS", 24)))
 
 
+log = logging.getLogger(__name__)
+
+
+class WebhookBindings(DependencyProvider):
+    """The bindings of notify's queue beyond its handlers' types: the active
+    webhook subscriptions' patterns (bindings.py). Reconciled once the
+    service starts (tried again until the broker and the database answer);
+    `bind_patterns` for a subscription about to be made."""
+
+    RETRY_SECONDS = (0.5, 1, 2, 5)
+
+    def setup(self):
+        config = self.container.config
+        self.amqp_uri = bus.events_amqp_uri(config)
+        self.exchange_name = bus.exchange_name(config)
+        self.queue_name = "%s.%s" % (setting(config, "QUEUE_PREFIX", bus.DEFAULT_QUEUE_PREFIX),
+                                     model.CONSUMER)
+        self.limit = bus.delivery_limit(config)
+        self.reconciled = False
+
+    def start(self):
+        self.container.spawn_managed_thread(self._reconcile, identifier="webhook-bindings")
+
+    def _engine(self):
+        return next(dependency.engine for dependency in self.container.dependencies
+                    if isinstance(dependency, EventStore))
+
+    def _reconcile(self):
+        for attempt in range(10 ** 6):
+            try:
+                bound, unbound = bindings.reconcile(self._engine(), self.amqp_uri,
+                                                    self.exchange_name, self.queue_name,
+                                                    self.limit)
+            except Exception as exc:
+                pause = self.RETRY_SECONDS[min(attempt, len(self.RETRY_SECONDS) - 1)]
+                log.warning("binding %s to the webhooks' patterns failed (%s); trying again "
+                            "in %s s", self.queue_name, exc, pause)
+                eventlet.sleep(pause)
+                continue
+            self.reconciled = True
+            log.info("%s bound to %d keys (%d of them webhook patterns)", self.queue_name,
+                     len(bound), len(set(bound) - set(bindings.HANDLED_KEYS)))
+            return
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def exclusive(self):
+        return bindings.exclusive(self._engine())
+
+    def bind_patterns(self, patterns):
+        try:
+            bindings.bind(self.amqp_uri, self.exchange_name, self.queue_name, patterns,
+                          self.limit)
+        except bus.CONNECTION_ERRORS as exc:
+            raise ServiceUnavailable("the event broker is unavailable (%s); the subscription "
+                                     "is not made: retry later" % exc) from exc
+
+
 class NotifyService(HealthCheck):
     """Grade notices, grid notifications, publications and their channels:
     the in-app inbox, e-mail and webhooks."""
@@ -56,11 +123,12 @@ class NotifyService(HealthCheck):
     store = EventStore("NOTIFY_DATABASE_URL", "sqlite:///var/notify.db",
                        projections=[model.metadata])
 
-    @subscribe(model.CONSUMER, ["einspection.#"])      # webhooks may ask for any event
+    webhook_bindings = WebhookBindings()
+
+    # and the active webhook subscriptions' patterns (WebhookBindings)
+    @subscribe(model.CONSUMER, bindings.HANDLED_KEYS)
     def on_event(self, event):
-        with self.store.begin() as conn:
-            published = policy.handle(conn, event, POLICY)
-        if published:
+        if policy.receive(self.store.engine, event, POLICY):
             self.store.committed()
 
     @timer(interval=DISPATCH_SECONDS)
@@ -109,10 +177,17 @@ class NotifyService(HealthCheck):
         only the same account with the same Idempotency-Key gets it."""
         acting = Acting.from_dict(acting)
         command = load_command(Subscribe, payload)
-        return self.store.command(acting, "subscribe_webhook", [payload]).run(
-            lambda conn, checked: policy.subscribe(conn, checked, acting.account.to_dict(),
-                                                   acting.scope),
-            prepare=lambda: policy.check_subscription(command, WEBHOOK_ADDRESSES))
+
+        def prepare():
+            checked = policy.check_subscription(command, WEBHOOK_ADDRESSES)
+            # bound before the subscription commits: no event after the commit is missed
+            self.webhook_bindings.bind_patterns(checked["event_types"])
+            return checked
+        with self.webhook_bindings.exclusive():
+            return self.store.command(acting, "subscribe_webhook", [payload]).run(
+                lambda conn, checked: policy.subscribe(conn, checked, acting.account.to_dict(),
+                                                       acting.scope),
+                prepare=prepare)
 
     @rpc
     def rotate_webhook_secret(self, subscription_id, payload, acting):
@@ -193,6 +268,18 @@ class NotifyService(HealthCheck):
         with self.store.connect() as conn:
             self._subscription(conn, subscription_id, principal)
             return policy.subscription_deliveries(conn, subscription_id, query)
+
+    @rpc
+    def awaiting(self, events):
+        """HealthCheck's, for the types notify records every event of: its
+        handlers' and what the active subscriptions take. A hazard report
+        that is not major and that no webhook takes leaves no trace here
+        (policy.has_work): of HazardReported nothing is said unless a
+        subscription takes it."""
+        with self.store.connect() as conn:
+            keys = [key for key in bindings.HANDLED_KEYS if key not in AWAITING_UNKNOWN]
+            keys += sorted(policy.active_patterns(conn))
+            return consumer.awaiting(conn, model.CONSUMER, keys, events)
 
     @staticmethod
     def _subscription(conn, subscription_id, principal):

@@ -155,16 +155,18 @@ def test_replicas_give_the_same_projections_notices_and_deliveries(fault_platfor
                 [reply.result() for reply in replies]
 
         def settled(platform, receiver, last={}):
-            """notify has taken in the stream and everything scoring and hazard
-            recorded (and its own events), and delivered every webhook: the same
-            figures twice, a second apart."""
-            recorded_events = sum(len(recorded(platform, s)) for s in ("hazard", "scoring"))
-            figures = (received(platform, "notify"), recorded_events, len(receiver.received),
+            """notify has taken in what it gets of the stream and of everything
+            scoring and hazard recorded (its `awaiting`: its queue is bound to
+            what its handlers and subscriptions take), and delivered every
+            webhook: the same figures twice, a second apart."""
+            sent = events + [e for s in ("hazard", "scoring") for e in recorded(platform, s)]
+            with ClusterRpcProxy({"AMQP_URI": platform.amqp_uri}, timeout=120) as rpc:
+                waiting = rpc.notify.awaiting([{"id": e.id, "type": e.type} for e in sent])
+            figures = (received(platform, "notify"), len(sent), len(receiver.received),
                        with_engine(platform.database_urls["notify"], lambda conn: conn.execute(
                            select(func.count()).select_from(model.deliveries).where(
                                model.deliveries.c.status == "pending")).scalar()))
-            done = (figures[0] >= len(events) + figures[1] and figures[3] == 0
-                    and last.get(platform.tag) == figures)
+            done = not waiting and figures[3] == 0 and last.get(platform.tag) == figures
             last[platform.tag] = figures
             return done
 
