@@ -143,7 +143,7 @@ def fill(urls, enterprises, extra, writers=1):
 
     def receive(engine, consumer, events, bodies):
         with engine.begin() as conn:
-            eventstore.record_received_many(conn, consumer, events, bodies)
+            eventstore.record_received_bulk(conn, consumer, events, bodies)
 
     def write(batch):
         shares = [[] for _ in range(writers)]

@@ -295,7 +295,7 @@ def _received_row(consumer, event, body):
             "subject": event.subject, "body": body, "received_at": utcnow()}
 
 
-def record_received_many(conn, consumer, events, bodies):
+def record_received_bulk(conn, consumer, events, bodies):
     """`record_received` for many events in one statement (one executemany),
     each with its body already serialized (`event.to_json()`): for filling an
     inbox in bulk, as the benchmarks do. Duplicates are ignored as there; what
