@@ -274,10 +274,6 @@ def fact_write(event):
     return None, False
 
 
-# The events fact_write reads: replay leaves every other received event unread.
-FACT_EVENTS = SCORED | {"EnterpriseRegistered", "CitationWithdrawn"}
-
-
 def _in_window(column):
     return and_(column >= bindparam("start"), column < bindparam("end"))
 
@@ -856,12 +852,12 @@ def _replay_facts(conn):
 
 
 def _replayed_enterprises(conn):
-    """Per enterprise (the subject) of the events that bear on a score, as
-    fact_write says: how many, and the times of the first and the last."""
+    """Per enterprise (the subject) of the events that bear on its score, as
+    `handle` counts them (`scored`: a position's new name counts too): how
+    many, and the times of the first and the last."""
     sql = _StoredBodies(conn.dialect.name)
-    bearing = FACT_EVENTS - {"EnterpriseRegistered"}
-    condition = "(name <> 'CitationWithdrawn' OR %s) AND (name <> 'PositionUpdated' OR %s)" % (
-        sql.flag("abatement_overdue"), sql.has("checklist_ids"))
+    bearing = SCORED | {"CitationWithdrawn"}
+    condition = "(name <> 'CitationWithdrawn' OR %s)" % sql.flag("abatement_overdue")
     params = {"consumer": CONSUMER}
     moment = sql.envelope("time")
     if sql.pg:
