@@ -705,8 +705,10 @@ class _StoredBodies:
     json_extract (its parse of a body is reused by the calls on the same row),
     PostgreSQL's jsonb operators on the body parsed once a row."""
 
-    def __init__(self, dialect_name):
+    def __init__(self, dialect_name, inline=False):
         self.pg = dialect_name == "postgresql"
+        # inline: for expressions on inbox rows themselves (PostgreSQL parses the body each time)
+        self.body = "CAST(body AS jsonb)" if self.pg and inline else "body"
 
     def events(self, names, condition=None, columns="position, name, subject"):
         """FROM and WHERE: the received events of `names` (and `condition`)."""
@@ -723,22 +725,25 @@ class _StoredBodies:
         return "raw" if self.pg else "body"
 
     def data(self, key):
-        return "body->'data'->>'%s'" % key if self.pg else "json_extract(body, '$.data.%s')" % key
+        return ("%s->'data'->>'%s'" % (self.body, key) if self.pg
+                else "json_extract(body, '$.data.%s')" % key)
 
     def data_at(self, key_sql):
         """A field of data named by an SQL expression."""
-        return ("body->'data'->>(%s)" % key_sql if self.pg
+        return ("%s->'data'->>(%s)" % (self.body, key_sql) if self.pg
                 else "json_extract(body, '$.data.' || (%s))" % key_sql)
 
     def envelope(self, key):
-        return "body->>'%s'" % key if self.pg else "json_extract(body, '$.%s')" % key
+        return ("%s->>'%s'" % (self.body, key) if self.pg
+                else "json_extract(body, '$.%s')" % key)
 
     def has(self, key):
-        return ("body->'data'->'%s' IS NOT NULL" % key if self.pg
+        return ("%s->'data'->'%s' IS NOT NULL" % (self.body, key) if self.pg
                 else "json_type(body, '$.data.%s') IS NOT NULL" % key)
 
     def non_empty(self, key):
-        return ("coalesce(jsonb_array_length(body->'data'->'%s'), 0) > 0" % key if self.pg
+        return ("coalesce(jsonb_array_length(%s->'data'->'%s'), 0) > 0" % (self.body, key)
+                if self.pg
                 else "coalesce(json_array_length(body, '$.data.%s'), 0) > 0" % key)
 
     def flag(self, key):
@@ -768,13 +773,20 @@ def _case(sql_of, expressions):
                                          for name, value in expressions.items())
 
 
-# For each fact table, as fact_write makes its rows: the events (and an SQL
-# condition for those fact_write takes only in part), and each column's value
-# in the first upsert of a key. REPLAYED_MERGES: the tables some of whose
-# events update a row that is there.
+def _withdrawn_only_overdue(sql):
+    return "(name <> 'CitationWithdrawn' OR %s)" % sql.flag("abatement_overdue")
+
+
+def _updates_checklists(sql):
+    return "(name <> 'PositionUpdated' OR %s)" % sql.has("checklist_ids")
+
+
+# For each fact table, as fact_write makes its rows: the events (and, for
+# those fact_write takes only in part, a condition: SQL of a _StoredBodies),
+# and each column's value in the first upsert of a key. REPLAYED_MERGES: the
+# tables some of whose events update a row that is there.
 def _replayed_tables(sql):
-    withdrawn_only_overdue = "(name <> 'CitationWithdrawn' OR %s)" % sql.flag("abatement_overdue")
-    updates_checklists = "(name <> 'PositionUpdated' OR %s)" % sql.has("checklist_ids")
+    withdrawn_only_overdue, updates_checklists = _withdrawn_only_overdue, _updates_checklists
     return [
         (enterprises, {"EnterpriseRegistered"}, None, {
             column: sql.data(column)
@@ -824,20 +836,32 @@ REPLAYED_MERGES = {enterprises.name, hazard_facts.name, citation_facts.name, pos
 
 
 def _replay_facts(conn):
-    """Fill the (empty) fact tables from the inbox: see above."""
+    """Fill the (empty) fact tables from the inbox (see above); returns how
+    many events the inbox holds."""
     sql = _StoredBodies(conn.dialect.name)
     params = {"consumer": CONSUMER}
-    for table, names, condition, values in _replayed_tables(sql):
+    tables = _replayed_tables(sql)
+    # the events of each table, and of all, in one pass over the inbox
+    inline = _StoredBodies(conn.dialect.name, inline=True)
+    counts = conn.execute(text("SELECT count(*), %s FROM inbox WHERE consumer || '' = :consumer" % (
+        ", ".join("sum(CASE WHEN name IN (%s)%s THEN 1 ELSE 0 END)" % (
+            ", ".join("'%s'" % name for name in sorted(names)),
+            " AND " + condition(inline) if condition else "")
+            for _, names, condition, _ in tables))), params).first()
+    events = {table.name: count or 0 for (table, _, _, _), count in zip(tables, counts[1:])}
+    for table, names, condition, values in tables:
+        if not events[table.name]:
+            continue                       # none: no pass over the inbox for it
         keys = [column.name for column in table.primary_key.columns]
-        source = sql.events(names, condition)
+        source = sql.events(names, condition and condition(sql))
+        # in key order: each row goes in at the end of the key's index, not at a random place
         inserted = conn.execute(text(
-            "INSERT INTO %s (%s) SELECT %s FROM %s ORDER BY position ON CONFLICT (%s) DO NOTHING"
+            "INSERT INTO %s (%s) SELECT %s FROM %s ORDER BY %s, position "
+            "ON CONFLICT (%s) DO NOTHING"
             % (table.name, ", ".join(values), ", ".join(values.values()), source,
-               ", ".join(keys))), params).rowcount
-        if table.name not in REPLAYED_MERGES:
-            continue
-        events = conn.execute(text("SELECT count(*) FROM " + source), params).scalar()
-        if inserted == events:
+               ", ".join(str(list(values).index(k) + 1) for k in keys), ", ".join(keys))),
+            params).rowcount
+        if table.name not in REPLAYED_MERGES or inserted == events[table.name]:
             continue                       # one event a key: nothing merges
         # the events after the first of their key, in inbox order
         later = conn.execute(text(
@@ -849,6 +873,7 @@ def _replay_facts(conn):
             write, _ = fact_write(Event.from_stored_json(row.body))
             if write is not None:
                 upsert(conn, *write)
+    return counts[0]
 
 
 def _replayed_enterprises(conn):
@@ -857,7 +882,7 @@ def _replayed_enterprises(conn):
     many, and the times of the first and the last."""
     sql = _StoredBodies(conn.dialect.name)
     bearing = SCORED | {"CitationWithdrawn"}
-    condition = "(name <> 'CitationWithdrawn' OR %s)" % sql.flag("abatement_overdue")
+    condition = _withdrawn_only_overdue(sql)
     params = {"consumer": CONSUMER}
     moment = sql.envelope("time")
     if sql.pg:
@@ -898,9 +923,7 @@ def rebuild(engine, rules):
     with engine.begin() as conn:
         metadata.drop_all(conn)
         metadata.create_all(conn)
-        replayed = conn.execute(text("SELECT count(*) FROM inbox WHERE consumer || '' = :consumer"),
-                                {"consumer": CONSUMER}).scalar()
-        _replay_facts(conn)
+        replayed = _replay_facts(conn)
         applied = _replayed_enterprises(conn)
         for step in eventstore.load_stream(conn, CLOCK_STREAM):
             apply_clock(conn, step)
