@@ -705,10 +705,12 @@ class _StoredBodies:
     json_extract (its parse of a body is reused by the calls on the same row),
     PostgreSQL's jsonb operators on the body parsed once a row."""
 
-    def __init__(self, dialect_name, inline=False):
+    def __init__(self, dialect_name, inline=False, parsed="jsonb"):
         self.pg = dialect_name == "postgresql"
         # inline: for expressions on inbox rows themselves (PostgreSQL parses the body each time)
         self.body = "CAST(body AS jsonb)" if self.pg and inline else "body"
+        # json: each operator parses the text again, but none builds jsonb (cheaper for one field)
+        self.parsed = parsed
 
     def events(self, names, condition=None, columns="position, name, subject"):
         """FROM and WHERE: the received events of `names` (and `condition`)."""
@@ -716,8 +718,8 @@ class _StoredBodies:
             "'%s'" % name for name in sorted(names))
         if self.pg:
             # OFFSET 0: a subquery the planner does not merge, so the body is parsed once
-            source = ("(SELECT %s, body AS raw, CAST(body AS jsonb) AS body FROM inbox WHERE %s "
-                      "OFFSET 0) AS e" % (columns, inner))
+            source = ("(SELECT %s, body AS raw, CAST(body AS %s) AS body FROM inbox WHERE %s "
+                      "OFFSET 0) AS e" % (columns, self.parsed, inner))
             return source + (" WHERE " + condition if condition else "")
         return "inbox WHERE " + inner + (" AND " + condition if condition else "")
 
@@ -880,7 +882,7 @@ def _replayed_enterprises(conn):
     """Per enterprise (the subject) of the events that bear on its score, as
     `handle` counts them (`scored`: a position's new name counts too): how
     many, and the times of the first and the last."""
-    sql = _StoredBodies(conn.dialect.name)
+    sql = _StoredBodies(conn.dialect.name, parsed="json")
     bearing = SCORED | {"CitationWithdrawn"}
     condition = _withdrawn_only_overdue(sql)
     params = {"consumer": CONSUMER}
