@@ -691,8 +691,8 @@ def record_statement(conn, event):
 #
 # Replay leaves the events in the database: each fact table is filled by one
 # INSERT ... SELECT from the inbox, its fields read with the database's JSON
-# functions, in inbox order, ON CONFLICT DO NOTHING: the first event of a key
-# makes its row, as the first upsert did live. Where a table's events update
+# functions, ordered by key and then inbox position, ON CONFLICT DO NOTHING:
+# the first event of a key makes its row, as the first upsert did live. Where a table's events update
 # a row (REPLAYED_MERGES) and a key had more than one event, those later
 # events are applied after it in Python by fact_write, in inbox order: the
 # rows are the ones the live upserts left, and merges stay defined once. A
@@ -788,7 +788,6 @@ def _updates_checklists(sql):
 # and each column's value in the first upsert of a key. REPLAYED_MERGES: the
 # tables some of whose events update a row that is there.
 def _replayed_tables(sql):
-    withdrawn_only_overdue, updates_checklists = _withdrawn_only_overdue, _updates_checklists
     return [
         (enterprises, {"EnterpriseRegistered"}, None, {
             column: sql.data(column)
@@ -812,7 +811,7 @@ def _replayed_tables(sql):
             "action_id": sql.data("action_id"), "enterprise_id": sql.data("enterprise_id"),
             "kind": sql.data("kind"), "held_on": sql.day(sql.data("held_on"))}),
         (citation_facts, {"CitationAbatementOverdue", "CitationWithdrawn"},
-         withdrawn_only_overdue, {
+         _withdrawn_only_overdue, {
              "citation_id": sql.data("citation_id"), "enterprise_id": sql.data("enterprise_id"),
              "case_id": sql.data("case_id"),
              "overdue_since": _case(sql.instant, {
@@ -826,7 +825,7 @@ def _replayed_tables(sql):
             "at": sql.instant(_case(sql.data, {"InspectionRoundDone": "completed_at",
                                                "InspectionMissed": "window_end"}))}),
         (position_facts, {"PositionRegistered", "PositionUpdated", "PositionRetired"},
-         updates_checklists, {
+         _updates_checklists, {
              "position_id": sql.data("position_id"), "enterprise_id": sql.data("enterprise_id"),
              "has_checklist": "CASE name WHEN 'PositionRetired' THEN false ELSE %s END"
                               % sql.non_empty("checklist_ids"),
