@@ -44,7 +44,7 @@ BENCHMARKS = {
 }
 
 def rss_growth_percent(summary):
-    """bench_replay.py's RSS at the end of the replay over its RSS a tenth of the way."""
+    """bench_replay.py's RSS at the end of the replay over its RSS a tenth of its time in."""
     if number(summary.get("replay_rss_growth_percent")) is not None:
         return summary["replay_rss_growth_percent"]
     rss = summary.get("rss_mib")

@@ -15,11 +15,11 @@ import json
 from datetime import date, timezone
 
 from sqlalchemy import (Boolean, Column, Date, DateTime, Index, Integer, MetaData, Numeric, String,
-                        Table, Text, and_, bindparam, cast, or_, select)
+                        Table, Text, and_, bindparam, cast, or_, select, text)
 
 from einspection import days, eventstore
-from einspection.contract import Event, new_event, utcnow
-from einspection.db import upsert, upsert_many
+from einspection.contract import Event, new_event, parse_instant, utcnow
+from einspection.db import upsert
 from einspection.projection import paged
 
 from . import rules as scoring_rules
@@ -287,10 +287,6 @@ def fact_write(event):
                                  "has_checklist": False, "retired": True},
                 ("position_id",), ("retired",)), True
     return None, False
-
-
-# The events fact_write reads: replay leaves every other received event unread.
-FACT_EVENTS = SCORED | {"EnterpriseRegistered", "CitationWithdrawn"}
 
 
 def _in_window(column):
@@ -706,78 +702,245 @@ def record_statement(conn, event):
         points=data["points"], event_id=event.id))
 
 
-REPLAY_PAGE = 5000     # received events read, and their facts written, at a time
+# --- replay: the facts rebuilt from the inbox in SQL ----------------------------------------------
+#
+# Replay leaves the events in the database: each fact table is filled by one
+# INSERT ... SELECT from the inbox, its fields read with the database's JSON
+# functions, ordered by key and then inbox position, ON CONFLICT DO NOTHING:
+# the first event of a key makes its row, as the first upsert did live. Where a table's events update
+# a row (REPLAYED_MERGES) and a key had more than one event, those later
+# events are applied after it in Python by fact_write, in inbox order: the
+# rows are the ones the live upserts left, and merges stay defined once. A
+# body is read as to_json wrote it: instants in isoformat's one form (UTC,
+# microseconds, 'Z'), so they convert to a column's stored form in SQL, and
+# compare as text in time order.
+
+class _StoredBodies:
+    """The SQL that reads fields of the inbox's stored bodies: SQLite's
+    json_extract (its parse of a body is reused by the calls on the same row),
+    PostgreSQL's jsonb operators on the body parsed once a row."""
+
+    def __init__(self, dialect_name, inline=False, parsed="jsonb"):
+        self.pg = dialect_name == "postgresql"
+        # inline: for expressions on inbox rows themselves (PostgreSQL parses the body each time)
+        self.body = "CAST(body AS jsonb)" if self.pg and inline else "body"
+        # json: each operator parses the text again, but none builds jsonb (cheaper for one field)
+        self.parsed = parsed
+
+    def events(self, names, condition=None, columns="position, name, subject"):
+        """FROM and WHERE: the received events of `names` (and `condition`)."""
+        inner = "consumer || '' = :consumer AND name IN (%s)" % ", ".join(
+            "'%s'" % name for name in sorted(names))
+        if self.pg:
+            # OFFSET 0: a subquery the planner does not merge, so the body is parsed once
+            source = ("(SELECT %s, body AS raw, CAST(body AS %s) AS body FROM inbox WHERE %s "
+                      "OFFSET 0) AS e" % (columns, self.parsed, inner))
+            return source + (" WHERE " + condition if condition else "")
+        return "inbox WHERE " + inner + (" AND " + condition if condition else "")
+
+    def raw(self):
+        return "raw" if self.pg else "body"
+
+    def data(self, key):
+        return ("%s->'data'->>'%s'" % (self.body, key) if self.pg
+                else "json_extract(body, '$.data.%s')" % key)
+
+    def data_at(self, key_sql):
+        """A field of data named by an SQL expression."""
+        return ("%s->'data'->>(%s)" % (self.body, key_sql) if self.pg
+                else "json_extract(body, '$.data.' || (%s))" % key_sql)
+
+    def envelope(self, key):
+        return ("%s->>'%s'" % (self.body, key) if self.pg
+                else "json_extract(body, '$.%s')" % key)
+
+    def has(self, key):
+        return ("%s->'data'->'%s' IS NOT NULL" % (self.body, key) if self.pg
+                else "json_type(body, '$.data.%s') IS NOT NULL" % key)
+
+    def non_empty(self, key):
+        return ("coalesce(jsonb_array_length(%s->'data'->'%s'), 0) > 0" % (self.body, key)
+                if self.pg
+                else "coalesce(json_array_length(body, '$.data.%s'), 0) > 0" % key)
+
+    def flag(self, key):
+        """A boolean of data, false where the body has none (its load_default)."""
+        return ("coalesce(CAST(%s AS boolean), false)" % self.data(key) if self.pg
+                else "coalesce(%s, 0) = 1" % self.data(key))
+
+    def instant(self, text_sql):
+        """An isoformat instant as a DateTime column stores it: a timestamptz, or
+        SQLAlchemy's SQLite form 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC)."""
+        return ("CAST(%s AS timestamptz)" % text_sql if self.pg
+                else "replace(substr(%s, 1, 26), 'T', ' ')" % text_sql)
+
+    def day(self, text_sql):
+        return "CAST(%s AS date)" % text_sql if self.pg else text_sql
+
+    def integer(self, text_sql):
+        return "CAST(%s AS integer)" % text_sql if self.pg else text_sql
+
+    def text_order(self, text_sql):
+        """Text compared byte by byte, whatever the database's collation."""
+        return '(%s) COLLATE "C"' % text_sql if self.pg else text_sql
 
 
-class _FactBatch:
-    """The fact upserts of a page of replayed events, written a table at a
-    time in as few round trips as keep their effect: in arrival order within
-    a table (its upserts of different shapes do not commute), a run of one
-    shape in one statement, cut where a key comes again."""
+def _case(sql_of, expressions):
+    return "CASE name %s END" % " ".join("WHEN '%s' THEN %s" % (name, sql_of(value))
+                                         for name, value in expressions.items())
 
-    def __init__(self):
-        self.writes = {}
 
-    def add(self, write):
-        self.writes.setdefault(write[0].name, []).append(write)
+def _withdrawn_only_overdue(sql):
+    return "(name <> 'CitationWithdrawn' OR %s)" % sql.flag("abatement_overdue")
 
-    def flush(self, conn):
-        for writes in self.writes.values():
-            rows, shape, keys = [], None, set()
-            for table, values, key_columns, update_columns in writes:
-                key = tuple(values[k] for k in key_columns)
-                this_shape = (tuple(values), key_columns, update_columns)
-                if this_shape != shape or key in keys:
-                    if rows:
-                        upsert_many(conn, table, rows, *shape[1:])
-                    rows, shape, keys = [], this_shape, set()
-                rows.append(values)
-                keys.add(key)
-            if rows:
-                upsert_many(conn, table, rows, *shape[1:])
-        self.writes = {}
+
+def _updates_checklists(sql):
+    return "(name <> 'PositionUpdated' OR %s)" % sql.has("checklist_ids")
+
+
+# For each fact table, as fact_write makes its rows: the events (and, for
+# those fact_write takes only in part, a condition: SQL of a _StoredBodies),
+# and each column's value in the first upsert of a key. REPLAYED_MERGES: the
+# tables some of whose events update a row that is there.
+def _replayed_tables(sql):
+    return [
+        (enterprises, {"EnterpriseRegistered"}, None, {
+            column: sql.data(column)
+            for column in ("enterprise_id", "name", "industry", "town", "grid")}),
+        (hazard_facts, {"HazardReported"}, None, {
+            "hazard_id": sql.data("hazard_id"), "enterprise_id": sql.data("enterprise_id"),
+            "level": sql.data("level"), "found_at": sql.instant(sql.data("found_at")),
+            "reported_at": sql.instant(sql.data("reported_at")),
+            "deadline": sql.instant(sql.data("rectification_deadline"))}),
+        (hazard_steps, set(STEPS), None, {
+            "hazard_id": sql.data("hazard_id"),
+            "stream_version": sql.integer(sql.envelope("streamversion")),
+            "enterprise_id": sql.data("enterprise_id"),
+            "step": _case(lambda step: "'%s'" % step[0], STEPS),
+            "at": sql.instant(sql.data_at(_case(lambda step: "'%s'" % step[1], STEPS)))}),
+        (inspection_facts, {"InspectionLogged"}, None, {
+            "inspection_id": sql.data("inspection_id"), "enterprise_id": sql.data("enterprise_id"),
+            "kind": sql.data("kind"), "completed_at": sql.instant(sql.data("completed_at")),
+            "position_id": sql.data("position_id")}),
+        (action_facts, {"SafetyActionRecorded"}, None, {
+            "action_id": sql.data("action_id"), "enterprise_id": sql.data("enterprise_id"),
+            "kind": sql.data("kind"), "held_on": sql.day(sql.data("held_on"))}),
+        (citation_facts, {"CitationAbatementOverdue", "CitationWithdrawn"},
+         _withdrawn_only_overdue, {
+             "citation_id": sql.data("citation_id"), "enterprise_id": sql.data("enterprise_id"),
+             "case_id": sql.data("case_id"),
+             "overdue_since": _case(sql.instant, {
+                 "CitationAbatementOverdue": sql.data("overdue_since")}),
+             "withdrawn_at": _case(sql.instant, {
+                 "CitationWithdrawn": sql.data("withdrawn_at")})}),
+        (round_facts, {"InspectionRoundDone", "InspectionMissed"}, None, {
+            "schedule_id": sql.data("schedule_id"), "round": sql.data("round"),
+            "enterprise_id": sql.data("enterprise_id"),
+            "done": "name = 'InspectionRoundDone'",
+            "at": sql.instant(_case(sql.data, {"InspectionRoundDone": "completed_at",
+                                               "InspectionMissed": "window_end"}))}),
+        (position_facts, {"PositionRegistered", "PositionUpdated", "PositionRetired"},
+         _updates_checklists, {
+             "position_id": sql.data("position_id"), "enterprise_id": sql.data("enterprise_id"),
+             "has_checklist": "CASE name WHEN 'PositionRetired' THEN false ELSE %s END"
+                              % sql.non_empty("checklist_ids"),
+             "retired": "name = 'PositionRetired'"}),
+    ]
+
+
+REPLAYED_MERGES = {enterprises.name, hazard_facts.name, citation_facts.name, position_facts.name}
+
+
+def _replay_facts(conn):
+    """Fill the (empty) fact tables from the inbox (see above); returns how
+    many events the inbox holds."""
+    sql = _StoredBodies(conn.dialect.name)
+    params = {"consumer": CONSUMER}
+    tables = _replayed_tables(sql)
+    # the events of each table, and of all, in one pass over the inbox
+    inline = _StoredBodies(conn.dialect.name, inline=True)
+    counts = conn.execute(text("SELECT count(*), %s FROM inbox WHERE consumer || '' = :consumer" % (
+        ", ".join("sum(CASE WHEN name IN (%s)%s THEN 1 ELSE 0 END)" % (
+            ", ".join("'%s'" % name for name in sorted(names)),
+            " AND " + condition(inline) if condition else "")
+            for _, names, condition, _ in tables))), params).first()
+    events = {table.name: count or 0 for (table, _, _, _), count in zip(tables, counts[1:])}
+    for table, names, condition, values in tables:
+        if not events[table.name]:
+            continue                       # none: no pass over the inbox for it
+        keys = [column.name for column in table.primary_key.columns]
+        source = sql.events(names, condition and condition(sql))
+        # in key order: each row goes in at the end of the key's index, not at a random place
+        inserted = conn.execute(text(
+            "INSERT INTO %s (%s) SELECT %s FROM %s ORDER BY %s, position "
+            "ON CONFLICT (%s) DO NOTHING"
+            % (table.name, ", ".join(values), ", ".join(values.values()), source,
+               ", ".join(str(list(values).index(k) + 1) for k in keys), ", ".join(keys))),
+            params).rowcount
+        if table.name not in REPLAYED_MERGES or inserted == events[table.name]:
+            continue                       # one event a key: nothing merges
+        # the events after the first of their key, in inbox order
+        later = conn.execute(text(
+            "SELECT position, body FROM (SELECT position, %s AS body, row_number() OVER "
+            "(PARTITION BY %s ORDER BY position) AS nth FROM %s) AS k WHERE nth > 1 "
+            "ORDER BY position" % (sql.raw(), ", ".join(values[k] for k in keys), source)),
+            params, execution_options={"yield_per": 1000})
+        for row in later:
+            write, _ = fact_write(Event.from_stored_json(row.body))
+            if write is not None:
+                upsert(conn, *write)
+    return counts[0]
+
+
+def _replayed_enterprises(conn):
+    """Per enterprise (the subject) of the events that bear on its score, as
+    `handle` counts them (`scored`: a position's new name counts too): how
+    many, and the times of the first and the last."""
+    sql = _StoredBodies(conn.dialect.name, parsed="json")
+    bearing = SCORED | {"CitationWithdrawn"}
+    condition = _withdrawn_only_overdue(sql)
+    params = {"consumer": CONSUMER}
+    moment = sql.envelope("time")
+    if sql.pg:
+        rows = conn.execute(text(
+            "SELECT subject, count(*), min(%s), max(%s) FROM %s GROUP BY subject"
+            % (sql.text_order(moment), sql.text_order(moment),
+               sql.events(bearing, condition))), params)
+    else:
+        # SQLite sorts every row for a GROUP BY without an index: cheaper in Python
+        seen = {}
+        for subject, time in conn.execute(text(
+                "SELECT subject, %s FROM %s" % (moment, sql.events(bearing, condition))),
+                params, execution_options={"yield_per": 5000}):
+            known = seen.get(subject)
+            if known is None:
+                seen[subject] = [1, time, time]
+            else:
+                known[0] += 1
+                if time < known[1]:
+                    known[1] = time
+                elif time > known[2]:
+                    known[2] = time
+        rows = [(subject, *known) for subject, known in seen.items()]
+    return {subject: (count, parse_instant(first), parse_instant(last))
+            for subject, count, first, last in rows}
 
 
 def rebuild(engine, rules):
-    """Drop the projection and replay every received event. Facts first, then
-    scoring's own clock steps and statements, then one evaluation per
-    enterprise: the same result as event-by-event, faster. Returns how many
-    received events were replayed.
+    """Drop the projection and replay every received event. Facts first (in
+    SQL, _replay_facts), then scoring's own clock steps and statements, then
+    one evaluation per enterprise: the same result as event-by-event, faster.
+    Returns how many received events were replayed.
 
-    Memory is bounded by a page of events and a few values per enterprise,
-    however many events there are: the inbox is read a page at a time (by
-    position, so each page is a range of its primary key), only the events the
-    facts take are decoded, and each page's facts are written in a few
-    statements (_FactBatch)."""
-    applied, first_time, last_time = {}, {}, {}
-    replayed = 0
+    Memory is bounded by a few values per enterprise, however many events
+    there are: the events stay in the database."""
     # One transaction, DDL included: readers see the old projection until the
     # new one is complete, and a failed rebuild leaves the old one in place.
     with engine.begin() as conn:
         metadata.drop_all(conn)
         metadata.create_all(conn)
-        batch, after = _FactBatch(), 0
-        while True:
-            page = eventstore.received_bodies(conn, CONSUMER, after, REPLAY_PAGE)
-            if not page:
-                break
-            after = page[-1].position
-            replayed += len(page)
-            for row in page:
-                if row.name not in FACT_EVENTS:
-                    continue
-                event = Event.from_stored_json(row.body)
-                write, bears = fact_write(event)
-                if write is not None:
-                    batch.add(write)
-                if bears:
-                    subject, moment = event.subject, event.time
-                    applied[subject] = applied.get(subject, 0) + 1
-                    if subject not in first_time or moment < first_time[subject]:
-                        first_time[subject] = moment
-                    if subject not in last_time or moment > last_time[subject]:
-                        last_time[subject] = moment
-            batch.flush(conn)
+        replayed = _replay_facts(conn)
+        applied = _replayed_enterprises(conn)
         for step in eventstore.load_stream(conn, CLOCK_STREAM):
             apply_clock(conn, step)
 
@@ -788,12 +951,12 @@ def rebuild(engine, rules):
             if event.name == "GradeStated":
                 record_statement(conn, event)
         day_of_clock = clock_day(conn)
-        for enterprise_id, count in applied.items():
+        for enterprise_id, (count, first_time, last_time) in applied.items():
             conn.execute(scores.insert().values(enterprise_id=enterprise_id, events_applied=0))
-            as_of = score_day(last_time[enterprise_id], day_of_clock)
+            as_of = score_day(last_time, day_of_clock)
             tally = full_tally(conn, rules, enterprise_id, as_of)
             _keep_tally(conn, rules, enterprise_id, as_of, count, tally)
-            _store_score(conn, enterprise_id, first_time[enterprise_id], last_time[enterprise_id],
+            _store_score(conn, enterprise_id, first_time, last_time,
                          scoring_rules.evaluate_tally(rules, as_of, tally), count)
     return replayed
 
