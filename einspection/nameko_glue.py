@@ -835,13 +835,18 @@ class EventSubscription(Entrypoint):
 
     # --- batch subscriptions -------------------------------------------------------
 
+    # How long the socket may stay silent before the batch goes as it is.
+    # Not 0: py-amqp spins without yielding on a frame half-read from a
+    # non-blocking socket; a timeout makes eventlet wait for the rest.
+    COLLECT_SECONDS = 0.001
+
     def _collect(self, consuming):
-        """Read what the broker has delivered already, without waiting, until
-        a batch is pending."""
+        """Read what the broker has delivered already, until a batch is
+        pending or the socket stays silent for COLLECT_SECONDS."""
         while len(self._pending) < self.batch:
             try:
-                consuming.drain_events(timeout=0)
-            except (TimeoutError, BlockingIOError):
+                consuming.drain_events(timeout=self.COLLECT_SECONDS)
+            except TimeoutError:
                 return
             except OSError as exc:
                 if "timed out" in str(exc):
