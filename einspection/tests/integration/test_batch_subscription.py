@@ -61,12 +61,14 @@ class Probe:
 
 
 @pytest.fixture
-def probe(own_broker, tmp_path):
+def probe(request, own_broker, tmp_path):
     SCRIPT.reset()
     prefix = "t-batch-" + uuid.uuid4().hex[:6]
     config = {"AMQP_URI": own_broker, "QUEUE_PREFIX": prefix,
               "EVENTS_EXCHANGE": prefix + ".events",
-              "PROBE_DATABASE_URL": "sqlite:///" + str(tmp_path / "probe.db")}
+              "PROBE_DATABASE_URL": "sqlite:///" + str(tmp_path / "probe.db"),
+              # the default: MAX_WORKERS (10)
+              "CONSUMER_PREFETCH": getattr(request, "param", str(2 * BATCH))}
     queue = prefix + ".probe"
     with Connection(own_broker) as connection:
         bus.declare_consumer(connection, bus.events_exchange(config["EVENTS_EXCHANGE"]), queue,
@@ -128,6 +130,16 @@ def test_a_prefilled_queue_is_taken_in_batches_each_acked_once(probe, acks):
             1 for e in events if e.name == name)
     probe.stop()
     assert depth(probe) == 0                                  # nothing came back
+
+
+@pytest.mark.parametrize("probe", [None], indirect=True)
+def test_without_consumer_prefetch_a_batch_is_at_most_the_workers(probe):
+    # as many unacked as with one event a worker: replicas reorder no more than before
+    events = activity(60, seed=4)
+    publish(probe, events)
+    probe.start()
+    wait_until(lambda: len(SCRIPT.applied) == len(events), message="every event applied")
+    assert max(len(call) for call in SCRIPT.calls) == 10
 
 
 def test_a_lone_event_goes_at_once(probe):
