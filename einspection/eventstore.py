@@ -306,6 +306,36 @@ def record_received_bulk(conn, consumer, events, bodies):
                       for event, body in zip(events, bodies)])
 
 
+_RECEIVE_MANY = {}      # by dialect: the inbox insert that says which rows went in
+
+
+def _receive_many(conn):
+    statement = _RECEIVE_MANY.get(conn.dialect.name)
+    if statement is None:
+        statement = _RECEIVE_MANY[conn.dialect.name] = insert_ignoring_duplicates(
+            conn, inbox).returning(inbox.c.event_id)
+    return statement
+
+
+def record_received_many(conn, consumer, events):
+    """`record_received` of each of `events`, in one statement (a batch
+    taken from the queue): the events not processed before, in their order.
+    A second copy of one within `events` counts as processed by the first."""
+    fresh, ids = [], set()
+    for event in events:
+        if event.id not in ids:
+            ids.add(event.id)
+            fresh.append(event)
+    if not fresh:
+        return []
+    now = utcnow()
+    inserted = set(conn.execute(_receive_many(conn), [
+        {"consumer": consumer, "event_id": event.id, "name": event.name,
+         "subject": event.subject, "body": event.received_json or event.to_json(), "received_at": now}
+        for event in fresh]).scalars())
+    return [event for event in fresh if event.id in inserted]
+
+
 # A page of what a consumer received, by position. The consumer is compared as
 # an expression (`|| ''`), so no index on it is taken: SQLite (without
 # statistics) would otherwise read every row of the consumer through the

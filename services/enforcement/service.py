@@ -214,10 +214,12 @@ class EnforcementService(HealthCheck):
             self.store.committed()
 
     # --- what other services record ------------------------------------------------------
-    @subscribe(facts.CONSUMER, facts.SUBSCRIBED)
-    def on_event(self, event):
+    @subscribe(facts.CONSUMER, facts.SUBSCRIBED, batch=200)
+    def on_events(self, events):
+        appended = False
         with self.store.begin() as conn:
-            appended = commands.handle(conn, event, ZONE, now=utcnow())
+            for event in events:
+                appended |= bool(commands.handle(conn, event, ZONE, now=utcnow()))
         if appended:
             self.store.committed()
 

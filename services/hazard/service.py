@@ -153,14 +153,19 @@ class HazardService(HealthCheck):
     # One queue: the inspections that raise hazards, and the register's names
     # of enterprises and positions that the exports write beside their ids
     # (services/hazard/names.py).
-    @subscribe(commands.CONSUMER, ["einspection.inspection.logged.v1"] + names.SUBSCRIBED)
-    def on_event(self, event):
-        if event.name in names.NAMED:
-            with self.store.begin() as conn:
-                names.receive(conn, event)
-            return
+    # Up to 50 delivered events in one transaction: it holds SQLite's one
+    # write lock, which this service's commands (RPC) wait for meanwhile.
+    @subscribe(commands.CONSUMER, ["einspection.inspection.logged.v1"] + names.SUBSCRIBED,
+               batch=50)
+    def on_events(self, events):
+        raised, deadline_days = False, commands.deadline_days()
         with self.store.begin() as conn:
-            raised = commands.raise_from_inspection(conn, event, days=commands.deadline_days())
+            for event in events:
+                if event.name in names.NAMED:
+                    names.receive(conn, event)
+                else:
+                    raised |= bool(commands.raise_from_inspection(conn, event,
+                                                                  days=deadline_days))
         if raised:
             self.store.committed()
 

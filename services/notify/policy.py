@@ -90,12 +90,24 @@ def receive(engine, event, settings):
     """An event from the queue: `handle` in a transaction of its own, unless
     nothing would come of it (module docstring). True if it recorded events
     that go on the bus."""
-    if not has_work(event):
+    return receive_many(engine, [event], settings)
+
+
+def receive_many(engine, events, settings):
+    """A batch from the queue: `handle` of each event something comes of, in
+    their order, in one transaction; the active patterns read once."""
+    if not all(has_work(event) for event in events):
         with reading(engine) as conn:
-            if not webhooks_take(conn, event):
-                return False
+            patterns = active_patterns(conn)
+        events = [event for event in events if has_work(event) or any(
+            topic_matches(pattern, event.type) for pattern in patterns)]
+    if not events:
+        return False
+    published = False
     with engine.begin() as conn:
-        return handle(conn, event, settings)
+        for event in events:
+            published |= bool(handle(conn, event, settings))
+    return published
 
 
 def handle(conn, event, settings):
@@ -122,11 +134,6 @@ def active_patterns(conn):
     return {pattern for text in conn.execute(ACTIVE_PATTERNS).scalars()
             for pattern in json.loads(text)}
 
-
-def webhooks_take(conn, event):
-    """Whether an active subscription's patterns match `event`'s type (who
-    may read it aside: schedule_webhooks checks that)."""
-    return any(topic_matches(pattern, event.type) for pattern in active_patterns(conn))
 
 
 def on_enterprise_registered(conn, event, settings):

@@ -419,34 +419,92 @@ def _citation_fact(citation_id, overdue_since, withdrawn_at):
                                       withdrawn=withdrawn_at is not None)
 
 
-def _fact_change(conn, event):
+HAZARD_ROWS = select(hazard_facts).where(
+    hazard_facts.c.hazard_id.in_(bindparam("hazard_ids", expanding=True)))
+HAZARDS_STEPS = (select(hazard_steps.c.hazard_id, hazard_steps.c.stream_version,
+                        hazard_steps.c.step, hazard_steps.c.at)
+                 .where(hazard_steps.c.hazard_id.in_(bindparam("hazard_ids", expanding=True)))
+                 .order_by(hazard_steps.c.hazard_id, hazard_steps.c.stream_version))
+
+
+def _reported_row(hazard_id, enterprise_id, data):
+    """The hazard_facts row a HazardReported leaves (its enterprise: the first record's)."""
+    return _Values(hazard_id=hazard_id, enterprise_id=enterprise_id, level=data["level"],
+                   found_at=data["found_at"], reported_at=data["reported_at"],
+                   deadline=data["rectification_deadline"])
+
+
+class _Hazards:
+    """The hazard rows and steps a batch's events touch, read in two
+    statements, then kept as the batch's own writes change them: what
+    _fact_change would read for each event."""
+
+    def __init__(self, conn, events):
+        ids = sorted({event.data["hazard_id"] for event in events
+                      if event.name == "HazardReported" or event.name in STEPS})
+        self.rows, self.steps = {}, {hazard_id: [] for hazard_id in ids}
+        if ids:
+            self.rows = {row.hazard_id: row for row in conn.execute(HAZARD_ROWS,
+                                                                     {"hazard_ids": ids})}
+            for row in conn.execute(HAZARDS_STEPS, {"hazard_ids": ids}):
+                self.steps[row.hazard_id].append((row.stream_version, row.step, _utc(row.at)))
+
+    def read(self, conn, hazard_id):
+        return self.rows.get(hazard_id), list(self.steps[hazard_id])
+
+    def reported(self, hazard_id, enterprise_id, data):
+        row = self.rows[hazard_id] = _reported_row(hazard_id, enterprise_id, data)
+        return row
+
+    def stepped(self, hazard_id, step):
+        self.steps[hazard_id] = sorted(self.steps[hazard_id] + [step])
+
+
+class _HazardsRead:
+    """_Hazards for one event: each read from the database."""
+
+    def read(self, conn, hazard_id):
+        key = {"hazard_id": hazard_id}
+        return (conn.execute(HAZARD_ROW, key).first(),
+                [(r.stream_version, r.step, _utc(r.at)) for r in conn.execute(HAZARD_STEPS, key)])
+
+    def reported(self, hazard_id, enterprise_id, data):
+        return _reported_row(hazard_id, enterprise_id, data)
+
+    def stepped(self, hazard_id, step):
+        pass
+
+
+def _fact_change(conn, event, hazards=_HazardsRead()):
     """Merge one scored event into the facts (apply_fact) and say what it
     changed of the facts the rules read: (kind of fact, its enterprise, the
     fact before, after), each as the rules see it (None: not there), or None
     when nothing changed. A fact's enterprise is the one of its first record:
-    the merges never move it."""
+    the merges never move it. `hazards`: where the hazard's row and steps
+    are read (a batch's _Hazards, kept up to date here)."""
     name, data = event.name, event.data
     if name == "HazardReported" or name in STEPS:
-        key = {"hazard_id": data["hazard_id"]}
-        old = conn.execute(HAZARD_ROW, key).first()
+        hazard_id = data["hazard_id"]
+        old, steps = hazards.read(conn, hazard_id)
+        owner = old.enterprise_id if old else data["enterprise_id"]
+        if name in STEPS:
+            step = (event.stream_version, STEPS[name][0], _utc(data[STEPS[name][1]]))
         if old is None and name in STEPS:
-            _write_fact(conn, event)            # a step before its report: counted with it
+            if _write_fact(conn, event).rowcount:   # a step before its report: counted with it
+                hazards.stepped(hazard_id, step)
             return None
-        steps = [(r.stream_version, r.step, _utc(r.at)) for r in conn.execute(HAZARD_STEPS, key)]
         written = _write_fact(conn, event)
         before = _hazard_fact(old, [(s, at) for _, s, at in steps])
         if name == "HazardReported":
-            row = _Values(level=data["level"], found_at=data["found_at"],
-                          reported_at=data["reported_at"],
-                          deadline=data["rectification_deadline"])
+            row = hazards.reported(hazard_id, owner, data)
         elif written.rowcount:
             row = old
-            steps = sorted(steps + [(event.stream_version, STEPS[name][0],
-                                     _utc(data[STEPS[name][1]]))])
+            steps = sorted(steps + [step])
+            hazards.stepped(hazard_id, step)
         else:
             return None                          # the step was known
         after = _hazard_fact(row, [(s, at) for _, s, at in steps])
-        return "hazards", old.enterprise_id if old else data["enterprise_id"], before, after
+        return "hazards", owner, before, after
     if name in ("InspectionLogged", "SafetyActionRecorded", "InspectionRoundDone",
                 "InspectionMissed", "PositionRegistered"):
         if not _write_fact(conn, event).rowcount:
@@ -505,26 +563,42 @@ TALLY_ROW_BY_ID = TALLY_ROW.where(tallies.c.enterprise_id == bindparam("enterpri
 FORGET_TALLY = tallies.delete().where(tallies.c.enterprise_id == bindparam("enterprise_id"))
 
 
-def _kept_tally(conn, rules, score_row, as_of):
-    """The enterprise's stored tally if it holds for `as_of`, the rule set
-    and the score row's count of events, else None. Read with the score row
-    (SCORE_ROW) or on its own. On PostgreSQL a tally read beside a lock that
-    had to wait may be the one from before the wait: the count tells."""
+class _Score:
+    """An enterprise's score row and kept tally as events change them, in
+    memory: written once, by _write_scores, however many events of the
+    enterprise a batch holds. The tally is kept for the day it was counted
+    on (`tally_as_of`); it holds for the rule set and the count of events by
+    construction once an event changed it."""
+
+    def __init__(self, conn, rules, row):
+        self.enterprise_id = row.enterprise_id
+        self.grade = row.grade
+        self.first_event_time = _utc(row.first_event_time)
+        self.last_event_time = _utc(row.last_event_time)
+        self.events_applied = row.events_applied
+        self.tally, self.tally_as_of = _kept_tally(conn, rules, row)
+        self.evaluation = None
+        self.changed = False         # the score and tally to write
+        self.forgotten = False       # the stored tally to delete (unless counted again)
+
+    def forget_tally(self):
+        self.tally = self.tally_as_of = None
+        self.forgotten = True
+
+
+def _kept_tally(conn, rules, score_row):
+    """The enterprise's stored tally and the day it is of, if it holds for
+    the rule set and the score row's count of events, else (None, None).
+    Read with the score row (SCORE_ROW) or on its own. On PostgreSQL a tally
+    read beside a lock that had to wait may be the one from before the wait:
+    the count tells."""
     row = score_row
     if "tally" not in row._fields:
         row = conn.execute(TALLY_ROW_BY_ID, {"enterprise_id": score_row.enterprise_id}).first()
-    if (row is None or row.tally is None or row.tally_as_of != as_of.isoformat()
-            or row.tally_rule_version != rules["version"]
+    if (row is None or row.tally is None or row.tally_rule_version != rules["version"]
             or row.tally_events_applied != score_row.events_applied):
-        return None
-    return json.loads(row.tally)
-
-
-def _keep_tally(conn, rules, enterprise_id, as_of, events_applied, tally):
-    upsert(conn, tallies, {"enterprise_id": enterprise_id, "as_of": as_of.isoformat(),
-                           "rule_version": rules["version"], "events_applied": events_applied,
-                           "tally": json.dumps(tally, sort_keys=True)},
-           ["enterprise_id"], ["as_of", "rule_version", "events_applied", "tally"])
+        return None, None
+    return json.loads(row.tally), row.tally_as_of
 
 
 STORE_SCORE = scores.update().where(scores.c.enterprise_id == bindparam("b_enterprise_id")).values(
@@ -536,13 +610,48 @@ STORE_SCORE = scores.update().where(scores.c.enterprise_id == bindparam("b_enter
 
 def _store_score(conn, enterprise_id, first_event_time, last_event_time, evaluation,
                  events_applied):
-    conn.execute(STORE_SCORE, {
-        "b_enterprise_id": enterprise_id, "b_first": first_event_time,
-        "b_last": last_event_time, "b_as_of": evaluation["as_of"],
-        "b_points": evaluation["points"], "b_grade": evaluation["grade"],
-        "b_rule_version": evaluation["rule_version"],
-        "b_evaluation": json.dumps(evaluation, sort_keys=True),
-        "b_events_applied": events_applied})
+    conn.execute(STORE_SCORE, _score_values(enterprise_id, first_event_time, last_event_time,
+                                            evaluation, events_applied))
+
+
+def _score_values(enterprise_id, first_event_time, last_event_time, evaluation, events_applied):
+    return {"b_enterprise_id": enterprise_id, "b_first": first_event_time,
+            "b_last": last_event_time, "b_as_of": evaluation["as_of"],
+            "b_points": evaluation["points"], "b_grade": evaluation["grade"],
+            "b_rule_version": evaluation["rule_version"],
+            "b_evaluation": json.dumps(evaluation, sort_keys=True),
+            "b_events_applied": events_applied}
+
+
+def _tally_values(rules, enterprise_id, as_of, events_applied, tally):
+    return {"enterprise_id": enterprise_id, "as_of": as_of, "rule_version": rules["version"],
+            "events_applied": events_applied, "tally": json.dumps(tally, sort_keys=True)}
+
+
+TALLY_COLUMNS = ["as_of", "rule_version", "events_applied", "tally"]
+
+
+def _keep_tally(conn, rules, enterprise_id, as_of, events_applied, tally):
+    upsert(conn, tallies, _tally_values(rules, enterprise_id, as_of.isoformat(), events_applied,
+                                        tally), ["enterprise_id"], TALLY_COLUMNS)
+
+
+def _write_scores(conn, rules, kept):
+    """Store what events changed of the `kept` _Scores: each score row and
+    tally once, a statement for all of them."""
+    changed = sorted((score for score in kept if score.changed),
+                     key=lambda score: score.enterprise_id)
+    if changed:
+        conn.execute(STORE_SCORE, [_score_values(
+            s.enterprise_id, s.first_event_time, s.last_event_time, s.evaluation,
+            s.events_applied) for s in changed])
+        upsert_many(conn, tallies, [_tally_values(rules, s.enterprise_id, s.tally_as_of,
+                                                  s.events_applied, s.tally)
+                                    for s in changed if s.tally is not None],
+                    ["enterprise_id"], TALLY_COLUMNS)
+    for score in kept:
+        if score.forgotten and score.tally is None:
+            conn.execute(FORGET_TALLY, {"enterprise_id": score.enterprise_id})
 
 
 # the score row and its kept tally in one round trip
@@ -551,6 +660,14 @@ SCORE_ROW = (TALLY_ROW.add_columns(*scores.c)
                                            tallies.c.enterprise_id == scores.c.enterprise_id))
              .where(scores.c.enterprise_id == bindparam("enterprise_id")))
 SCORE_ROW_LOCKED = SCORE_ROW.with_for_update(of=scores)
+# the same for several enterprises, locked in the order of their ids: two
+# batches that lock some of the same rows take them in one order, no deadlock
+SCORE_ROWS = (TALLY_ROW.add_columns(*scores.c)
+              .select_from(scores.outerjoin(tallies,
+                                            tallies.c.enterprise_id == scores.c.enterprise_id))
+              .where(scores.c.enterprise_id.in_(bindparam("enterprise_ids", expanding=True)))
+              .order_by(scores.c.enterprise_id))
+SCORE_ROWS_LOCKED = SCORE_ROWS.with_for_update(of=scores)
 
 
 def _locked_score_row(conn, enterprise_id):
@@ -563,6 +680,19 @@ def _locked_score_row(conn, enterprise_id):
                ["enterprise_id"])
         row = conn.execute(query, {"enterprise_id": enterprise_id}).first()
     return row
+
+
+def _locked_scores(conn, rules, enterprise_ids):
+    """_Score of each of `enterprise_ids` (sorted), their rows locked where
+    the database has row locks, made first where new."""
+    query = SCORE_ROWS_LOCKED if conn.dialect.name == "postgresql" else SCORE_ROWS
+    rows = conn.execute(query, {"enterprise_ids": enterprise_ids}).all()
+    missing = sorted(set(enterprise_ids) - {row.enterprise_id for row in rows})
+    if missing:
+        upsert_many(conn, scores, [{"enterprise_id": e, "events_applied": 0} for e in missing],
+                    ["enterprise_id"])
+        rows += conn.execute(query, {"enterprise_ids": missing}).all()
+    return {row.enterprise_id: _Score(conn, rules, row) for row in rows}
 
 
 CLOCK_ROW = select(clock).where(clock.c.stream_id == CLOCK_STREAM)
@@ -615,19 +745,35 @@ def dated(as_of, cause_time=None):
 
 
 def rescore(conn, rules, row, first_event_time, last_event_time, events_applied, *,
-            correlation_id, causation_id, cause_time=None, change=None):
-    """Evaluate the enterprise of the locked score `row` again, store it, and
-    record GradeAssigned if the grade changed; returns it. `cause_time`: the
-    scored event's (None: a clock step); `change`: what the event changed of
-    the facts (_fact_change), None if nothing.
+            correlation_id, causation_id, cause_time=None):
+    """Evaluate the enterprise of the locked score `row` again (a clock
+    step: no fact changed), store it, and record GradeAssigned if the grade
+    changed; returns it."""
+    score = _Score(conn, rules, row)
+    score.first_event_time, score.last_event_time = (_utc(first_event_time),
+                                                      _utc(last_event_time))
+    score.events_applied = events_applied
+    grade_event = _rescored(conn, rules, score, clock_day(conn), None, {},
+                            correlation_id=correlation_id, causation_id=causation_id,
+                            cause_time=cause_time)
+    _write_scores(conn, rules, [score])
+    return grade_event
+
+
+def _rescored(conn, rules, score, day_of_clock, change, kept, *, correlation_id,
+              causation_id, cause_time):
+    """Evaluate `score` (a _Score) again after `change` (what an event
+    changed of the facts, _fact_change; None if nothing), in memory, and
+    record GradeAssigned if the grade changed; returns it. `kept`: the
+    batch's _Scores by enterprise, whose tallies another enterprise's change
+    may spoil.
 
     The kept tally, when it holds for the day, takes just the change; on a
     new day (the window moved) it is counted again from the facts in the
     window. Either way the same tally, so the same evaluation."""
-    enterprise_id = row.enterprise_id
-    first_event_time, last_event_time = _utc(first_event_time), _utc(last_event_time)
-    as_of = score_day(last_event_time, clock_day(conn))
-    tally = _kept_tally(conn, rules, row, as_of)
+    enterprise_id = score.enterprise_id
+    as_of = score_day(score.last_event_time, day_of_clock)
+    tally = score.tally if score.tally_as_of == as_of.isoformat() else None
     if change is not None:
         kind, owner, before, after = change
         if owner != enterprise_id:
@@ -636,7 +782,10 @@ def rescore(conn, rules, row, first_event_time, last_event_time, events_applied,
             # services (a fact's events all name one enterprise); a replica
             # scoring that enterprise at the same moment could keep a tally
             # without this change until its day moves.
-            conn.execute(FORGET_TALLY, {"enterprise_id": owner})
+            if owner in kept:
+                kept[owner].forget_tally()
+            else:
+                conn.execute(FORGET_TALLY, {"enterprise_id": owner})
         elif tally is not None:
             window = scoring_rules.Window.ending(as_of, rules["window_months"])
             marks = scoring_rules.MARKS[kind]
@@ -647,12 +796,12 @@ def rescore(conn, rules, row, first_event_time, last_event_time, events_applied,
     if tally is None:
         tally = full_tally(conn, rules, enterprise_id, as_of)
     evaluation = scoring_rules.evaluate_tally(rules, as_of, tally)
-    _keep_tally(conn, rules, enterprise_id, as_of, events_applied, tally)
-    _store_score(conn, enterprise_id, first_event_time, last_event_time, evaluation,
-                 events_applied)
-    if evaluation["grade"] == row.grade:
+    score.tally, score.tally_as_of, score.evaluation = tally, as_of.isoformat(), evaluation
+    score.changed = True
+    if evaluation["grade"] == score.grade:
         return None
-    grade_event = new_event("GradeAssigned", grade_data(enterprise_id, evaluation, row.grade),
+    previous_grade, score.grade = score.grade, evaluation["grade"]
+    grade_event = new_event("GradeAssigned", grade_data(enterprise_id, evaluation, previous_grade),
                             actor="scoring", correlation_id=correlation_id,
                             causation_id=causation_id,
                             time=dated(date.fromisoformat(evaluation["as_of"]), cause_time))
@@ -664,20 +813,45 @@ def rescore(conn, rules, row, first_event_time, last_event_time, events_applied,
 def handle(conn, event, rules):
     """Process one event exactly once, in the caller's transaction. Returns
     the GradeAssigned event it recorded, if the grade changed."""
-    if not eventstore.record_received(conn, CONSUMER, event):
-        return None                                   # a duplicate: already applied
-    if not scored(event):
-        apply_fact(conn, event)
-        return None
-    # One writer per enterprise at a time; the clock is read after the lock,
-    # so a clock step's catch-up of this row is never overwritten by an older day.
-    row = _locked_score_row(conn, event.subject)
-    change = _fact_change(conn, event)
-    first = min(filter(None, [_utc(row.first_event_time), event.time]))
-    last = max(filter(None, [_utc(row.last_event_time), event.time]))
-    return rescore(conn, rules, row, first, last, row.events_applied + 1,
-                   correlation_id=event.correlation_id, causation_id=event.id,
-                   cause_time=event.time, change=change)
+    recorded = handle_batch(conn, [event], rules)
+    return recorded[0] if recorded else None
+
+
+def handle_batch(conn, events, rules):
+    """Process each of `events` exactly once, in their order, in the
+    caller's transaction: what `handle` of each in turn does, with what does
+    not change between them done once — the inbox rows in one statement, the
+    score rows and tallies of the events' enterprises read (and locked) in
+    one, the clock read once, each score and tally written once at the end.
+    Returns the GradeAssigned events recorded (a grade changed)."""
+    fresh = eventstore.record_received_many(conn, CONSUMER, events)   # duplicates: applied
+    scored_events = [event for event in fresh if scored(event)]
+    if not scored_events:
+        for event in fresh:
+            apply_fact(conn, event)
+        return []
+    # One writer per enterprise at a time; the clock is read after the locks,
+    # so a clock step's catch-up of these rows is never overwritten by an older day.
+    kept = _locked_scores(conn, rules, sorted({event.subject for event in scored_events}))
+    day_of_clock = clock_day(conn)
+    hazards = _Hazards(conn, scored_events)
+    recorded = []
+    for event in fresh:
+        if not scored(event):
+            apply_fact(conn, event)
+            continue
+        score = kept[event.subject]
+        change = _fact_change(conn, event, hazards)
+        score.first_event_time = min(filter(None, [score.first_event_time, event.time]))
+        score.last_event_time = max(filter(None, [score.last_event_time, event.time]))
+        score.events_applied += 1
+        grade_event = _rescored(conn, rules, score, day_of_clock, change, kept,
+                                correlation_id=event.correlation_id, causation_id=event.id,
+                                cause_time=event.time)
+        if grade_event is not None:
+            recorded.append(grade_event)
+    _write_scores(conn, rules, kept.values())
+    return recorded
 
 
 def apply_clock(conn, event):

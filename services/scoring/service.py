@@ -36,11 +36,12 @@ class ScoringService(HealthCheck):
     def rules(self):
         return load_rules(setting({}, "SCORING_RULES"))
 
-    @subscribe(projection.CONSUMER, SUBSCRIBED)
-    def on_event(self, event):
+    # what the broker has delivered, up to 200 events, in one transaction
+    @subscribe(projection.CONSUMER, SUBSCRIBED, batch=200)
+    def on_events(self, events):
         with self.store.begin() as conn:
-            grade_event = projection.handle(conn, event, self.rules)
-        if grade_event is not None:
+            grade_events = projection.handle_batch(conn, events, self.rules)
+        if grade_events:
             self.store.committed()
 
     # --- the clock: the window slides daily, a statement monthly --------------------
