@@ -19,7 +19,7 @@ from sqlalchemy import (Boolean, Column, Date, DateTime, Index, Integer, MetaDat
 
 from einspection import days, eventstore
 from einspection.contract import Event, new_event, parse_instant, utcnow
-from einspection.db import upsert
+from einspection.db import upsert, upsert_many
 from einspection.projection import paged
 
 from . import rules as scoring_rules
