@@ -67,7 +67,7 @@ def probe(request, own_broker, tmp_path):
     config = {"AMQP_URI": own_broker, "QUEUE_PREFIX": prefix,
               "EVENTS_EXCHANGE": prefix + ".events",
               "PROBE_DATABASE_URL": "sqlite:///" + str(tmp_path / "probe.db"),
-              # the default: MAX_WORKERS (10)
+              # unset: one event a worker, as before batches
               "CONSUMER_PREFETCH": getattr(request, "param", str(2 * BATCH))}
     queue = prefix + ".probe"
     with Connection(own_broker) as connection:
@@ -133,13 +133,15 @@ def test_a_prefilled_queue_is_taken_in_batches_each_acked_once(probe, acks):
 
 
 @pytest.mark.parametrize("probe", [None], indirect=True)
-def test_without_consumer_prefetch_a_batch_is_at_most_the_workers(probe):
-    # as many unacked as with one event a worker: replicas reorder no more than before
+def test_without_consumer_prefetch_each_event_is_a_list_of_one(probe, acks):
+    # as before batches: one event a worker, workers side by side, one ack each
     events = activity(60, seed=4)
     publish(probe, events)
     probe.start()
     wait_until(lambda: len(SCRIPT.applied) == len(events), message="every event applied")
-    assert max(len(call) for call in SCRIPT.calls) == 10
+    assert all(len(call) == 1 for call in SCRIPT.calls)
+    assert sorted(SCRIPT.applied) == sorted(e.id for e in events)
+    assert not any(many for _, many in acks)
 
 
 def test_a_lone_event_goes_at_once(probe):
