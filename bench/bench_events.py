@@ -818,7 +818,9 @@ def drain_once(args, platform, amqp_uri, queue_name, hazard_db, scoring_db, ente
                and queue_depth(amqp_uri, queue_name) >= len(batch), args.timeout,
                "drain: %d events in scoring's queue" % len(batch))
     before = count_projected(scoring_db)
-    processes = [platform.start_service("scoring", replica) for replica in range(consumers)]
+    # as a deployment runs them: one process in batches, replicas one event a worker
+    alone = launch.alone_settings(platform.env) if consumers == 1 else None
+    processes = [platform.start_service("scoring", replica, alone) for replica in range(consumers)]
     samples = []      # (monotonic, projected of the batch, consumers, scoring CPU s, machine)
     deadline = time.monotonic() + args.timeout
     with Connection(amqp_uri, connect_timeout=5) as connection:
@@ -929,7 +931,7 @@ def platform_run(args, amqp_uri, tag, workdir):
         platform = launch.Platform(env, port, log_dir)
         log("platform: starting %s on %s" % (", ".join(launch.SERVICES), args.backend))
         started = time.monotonic()
-        platform.start(timeout=90)
+        platform.start(timeout=90, batches_alone=True)
         startup_seconds = time.monotonic() - started
         hazard_db = reader_engine(urls["hazard"])
         scoring_db = reader_engine(urls["scoring"])

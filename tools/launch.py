@@ -97,6 +97,20 @@ def _die_with_parent():
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+# A consumer that runs as one process takes its events in batches of 200 (its
+# queue's prefetch, 400, lets the next batch arrive while one is applied):
+# one process applies them in delivery order. Replicas keep one event a
+# worker: each would hold back hundreds, and an enterprise's events would be
+# applied out of order across them far more often (einspection.nameko_glue,
+# EventSubscription.setup).
+ALONE_PREFETCH = "400"
+
+
+def alone_settings(env):
+    """The settings of a service's only process (unless `env` sets them)."""
+    return {} if env.get("CONSUMER_PREFETCH") else {"CONSUMER_PREFETCH": ALONE_PREFETCH}
+
+
 class Platform:
     def __init__(self, env, port, log_dir, admin=ADMIN):
         self.env = env
@@ -145,17 +159,21 @@ class Platform:
         self.processes[key] = process
         return process
 
-    def start(self, services=tuple(SERVICES), timeout=60, replicas=None):
+    def start(self, services=tuple(SERVICES), timeout=60, replicas=None, batches_alone=False):
         """Start `services`, `replicas[name]` processes of each (1 if not
         named). Replicas of a service share its queue (competing consumers)
         and its database; the gateway's share its port (SO_REUSEPORT, which
-        eventlet's listener sets: the kernel spreads the connections)."""
+        eventlet's listener sets: the kernel spreads the connections).
+        `batches_alone`: a service started once takes its events in batches
+        (alone_settings), as `make run` and the benchmarks run it."""
         replicas = replicas or {}
         if self.admin and "checklist" in services:
             self.ensure_admin()
         for name in services:
-            for replica in range(replicas.get(name, 1)):
-                self.start_service(name, replica)
+            count = replicas.get(name, 1)
+            for replica in range(count):
+                extra = alone_settings(self.env) if batches_alone and count == 1 else None
+                self.start_service(name, replica, extra)
         if "gateway" in services:
             self.wait_healthy(timeout)
             self.wait_listening(replicas.get("gateway", 1), timeout)

@@ -180,7 +180,7 @@ def main():
     platform = launch.Platform(env, args.port, log_dir)
     try:
         say("starting %s ..." % _what_starts(replicas))
-        platform.start(replicas=replicas)
+        platform.start(replicas=replicas, batches_alone=True)
         accounts = []
         if not args.no_demo:
             say("loading the demo data (the first start only: four months of history, "
