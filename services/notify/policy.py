@@ -29,11 +29,9 @@
 | any event received                        | matching webhooks whose owner may read it (the CloudEvent) |
 
 The queue gets the types of HANDLERS and what the active subscriptions'
-patterns match (bindings.py). An event no handler has work for (has_work:
-a hazard report that is not major) and no active subscription matches is
-acked after one read of the patterns, nothing written: nothing would read its inbox row (the
-rebuild takes the directory, the disabled accounts and what waits for an
-enterprise from the inbox, and the rest from notify's own events).
+patterns match (bindings.py), and every event it gets is recorded in the
+inbox (a hazard report that is not major too: what a consumer took in is
+what it recorded, which the fault tests and imports count on).
 
 Every notice goes to the recipient's in-app inbox and, if e-mail is on,
 to each address in the recipient's settings. Exactly one notice per cause
@@ -51,7 +49,6 @@ from einspection import auth, eventstore, paging
 from einspection.consumer import topic_matches
 from einspection import scope as tenancy
 from einspection.contract import UNIVERSAL, EVENT_TYPES, Event, isoformat, new_event, utcnow
-from einspection.db import reading
 from einspection.errors import Conflict, InvalidCommand, NotFound
 
 from . import addresses, channels, model, schemas, templates
@@ -87,22 +84,14 @@ def account_recipient(username):
 # --- received events ------------------------------------------------------------------------
 
 def receive(engine, event, settings):
-    """An event from the queue: `handle` in a transaction of its own, unless
-    nothing would come of it (module docstring). True if it recorded events
-    that go on the bus."""
+    """An event from the queue: `handle` in a transaction of its own. True
+    if it recorded events that go on the bus."""
     return receive_many(engine, [event], settings)
 
 
 def receive_many(engine, events, settings):
-    """A batch from the queue: `handle` of each event something comes of, in
-    their order, in one transaction; the active patterns read once."""
-    if not all(has_work(event) for event in events):
-        with reading(engine) as conn:
-            patterns = active_patterns(conn)
-        events = [event for event in events if has_work(event) or any(
-            topic_matches(pattern, event.type) for pattern in patterns)]
-    if not events:
-        return False
+    """A batch from the queue: `handle` of each, in their order, in one
+    transaction."""
     published = False
     with engine.begin() as conn:
         for event in events:
@@ -119,14 +108,6 @@ def handle(conn, event, settings):
     published = bool(handler(conn, event, settings)) if handler else False
     schedule_webhooks(conn, event)
     return published
-
-
-def has_work(event):
-    """Whether a handler of notify's would do anything with `event` (told from
-    the event alone): not for a type it has no handler for, nor for a hazard
-    report that is not major (nobody is told of it but webhooks)."""
-    handler = HANDLERS.get(event.name)
-    return handler is not None and (handler is not on_hazard or needs_grid(event))
 
 
 def active_patterns(conn):

@@ -6,7 +6,7 @@ from nameko.extensions import DependencyProvider
 
 from einspection import bus, consumer
 from einspection.acting import Acting
-from einspection.contract import EVENT_TYPES, load_command
+from einspection.contract import load_command
 from einspection.errors import ServiceUnavailable
 from einspection.nameko_glue import (EventStore, HealthCheck, MetricsServer, rpc, setting,
                                      subscribe, timer)
@@ -16,8 +16,6 @@ from .channels import SmtpSettings
 from .schemas import (DeliveriesQuery, InboxQuery, Publish, PublicationQuery, ReadNotice,
                       RecipientSettings, RotateSecret, Subscribe, WebhookQuery)
 
-# the types of which notify records only some events (see NotifyService.awaiting)
-AWAITING_UNKNOWN = (EVENT_TYPES["HazardReported"].type,)
 DISPATCH_SECONDS = float(os.environ.get("NOTIFY_DISPATCH_SECONDS") or 1)
 
 
@@ -272,14 +270,10 @@ class NotifyService(HealthCheck):
 
     @rpc
     def awaiting(self, events):
-        """HealthCheck's, for the types notify records every event of: its
-        handlers' and what the active subscriptions take. A hazard report
-        that is not major and that no webhook takes leaves no trace here
-        (policy.has_work): of HazardReported nothing is said unless a
-        subscription takes it."""
+        """HealthCheck's, for what notify's queue is bound to: its handlers'
+        types and what the active subscriptions take."""
         with self.store.connect() as conn:
-            keys = [key for key in bindings.HANDLED_KEYS if key not in AWAITING_UNKNOWN]
-            keys += sorted(policy.active_patterns(conn))
+            keys = list(bindings.HANDLED_KEYS) + sorted(policy.active_patterns(conn))
             return consumer.awaiting(conn, model.CONSUMER, keys, events)
 
     @staticmethod

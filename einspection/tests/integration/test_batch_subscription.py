@@ -56,7 +56,11 @@ class Probe:
                 if event.id in SCRIPT.poison:
                     raise InvalidCommand("poison %s" % event.id)
                 applied.append(event.id)
-            eventlet.sleep(SCRIPT.pause)
+            if SCRIPT.pause:
+                # Only where batches run one at a time: a worker yielding
+                # inside SQLite's write lock would block the others' BEGIN
+                # IMMEDIATE on the one OS thread (sqlite3 is not green).
+                eventlet.sleep(SCRIPT.pause)
         SCRIPT.applied += applied
 
 
