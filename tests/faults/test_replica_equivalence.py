@@ -24,13 +24,13 @@ import collections
 import json
 import random
 import re
-from datetime import date
+from datetime import datetime, timezone
 
 from kombu import Connection, Exchange
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import func, select
 
-from einspection import eventstore
+from einspection import days, eventstore
 from einspection.db import make_engine
 from services.notify import model
 from services.scoring import projection
@@ -148,7 +148,11 @@ def test_replicas_give_the_same_projections_notices_and_deliveries(fault_platfor
                        timeout=240, interval=1.0,
                        message="scoring to take in the stream and the hazards raised")
 
-        day = date.today().isoformat()
+        # today where the platforms cut their days (the deployment's zone), not
+        # this machine's: between 16:00 and 24:00 UTC Shanghai is a day ahead,
+        # and a step to the machine's day left the clock where each platform's
+        # own check had put it at a moment of its own
+        day = days.local_day(datetime.now(timezone.utc), days.deployment_zone()).isoformat()
         for platform in platforms.values():
             with ClusterRpcProxy({"AMQP_URI": platform.amqp_uri}, timeout=120) as rpc:
                 replies = [rpc.scoring.advance_clock.call_async(day) for _ in range(3)]
