@@ -141,9 +141,9 @@ def fill(urls, enterprises, extra, writers=1):
             # long published, as the relay leaves them: the consumers have them
             eventstore.mark_published(conn, positions)
 
-    def receive(engine, consumer, events, bodies):
+    def receive(engine, consumer, events):
         with engine.begin() as conn:
-            eventstore.record_received_bulk(conn, consumer, events, bodies)
+            eventstore.record_received_many(conn, consumer, events)
 
     def write(batch):
         shares = [[] for _ in range(writers)]
@@ -152,16 +152,17 @@ def fill(urls, enterprises, extra, writers=1):
                 shares[hash(event.data["enterprise_id"]) % writers].append(event)
         for done in [pool.submit(register, share) for share in shares if share]:
             done.result()
-        # each event's body once (after its append gave it its stream), each
-        # inbox's rows in one statement: the inserts record_received makes
-        bodies = [event.to_json() for event in batch]
+        # each event's body once (after its append gave it its stream), as a
+        # consumer receives it from the bus; each inbox's rows in one
+        # statement: the consumers' batch step (record_received_many)
+        for event in batch:
+            event.received_json = event.to_json()
         for done in receiving:
             done.result()
         receiving.clear()
         for engine, consumer, keeps in consumers.values():
-            kept = [(event, body) for event, body in zip(batch, bodies) if keeps(event)]
-            receiving.append(pool.submit(receive, engine, consumer, [e for e, _ in kept],
-                                         [b for _, b in kept]))
+            receiving.append(pool.submit(receive, engine, consumer,
+                                         [event for event in batch if keeps(event)]))
 
     try:
         for event in stream(total, enterprises, seed=1):

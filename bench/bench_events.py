@@ -98,14 +98,20 @@ def proc_status(pid):
     return found
 
 
-def proc_cpu_seconds(pid):
-    """utime + stime of a process, in seconds."""
+def _stat_cpu_seconds(pid, user_field):
+    """The sum of two CPU fields of /proc/<pid>/stat (user, then system), in
+    seconds; `user_field` counts from the field after the command's name."""
     try:
         with open("/proc/%d/stat" % pid) as handle:
             fields = handle.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        return (int(fields[user_field]) + int(fields[user_field + 1])) / CLK_TCK
     except (OSError, IndexError, ValueError):
         return None
+
+
+def proc_cpu_seconds(pid):
+    """utime + stime of a process, in seconds."""
+    return _stat_cpu_seconds(pid, 11)
 
 
 def machine_cpu():
@@ -195,12 +201,7 @@ def infrastructure_cpu(database_tag=None):
 
 def _reaped_cpu_seconds(pid):
     """cutime + cstime of a process: the CPU of the children it waited for."""
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        return (int(fields[13]) + int(fields[14])) / CLK_TCK
-    except (OSError, IndexError, ValueError):
-        return None
+    return _stat_cpu_seconds(pid, 13)
 
 
 class PostgresExits(threading.Thread):

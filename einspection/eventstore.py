@@ -286,24 +286,15 @@ def record_received(conn, consumer, event):
     nothing, so a redelivered or duplicated event has exactly one effect.
     """
     inserted = conn.execute(insert_ignoring_duplicates(conn, inbox),
-                            _received_row(consumer, event, event.received_json or event.to_json()))
+                            _received_row(consumer, event))
     return inserted.rowcount == 1
 
 
-def _received_row(consumer, event, body):
+def _received_row(consumer, event, received_at=None):
+    """An inbox row: the event's text as it came (or encoded, if built here)."""
     return {"consumer": consumer, "event_id": event.id, "name": event.name,
-            "subject": event.subject, "body": body, "received_at": utcnow()}
-
-
-def record_received_bulk(conn, consumer, events, bodies):
-    """`record_received` for many events in one statement (one executemany),
-    each with its body already serialized (`event.to_json()`): for filling an
-    inbox in bulk, as the benchmarks do. Duplicates are ignored as there; what
-    went in is not told."""
-    if events:
-        conn.execute(insert_ignoring_duplicates(conn, inbox),
-                     [_received_row(consumer, event, body)
-                      for event, body in zip(events, bodies)])
+            "subject": event.subject, "body": event.received_json or event.to_json(),
+            "received_at": received_at or utcnow()}
 
 
 _RECEIVE_MANY = {}      # by dialect: the inbox insert that says which rows went in
@@ -330,9 +321,7 @@ def record_received_many(conn, consumer, events):
         return []
     now = utcnow()
     inserted = set(conn.execute(_receive_many(conn), [
-        {"consumer": consumer, "event_id": event.id, "name": event.name,
-         "subject": event.subject, "body": event.received_json or event.to_json(), "received_at": now}
-        for event in fresh]).scalars())
+        _received_row(consumer, event, now) for event in fresh]).scalars())
     return [event for event in fresh if event.id in inserted]
 
 
