@@ -8,7 +8,7 @@ which no subscriber asked for.
 | the subscription starts (nameko_glue.EventSubscription) | declares the queue, binds HANDLED_KEYS |
 | the service starts (`reconcile`) | binds HANDLED_KEYS and every active subscription's patterns; unbinds `einspection.#`, each event type's own key and each pattern ever subscribed that none of them needs |
 | subscribe_webhook | binds the new subscription's patterns *before* it commits: an event published after the commit reaches the queue |
-| a subscription cancelled, disabled (410) or suspended | nothing: its patterns stay bound until the next start; what they route matches no active subscription and costs a query |
+| a subscription cancelled, disabled (410) or suspended | nothing: its patterns stay bound until the next start; what they route matches no active subscription and is only recorded in the inbox |
 
 `reconcile` and a subscription being made exclude each other (`exclusive`):
 otherwise a replica starting could read the subscriptions just before
